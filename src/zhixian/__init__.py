@@ -1,0 +1,1 @@
+"""智县 zhixian: a county smart-city platform."""

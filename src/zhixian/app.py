@@ -1,0 +1,127 @@
+"""create_app(settings) -> FastAPI: the core plus every enabled subsystem, on one node."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from zhixian import errors, subsystems
+from zhixian.db import Database
+from zhixian.platform import audit
+from zhixian.platform.crypto import FieldCipher
+from zhixian.settings import Settings
+from zhixian.web.auth import Public
+from zhixian.web.middleware import BodyLimit, SecurityHeaders
+from zhixian.web.templating import make_templates
+
+log = logging.getLogger("zhixian")
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+@dataclass
+class Node:
+    """What a process needs to act for this county: settings, subsystems, database and keys."""
+
+    settings: Settings
+    registry: subsystems.Registry
+    db: Database
+    cipher: FieldCipher
+
+
+def build_node(settings: Settings | None = None) -> Node:
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    registry = subsystems.load(settings)
+    key = audit.load_key(settings.data_dir / "keys" / "audit.key")
+    db = Database(settings.effective_database_url, info={"audit_key": key})
+    cipher = FieldCipher.from_file(settings.sm4_keys_path)
+    return Node(settings=settings, registry=registry, db=db, cipher=cipher)
+
+
+def create_app(settings: Settings | None = None, *, node: Node | None = None, run_jobs: bool = False) -> FastAPI:
+    node = node or build_node(settings)
+    settings = node.settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_run_jobs(node)) if run_jobs else None
+        yield
+        if task:
+            task.cancel()
+        node.db.engine.dispose()
+
+    app = FastAPI(
+        title="智县 zhixian API",
+        version="0.1.0",
+        description="县域智慧城市运行平台接口。认证：Authorization: Bearer <API 令牌>，或浏览器会话（写操作需 X-CSRF-Token）。",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+        lifespan=lifespan,
+    )
+    app.state.node = node
+    app.state.settings = settings
+    app.state.registry = node.registry
+    app.state.db = node.db
+    app.state.cipher = node.cipher
+    app.state.templates = make_templates(node.registry, settings)
+    errors.install(app)
+
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+
+    for sub in node.registry.enabled.values():
+        if sub.api_router is not None:
+            app.include_router(sub.api_router)
+        if sub.page_router is not None:
+            app.include_router(sub.page_router)
+
+    @app.get("/api/docs", include_in_schema=False, dependencies=[Public])
+    def api_docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/api/openapi.json",
+            title="智县 API 文档",
+            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @app.get("/healthz", include_in_schema=False, dependencies=[Public])
+    def healthz(request: Request) -> dict[str, str]:
+        return {"status": "ok", "county": request.app.state.settings.county_code}
+
+    return app
+
+
+def serve_app() -> FastAPI:
+    """uvicorn factory for `zhixian serve`: settings from the environment, jobs in-process."""
+    return create_app(run_jobs=True)
+
+
+async def _run_jobs(node: Node) -> None:
+    """In-process scheduler for the one-server default; a bigger node runs `zhixian jobs` instead."""
+    jobs = [job for sub in node.registry.enabled.values() for job in sub.jobs]
+    if not jobs:
+        return
+    last: dict[str, float] = {}
+    loop = asyncio.get_running_loop()
+    while True:
+        now = loop.time()
+        for job in jobs:
+            if now - last.get(job.name, -1e9) >= job.every_seconds:
+                last[job.name] = now
+                try:
+                    await asyncio.to_thread(job.func, node)
+                except Exception:
+                    log.exception("job %s failed", job.name)
+        await asyncio.sleep(5)

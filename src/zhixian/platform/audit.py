@@ -1,0 +1,201 @@
+"""The one append-only audit log (等保 items 10-12).
+
+Each record's hash is HMAC-SM3(audit key, previous hash || canonical record). The key lives in
+the data directory, not the database, so someone with only database access can neither edit a
+record nor re-chain the log after an edit. Appends happen inside the caller's transaction: if the
+record cannot be written, the action it records is rolled back with it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from zhixian.db import utcnow
+from zhixian.errors import Unavailable
+from zhixian.platform.models import AuditRecord
+
+GENESIS = "0" * 64
+_PG_AUDIT_LOCK = 7_274_001  # advisory lock id serialising appends on PostgreSQL
+
+
+@dataclass(frozen=True)
+class AuditContext:
+    """Who acts and from where; built once per request by the auth layer."""
+
+    user_id: int | None = None
+    username: str = ""
+    department_id: int | None = None
+    ip: str = ""
+
+
+SYSTEM = AuditContext(username="system")
+
+
+def load_key(path: Path) -> bytes:
+    """The chain key, created once beside the other node keys (never in the database)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return bytes.fromhex(path.read_text().strip())
+
+
+def _key(session: Session) -> bytes:
+    key = session.info.get("audit_key")
+    if not isinstance(key, bytes):
+        raise RuntimeError("audit key missing from the session (Database(info={'audit_key': ...}))")
+    return key
+
+
+def _canonical(rec: AuditRecord) -> bytes:
+    payload = {
+        "at": rec.at.astimezone(UTC).isoformat(timespec="microseconds"),
+        "user_id": rec.user_id,
+        "username": rec.username,
+        "department_id": rec.department_id,
+        "action": rec.action,
+        "object_type": rec.object_type,
+        "object_id": rec.object_id,
+        "result": rec.result,
+        "ip": rec.ip,
+        "detail": rec.detail,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str).encode()
+
+
+def _chain(key: bytes, prev_hash: str, rec: AuditRecord) -> str:
+    return hmac.new(key, prev_hash.encode() + b"|" + _canonical(rec), "sm3").hexdigest()
+
+
+def record(
+    session: Session,
+    ctx: AuditContext,
+    *,
+    action: str,
+    object_type: str = "",
+    object_id: str | int = "",
+    result: str = "成功",
+    detail: dict[str, Any] | None = None,
+) -> AuditRecord:
+    """Append one record in the caller's transaction (flushes; the caller commits)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
+    prev = session.execute(select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)).scalar()
+    rec = AuditRecord(
+        at=utcnow(),
+        user_id=ctx.user_id,
+        username=ctx.username,
+        department_id=ctx.department_id,
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id),
+        result=result,
+        ip=ctx.ip,
+        detail=json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
+        prev_hash=prev or GENESIS,
+    )
+    rec.hash = _chain(_key(session), rec.prev_hash, rec)
+    session.add(rec)
+    try:
+        session.flush()
+    except SQLAlchemyError as exc:
+        raise Unavailable("审计记录写入失败，操作已取消，请联系系统管理员") from exc
+    return rec
+
+
+@dataclass
+class VerifyResult:
+    checked: int = 0
+    problems: list[str] = field(default_factory=list)
+    first_bad_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _iter(session: Session) -> Iterator[AuditRecord]:
+    yield from session.execute(select(AuditRecord).order_by(AuditRecord.id).execution_options(yield_per=2000)).scalars()
+
+
+def verify(session: Session, *, stop_at_first: bool = True) -> VerifyResult:
+    """Walk the chain; report the first record that was altered, inserted, or follows a deletion."""
+    result = VerifyResult()
+    key = _key(session)
+    prev_hash, prev_id = GENESIS, None
+    for rec in _iter(session):
+        result.checked += 1
+        problem = None
+        if rec.prev_hash != prev_hash:
+            where = f"上一条（id={prev_id}）" if prev_id is not None else "链首"
+            problem = f"id={rec.id} 的前序哈希与{where}不符：其间有记录被删除或插入"
+        elif not hmac.compare_digest(_chain(key, rec.prev_hash, rec), rec.hash):
+            problem = f"id={rec.id} 的内容与其哈希不符：记录被修改或伪造插入"
+        if problem:
+            result.problems.append(problem)
+            if result.first_bad_id is None:
+                result.first_bad_id = rec.id
+            if stop_at_first:
+                break
+        prev_hash, prev_id = rec.hash, rec.id
+    return result
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    username: str = ""
+    action: str = ""
+    result: str = ""
+    object_type: str = ""
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def search(session: Session, *, flt: AuditFilter, offset: int = 0, limit: int = 50) -> tuple[list[AuditRecord], int]:
+    """Newest first; counting is capped so a filter over years of records stays fast."""
+    from sqlalchemy import func  # noqa: PLC0415
+
+    query = select(AuditRecord)
+    if flt.username:
+        query = query.where(AuditRecord.username == flt.username)
+    if flt.action:
+        query = query.where(AuditRecord.action == flt.action)
+    if flt.result:
+        query = query.where(AuditRecord.result == flt.result)
+    if flt.object_type:
+        query = query.where(AuditRecord.object_type == flt.object_type)
+    if flt.start:
+        query = query.where(AuditRecord.at >= flt.start)
+    if flt.end:
+        query = query.where(AuditRecord.at < flt.end)
+    capped = query.with_only_columns(AuditRecord.id).limit(100_000).subquery()
+    total = session.execute(select(func.count()).select_from(capped)).scalar_one()
+    rows = session.execute(query.order_by(AuditRecord.id.desc()).offset(offset).limit(limit)).scalars().all()
+    return list(rows), total
+
+
+def iter_filtered(session: Session, *, flt: AuditFilter) -> Iterator[AuditRecord]:
+    rows, _ = search(session, flt=flt, limit=1_000_000)
+    yield from rows
+
+
+ACTION_NAMES = {
+    "login": "登录", "login_failed": "登录失败", "logout": "退出", "account_locked": "账号锁定",
+    "password_change": "修改密码", "password_reset": "重置密码", "user_create": "创建用户",
+    "user_update": "修改用户", "user_unlock": "解锁用户", "permission_change": "权限变更",
+    "personal_read": "查阅个人信息", "audit_export": "导出审计日志", "org_import": "导入组织机构",
+    "api_token_create": "创建 API 令牌", "api_token_revoke": "吊销 API 令牌", "totp_enable": "启用动态口令",
+    "calendar_override": "调整工作日历", "calendar_override_delete": "删除日历调整",
+    "department_create": "新建部门", "department_update": "修改部门", "export": "导出数据",
+}

@@ -1,0 +1,356 @@
+"""Rules of the base platform: users, roles and separation of duties, working calendar.
+
+Other features use the platform only through this module and ``schemas``. Department scope is
+enforced here, not in the web layer: a query built by these functions never returns an object the
+actor's department and role may not see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from zhixian.db import utcnow
+from zhixian.errors import Conflict, FieldError, Invalid, NotFound
+from zhixian.platform import audit, auth
+from zhixian.platform.actor import COUNTY_SCOPE, Actor, system_actor
+from zhixian.platform.calendar import WorkingCalendar, WorkingTime
+from zhixian.platform.crypto import FieldCipher, mask_phone
+from zhixian.platform.models import CalendarOverride, Department, Role, User
+from zhixian.platform.org import (
+    county,
+    department_by_code,
+    get_department,
+    list_departments,
+    list_divisions,
+)
+from zhixian.platform.schemas import (
+    CalendarOverrideIn,
+    RoleIn,
+    UserCreate,
+    UserDetail,
+    UserRead,
+    UserUpdate,
+)
+from zhixian.settings import Settings
+from zhixian.subsystems import Registry, RoleSpec
+
+__all__ = [
+    "COUNTY_SCOPE", "Actor", "county", "department_by_code", "get_department", "list_departments",
+    "list_divisions", "system_actor",
+]
+
+# A permission that belongs to one of the three administrator duties (等保 item 7) may only sit in
+# a role of that duty, so holding two duties is always visible as two admin roles.
+ADMIN_PERMISSION_KIND = {
+    "platform.system.manage": "system",
+    "platform.users.manage": "security",
+    "platform.roles.manage": "security",
+    "platform.audit.read": "audit",
+    "platform.audit.export": "audit",
+}
+ADMIN_KIND_NAMES = {"system": "系统管理员", "security": "安全管理员", "audit": "审计管理员"}
+
+
+# --- actors
+
+
+def actor_for(user: User, *, ip: str = "", via: str = "session", session_id: int | None = None,
+              csrf_token: str | None = None, mfa_pending: bool = False) -> Actor:
+    permissions = frozenset(p for r in user.roles for p in r.permissions)
+    return Actor(
+        user_id=user.id, username=user.username, full_name=user.full_name, department_id=user.department_id,
+        department_path=user.department.path, department_name=user.department.name, permissions=permissions,
+        roles=tuple(r.code for r in user.roles), ip=ip, via=via,  # type: ignore[arg-type]
+        session_id=session_id, csrf_token=csrf_token, must_change_password=user.must_change_password,
+        mfa_pending=mfa_pending,
+    )
+
+
+# --- users
+
+
+def user_read(user: User, *, now: datetime | None = None) -> UserRead:
+    now = now or utcnow()
+    return UserRead(
+        id=user.id, username=user.username, full_name=user.full_name, department_id=user.department_id,
+        department_name=user.department.name, phone_masked=user.phone_masked, email=user.email,
+        roles=[r.code for r in user.roles], active=user.active,
+        locked=bool(user.locked_until and user.locked_until > now),
+        must_change_password=user.must_change_password, totp_enabled=user.totp_enabled,
+        last_login_at=user.last_login_at, created_at=user.created_at,
+    )
+
+
+def _scoped_users(actor: Actor) -> ColumnElement[bool]:
+    return actor.department_filter(Department.path)
+
+
+def list_users(
+    session: Session, *, actor: Actor, q: str = "", department_id: int | None = None,
+    offset: int = 0, limit: int = 50,
+) -> tuple[list[User], int]:
+    actor.require("platform.users.read")
+    query = select(User).join(User.department).where(_scoped_users(actor))
+    if q:
+        like = f"%{q.replace('%', '').replace('_', '')}%"
+        query = query.where(or_(User.username.like(like), User.full_name.like(like)))
+    if department_id:
+        dept = get_department(session, department_id)
+        query = query.where(Department.path.startswith(dept.path))
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = session.execute(query.order_by(User.id).offset(offset).limit(limit)).scalars().unique().all()
+    return list(rows), total
+
+
+def get_user(session: Session, *, actor: Actor, user_id: int) -> User:
+    """A user the actor may see; others' existence is not disclosed (404, not 403)."""
+    if user_id == actor.user_id:
+        user = session.get(User, user_id)
+        if user is not None:
+            return user
+    actor.require("platform.users.read")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("用户不存在或无权查看")
+    actor.check_department(user.department.path)
+    return user
+
+
+def read_user_personal(session: Session, *, actor: Actor, user_id: int, cipher: FieldCipher) -> UserDetail:
+    """Unmasked contact data: every such read is audited (等保 item 10, GB/T 35273)."""
+    user = get_user(session, actor=actor, user_id=user_id)
+    audit.record(session, actor.audit, action="personal_read", object_type="user", object_id=user.id,
+                 detail={"fields": ["phone"]})
+    phone = cipher.decrypt(user.phone_enc) if user.phone_enc else None
+    return UserDetail(**user_read(user).model_dump(), phone=phone)
+
+
+def _check_separation(roles: Iterable[Role]) -> None:
+    kinds = sorted({r.admin_kind for r in roles if r.admin_kind})
+    if len(kinds) > 1:
+        names = "、".join(ADMIN_KIND_NAMES[k] for k in kinds)
+        raise Conflict(f"三权分立：同一人不能同时担任{names}", [FieldError("管理员角色互斥", field="roles")])
+
+
+def _roles(session: Session, codes: Iterable[str]) -> list[Role]:
+    codes = list(dict.fromkeys(codes))
+    found = {r.code: r for r in session.execute(select(Role).where(Role.code.in_(codes))).scalars()}
+    missing = [c for c in codes if c not in found]
+    if missing:
+        raise Invalid(f"角色不存在：{'、'.join(missing)}", field="roles")
+    roles = [found[c] for c in codes]
+    _check_separation(roles)
+    return roles
+
+
+def create_user(
+    session: Session, *, actor: Actor, data: UserCreate, settings: Settings, cipher: FieldCipher
+) -> tuple[User, str | None]:
+    """A new account; without a password one is generated and must be changed at first sign-in."""
+    actor.require("platform.users.manage")
+    if session.execute(select(User.id).where(func.lower(User.username) == data.username.lower())).first():
+        raise Conflict(f"用户名 {data.username} 已存在", [FieldError("用户名已存在", field="username")])
+    get_department(session, data.department_id)
+    roles = _roles(session, data.roles)
+    generated = None
+    if data.password:
+        auth.check_password(data.password, settings=settings, username=data.username)
+        password = data.password
+    else:
+        password = generated = auth.generate_password()
+    user = User(
+        username=data.username, full_name=data.full_name, department_id=data.department_id,
+        email=data.email or "", password_hash=auth.hash_password(password), must_change_password=True,
+        phone_enc=cipher.encrypt(data.phone) if data.phone else None,
+        phone_masked=mask_phone(data.phone) if data.phone else "",
+    )
+    user.roles = roles
+    session.add(user)
+    session.flush()
+    audit.record(session, actor.audit, action="user_create", object_type="user", object_id=user.id,
+                 detail={"username": user.username, "department_id": user.department_id, "roles": data.roles})
+    if roles:
+        audit.record(session, actor.audit, action="permission_change", object_type="user", object_id=user.id,
+                     detail={"before": [], "after": [r.code for r in roles]})
+    session.refresh(user)
+    return user, generated
+
+
+def update_user(
+    session: Session, *, actor: Actor, user_id: int, data: UserUpdate, cipher: FieldCipher
+) -> User:
+    actor.require("platform.users.manage")
+    user = get_user(session, actor=actor, user_id=user_id)
+    changes = data.model_dump(exclude_unset=True)
+    if "department_id" in changes and changes["department_id"] is not None:
+        get_department(session, changes["department_id"])
+        user.department_id = changes["department_id"]
+    if changes.get("full_name"):
+        user.full_name = changes["full_name"]
+    if "email" in changes:
+        user.email = changes["email"] or ""
+    if "phone" in changes:
+        phone = changes["phone"]
+        user.phone_enc = cipher.encrypt(phone) if phone else None
+        user.phone_masked = mask_phone(phone) if phone else ""
+    if changes.get("active") is not None:
+        if user.id == actor.user_id and not changes["active"]:
+            raise Conflict("不能停用自己的账号")
+        user.active = changes["active"]
+        if not user.active:
+            auth.end_all_sessions(session, user_id=user.id)
+    if changes.get("shared_account") is not None:
+        user.shared_account = changes["shared_account"]
+    logged = {k: ("***" if k == "phone" else v) for k, v in changes.items()}
+    audit.record(session, actor.audit, action="user_update", object_type="user", object_id=user.id, detail=logged)
+    session.flush()
+    session.refresh(user)
+    return user
+
+
+def assign_roles(session: Session, *, actor: Actor, user_id: int, codes: list[str]) -> User:
+    actor.require("platform.users.manage")
+    user = get_user(session, actor=actor, user_id=user_id)
+    before = [r.code for r in user.roles]
+    roles = _roles(session, codes)
+    if user.id == actor.user_id and any(r.admin_kind == "security" for r in user.roles) and not any(
+        r.admin_kind == "security" for r in roles
+    ):
+        raise Conflict("不能撤销自己的安全管理员角色")
+    user.roles = roles
+    audit.record(session, actor.audit, action="permission_change", object_type="user", object_id=user.id,
+                 detail={"before": before, "after": [r.code for r in roles]})
+    session.flush()
+    return user
+
+
+def reset_password(session: Session, *, actor: Actor, user_id: int) -> str:
+    """A new one-time password; the account is unlocked and its sessions end."""
+    actor.require("platform.users.manage")
+    user = get_user(session, actor=actor, user_id=user_id)
+    password = auth.generate_password()
+    user.password_hash = auth.hash_password(password)
+    user.password_changed_at = utcnow()
+    user.must_change_password = True
+    user.failed_logins = 0
+    user.locked_until = None
+    auth.end_all_sessions(session, user_id=user.id)
+    audit.record(session, actor.audit, action="password_reset", object_type="user", object_id=user.id)
+    session.flush()
+    return password
+
+
+def unlock_user(session: Session, *, actor: Actor, user_id: int) -> User:
+    actor.require("platform.users.manage")
+    user = get_user(session, actor=actor, user_id=user_id)
+    user.locked_until = None
+    user.failed_logins = 0
+    audit.record(session, actor.audit, action="user_unlock", object_type="user", object_id=user.id)
+    return user
+
+
+def risky_accounts(session: Session, *, actor: Actor, settings: Settings) -> dict[str, list[User]]:
+    """Dormant, password-expired and shared accounts, for review and disabling (等保 item 6)."""
+    actor.require("platform.users.manage")
+    now = utcnow()
+    users = list(session.execute(select(User).where(User.active.is_(True)).order_by(User.id)).scalars())
+    expiry = timedelta(days=settings.password_max_age_days) if settings.password_max_age_days else None
+    return {
+        "dormant": [u for u in users if auth.is_dormant(u, days=settings.dormant_days, now=now)],
+        "expired": [u for u in users if expiry and u.password_changed_at < now - expiry],
+        "shared": [u for u in users if u.shared_account],
+    }
+
+
+# --- roles
+
+
+def list_roles(session: Session) -> list[Role]:
+    return list(session.execute(select(Role).order_by(Role.builtin.desc(), Role.code)).scalars())
+
+
+def _check_role_permissions(role_kind: str | None, permissions: list[str], known: set[str]) -> None:
+    unknown = [p for p in permissions if p not in known]
+    if unknown:
+        raise Invalid(f"未知权限：{'、'.join(unknown[:5])}", field="permissions")
+    for perm in permissions:
+        kind = ADMIN_PERMISSION_KIND.get(perm)
+        if kind and kind != role_kind:
+            raise Conflict(f"三权分立：权限 {perm} 只能授予{ADMIN_KIND_NAMES[kind]}角色",
+                           [FieldError("管理员权限不可混入其他角色", field="permissions")])
+
+
+def save_role(session: Session, *, actor: Actor, data: RoleIn, known_permissions: set[str]) -> Role:
+    actor.require("platform.roles.manage")
+    role = session.get(Role, data.code)
+    _check_role_permissions(role.admin_kind if role else None, data.permissions, known_permissions)
+    before = list(role.permissions) if role else []
+    if role is None:
+        role = Role(code=data.code, builtin=False)
+        session.add(role)
+    role.name, role.description, role.permissions = data.name, data.description, sorted(set(data.permissions))
+    audit.record(session, actor.audit, action="permission_change", object_type="role", object_id=role.code,
+                 detail={"before": before, "after": role.permissions})
+    session.flush()
+    return role
+
+
+def sync_builtin_roles(session: Session, *, registry: Registry) -> int:
+    """Create the roles subsystems declare; a role an administrator edited is left as it is."""
+    created = 0
+    specs: dict[str, RoleSpec] = {}
+    for spec in registry.roles():
+        specs[spec.code] = spec
+    for spec in specs.values():
+        if session.get(Role, spec.code) is None:
+            session.add(Role(code=spec.code, name=spec.name, description=spec.description,
+                             admin_kind=spec.admin_kind, permissions=sorted(spec.permissions), builtin=True))
+            created += 1
+    session.flush()
+    return created
+
+
+# --- working calendar
+
+
+def working_calendar(session: Session, *, settings: Settings) -> WorkingCalendar:
+    """The county's calendar: official days from chinese-calendar, corrected by admin overrides."""
+    overrides = dict(session.execute(select(CalendarOverride.day, CalendarOverride.is_workday)).tuples().all())
+    return WorkingCalendar(periods=settings.work_periods, overrides=overrides)
+
+
+def add_working_time(
+    session: Session, *, settings: Settings, start: datetime, hours: float = 0, days: float = 0
+) -> WorkingTime:
+    """The only way subsystems compute deadlines (case limits, sharing answers)."""
+    return working_calendar(session, settings=settings).add(start, hours=hours, days=days)
+
+
+def list_overrides(session: Session, *, year: int | None = None) -> list[CalendarOverride]:
+    query = select(CalendarOverride).order_by(CalendarOverride.day)
+    if year:
+        query = query.where(CalendarOverride.day.between(date(year, 1, 1), date(year, 12, 31)))
+    return list(session.execute(query).scalars())
+
+
+def set_override(session: Session, *, actor: Actor, data: CalendarOverrideIn) -> CalendarOverride:
+    actor.require("platform.calendar.manage")
+    row = session.get(CalendarOverride, data.day) or CalendarOverride(day=data.day)
+    row.is_workday, row.note, row.updated_by, row.updated_at = data.is_workday, data.note, actor.username, utcnow()
+    session.add(row)
+    audit.record(session, actor.audit, action="calendar_override", object_type="calendar",
+                 object_id=data.day.isoformat(), detail={"is_workday": data.is_workday, "note": data.note})
+    session.flush()
+    return row
+
+
+def delete_override(session: Session, *, actor: Actor, day: date) -> None:
+    actor.require("platform.calendar.manage")
+    if session.execute(delete(CalendarOverride).where(CalendarOverride.day == day)).rowcount == 0:  # type: ignore[attr-defined]
+        raise NotFound("该日期没有调整记录")
+    audit.record(session, actor.audit, action="calendar_override_delete", object_type="calendar",
+                 object_id=day.isoformat())

@@ -1,0 +1,147 @@
+"""One typed Settings object: environment (ZHIXIAN_*), then zhixian.toml, then defaults.
+
+Bad values stop the process at start-up with a Chinese message naming the setting, so a county
+administrator never finds out about a typo from a half-working platform.
+"""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+# Secrets that appear in tutorials and sample configs; a node that uses one is refused.
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {"", "secret", "changeme", "change-me", "change_me", "zhixian", "password", "123456", "admin", "test"}
+)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ZHIXIAN_", toml_file="zhixian.toml", extra="forbid", validate_default=True
+    )
+
+    # --- node and storage
+    data_dir: Path = Field(default=Path("data"), description="数据目录：SQLite 库、密钥、上传文件")
+    database_url: str = Field(default="", description="为空时使用数据目录下的 SQLite；PostgreSQL 用 postgresql+psycopg://")
+    secret_key: str = Field(default="", description="签名用密钥；为空时在数据目录生成并保存（权限 0600）")
+    sm4_key_file: Path | None = Field(default=None, description="SM4 主密钥文件；默认 <data_dir>/keys/sm4.keys")
+    county_code: str = Field(default="330421", description="本县 GB/T 2260 六位代码")
+    county_name: str = Field(default="嘉善县", description="本县名称")
+    enabled_extensions: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="启用的扩展子系统代码，逗号分隔；* 表示全部已安装的扩展（自选动作）"
+    )
+    demo_banner: bool = Field(default=False, description="页面顶部显示“演示数据”提示")
+
+    # --- 等保 level 3 (shared/standards/security.md items 1-7), practice values as defaults
+    password_min_length: int = Field(default=8, ge=8, le=128)
+    password_min_classes: int = Field(default=3, ge=1, le=4)
+    password_max_age_days: int = Field(default=90, ge=0, description="0 表示不过期")
+    lockout_threshold: int = Field(default=5, ge=1, le=20)
+    lockout_minutes: int = Field(default=5, ge=5, description="锁定时长（≥5 分钟）")
+    session_idle_minutes: int = Field(default=30, ge=1, le=30)
+    session_absolute_hours: int = Field(default=12, ge=1, le=24)
+    mfa_required_roles: list[str] = Field(default_factory=list, description="必须使用 TOTP 的角色代码")
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto", description="auto：HTTPS 请求下设置 Secure"
+    )
+    dormant_days: int = Field(default=90, ge=1, description="超过该天数未登录视为休眠账号")
+
+    # --- HTTP
+    max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, description="普通请求体上限")
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024, description="文件上传上限")
+    trusted_proxies: str = Field(default="127.0.0.1", description="可信反向代理地址，用于识别客户端 IP")
+
+    # --- working calendar
+    work_periods: list[tuple[str, str]] = Field(
+        default_factory=lambda: [("08:30", "12:00"), ("13:30", "17:30")],
+        description="每个工作日的上班时段（北京时间）",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("enabled_extensions", mode="before")
+    @classmethod
+    def _extensions(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("county_code")
+    @classmethod
+    def _county_code(cls, value: str) -> str:
+        if len(value) != 6 or not value.isdigit():
+            raise ValueError("county_code 必须是 6 位数字（GB/T 2260）")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("database_url 只支持 sqlite 或 postgresql+psycopg")
+        return value
+
+    @field_validator("work_periods")
+    @classmethod
+    def _work_periods(cls, value: list[tuple[str, str]]) -> list[tuple[str, str]]:
+        last = "00:00"
+        for start, end in value:
+            for t in (start, end):
+                hh, _, mm = t.partition(":")
+                if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
+                    raise ValueError(f"work_periods 时间格式应为 HH:MM，收到 {t!r}")
+            if not last <= start < end:
+                raise ValueError("work_periods 时段必须按时间先后排列且不重叠")
+            last = end
+        if not value:
+            raise ValueError("work_periods 至少需要一个时段")
+        return value
+
+    @model_validator(mode="after")
+    def _secret(self) -> Settings:
+        if self.secret_key and (self.secret_key.lower() in KNOWN_DEFAULT_SECRETS or len(self.secret_key) < 32):
+            raise ValueError("secret_key 不能使用默认值，且至少 32 个字符；留空则自动生成")
+        return self
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'zhixian.db').resolve()}"
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The configured secret, or one generated once and kept in the data directory."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "keys" / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def sm4_keys_path(self) -> Path:
+        return self.sm4_key_file or self.data_dir / "keys" / "sm4.keys"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")

@@ -1,0 +1,67 @@
+"""Jinja2 set-up: one loader over every enabled subsystem's templates, Chinese formatting helpers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
+
+from zhixian.platform.actor import Actor
+from zhixian.settings import Settings
+from zhixian.subsystems import MenuItem, Registry
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+WEB_TEMPLATES = Path(__file__).parent / "templates"
+
+
+def local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """Stored in UTC, shown in Beijing time."""
+    if value is None:
+        return "—"
+    return value.astimezone(LOCAL_TZ).strftime(fmt)
+
+
+def make_templates(registry: Registry, settings: Settings) -> Jinja2Templates:
+    dirs = [s.templates for s in registry.enabled.values() if s.templates] + [WEB_TEMPLATES]
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(str(d)) for d in dirs]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["local"] = local_time
+    # defaults for pages rendered outside render() (error pages): no actor, no menu
+    env.globals.update(settings=settings, actor=None, menu=[], csrf_token="")
+    templates = Jinja2Templates(env=env)
+    return templates
+
+
+def menu_for(registry: Registry, actor: Actor | None) -> list[tuple[str, list[MenuItem]]]:
+    """Navigation grouped by subsystem; an entry shows only if the actor holds its permission."""
+    groups: list[tuple[str, list[MenuItem]]] = []
+    if actor is None:
+        return groups
+    for sub in registry.enabled.values():
+        items = [m for m in sub.menu if m.permission is None or actor.can(m.permission)]
+        if items:
+            groups.append((items[0].group or sub.name, items))
+    return groups
+
+
+def render(request: Request, name: str, actor: Actor | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    app = request.app
+    base = {
+        "actor": actor,
+        "menu": menu_for(app.state.registry, actor),
+        "settings": app.state.settings,
+        "csrf_token": actor.csrf_token if actor else context.pop("login_csrf", ""),
+    }
+    base.update(context)
+    response: HTMLResponse = app.state.templates.TemplateResponse(request, name, base, status_code=status_code)
+    return response
