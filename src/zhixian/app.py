@@ -78,6 +78,9 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
 
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
+    for sub in node.registry.enabled.values():
+        if sub.static is not None:
+            app.mount(f"/static/{sub.code}", StaticFiles(directory=sub.static), name=f"static-{sub.code}")
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
     for sub in node.registry.enabled.values():

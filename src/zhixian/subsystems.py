@@ -68,6 +68,7 @@ class Subsystem:
     api_router: APIRouter | None = None
     page_router: APIRouter | None = None
     templates: Path | None = None
+    static: Path | None = None  # served at /static/<code>/
     migrations: Path | None = None
     cli: typer.Typer | None = None
     permissions: list[Permission] = field(default_factory=list)
@@ -121,13 +122,24 @@ def load(settings: Settings) -> Registry:
     unknown = sorted(c for c in wanted if c not in available)
     if unknown:
         raise ValueError(f"enabled_extensions 中的扩展未安装：{', '.join(unknown)}")
-    enabled: dict[str, Subsystem] = {}
-    ordered = sorted(available.values(), key=lambda s: (s.kind != "core", s.code != "platform", s.code))
-    for sub in ordered:
-        if sub.kind == "core" or sub.code in wanted:
-            enabled[sub.code] = sub
-    for sub in enabled.values():
-        missing = [d for d in sub.depends_on if d not in enabled and d != sub.code]
+    chosen = {c: s for c, s in available.items() if s.kind == "core" or c in wanted}
+    for sub in chosen.values():
+        missing = [d for d in sub.depends_on if d not in chosen and d != sub.code]
         if missing:
             raise ValueError(f"子系统 {sub.code} 依赖未启用的子系统：{', '.join(missing)}")
+    # dependencies first (routes, seeds and menus follow this order), then core before extensions
+    enabled: dict[str, Subsystem] = {}
+
+    def visit(sub: Subsystem, trail: tuple[str, ...]) -> None:
+        if sub.code in enabled:
+            return
+        if sub.code in trail:
+            raise ValueError(f"子系统依赖成环：{' → '.join((*trail, sub.code))}")
+        for dep in sub.depends_on:
+            if dep != sub.code:
+                visit(chosen[dep], (*trail, sub.code))
+        enabled[sub.code] = sub
+
+    for sub in sorted(chosen.values(), key=lambda s: (s.kind != "core", s.code)):
+        visit(sub, ())
     return Registry(available=available, enabled=enabled)

@@ -319,7 +319,7 @@ def sync_builtin_roles(session: Session, *, registry: Registry) -> int:
 
 def working_calendar(session: Session, *, settings: Settings) -> WorkingCalendar:
     """The county's calendar: official days from chinese-calendar, corrected by admin overrides."""
-    overrides = dict(session.execute(select(CalendarOverride.day, CalendarOverride.is_workday)).tuples().all())
+    overrides = {day: work for day, work in session.execute(select(CalendarOverride.day, CalendarOverride.is_workday))}
     return WorkingCalendar(periods=settings.work_periods, overrides=overrides)
 
 
