@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import secrets
-import sys
 from typing import Annotated
 
 import typer
@@ -13,6 +12,7 @@ from sqlalchemy import select
 from zhixian import migrate, subsystems
 from zhixian.app import Node, build_node
 from zhixian.errors import DomainError
+from zhixian.platform.actor import Actor, system_actor
 from zhixian.settings import Settings
 
 app = typer.Typer(help="智县 zhixian：县域智慧城市运行平台", no_args_is_help=True, add_completion=False)
@@ -54,8 +54,9 @@ def db_upgrade() -> None:
 
 
 @db_app.command("revision")
-def db_revision(subsystem: Annotated[str, typer.Option(help="子系统代码")],
-                message: Annotated[str, typer.Option("-m", help="说明")]) -> None:
+def db_revision(
+    subsystem: Annotated[str, typer.Option(help="子系统代码")], message: Annotated[str, typer.Option("-m", help="说明")]
+) -> None:
     """为某个子系统自动生成迁移（只包含它自己的表）。"""
     node = _node()
     migrate.revision(node.registry, node.settings.effective_database_url, subsystem=subsystem, message=message)
@@ -75,23 +76,42 @@ def initialise(node: Node) -> list[tuple[str, str, str]]:
         service.sync_builtin_roles(session, registry=node.registry)
         settings = node.settings
         if session.get(Division, settings.county_code + "000000") is None:
-            session.add(Division(code=settings.county_code + "000000", name=settings.county_name, level="county",
-                                 kind="县", parent_code=None))
+            session.add(
+                Division(
+                    code=settings.county_code + "000000",
+                    name=settings.county_name,
+                    level="county",
+                    kind="县",
+                    parent_code=None,
+                )
+            )
             session.flush()
         if session.execute(select(User.id).limit(1)).first() is None:
             dept = session.execute(select(Department).where(Department.code == "sjb")).scalar_one_or_none()
             if dept is None:
-                dept = Department(code="sjb", name=f"{settings.county_name}大数据发展管理中心", short_name="政务数据办",
-                                  kind="政府直属机构", path="/")
+                dept = Department(
+                    code="sjb",
+                    name=f"{settings.county_name}大数据发展管理中心",
+                    short_name="政务数据办",
+                    kind="政府直属机构",
+                    path="/",
+                )
                 session.add(dept)
                 session.flush()
                 dept.path = f"/{dept.id}/"
-            for username, full_name, role in (("sysadmin", "系统管理员", "sysadmin"),
-                                              ("secadmin", "安全管理员", "secadmin"),
-                                              ("auditor", "审计管理员", "auditor")):
+            for username, full_name, role in (
+                ("sysadmin", "系统管理员", "sysadmin"),
+                ("secadmin", "安全管理员", "secadmin"),
+                ("auditor", "审计管理员", "auditor"),
+            ):
                 password = auth.generate_password()
-                user = User(username=username, full_name=full_name, department_id=dept.id,
-                            password_hash=auth.hash_password(password), must_change_password=True)
+                user = User(
+                    username=username,
+                    full_name=full_name,
+                    department_id=dept.id,
+                    password_hash=auth.hash_password(password),
+                    must_change_password=True,
+                )
                 user.roles = [r for r in [session.get(Role, role)] if r is not None]
                 session.add(user)
                 created.append((username, role, password))
@@ -104,14 +124,18 @@ def init() -> None:
     """初始化：建表、内置角色、三个初始管理员账号（首次登录须改密码）。"""
     node = _node()
     created = initialise(node)
-    typer.echo(f"已初始化 {node.settings.county_name}（{node.settings.county_code}），数据目录 {node.settings.data_dir}")
+    typer.echo(
+        f"已初始化 {node.settings.county_name}（{node.settings.county_code}），数据目录 {node.settings.data_dir}"
+    )
     for username, role, password in created:
         typer.echo(f"  初始账号 {username:<10} 角色 {role:<10} 密码 {password}   （只显示这一次）")
 
 
 @app.command()
-def demo(seed: Annotated[int, typer.Option(help="随机种子，相同种子生成相同的县")] = 20261121,
-         password: Annotated[str | None, typer.Option(help="所有演示账号的密码；默认随机生成")] = None) -> None:
+def demo(
+    seed: Annotated[int, typer.Option(help="随机种子，相同种子生成相同的县")] = 20261121,
+    password: Annotated[str | None, typer.Option(help="所有演示账号的密码；默认随机生成")] = None,
+) -> None:
     """创建或刷新演示县：区划、部门、各角色用户，以及各子系统的演示数据。"""
     from zhixian.demo import seed as demo_seed
 
@@ -134,17 +158,27 @@ def demo(seed: Annotated[int, typer.Option(help="随机种子，相同种子生�
 
 
 @app.command()
-def serve(host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(help="端口")] = 8000,
-          workers: Annotated[int, typer.Option(help="进程数（SQLite 建议 1）")] = 1) -> None:
+def serve(
+    host: Annotated[str, typer.Option(help="监听地址")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="端口")] = 8000,
+    workers: Annotated[int, typer.Option(help="进程数（SQLite 建议 1）")] = 1,
+) -> None:
     """启动 Web 服务（含后台作业）。"""
     import uvicorn
 
     node = _node()
     typer.echo(f"智县已启动：http://{host}:{port}/   接口文档：http://{host}:{port}/api/docs")
-    uvicorn.run("zhixian.app:serve_app", factory=True, host=host, port=port, workers=workers,
-                proxy_headers=True, forwarded_allow_ips=node.settings.trusted_proxies, log_level="info",
-                access_log=False)
+    uvicorn.run(
+        "zhixian.app:serve_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips=node.settings.trusted_proxies,
+        log_level="info",
+        access_log=False,
+    )
 
 
 @app.command("subsystems")
@@ -159,16 +193,17 @@ def list_subsystems() -> None:
 # --- users
 
 
-def _system_actor() -> object:
-    from zhixian.platform.actor import system_actor
-
+def _system_actor() -> Actor:
     return system_actor(frozenset({"platform.scope.county", "platform.users.read", "platform.users.manage"}))
 
 
 @user_app.command("create")
-def user_create(username: Annotated[str, typer.Option()], full_name: Annotated[str, typer.Option()],
-                department: Annotated[str, typer.Option(help="部门代码")],
-                role: Annotated[list[str] | None, typer.Option(help="角色代码，可重复")] = None) -> None:
+def user_create(
+    username: Annotated[str, typer.Option()],
+    full_name: Annotated[str, typer.Option()],
+    department: Annotated[str, typer.Option(help="部门代码")],
+    role: Annotated[list[str] | None, typer.Option(help="角色代码，可重复")] = None,
+) -> None:
     """新建用户，打印一次性初始密码。"""
     from zhixian.platform import service
     from zhixian.platform.schemas import UserCreate
@@ -181,8 +216,13 @@ def user_create(username: Annotated[str, typer.Option()], full_name: Annotated[s
                 _fail(f"部门代码 {department} 不存在")
                 return
             data = UserCreate(username=username, full_name=full_name, department_id=dept.id, roles=role or [])
-            user, password = service.create_user(session, actor=_system_actor(), data=data,  # type: ignore[arg-type]
-                                                 settings=node.settings, cipher=node.cipher)
+            user, password = service.create_user(
+                session,
+                actor=_system_actor(),
+                data=data,
+                settings=node.settings,
+                cipher=node.cipher,
+            )
     except (DomainError, ValidationError) as exc:
         _fail(f"创建失败：{exc}")
         return
@@ -207,7 +247,7 @@ def user_reset(username: str) -> None:
     node = _node()
     uid = _user_id(node, username)
     with node.db.transaction() as session:
-        password = service.reset_password(session, actor=_system_actor(), user_id=uid)  # type: ignore[arg-type]
+        password = service.reset_password(session, actor=_system_actor(), user_id=uid)
     typer.echo(f"{username} 的新初始密码：{password}（只显示这一次，登录后须修改）")
 
 
@@ -220,8 +260,13 @@ def user_disable(username: str) -> None:
     node = _node()
     uid = _user_id(node, username)
     with node.db.transaction() as session:
-        service.update_user(session, actor=_system_actor(), user_id=uid,  # type: ignore[arg-type]
-                            data=UserUpdate(active=False), cipher=node.cipher)
+        service.update_user(
+            session,
+            actor=_system_actor(),
+            user_id=uid,
+            data=UserUpdate(active=False),
+            cipher=node.cipher,
+        )
     typer.echo(f"已停用 {username}")
 
 
@@ -251,5 +296,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
-
+    main()

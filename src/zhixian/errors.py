@@ -167,8 +167,14 @@ def wants_html(request: Request) -> bool:
     return "text/html" in request.headers.get("accept", "")
 
 
-def problem(status: int, title: str, detail: str, errors: list[FieldError] | None = None,
-            headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status, "detail": detail}
     if errors:
         body["errors"] = [e.as_dict() for e in errors]
@@ -176,9 +182,15 @@ def problem(status: int, title: str, detail: str, errors: list[FieldError] | Non
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def _render(request: Request, status: int, title: str, detail: str,
-            errors: list[FieldError] | None = None, headers: dict[str, str] | None = None,
-            location: str | None = None) -> Response:
+def _render(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    errors: list[FieldError] | None = None,
+    headers: dict[str, str] | None = None,
+    location: str | None = None,
+) -> Response:
     if wants_html(request):
         if status == 401:
             location = f"/login?next={quote(request.url.path)}"
@@ -187,11 +199,14 @@ def _render(request: Request, status: int, title: str, detail: str,
                 return Response(status_code=204, headers={"HX-Redirect": location})
             return RedirectResponse(location, status_code=303)
         templates = request.app.state.templates
-        return templates.TemplateResponse(
-            request, "error.html",
+        page: Response = templates.TemplateResponse(
+            request,
+            "error.html",
             {"status": status, "title": title, "detail": detail, "errors": errors or []},
-            status_code=status, headers=headers,
+            status_code=status,
+            headers=headers,
         )
+        return page
     renderer = getattr(request.state, "problem_renderer", None)
     if renderer is not None:  # e.g. Open311 renders its own error list
         resp: Response = renderer(status, title, detail, errors or [])
@@ -200,9 +215,17 @@ def _render(request: Request, status: int, title: str, detail: str,
 
 
 _HTTP_TITLES = {
-    400: "请求有误", 401: "未登录", 403: "无权操作", 404: "未找到", 405: "不支持的请求方法",
-    406: "不支持的响应格式", 409: "操作冲突", 413: "请求体过大", 415: "不支持的内容类型",
-    422: "输入不符合要求", 429: "请求过于频繁",
+    400: "请求有误",
+    401: "未登录",
+    403: "无权操作",
+    404: "未找到",
+    405: "不支持的请求方法",
+    406: "不支持的响应格式",
+    409: "操作冲突",
+    413: "请求体过大",
+    415: "不支持的内容类型",
+    422: "输入不符合要求",
+    429: "请求过于频繁",
 }
 
 

@@ -20,8 +20,9 @@ def _strip(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-Name = Annotated[str, BeforeValidator(_strip), StringConstraints(min_length=1, max_length=100),
-                 AfterValidator(_no_control)]
+Name = Annotated[
+    str, BeforeValidator(_strip), StringConstraints(min_length=1, max_length=100), AfterValidator(_no_control)
+]
 ShortText = Annotated[str, BeforeValidator(_strip), StringConstraints(max_length=200), AfterValidator(_no_control)]
 LongText = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_no_control)]
 Code = Annotated[str, BeforeValidator(_strip), StringConstraints(pattern=r"^[A-Za-z0-9_.-]{1,32}$")]

@@ -39,9 +39,11 @@ def revision(registry: Registry, url: str, *, subsystem: str, message: str) -> N
     cfg.attributes["subsystem_dir"] = str(sub.migrations.parent)
     has_branch = any(sub.migrations.glob("*.py"))
     command.revision(
-        cfg, message=message, autogenerate=True,
+        cfg,
+        message=message,
+        autogenerate=True,
         head=f"{subsystem}@head" if has_branch else "base",
         branch_label=None if has_branch else subsystem,
         version_path=str(sub.migrations),
-        depends_on=None if has_branch or subsystem == "platform" else [f"{d}@head" for d in sub.depends_on] or None,
+        depends_on=None if has_branch or subsystem == "platform" else [f"{d}@head" for d in sub.depends_on] or None,  # type: ignore[arg-type]  # alembic accepts a list
     )

@@ -33,7 +33,9 @@ class Settings(BaseSettings):
 
     # --- node and storage
     data_dir: Path = Field(default=Path("data"), description="数据目录：SQLite 库、密钥、上传文件")
-    database_url: str = Field(default="", description="为空时使用数据目录下的 SQLite；PostgreSQL 用 postgresql+psycopg://")
+    database_url: str = Field(
+        default="", description="为空时使用数据目录下的 SQLite；PostgreSQL 用 postgresql+psycopg://"
+    )
     secret_key: str = Field(default="", description="签名用密钥；为空时在数据目录生成并保存（权限 0600）")
     sm4_key_file: Path | None = Field(default=None, description="SM4 主密钥文件；默认 <data_dir>/keys/sm4.keys")
     county_code: str = Field(default="330421", description="本县 GB/T 2260 六位代码")

@@ -15,8 +15,15 @@ import pytest
 from tests.conftest import ARTIFACTS, PASSWORD, LiveServer, dispose_node, make_node
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 pytestmark = pytest.mark.e2e
 
@@ -49,11 +56,13 @@ def new_page(browser, demo_server: LiveServer) -> Iterator[object]:
     """new_page(phone=False) -> a page in a fresh browser context (own cookies)."""
     contexts = []
 
-    def make(*, phone: bool = False):  # noqa: ANN202 - returns playwright Page
-        options = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True} if phone else {
-            "viewport": {"width": 1366, "height": 860}}
-        context = browser.new_context(base_url=demo_server.url, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                      **options)
+    def make(*, phone: bool = False):
+        options = (
+            {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+            if phone
+            else {"viewport": {"width": 1366, "height": 860}}
+        )
+        context = browser.new_context(base_url=demo_server.url, locale="zh-CN", timezone_id="Asia/Shanghai", **options)
         contexts.append(context)
         return context.new_page()
 
@@ -62,7 +71,7 @@ def new_page(browser, demo_server: LiveServer) -> Iterator[object]:
         c.close()
 
 
-def sign_in(page, username: str, password: str = PASSWORD) -> None:  # noqa: ANN001
+def sign_in(page, username: str, password: str = PASSWORD) -> None:
     page.goto("/login")
     page.get_by_label("用户名").fill(username)
     page.get_by_label("密码").fill(password)
@@ -70,7 +79,7 @@ def sign_in(page, username: str, password: str = PASSWORD) -> None:  # noqa: ANN
     page.wait_for_load_state("networkidle")
 
 
-def shot(page, name: str) -> Path:  # noqa: ANN001
+def shot(page, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)

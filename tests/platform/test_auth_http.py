@@ -55,9 +55,7 @@ def test_fifth_failure_locks_the_account_and_is_audited(http: Client, db: Sessio
     db.refresh(user)
     assert user.locked_until is not None
     assert user.locked_until - utcnow() > timedelta(minutes=4)
-    actions = db.execute(
-        select(AuditRecord.action, AuditRecord.result).where(AuditRecord.username == "staff")
-    ).all()
+    actions = db.execute(select(AuditRecord.action, AuditRecord.result).where(AuditRecord.username == "staff")).all()
     assert ("account_locked", "锁定") in actions
     assert sum(1 for a, _ in actions if a == "login_failed") == 6
 
@@ -93,7 +91,9 @@ def test_password_policy_rejections_name_the_field_in_chinese(as_user) -> None:
         body = resp.json()
         assert body["errors"][0]["field"] == "new_password"
         assert fragment in body["detail"], (password, body["detail"])
-    wrong_current = client.post("/api/v1/me/password", json={"current_password": "nope", "new_password": "Good-Pass-99"})
+    wrong_current = client.post(
+        "/api/v1/me/password", json={"current_password": "nope", "new_password": "Good-Pass-99"}
+    )
     assert wrong_current.status_code == 422
     assert wrong_current.json()["errors"][0]["field"] == "current_password"
 
@@ -121,17 +121,26 @@ def test_writes_without_csrf_token_are_refused(as_user) -> None:
     missing = client.post("/api/v1/users", json={"username": "csrfvictim", "full_name": "某人", "department_id": 1})
     assert missing.status_code == 403
     assert "CSRF" in missing.json()["detail"]
-    forged = client.post("/api/v1/users", headers={"X-CSRF-Token": "forged"},
-                         json={"username": "csrfvictim", "full_name": "某人", "department_id": 1})
+    forged = client.post(
+        "/api/v1/users",
+        headers={"X-CSRF-Token": "forged"},
+        json={"username": "csrfvictim", "full_name": "某人", "department_id": 1},
+    )
     assert forged.status_code == 403
-    ok = client.post("/api/v1/users", headers={"X-CSRF-Token": token},
-                     json={"username": "csrfvictim", "full_name": "某人", "department_id": 1})
+    ok = client.post(
+        "/api/v1/users",
+        headers={"X-CSRF-Token": token},
+        json={"username": "csrfvictim", "full_name": "某人", "department_id": 1},
+    )
     assert ok.status_code == 201
 
 
 def test_login_form_without_its_csrf_cookie_is_refused(http: Client) -> None:
-    resp = http.post("/login", data={"username": "secadmin", "password": PASSWORD, "csrf_token": "abc"},
-                     headers={"accept": "text/html"})
+    resp = http.post(
+        "/login",
+        data={"username": "secadmin", "password": PASSWORD, "csrf_token": "abc"},
+        headers={"accept": "text/html"},
+    )
     assert resp.status_code == 403
     assert "CSRF" in resp.text
 

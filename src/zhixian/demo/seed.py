@@ -41,11 +41,27 @@ def load_platform(session: Session, ctx: DemoContext) -> list[tuple[str, str, st
     county = ctx.county
     actor = system_actor(frozenset({"platform.org.manage", "platform.scope.county"}))
     bundle = OrgBundle(
-        divisions=[DivisionIn(code=d.code, name=d.name, level=d.level, kind=d.kind,  # type: ignore[arg-type]
-                              parent_code=d.parent_code) for d in county.divisions],
-        departments=[DepartmentIn(code=d.code, name=d.name, short_name=d.short_name, kind=d.kind,
-                                  parent_code=d.parent_code, division_code=d.division_code)
-                     for d in county.departments],
+        divisions=[
+            DivisionIn(
+                code=d.code,
+                name=d.name,
+                level=d.level,
+                kind=d.kind,
+                parent_code=d.parent_code,
+            )
+            for d in county.divisions
+        ],
+        departments=[
+            DepartmentIn(
+                code=d.code,
+                name=d.name,
+                short_name=d.short_name,
+                kind=d.kind,
+                parent_code=d.parent_code,
+                division_code=d.division_code,
+            )
+            for d in county.departments
+        ],
     )
     org.import_bundle(session, bundle=bundle, actor=actor)
     depts = {d.code: d for d in org.list_departments(session, include_inactive=True)}
@@ -57,8 +73,12 @@ def load_platform(session: Session, ctx: DemoContext) -> list[tuple[str, str, st
     for row in county.users:
         user = existing.get(row.username)
         if user is None:
-            user = User(username=row.username, full_name=row.full_name, department_id=depts[row.department_code].id,
-                        password_hash=password_hash)
+            user = User(
+                username=row.username,
+                full_name=row.full_name,
+                department_id=depts[row.department_code].id,
+                password_hash=password_hash,
+            )
             session.add(user)
         user.full_name = row.full_name
         user.department_id = depts[row.department_code].id
@@ -75,9 +95,13 @@ def load_platform(session: Session, ctx: DemoContext) -> list[tuple[str, str, st
 
 def run(node: Node, *, seed: int, password: str) -> list[tuple[str, str, str]]:
     auth.check_password(password, settings=node.settings)
-    ctx = DemoContext(county=generate(seed=seed, county_code=node.settings.county_code,
-                                      county_name=node.settings.county_name),
-                      seed=seed, settings=node.settings, cipher=node.cipher, password=password)
+    ctx = DemoContext(
+        county=generate(seed=seed, county_code=node.settings.county_code, county_name=node.settings.county_name),
+        seed=seed,
+        settings=node.settings,
+        cipher=node.cipher,
+        password=password,
+    )
     with node.db.transaction() as session:
         accounts = load_platform(session, ctx)
     for sub in node.registry.enabled.values():

@@ -37,8 +37,12 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 
 def run() -> None:
     connection = config.attributes.get("connection")
-    opts: dict[str, Any] = {"target_metadata": target_metadata, "include_object": include_object,
-                            "render_as_batch": True, "compare_type": True}
+    opts: dict[str, Any] = {
+        "target_metadata": target_metadata,
+        "include_object": include_object,
+        "render_as_batch": True,
+        "compare_type": True,
+    }
     if connection is not None:
         context.configure(connection=connection, **opts)
         with context.begin_transaction():

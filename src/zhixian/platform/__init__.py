@@ -23,12 +23,27 @@ PERMISSIONS = [
 ]
 
 ROLES = [
-    RoleSpec("sysadmin", "系统管理员", ("platform.system.manage", "platform.org.manage", "platform.calendar.manage",
-                                   "platform.scope.county"), "运行与维护系统，不能管理用户或查阅审计", "system"),
-    RoleSpec("secadmin", "安全管理员", ("platform.users.read", "platform.users.manage", "platform.roles.manage",
-                                   "platform.scope.county"), "管理用户、角色与安全策略", "security"),
-    RoleSpec("auditor", "审计管理员", ("platform.audit.read", "platform.audit.export"),
-             "只读审计日志，不能修改用户、策略或数据", "audit"),
+    RoleSpec(
+        "sysadmin",
+        "系统管理员",
+        ("platform.system.manage", "platform.org.manage", "platform.calendar.manage", "platform.scope.county"),
+        "运行与维护系统，不能管理用户或查阅审计",
+        "system",
+    ),
+    RoleSpec(
+        "secadmin",
+        "安全管理员",
+        ("platform.users.read", "platform.users.manage", "platform.roles.manage", "platform.scope.county"),
+        "管理用户、角色与安全策略",
+        "security",
+    ),
+    RoleSpec(
+        "auditor",
+        "审计管理员",
+        ("platform.audit.read", "platform.audit.export"),
+        "只读审计日志，不能修改用户、策略或数据",
+        "audit",
+    ),
     RoleSpec("leader", "县领导", ("platform.scope.county", "platform.users.read"), "全县概览，可下钻到任何数字"),
     RoleSpec("dept_head", "部门负责人", ("platform.users.read",), "查看本部门及下属单位"),
     RoleSpec("staff", "一般工作人员", (), "本部门日常工作"),

@@ -65,6 +65,12 @@ class Actor:
 def system_actor(permissions: frozenset[str] = frozenset({COUNTY_SCOPE})) -> Actor:
     """For CLI commands and jobs, which act for the node itself and are audited as such."""
     return Actor(
-        user_id=0, username="system", full_name="系统", department_id=0, department_path="/",
-        department_name="", permissions=permissions, via="system",
+        user_id=0,
+        username="system",
+        full_name="系统",
+        department_id=0,
+        department_path="/",
+        department_name="",
+        permissions=permissions,
+        via="system",
     )

@@ -55,9 +55,15 @@ Paging = Annotated[PageParams, Depends(page_params)]
 
 def _me(actor: Actor) -> Me:
     return Me(
-        id=actor.user_id, username=actor.username, full_name=actor.full_name, department_id=actor.department_id,
-        department_name=actor.department_name, roles=list(actor.roles), permissions=sorted(actor.permissions),
-        county_scope=actor.county_scope, must_change_password=actor.must_change_password,
+        id=actor.user_id,
+        username=actor.username,
+        full_name=actor.full_name,
+        department_id=actor.department_id,
+        department_name=actor.department_name,
+        roles=list(actor.roles),
+        permissions=sorted(actor.permissions),
+        county_scope=actor.county_scope,
+        must_change_password=actor.must_change_password,
     )
 
 
@@ -67,19 +73,33 @@ def _me(actor: Actor) -> Me:
 @router.post("/auth/login", dependencies=[Public], summary="账号密码登录（浏览器会话）")
 def login(data: LoginIn, request: Request, session: SessionDep, settings: SettingsDep) -> JSONResponse:
     outcome = auth.authenticate(
-        session, settings=settings, username=data.username, password=data.password,
-        ctx=audit.AuditContext(ip=client_ip(request)), user_agent=request.headers.get("user-agent", ""),
+        session,
+        settings=settings,
+        username=data.username,
+        password=data.password,
+        ctx=audit.AuditContext(ip=client_ip(request)),
+        user_agent=request.headers.get("user-agent", ""),
     )
     if not outcome.ok or outcome.user is None or outcome.token is None or outcome.session is None:
         # the failure and any lockout are committed with the request; only the answer is an error
         return JSONResponse(
             {"type": "about:blank", "title": "登录失败", "status": 401, "detail": outcome.message},
-            status_code=401, media_type="application/problem+json",
+            status_code=401,
+            media_type="application/problem+json",
         )
-    actor = service.actor_for(outcome.user, ip=client_ip(request), session_id=outcome.session.id,
-                              csrf_token=outcome.session.csrf_token, mfa_pending=outcome.mfa_required)
-    body = {"user": _me(actor).model_dump(), "csrf_token": outcome.session.csrf_token,
-            "must_change_password": outcome.must_change_password, "mfa_required": outcome.mfa_required}
+    actor = service.actor_for(
+        outcome.user,
+        ip=client_ip(request),
+        session_id=outcome.session.id,
+        csrf_token=outcome.session.csrf_token,
+        mfa_pending=outcome.mfa_required,
+    )
+    body = {
+        "user": _me(actor).model_dump(),
+        "csrf_token": outcome.session.csrf_token,
+        "must_change_password": outcome.must_change_password,
+        "mfa_required": outcome.mfa_required,
+    }
     response = JSONResponse(body)
     set_cookie(request, response, SESSION_COOKIE, outcome.token, max_age=settings.session_absolute_hours * 3600)
     return response
@@ -89,7 +109,7 @@ def login(data: LoginIn, request: Request, session: SessionDep, settings: Settin
 def logout(actor: Pending, session: SessionDep) -> Response:
     if actor.session_id is None:
         raise NotAuthenticated("API 令牌无需退出；如需停用请吊销令牌")
-    from zhixian.platform.models import UserSession  # noqa: PLC0415
+    from zhixian.platform.models import UserSession
 
     row = session.get(UserSession, actor.session_id)
     if row is not None:
@@ -107,14 +127,15 @@ def me(actor: Pending) -> Me:
 @router.post("/me/password", status_code=204, summary="修改本人密码")
 def change_my_password(data: PasswordChange, actor: Pending, session: SessionDep, settings: SettingsDep) -> Response:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
-    auth.change_password(session, settings=settings, user=user, current=data.current_password,
-                         new=data.new_password, ctx=actor.audit)
+    auth.change_password(
+        session, settings=settings, user=user, current=data.current_password, new=data.new_password, ctx=actor.audit
+    )
     return Response(status_code=204)
 
 
 @router.get("/me/tokens", summary="本人的 API 令牌")
 def my_tokens(actor: Signed, session: SessionDep) -> list[ApiTokenRead]:
-    from sqlalchemy import select  # noqa: PLC0415
+    from sqlalchemy import select
 
     rows = session.execute(select(ApiToken).where(ApiToken.user_id == actor.user_id).order_by(ApiToken.id)).scalars()
     return [ApiTokenRead.model_validate(r) for r in rows]
@@ -139,7 +160,8 @@ def revoke_token(token_id: int, actor: Signed, session: SessionDep) -> Response:
 
 @router.get("/divisions", summary="行政区划")
 def divisions(
-    _: Signed, session: SessionDep,
+    _: Signed,
+    session: SessionDep,
     parent_code: Annotated[str | None, Query(pattern=r"^\d{12}$")] = None,
     level: Annotated[str | None, Query(pattern="^(county|town|village)$")] = None,
 ) -> list[DivisionRead]:
@@ -198,21 +220,28 @@ async def import_org_excel(
 
 @router.get("/users", summary="用户（按部门范围）")
 def users(
-    actor: Annotated[Actor, Depends(Require("platform.users.read"))], session: SessionDep, paging: Paging,
-    q: Annotated[str, Query(max_length=64)] = "", department_id: Annotated[int | None, Query(ge=1)] = None,
+    actor: Annotated[Actor, Depends(Require("platform.users.read"))],
+    session: SessionDep,
+    paging: Paging,
+    q: Annotated[str, Query(max_length=64)] = "",
+    department_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> Page[UserRead]:
-    rows, total = service.list_users(session, actor=actor, q=q, department_id=department_id,
-                                     offset=paging.offset, limit=paging.size)
+    rows, total = service.list_users(
+        session, actor=actor, q=q, department_id=department_id, offset=paging.offset, limit=paging.size
+    )
     return Page(items=[service.user_read(u) for u in rows], total=total, page=paging.page, size=paging.size)
 
 
 @router.post("/users", status_code=201, summary="新建用户")
 def create_user(
-    data: UserCreate, actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
-    session: SessionDep, request: Request,
+    data: UserCreate,
+    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    session: SessionDep,
+    request: Request,
 ) -> UserCreated:
-    user, password = service.create_user(session, actor=actor, data=data, settings=request.app.state.settings,
-                                         cipher=request.app.state.cipher)
+    user, password = service.create_user(
+        session, actor=actor, data=data, settings=request.app.state.settings, cipher=request.app.state.cipher
+    )
     return UserCreated(user=service.user_read(user), initial_password=password)
 
 
@@ -228,8 +257,11 @@ def get_user_personal(user_id: int, actor: Signed, session: SessionDep, request:
 
 @router.patch("/users/{user_id}", summary="修改用户")
 def update_user(
-    user_id: int, data: UserUpdate, actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
-    session: SessionDep, request: Request,
+    user_id: int,
+    data: UserUpdate,
+    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    session: SessionDep,
+    request: Request,
 ) -> UserRead:
     user = service.update_user(session, actor=actor, user_id=user_id, data=data, cipher=request.app.state.cipher)
     return service.user_read(user)
@@ -237,7 +269,9 @@ def update_user(
 
 @router.put("/users/{user_id}/roles", summary="设置用户角色（三权分立校验）")
 def set_roles(
-    user_id: int, data: RolesAssign, actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    user_id: int,
+    data: RolesAssign,
+    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
     session: SessionDep,
 ) -> UserRead:
     return service.user_read(service.assign_roles(session, actor=actor, user_id=user_id, codes=data.roles))
@@ -264,8 +298,11 @@ def roles(_: Annotated[Actor, Depends(Require("platform.users.read"))], session:
 
 @router.put("/roles/{code}", summary="新建或修改角色")
 def save_role(
-    code: str, data: RoleIn, actor: Annotated[Actor, Depends(Require("platform.roles.manage"))],
-    session: SessionDep, request: Request,
+    code: str,
+    data: RoleIn,
+    actor: Annotated[Actor, Depends(Require("platform.roles.manage"))],
+    session: SessionDep,
+    request: Request,
 ) -> RoleRead:
     if code != data.code:
         raise Invalid("路径中的角色代码与请求体不一致", field="code")
@@ -276,8 +313,11 @@ def save_role(
 @router.get("/permissions", summary="全部权限")
 def permissions(_: Annotated[Actor, Depends(Require("platform.users.read"))], request: Request) -> list[PermissionRead]:
     registry = request.app.state.registry
-    return [PermissionRead(code=p.code, name=p.name, subsystem=s.code)
-            for s in registry.enabled.values() for p in s.permissions]
+    return [
+        PermissionRead(code=p.code, name=p.name, subsystem=s.code)
+        for s in registry.enabled.values()
+        for p in s.permissions
+    ]
 
 
 # --- audit (审计管理员 only)
@@ -296,8 +336,9 @@ def _audit_filter(
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
             raise Invalid("时间须带时区，例如 2026-11-01T00:00:00+08:00", field=name)
-    return audit.AuditFilter(username=username, action=action, result=result, object_type=object_type,
-                             start=start, end=end)
+    return audit.AuditFilter(
+        username=username, action=action, result=result, object_type=object_type, start=start, end=end
+    )
 
 
 AuditFilterDep = Annotated[audit.AuditFilter, Depends(_audit_filter)]
@@ -312,8 +353,9 @@ def audit_log(_: AuditReader, session: SessionDep, paging: Paging, flt: AuditFil
 @router.get("/audit/verify", summary="校验审计日志哈希链")
 def audit_verify(_: AuditReader, session: SessionDep) -> AuditVerifyRead:
     result = audit.verify(session)
-    return AuditVerifyRead(ok=result.ok, checked=result.checked, problems=result.problems,
-                           first_bad_id=result.first_bad_id)
+    return AuditVerifyRead(
+        ok=result.ok, checked=result.checked, problems=result.problems, first_bad_id=result.first_bad_id
+    )
 
 
 @router.get("/audit/export.csv", summary="导出审计日志（CSV，供异地备份）", response_class=Response)
@@ -322,15 +364,47 @@ def audit_export(
 ) -> Response:
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(["id", "时间(UTC)", "用户", "部门ID", "操作", "对象类型", "对象", "结果", "来源地址", "详情", "前序哈希", "哈希"])
+    writer.writerow(
+        [
+            "id",
+            "时间(UTC)",
+            "用户",
+            "部门ID",
+            "操作",
+            "对象类型",
+            "对象",
+            "结果",
+            "来源地址",
+            "详情",
+            "前序哈希",
+            "哈希",
+        ]
+    )
     count = 0
     for r in audit.iter_filtered(session, flt=flt):
-        writer.writerow([r.id, r.at.isoformat(), _safe(r.username), r.department_id or "", r.action, r.object_type,
-                         _safe(r.object_id), r.result, r.ip, _safe(str(r.detail)), r.prev_hash, r.hash])
+        writer.writerow(
+            [
+                r.id,
+                r.at.isoformat(),
+                _safe(r.username),
+                r.department_id or "",
+                r.action,
+                r.object_type,
+                _safe(r.object_id),
+                r.result,
+                r.ip,
+                _safe(str(r.detail)),
+                r.prev_hash,
+                r.hash,
+            ]
+        )
         count += 1
     audit.record(session, actor.audit, action="audit_export", object_type="audit", detail={"rows": count})
-    return Response("\ufeff" + buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": "attachment; filename=audit.csv"})
+    return Response(
+        "\ufeff" + buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": "attachment; filename=audit.csv"},
+    )
 
 
 def _safe(value: str) -> str:
@@ -342,14 +416,17 @@ def _safe(value: str) -> str:
 
 
 @router.get("/calendar/overrides", summary="工作日历调整")
-def overrides(_: Signed, session: SessionDep, year: Annotated[int | None, Query(ge=2000, le=2100)] = None
-              ) -> list[CalendarOverrideRead]:
+def overrides(
+    _: Signed, session: SessionDep, year: Annotated[int | None, Query(ge=2000, le=2100)] = None
+) -> list[CalendarOverrideRead]:
     return [CalendarOverrideRead.model_validate(r) for r in service.list_overrides(session, year=year)]
 
 
 @router.put("/calendar/overrides/{day}", summary="设置某日为工作日或休息日")
 def set_override(
-    day: date, data: CalendarOverrideIn, actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))],
+    day: date,
+    data: CalendarOverrideIn,
+    actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))],
     session: SessionDep,
 ) -> CalendarOverrideRead:
     if day != data.day:
@@ -367,8 +444,12 @@ def delete_override(
 
 @router.get("/calendar/deadline", summary="按工作时间计算期限")
 def deadline(
-    _: Signed, session: SessionDep, settings: SettingsDep, start: datetime,
-    hours: Annotated[float, Query(ge=0, le=87600)] = 0, days: Annotated[float, Query(ge=0, le=3650)] = 0,
+    _: Signed,
+    session: SessionDep,
+    settings: SettingsDep,
+    start: datetime,
+    hours: Annotated[float, Query(ge=0, le=87600)] = 0,
+    days: Annotated[float, Query(ge=0, le=3650)] = 0,
 ) -> DeadlineRead:
     if start.tzinfo is None:
         raise Invalid("开始时间须带时区，例如 2026-10-09T10:00:00+08:00", field="start")
@@ -383,8 +464,18 @@ def deadline(
 
 
 @router.get("/subsystems", summary="子系统（规定动作与自选动作）")
-def subsystem_list(_: Annotated[Actor, Depends(Require("platform.system.manage"))], request: Request
-                   ) -> list[SubsystemRead]:
+def subsystem_list(
+    _: Annotated[Actor, Depends(Require("platform.system.manage"))], request: Request
+) -> list[SubsystemRead]:
     registry = request.app.state.registry
-    return [SubsystemRead(code=s.code, name=s.name, kind=s.kind, state=registry.state(s.code), standard=s.standard,
-                          description=s.description) for s in registry.available.values()]
+    return [
+        SubsystemRead(
+            code=s.code,
+            name=s.name,
+            kind=s.kind,
+            state=registry.state(s.code),
+            standard=s.standard,
+            description=s.description,
+        )
+        for s in registry.available.values()
+    ]

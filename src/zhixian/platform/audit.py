@@ -54,7 +54,7 @@ def load_key(path: Path) -> bytes:
 def _key(session: Session) -> bytes:
     key = session.info.get("audit_key")
     if not isinstance(key, bytes):
-        raise RuntimeError("audit key missing from the session (Database(info={'audit_key': ...}))")
+        raise TypeError("audit key missing from the session (Database(info={'audit_key': ...}))")
     return key
 
 
@@ -164,7 +164,7 @@ class AuditFilter:
 
 def search(session: Session, *, flt: AuditFilter, offset: int = 0, limit: int = 50) -> tuple[list[AuditRecord], int]:
     """Newest first; counting is capped so a filter over years of records stays fast."""
-    from sqlalchemy import func  # noqa: PLC0415
+    from sqlalchemy import func
 
     query = select(AuditRecord)
     if flt.username:
@@ -191,11 +191,25 @@ def iter_filtered(session: Session, *, flt: AuditFilter) -> Iterator[AuditRecord
 
 
 ACTION_NAMES = {
-    "login": "登录", "login_failed": "登录失败", "logout": "退出", "account_locked": "账号锁定",
-    "password_change": "修改密码", "password_reset": "重置密码", "user_create": "创建用户",
-    "user_update": "修改用户", "user_unlock": "解锁用户", "permission_change": "权限变更",
-    "personal_read": "查阅个人信息", "audit_export": "导出审计日志", "org_import": "导入组织机构",
-    "api_token_create": "创建 API 令牌", "api_token_revoke": "吊销 API 令牌", "totp_enable": "启用动态口令",
-    "calendar_override": "调整工作日历", "calendar_override_delete": "删除日历调整",
-    "department_create": "新建部门", "department_update": "修改部门", "export": "导出数据",
+    "login": "登录",
+    "login_failed": "登录失败",
+    "logout": "退出",
+    "account_locked": "账号锁定",
+    "password_change": "修改密码",
+    "password_reset": "重置密码",
+    "user_create": "创建用户",
+    "user_update": "修改用户",
+    "user_unlock": "解锁用户",
+    "permission_change": "权限变更",
+    "personal_read": "查阅个人信息",
+    "audit_export": "导出审计日志",
+    "org_import": "导入组织机构",
+    "api_token_create": "创建 API 令牌",
+    "api_token_revoke": "吊销 API 令牌",
+    "totp_enable": "启用动态口令",
+    "calendar_override": "调整工作日历",
+    "calendar_override_delete": "删除日历调整",
+    "department_create": "新建部门",
+    "department_update": "修改部门",
+    "export": "导出数据",
 }

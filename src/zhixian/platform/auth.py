@@ -28,7 +28,7 @@ from zhixian.settings import Settings
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password-但足够长")
-TOKEN_PREFIX = "zx_"
+TOKEN_PREFIX = "zx_"  # noqa: S105 - a marker that makes leaked tokens easy to scan for, not a secret
 
 
 def hash_password(password: str) -> str:
@@ -71,8 +71,22 @@ def password_problems(password: str, *, settings: Settings, username: str = "") 
 
 
 _COMMON_PASSWORDS = frozenset(
-    {"password1!", "p@ssw0rd", "p@ssword1", "admin@123", "admin123!", "abc@1234", "qwer@1234", "1qaz@wsx",
-     "1qaz!qaz", "passw0rd!", "zhixian@123", "welcome1!", "aa123456!", "a1234567!"}
+    {
+        "password1!",
+        "p@ssw0rd",
+        "p@ssword1",
+        "admin@123",
+        "admin123!",
+        "abc@1234",
+        "qwer@1234",
+        "1qaz@wsx",
+        "1qaz!qaz",
+        "passw0rd!",
+        "zhixian@123",
+        "welcome1!",
+        "aa123456!",
+        "a1234567!",
+    }
 )
 
 
@@ -150,7 +164,8 @@ def authenticate(
             )
             session.flush()
             return LoginOutcome(
-                ok=False, message=f"连续 {settings.lockout_threshold} 次密码错误，账号已锁定 {settings.lockout_minutes} 分钟"
+                ok=False,
+                message=f"连续 {settings.lockout_threshold} 次密码错误，账号已锁定 {settings.lockout_minutes} 分钟",
             )
         session.flush()
         left = settings.lockout_threshold - user.failed_logins
@@ -165,10 +180,10 @@ def authenticate(
     )
     if expired:
         user.must_change_password = True
-    mfa_required = user.totp_enabled or bool(
-        {r.code for r in user.roles} & set(settings.mfa_required_roles)
+    mfa_required = user.totp_enabled or bool({r.code for r in user.roles} & set(settings.mfa_required_roles))
+    token, user_session = create_session(
+        session, user=user, ip=ctx.ip, user_agent=user_agent, mfa_passed=not mfa_required
     )
-    token, user_session = create_session(session, user=user, ip=ctx.ip, user_agent=user_agent, mfa_passed=not mfa_required)
     audit.record(
         session,
         AuditContext(user.id, user.username, user.department_id, ctx.ip),
@@ -178,8 +193,12 @@ def authenticate(
         detail={"mfa_pending": mfa_required},
     )
     return LoginOutcome(
-        ok=True, user=user, token=token, session=user_session,
-        must_change_password=user.must_change_password, mfa_required=mfa_required,
+        ok=True,
+        user=user,
+        token=token,
+        session=user_session,
+        must_change_password=user.must_change_password,
+        mfa_required=mfa_required,
     )
 
 
@@ -188,8 +207,12 @@ def create_session(
 ) -> tuple[str, UserSession]:
     token = secrets.token_urlsafe(32)
     row = UserSession(
-        token_hash=token_hash(token), user_id=user.id, csrf_token=secrets.token_urlsafe(24),
-        ip=ip[:64], user_agent=user_agent[:255], mfa_passed=mfa_passed,
+        token_hash=token_hash(token),
+        user_id=user.id,
+        csrf_token=secrets.token_urlsafe(24),
+        ip=ip[:64],
+        user_agent=user_agent[:255],
+        mfa_passed=mfa_passed,
     )
     session.add(row)
     session.flush()
@@ -248,13 +271,22 @@ def create_api_token(
 ) -> tuple[str, ApiToken]:
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
-        user_id=user.id, name=name, prefix=plain[:10], token_hash=token_hash(plain),
+        user_id=user.id,
+        name=name,
+        prefix=plain[:10],
+        token_hash=token_hash(plain),
         expires_at=utcnow() + timedelta(days=days) if days else None,
     )
     session.add(row)
     session.flush()
-    audit.record(session, ctx, action="api_token_create", object_type="api_token", object_id=row.id,
-                 detail={"name": name, "user_id": user.id})
+    audit.record(
+        session,
+        ctx,
+        action="api_token_create",
+        object_type="api_token",
+        object_id=row.id,
+        detail={"name": name, "user_id": user.id},
+    )
     return plain, row
 
 

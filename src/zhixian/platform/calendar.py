@@ -142,9 +142,7 @@ class WorkingCalendar:
         day = lo.astimezone(LOCAL_TZ).date()
         last_day = hi.astimezone(LOCAL_TZ).date()
         while day <= last_day:
-            overlaps = [
-                (max(ps, lo), min(pe, hi)) for ps, pe in self._spans(day) if max(ps, lo) < min(pe, hi)
-            ]
+            overlaps = [(max(ps, lo), min(pe, hi)) for ps, pe in self._spans(day) if max(ps, lo) < min(pe, hi)]
             if overlaps:
                 is_work, unknown_year = self._workday(day)
                 if unknown_year is not None:

@@ -66,7 +66,7 @@ class FieldCipher:
         return f"sm4.{self._current}.{token}"
 
     def decrypt(self, ciphertext: str) -> str:
-        scheme, kid, token = (ciphertext.split(".", 2) + ["", ""])[:3]
+        scheme, kid, token = [*ciphertext.split(".", 2), "", ""][:3]
         if scheme != "sm4" or kid not in self._keys:
             raise KeyringError("密文格式不正确或密钥已不在密钥环中")
         raw = base64.urlsafe_b64decode(token)

@@ -35,6 +35,13 @@ def replay(session: Session, *, user_id: int, key: str, request_hash: str) -> tu
 
 
 def remember(session: Session, *, user_id: int, key: str, request_hash: str, status: int, body: Any) -> None:
-    session.add(IdempotencyKey(user_id=user_id, key=key[:128], request_hash=request_hash, status=status,
-                               body=json.dumps(body, ensure_ascii=False, default=str)))
+    session.add(
+        IdempotencyKey(
+            user_id=user_id,
+            key=key[:128],
+            request_hash=request_hash,
+            status=status,
+            body=json.dumps(body, ensure_ascii=False, default=str),
+        )
+    )
     session.flush()

@@ -21,10 +21,21 @@ from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department, Division
 from zhixian.platform.schemas import DepartmentIn, DivisionIn, ImportReport, OrgBundle
 
-DIVISION_COLUMNS = [("code", "统计用区划代码"), ("name", "名称"), ("level", "层级"), ("kind", "类型"),
-                    ("parent_code", "上级代码")]
-DEPARTMENT_COLUMNS = [("code", "部门代码"), ("name", "部门名称"), ("short_name", "简称"), ("kind", "类别"),
-                      ("parent_code", "上级部门代码"), ("division_code", "所在区划代码")]
+DIVISION_COLUMNS = [
+    ("code", "统计用区划代码"),
+    ("name", "名称"),
+    ("level", "层级"),
+    ("kind", "类型"),
+    ("parent_code", "上级代码"),
+]
+DEPARTMENT_COLUMNS = [
+    ("code", "部门代码"),
+    ("name", "部门名称"),
+    ("short_name", "简称"),
+    ("kind", "类别"),
+    ("parent_code", "上级部门代码"),
+    ("division_code", "所在区划代码"),
+]
 LEVEL_LABELS = {"county": "县", "town": "乡镇街道", "village": "村社区"}
 _LEVEL_FROM_LABEL = {v: k for k, v in LEVEL_LABELS.items()}
 
@@ -79,7 +90,7 @@ def _set_path(session: Session, dept: Department) -> None:
     if old not in ("/", dept.path):  # move the subtree along
         for child in session.execute(select(Department).where(Department.path.startswith(old))).scalars():
             if child.id != dept.id:
-                child.path = dept.path + child.path[len(old):]
+                child.path = dept.path + child.path[len(old) :]
 
 
 def upsert_department(session: Session, *, data: DepartmentIn, actor: Actor) -> Department:
@@ -102,8 +113,14 @@ def upsert_department(session: Session, *, data: DepartmentIn, actor: Actor) -> 
     dept.parent_id = parent_id
     session.flush()
     _set_path(session, dept)
-    audit.record(session, actor.audit, action="department_create" if created else "department_update",
-                 object_type="department", object_id=dept.id, detail=data.model_dump())
+    audit.record(
+        session,
+        actor.audit,
+        action="department_create" if created else "department_update",
+        object_type="department",
+        object_id=dept.id,
+        detail=data.model_dump(),
+    )
     session.flush()
     return dept
 
@@ -112,8 +129,14 @@ def set_department_active(session: Session, *, department_id: int, active: bool,
     actor.require("platform.org.manage")
     dept = get_department(session, department_id)
     dept.active = active
-    audit.record(session, actor.audit, action="department_update", object_type="department",
-                 object_id=dept.id, detail={"active": active})
+    audit.record(
+        session,
+        actor.audit,
+        action="department_update",
+        object_type="department",
+        object_id=dept.id,
+        detail={"active": active},
+    )
     return dept
 
 
@@ -125,8 +148,14 @@ def export_bundle(session: Session) -> OrgBundle:
     return OrgBundle(
         divisions=[DivisionIn.model_validate(d, from_attributes=True) for d in list_divisions(session)],
         departments=[
-            DepartmentIn(code=d.code, name=d.name, short_name=d.short_name, kind=d.kind,
-                         parent_code=codes.get(d.parent_id) if d.parent_id else None, division_code=d.division_code)
+            DepartmentIn(
+                code=d.code,
+                name=d.name,
+                short_name=d.short_name,
+                kind=d.kind,
+                parent_code=codes.get(d.parent_id) if d.parent_id else None,
+                division_code=d.division_code,
+            )
             for d in list_departments(session, include_inactive=True)
         ],
     )
@@ -200,13 +229,14 @@ def parse_excel(content: bytes) -> OrgBundle:
     return OrgBundle(divisions=divisions, departments=departments)
 
 
-def _collect(model: type[BaseModel], values: dict[str, str], number: int, sheet: str,
-             out: list[Any], errors: list[FieldError]) -> None:
+def _collect(
+    model: type[BaseModel], values: dict[str, str], number: int, sheet: str, out: list[Any], errors: list[FieldError]
+) -> None:
     clean = {k: (v or None) if k in ("parent_code", "division_code") else v for k, v in values.items()}
     try:
         out.append(model.model_validate(clean))
     except ValidationError as exc:
-        from zhixian.errors import pydantic_errors_to_chinese  # noqa: PLC0415 - avoid a cycle at import
+        from zhixian.errors import pydantic_errors_to_chinese
 
         labels = dict(DIVISION_COLUMNS + DEPARTMENT_COLUMNS)
         for err in pydantic_errors_to_chinese(list(exc.errors())):
@@ -240,13 +270,21 @@ def import_bundle(session: Session, *, bundle: OrgBundle, actor: Actor) -> Impor
     while pending:  # parents before children, whatever the file's order
         ready = [p for p in pending if not p.parent_code or p.parent_code in by_code]
         if not ready:
-            raise Invalid("部门的上级关系存在循环", [FieldError(f"部门 {p.code}", field="parent_code") for p in pending])
-        for row in ready:
-            dept = by_code.get(row.code)
-            parent = by_code[row.parent_code] if row.parent_code else None
-            values = (row.name, row.short_name, row.kind, parent.id if parent else None, row.division_code)
+            raise Invalid(
+                "部门的上级关系存在循环", [FieldError(f"部门 {p.code}", field="parent_code") for p in pending]
+            )
+        for dept_row in ready:
+            dept = by_code.get(dept_row.code)
+            parent = by_code[dept_row.parent_code] if dept_row.parent_code else None
+            values = (
+                dept_row.name,
+                dept_row.short_name,
+                dept_row.kind,
+                parent.id if parent else None,
+                dept_row.division_code,
+            )
             if dept is None:
-                dept = Department(code=row.code, path="/")
+                dept = Department(code=dept_row.code, path="/")
                 session.add(dept)
                 created += 1
             elif (dept.name, dept.short_name, dept.kind, dept.parent_id, dept.division_code) == values:
@@ -257,15 +295,24 @@ def import_bundle(session: Session, *, bundle: OrgBundle, actor: Actor) -> Impor
             dept.name, dept.short_name, dept.kind, dept.parent_id, dept.division_code = values
             session.flush()
             _set_path(session, dept)
-            by_code[row.code] = dept
+            by_code[dept_row.code] = dept
         pending = [p for p in pending if p not in ready]
-    audit.record(session, actor.audit, action="org_import", object_type="org",
-                 detail={"created": created, "updated": updated, "unchanged": unchanged})
+    audit.record(
+        session,
+        actor.audit,
+        action="org_import",
+        object_type="org",
+        detail={"created": created, "updated": updated, "unchanged": unchanged},
+    )
     session.flush()
     return ImportReport(created=created, updated=updated, unchanged=unchanged)
 
 
 def _check_references(session: Session, bundle: OrgBundle) -> list[FieldError]:
+    return _check_divisions(session, bundle) + _check_departments(session, bundle)
+
+
+def _check_divisions(session: Session, bundle: OrgBundle) -> list[FieldError]:
     errors: list[FieldError] = []
     div_codes = {d.code for d in list_divisions(session)}
     seen: set[str] = set()
@@ -284,9 +331,17 @@ def _check_references(session: Session, bundle: OrgBundle) -> list[FieldError]:
         elif d.parent_code not in div_codes:
             errors.append(FieldError(f"行政区划第 {i} 条：上级代码 {d.parent_code} 不存在", field="parent_code", row=i))
         elif not d.code.startswith(d.parent_code[: 6 if d.level == "town" else 9]):
-            errors.append(FieldError(f"行政区划第 {i} 条：代码 {d.code} 与上级 {d.parent_code} 不一致", field="code", row=i))
+            errors.append(
+                FieldError(f"行政区划第 {i} 条：代码 {d.code} 与上级 {d.parent_code} 不一致", field="code", row=i)
+            )
+    return errors
+
+
+def _check_departments(session: Session, bundle: OrgBundle) -> list[FieldError]:
+    errors: list[FieldError] = []
+    div_codes = {d.code for d in list_divisions(session)} | {d.code for d in bundle.divisions}
     dept_codes = {d.code for d in list_departments(session, include_inactive=True)}
-    seen = set()
+    seen: set[str] = set()
     for i, p in enumerate(bundle.departments, start=1):
         if p.code in seen:
             errors.append(FieldError(f"部门第 {i} 条：代码 {p.code} 重复", field="code", row=i))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from zhixian.db import SessionDep, utcnow
 from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
 from zhixian.platform import audit, auth, org, service
 from zhixian.platform.actor import Actor
-from zhixian.platform.models import ApiToken, Department, Division, User, UserSession
+from zhixian.platform.models import ApiToken, AuditRecord, Department, Division, User, UserSession
 from zhixian.platform.schemas import CalendarOverrideIn, UserCreate
 from zhixian.web.auth import (
     LOGIN_CSRF_COOKIE,
@@ -53,7 +54,7 @@ def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
 
 
 @router.get("/login", dependencies=[Public])
-def login_page(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002 - the query parameter's name
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
     token = login_csrf_token(request)
     response = render(request, "platform/login.html", None, next=_safe_next(next), message="", login_csrf=token)
     set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
@@ -62,20 +63,45 @@ def login_page(request: Request, next: str = "/") -> HTMLResponse:  # noqa: A002
 
 @router.post("/login", dependencies=[Public])
 def login_submit(
-    request: Request, session: SessionDep, settings: SettingsDep,
-    username: Annotated[str, Form(max_length=64)] = "", password: Annotated[str, Form(max_length=128)] = "",
-    csrf_token: Annotated[str, Form(max_length=100)] = "", next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=128)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     check_login_csrf(request, csrf_token)
     if not username or not password:
-        return render(request, "platform/login.html", None, status_code=422, next=_safe_next(next),
-                      message="请输入用户名和密码", username=username, login_csrf=csrf_token)
-    outcome = auth.authenticate(session, settings=settings, username=username, password=password,
-                                ctx=audit.AuditContext(ip=client_ip(request)),
-                                user_agent=request.headers.get("user-agent", ""))
+        return render(
+            request,
+            "platform/login.html",
+            None,
+            status_code=422,
+            next=_safe_next(next),
+            message="请输入用户名和密码",
+            username=username,
+            login_csrf=csrf_token,
+        )
+    outcome = auth.authenticate(
+        session,
+        settings=settings,
+        username=username,
+        password=password,
+        ctx=audit.AuditContext(ip=client_ip(request)),
+        user_agent=request.headers.get("user-agent", ""),
+    )
     if not outcome.ok or outcome.token is None:
-        return render(request, "platform/login.html", None, status_code=401, next=_safe_next(next),
-                      message=outcome.message, username=username, login_csrf=csrf_token)
+        return render(
+            request,
+            "platform/login.html",
+            None,
+            status_code=401,
+            next=_safe_next(next),
+            message=outcome.message,
+            username=username,
+            login_csrf=csrf_token,
+        )
     target = _safe_next(next)
     if outcome.mfa_required:
         target = "/login/totp?next=" + quote(target)
@@ -87,28 +113,52 @@ def login_submit(
 
 
 @router.get("/login/totp")
-def totp_page(request: Request, actor: Pending, session: SessionDep, next: str = "/") -> HTMLResponse:  # noqa: A002
+def totp_page(request: Request, actor: Pending, session: SessionDep, next: str = "/") -> HTMLResponse:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
     secret = None
     if not user.totp_enabled:  # a role requires TOTP but the user has not enrolled yet: enrol now
         secret = auth.totp_begin(session, user=user, cipher=request.app.state.cipher)
-    return render(request, "platform/totp.html", actor, next=_safe_next(next), secret=secret,
-                  uri=auth.totp_provisioning_uri(secret, username=user.username, issuer="智县") if secret else "")
+    return render(
+        request,
+        "platform/totp.html",
+        actor,
+        next=_safe_next(next),
+        secret=secret,
+        uri=auth.totp_provisioning_uri(secret, username=user.username, issuer="智县") if secret else "",
+    )
 
 
 @router.post("/login/totp")
 def totp_submit(
-    request: Request, actor: Pending, session: SessionDep,
-    code: Annotated[str, Form(max_length=10)] = "", next: Annotated[str, Form(max_length=500)] = "/",  # noqa: A002
+    request: Request,
+    actor: Pending,
+    session: SessionDep,
+    code: Annotated[str, Form(max_length=10)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
     cipher = request.app.state.cipher
     ok = auth.totp_check(user, code.strip(), cipher=cipher)
     if not ok:
-        audit.record(session, actor.audit, action="login_failed", object_type="user", object_id=user.id,
-                     result="失败", detail={"reason": "bad_totp"})
-        return render(request, "platform/totp.html", actor, status_code=422, next=_safe_next(next), secret=None,
-                      uri="", message="动态口令不正确或已过期")
+        audit.record(
+            session,
+            actor.audit,
+            action="login_failed",
+            object_type="user",
+            object_id=user.id,
+            result="失败",
+            detail={"reason": "bad_totp"},
+        )
+        return render(
+            request,
+            "platform/totp.html",
+            actor,
+            status_code=422,
+            next=_safe_next(next),
+            secret=None,
+            uri="",
+            message="动态口令不正确或已过期",
+        )
     if not user.totp_enabled:
         user.totp_enabled = True
         audit.record(session, actor.audit, action="totp_enable", object_type="user", object_id=user.id)
@@ -132,8 +182,7 @@ def logout(actor: Pending, session: SessionDep) -> Response:
 
 
 @router.get("/", dependencies=[Public])
-def home(request: Request, session: SessionDep,
-         actor: Annotated[Actor | None, Depends(optional_actor)]) -> Response:
+def home(request: Request, session: SessionDep, actor: Annotated[Actor | None, Depends(optional_actor)]) -> Response:
     if actor is None:
         return RedirectResponse("/login", status_code=303)
     if actor.mfa_pending:
@@ -157,28 +206,53 @@ def _platform_cards(session: Session, actor: Actor, settings: Any) -> list[dict[
         active = session.execute(select(func.count()).where(User.active.is_(True))).scalar_one()
         cards += [
             {"title": "在用账号", "value": active, "href": "/admin/users", "group": "账号安全"},
-            {"title": "被锁定账号", "value": locked, "href": "/admin/users?status=locked", "group": "账号安全",
-             "alert": locked > 0},
+            {
+                "title": "被锁定账号",
+                "value": locked,
+                "href": "/admin/users?status=locked",
+                "group": "账号安全",
+                "alert": locked > 0,
+            },
             {"title": "未改初始密码", "value": pending, "href": "/admin/users?status=pending", "group": "账号安全"},
         ]
     if actor.can("platform.audit.read"):
         start = now - timedelta(days=1)
-        failed = session.execute(select(func.count()).select_from(audit.AuditRecord)
-                                 .where(audit.AuditRecord.action == "login_failed", audit.AuditRecord.at >= start)
-                                 ).scalar_one()
-        locks = session.execute(select(func.count()).select_from(audit.AuditRecord)
-                                .where(audit.AuditRecord.action == "account_locked", audit.AuditRecord.at >= start)
-                                ).scalar_one()
-        personal = session.execute(select(func.count()).select_from(audit.AuditRecord)
-                                   .where(audit.AuditRecord.action == "personal_read", audit.AuditRecord.at >= start)
-                                   ).scalar_one()
+        failed = session.execute(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == "login_failed", AuditRecord.at >= start)
+        ).scalar_one()
+        locks = session.execute(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == "account_locked", AuditRecord.at >= start)
+        ).scalar_one()
+        personal = session.execute(
+            select(func.count())
+            .select_from(AuditRecord)
+            .where(AuditRecord.action == "personal_read", AuditRecord.at >= start)
+        ).scalar_one()
         cards += [
-            {"title": "24 小时登录失败", "value": failed, "href": "/admin/audit?action=login_failed",
-             "group": "审计", "alert": failed > 20},
-            {"title": "24 小时账号锁定", "value": locks, "href": "/admin/audit?action=account_locked", "group": "审计",
-             "alert": locks > 0},
-            {"title": "24 小时个人信息查阅", "value": personal, "href": "/admin/audit?action=personal_read",
-             "group": "审计"},
+            {
+                "title": "24 小时登录失败",
+                "value": failed,
+                "href": "/admin/audit?action=login_failed",
+                "group": "审计",
+                "alert": failed > 20,
+            },
+            {
+                "title": "24 小时账号锁定",
+                "value": locks,
+                "href": "/admin/audit?action=account_locked",
+                "group": "审计",
+                "alert": locks > 0,
+            },
+            {
+                "title": "24 小时个人信息查阅",
+                "value": personal,
+                "href": "/admin/audit?action=personal_read",
+                "group": "审计",
+            },
         ]
     if actor.can("platform.system.manage"):
         depts = session.execute(select(func.count()).select_from(Department)).scalar_one()
@@ -198,9 +272,13 @@ def account(request: Request, actor: Signed, session: SessionDep) -> HTMLRespons
 
 
 @router.post("/account/tokens")
-def account_new_token(request: Request, actor: Signed, session: SessionDep,
-                      name: Annotated[str, Form(min_length=1, max_length=64)],
-                      days: Annotated[int, Form(ge=1, le=3650)] = 90) -> HTMLResponse:
+def account_new_token(
+    request: Request,
+    actor: Signed,
+    session: SessionDep,
+    name: Annotated[str, Form(min_length=1, max_length=64)],
+    days: Annotated[int, Form(ge=1, le=3650)] = 90,
+) -> HTMLResponse:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
     plain, _ = auth.create_api_token(session, user=user, name=name.strip(), days=days, ctx=actor.audit)
     tokens = session.execute(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).scalars().all()
@@ -214,18 +292,28 @@ def password_page(request: Request, actor: Pending) -> HTMLResponse:
 
 @router.post("/account/password")
 def password_submit(
-    request: Request, actor: Pending, session: SessionDep, settings: SettingsDep,
+    request: Request,
+    actor: Pending,
+    session: SessionDep,
+    settings: SettingsDep,
     current_password: Annotated[str, Form(max_length=128)] = "",
     new_password: Annotated[str, Form(max_length=128)] = "",
     confirm_password: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
     if new_password != confirm_password:
-        return render(request, "platform/password.html", actor, status_code=422,
-                      errors={"confirm_password": "两次输入的新密码不一致"}, message="")
+        return render(
+            request,
+            "platform/password.html",
+            actor,
+            status_code=422,
+            errors={"confirm_password": "两次输入的新密码不一致"},
+            message="",
+        )
     try:
-        auth.change_password(session, settings=settings, user=user, current=current_password, new=new_password,
-                             ctx=actor.audit)
+        auth.change_password(
+            session, settings=settings, user=user, current=current_password, new=new_password, ctx=actor.audit
+        )
     except DomainError as exc:
         session.commit()  # a failed attempt is still audited
         errors: dict[str, str] = {}
@@ -240,13 +328,23 @@ def password_submit(
 
 @router.get("/admin/users")
 def users_page(
-    request: Request, actor: Annotated[Actor, Depends(Require("platform.users.read"))], session: SessionDep,
-    q: Annotated[str, Query(max_length=64)] = "", department_id: Annotated[int | None, Query(ge=1)] = None,
-    status: Annotated[str, Query(pattern="^(|locked|pending)$")] = "", page: Annotated[int, Query(ge=1, le=10000)] = 1,
+    request: Request,
+    actor: Annotated[Actor, Depends(Require("platform.users.read"))],
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=64)] = "",
+    department_id: Annotated[int | None, Query(ge=1)] = None,
+    status: Annotated[str, Query(pattern="^(|locked|pending)$")] = "",
+    page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> HTMLResponse:
     size = 50
-    rows, total = service.list_users(session, actor=actor, q=q, department_id=department_id,
-                                     offset=0 if status else (page - 1) * size, limit=100_000 if status else size)
+    rows, total = service.list_users(
+        session,
+        actor=actor,
+        q=q,
+        department_id=department_id,
+        offset=0 if status else (page - 1) * size,
+        limit=100_000 if status else size,
+    )
     now = utcnow()
     if status == "locked":
         rows = [u for u in rows if u.locked_until and u.locked_until > now]
@@ -254,22 +352,41 @@ def users_page(
         rows = [u for u in rows if u.must_change_password]
     if status:
         total = len(rows)
-        rows = rows[(page - 1) * size: page * size]
-    return render(request, "platform/users.html", actor, users=[service.user_read(u) for u in rows], total=total,
-                  page=page, size=size, q=q, status=status, department_id=department_id,
-                  departments=org.list_departments(session))
+        rows = rows[(page - 1) * size : page * size]
+    return render(
+        request,
+        "platform/users.html",
+        actor,
+        users=[service.user_read(u) for u in rows],
+        total=total,
+        page=page,
+        size=size,
+        q=q,
+        status=status,
+        department_id=department_id,
+        departments=org.list_departments(session),
+    )
 
 
 @router.get("/admin/users/new")
-def user_new_page(request: Request, actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
-                  session: SessionDep) -> HTMLResponse:
-    return render(request, "platform/user_form.html", actor, errors={}, values={},
-                  departments=org.list_departments(session), roles=service.list_roles(session))
+def user_new_page(
+    request: Request, actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep
+) -> HTMLResponse:
+    return render(
+        request,
+        "platform/user_form.html",
+        actor,
+        errors={},
+        values={},
+        departments=org.list_departments(session),
+        roles=service.list_roles(session),
+    )
 
 
 @router.post("/admin/users/new")
-async def user_new_submit(request: Request, actor: Annotated[Actor, Depends(Require("platform.users.manage"))]
-                          ) -> Response:
+async def user_new_submit(
+    request: Request, actor: Annotated[Actor, Depends(Require("platform.users.manage"))]
+) -> Response:
     form = await request.form()
     values: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
     values["roles"] = [r for r in form.getlist("roles") if isinstance(r, str)]
@@ -280,37 +397,69 @@ async def user_new_submit(request: Request, actor: Annotated[Actor, Depends(Requ
     with db.transaction() as session:
         try:
             data = UserCreate.model_validate(values)
-            user, initial = service.create_user(session, actor=actor, data=data, settings=request.app.state.settings,
-                                                cipher=request.app.state.cipher)
+            user, initial = service.create_user(
+                session, actor=actor, data=data, settings=request.app.state.settings, cipher=request.app.state.cipher
+            )
         except ValidationError as exc:
             errs = pydantic_errors_to_chinese(list(exc.errors()))
             session.rollback()
-            return render(request, "platform/user_form.html", actor, status_code=422, errors=_errors_by_field(errs),
-                          values=values, departments=org.list_departments(session), roles=service.list_roles(session))
+            return render(
+                request,
+                "platform/user_form.html",
+                actor,
+                status_code=422,
+                errors=_errors_by_field(errs),
+                values=values,
+                departments=org.list_departments(session),
+                roles=service.list_roles(session),
+            )
         except DomainError as exc:
             session.rollback()
             errors = _errors_by_field(exc.errors) or {"_": exc.detail}
             errors.setdefault("_", exc.detail)
-            return render(request, "platform/user_form.html", actor, status_code=exc.status, errors=errors,
-                          values=values, departments=org.list_departments(session), roles=service.list_roles(session))
+            return render(
+                request,
+                "platform/user_form.html",
+                actor,
+                status_code=exc.status,
+                errors=errors,
+                values=values,
+                departments=org.list_departments(session),
+                roles=service.list_roles(session),
+            )
         return render(request, "platform/user_created.html", actor, user=service.user_read(user), password=initial)
 
 
 @router.get("/admin/users/{user_id}")
-def user_page(request: Request, user_id: int, actor: Annotated[Actor, Depends(Require("platform.users.read"))],
-              session: SessionDep, reveal: bool = False) -> HTMLResponse:
+def user_page(
+    request: Request,
+    user_id: int,
+    actor: Annotated[Actor, Depends(Require("platform.users.read"))],
+    session: SessionDep,
+    reveal: bool = False,
+) -> HTMLResponse:
     detail = None
     if reveal:
         detail = service.read_user_personal(session, actor=actor, user_id=user_id, cipher=request.app.state.cipher)
     user = service.user_read(service.get_user(session, actor=actor, user_id=user_id))
-    return render(request, "platform/user.html", actor, user=user, detail=detail, roles=service.list_roles(session),
-                  message=request.query_params.get("msg", ""))
+    return render(
+        request,
+        "platform/user.html",
+        actor,
+        user=user,
+        detail=detail,
+        roles=service.list_roles(session),
+        message=request.query_params.get("msg", ""),
+    )
 
 
 @router.post("/admin/users/{user_id}/action")
 async def user_action(
-    request: Request, user_id: int, actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
-    session: SessionDep, action: Annotated[str, Form(pattern="^(roles|reset|unlock|disable|enable)$")],
+    request: Request,
+    user_id: int,
+    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    session: SessionDep,
+    action: Annotated[str, Form(pattern="^(roles|reset|unlock|disable|enable)$")],
 ) -> Response:
     form = await request.form()
     message = ""
@@ -327,60 +476,101 @@ async def user_action(
             service.unlock_user(session, actor=actor, user_id=user_id)
             message = "已解除锁定"
         else:
-            from zhixian.platform.schemas import UserUpdate  # noqa: PLC0415
+            from zhixian.platform.schemas import UserUpdate
 
-            service.update_user(session, actor=actor, user_id=user_id, data=UserUpdate(active=action == "enable"),
-                                cipher=request.app.state.cipher)
+            service.update_user(
+                session,
+                actor=actor,
+                user_id=user_id,
+                data=UserUpdate(active=action == "enable"),
+                cipher=request.app.state.cipher,
+            )
             message = "已启用" if action == "enable" else "已停用"
     except DomainError as exc:
         session.rollback()
         user = service.user_read(service.get_user(session, actor=actor, user_id=user_id))
-        return render(request, "platform/user.html", actor, status_code=exc.status, user=user, detail=None,
-                      roles=service.list_roles(session), message="", error=exc.detail)
+        return render(
+            request,
+            "platform/user.html",
+            actor,
+            status_code=exc.status,
+            user=user,
+            detail=None,
+            roles=service.list_roles(session),
+            message="",
+            error=exc.detail,
+        )
     return RedirectResponse(f"/admin/users/{user_id}?msg={quote(message)}", status_code=303)
 
 
 @router.get("/admin/roles")
-def roles_page(request: Request, actor: Annotated[Actor, Depends(Require("platform.roles.manage"))],
-               session: SessionDep) -> HTMLResponse:
-    return render(request, "platform/roles.html", actor, roles=service.list_roles(session),
-                  permissions=request.app.state.registry.permissions())
+def roles_page(
+    request: Request, actor: Annotated[Actor, Depends(Require("platform.roles.manage"))], session: SessionDep
+) -> HTMLResponse:
+    return render(
+        request,
+        "platform/roles.html",
+        actor,
+        roles=service.list_roles(session),
+        permissions=request.app.state.registry.permissions(),
+    )
 
 
 # --- system administrator: organisation, calendar, subsystems
 
 
 @router.get("/admin/org")
-def org_page(request: Request, actor: Annotated[Actor, Depends(Require("platform.org.manage"))],
-             session: SessionDep) -> HTMLResponse:
-    return render(request, "platform/org.html", actor, divisions=org.list_divisions(session),
-                  departments=org.list_departments(session, include_inactive=True), report=None, errors=[])
+def org_page(
+    request: Request, actor: Annotated[Actor, Depends(Require("platform.org.manage"))], session: SessionDep
+) -> HTMLResponse:
+    return render(
+        request,
+        "platform/org.html",
+        actor,
+        divisions=org.list_divisions(session),
+        departments=org.list_departments(session, include_inactive=True),
+        report=None,
+        errors=[],
+    )
 
 
 @router.post("/admin/org/import")
-async def org_import(request: Request, actor: Annotated[Actor, Depends(Require("platform.org.manage"))],
-                     file: Annotated[UploadFile, File()]) -> HTMLResponse:
+async def org_import(
+    request: Request,
+    actor: Annotated[Actor, Depends(Require("platform.org.manage"))],
+    file: Annotated[UploadFile, File()],
+) -> HTMLResponse:
     content = await file.read()
     db = request.app.state.db
-    report, errors = None, []
-    try:
-        if not content:
-            raise DomainError("上传的文件是空的", status=422)
-        bundle = org.parse_excel(content)
-        with db.transaction() as session:
-            report = org.import_bundle(session, bundle=bundle, actor=actor)
-    except DomainError as exc:
-        errors = [exc.detail] + [e.message for e in exc.errors]
+    report, errors = None, ["上传的文件是空的"]
+    if content:
+        try:
+            bundle = org.parse_excel(content)
+            with db.transaction() as session:
+                report = org.import_bundle(session, bundle=bundle, actor=actor)
+            errors = []
+        except DomainError as exc:
+            errors = [exc.detail] + [e.message for e in exc.errors]
     with db.transaction() as session:
-        return render(request, "platform/org.html", actor, status_code=422 if errors else 200,
-                      divisions=org.list_divisions(session),
-                      departments=org.list_departments(session, include_inactive=True), report=report, errors=errors)
+        return render(
+            request,
+            "platform/org.html",
+            actor,
+            status_code=422 if errors else 200,
+            divisions=org.list_divisions(session),
+            departments=org.list_departments(session, include_inactive=True),
+            report=report,
+            errors=errors,
+        )
 
 
 @router.get("/admin/calendar")
 def calendar_page(
-    request: Request, actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))], session: SessionDep,
-    settings: SettingsDep, year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    request: Request,
+    actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))],
+    session: SessionDep,
+    settings: SettingsDep,
+    year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> HTMLResponse:
     year = year or utcnow().year
     cal = service.working_calendar(session, settings=settings)
@@ -393,14 +583,24 @@ def calendar_page(
             days.append((d, cal.is_workday(d)))
             d += timedelta(days=1)
         months.append((month, first.weekday(), days))
-    return render(request, "platform/calendar.html", actor, year=year, months=months,
-                  overrides=service.list_overrides(session, year=year), errors={})
+    return render(
+        request,
+        "platform/calendar.html",
+        actor,
+        year=year,
+        months=months,
+        overrides=service.list_overrides(session, year=year),
+        errors={},
+    )
 
 
 @router.post("/admin/calendar")
 def calendar_submit(
-    request: Request, actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))], session: SessionDep,
-    day: Annotated[str, Form(max_length=10)], kind: Annotated[str, Form(pattern="^(work|off|clear)$")],
+    request: Request,
+    actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))],
+    session: SessionDep,
+    day: Annotated[str, Form(max_length=10)],
+    kind: Annotated[str, Form(pattern="^(work|off|clear)$")],
     note: Annotated[str, Form(max_length=200)] = "",
 ) -> Response:
     try:
@@ -408,19 +608,19 @@ def calendar_submit(
     except ValueError:
         return RedirectResponse("/admin/calendar?error=date", status_code=303)
     if kind == "clear":
-        try:
+        with contextlib.suppress(DomainError):  # clearing a day that has no override is a no-op
             service.delete_override(session, actor=actor, day=parsed)
-        except DomainError:
-            pass
     else:
-        service.set_override(session, actor=actor,
-                             data=CalendarOverrideIn(day=parsed, is_workday=kind == "work", note=note))
+        service.set_override(
+            session, actor=actor, data=CalendarOverrideIn(day=parsed, is_workday=kind == "work", note=note)
+        )
     return RedirectResponse(f"/admin/calendar?year={parsed.year}", status_code=303)
 
 
 @router.get("/admin/subsystems")
-def subsystems_page(request: Request, actor: Annotated[Actor, Depends(Require("platform.system.manage"))]
-                    ) -> HTMLResponse:
+def subsystems_page(
+    request: Request, actor: Annotated[Actor, Depends(Require("platform.system.manage"))]
+) -> HTMLResponse:
     registry = request.app.state.registry
     return render(request, "platform/subsystems.html", actor, registry=registry)
 
@@ -430,13 +630,18 @@ def subsystems_page(request: Request, actor: Annotated[Actor, Depends(Require("p
 
 @router.get("/admin/audit")
 def audit_page(
-    request: Request, actor: Annotated[Actor, Depends(Require("platform.audit.read"))], session: SessionDep,
-    username: Annotated[str, Query(max_length=64)] = "", action: Annotated[str, Query(max_length=64)] = "",
-    result: Annotated[str, Query(max_length=16)] = "", start: Annotated[str, Query(max_length=10)] = "",
-    end: Annotated[str, Query(max_length=10)] = "", page: Annotated[int, Query(ge=1, le=100000)] = 1,
+    request: Request,
+    actor: Annotated[Actor, Depends(Require("platform.audit.read"))],
+    session: SessionDep,
+    username: Annotated[str, Query(max_length=64)] = "",
+    action: Annotated[str, Query(max_length=64)] = "",
+    result: Annotated[str, Query(max_length=16)] = "",
+    start: Annotated[str, Query(max_length=10)] = "",
+    end: Annotated[str, Query(max_length=10)] = "",
+    page: Annotated[int, Query(ge=1, le=100000)] = 1,
     verify: bool = False,
 ) -> HTMLResponse:
-    from zhixian.web.templating import LOCAL_TZ  # noqa: PLC0415
+    from zhixian.web.templating import LOCAL_TZ
 
     def _day(value: str) -> datetime | None:
         try:
@@ -445,11 +650,26 @@ def audit_page(
             return None
 
     end_at = _day(end)
-    flt = audit.AuditFilter(username=username, action=action, result=result, start=_day(start),
-                            end=end_at + timedelta(days=1) if end_at else None)
+    flt = audit.AuditFilter(
+        username=username,
+        action=action,
+        result=result,
+        start=_day(start),
+        end=end_at + timedelta(days=1) if end_at else None,
+    )
     size = 50
     rows, total = audit.search(session, flt=flt, offset=(page - 1) * size, limit=size)
     check = audit.verify(session) if verify else None
-    return render(request, "platform/audit.html", actor, rows=rows, total=total, page=page, size=size,
-                  f={"username": username, "action": action, "result": result, "start": start, "end": end},
-                  actions=audit.ACTION_NAMES, check=check, query=request.url.query)
+    return render(
+        request,
+        "platform/audit.html",
+        actor,
+        rows=rows,
+        total=total,
+        page=page,
+        size=size,
+        f={"username": username, "action": action, "result": result, "start": start, "end": end},
+        actions=audit.ACTION_NAMES,
+        check=check,
+        query=request.url.query,
+    )

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from zhixian.fields import Code, Email, DivisionCode, Mobile, Name, ShortText, Username
+from zhixian.fields import Code, DivisionCode, Email, Mobile, Name, ShortText, Username
 
 
 class Input(BaseModel):

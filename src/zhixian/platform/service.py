@@ -39,8 +39,14 @@ from zhixian.settings import Settings
 from zhixian.subsystems import Registry, RoleSpec
 
 __all__ = [
-    "COUNTY_SCOPE", "Actor", "county", "department_by_code", "get_department", "list_departments",
-    "list_divisions", "system_actor",
+    "COUNTY_SCOPE",
+    "Actor",
+    "county",
+    "department_by_code",
+    "get_department",
+    "list_departments",
+    "list_divisions",
+    "system_actor",
 ]
 
 # A permission that belongs to one of the three administrator duties (等保 item 7) may only sit in
@@ -58,14 +64,30 @@ ADMIN_KIND_NAMES = {"system": "系统管理员", "security": "安全管理员", 
 # --- actors
 
 
-def actor_for(user: User, *, ip: str = "", via: str = "session", session_id: int | None = None,
-              csrf_token: str | None = None, mfa_pending: bool = False) -> Actor:
+def actor_for(
+    user: User,
+    *,
+    ip: str = "",
+    via: str = "session",
+    session_id: int | None = None,
+    csrf_token: str | None = None,
+    mfa_pending: bool = False,
+) -> Actor:
     permissions = frozenset(p for r in user.roles for p in r.permissions)
     return Actor(
-        user_id=user.id, username=user.username, full_name=user.full_name, department_id=user.department_id,
-        department_path=user.department.path, department_name=user.department.name, permissions=permissions,
-        roles=tuple(r.code for r in user.roles), ip=ip, via=via,  # type: ignore[arg-type]
-        session_id=session_id, csrf_token=csrf_token, must_change_password=user.must_change_password,
+        user_id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        department_id=user.department_id,
+        department_path=user.department.path,
+        department_name=user.department.name,
+        permissions=permissions,
+        roles=tuple(r.code for r in user.roles),
+        ip=ip,
+        via=via,  # type: ignore[arg-type]
+        session_id=session_id,
+        csrf_token=csrf_token,
+        must_change_password=user.must_change_password,
         mfa_pending=mfa_pending,
     )
 
@@ -76,12 +98,20 @@ def actor_for(user: User, *, ip: str = "", via: str = "session", session_id: int
 def user_read(user: User, *, now: datetime | None = None) -> UserRead:
     now = now or utcnow()
     return UserRead(
-        id=user.id, username=user.username, full_name=user.full_name, department_id=user.department_id,
-        department_name=user.department.name, phone_masked=user.phone_masked, email=user.email,
-        roles=[r.code for r in user.roles], active=user.active,
+        id=user.id,
+        username=user.username,
+        full_name=user.full_name,
+        department_id=user.department_id,
+        department_name=user.department.name,
+        phone_masked=user.phone_masked,
+        email=user.email,
+        roles=[r.code for r in user.roles],
+        active=user.active,
         locked=bool(user.locked_until and user.locked_until > now),
-        must_change_password=user.must_change_password, totp_enabled=user.totp_enabled,
-        last_login_at=user.last_login_at, created_at=user.created_at,
+        must_change_password=user.must_change_password,
+        totp_enabled=user.totp_enabled,
+        last_login_at=user.last_login_at,
+        created_at=user.created_at,
     )
 
 
@@ -90,8 +120,13 @@ def _scoped_users(actor: Actor) -> ColumnElement[bool]:
 
 
 def list_users(
-    session: Session, *, actor: Actor, q: str = "", department_id: int | None = None,
-    offset: int = 0, limit: int = 50,
+    session: Session,
+    *,
+    actor: Actor,
+    q: str = "",
+    department_id: int | None = None,
+    offset: int = 0,
+    limit: int = 50,
 ) -> tuple[list[User], int]:
     actor.require("platform.users.read")
     query = select(User).join(User.department).where(_scoped_users(actor))
@@ -123,8 +158,14 @@ def get_user(session: Session, *, actor: Actor, user_id: int) -> User:
 def read_user_personal(session: Session, *, actor: Actor, user_id: int, cipher: FieldCipher) -> UserDetail:
     """Unmasked contact data: every such read is audited (等保 item 10, GB/T 35273)."""
     user = get_user(session, actor=actor, user_id=user_id)
-    audit.record(session, actor.audit, action="personal_read", object_type="user", object_id=user.id,
-                 detail={"fields": ["phone"]})
+    audit.record(
+        session,
+        actor.audit,
+        action="personal_read",
+        object_type="user",
+        object_id=user.id,
+        detail={"fields": ["phone"]},
+    )
     phone = cipher.decrypt(user.phone_enc) if user.phone_enc else None
     return UserDetail(**user_read(user).model_dump(), phone=phone)
 
@@ -163,26 +204,40 @@ def create_user(
     else:
         password = generated = auth.generate_password()
     user = User(
-        username=data.username, full_name=data.full_name, department_id=data.department_id,
-        email=data.email or "", password_hash=auth.hash_password(password), must_change_password=True,
+        username=data.username,
+        full_name=data.full_name,
+        department_id=data.department_id,
+        email=data.email or "",
+        password_hash=auth.hash_password(password),
+        must_change_password=True,
         phone_enc=cipher.encrypt(data.phone) if data.phone else None,
         phone_masked=mask_phone(data.phone) if data.phone else "",
     )
     user.roles = roles
     session.add(user)
     session.flush()
-    audit.record(session, actor.audit, action="user_create", object_type="user", object_id=user.id,
-                 detail={"username": user.username, "department_id": user.department_id, "roles": data.roles})
+    audit.record(
+        session,
+        actor.audit,
+        action="user_create",
+        object_type="user",
+        object_id=user.id,
+        detail={"username": user.username, "department_id": user.department_id, "roles": data.roles},
+    )
     if roles:
-        audit.record(session, actor.audit, action="permission_change", object_type="user", object_id=user.id,
-                     detail={"before": [], "after": [r.code for r in roles]})
+        audit.record(
+            session,
+            actor.audit,
+            action="permission_change",
+            object_type="user",
+            object_id=user.id,
+            detail={"before": [], "after": [r.code for r in roles]},
+        )
     session.refresh(user)
     return user, generated
 
 
-def update_user(
-    session: Session, *, actor: Actor, user_id: int, data: UserUpdate, cipher: FieldCipher
-) -> User:
+def update_user(session: Session, *, actor: Actor, user_id: int, data: UserUpdate, cipher: FieldCipher) -> User:
     actor.require("platform.users.manage")
     user = get_user(session, actor=actor, user_id=user_id)
     changes = data.model_dump(exclude_unset=True)
@@ -217,13 +272,21 @@ def assign_roles(session: Session, *, actor: Actor, user_id: int, codes: list[st
     user = get_user(session, actor=actor, user_id=user_id)
     before = [r.code for r in user.roles]
     roles = _roles(session, codes)
-    if user.id == actor.user_id and any(r.admin_kind == "security" for r in user.roles) and not any(
-        r.admin_kind == "security" for r in roles
+    if (
+        user.id == actor.user_id
+        and any(r.admin_kind == "security" for r in user.roles)
+        and not any(r.admin_kind == "security" for r in roles)
     ):
         raise Conflict("不能撤销自己的安全管理员角色")
     user.roles = roles
-    audit.record(session, actor.audit, action="permission_change", object_type="user", object_id=user.id,
-                 detail={"before": before, "after": [r.code for r in roles]})
+    audit.record(
+        session,
+        actor.audit,
+        action="permission_change",
+        object_type="user",
+        object_id=user.id,
+        detail={"before": before, "after": [r.code for r in roles]},
+    )
     session.flush()
     return user
 
@@ -280,8 +343,10 @@ def _check_role_permissions(role_kind: str | None, permissions: list[str], known
     for perm in permissions:
         kind = ADMIN_PERMISSION_KIND.get(perm)
         if kind and kind != role_kind:
-            raise Conflict(f"三权分立：权限 {perm} 只能授予{ADMIN_KIND_NAMES[kind]}角色",
-                           [FieldError("管理员权限不可混入其他角色", field="permissions")])
+            raise Conflict(
+                f"三权分立：权限 {perm} 只能授予{ADMIN_KIND_NAMES[kind]}角色",
+                [FieldError("管理员权限不可混入其他角色", field="permissions")],
+            )
 
 
 def save_role(session: Session, *, actor: Actor, data: RoleIn, known_permissions: set[str]) -> Role:
@@ -293,8 +358,14 @@ def save_role(session: Session, *, actor: Actor, data: RoleIn, known_permissions
         role = Role(code=data.code, builtin=False)
         session.add(role)
     role.name, role.description, role.permissions = data.name, data.description, sorted(set(data.permissions))
-    audit.record(session, actor.audit, action="permission_change", object_type="role", object_id=role.code,
-                 detail={"before": before, "after": role.permissions})
+    audit.record(
+        session,
+        actor.audit,
+        action="permission_change",
+        object_type="role",
+        object_id=role.code,
+        detail={"before": before, "after": role.permissions},
+    )
     session.flush()
     return role
 
@@ -307,8 +378,16 @@ def sync_builtin_roles(session: Session, *, registry: Registry) -> int:
         specs[spec.code] = spec
     for spec in specs.values():
         if session.get(Role, spec.code) is None:
-            session.add(Role(code=spec.code, name=spec.name, description=spec.description,
-                             admin_kind=spec.admin_kind, permissions=sorted(spec.permissions), builtin=True))
+            session.add(
+                Role(
+                    code=spec.code,
+                    name=spec.name,
+                    description=spec.description,
+                    admin_kind=spec.admin_kind,
+                    permissions=sorted(spec.permissions),
+                    builtin=True,
+                )
+            )
             created += 1
     session.flush()
     return created
@@ -319,7 +398,7 @@ def sync_builtin_roles(session: Session, *, registry: Registry) -> int:
 
 def working_calendar(session: Session, *, settings: Settings) -> WorkingCalendar:
     """The county's calendar: official days from chinese-calendar, corrected by admin overrides."""
-    overrides = {day: work for day, work in session.execute(select(CalendarOverride.day, CalendarOverride.is_workday))}
+    overrides = dict(session.execute(select(CalendarOverride.day, CalendarOverride.is_workday)).all())
     return WorkingCalendar(periods=settings.work_periods, overrides=overrides)
 
 
@@ -342,8 +421,14 @@ def set_override(session: Session, *, actor: Actor, data: CalendarOverrideIn) ->
     row = session.get(CalendarOverride, data.day) or CalendarOverride(day=data.day)
     row.is_workday, row.note, row.updated_by, row.updated_at = data.is_workday, data.note, actor.username, utcnow()
     session.add(row)
-    audit.record(session, actor.audit, action="calendar_override", object_type="calendar",
-                 object_id=data.day.isoformat(), detail={"is_workday": data.is_workday, "note": data.note})
+    audit.record(
+        session,
+        actor.audit,
+        action="calendar_override",
+        object_type="calendar",
+        object_id=data.day.isoformat(),
+        detail={"is_workday": data.is_workday, "note": data.note},
+    )
     session.flush()
     return row
 
@@ -352,5 +437,6 @@ def delete_override(session: Session, *, actor: Actor, day: date) -> None:
     actor.require("platform.calendar.manage")
     if session.execute(delete(CalendarOverride).where(CalendarOverride.day == day)).rowcount == 0:  # type: ignore[attr-defined]
         raise NotFound("该日期没有调整记录")
-    audit.record(session, actor.audit, action="calendar_override_delete", object_type="calendar",
-                 object_id=day.isoformat())
+    audit.record(
+        session, actor.audit, action="calendar_override_delete", object_type="calendar", object_id=day.isoformat()
+    )

@@ -53,8 +53,9 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
         request.state.session_ended = True
         return None
     row, user = live
-    return service.actor_for(user, ip=client_ip(request), session_id=row.id, csrf_token=row.csrf_token,
-                             mfa_pending=not row.mfa_passed)
+    return service.actor_for(
+        user, ip=client_ip(request), session_id=row.id, csrf_token=row.csrf_token, mfa_pending=not row.mfa_passed
+    )
 
 
 def current_actor(request: Request, actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
@@ -123,7 +124,5 @@ def check_login_csrf(request: Request, sent: str) -> None:
 
 def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None) -> None:
     settings: Settings = request.app.state.settings
-    secure = settings.cookie_secure == "always" or (
-        settings.cookie_secure == "auto" and request.url.scheme == "https"
-    )
+    secure = settings.cookie_secure == "always" or (settings.cookie_secure == "auto" and request.url.scheme == "https")
     response.set_cookie(name, value, max_age=max_age, httponly=True, secure=secure, samesite="lax", path="/")

@@ -62,13 +62,25 @@ class BodyLimit:
     @staticmethod
     async def _refuse(send: Send, limit: int) -> None:
         body = json.dumps(
-            {"type": "about:blank", "title": "请求体过大", "status": 413,
-             "detail": f"请求体过大，上限为 {limit // 1024} KB"},
+            {
+                "type": "about:blank",
+                "title": "请求体过大",
+                "status": 413,
+                "detail": f"请求体过大，上限为 {limit // 1024} KB",
+            },
             ensure_ascii=False,
         ).encode()
-        await send({"type": "http.response.start", "status": 413, "headers": [
-            (b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode()),
-            (b"connection", b"close")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/problem+json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 

@@ -38,8 +38,7 @@ def make_templates(registry: Registry, settings: Settings) -> Jinja2Templates:
     env.filters["local"] = local_time
     # defaults for pages rendered outside render() (error pages): no actor, no menu
     env.globals.update(settings=settings, actor=None, menu=[], csrf_token="")
-    templates = Jinja2Templates(env=env)
-    return templates
+    return Jinja2Templates(env=env)
 
 
 def menu_for(registry: Registry, actor: Actor | None) -> list[tuple[str, list[MenuItem]]]:
