@@ -46,6 +46,7 @@ ROLES = [
     ),
     RoleSpec("leader", "县领导", ("platform.scope.county", "platform.users.read"), "全县概览，可下钻到任何数字"),
     RoleSpec("dept_head", "部门负责人", ("platform.users.read",), "查看本部门及下属单位"),
+    RoleSpec("dept_data_officer", "部门数据管理员", ("platform.users.read",), "管理本部门的系统、资源与数据"),
     RoleSpec("staff", "一般工作人员", (), "本部门日常工作"),
 ]
 

@@ -371,24 +371,34 @@ def save_role(session: Session, *, actor: Actor, data: RoleIn, known_permissions
 
 
 def sync_builtin_roles(session: Session, *, registry: Registry) -> int:
-    """Create the roles subsystems declare; a role an administrator edited is left as it is."""
-    created = 0
-    specs: dict[str, RoleSpec] = {}
+    """Create the roles subsystems declare, and add permissions a newly enabled subsystem gives them.
+
+    Several subsystems may declare the same role code: each contributes its own permissions
+    (e.g. citymgmt lets ``leader`` view cases). Permissions are only added, never removed.
+    """
+    merged: dict[str, tuple[RoleSpec, set[str]]] = {}
     for spec in registry.roles():
-        specs[spec.code] = spec
-    for spec in specs.values():
-        if session.get(Role, spec.code) is None:
+        first, perms = merged.setdefault(spec.code, (spec, set()))
+        if spec.admin_kind != first.admin_kind:
+            raise ValueError(f"role {spec.code} declared with different admin kinds")
+        perms.update(spec.permissions)
+    created = 0
+    for code, (spec, perms) in merged.items():
+        role = session.get(Role, code)
+        if role is None:
             session.add(
                 Role(
-                    code=spec.code,
+                    code=code,
                     name=spec.name,
                     description=spec.description,
                     admin_kind=spec.admin_kind,
-                    permissions=sorted(spec.permissions),
+                    permissions=sorted(perms),
                     builtin=True,
                 )
             )
             created += 1
+        elif role.builtin and not perms <= set(role.permissions):
+            role.permissions = sorted(set(role.permissions) | perms)
     session.flush()
     return created
 

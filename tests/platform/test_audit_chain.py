@@ -1,0 +1,137 @@
+"""The audit chain detects edits made directly in the database, and a failed audit write fails the action."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from tests.conftest import dispose_node, make_node
+from zhixian.platform import audit
+from zhixian.platform.audit import AuditContext
+from zhixian.platform.models import AuditRecord, User
+
+CTX = AuditContext(user_id=None, username="tester", ip="127.0.0.1")
+
+
+def _drop_guards(db: Session) -> None:
+    """What an intruder with database access does first: remove the append-only triggers."""
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("DROP TRIGGER audit_record_no_update"))
+        db.execute(text("DROP TRIGGER audit_record_no_delete"))
+    else:
+        db.execute(text("DROP TRIGGER audit_record_append_only ON audit_record"))
+
+
+def _three_records(db: Session) -> list[AuditRecord]:
+    return [audit.record(db, CTX, action="export", object_type="test", object_id=i) for i in range(3)]
+
+
+def test_database_refuses_updates_and_deletes_of_audit_records(db: Session) -> None:
+    rec = _three_records(db)[0]
+    with pytest.raises(Exception, match="append-only"):
+        with db.begin_nested():
+            db.execute(text("UPDATE audit_record SET result = 'x' WHERE id = :i"), {"i": rec.id})
+    with pytest.raises(Exception, match="append-only"):
+        with db.begin_nested():
+            db.execute(text("DELETE FROM audit_record WHERE id = :i"), {"i": rec.id})
+
+
+def test_untouched_chain_verifies(db: Session) -> None:
+    _three_records(db)
+    result = audit.verify(db)
+    assert result.ok, result.problems
+    assert result.checked >= 3
+
+
+def test_verify_reports_a_modified_record(db: Session) -> None:
+    records = _three_records(db)
+    _drop_guards(db)
+    db.execute(text("UPDATE audit_record SET result = '失败' WHERE id = :i"), {"i": records[1].id})
+    db.expire_all()
+    result = audit.verify(db)
+    assert not result.ok
+    assert result.first_bad_id == records[1].id
+    assert "被修改" in result.problems[0]
+
+
+def test_verify_reports_a_deleted_record(db: Session) -> None:
+    records = _three_records(db)
+    _drop_guards(db)
+    db.execute(text("DELETE FROM audit_record WHERE id = :i"), {"i": records[1].id})
+    db.expire_all()
+    result = audit.verify(db)
+    assert result.first_bad_id == records[2].id
+    assert "被删除或插入" in result.problems[0]
+
+
+def test_verify_reports_an_inserted_record(db: Session) -> None:
+    records = _three_records(db)
+    _drop_guards(db)
+    forged_id = records[2].id + 1000
+    db.execute(
+        text(
+            "INSERT INTO audit_record (id, at, user_id, username, department_id, action, object_type, object_id,"
+            " result, ip, detail, prev_hash, hash) VALUES (:id, :at, NULL, 'intruder', NULL, 'login', '', '',"
+            " '成功', '', '{}', :prev, :hash)"
+        ),
+        {"id": forged_id, "at": records[2].at.replace(tzinfo=None), "prev": records[2].hash, "hash": "f" * 64},
+    )
+    db.expire_all()
+    result = audit.verify(db)
+    assert result.first_bad_id == forged_id
+    assert "伪造插入" in result.problems[0]
+
+
+def test_failed_audit_write_fails_the_action(as_user, db: Session) -> None:
+    """The user the administrator tried to create does not exist afterwards."""
+    admin = as_user("secadmin")
+    if db.get_bind().dialect.name == "sqlite":
+        db.execute(text("CREATE TRIGGER audit_broken BEFORE INSERT ON audit_record BEGIN SELECT RAISE(ABORT, 'disk'); END"))
+    else:
+        db.execute(text("CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk'; END $$"))
+        db.execute(text("CREATE TRIGGER audit_broken BEFORE INSERT ON audit_record FOR EACH ROW EXECUTE FUNCTION audit_broken()"))
+    db.flush()
+    resp = admin.post("/api/v1/users", json={"username": "ghost", "full_name": "不应存在", "department_id": 1})
+    assert resp.status_code == 503
+    assert "审计记录写入失败" in resp.json()["detail"]
+    assert db.execute(select(User).where(User.username == "ghost")).first() is None
+
+
+@pytest.mark.parametrize("tamper", ["modify", "delete", "insert"])
+def test_cli_audit_verify_exits_nonzero_and_names_the_record(tmp_path: Path, tamper: str) -> None:
+    node = make_node(tmp_path, "sqlite", seed_demo=False)
+    try:
+        with node.db.transaction() as session:
+            records = _three_records(session)
+            ids = [r.id for r in records]
+        env = {**os.environ, "ZHIXIAN_DATA_DIR": str(tmp_path), "ZHIXIAN_DATABASE_URL": ""}
+        cli = [sys.executable, "-m", "zhixian.cli", "audit", "verify"]
+        ok = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
+        assert ok.returncode == 0, ok.stderr
+        assert "审计日志完整" in ok.stdout
+        with node.db.engine.begin() as conn:
+            conn.execute(text("DROP TRIGGER audit_record_no_update"))
+            conn.execute(text("DROP TRIGGER audit_record_no_delete"))
+            if tamper == "modify":
+                conn.execute(text("UPDATE audit_record SET username = 'someone' WHERE id = :i"), {"i": ids[1]})
+                expected = ids[1]
+            elif tamper == "delete":
+                conn.execute(text("DELETE FROM audit_record WHERE id = :i"), {"i": ids[1]})
+                expected = ids[2]
+            else:
+                conn.execute(text(
+                    "INSERT INTO audit_record (id, at, username, action, object_type, object_id, result, ip, detail,"
+                    " prev_hash, hash) SELECT id + 1, at, 'x', 'login', '', '', '成功', '', '{}', hash, :h"
+                    " FROM audit_record WHERE id = :i"), {"i": ids[2], "h": "e" * 64})
+                expected = ids[2] + 1
+        bad = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
+        assert bad.returncode == 1
+        assert f"id={expected}" in bad.stderr
+    finally:
+        dispose_node(node)
