@@ -141,6 +141,8 @@ def pydantic_errors_to_chinese(errors: list[Any]) -> list[FieldError]:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header", "cookie")]
         field_name = ".".join(loc) or None
         kind = err.get("type", "")
+        if kind in ("too_short", "too_long") and isinstance(err.get("input"), str):
+            kind = "string_" + kind  # length constraints applied after a validator report as generic
         template = _PYDANTIC_MESSAGES.get(kind)
         ctx = dict(err.get("ctx") or {})
         msg = str(err.get("msg", ""))

@@ -34,12 +34,10 @@ def _three_records(db: Session) -> list[AuditRecord]:
 
 def test_database_refuses_updates_and_deletes_of_audit_records(db: Session) -> None:
     rec = _three_records(db)[0]
-    with pytest.raises(Exception, match="append-only"):
-        with db.begin_nested():
-            db.execute(text("UPDATE audit_record SET result = 'x' WHERE id = :i"), {"i": rec.id})
-    with pytest.raises(Exception, match="append-only"):
-        with db.begin_nested():
-            db.execute(text("DELETE FROM audit_record WHERE id = :i"), {"i": rec.id})
+    with pytest.raises(Exception, match="append-only"), db.begin_nested():
+        db.execute(text("UPDATE audit_record SET result = 'x' WHERE id = :i"), {"i": rec.id})
+    with pytest.raises(Exception, match="append-only"), db.begin_nested():
+        db.execute(text("DELETE FROM audit_record WHERE id = :i"), {"i": rec.id})
 
 
 def test_untouched_chain_verifies(db: Session) -> None:
@@ -92,10 +90,20 @@ def test_failed_audit_write_fails_the_action(as_user, db: Session) -> None:
     """The user the administrator tried to create does not exist afterwards."""
     admin = as_user("secadmin")
     if db.get_bind().dialect.name == "sqlite":
-        db.execute(text("CREATE TRIGGER audit_broken BEFORE INSERT ON audit_record BEGIN SELECT RAISE(ABORT, 'disk'); END"))
+        db.execute(
+            text("CREATE TRIGGER audit_broken BEFORE INSERT ON audit_record BEGIN SELECT RAISE(ABORT, 'disk'); END")
+        )
     else:
-        db.execute(text("CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk'; END $$"))
-        db.execute(text("CREATE TRIGGER audit_broken BEFORE INSERT ON audit_record FOR EACH ROW EXECUTE FUNCTION audit_broken()"))
+        db.execute(
+            text(
+                "CREATE FUNCTION audit_broken() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'disk'; END $$"
+            )
+        )
+        db.execute(
+            text(
+                "CREATE TRIGGER audit_broken BEFORE INSERT ON audit_record FOR EACH ROW EXECUTE FUNCTION audit_broken()"
+            )
+        )
     db.flush()
     resp = admin.post("/api/v1/users", json={"username": "ghost", "full_name": "不应存在", "department_id": 1})
     assert resp.status_code == 503
@@ -125,10 +133,14 @@ def test_cli_audit_verify_exits_nonzero_and_names_the_record(tmp_path: Path, tam
                 conn.execute(text("DELETE FROM audit_record WHERE id = :i"), {"i": ids[1]})
                 expected = ids[2]
             else:
-                conn.execute(text(
-                    "INSERT INTO audit_record (id, at, username, action, object_type, object_id, result, ip, detail,"
-                    " prev_hash, hash) SELECT id + 1, at, 'x', 'login', '', '', '成功', '', '{}', hash, :h"
-                    " FROM audit_record WHERE id = :i"), {"i": ids[2], "h": "e" * 64})
+                conn.execute(
+                    text(
+                        "INSERT INTO audit_record (id, at, username, action, object_type, object_id, result, ip, detail,"
+                        " prev_hash, hash) SELECT id + 1, at, 'x', 'login', '', '', '成功', '', '{}', hash, :h"
+                        " FROM audit_record WHERE id = :i"
+                    ),
+                    {"i": ids[2], "h": "e" * 64},
+                )
                 expected = ids[2] + 1
         bad = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
         assert bad.returncode == 1

@@ -35,7 +35,10 @@ def test_officer_cannot_manage_users_at_all(as_user, db: Session) -> None:
     client = as_user("gaj_officer")
     target = _uid(db, "zjj_officer")
     assert client.patch(f"/api/v1/users/{target}", json={"active": False}).status_code == 403
-    assert client.post("/api/v1/users", json={"username": "x1234", "full_name": "某", "department_id": 1}).status_code == 403
+    assert (
+        client.post("/api/v1/users", json={"username": "x1234", "full_name": "某", "department_id": 1}).status_code
+        == 403
+    )
 
 
 def test_one_person_cannot_hold_two_administrator_roles(as_user, db: Session) -> None:
@@ -51,8 +54,9 @@ def test_one_person_cannot_hold_two_administrator_roles(as_user, db: Session) ->
     assert created.status_code == 409
     assert created.json()["errors"][0]["field"] == "roles"
     # an administrator permission cannot be smuggled into an ordinary role either
-    role = admin.put("/api/v1/roles/staff", json={"code": "staff", "name": "一般工作人员",
-                                                   "permissions": ["platform.audit.read"]})
+    role = admin.put(
+        "/api/v1/roles/staff", json={"code": "staff", "name": "一般工作人员", "permissions": ["platform.audit.read"]}
+    )
     assert role.status_code == 409
 
 
@@ -86,10 +90,15 @@ def test_unmasked_phone_is_shown_only_on_an_audited_read(as_user, db: Session) -
     masked = admin.get(f"/api/v1/users/{target}").json()["phone_masked"]
     assert "****" in masked
     full = admin.get(f"/api/v1/users/{target}/personal").json()["phone"]
-    assert len(full) == 11 and full[:3] == masked[:3] and full[-4:] == masked[-4:]
-    reads = db.execute(
-        select(AuditRecord).where(AuditRecord.action == "personal_read", AuditRecord.object_id == str(target))
-    ).scalars().all()
+    assert len(full) == 11
+    assert (full[:3], full[-4:]) == (masked[:3], masked[-4:])
+    reads = (
+        db.execute(
+            select(AuditRecord).where(AuditRecord.action == "personal_read", AuditRecord.object_id == str(target))
+        )
+        .scalars()
+        .all()
+    )
     assert len(reads) == 1
     assert reads[0].username == "secadmin"
     assert reads[0].ip == "127.0.0.1"

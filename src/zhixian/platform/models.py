@@ -20,7 +20,7 @@ class Division(Base):
     __tablename__ = "division"
 
     code: Mapped[str] = mapped_column(String(12), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
     level: Mapped[str] = mapped_column(String(8))  # county / town / village
     kind: Mapped[str] = mapped_column(String(8))  # 县 街道 镇 乡 社区 村
     parent_code: Mapped[str | None] = mapped_column(ForeignKey("division.code"), index=True)
@@ -32,8 +32,8 @@ class Department(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
-    short_name: Mapped[str] = mapped_column(String(32), default="")
-    kind: Mapped[str] = mapped_column(String(16), default="")
+    short_name: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(200), default="")
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     # materialised ancestry "/1/5/12/" so a subtree is one indexed LIKE prefix query
     path: Mapped[str] = mapped_column(String(255), index=True, default="/")
@@ -46,7 +46,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    full_name: Mapped[str] = mapped_column(String(64))
+    full_name: Mapped[str] = mapped_column(String(100))
     department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
     phone_enc: Mapped[str | None] = mapped_column(String(255))  # SM4, see platform.crypto
     phone_masked: Mapped[str] = mapped_column(String(20), default="")
@@ -71,7 +71,7 @@ class Role(Base):
     __tablename__ = "role"
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(255), default="")
     admin_kind: Mapped[str | None] = mapped_column(String(16))  # system / security / audit: 三权分立
     permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -108,7 +108,7 @@ class ApiToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(100))
     prefix: Mapped[str] = mapped_column(String(12))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

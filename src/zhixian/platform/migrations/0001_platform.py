@@ -54,7 +54,7 @@ def upgrade() -> None:
     op.create_table(
         "division",
         sa.Column("code", sa.String(length=12), nullable=False),
-        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("level", sa.String(length=8), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("parent_code", sa.String(length=12), nullable=True),
@@ -82,7 +82,7 @@ def upgrade() -> None:
     op.create_table(
         "role",
         sa.Column("code", sa.String(length=32), nullable=False),
-        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("description", sa.String(length=255), nullable=False),
         sa.Column("admin_kind", sa.String(length=16), nullable=True),
         sa.Column("permissions", sa.JSON(), nullable=False),
@@ -94,8 +94,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("code", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=100), nullable=False),
-        sa.Column("short_name", sa.String(length=32), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("short_name", sa.String(length=200), nullable=False),
+        sa.Column("kind", sa.String(length=200), nullable=False),
         sa.Column("parent_id", sa.Integer(), nullable=True),
         sa.Column("path", sa.String(length=255), nullable=False),
         sa.Column("division_code", sa.String(length=12), nullable=True),
@@ -115,7 +115,7 @@ def upgrade() -> None:
         "user_account",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=False),
-        sa.Column("full_name", sa.String(length=64), nullable=False),
+        sa.Column("full_name", sa.String(length=100), nullable=False),
         sa.Column("department_id", sa.Integer(), nullable=False),
         sa.Column("phone_enc", sa.String(length=255), nullable=True),
         sa.Column("phone_masked", sa.String(length=20), nullable=False),
@@ -144,7 +144,7 @@ def upgrade() -> None:
         "api_token",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("prefix", sa.String(length=12), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
         sa.Column("created_at", zhixian.db.UTCDateTime(timezone=True), nullable=False),
@@ -189,7 +189,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("user_session", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_user_session_user_id"), ["user_id"], unique=False)
-
     _append_only_audit()
 
 
