@@ -1,0 +1,47 @@
+"""Every route declares its permission (Require) or is deliberately public; the rule is checked, not hoped."""
+
+from __future__ import annotations
+
+from fastapi.routing import APIRoute
+from starlette.routing import Mount
+
+from zhixian.web.auth import Require, public
+
+
+def _guards(dependant) -> set[object]:  # noqa: ANN001 - fastapi Dependant
+    found: set[object] = set()
+    for dep in dependant.dependencies:
+        call = dep.call
+        if isinstance(call, Require) or call is public:
+            found.add(call)
+        found |= _guards(dep)
+    return found
+
+
+def _flat(routes) -> list:  # noqa: ANN001 - fastapi flattens included routers lazily
+    out = []
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        out.extend(_flat(inner.routes) if inner is not None else [route])
+    return out
+
+
+def test_every_route_declares_a_permission_or_is_public(server) -> None:
+    unguarded = []
+    public_routes = []
+    for route in _flat(server.app.routes):
+        if isinstance(route, Mount):
+            continue  # static files
+        if not isinstance(route, APIRoute):
+            if route.path not in ("/api/openapi.json",):
+                unguarded.append(route.path)
+            continue
+        guards = _guards(route.dependant)
+        if not guards:
+            unguarded.append(f"{sorted(route.methods)} {route.path}")
+        elif public in guards:
+            public_routes.append(route.path)
+    assert unguarded == []
+    # the public surface stays small and deliberate
+    assert {"/login", "/healthz", "/api/v1/auth/login"} <= set(public_routes)
+    assert not [p for p in public_routes if p.startswith("/admin") or p.startswith("/api/v1/users")]
