@@ -47,7 +47,7 @@ def test_core_subsystems_are_always_on_and_extensions_off_by_default(tmp_path: P
     registry = subsystems.load(Settings(data_dir=tmp_path))
     assert {"platform", "catalog", "integration", "citymgmt"} <= set(registry.enabled)
     assert registry.state("storefronts") == "未启用"
-    assert list(registry.enabled)[0] == "platform"  # dependencies come first
+    assert next(iter(registry.enabled)) == "platform"  # dependencies come first
 
 
 def test_enabling_an_extension_that_is_not_installed_fails_fast(tmp_path: Path) -> None:
