@@ -15,7 +15,7 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.errors import Conflict, FieldError, Invalid, NotFound
+from zhixian.errors import Conflict, FieldError, Invalid, NotFound, pydantic_errors_to_chinese
 from zhixian.platform import audit
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department, Division
@@ -221,24 +221,28 @@ def parse_excel(content: bytes) -> OrgBundle:
     departments: list[DepartmentIn] = []
     for number, values in _rows(workbook, "行政区划", DIVISION_COLUMNS):
         values["level"] = _LEVEL_FROM_LABEL.get(values["level"], values["level"])
-        _collect(DivisionIn, values, number, "行政区划", divisions, errors)
+        _collect(DivisionIn, values, number, "行政区划", DIVISION_COLUMNS, divisions, errors)
     for number, values in _rows(workbook, "部门", DEPARTMENT_COLUMNS):
-        _collect(DepartmentIn, values, number, "部门", departments, errors)
+        _collect(DepartmentIn, values, number, "部门", DEPARTMENT_COLUMNS, departments, errors)
     if errors:
         raise Invalid(f"工作簿有 {len(errors)} 处错误，未导入任何数据", errors[:200])
     return OrgBundle(divisions=divisions, departments=departments)
 
 
 def _collect(
-    model: type[BaseModel], values: dict[str, str], number: int, sheet: str, out: list[Any], errors: list[FieldError]
+    model: type[BaseModel],
+    values: dict[str, str],
+    number: int,
+    sheet: str,
+    columns: list[tuple[str, str]],
+    out: list[Any],
+    errors: list[FieldError],
 ) -> None:
     clean = {k: (v or None) if k in ("parent_code", "division_code") else v for k, v in values.items()}
     try:
         out.append(model.model_validate(clean))
     except ValidationError as exc:
-        from zhixian.errors import pydantic_errors_to_chinese
-
-        labels = dict(DIVISION_COLUMNS + DEPARTMENT_COLUMNS)
+        labels = dict(columns)
         for err in pydantic_errors_to_chinese(list(exc.errors())):
             label = labels.get(err.field or "", err.field)
             errors.append(FieldError(f"{sheet}第 {number} 行“{label}”：{err.message}", field=err.field, row=number))
