@@ -3,16 +3,23 @@
 The request, command or job owns the transaction: services only ``flush()``.
 SQLite runs in WAL mode and every transaction starts with ``BEGIN IMMEDIATE``: a WAL reader
 that later writes fails at once with "database is locked" when another writer got in between,
-and nearly every request writes (session touch, audit), so writers queue on the busy timeout.
+and nearly every request writes (session touch, audit). So on SQLite, requests take their
+transaction one at a time through an asyncio FIFO gate *before* a worker thread is used: waiting
+in threads (or in SQLite's sleep-and-retry busy handler) starved the thread pool and timed out at
+64 clients. Threads outside requests (jobs) queue on a lock; other processes on the busy timeout.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import threading
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import anyio
+from anyio.to_thread import run_sync
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Dialect
@@ -70,8 +77,26 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+class _WriterLock:
+    """One SQLite transaction at a time per process, handed over in arrival order."""
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._lock = threading.Lock()
+        self.timeout = timeout
+
+    def begin(self, conn: Connection) -> None:
+        if not self._lock.acquire(timeout=self.timeout):
+            raise TimeoutError("database busy: no transaction slot within the timeout")
+        conn.info["zx_writer"] = True
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end(conn)
+            raise
+
+    def end(self, conn: Connection) -> None:
+        if conn.info.pop("zx_writer", False):
+            self._lock.release()
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
@@ -79,8 +104,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8, max_overflow=16
         )
+        writer = _WriterLock()
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        event.listen(engine, "begin", writer.begin)
+        event.listen(engine, "commit", writer.end)
+        event.listen(engine, "rollback", writer.end)
         return engine
     return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
@@ -93,6 +121,15 @@ class Database:
         self.engine = engine or make_engine(url)
         self.info = info or {}  # node-level context every session carries (e.g. the audit chain key)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
+        self._gate: anyio.Lock | None = None
+
+    def request_gate(self) -> contextlib.AbstractAsyncContextManager[object]:
+        """SQLite: one request transaction at a time, first come first served. PostgreSQL: no gate."""
+        if self.engine.dialect.name != "sqlite":
+            return contextlib.nullcontext()
+        if self._gate is None:
+            self._gate = anyio.Lock()
+        return self._gate
 
     @property
     def dialect(self) -> str:
@@ -115,11 +152,18 @@ class Database:
                 raise
 
 
-def get_session(request: Request) -> Iterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     database: Database = request.app.state.db
-    with database.transaction() as session:
-        request.state.db_session = session
-        yield session
+    async with database.request_gate():
+        session = database.sessionmaker()
+        try:
+            yield session
+            await run_sync(session.commit)
+        except BaseException:
+            await run_sync(session.rollback)
+            raise
+        finally:
+            await run_sync(session.close)
 
 
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("zhixian.errors")
@@ -253,6 +254,12 @@ def install(app: FastAPI) -> None:
         elif exc.status_code == 405:
             detail = "该地址不支持此请求方法"
         return _render(request, exc.status_code, title, detail, None, getattr(exc, "headers", None))
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> Response:
+        # a value the database cannot hold (out-of-range number, over-long text) is bad input, not a crash
+        log.warning("data error on %s %s: %s", request.method, request.url.path, exc.orig)
+        return _render(request, 422, "输入不符合要求", "输入的数值超出允许范围或文字过长")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+from fastapi import Path
 from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -43,3 +44,7 @@ Mobile = Annotated[str, BeforeValidator(_strip), AfterValidator(_mobile)]
 Email = Annotated[
     str, BeforeValidator(_strip), StringConstraints(max_length=120, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
+
+# Database integer keys: anything outside this range cannot exist, so it is a 422, not a query.
+ID_MAX = 2**31 - 1
+IdPath = Annotated[int, Path(ge=1, le=ID_MAX, description="记录编号")]

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid, NotAuthenticated
+from zhixian.fields import IdPath
 from zhixian.platform import audit, auth, org, service
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import ApiToken
@@ -149,7 +150,7 @@ def create_token(data: ApiTokenCreate, actor: Signed, session: SessionDep) -> Ap
 
 
 @router.delete("/me/tokens/{token_id}", status_code=204, summary="吊销 API 令牌")
-def revoke_token(token_id: int, actor: Signed, session: SessionDep) -> Response:
+def revoke_token(token_id: IdPath, actor: Signed, session: SessionDep) -> Response:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
     auth.revoke_api_token(session, token_id=token_id, user=user, ctx=actor.audit)
     return Response(status_code=204)
@@ -202,17 +203,15 @@ def import_org_json(
 
 
 @router.post("/org/import.xlsx", summary="导入区划与部门（Excel，全部成功或全部不变）")
-async def import_org_excel(
+def import_org_excel(
     file: Annotated[UploadFile, File(description="与导出格式相同的工作簿")],
     actor: Annotated[Actor, Depends(Require("platform.org.manage"))],
-    request: Request,
+    session: SessionDep,
 ) -> ImportReport:
-    content = await file.read()
+    content = file.file.read()
     if not content:
         raise Invalid("上传的文件是空的", field="file")
-    bundle = org.parse_excel(content)
-    with request.app.state.db.transaction() as session:
-        return org.import_bundle(session, bundle=bundle, actor=actor)
+    return org.import_bundle(session, bundle=org.parse_excel(content), actor=actor)
 
 
 # --- users and roles
@@ -246,18 +245,18 @@ def create_user(
 
 
 @router.get("/users/{user_id}", summary="用户（手机号脱敏）")
-def get_user(user_id: int, actor: Signed, session: SessionDep) -> UserRead:
+def get_user(user_id: IdPath, actor: Signed, session: SessionDep) -> UserRead:
     return service.user_read(service.get_user(session, actor=actor, user_id=user_id))
 
 
 @router.get("/users/{user_id}/personal", summary="用户完整联系方式（记入审计）")
-def get_user_personal(user_id: int, actor: Signed, session: SessionDep, request: Request) -> UserDetail:
+def get_user_personal(user_id: IdPath, actor: Signed, session: SessionDep, request: Request) -> UserDetail:
     return service.read_user_personal(session, actor=actor, user_id=user_id, cipher=request.app.state.cipher)
 
 
 @router.patch("/users/{user_id}", summary="修改用户")
 def update_user(
-    user_id: int,
+    user_id: IdPath,
     data: UserUpdate,
     actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
     session: SessionDep,
@@ -269,7 +268,7 @@ def update_user(
 
 @router.put("/users/{user_id}/roles", summary="设置用户角色（三权分立校验）")
 def set_roles(
-    user_id: int,
+    user_id: IdPath,
     data: RolesAssign,
     actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
     session: SessionDep,
@@ -279,14 +278,14 @@ def set_roles(
 
 @router.post("/users/{user_id}/reset-password", summary="重置密码（返回一次性初始密码）")
 def reset_password(
-    user_id: int, actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep
+    user_id: IdPath, actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep
 ) -> dict[str, str]:
     return {"initial_password": service.reset_password(session, actor=actor, user_id=user_id)}
 
 
 @router.post("/users/{user_id}/unlock", summary="解除锁定")
 def unlock_user(
-    user_id: int, actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep
+    user_id: IdPath, actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep
 ) -> UserRead:
     return service.user_read(service.unlock_user(session, actor=actor, user_id=user_id))
 

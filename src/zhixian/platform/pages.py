@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.db import SessionDep, utcnow
 from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
+from zhixian.fields import IdPath
 from zhixian.platform import audit, auth, org, service
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import ApiToken, AuditRecord, Department, Division, User, UserSession
@@ -384,56 +385,59 @@ def user_new_page(
 
 
 @router.post("/admin/users/new")
-async def user_new_submit(
-    request: Request, actor: Annotated[Actor, Depends(Require("platform.users.manage"))]
+def user_new_submit(
+    request: Request,
+    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    department_id: Annotated[str, Form(max_length=20)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    email: Annotated[str, Form(max_length=200)] = "",
+    roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults per request
 ) -> Response:
-    form = await request.form()
-    values: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf_token" and isinstance(v, str)}
-    values["roles"] = [r for r in form.getlist("roles") if isinstance(r, str)]
-    for key in ("phone", "email", "password"):
-        if not values.get(key):
-            values.pop(key, None)
-    db = request.app.state.db
-    with db.transaction() as session:
-        try:
-            data = UserCreate.model_validate(values)
-            user, initial = service.create_user(
-                session, actor=actor, data=data, settings=request.app.state.settings, cipher=request.app.state.cipher
-            )
-        except ValidationError as exc:
-            errs = pydantic_errors_to_chinese(list(exc.errors()))
-            session.rollback()
-            return render(
-                request,
-                "platform/user_form.html",
-                actor,
-                status_code=422,
-                errors=_errors_by_field(errs),
-                values=values,
-                departments=org.list_departments(session),
-                roles=service.list_roles(session),
-            )
-        except DomainError as exc:
-            session.rollback()
-            errors = _errors_by_field(exc.errors) or {"_": exc.detail}
-            errors.setdefault("_", exc.detail)
-            return render(
-                request,
-                "platform/user_form.html",
-                actor,
-                status_code=exc.status,
-                errors=errors,
-                values=values,
-                departments=org.list_departments(session),
-                roles=service.list_roles(session),
-            )
-        return render(request, "platform/user_created.html", actor, user=service.user_read(user), password=initial)
+    values: dict[str, Any] = {
+        "username": username,
+        "full_name": full_name,
+        "department_id": department_id,
+        "phone": phone,
+        "email": email,
+        "roles": roles,
+    }
+    data = {k: v for k, v in values.items() if v not in ("", None)}
+    try:
+        user, initial = service.create_user(
+            session,
+            actor=actor,
+            data=UserCreate.model_validate(data),
+            settings=request.app.state.settings,
+            cipher=request.app.state.cipher,
+        )
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        if isinstance(exc, ValidationError):
+            errors, status = _errors_by_field(pydantic_errors_to_chinese(list(exc.errors()))), 422
+            errors.setdefault("_", "请按提示修改后重新提交")
+        else:
+            errors, status = _errors_by_field(exc.errors), exc.status
+            errors["_"] = exc.detail
+        return render(
+            request,
+            "platform/user_form.html",
+            actor,
+            status_code=status,
+            errors=errors,
+            values=values,
+            departments=org.list_departments(session),
+            roles=service.list_roles(session),
+        )
+    return render(request, "platform/user_created.html", actor, user=service.user_read(user), password=initial)
 
 
 @router.get("/admin/users/{user_id}")
 def user_page(
     request: Request,
-    user_id: int,
+    user_id: IdPath,
     actor: Annotated[Actor, Depends(Require("platform.users.read"))],
     session: SessionDep,
     reveal: bool = False,
@@ -454,19 +458,18 @@ def user_page(
 
 
 @router.post("/admin/users/{user_id}/action")
-async def user_action(
+def user_action(
     request: Request,
-    user_id: int,
+    user_id: IdPath,
     actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
     session: SessionDep,
     action: Annotated[str, Form(pattern="^(roles|reset|unlock|disable|enable)$")],
+    roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults per request
 ) -> Response:
-    form = await request.form()
     message = ""
     try:
         if action == "roles":
-            codes = [r for r in form.getlist("roles") if isinstance(r, str)]
-            service.assign_roles(session, actor=actor, user_id=user_id, codes=codes)
+            service.assign_roles(session, actor=actor, user_id=user_id, codes=roles)
             message = "角色已更新"
         elif action == "reset":
             password = service.reset_password(session, actor=actor, user_id=user_id)
@@ -535,33 +538,31 @@ def org_page(
 
 
 @router.post("/admin/org/import")
-async def org_import(
+def org_import(
     request: Request,
     actor: Annotated[Actor, Depends(Require("platform.org.manage"))],
+    session: SessionDep,
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
-    content = await file.read()
-    db = request.app.state.db
+    content = file.file.read()
     report, errors = None, ["上传的文件是空的"]
     if content:
         try:
-            bundle = org.parse_excel(content)
-            with db.transaction() as session:
-                report = org.import_bundle(session, bundle=bundle, actor=actor)
+            report = org.import_bundle(session, bundle=org.parse_excel(content), actor=actor)
             errors = []
         except DomainError as exc:
+            session.rollback()
             errors = [exc.detail] + [e.message for e in exc.errors]
-    with db.transaction() as session:
-        return render(
-            request,
-            "platform/org.html",
-            actor,
-            status_code=422 if errors else 200,
-            divisions=org.list_divisions(session),
-            departments=org.list_departments(session, include_inactive=True),
-            report=report,
-            errors=errors,
-        )
+    return render(
+        request,
+        "platform/org.html",
+        actor,
+        status_code=422 if errors else 200,
+        divisions=org.list_divisions(session),
+        departments=org.list_departments(session, include_inactive=True),
+        report=report,
+        errors=errors,
+    )
 
 
 @router.get("/admin/calendar")
