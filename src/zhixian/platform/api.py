@@ -244,6 +244,14 @@ def create_user(
     return UserCreated(user=service.user_read(user), initial_password=password)
 
 
+@router.get("/users/risky", summary="需复核的账号：休眠、密码过期、共享（等保）")
+def risky_users(
+    actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep, settings: SettingsDep
+) -> dict[str, list[UserRead]]:
+    groups = service.risky_accounts(session, actor=actor, settings=settings)
+    return {kind: [service.user_read(u) for u in users] for kind, users in groups.items()}
+
+
 @router.get("/users/{user_id}", summary="用户（手机号脱敏）")
 def get_user(user_id: IdPath, actor: Signed, session: SessionDep) -> UserRead:
     return service.user_read(service.get_user(session, actor=actor, user_id=user_id))

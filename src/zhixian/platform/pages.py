@@ -205,8 +205,11 @@ def _platform_cards(session: Session, actor: Actor, settings: Any) -> list[dict[
         locked = session.execute(select(func.count()).where(User.locked_until > now)).scalar_one()
         pending = session.execute(select(func.count()).where(User.must_change_password.is_(True))).scalar_one()
         active = session.execute(select(func.count()).where(User.active.is_(True))).scalar_one()
+        dormant = len(service.risky_accounts(session, actor=actor, settings=settings)["dormant"])
         cards += [
             {"title": "在用账号", "value": active, "href": "/admin/users", "group": "账号安全"},
+            {"title": "休眠账号", "value": dormant, "href": "/admin/users?status=dormant", "group": "账号安全",
+             "alert": dormant > 0},
             {
                 "title": "被锁定账号",
                 "value": locked,
@@ -334,7 +337,7 @@ def users_page(
     session: SessionDep,
     q: Annotated[str, Query(max_length=64)] = "",
     department_id: Annotated[int | None, Query(ge=1)] = None,
-    status: Annotated[str, Query(pattern="^(|locked|pending)$")] = "",
+    status: Annotated[str, Query(pattern="^(|locked|pending|dormant|expired|shared)$")] = "",
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> HTMLResponse:
     size = 50
@@ -351,6 +354,10 @@ def users_page(
         rows = [u for u in rows if u.locked_until and u.locked_until > now]
     elif status == "pending":
         rows = [u for u in rows if u.must_change_password]
+    elif status:  # dormant / expired / shared: 等保 item 6 review lists
+        risky = service.risky_accounts(session, actor=actor, settings=request.app.state.settings)
+        ids = {u.id for u in risky[status]}
+        rows = [u for u in rows if u.id in ids]
     if status:
         total = len(rows)
         rows = rows[(page - 1) * size : page * size]

@@ -60,6 +60,7 @@ def render(request: Request, name: str, actor: Actor | None, status_code: int = 
         "menu": menu_for(app.state.registry, actor),
         "settings": app.state.settings,
         "csrf_token": actor.csrf_token if actor else context.pop("login_csrf", ""),
+        "role_names": {r.code: r.name for r in app.state.registry.roles()},
     }
     base.update(context)
     response: HTMLResponse = app.state.templates.TemplateResponse(request, name, base, status_code=status_code)
