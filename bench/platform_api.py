@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.conftest import PASSWORD, create_pg_database, drop_pg_database  # noqa: E402
+from tests.conftest import PASSWORD, create_pg_database, drop_pg_database
 
 CONCURRENCY = (1, 16, 64)
 
