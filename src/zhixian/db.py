@@ -163,7 +163,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             await run_sync(session.rollback)
             raise
         finally:
-            await run_sync(session.close)
+            session.close()  # after commit/rollback this only returns the connection to the pool
 
 
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.

@@ -28,7 +28,7 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -58,7 +58,7 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     )
 
 
-def current_actor(request: Request, actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
+async def current_actor(request: Request, actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
     if actor is None:
         ended = getattr(request.state, "session_ended", False)
         raise NotAuthenticated("会话已超时或已退出，请重新登录" if ended else "请先登录")
@@ -97,7 +97,7 @@ class Require:
         return actor
 
 
-def public() -> None:
+async def public() -> None:
     """Marks a route that deliberately needs no sign-in (login page, health, Open311 reads)."""
 
 
