@@ -62,8 +62,8 @@ def _check_own(session: Session, actor: Actor, department_id: int) -> Department
     dept = session.get(Department, department_id)
     if dept is None:
         raise NotFound()
-    if not _is_authority(actor):
-        actor.check_department(dept.path)
+    if not _is_authority(actor) and not actor.sees_department(dept.path):
+        raise NotPermitted("只能修改本部门（含下属单位）的目录和台账")  # the record itself is visible to them
     return dept
 
 
@@ -318,7 +318,7 @@ def list_resources(
 
 
 def department_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Department.id, Department.name)).tuples().all())
+    return {i: n for i, n in session.execute(select(Department.id, Department.name)).all()}
 
 
 # --- business systems
