@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -268,6 +269,33 @@ def user_disable(username: str) -> None:
             cipher=node.cipher,
         )
     typer.echo(f"已停用 {username}")
+
+
+# --- backup
+
+
+@app.command()
+def backup(out: Annotated[Path, typer.Option(help="备份文件路径（.tar.gz）")]) -> None:
+    """备份数据库（SQLite）与密钥到一个带 SM3 清单的归档文件。"""
+    from zhixian import backup as backups
+
+    node = _node()
+    manifest = backups.create(node.settings, out)
+    typer.echo(f"已备份 {len(manifest['files'])} 个文件到 {out}（{manifest['database']}）")
+
+
+@app.command()
+def restore(archive: Path, force: Annotated[bool, typer.Option(help="覆盖现有数据库")] = False) -> None:
+    """从备份恢复数据库与密钥；先逐个校验 SM3，再写入。"""
+    from zhixian import backup as backups
+
+    settings = Settings()
+    try:
+        manifest = backups.restore(settings, archive, force=force)
+    except (ValueError, OSError) as exc:
+        _fail(f"恢复失败：{exc}")
+        return
+    typer.echo(f"已恢复 {manifest['created_at']} 的备份；请运行 zhixian audit verify 核对审计日志")
 
 
 # --- audit

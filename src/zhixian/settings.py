@@ -6,6 +6,7 @@ administrator never finds out about a typo from a half-working platform.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -53,11 +54,17 @@ class Settings(BaseSettings):
     lockout_minutes: int = Field(default=5, ge=5, description="锁定时长（≥5 分钟）")
     session_idle_minutes: int = Field(default=30, ge=1, le=30)
     session_absolute_hours: int = Field(default=12, ge=1, le=24)
-    mfa_required_roles: list[str] = Field(default_factory=list, description="必须使用 TOTP 的角色代码")
+    mfa_required_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, description="必须使用 TOTP 的角色代码"
+    )
     cookie_secure: Literal["auto", "always", "never"] = Field(
         default="auto", description="auto：HTTPS 请求下设置 Secure"
     )
     dormant_days: int = Field(default=90, ge=1, description="超过该天数未登录视为休眠账号")
+    admin_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="三类管理员功能只允许从这些网段访问（CIDR，逗号分隔）；为空不限制（等保 17）",
+    )
 
     # --- HTTP
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, description="普通请求体上限")
@@ -81,11 +88,21 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
-    @field_validator("enabled_extensions", mode="before")
+    @field_validator("enabled_extensions", "admin_networks", "mfa_required_roles", mode="before")
     @classmethod
-    def _extensions(cls, value: object) -> object:
+    def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("admin_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for net in value:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise ValueError(f"admin_networks 中的 {net!r} 不是有效的网段（如 10.0.0.0/8）") from None
         return value
 
     @field_validator("county_code")
@@ -143,6 +160,15 @@ class Settings(BaseSettings):
     @property
     def sm4_keys_path(self) -> Path:
         return self.sm4_key_file or self.data_dir / "keys" / "sm4.keys"
+
+    def admin_allowed_from(self, ip: str) -> bool:
+        if not self.admin_networks:
+            return True
+        try:
+            addr = ipaddress.ip_address(ip)
+        except ValueError:
+            return False
+        return any(addr in ipaddress.ip_network(net, strict=False) for net in self.admin_networks)
 
     @property
     def is_sqlite(self) -> bool:

@@ -17,6 +17,7 @@ from zhixian.db import SessionDep
 from zhixian.errors import MustAct, NotAuthenticated, NotPermitted
 from zhixian.platform import auth, service
 from zhixian.platform.actor import Actor
+from zhixian.platform.service import ADMIN_PERMISSION_KIND
 from zhixian.settings import Settings
 
 SESSION_COOKIE = "zx_session"
@@ -94,6 +95,9 @@ class Require:
                 raise MustAct("首次登录或密码已过期，请先修改密码", "/account/password")
         if self.permission:
             actor.require(self.permission)
+            settings: Settings = request.app.state.settings
+            if self.permission in ADMIN_PERMISSION_KIND and not settings.admin_allowed_from(actor.ip):
+                raise NotPermitted("管理功能只允许从指定的内部网段访问")
         return actor
 
 
