@@ -1,0 +1,450 @@
+"""JSON routes under /api/v1/citymgmt: intake, workflow, geography, classes, evaluation, exchange."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import func, select
+
+from zhixian.citymgmt import catalogue, evaluation, geo, service, workflow
+from zhixian.citymgmt.models import Case, CaseClass, CasePhoto, Grid, Postponement, Task
+from zhixian.citymgmt.schemas import (
+    ActionIn,
+    AddressRead,
+    CaseDetail,
+    CaseIntake,
+    CaseRead,
+    ClassIn,
+    ClassRead,
+    ConfigIn,
+    CoverIn,
+    EventRead,
+    GeoImportReport,
+    LocationRead,
+    PhotoRead,
+    PostponementRead,
+    TaskRead,
+)
+from zhixian.db import SessionDep, utcnow
+from zhixian.errors import Invalid, pydantic_errors_to_chinese
+from zhixian.platform import idempotency
+from zhixian.platform.actor import Actor
+from zhixian.web.auth import Require, SettingsDep
+from zhixian.web.pagination import Page, PageParams, page_params
+from zhixian.web.templating import LOCAL_TZ
+
+router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
+
+Signed = Annotated[Actor, Depends(Require())]
+Viewer = Annotated[Actor, Depends(Require())]  # scope is enforced by service.visible()
+Configurer = Annotated[Actor, Depends(Require("citymgmt.config"))]
+Evaluator = Annotated[Actor, Depends(Require("citymgmt.evaluate"))]
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+def intake_options(request: Request, **kwargs: Any) -> service.IntakeOptions:
+    registry = request.app.state.registry
+    extra = {s["code"]: s["permission"] for s in registry.contributed("intake_sources")}
+    return service.IntakeOptions(
+        settings=request.app.state.settings,
+        cipher=request.app.state.cipher,
+        hooks=registry.contributed("case_created"),
+        source_permissions=extra,
+        **kwargs,
+    )
+
+
+def detail(session: Any, case: Case, actor: Actor, request: Request | None = None) -> CaseDetail:
+    base = service.case_read(session, case)
+    tasks = session.execute(select(Task).where(Task.case_id == case.id).order_by(Task.id)).scalars().all()
+    posts = session.execute(select(Postponement).where(Postponement.case_id == case.id).order_by(Postponement.id)).scalars().all()
+    dups = service.duplicates(session, case) if case.status in ("reported", "verifying") else []
+    suggested = service.suggest_department(session, case) if case.status == "dispatching" else None
+    return CaseDetail(
+        **base.model_dump(),
+        events=[EventRead.model_validate(e) for e in case.events],
+        photos=[PhotoRead.model_validate(p).model_copy(update={"url": f"/api/v1/citymgmt/photos/{p.id}"}) for p in case.photos],
+        tasks=[TaskRead.model_validate(t) for t in tasks],
+        postponements=[PostponementRead.model_validate(p) for p in posts],
+        duplicates=dups,
+        actions=workflow.allowed_actions(session, actor=actor, case=case),
+        suggested_department_id=suggested,
+    )
+
+
+def _replay(session: Any, actor: Actor, key: str | None, digest: str) -> JSONResponse | None:
+    if not key:
+        return None
+    if len(key) > 128:
+        raise Invalid("Idempotency-Key 过长（最多 128 个字符）", field="Idempotency-Key")
+    found = idempotency.replay(session, user_id=actor.user_id, key=key, request_hash=digest)
+    if found is None:
+        return None
+    status, body = found
+    return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+
+
+# --- intake
+
+
+@router.post("/cases", status_code=201, summary="受理案件（12345、物联感知、视频分析、上级转办等渠道）")
+def create_case(
+    data: CaseIntake,
+    request: Request,
+    session: SessionDep,
+    actor: Signed,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    digest = idempotency.body_hash(data.model_dump(mode="json"))
+    replayed = _replay(session, actor, idempotency_key, digest)
+    if replayed is not None:
+        return replayed
+    case = service.intake(session, actor=actor, data=data, options=intake_options(request))
+    body = detail(session, case, actor).model_dump(mode="json")
+    if idempotency_key:
+        idempotency.remember(session, user_id=actor.user_id, key=idempotency_key, request_hash=digest, status=201, body=body)
+    return JSONResponse(body, status_code=201)
+
+
+async def _read_photos(files: list[UploadFile] | None, stage: str) -> list[service.PhotoIn]:
+    out = []
+    for f in files or []:
+        if f.filename or f.size:
+            out.append(service.PhotoIn(await f.read(), f.filename or "", stage))
+    return out
+
+
+@router.post("/reports", status_code=201, summary="监督员上报（照片 + 位置，multipart；支持 Idempotency-Key 重试）")
+async def report(
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Require("citymgmt.report"))],
+    class_code: Annotated[str, Form()],
+    lon: Annotated[str, Form()],
+    lat: Annotated[str, Form()],
+    description: Annotated[str, Form()] = "",
+    address: Annotated[str, Form()] = "",
+    crs: Annotated[str, Form()] = "WGS84",
+    urgent: Annotated[bool, Form()] = False,
+    self_disposed: Annotated[bool, Form()] = False,
+    component_code: Annotated[str, Form()] = "",
+    photo: Annotated[list[UploadFile] | None, File()] = None,
+    photo_after: Annotated[list[UploadFile] | None, File()] = None,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    before = await _read_photos(photo, "before")
+    after = await _read_photos(photo_after, "after")
+    fields = {
+        "source": "inspector",
+        "class_code": class_code,
+        "lon": lon,
+        "lat": lat,
+        "crs": crs,
+        "description": description,
+        "address": address,
+        "urgent": urgent,
+        "self_disposed": self_disposed,
+        "component_code": component_code or None,
+    }
+    try:
+        data = CaseIntake.model_validate(fields)
+    except ValidationError as exc:
+        errors = pydantic_errors_to_chinese(list(exc.errors()))
+        raise Invalid("；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors) from exc
+    digest = idempotency.body_hash(
+        {**data.model_dump(mode="json"), "photos": [hashlib.sha256(p.content).hexdigest() for p in before + after]}
+    )
+    replayed = _replay(session, actor, idempotency_key, digest)
+    if replayed is not None:
+        return replayed
+    if not before:
+        raise Invalid("请拍摄或选择现场照片", field="photo")
+    case = service.intake(session, actor=actor, data=data, options=intake_options(request, photos=before + after))
+    body = detail(session, case, actor).model_dump(mode="json")
+    if idempotency_key:
+        idempotency.remember(session, user_id=actor.user_id, key=idempotency_key, request_hash=digest, status=201, body=body)
+    return JSONResponse(body, status_code=201)
+
+
+# --- reading and acting
+
+
+@router.get("/cases", summary="案件列表（按权限范围）")
+def list_cases(
+    session: SessionDep,
+    actor: Viewer,
+    paging: Paging,
+    status: str | None = None,
+    light: str | None = Query(None, pattern="^(red|yellow|overdue_closed)$"),
+    source: str | None = None,
+    class_code: str | None = None,
+    department_id: int | None = None,
+    grid_code: str | None = None,
+    community_code: str | None = None,
+    street_code: str | None = None,
+    q: Annotated[str, Query(max_length=50)] = "",
+    mine: bool = False,
+) -> Page[CaseRead]:
+    flt = service.CaseFilter(
+        status=status,
+        light=light,
+        source=source,
+        class_code=class_code,
+        department_id=department_id,
+        grid_code=grid_code,
+        community_code=community_code,
+        street_code=street_code,
+        q=q,
+        mine=mine,
+    )
+    rows, total = service.list_cases(session, actor=actor, flt=flt, offset=paging.offset, limit=paging.size)
+    return Page(items=[service.case_read(session, c) for c in rows], total=total, page=paging.page, size=paging.size)
+
+
+@router.get("/cases/{case_id}", summary="案件详情与时间线")
+def get_case(case_id: int, session: SessionDep, actor: Viewer) -> CaseDetail:
+    return detail(session, service.get_case(session, actor=actor, case_id=case_id), actor)
+
+
+@router.post("/cases/{case_id}/actions/{action}", summary="办理案件（JSON 或带照片的 multipart）")
+async def act(case_id: int, action: str, request: Request, session: SessionDep, actor: Signed) -> CaseDetail:
+    photos: list[service.PhotoIn] = []
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form()
+        raw: dict[str, Any] = {}
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                if key != "csrf_token" and value != "":
+                    raw[key] = value
+            elif value.filename:
+                photos.append(service.PhotoIn(await value.read(), value.filename, "after"))
+    else:
+        try:
+            raw = json.loads(await request.body() or b"{}")
+        except json.JSONDecodeError as exc:
+            raise Invalid("请求体不是有效的 JSON") from exc
+        if not isinstance(raw, dict):
+            raise Invalid("请求体必须是 JSON 对象")
+    try:
+        data = ActionIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = pydantic_errors_to_chinese(list(exc.errors()))
+        raise Invalid("；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors) from exc
+    settings = request.app.state.settings
+    case = workflow.perform(session, actor=actor, settings=settings, case_id=case_id, action=action, data=data, photos=photos)
+    return detail(session, case, actor)
+
+
+@router.get("/photos/{photo_id}", summary="案件照片")
+def photo(photo_id: int, session: SessionDep, actor: Viewer, settings: SettingsDep) -> FileResponse:
+    row = session.get(CasePhoto, photo_id)
+    if row is None:
+        raise Invalid("照片不存在")
+    service.get_case(session, actor=actor, case_id=row.case_id)  # scope
+    return FileResponse(service.photo_file(settings, row), media_type=row.content_type, headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.get("/tasks/mine", summary="我的任务（核实、核查、待处置）")
+def my_tasks(session: SessionDep, actor: Signed) -> Page[CaseRead]:
+    rows, total = service.list_cases(session, actor=actor, flt=service.CaseFilter(mine=True), limit=200, order="deadline")
+    return Page(items=[service.case_read(session, c) for c in rows], total=total, page=1, size=200)
+
+
+# --- geography
+
+
+@router.get("/locate", summary="坐标 → 网格 → 社区 → 街道")
+def locate(
+    session: SessionDep,
+    actor: Signed,
+    lon: Annotated[float, Query(allow_inf_nan=True)],
+    lat: Annotated[float, Query(allow_inf_nan=True)],
+    crs: Annotated[str, Query(pattern="^(WGS84|GCJ02)$")] = "WGS84",
+) -> LocationRead:
+    note = "WGS84"
+    if crs == "GCJ02":
+        lon, lat = geo.gcj02_to_wgs84(lon, lat)
+        note = "GCJ-02→WGS84"
+    where = geo.locate(session, lon, lat)
+    names = catalogue.division_names(session)
+    return LocationRead(
+        lon=lon,
+        lat=lat,
+        coord_note=note,
+        grid_code=where.grid_code,
+        community_code=where.community_code,
+        community_name=names.get(where.community_code, ""),
+        street_code=where.street_code,
+        street_name=names.get(where.street_code or "", ""),
+    )
+
+
+@router.get("/grids.geojson", summary="网格 GeoJSON（含在办与超期案件数）")
+def grids_geojson(
+    session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.view"))], street_code: str | None = None
+) -> dict[str, Any]:
+    return catalogue.grid_layer(session, street_code=street_code)
+
+
+@router.get("/areas.geojson", summary="社区与街道边界 GeoJSON")
+def areas_geojson(session: SessionDep, actor: Signed, level: str = "village") -> dict[str, Any]:
+    return catalogue.area_layer(session, level=level)
+
+
+@router.post("/geo/import", summary="导入网格、社区边界或部件（GeoJSON 或 Shapefile ZIP）")
+async def geo_import(
+    session: SessionDep,
+    actor: Configurer,
+    kind: Annotated[str, Form(pattern="^(grid|area|component)$")],
+    file: Annotated[UploadFile, File()],
+) -> GeoImportReport:
+    content = await file.read()
+    return catalogue.import_geodata(session, actor=actor, kind=kind, content=content, filename=file.filename or "")
+
+
+@router.post("/geo/cover", summary="为社区生成网格覆盖（正方形裁剪，自西向东、自北向南编号）")
+def geo_cover(data: CoverIn, session: SessionDep, actor: Configurer) -> list[dict[str, Any]]:
+    grids = catalogue.generate_cover(session, actor=actor, data=data)
+    return [{"code": g.code, "area_m2": round(g.area_m2, 1)} for g in grids]
+
+
+@router.get("/addresses", summary="标准地址模糊查询")
+def addresses(session: SessionDep, actor: Signed, q: Annotated[str, Query(min_length=1, max_length=50)]) -> list[AddressRead]:
+    return [AddressRead.model_validate(a) for a in catalogue.search_addresses(session, q)]
+
+
+# --- classes and configuration
+
+
+@router.get("/classes", summary="部件与事件分类")
+def classes(session: SessionDep, actor: Signed) -> list[ClassRead]:
+    rows = session.execute(select(CaseClass).order_by(CaseClass.code)).scalars().all()
+    return [ClassRead.model_validate(r) for r in rows]
+
+
+@router.put("/classes/{code}", summary="新增或修改小类")
+def save_class(code: str, data: ClassIn, session: SessionDep, actor: Configurer) -> ClassRead:
+    if code != data.code:
+        raise Invalid("地址中的代码与内容不一致", field="code")
+    return ClassRead.model_validate(catalogue.save_class(session, actor=actor, data=data))
+
+
+@router.get("/classes.xlsx", summary="导出分类（Excel）")
+def classes_excel(session: SessionDep, actor: Signed) -> Response:
+    return Response(
+        catalogue.classes_excel(session),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="citymgmt-classes.xlsx"'},
+    )
+
+
+@router.post("/classes/import", summary="从 Excel 导入分类")
+async def classes_import(session: SessionDep, actor: Configurer, file: Annotated[UploadFile, File()]) -> dict[str, int]:
+    return {"saved": catalogue.import_classes_excel(session, actor=actor, content=await file.read())}
+
+
+@router.get("/config", summary="运行参数")
+def get_config(session: SessionDep, actor: Signed) -> dict[str, Any]:
+    return service.config(session)
+
+
+@router.put("/config", summary="修改运行参数")
+def put_config(data: ConfigIn, session: SessionDep, actor: Configurer) -> dict[str, Any]:
+    return service.set_config(session, actor=actor, changes=data.model_dump(exclude_none=True))
+
+
+# --- evaluation and exchange
+
+
+def period(start: date | None, end: date | None) -> tuple[datetime, datetime]:
+    today = datetime.now(LOCAL_TZ).date()
+    start = start or today.replace(day=1)
+    end = end or today
+    if end < start:
+        raise Invalid("结束日期不能早于开始日期", field="end")
+    if (end - start).days > 3660:
+        raise Invalid("统计区间不能超过 10 年", field="start")
+    return (
+        datetime.combine(start, time(0), tzinfo=LOCAL_TZ),
+        datetime.combine(end + timedelta(days=1), time(0), tzinfo=LOCAL_TZ),
+    )
+
+
+@router.get("/evaluation/{kind}", summary="综合评价（inspector / department / region），含环比、同比")
+def evaluate(
+    kind: str,
+    session: SessionDep,
+    actor: Evaluator,
+    start: date | None = None,
+    end: date | None = None,
+    level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
+) -> dict[str, Any]:
+    lo, hi = period(start, end)
+    return evaluation.report(session, kind=kind, start=lo, end=hi, level=level)
+
+
+@router.get("/evaluation/{kind}.xlsx", summary="综合评价导出（Excel）")
+def evaluate_excel(
+    kind: str, session: SessionDep, actor: Evaluator, start: date | None = None, end: date | None = None
+) -> Response:
+    lo, hi = period(start, end)
+    content = evaluation.excel(session, actor=actor, kind=kind, start=lo, end=hi)
+    return Response(
+        content,
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="citymgmt-{kind}.xlsx"'},
+    )
+
+
+@router.get("/exchange/cases", summary="数据交换：按更新时间增量拉取案件（上报上级平台）")
+def exchange_cases(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Require("citymgmt.view"))],
+    updated_since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+) -> dict[str, Any]:
+    since = updated_since or datetime(2000, 1, 1, tzinfo=LOCAL_TZ)
+    if since.tzinfo is None:
+        raise Invalid("updated_since 必须带时区，如 2026-01-01T00:00:00+08:00", field="updated_since")
+    rows = session.execute(
+        select(Case).where(Case.updated_at > since).order_by(Case.updated_at, Case.id).limit(limit)
+    ).scalars().all()
+    items = [service.case_read(session, c).model_dump(mode="json") for c in rows]
+    return {
+        "schema": "zhixian.citymgmt.case/v1",
+        "county": request_county(session),
+        "generated_at": utcnow().isoformat(),
+        "count": len(items),
+        "next_since": rows[-1].updated_at.isoformat() if rows else None,
+        "items": items,
+    }
+
+
+def request_county(session: Any) -> str:
+    from zhixian.platform import service as platform
+
+    c = platform.county(session)
+    return c.code[:6] if c else ""
+
+
+@router.get("/grids", summary="网格列表")
+def list_grids(
+    session: SessionDep, actor: Signed, paging: Paging, community_code: str | None = None
+) -> Page[dict[str, Any]]:
+    query = select(Grid).order_by(Grid.code)
+    if community_code:
+        query = query.where(Grid.community_code == community_code)
+    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = session.execute(query.offset(paging.offset).limit(paging.size)).scalars().all()
+    items = [
+        {"code": g.code, "name": g.name, "community_code": g.community_code, "street_code": g.street_code, "area_m2": round(g.area_m2, 1)}
+        for g in rows
+    ]
+    return Page(items=items, total=total, page=paging.page, size=paging.size)

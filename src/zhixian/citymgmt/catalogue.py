@@ -1,0 +1,342 @@
+"""基础数据 and 应用维护: grids and boundaries (import, cover), classes (seed, edit, Excel), gazetteer."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+import jieba
+import shapely
+from openpyxl import Workbook
+from python_calamine import CalamineWorkbook
+from shapely.geometry import mapping
+from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from zhixian.citymgmt import geo
+from zhixian.citymgmt.models import Address, Area, Case, CaseClass, Component, Grid
+from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
+from zhixian.citymgmt.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
+from zhixian.db import utcnow
+from zhixian.errors import FieldError, Invalid
+from zhixian.platform import audit
+from zhixian.platform import service as platform
+from zhixian.platform.actor import Actor
+
+jieba.setLogLevel(60)
+
+
+def division_names(session: Session) -> dict[str, str]:
+    return {d.code: d.name for d in platform.list_divisions(session)}
+
+
+# --- classes
+
+
+def seed_classes(session: Session, extra: Iterable[dict[str, Any]] = ()) -> int:
+    """Shipped code tables plus classes contributed by extensions; existing rows are left as edited."""
+    existing = set(session.execute(select(CaseClass.code)).scalars())
+    added = 0
+    for majors, rows, kind in ((COMPONENT_MAJORS, COMPONENT_CLASSES, "component"), (EVENT_MAJORS, EVENT_CLASSES, "event")):
+        for code, name in majors.items():
+            if code not in existing:
+                session.add(CaseClass(code=code, kind=kind, name=name, parent_code=None))
+                added += 1
+        for row in rows:
+            if row[0] not in existing:
+                session.add(_class_from_row(row, kind, "citymgmt"))
+                added += 1
+    for spec in extra:
+        code = spec["code"]
+        if spec.get("major") and spec["major"] not in existing and session.get(CaseClass, spec["major"]) is None:
+            session.add(CaseClass(code=spec["major"], kind=spec.get("kind", "event"), name=spec["major_name"], parent_code=None, source=spec.get("source", "")))
+            session.flush()
+        if code not in existing:
+            session.add(
+                CaseClass(
+                    code=code,
+                    kind=spec.get("kind", "event"),
+                    name=spec["name"],
+                    parent_code=spec.get("major") or code[:3],
+                    filing_standard=spec.get("filing_standard", ""),
+                    closing_standard=spec.get("closing_standard", ""),
+                    limit_value=spec.get("limit_value", 1),
+                    limit_unit=spec.get("limit_unit", "days"),
+                    urgent_value=spec.get("urgent_value", 4),
+                    urgent_unit=spec.get("urgent_unit", "hours"),
+                    department_code=spec.get("department_code"),
+                    source=spec.get("source", ""),
+                )
+            )
+            added += 1
+    session.flush()
+    return added
+
+
+def _class_from_row(row: ClassRow, kind: str, source: str) -> CaseClass:
+    code, name, limit, unit, urgent, urgent_unit, dept, filing, closing = row
+    return CaseClass(
+        code=code,
+        kind=kind,
+        name=name,
+        parent_code=code[:3],
+        filing_standard=filing,
+        closing_standard=closing,
+        limit_value=limit,
+        limit_unit=unit,
+        urgent_value=urgent,
+        urgent_unit=urgent_unit,
+        department_code=dept,
+        source=source,
+    )
+
+
+def save_class(session: Session, *, actor: Actor, data: ClassIn) -> CaseClass:
+    actor.require("citymgmt.config")
+    major = session.get(CaseClass, data.code[:3])
+    if major is None:
+        raise Invalid(f"大类 {data.code[:3]} 不存在", field="code")
+    if data.department_code and data.department_code != "@属地" and platform.department_by_code(session, data.department_code) is None:
+        raise Invalid(f"部门代码 {data.department_code} 不存在", field="department_code")
+    row = session.get(CaseClass, data.code) or CaseClass(code=data.code, kind=major.kind, parent_code=major.code)
+    for key, value in data.model_dump().items():
+        setattr(row, key, value)
+    session.add(row)
+    audit.record(session, actor.audit, action="citymgmt.class_save", object_type="cm_class", object_id=data.code, detail=data.model_dump())
+    session.flush()
+    return row
+
+
+_CLASS_COLUMNS = [
+    ("code", "代码"),
+    ("name", "名称"),
+    ("filing_standard", "立案标准"),
+    ("closing_standard", "结案标准"),
+    ("limit_value", "时限"),
+    ("limit_unit", "时限单位(hours/days)"),
+    ("urgent_value", "紧急时限"),
+    ("urgent_unit", "紧急时限单位(hours/days)"),
+    ("department_code", "责任部门代码"),
+    ("active", "启用"),
+]
+
+
+def classes_excel(session: Session) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "分类"
+    ws.append([label for _, label in _CLASS_COLUMNS])
+    for row in session.execute(select(CaseClass).where(CaseClass.parent_code.is_not(None)).order_by(CaseClass.code)).scalars():
+        ws.append([("是" if getattr(row, key) else "否") if key == "active" else getattr(row, key) for key, _ in _CLASS_COLUMNS])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def import_classes_excel(session: Session, *, actor: Actor, content: bytes) -> int:
+    actor.require("citymgmt.config")
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(content))
+        rows = book.get_sheet_by_index(0).to_python()
+    except Exception as exc:
+        raise Invalid("文件不是有效的 Excel 工作簿", field="file") from exc
+    if not rows:
+        raise Invalid("工作表为空", field="file")
+    header = [str(h).strip() for h in rows[0]]
+    missing = [label for _, label in _CLASS_COLUMNS if label not in header]
+    if missing:
+        raise Invalid(f"缺少列：{'、'.join(missing)}", field="file")
+    pos = {key: header.index(label) for key, label in _CLASS_COLUMNS}
+    errors: list[FieldError] = []
+    parsed: list[ClassIn] = []
+    for n, raw in enumerate(rows[1:], start=2):
+        if not any(str(c).strip() for c in raw):
+            continue
+        values: dict[str, Any] = {k: raw[i] if i < len(raw) else "" for k, i in pos.items()}
+        values["active"] = str(values["active"]).strip() not in ("否", "0", "false", "False")
+        values["department_code"] = str(values["department_code"]).strip() or None
+        for k in ("code", "name", "filing_standard", "closing_standard", "limit_unit", "urgent_unit"):
+            values[k] = str(values[k]).strip()
+        try:
+            parsed.append(ClassIn.model_validate(values))
+        except Exception as exc:  # pydantic ValidationError: reported per row
+            errors.append(FieldError(f"第 {n} 行格式不正确：{str(exc).splitlines()[0]}", row=n))
+    if errors:
+        raise Invalid("分类表有错误，未导入任何行", errors)
+    for data in parsed:
+        save_class(session, actor=actor, data=data)
+    return len(parsed)
+
+
+# --- geography
+
+
+def grid_layer(session: Session, *, street_code: str | None = None, now: datetime | None = None) -> dict[str, Any]:
+    """Grids with open and overdue counts: the operations map, every shape linking to its cases."""
+    now = now or utcnow()
+    stats_q = (
+        select(
+            Case.grid_code,
+            func.count().label("open"),
+            func.sum(case((and_(Case.status == "handling", Case.deadline < now), 1), else_=0)).label("overdue"),
+        )
+        .where(Case.status.in_(("reported", "verifying", "dispatching", "handling", "checking")))
+        .group_by(Case.grid_code)
+    )
+    stats = {row[0]: (int(row[1]), int(row[2] or 0)) for row in session.execute(stats_q)}
+    query = select(Grid.code, Grid.name, Grid.community_code, Grid.wkt)
+    if street_code:
+        query = query.where(Grid.street_code == street_code)
+    features = []
+    for code, name, community, wkt in session.execute(query):
+        geom = shapely.from_wkt(wkt)
+        open_n, overdue = stats.get(code, (0, 0))
+        features.append(
+            geo.geojson_feature(
+                shapely.simplify(geom, 0.00002), code=code, name=name, community=community, open=open_n, overdue=overdue,
+                href=f"/citymgmt/cases?grid_code={code}&status=open",
+            )
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
+def area_layer(session: Session, *, level: str = "village") -> dict[str, Any]:
+    rows = session.execute(select(Area).where(Area.level == level)).scalars()
+    key = "community_code" if level == "village" else "street_code"
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"code": a.division_code, "name": a.name, "href": f"/citymgmt/cases?{key}={a.division_code}&status=open"},
+                "geometry": mapping(shapely.simplify(shapely.from_wkt(a.wkt), 0.0001)),
+            }
+            for a in rows
+        ],
+    }
+
+
+def import_geodata(session: Session, *, actor: Actor, kind: str, content: bytes, filename: str) -> GeoImportReport:
+    """Valid features are saved; invalid ones are reported by row; overlapping grids are refused."""
+    actor.require("citymgmt.config")
+    result = geo.read_features(content, filename)
+    errors = list(result.errors)
+    divisions = {d.code: d for d in platform.list_divisions(session)}
+    county = (platform.county(session).code[:6]) if platform.county(session) else ""
+    overlaps_out: list[dict[str, Any]] = []
+    imported = 0
+    if kind == "grid":
+        good = []
+        for feat in result.features:
+            code = str(feat.properties.get("code") or feat.properties.get("CODE") or feat.properties.get("wgbm") or "").strip()
+            if len(code) != 15 or not code.isdigit():
+                errors.append(FieldError("网格编码必须是 15 位数字（县 6 + 街道 3 + 社区 3 + 序号 3）", field="code", row=feat.row))
+                continue
+            if county and not code.startswith(county):
+                errors.append(FieldError(f"网格编码 {code} 不属于本县（{county}）", field="code", row=feat.row))
+                continue
+            if code[:12] not in divisions:
+                errors.append(FieldError(f"网格编码中的社区 {code[:12]} 不存在", field="code", row=feat.row))
+                continue
+            good.append((feat, code))
+        pairs = geo.overlaps([f.geometry for f, _ in good])
+        bad_rows = set()
+        for i, j, shared in pairs:
+            overlaps_out.append({"row": good[i][0].row, "other_row": good[j][0].row, "area_m2": round(shared, 1)})
+            bad_rows |= {i, j}
+        for n, (feat, code) in enumerate(good):
+            if n in bad_rows:
+                errors.append(FieldError(f"网格 {code} 与其他网格重叠", field="geometry", row=feat.row))
+                continue
+            _save_grid(session, code=code, name=str(feat.properties.get("name") or ""), geom=feat.geometry)
+            imported += 1
+    elif kind == "area":
+        for feat in result.features:
+            code = str(feat.properties.get("code") or feat.properties.get("CODE") or "").strip()
+            division = divisions.get(code)
+            if division is None or division.level not in ("town", "village"):
+                errors.append(FieldError(f"区划代码 {code or '（空）'} 不是本县的街道或社区", field="code", row=feat.row))
+                continue
+            row = session.get(Area, code) or Area(division_code=code)
+            row.name, row.level, row.parent_code, row.wkt = division.name, division.level, division.parent_code, feat.geometry.wkt
+            session.add(row)
+            imported += 1
+    else:
+        raise Invalid("部件请使用部件导入（GeoJSON 点要素）", field="kind")
+    if imported:
+        geo.bump_version(session)
+    audit.record(session, actor.audit, action="citymgmt.geo_import", object_type="cm_grid", detail={"kind": kind, "imported": imported, "errors": len(errors), "file": filename[:100]})
+    session.flush()
+    return GeoImportReport(
+        kind=kind,
+        imported=imported,
+        repaired_rows=result.repaired,
+        errors=[e.as_dict() for e in errors],
+        overlaps=overlaps_out,
+    )
+
+
+def _save_grid(session: Session, *, code: str, name: str, geom: Any, inspector_id: int | None = None) -> Grid:
+    row = session.execute(select(Grid).where(Grid.code == code)).scalar_one_or_none() or Grid(code=code)
+    minx, miny, maxx, maxy = geom.bounds
+    row.name = name or row.name or f"{code[-3:]}号网格"
+    row.community_code, row.street_code = code[:12], code[:9] + "000"
+    row.wkt, row.min_lon, row.min_lat, row.max_lon, row.max_lat = geom.wkt, minx, miny, maxx, maxy
+    row.area_m2 = geo.area_m2(geom)
+    if inspector_id is not None:
+        row.inspector_id = inspector_id
+    session.add(row)
+    return row
+
+
+def generate_cover(session: Session, *, actor: Actor, data: CoverIn, inspector_id: int | None = None) -> list[Grid]:
+    actor.require("citymgmt.config")
+    area = session.get(Area, data.community_code)
+    if area is None:
+        raise Invalid("该社区还没有边界，请先导入社区边界", field="community_code")
+    cells = geo.grid_cover(shapely.from_wkt(area.wkt), size_m=data.size_m)
+    if data.replace:
+        session.execute(delete(Grid).where(Grid.community_code == data.community_code))
+    existing = {c for c in session.execute(select(Grid.code).where(Grid.community_code == data.community_code)).scalars()}
+    start = 1 + max((int(c[-3:]) for c in existing), default=0)
+    if start + len(cells) - 1 > 999:
+        raise Invalid("社区网格序号超过 999", field="size_m")
+    grids = [
+        _save_grid(session, code=f"{data.community_code}{start + i:03d}", name="", geom=cell, inspector_id=inspector_id)
+        for i, cell in enumerate(cells)
+    ]
+    geo.bump_version(session)
+    audit.record(session, actor.audit, action="citymgmt.grid_cover", object_type="cm_area", object_id=data.community_code, detail={"size_m": data.size_m, "grids": len(grids)})
+    session.flush()
+    return grids
+
+
+# --- gazetteer
+
+
+def address_tokens(text: str) -> str:
+    words = {w.strip() for w in jieba.cut_for_search(text) if w.strip()}
+    return " ".join(sorted(words))[:600]
+
+
+def search_addresses(session: Session, q: str, limit: int = 20) -> list[Address]:
+    """Chinese fuzzy search: every jieba word of the query must occur; the exact substring ranks first."""
+    q = q.strip().replace("%", "").replace("_", "")
+    if not q:
+        return []
+    words = [w for w in jieba.lcut(q) if w.strip()]
+    cond = or_(Address.text.like(f"%{q}%"), and_(*[Address.tokens.like(f"%{w}%") for w in words]))
+    rank = case((Address.text.like(f"%{q}%"), 0), else_=1)
+    return list(session.execute(select(Address).where(cond).order_by(rank, Address.text).limit(limit)).scalars())
+
+
+def component_by_code(session: Session, code: str) -> Component | None:
+    return session.execute(select(Component).where(Component.code == code)).scalar_one_or_none()
+
+
+def geojson_dump(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"))

@@ -1,0 +1,385 @@
+"""地理编码: point → grid → community → street in memory, GCJ-02 input, grid import and grid covers.
+
+The index is an STRtree over grid polygons held per database; a version row bumped on every grid
+or boundary change makes each worker rebuild it on its next lookup.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import threading
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapefile
+import shapely
+from shapely.geometry import MultiPolygon, Polygon, box, mapping, shape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhixian.citymgmt.models import Area, GeoVersion, Grid
+from zhixian.errors import FieldError, Invalid
+
+# --- GCJ-02 (the "Mars" datum of Chinese phone map SDKs) → WGS 84
+
+_A = 6378245.0
+_EE = 0.00669342162296594323
+
+
+def _out_of_china(lon: float, lat: float) -> bool:
+    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+
+
+def _delta(lon: float, lat: float) -> tuple[float, float]:
+    x, y = lon - 105.0, lat - 35.0
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    dlat += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    dlat += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2.0 / 3.0
+    dlat += (160.0 * math.sin(y / 12.0 * math.pi) + 320 * math.sin(y * math.pi / 30.0)) * 2.0 / 3.0
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    dlon += (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2.0 / 3.0
+    dlon += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2.0 / 3.0
+    dlon += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2.0 / 3.0
+    rad = lat / 180.0 * math.pi
+    magic = 1 - _EE * math.sin(rad) ** 2
+    sqrt_magic = math.sqrt(magic)
+    dlat = (dlat * 180.0) / ((_A * (1 - _EE)) / (magic * sqrt_magic) * math.pi)
+    dlon = (dlon * 180.0) / (_A / sqrt_magic * math.cos(rad) * math.pi)
+    return dlon, dlat
+
+
+def wgs84_to_gcj02(lon: float, lat: float) -> tuple[float, float]:
+    if _out_of_china(lon, lat):
+        return lon, lat
+    dlon, dlat = _delta(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon: float, lat: float) -> tuple[float, float]:
+    """Inverse by fixed-point iteration: below a millimetre after a few rounds."""
+    if _out_of_china(lon, lat):
+        return lon, lat
+    wlon, wlat = lon, lat
+    for _ in range(6):
+        glon, glat = wgs84_to_gcj02(wlon, wlat)
+        wlon, wlat = wlon - (glon - lon), wlat - (glat - lat)
+    return wlon, wlat
+
+
+def area_m2(geom: Any) -> float:
+    """Planar area at the geometry's latitude: enough for 10,000 m² grids, not for surveying."""
+    if geom.is_empty:
+        return 0.0
+    lat = geom.centroid.y
+    return float(geom.area * 111_320.0 * math.cos(math.radians(lat)) * 110_540.0)
+
+
+# --- the in-memory index
+
+
+@dataclass(frozen=True)
+class Location:
+    grid_code: str | None
+    community_code: str
+    street_code: str | None
+
+
+@dataclass
+class GeoIndex:
+    version: int
+    grid_codes: list[str]
+    grid_communities: list[str]
+    grid_streets: list[str]
+    grid_tree: shapely.STRtree
+    area_codes: list[str]
+    area_parents: list[str | None]
+    area_tree: shapely.STRtree
+    extent: tuple[float, float, float, float] | None = None
+    grid_geoms: list[Any] = field(default_factory=list)
+
+    def locate(self, lon: float, lat: float) -> Location | None:
+        point = shapely.points(lon, lat)
+        hits = self.grid_tree.query(point, predicate="intersects")
+        if len(hits):
+            i = int(hits.min())
+            return Location(self.grid_codes[i], self.grid_communities[i], self.grid_streets[i])
+        # 属地兜底: inside a community but in no grid
+        hits = self.area_tree.query(point, predicate="intersects")
+        if len(hits):
+            i = int(hits.min())
+            return Location(None, self.area_codes[i], self.area_parents[i])
+        return None
+
+    def locate_many(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+        """Grid index per point (-1 outside every grid): one vectorised tree query for the lot."""
+        points = shapely.points(lons, lats)
+        found = np.full(len(points), -1, dtype=np.int64)
+        if not len(self.grid_codes):
+            return found
+        src, dst = self.grid_tree.query(points, predicate="intersects")
+        # a point on a shared edge hits two grids; keep the lower index, as locate() does
+        order = np.lexsort((-dst, src))
+        found[src[order]] = dst[order]
+        return found
+
+
+_LOCK = threading.Lock()
+_CACHE: dict[str, GeoIndex] = {}
+
+
+def _key(session: Session) -> str:
+    bind = session.get_bind()
+    return str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind))
+
+
+def current_version(session: Session) -> int:
+    row = session.get(GeoVersion, 1)
+    return row.version if row else 0
+
+
+def bump_version(session: Session) -> None:
+    row = session.get(GeoVersion, 1)
+    if row is None:
+        session.add(GeoVersion(id=1, version=1))
+    else:
+        row.version += 1
+    session.flush()
+
+
+def build_index(
+    version: int,
+    grids: Iterable[tuple[str, str, str, str]],
+    areas: Iterable[tuple[str, str | None, str]],
+) -> GeoIndex:
+    grid_rows = list(grids)
+    area_rows = list(areas)
+    geoms = list(shapely.from_wkt([g[3] for g in grid_rows])) if grid_rows else []
+    area_geoms = list(shapely.from_wkt([a[2] for a in area_rows])) if area_rows else []
+    extent = None
+    everything = geoms + area_geoms
+    if everything:
+        bounds = shapely.total_bounds(np.array(everything, dtype=object))
+        extent = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
+    return GeoIndex(
+        version=version,
+        grid_codes=[g[0] for g in grid_rows],
+        grid_communities=[g[1] for g in grid_rows],
+        grid_streets=[g[2] for g in grid_rows],
+        grid_tree=shapely.STRtree(geoms),
+        area_codes=[a[0] for a in area_rows],
+        area_parents=[a[1] for a in area_rows],
+        area_tree=shapely.STRtree(area_geoms),
+        extent=extent,
+        grid_geoms=geoms,
+    )
+
+
+def index(session: Session) -> GeoIndex:
+    """The current index for this database, rebuilt if another request changed the grids."""
+    version = current_version(session)
+    key = _key(session)
+    cached = _CACHE.get(key)
+    if cached is not None and cached.version == version:
+        return cached
+    with _LOCK:
+        cached = _CACHE.get(key)
+        if cached is not None and cached.version == version:
+            return cached
+        grids = session.execute(
+            select(Grid.code, Grid.community_code, Grid.street_code, Grid.wkt).order_by(Grid.code)
+        ).all()
+        areas = session.execute(
+            select(Area.division_code, Area.parent_code, Area.wkt).where(Area.level == "village")
+        ).all()
+        built = build_index(version, [tuple(g) for g in grids], [tuple(a) for a in areas])  # type: ignore[misc]
+        _CACHE[key] = built
+        return built
+
+
+def locate(session: Session, lon: float, lat: float) -> Location:
+    """Where a report is, or a clear refusal: NaN, off the globe, or outside the county."""
+    if not (math.isfinite(lon) and math.isfinite(lat)):
+        raise Invalid("坐标必须是有效数字", [FieldError("经纬度不能为空值或非数字", field="lon")])
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise Invalid("坐标超出经纬度范围", [FieldError("经度应在 -180～180，纬度应在 -90～90", field="lon")])
+    found = index(session).locate(lon, lat)
+    if found is None:
+        raise Invalid(
+            "位置不在本县管理范围内",
+            [FieldError(f"坐标（{lon:.6f}, {lat:.6f}）不在本县任何社区或单元网格内", field="lon")],
+        )
+    return found
+
+
+# --- import: GeoJSON and zipped Shapefile, with per-feature problems
+
+
+@dataclass
+class ImportedFeature:
+    row: int
+    properties: dict[str, Any]
+    geometry: Any  # shapely geometry, valid and polygonal
+
+
+@dataclass
+class ImportResult:
+    features: list[ImportedFeature]
+    errors: list[FieldError]
+    repaired: list[int]
+
+
+def _polygonal(geom: Any) -> Any:
+    if isinstance(geom, Polygon | MultiPolygon):
+        return geom
+    parts = [g for g in getattr(geom, "geoms", []) if isinstance(g, Polygon | MultiPolygon)]
+    if not parts:
+        return None
+    merged = shapely.union_all(parts)
+    return merged if isinstance(merged, Polygon | MultiPolygon) else None
+
+
+def _features_from_geojson(content: bytes) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(content.decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid("文件不是有效的 GeoJSON（JSON 解析失败）", field="file") from exc
+    if isinstance(data, dict) and data.get("type") == "FeatureCollection":
+        feats = data.get("features")
+        if isinstance(feats, list):
+            return [f for f in feats if isinstance(f, dict)]
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        return [data]
+    raise Invalid("GeoJSON 必须是 FeatureCollection 或 Feature", field="file")
+
+
+def _features_from_shapefile_zip(content: bytes) -> list[dict[str, Any]]:
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except zipfile.BadZipFile as exc:
+        raise Invalid("文件不是有效的 ZIP 压缩包", field="file") from exc
+    names = {n.lower(): n for n in archive.namelist()}
+    shp = next((n for low, n in names.items() if low.endswith(".shp")), None)
+    if shp is None:
+        raise Invalid("压缩包中没有 .shp 文件", field="file")
+    stem = shp[:-4]
+    parts = {}
+    for ext in ("shp", "shx", "dbf"):
+        real = names.get(f"{stem}.{ext}".lower())
+        if real is None:
+            raise Invalid(f"压缩包缺少 {stem}.{ext}", field="file")
+        parts[ext] = io.BytesIO(archive.read(real))
+    cpg = names.get(f"{stem}.cpg".lower())
+    encoding = archive.read(cpg).decode("ascii", "ignore").strip() if cpg else "utf-8"
+    if encoding.upper() in ("", "ANSI", "936", "CP936"):
+        encoding = "gbk"
+    out = []
+    for enc in dict.fromkeys([encoding, "gbk"]):
+        try:
+            reader = shapefile.Reader(shp=parts["shp"], shx=parts["shx"], dbf=parts["dbf"], encoding=enc)
+            out = [
+                {"type": "Feature", "properties": dict(sr.record.as_dict()), "geometry": sr.shape.__geo_interface__}
+                for sr in reader.iterShapeRecords()
+            ]
+            break
+        except UnicodeDecodeError:
+            for p in parts.values():
+                p.seek(0)
+            continue
+        except shapefile.ShapefileException as exc:
+            raise Invalid(f"Shapefile 无法读取：{exc}", field="file") from exc
+    return out
+
+
+def read_features(content: bytes, filename: str) -> ImportResult:
+    """Polygons by feature; invalid ones repaired with make_valid where possible, else reported."""
+    low = filename.lower()
+    raw = _features_from_shapefile_zip(content) if low.endswith(".zip") else _features_from_geojson(content)
+    features: list[ImportedFeature] = []
+    errors: list[FieldError] = []
+    repaired: list[int] = []
+    for row, feat in enumerate(raw, start=1):
+        props = feat.get("properties") or {}
+        try:
+            geom = shape(feat.get("geometry") or {})
+        except (ValueError, TypeError, AttributeError, shapely.errors.GEOSException):
+            errors.append(FieldError("几何对象无法解析", field="geometry", row=row))
+            continue
+        if geom.is_empty:
+            errors.append(FieldError("几何对象为空", field="geometry", row=row))
+            continue
+        if not geom.is_valid:
+            reason = shapely.is_valid_reason(geom)
+            fixed = _polygonal(shapely.make_valid(geom))
+            if fixed is None or fixed.is_empty or not fixed.is_valid:
+                errors.append(FieldError(f"多边形无效且无法修复（{reason}）", field="geometry", row=row))
+                continue
+            geom = fixed
+            repaired.append(row)
+        geom = _polygonal(geom)
+        if geom is None:
+            errors.append(FieldError("要素不是面（Polygon/MultiPolygon）", field="geometry", row=row))
+            continue
+        features.append(ImportedFeature(row, dict(props), geom))
+    return ImportResult(features, errors, repaired)
+
+
+def overlaps(geoms: list[Any], *, tolerance_m2: float = 1.0) -> list[tuple[int, int, float]]:
+    """Pairs (i, j, overlap m²) whose interiors share more than the tolerance."""
+    if len(geoms) < 2:
+        return []
+    tree = shapely.STRtree(geoms)
+    src, dst = tree.query(geoms, predicate="intersects")
+    out = []
+    for i, j in zip(src.tolist(), dst.tolist(), strict=True):
+        if i >= j:
+            continue
+        shared = area_m2(geoms[i].intersection(geoms[j]))
+        if shared > tolerance_m2:
+            out.append((i, j, shared))
+    return out
+
+
+# --- grid cover for a boundary
+
+
+def grid_cover(boundary: Any, *, size_m: float, max_cells: int = 999) -> list[Any]:
+    """Squares of ``size_m`` clipped to the boundary, ordered north→south then west→east.
+
+    The order is the standard's numbering inside a community, so index + 1 is the sequence.
+    """
+    if size_m <= 0 or not math.isfinite(size_m):
+        raise Invalid("网格边长必须是正数", field="size_m")
+    minx, miny, maxx, maxy = boundary.bounds
+    lat = (miny + maxy) / 2
+    dx = size_m / (111_320.0 * math.cos(math.radians(lat)))
+    dy = size_m / 110_540.0
+    cols = max(1, math.ceil((maxx - minx) / dx))
+    rows = max(1, math.ceil((maxy - miny) / dy))
+    if cols * rows > max_cells * 50:
+        raise Invalid(f"网格过多（约 {cols * rows} 个），请加大网格边长", field="size_m")
+    prepared = boundary
+    shapely.prepare(prepared)
+    cells = []
+    for r in range(rows):
+        top = maxy - r * dy
+        for c in range(cols):
+            left = minx + c * dx
+            square = box(left, top - dy, left + dx, top)
+            if not prepared.intersects(square):
+                continue
+            piece = _polygonal(square.intersection(boundary)) if not prepared.contains(square) else square
+            if piece is None or piece.is_empty or area_m2(piece) < 1.0:
+                continue
+            cells.append(piece)
+    if len(cells) > max_cells:
+        raise Invalid(f"一个社区最多 {max_cells} 个网格，当前边长会生成 {len(cells)} 个，请加大网格边长", field="size_m")
+    return cells
+
+
+def geojson_feature(geom: Any, **props: Any) -> dict[str, Any]:
+    return {"type": "Feature", "properties": props, "geometry": mapping(geom)}

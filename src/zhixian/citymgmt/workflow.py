@@ -1,0 +1,398 @@
+"""The case state machine (GB/T 30428.8): seven steps plus the side paths, each attributed and audited.
+
+An action is allowed only from listed statuses and with its permission; anything else is a 409
+with the reason in Chinese. Deadlines are working time from the platform calendar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhixian.citymgmt import service
+from zhixian.citymgmt.models import Case, CasePhoto, Notice, Postponement, Task
+from zhixian.citymgmt.schemas import ActionIn
+from zhixian.citymgmt.standards import STATUS_LABELS
+from zhixian.db import utcnow
+from zhixian.errors import Conflict, FieldError, Invalid, NotFound, NotPermitted
+from zhixian.platform import audit
+from zhixian.platform import service as platform
+from zhixian.platform.actor import Actor
+from zhixian.settings import Settings
+
+
+@dataclass(frozen=True)
+class Rule:
+    label: str
+    permission: str
+    from_statuses: tuple[str, ...]
+
+
+RULES: dict[str, Rule] = {
+    "verify": Rule("派发核实", "citymgmt.accept", ("reported",)),
+    "verified": Rule("核实反馈", "citymgmt.report", ("verifying",)),
+    "file": Rule("立案", "citymgmt.accept", ("reported", "verifying")),
+    "reject": Rule("不予立案", "citymgmt.accept", ("reported", "verifying")),
+    "merge": Rule("合并", "citymgmt.accept", ("reported", "verifying")),
+    "dispatch": Rule("派遣", "citymgmt.dispatch", ("dispatching",)),
+    "return": Rule("回退", "citymgmt.handle", ("handling",)),
+    "complete": Rule("处置反馈", "citymgmt.handle", ("handling",)),
+    "check": Rule("核查", "citymgmt.report", ("checking",)),
+    "postpone": Rule("申请延期", "citymgmt.handle", ("handling",)),
+    "decide_postpone": Rule("延期审批", "citymgmt.approve", ("handling",)),
+    "hold": Rule("挂账缓办", "citymgmt.approve", ("dispatching", "handling")),
+    "resume": Rule("恢复办理", "citymgmt.approve", ("on_hold",)),
+    "supervise": Rule("督办", "citymgmt.supervise", ("dispatching", "handling", "checking")),
+}
+HANDLER_ACTIONS = ("return", "complete", "postpone")
+TASK_ACTIONS = {"verified": "verify", "check": "check"}
+
+
+def _open_task(session: Session, case: Case, kind: str) -> Task | None:
+    return session.execute(
+        select(Task).where(Task.case_id == case.id, Task.kind == kind, Task.done_at.is_(None)).order_by(Task.id.desc())
+    ).scalar_one_or_none()
+
+
+def _pending_postponement(session: Session, case: Case) -> Postponement | None:
+    return session.execute(
+        select(Postponement).where(Postponement.case_id == case.id, Postponement.state == "pending")
+    ).scalar_one_or_none()
+
+
+def allowed_actions(session: Session, *, actor: Actor, case: Case) -> list[str]:
+    """What this actor could do now; the pages show only these buttons."""
+    out = []
+    for name, rule in RULES.items():
+        if case.status not in rule.from_statuses or not _permitted(session, actor, case, name, rule):
+            continue
+        if name == "decide_postpone" and _pending_postponement(session, case) is None:
+            continue
+        out.append(name)
+    return out
+
+
+def _permitted(session: Session, actor: Actor, case: Case, name: str, rule: Rule) -> bool:
+    if name in TASK_ACTIONS:
+        if actor.can("citymgmt.accept"):
+            return True  # the centre may record a result phoned in by the inspector
+        task = _open_task(session, case, TASK_ACTIONS[name])
+        return actor.can(rule.permission) and task is not None and task.assignee_id in (None, actor.user_id)
+    if not actor.can(rule.permission):
+        return False
+    if name in HANDLER_ACTIONS:
+        return bool(case.department_path) and actor.sees_department(case.department_path or "")
+    return True
+
+
+def _deadline(session: Session, settings: Settings, start: datetime, *, hours: float, days: float) -> tuple[datetime, tuple[str, ...]]:
+    result = platform.add_working_time(session, settings=settings, start=start, hours=hours, days=days)
+    return result.at, result.warnings
+
+
+def _new_task(session: Session, settings: Settings, case: Case, kind: str, now: datetime) -> Task:
+    limit = float(service.config(session)[f"{kind}_limit_hours"])
+    deadline, _ = _deadline(session, settings, now, hours=limit, days=0)
+    task = Task(
+        case_id=case.id,
+        kind=kind,
+        assignee_id=service.grid_inspector(session, case.grid_code),
+        created_at=now,
+        deadline=deadline,
+    )
+    session.add(task)
+    return task
+
+
+def _close_task(task: Task | None, *, result: str, note: str, now: datetime) -> None:
+    if task is not None:
+        task.done_at, task.result, task.note = now, result, note[:1000]
+
+
+def _notify_merged(session: Session, case: Case, message: str, now: datetime) -> None:
+    """Reporters of cases merged into this one hear what happens to it."""
+    for other in session.execute(select(Case).where(Case.merged_into_id == case.id)).scalars():
+        if other.reporter_contact_enc or other.token:
+            session.add(
+                Notice(
+                    case_id=other.id,
+                    channel="sms" if other.reporter_contact_enc else "open311",
+                    recipient=other.reporter_name or other.number,
+                    message=message,
+                    at=now,
+                )
+            )
+
+
+def perform(
+    session: Session,
+    *,
+    actor: Actor,
+    settings: Settings,
+    case_id: int,
+    action: str,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn] = (),
+    now: datetime | None = None,
+) -> Case:
+    rule = RULES.get(action)
+    if rule is None:
+        raise NotFound("不支持的操作")
+    case = service.get_case(session, actor=actor, case_id=case_id)
+    if action in HANDLER_ACTIONS and actor.can(rule.permission) and not actor.can("citymgmt.dispatch"):
+        actor.check_department(case.department_path or "/nowhere/")
+    if not _permitted(session, actor, case, action, rule):
+        if action in HANDLER_ACTIONS and actor.can(rule.permission):
+            raise NotPermitted("该案件不属于本部门，不能办理")
+        if action in TASK_ACTIONS and actor.can(rule.permission):
+            raise NotPermitted("该案件的任务未派给您")
+        raise NotPermitted(f"没有“{rule.label}”的权限")
+    if case.status not in rule.from_statuses:
+        allowed = "、".join(STATUS_LABELS[s] for s in rule.from_statuses)
+        raise Conflict(f"案件当前为“{STATUS_LABELS.get(case.status, case.status)}”，不能{rule.label}（仅限{allowed}状态）")
+    now = now or utcnow()
+    before = case.status
+    handler = _HANDLERS[action]
+    dept_before = case.department_id
+    step, note, extra = handler(session, actor, settings, case, data, photos, now)
+    dept = case.department_id if action == "dispatch" else dept_before if action == "return" else None
+    service.add_event(session, case, actor=actor, step=step, from_status=before, to_status=case.status, note=note, data=extra, at=now, department_id=dept)
+    audit.record(
+        session,
+        actor.audit,
+        action=f"citymgmt.case_{action}",
+        object_type="cm_case",
+        object_id=case.number,
+        detail={"from": before, "to": case.status, **{k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)}},
+    )
+    session.flush()
+    return case
+
+
+Handled = tuple[str, str, dict[str, object]]
+
+
+def _need_note(data: ActionIn, what: str) -> str:
+    if not data.note.strip():
+        raise Invalid(f"请填写{what}", field="note")
+    return data.note.strip()
+
+
+def _verify(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    task = _new_task(session, settings, case, "verify", now)
+    case.status = "verifying"
+    return "派发核实", data.note, {"assignee_id": task.assignee_id or 0}
+
+
+def _verified(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    if data.confirmed is None:
+        raise Invalid("请说明核实结果（问题是否属实）", field="confirmed")
+    _close_task(_open_task(session, case, "verify"), result="confirmed" if data.confirmed else "false", note=data.note, now=now)
+    for photo in photos:
+        service.store_photo(session, settings=settings, case=case, photo=service.PhotoIn(photo.content, photo.filename, "verify"), actor=actor)
+    case.status = "reported"
+    return "核实反馈", data.note or ("属实" if data.confirmed else "不属实"), {"confirmed": data.confirmed}
+
+
+def _file(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    _close_task(_open_task(session, case, "verify"), result="skipped", note="受理员直接立案", now=now)
+    seconds, _ = platform.working_calendar(session, settings=settings).working_seconds_between(case.reported_at, now)
+    case.filed_at = now
+    case.filed_on_time = seconds <= float(service.config(session)["filing_limit_hours"]) * 3600
+    case.status = "dispatching"
+    return "立案", data.note, {"filed_on_time": bool(case.filed_on_time)}
+
+
+def _reject(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    reason = _need_note(data, "不予立案的理由（对照立案标准）")
+    _close_task(_open_task(session, case, "verify"), result="skipped", note="不予立案", now=now)
+    case.status, case.closed_at = "rejected", now
+    if case.token or case.reporter_contact_enc:
+        session.add(Notice(case_id=case.id, channel="open311" if case.token else "sms", recipient=case.reporter_name or case.number, message=f"不予立案：{reason}"[:500], at=now))
+    return "不予立案", reason, {}
+
+
+def _merge(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    if not data.target_id:
+        raise Invalid("请选择要并入的案件", field="target_id")
+    target = session.get(Case, data.target_id)
+    if target is None or target.id == case.id:
+        raise Invalid("要并入的案件不存在", field="target_id")
+    if target.status in ("closed", "rejected", "merged"):
+        raise Conflict(f"目标案件 {target.number} 已{STATUS_LABELS[target.status]}，不能并入")
+    if target.class_code != case.class_code:
+        raise Conflict("只能合并同一类别的案件")
+    _close_task(_open_task(session, case, "verify"), result="skipped", note="已合并", now=now)
+    case.status, case.merged_into_id, case.closed_at = "merged", target.id, now
+    service.add_event(session, target, actor=actor, step="合并", from_status=target.status, to_status=target.status, note=f"并入重复案件 {case.number}", data={"merged_id": case.id}, at=now)
+    if case.reporter_contact_enc or case.token:
+        session.add(Notice(case_id=case.id, channel="sms" if case.reporter_contact_enc else "open311", recipient=case.reporter_name or case.number, message=f"您反映的问题已与案件 {target.number} 合并办理，进展将同步告知"[:500], at=now))
+    return "合并", data.note or f"并入案件 {target.number}", {"target": target.number}
+
+
+def _dispatch(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    suggested = service.suggest_department(session, case)
+    dept_id = data.department_id or suggested
+    if dept_id is None:
+        raise Invalid("无法自动确定处置部门，请选择", field="department_id")
+    try:
+        dept = platform.get_department(session, dept_id)
+    except NotFound as exc:
+        raise Invalid("处置部门不存在", field="department_id") from exc
+    cls = service.get_class(session, case.class_code)
+    hours, days = service.class_limit(cls, urgent=case.urgent)
+    ratio = float(service.config(session)["yellow_ratio"])
+    case.deadline, warnings = _deadline(session, settings, now, hours=hours, days=days)
+    case.warn_at, _ = _deadline(session, settings, now, hours=hours * (1 - ratio), days=days * (1 - ratio))
+    case.department_id, case.department_path = dept.id, dept.path
+    case.dispatched_at, case.status, case.escalated_at = now, "handling", None
+    limit = f"{days:g} 个工作日" if days else f"{hours:g} 个工作小时"
+    return "派遣", data.note, {
+        "department": dept.name,
+        "suggested": dept_id == suggested,
+        "limit": limit,
+        "deadline": case.deadline.isoformat(),
+        "warnings": "；".join(warnings),
+    }
+
+
+def _return(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    reason = _need_note(data, "回退理由（如：非本部门职责）")
+    if _pending_postponement(session, case):
+        raise Conflict("延期申请待审批，暂不能回退")
+    dept = case.department_id
+    case.status, case.return_count = "dispatching", case.return_count + 1
+    case.department_id, case.department_path, case.deadline, case.warn_at = None, None, None, None
+    return "回退", reason, {"from_department_id": dept or 0}
+
+
+def _complete(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    for photo in photos:
+        service.store_photo(session, settings=settings, case=case, photo=service.PhotoIn(photo.content, photo.filename, "after"), actor=actor)
+    has_after = session.execute(select(CasePhoto.id).where(CasePhoto.case_id == case.id, CasePhoto.stage == "after")).first()
+    if not has_after:
+        raise Invalid("处置反馈须上传处置后照片", [FieldError("请上传处置后照片", field="photo")])
+    pending = _pending_postponement(session, case)
+    if pending is not None:
+        pending.state, pending.decided_at, pending.decision_note = "withdrawn", now, "已处置完毕，自动撤回"
+    assert case.dispatched_at is not None
+    seconds, _ = platform.working_calendar(session, settings=settings).working_seconds_between(case.dispatched_at, now)
+    case.completed_at, case.handle_seconds = now, seconds
+    case.completed_on_time = case.deadline is not None and now <= case.deadline
+    case.status = "checking"
+    task = _new_task(session, settings, case, "check", now)
+    return "处置反馈", data.note, {"on_time": bool(case.completed_on_time), "check_assignee_id": task.assignee_id or 0}
+
+
+def _check(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    if data.passed is None:
+        raise Invalid("请说明核查结果（通过或不通过）", field="passed")
+    _close_task(_open_task(session, case, "check"), result="passed" if data.passed else "failed", note=data.note, now=now)
+    for photo in photos:
+        service.store_photo(session, settings=settings, case=case, photo=service.PhotoIn(photo.content, photo.filename, "check"), actor=actor)
+    if data.passed:
+        case.status, case.closed_at = "closed", now
+        _notify_merged(session, case, f"案件 {case.number} 已办结", now)
+        if case.token or case.reporter_contact_enc:
+            session.add(Notice(case_id=case.id, channel="open311" if case.token else "sms", recipient=case.reporter_name or case.number, message=f"您反映的问题（{case.number}）已处理完毕", at=now))
+        return "核查结案", data.note or "核查通过", {"passed": True}
+    _need_note(data, "核查不通过的原因")
+    case.status, case.rework_count = "handling", case.rework_count + 1
+    case.completed_at, case.completed_on_time, case.handle_seconds = None, None, None
+    return "返工", data.note, {"passed": False, "rework": case.rework_count}
+
+
+def _postpone(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    reason = _need_note(data, "延期理由")
+    if data.hours <= 0 and data.days <= 0:
+        raise Invalid("请填写延期时长（工作小时或工作日）", field="days")
+    if _pending_postponement(session, case):
+        raise Conflict("已有一份延期申请待审批")
+    if case.postpone_count >= 1:
+        raise Conflict("本案已延期一次，再次延期须由指挥中心挂账处理")
+    session.add(Postponement(case_id=case.id, hours=data.hours, days=data.days, reason=reason, requested_by=actor.user_id, requested_at=now, old_deadline=case.deadline))
+    return "申请延期", reason, {"hours": data.hours, "days": data.days}
+
+
+def _decide_postpone(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    pending = _pending_postponement(session, case)
+    if pending is None:
+        raise Conflict("没有待审批的延期申请")
+    if data.approve is None:
+        raise Invalid("请选择批准或不批准", field="approve")
+    pending.decided_by, pending.decided_at, pending.decision_note = actor.user_id, now, data.note[:500]
+    if not data.approve:
+        pending.state = "refused"
+        return "延期不批准", data.note, {"approved": False}
+    assert case.deadline is not None
+    pending.state = "approved"
+    new_deadline, _ = _deadline(session, settings, case.deadline, hours=pending.hours, days=pending.days)
+    if case.warn_at is not None:
+        case.warn_at, _ = _deadline(session, settings, case.warn_at, hours=pending.hours, days=pending.days)
+    pending.old_deadline, pending.new_deadline = case.deadline, new_deadline
+    case.deadline, case.postpone_count, case.escalated_at = new_deadline, case.postpone_count + 1, None
+    return "延期批准", data.note, {"approved": True, "deadline": new_deadline.isoformat()}
+
+
+def _hold(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    reason = _need_note(data, "挂账/缓办理由（长期或季节性问题）")
+    case.status, case.hold_count = "on_hold", case.hold_count + 1
+    return "挂账缓办", reason, {}
+
+
+def _resume(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    case.status = "dispatching"
+    case.deadline, case.warn_at = None, None
+    return "恢复办理", data.note, {}
+
+
+def _supervise(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+    note = _need_note(data, "督办意见")
+    case.supervise_count += 1
+    if case.department_id:
+        dept = platform.get_department(session, case.department_id)
+        session.add(Notice(case_id=case.id, channel="department", recipient=dept.name, message=f"督办：{note}"[:500], at=now))
+    return "督办", note, {}
+
+
+_HANDLERS = {
+    "verify": _verify,
+    "verified": _verified,
+    "file": _file,
+    "reject": _reject,
+    "merge": _merge,
+    "dispatch": _dispatch,
+    "return": _return,
+    "complete": _complete,
+    "check": _check,
+    "postpone": _postpone,
+    "decide_postpone": _decide_postpone,
+    "hold": _hold,
+    "resume": _resume,
+    "supervise": _supervise,
+}
+
+
+def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
+    """The job: every case past its deadline is escalated once (督办 by the system) and its department told."""
+    now = now or utcnow()
+    actor = platform.system_actor()
+    count = 0
+    rows = session.execute(
+        select(Case).where(Case.status == "handling", Case.deadline < now, Case.escalated_at.is_(None)).limit(500)
+    ).scalars()
+    for case in rows:
+        case.escalated_at = now
+        case.supervise_count += 1
+        service.add_event(session, case, actor=actor, step="超期升级", from_status=case.status, to_status=case.status, note="已超过处置时限，系统自动督办", at=now)
+        if case.department_id:
+            dept = platform.get_department(session, case.department_id)
+            session.add(Notice(case_id=case.id, channel="department", recipient=dept.name, message=f"案件 {case.number} 已超期，请立即处置", at=now))
+        audit.record(session, actor.audit, action="citymgmt.case_escalate", object_type="cm_case", object_id=case.number, detail={"deadline": case.deadline.isoformat() if case.deadline else ""})
+        count += 1
+    session.flush()
+    return count
