@@ -15,6 +15,18 @@ from zhixian.errors import Invalid, NotAuthenticated
 from zhixian.fields import IdPath
 from zhixian.platform import audit, auth, org, service
 from zhixian.platform.actor import Actor
+from zhixian.platform.deps import (
+    AuditExporter,
+    AuditReader,
+    CalendarManager,
+    OrgManager,
+    Pending,
+    RoleManager,
+    Signed,
+    SystemManager,
+    UserManager,
+    UserReader,
+)
 from zhixian.platform.models import ApiToken
 from zhixian.platform.schemas import (
     ApiTokenCreate,
@@ -44,13 +56,12 @@ from zhixian.platform.schemas import (
     UserRead,
     UserUpdate,
 )
-from zhixian.web.auth import SESSION_COOKIE, Public, Require, SettingsDep, client_ip, set_cookie
+from zhixian.web.auth import SESSION_COOKIE, Public, SettingsDep, client_ip, set_cookie
 from zhixian.web.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1", tags=["底座"])
 
-Signed = Annotated[Actor, Depends(Require())]
-Pending = Annotated[Actor, Depends(Require(allow_pending=True))]
+
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -175,19 +186,17 @@ def departments(_: Signed, session: SessionDep) -> list[DepartmentRead]:
 
 
 @router.post("/departments", status_code=201, summary="新建或修改部门（按代码）")
-def save_department(
-    data: DepartmentIn, actor: Annotated[Actor, Depends(Require("platform.org.manage"))], session: SessionDep
-) -> DepartmentRead:
+def save_department(data: DepartmentIn, actor: OrgManager, session: SessionDep) -> DepartmentRead:
     return DepartmentRead.model_validate(org.upsert_department(session, data=data, actor=actor))
 
 
 @router.get("/org/export.json", summary="导出区划与部门（JSON）")
-def export_org_json(_: Annotated[Actor, Depends(Require("platform.org.manage"))], session: SessionDep) -> OrgBundle:
+def export_org_json(_: OrgManager, session: SessionDep) -> OrgBundle:
     return org.export_bundle(session)
 
 
 @router.get("/org/export.xlsx", summary="导出区划与部门（Excel）", response_class=Response)
-def export_org_xlsx(_: Annotated[Actor, Depends(Require("platform.org.manage"))], session: SessionDep) -> Response:
+def export_org_xlsx(_: OrgManager, session: SessionDep) -> Response:
     return Response(
         org.export_excel(session),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -196,16 +205,14 @@ def export_org_xlsx(_: Annotated[Actor, Depends(Require("platform.org.manage"))]
 
 
 @router.post("/org/import", summary="导入区划与部门（JSON，全部成功或全部不变）")
-def import_org_json(
-    bundle: OrgBundle, actor: Annotated[Actor, Depends(Require("platform.org.manage"))], session: SessionDep
-) -> ImportReport:
+def import_org_json(bundle: OrgBundle, actor: OrgManager, session: SessionDep) -> ImportReport:
     return org.import_bundle(session, bundle=bundle, actor=actor)
 
 
 @router.post("/org/import.xlsx", summary="导入区划与部门（Excel，全部成功或全部不变）")
 def import_org_excel(
     file: Annotated[UploadFile, File(description="与导出格式相同的工作簿")],
-    actor: Annotated[Actor, Depends(Require("platform.org.manage"))],
+    actor: OrgManager,
     session: SessionDep,
 ) -> ImportReport:
     content = file.file.read()
@@ -219,7 +226,7 @@ def import_org_excel(
 
 @router.get("/users", summary="用户（按部门范围）")
 def users(
-    actor: Annotated[Actor, Depends(Require("platform.users.read"))],
+    actor: UserReader,
     session: SessionDep,
     paging: Paging,
     q: Annotated[str, Query(max_length=64)] = "",
@@ -234,7 +241,7 @@ def users(
 @router.post("/users", status_code=201, summary="新建用户")
 def create_user(
     data: UserCreate,
-    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    actor: UserManager,
     session: SessionDep,
     request: Request,
 ) -> UserCreated:
@@ -245,9 +252,7 @@ def create_user(
 
 
 @router.get("/users/risky", summary="需复核的账号：休眠、密码过期、共享（等保）")
-def risky_users(
-    actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep, settings: SettingsDep
-) -> dict[str, list[UserRead]]:
+def risky_users(actor: UserManager, session: SessionDep, settings: SettingsDep) -> dict[str, list[UserRead]]:
     groups = service.risky_accounts(session, actor=actor, settings=settings)
     return {kind: [service.user_read(u) for u in users] for kind, users in groups.items()}
 
@@ -266,7 +271,7 @@ def get_user_personal(user_id: IdPath, actor: Signed, session: SessionDep, reque
 def update_user(
     user_id: IdPath,
     data: UserUpdate,
-    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    actor: UserManager,
     session: SessionDep,
     request: Request,
 ) -> UserRead:
@@ -278,28 +283,24 @@ def update_user(
 def set_roles(
     user_id: IdPath,
     data: RolesAssign,
-    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    actor: UserManager,
     session: SessionDep,
 ) -> UserRead:
     return service.user_read(service.assign_roles(session, actor=actor, user_id=user_id, codes=data.roles))
 
 
 @router.post("/users/{user_id}/reset-password", summary="重置密码（返回一次性初始密码）")
-def reset_password(
-    user_id: IdPath, actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep
-) -> dict[str, str]:
+def reset_password(user_id: IdPath, actor: UserManager, session: SessionDep) -> dict[str, str]:
     return {"initial_password": service.reset_password(session, actor=actor, user_id=user_id)}
 
 
 @router.post("/users/{user_id}/unlock", summary="解除锁定")
-def unlock_user(
-    user_id: IdPath, actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep
-) -> UserRead:
+def unlock_user(user_id: IdPath, actor: UserManager, session: SessionDep) -> UserRead:
     return service.user_read(service.unlock_user(session, actor=actor, user_id=user_id))
 
 
 @router.get("/roles", summary="角色")
-def roles(_: Annotated[Actor, Depends(Require("platform.users.read"))], session: SessionDep) -> list[RoleRead]:
+def roles(_: UserReader, session: SessionDep) -> list[RoleRead]:
     return [RoleRead.model_validate(r) for r in service.list_roles(session)]
 
 
@@ -307,7 +308,7 @@ def roles(_: Annotated[Actor, Depends(Require("platform.users.read"))], session:
 def save_role(
     code: str,
     data: RoleIn,
-    actor: Annotated[Actor, Depends(Require("platform.roles.manage"))],
+    actor: RoleManager,
     session: SessionDep,
     request: Request,
 ) -> RoleRead:
@@ -318,7 +319,7 @@ def save_role(
 
 
 @router.get("/permissions", summary="全部权限")
-def permissions(_: Annotated[Actor, Depends(Require("platform.users.read"))], request: Request) -> list[PermissionRead]:
+def permissions(_: UserReader, request: Request) -> list[PermissionRead]:
     registry = request.app.state.registry
     return [
         PermissionRead(code=p.code, name=p.name, subsystem=s.code)
@@ -328,8 +329,6 @@ def permissions(_: Annotated[Actor, Depends(Require("platform.users.read"))], re
 
 
 # --- audit (审计管理员 only)
-
-AuditReader = Annotated[Actor, Depends(Require("platform.audit.read"))]
 
 
 def _audit_filter(
@@ -366,9 +365,7 @@ def audit_verify(_: AuditReader, session: SessionDep) -> AuditVerifyRead:
 
 
 @router.get("/audit/export.csv", summary="导出审计日志（CSV，供异地备份）", response_class=Response)
-def audit_export(
-    actor: Annotated[Actor, Depends(Require("platform.audit.export"))], session: SessionDep, flt: AuditFilterDep
-) -> Response:
+def audit_export(actor: AuditExporter, session: SessionDep, flt: AuditFilterDep) -> Response:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(
@@ -433,7 +430,7 @@ def overrides(
 def set_override(
     day: date,
     data: CalendarOverrideIn,
-    actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))],
+    actor: CalendarManager,
     session: SessionDep,
 ) -> CalendarOverrideRead:
     if day != data.day:
@@ -442,9 +439,7 @@ def set_override(
 
 
 @router.delete("/calendar/overrides/{day}", status_code=204, summary="删除日历调整")
-def delete_override(
-    day: date, actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))], session: SessionDep
-) -> Response:
+def delete_override(day: date, actor: CalendarManager, session: SessionDep) -> Response:
     service.delete_override(session, actor=actor, day=day)
     return Response(status_code=204)
 
@@ -471,9 +466,7 @@ def deadline(
 
 
 @router.get("/subsystems", summary="子系统（规定动作与自选动作）")
-def subsystem_list(
-    _: Annotated[Actor, Depends(Require("platform.system.manage"))], request: Request
-) -> list[SubsystemRead]:
+def subsystem_list(_: SystemManager, request: Request) -> list[SubsystemRead]:
     registry = request.app.state.registry
     return [
         SubsystemRead(

@@ -18,13 +18,23 @@ from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
 from zhixian.fields import IdPath
 from zhixian.platform import audit, auth, org, service
 from zhixian.platform.actor import Actor
+from zhixian.platform.deps import (
+    AuditReader,
+    CalendarManager,
+    OrgManager,
+    Pending,
+    RoleManager,
+    Signed,
+    SystemManager,
+    UserManager,
+    UserReader,
+)
 from zhixian.platform.models import ApiToken, AuditRecord, Department, Division, User, UserSession
 from zhixian.platform.schemas import CalendarOverrideIn, UserCreate
 from zhixian.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     Public,
-    Require,
     SettingsDep,
     check_login_csrf,
     client_ip,
@@ -35,9 +45,6 @@ from zhixian.web.auth import (
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-Signed = Annotated[Actor, Depends(Require())]
-Pending = Annotated[Actor, Depends(Require(allow_pending=True))]
 
 
 def _safe_next(target: str | None) -> str:
@@ -208,8 +215,13 @@ def _platform_cards(session: Session, actor: Actor, settings: Any) -> list[dict[
         dormant = len(service.risky_accounts(session, actor=actor, settings=settings)["dormant"])
         cards += [
             {"title": "在用账号", "value": active, "href": "/admin/users", "group": "账号安全"},
-            {"title": "休眠账号", "value": dormant, "href": "/admin/users?status=dormant", "group": "账号安全",
-             "alert": dormant > 0},
+            {
+                "title": "休眠账号",
+                "value": dormant,
+                "href": "/admin/users?status=dormant",
+                "group": "账号安全",
+                "alert": dormant > 0,
+            },
             {
                 "title": "被锁定账号",
                 "value": locked,
@@ -333,7 +345,7 @@ def password_submit(
 @router.get("/admin/users")
 def users_page(
     request: Request,
-    actor: Annotated[Actor, Depends(Require("platform.users.read"))],
+    actor: UserReader,
     session: SessionDep,
     q: Annotated[str, Query(max_length=64)] = "",
     department_id: Annotated[int | None, Query(ge=1)] = None,
@@ -377,9 +389,7 @@ def users_page(
 
 
 @router.get("/admin/users/new")
-def user_new_page(
-    request: Request, actor: Annotated[Actor, Depends(Require("platform.users.manage"))], session: SessionDep
-) -> HTMLResponse:
+def user_new_page(request: Request, actor: UserManager, session: SessionDep) -> HTMLResponse:
     return render(
         request,
         "platform/user_form.html",
@@ -394,7 +404,7 @@ def user_new_page(
 @router.post("/admin/users/new")
 def user_new_submit(
     request: Request,
-    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    actor: UserManager,
     session: SessionDep,
     username: Annotated[str, Form(max_length=200)] = "",
     full_name: Annotated[str, Form(max_length=200)] = "",
@@ -445,7 +455,7 @@ def user_new_submit(
 def user_page(
     request: Request,
     user_id: IdPath,
-    actor: Annotated[Actor, Depends(Require("platform.users.read"))],
+    actor: UserReader,
     session: SessionDep,
     reveal: bool = False,
 ) -> HTMLResponse:
@@ -468,7 +478,7 @@ def user_page(
 def user_action(
     request: Request,
     user_id: IdPath,
-    actor: Annotated[Actor, Depends(Require("platform.users.manage"))],
+    actor: UserManager,
     session: SessionDep,
     action: Annotated[str, Form(pattern="^(roles|reset|unlock|disable|enable)$")],
     roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults per request
@@ -514,9 +524,7 @@ def user_action(
 
 
 @router.get("/admin/roles")
-def roles_page(
-    request: Request, actor: Annotated[Actor, Depends(Require("platform.roles.manage"))], session: SessionDep
-) -> HTMLResponse:
+def roles_page(request: Request, actor: RoleManager, session: SessionDep) -> HTMLResponse:
     return render(
         request,
         "platform/roles.html",
@@ -530,9 +538,7 @@ def roles_page(
 
 
 @router.get("/admin/org")
-def org_page(
-    request: Request, actor: Annotated[Actor, Depends(Require("platform.org.manage"))], session: SessionDep
-) -> HTMLResponse:
+def org_page(request: Request, actor: OrgManager, session: SessionDep) -> HTMLResponse:
     return render(
         request,
         "platform/org.html",
@@ -547,7 +553,7 @@ def org_page(
 @router.post("/admin/org/import")
 def org_import(
     request: Request,
-    actor: Annotated[Actor, Depends(Require("platform.org.manage"))],
+    actor: OrgManager,
     session: SessionDep,
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
@@ -575,7 +581,7 @@ def org_import(
 @router.get("/admin/calendar")
 def calendar_page(
     request: Request,
-    actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))],
+    actor: CalendarManager,
     session: SessionDep,
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
@@ -605,7 +611,7 @@ def calendar_page(
 @router.post("/admin/calendar")
 def calendar_submit(
     request: Request,
-    actor: Annotated[Actor, Depends(Require("platform.calendar.manage"))],
+    actor: CalendarManager,
     session: SessionDep,
     day: Annotated[str, Form(max_length=10)],
     kind: Annotated[str, Form(pattern="^(work|off|clear)$")],
@@ -626,9 +632,7 @@ def calendar_submit(
 
 
 @router.get("/admin/subsystems")
-def subsystems_page(
-    request: Request, actor: Annotated[Actor, Depends(Require("platform.system.manage"))]
-) -> HTMLResponse:
+def subsystems_page(request: Request, actor: SystemManager) -> HTMLResponse:
     registry = request.app.state.registry
     return render(request, "platform/subsystems.html", actor, registry=registry)
 
@@ -639,7 +643,7 @@ def subsystems_page(
 @router.get("/admin/audit")
 def audit_page(
     request: Request,
-    actor: Annotated[Actor, Depends(Require("platform.audit.read"))],
+    actor: AuditReader,
     session: SessionDep,
     username: Annotated[str, Query(max_length=64)] = "",
     action: Annotated[str, Query(max_length=64)] = "",
