@@ -61,6 +61,8 @@ def intake_options(request: Request, **kwargs: Any) -> service.IntakeOptions:
 
 
 def detail(session: Any, case: Case, actor: Actor, request: Request | None = None) -> CaseDetail:
+    session.flush()
+    session.expire(case, ["events", "photos"])  # view-only relationships do not see rows added this request
     base = service.case_read(session, case)
     tasks = session.execute(select(Task).where(Task.case_id == case.id).order_by(Task.id)).scalars().all()
     posts = session.execute(select(Postponement).where(Postponement.case_id == case.id).order_by(Postponement.id)).scalars().all()
