@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fastapi import APIRouter
+
 from zhixian.citymgmt.api import router as api_router
+from zhixian.citymgmt.open311 import router as open311_router
 from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.tasks import escalate_overdue
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
 _HERE = Path(__file__).parent
+
+page_router = APIRouter()
+page_router.include_router(open311_router)
 
 PERMISSIONS = [
     Permission("citymgmt.view", "查看全部城管案件与监督指挥"),
@@ -41,6 +47,7 @@ subsystem = Subsystem(
     description="单元网格、部件事件、案件受理派遣处置核查、综合评价、监督指挥",
     standard="GB/T 30428.1–.8",
     api_router=api_router,
+    page_router=page_router,
     templates=_HERE / "templates",
     static=_HERE / "static",
     migrations=_HERE / "migrations",

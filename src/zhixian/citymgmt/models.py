@@ -68,7 +68,7 @@ class CaseClass(Base):
     __tablename__ = "cm_class"
 
     code: Mapped[str] = mapped_column(String(8), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8))  # component / event
+    kind: Mapped[str] = mapped_column(String(12))  # component / event
     name: Mapped[str] = mapped_column(String(100))
     parent_code: Mapped[str | None] = mapped_column(String(8), index=True)
     filing_standard: Mapped[str] = mapped_column(String(500), default="")
@@ -131,7 +131,7 @@ class Case(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     source: Mapped[str] = mapped_column(String(16))  # inspector hotline open311 sensor video referral leader storefront
-    kind: Mapped[str] = mapped_column(String(8))  # component / event
+    kind: Mapped[str] = mapped_column(String(12))  # component / event
     class_code: Mapped[str] = mapped_column(String(8), index=True)
     status: Mapped[str] = mapped_column(String(16), default="reported")
     urgent: Mapped[bool] = mapped_column(default=False)
@@ -217,7 +217,7 @@ class Task(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cm_case.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(8))  # verify / check
+    kind: Mapped[str] = mapped_column(String(12))  # verify / check
     assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline: Mapped[datetime]

@@ -1,0 +1,253 @@
+"""Open311 GeoReport v2 (citizen reports): services, requests, tokens; errors as [{code, description}].
+
+Reads and citizen POSTs are public, as the spec intends; every POST becomes a case with source
+``open311`` in the same hub as every other channel.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import select
+
+from zhixian.citymgmt import catalogue, service
+from zhixian.citymgmt.models import Case, CaseClass, CasePhoto
+from zhixian.citymgmt.schemas import CaseIntake
+from zhixian.citymgmt.standards import COMPONENT_MAJORS, EVENT_MAJORS
+from zhixian.db import SessionDep, utcnow
+from zhixian.errors import FieldError, Invalid, NotFound
+from zhixian.platform import service as platform
+from zhixian.platform.actor import Actor
+from zhixian.web.auth import Public
+from zhixian.web.templating import LOCAL_TZ
+
+
+def _errors(status: int, title: str, detail: str, errors: list[FieldError]) -> Response:
+    items = [{"code": status, "description": detail}]
+    items += [{"code": status, "description": f"{e.field}: {e.message}" if e.field else e.message} for e in errors if e.message != detail]
+    return JSONResponse(items, status_code=status)
+
+
+def open311_errors(request: Request) -> None:
+    request.state.problem_renderer = _errors
+
+
+router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], dependencies=[Public, Depends(open311_errors)])
+
+CITIZEN = Actor(
+    user_id=0,
+    username="open311",
+    full_name="市民（Open311）",
+    department_id=0,
+    department_path="/",
+    department_name="",
+    permissions=frozenset({"citymgmt.intake"}),
+    via="system",
+)
+
+
+def _check_jurisdiction(request: Request, jurisdiction_id: str | None) -> None:
+    settings = request.app.state.settings
+    if jurisdiction_id and jurisdiction_id not in (settings.county_code, settings.county_name):
+        raise NotFound(f"jurisdiction_id {jurisdiction_id} not found / 不是本县的管辖区代码")
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(LOCAL_TZ).isoformat(timespec="seconds") if value else None
+
+
+def _service(cls: CaseClass) -> dict[str, Any]:
+    majors = {**COMPONENT_MAJORS, **EVENT_MAJORS}
+    return {
+        "service_code": cls.code,
+        "service_name": cls.name,
+        "description": cls.filing_standard,
+        "metadata": False,
+        "type": "realtime",
+        "keywords": ("部件" if cls.kind == "component" else "事件") + "," + majors.get(cls.parent_code or "", ""),
+        "group": majors.get(cls.parent_code or "", cls.parent_code or ""),
+    }
+
+
+@router.get("/services.json", summary="服务（案件小类）列表")
+def services(request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> list[dict[str, Any]]:
+    _check_jurisdiction(request, jurisdiction_id)
+    rows = session.execute(
+        select(CaseClass).where(CaseClass.parent_code.is_not(None), CaseClass.active.is_(True)).order_by(CaseClass.code)
+    ).scalars()
+    return [_service(c) for c in rows]
+
+
+@router.get("/services/{service_code}.json", summary="服务定义（属性）")
+def service_definition(service_code: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> dict[str, Any]:
+    _check_jurisdiction(request, jurisdiction_id)
+    cls = session.get(CaseClass, service_code)
+    if cls is None or cls.parent_code is None or not cls.active:
+        raise NotFound(f"service_code {service_code} not found / 服务代码不存在")
+    return {"service_code": cls.code, "attributes": []}
+
+
+def _request(session: Any, case: Case, classes: dict[str, CaseClass], depts: dict[int, str]) -> dict[str, Any]:
+    shown = case
+    notes = ""
+    if case.status == "merged" and case.merged_into_id:
+        target = session.get(Case, case.merged_into_id)
+        if target is not None:
+            shown, notes = target, f"已与 {target.number} 合并办理"
+    closed = shown.status in ("closed", "rejected")
+    if shown.status == "rejected":
+        last = [e for e in shown.events if e.step == "不予立案"]
+        notes = "不予立案：" + (last[-1].note if last else "")
+    elif shown.status == "closed":
+        notes = notes or "已办结"
+    cls = classes.get(case.class_code)
+    media = session.execute(select(CasePhoto.id).where(CasePhoto.case_id == case.id, CasePhoto.stage == "open311")).first()
+    return {
+        "service_request_id": case.number,
+        "status": "closed" if closed else "open",
+        "status_notes": notes or None,
+        "service_name": cls.name if cls else case.class_code,
+        "service_code": case.class_code,
+        "description": case.description,
+        "agency_responsible": depts.get(shown.department_id or 0),
+        "service_notice": None,
+        "requested_datetime": _iso(case.reported_at),
+        "updated_datetime": _iso(shown.updated_at),
+        "expected_datetime": _iso(shown.deadline),
+        "address": case.address or None,
+        "address_id": None,
+        "zipcode": None,
+        "lat": case.lat,
+        "long": case.lon,
+        "media_url": case.external_ref if case.external_ref and case.external_ref.startswith("http") and media is None else None,
+    }
+
+
+def _lookups(session: Any) -> tuple[dict[str, CaseClass], dict[int, str]]:
+    classes = {c.code: c for c in session.execute(select(CaseClass)).scalars()}
+    depts = {d.id: d.name for d in platform.list_departments(session, include_inactive=True)}
+    return classes, depts
+
+
+def _float(value: str | None, name: str) -> float | None:
+    if value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise Invalid(f"{name} must be a number / {name} 必须是数字") from exc
+
+
+@router.post("/requests.json", status_code=201, summary="提交服务请求（市民上报）")
+async def create_request(request: Request, session: SessionDep) -> JSONResponse:
+    ctype = request.headers.get("content-type", "")
+    if ctype.startswith("application/json"):
+        try:
+            raw = await request.json()
+        except ValueError as exc:
+            raise Invalid("request body is not valid JSON / 请求体不是有效的 JSON") from exc
+        form: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    else:
+        form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
+    _check_jurisdiction(request, form.get("jurisdiction_id"))
+    code = str(form.get("service_code") or "")
+    if not code:
+        raise Invalid("service_code is required / 缺少 service_code")
+    cls = session.get(CaseClass, code)
+    if cls is None or cls.parent_code is None or not cls.active:
+        raise NotFound(f"service_code {code} not found / 服务代码不存在")
+    lat, lon = _float(form.get("lat"), "lat"), _float(form.get("long"), "long")
+    address = str(form.get("address_string") or "")[:200]
+    if lat is None or lon is None:
+        if not address:
+            raise Invalid("lat/long or address_string is required / 须提供坐标或地址")
+        found = catalogue.search_addresses(session, address, limit=1)
+        if not found:
+            raise Invalid(f"address_string not found / 找不到地址：{address}")
+        lat, lon = found[0].lat, found[0].lon
+    name = " ".join(str(form.get(k) or "") for k in ("last_name", "first_name")).strip()
+    contact = str(form.get("phone") or form.get("email") or "") or None
+    media = str(form.get("media_url") or "")
+    try:
+        data = CaseIntake(
+            source="open311",
+            class_code=code,
+            lon=lon,
+            lat=lat,
+            description=str(form.get("description") or ""),
+            address=address,
+            reporter_name=name[:100],
+            reporter_contact=contact[:60] if contact else None,
+            external_ref=media[:64] if media.startswith(("http://", "https://")) else (str(form.get("device_id") or "")[:64] or None),
+        )
+    except ValueError as exc:
+        raise Invalid("invalid request / 请求参数不符合要求：" + str(exc).splitlines()[0]) from exc
+    options = service.IntakeOptions(
+        settings=request.app.state.settings,
+        cipher=request.app.state.cipher,
+        hooks=request.app.state.registry.contributed("case_created"),
+    )
+    case = service.intake(session, actor=CITIZEN, data=data, options=options)
+    return JSONResponse(
+        [{"service_request_id": case.number, "token": case.token, "service_notice": "已受理，可凭编号查询进度", "account_id": None}],
+        status_code=201,
+    )
+
+
+@router.get("/requests.json", summary="查询服务请求")
+def list_requests(
+    request: Request,
+    session: SessionDep,
+    jurisdiction_id: str | None = None,
+    service_request_id: str | None = None,
+    service_code: str | None = None,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    _check_jurisdiction(request, jurisdiction_id)
+    query = select(Case)
+    if service_request_id:
+        ids = [s.strip() for s in service_request_id.split(",") if s.strip()][:100]
+        query = query.where(Case.number.in_(ids))
+    else:
+        end = end_date or utcnow()
+        start = start_date or end - timedelta(days=90)
+        for v, n in ((start, "start_date"), (end, "end_date")):
+            if v.tzinfo is None:
+                raise Invalid(f"{n} must be w3c format with a time zone / {n} 须带时区")
+        query = query.where(Case.reported_at >= start, Case.reported_at <= end)
+        if service_code:
+            query = query.where(Case.class_code.in_([c.strip() for c in service_code.split(",")]))
+        if status == "open":
+            query = query.where(Case.status.not_in(("closed", "rejected", "merged")))
+        elif status == "closed":
+            query = query.where(Case.status.in_(("closed", "rejected")))
+        elif status:
+            raise Invalid("status must be open or closed / status 只能是 open 或 closed")
+    rows = session.execute(query.order_by(Case.reported_at.desc()).limit(1000)).scalars().all()
+    classes, depts = _lookups(session)
+    return [_request(session, c, classes, depts) for c in rows]
+
+
+@router.get("/requests/{service_request_id}.json", summary="单个服务请求")
+def get_request(service_request_id: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> list[dict[str, Any]]:
+    _check_jurisdiction(request, jurisdiction_id)
+    case = session.execute(select(Case).where(Case.number == service_request_id)).scalar_one_or_none()
+    if case is None:
+        raise NotFound(f"service_request_id {service_request_id} not found / 服务请求不存在")
+    classes, depts = _lookups(session)
+    return [_request(session, case, classes, depts)]
+
+
+@router.get("/tokens/{token}.json", summary="由 token 查询服务请求编号")
+def token(token: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> list[dict[str, Any]]:
+    _check_jurisdiction(request, jurisdiction_id)
+    case = session.execute(select(Case).where(Case.token == token)).scalar_one_or_none()
+    if case is None:
+        raise NotFound("token not found / token 不存在")
+    return [{"service_request_id": case.number, "token": token}]
+
