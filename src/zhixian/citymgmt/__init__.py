@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from zhixian.citymgmt.api import router as api_router
 from zhixian.citymgmt.open311 import router as open311_router
+from zhixian.citymgmt.pages import router as pages_router
 from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.tasks import escalate_overdue
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
@@ -16,6 +17,7 @@ _HERE = Path(__file__).parent
 
 page_router = APIRouter()
 page_router.include_router(open311_router)
+page_router.include_router(pages_router)
 
 PERMISSIONS = [
     Permission("citymgmt.view", "查看全部城管案件与监督指挥"),

@@ -1,0 +1,246 @@
+"""HTML pages: operations view, case list and detail with the workflow forms, phone pages, evaluation."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session
+
+from zhixian.citymgmt import evaluation, service, workflow
+from zhixian.citymgmt.api import detail, period
+from zhixian.citymgmt.models import Case, CaseClass
+from zhixian.citymgmt.schemas import ActionIn
+from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
+from zhixian.db import SessionDep, utcnow
+from zhixian.errors import Invalid, pydantic_errors_to_chinese
+from zhixian.platform import service as platform
+from zhixian.platform.actor import Actor
+from zhixian.web.auth import Require
+from zhixian.web.pagination import PageParams, page_params
+from zhixian.web.templating import LOCAL_TZ, render
+
+router = APIRouter(prefix="/citymgmt", include_in_schema=False)
+Viewer = Annotated[Actor, Depends(Require("citymgmt.view"))]
+Signed = Annotated[Actor, Depends(Require())]
+ACTION_LABELS = {name: rule.label for name, rule in workflow.RULES.items()}
+
+
+def _today_start() -> datetime:
+    return datetime.combine(datetime.now(LOCAL_TZ).date(), time(0), tzinfo=LOCAL_TZ)
+
+
+def ops_figures(session: Session, now: datetime | None = None) -> dict[str, Any]:
+    now = now or utcnow()
+    today = _today_start()
+    open_statuses = ("reported", "verifying", "dispatching", "handling", "checking")
+    count = evaluation._count
+    row = session.execute(
+        select(
+            func.count(),
+            count(and_(Case.status == "handling", Case.deadline < now)),
+            count(and_(Case.status == "handling", Case.deadline >= now, Case.warn_at <= now)),
+            count(Case.status == "reported"),
+            count(Case.status == "dispatching"),
+        ).where(Case.status.in_(open_statuses))
+    ).one()
+    today_in = session.execute(select(func.count()).where(Case.reported_at >= today)).scalar_one()
+    today_closed = session.execute(select(func.count()).where(Case.status == "closed", Case.closed_at >= today)).scalar_one()
+    return {
+        "open": int(row[0] or 0),
+        "red": int(row[1] or 0),
+        "yellow": int(row[2] or 0),
+        "to_accept": int(row[3] or 0),
+        "to_dispatch": int(row[4] or 0),
+        "today_in": int(today_in),
+        "today_closed": int(today_closed),
+    }
+
+
+@router.get("/ops")
+def ops(request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
+    figures = ops_figures(session)
+    start = _today_start().replace(day=1)
+    ranking = evaluation.department_rows(session, start, utcnow() + timedelta(seconds=1))
+    mix = evaluation.breakdown(session, start, utcnow() + timedelta(seconds=1))["by_source"]
+    live, _ = service.list_cases(session, actor=actor, flt=service.CaseFilter(status="handling"), limit=15, order="deadline")
+    recent, _ = service.list_cases(session, actor=actor, flt=service.CaseFilter(status="closed"), limit=10)
+    recent.sort(key=lambda c: c.closed_at or c.reported_at, reverse=True)
+    streets = [d for d in platform.list_divisions(session, level="town")]
+    return render(
+        request,
+        "citymgmt/ops.html",
+        actor,
+        figures=figures,
+        ranking=ranking,
+        mix=mix,
+        live=[service.case_read(session, c) for c in live],
+        recent=[service.case_read(session, c) for c in recent],
+        month_start=start.date().isoformat(),
+        today=_today_start().date().isoformat(),
+        streets=streets,
+    )
+
+
+@router.get("/ops/live")
+def ops_live(request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
+    live, _ = service.list_cases(session, actor=actor, flt=service.CaseFilter(status="handling"), limit=15, order="deadline")
+    return render(request, "citymgmt/_live.html", actor, live=[service.case_read(session, c) for c in live])
+
+
+def _date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(value), time(0), tzinfo=LOCAL_TZ)
+    except ValueError as exc:
+        raise Invalid("日期格式应为 YYYY-MM-DD") from exc
+
+
+@router.get("/cases")
+def cases(
+    request: Request,
+    session: SessionDep,
+    actor: Signed,
+    paging: Annotated[PageParams, Depends(page_params)],
+    status: str | None = None,
+    light: Annotated[str | None, Query(pattern="^(red|yellow|overdue_closed)?$")] = None,
+    source: str | None = None,
+    class_code: str | None = None,
+    department_id: Annotated[str | None, Query()] = None,
+    grid_code: str | None = None,
+    community_code: str | None = None,
+    street_code: str | None = None,
+    q: Annotated[str, Query(max_length=50)] = "",
+    reported_from: str | None = None,
+    reported_to: str | None = None,
+    dispatched_from: str | None = None,
+    dispatched_to: str | None = None,
+) -> HTMLResponse:
+    dept = int(department_id) if department_id and department_id.isdigit() else None
+    to_r, to_d = _date(reported_to), _date(dispatched_to)
+    flt = service.CaseFilter(
+        status=status or None,
+        light=light or None,
+        source=source or None,
+        class_code=class_code or None,
+        department_id=dept,
+        grid_code=grid_code or None,
+        community_code=community_code or None,
+        street_code=street_code or None,
+        q=q,
+        reported_from=_date(reported_from),
+        reported_to=to_r + timedelta(days=1) if to_r else None,
+        dispatched_from=_date(dispatched_from),
+        dispatched_to=to_d + timedelta(days=1) if to_d else None,
+    )
+    rows, total = service.list_cases(session, actor=actor, flt=flt, offset=paging.offset, limit=paging.size)
+    params = {k: v for k, v in request.query_params.items() if k not in ("page", "size") and v}
+    from urllib.parse import urlencode
+
+    return render(
+        request,
+        "citymgmt/cases.html",
+        actor,
+        rows=[service.case_read(session, c) for c in rows],
+        total=total,
+        page=paging.page,
+        size=paging.size,
+        params=params,
+        base_query=urlencode(params),
+        statuses=STATUS_LABELS,
+        sources=SOURCES,
+    )
+
+
+@router.get("/cases/{case_id}")
+def case_page(case_id: int, request: Request, session: SessionDep, actor: Signed) -> HTMLResponse:
+    case = service.get_case(session, actor=actor, case_id=case_id)
+    info = detail(session, case, actor)
+    departments = platform.list_departments(session) if "dispatch" in info.actions else []
+    cls = session.get(CaseClass, case.class_code)
+    names = {d.code: d.name for d in platform.list_divisions(session)}
+    return render(
+        request,
+        "citymgmt/case.html",
+        actor,
+        case=info,
+        cls=cls,
+        departments=departments,
+        action_labels=ACTION_LABELS,
+        statuses=STATUS_LABELS,
+        names=names,
+        done=request.query_params.get("done"),
+    )
+
+
+@router.post("/cases/{case_id}/act/{action}")
+async def case_act(case_id: int, action: str, request: Request, session: SessionDep, actor: Signed) -> Response:
+    form = await request.form()
+    raw: dict[str, Any] = {}
+    photos: list[service.PhotoIn] = []
+    for key, value in form.multi_items():
+        if isinstance(value, str):
+            if key != "csrf_token" and value != "":
+                raw[key] = value
+        elif value.filename:
+            photos.append(service.PhotoIn(await value.read(), value.filename, "after"))
+    try:
+        data = ActionIn.model_validate(raw)
+    except ValidationError as exc:
+        errors = pydantic_errors_to_chinese(list(exc.errors()))
+        raise Invalid("；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors) from exc
+    workflow.perform(session, actor=actor, settings=request.app.state.settings, case_id=case_id, action=action, data=data, photos=photos)
+    back = "/citymgmt/my" if request.query_params.get("from") == "my" else f"/citymgmt/cases/{case_id}"
+    return RedirectResponse(f"{back}?done={action}", status_code=303)
+
+
+@router.get("/my")
+def my_tasks(request: Request, session: SessionDep, actor: Signed) -> HTMLResponse:
+    rows, total = service.list_cases(session, actor=actor, flt=service.CaseFilter(mine=True), limit=100, order="deadline")
+    return render(request, "citymgmt/my.html", actor, rows=[service.case_read(session, c) for c in rows], total=total, done=request.query_params.get("done"))
+
+
+@router.get("/report")
+def report_page(request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.report"))]) -> HTMLResponse:
+    classes = session.execute(select(CaseClass).where(CaseClass.active.is_(True)).order_by(CaseClass.code)).scalars().all()
+    majors = {c.code: c.name for c in classes if c.parent_code is None}
+    groups: dict[str, list[CaseClass]] = {}
+    for c in classes:
+        if c.parent_code:
+            groups.setdefault(("部件·" if c.kind == "component" else "事件·") + majors.get(c.parent_code, c.parent_code), []).append(c)
+    max_mb = int(service.config(session)["photo_max_bytes"]) // 1024 // 1024
+    return render(request, "citymgmt/report.html", actor, groups=groups, max_mb=max_mb)
+
+
+@router.get("/evaluation")
+def evaluation_page(
+    request: Request,
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Require("citymgmt.evaluate"))],
+    start: date | None = None,
+    end: date | None = None,
+    level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
+) -> HTMLResponse:
+    lo, hi = period(start, end)
+    data = {k: evaluation.report(session, kind=k, start=lo, end=hi, level=level) for k in ("department", "inspector", "region")}
+    return render(
+        request,
+        "citymgmt/evaluation.html",
+        actor,
+        data=data,
+        start=lo.date().isoformat(),
+        end=(hi - timedelta(days=1)).date().isoformat(),
+        level=level,
+        labels=evaluation.LABELS,
+    )
+
+
+@router.get("/config")
+def config_page(request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.config"))]) -> HTMLResponse:
+    classes = session.execute(select(CaseClass).order_by(CaseClass.code)).scalars().all()
+    return render(request, "citymgmt/config.html", actor, classes=classes, config=service.config(session))
