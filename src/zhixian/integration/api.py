@@ -1,0 +1,234 @@
+"""JSON routes of integration under /api/v1/integration."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from sqlalchemy.orm import Session
+
+from zhixian.db import Database, SessionDep
+from zhixian.integration import basedata, pipeline, service
+from zhixian.integration.models import Run
+from zhixian.integration.schemas import (
+    ConflictRead,
+    ConflictResolve,
+    LegalPersonRead,
+    MappingIn,
+    MappingRead,
+    PersonRead,
+    PreviewRead,
+    QualityRead,
+    QuarantineRead,
+    RemoteSourceIn,
+    ResubmitIn,
+    RunRead,
+    SourceRead,
+    SourceSettings,
+)
+from zhixian.platform.actor import Actor
+from zhixian.platform.crypto import FieldCipher
+from zhixian.web.auth import Require, SettingsDep
+
+router = APIRouter(prefix="/api/v1/integration", tags=["数据整合"])
+
+Viewer = Annotated[Actor, Depends(Require("integration.view"))]
+Runner = Annotated[Actor, Depends(Require("integration.run"))]
+
+
+def cipher_of(request: Request) -> FieldCipher:
+    cipher: FieldCipher = request.app.state.cipher
+    return cipher
+
+
+Cipher = Annotated[FieldCipher, Depends(cipher_of)]
+
+
+@router.get("/sources", summary="数据源（本部门范围）")
+def sources(actor: Viewer, session: SessionDep) -> list[SourceRead]:
+    return [service.source_read(session, s) for s in service.list_sources(session, actor=actor)]
+
+
+@router.post("/sources/upload", status_code=201, summary="上传文件建立数据源（CSV/Excel/JSON，整体检查后才保存）")
+def upload_source(
+    actor: Runner,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="CSV（UTF-8/GBK/GB18030）、Excel 或 JSON")],
+    name: Annotated[str, Form(max_length=200)],
+    resource_id: Annotated[int, Form(ge=1)],
+    sheet: Annotated[str, Form(max_length=100)] = "",
+) -> SourceRead:
+    row = service.create_file_source(
+        session,
+        actor=actor,
+        settings=settings,
+        name=name,
+        resource_id=resource_id,
+        filename=file.filename or "",
+        stream=file.file,
+        sheet=sheet,
+    )
+    return service.source_read(session, row)
+
+
+@router.post("/sources", status_code=201, summary="建立 SQL 或 HTTP 接口数据源")
+def create_remote(data: RemoteSourceIn, actor: Runner, session: SessionDep, cipher: Cipher) -> SourceRead:
+    return service.source_read(session, service.create_remote_source(session, actor=actor, cipher=cipher, data=data))
+
+
+@router.get("/sources/{source_id}", summary="数据源详情")
+def get_source(source_id: int, actor: Viewer, session: SessionDep) -> SourceRead:
+    return service.source_read(session, service.get_source(session, actor=actor, source_id=source_id))
+
+
+@router.put("/sources/{source_id}/file", summary="更换数据源文件")
+def replace_file(
+    source_id: int,
+    actor: Runner,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+) -> SourceRead:
+    row = service.replace_file(
+        session, actor=actor, settings=settings, source_id=source_id, filename=file.filename or "", stream=file.file
+    )
+    return service.source_read(session, row)
+
+
+@router.put("/sources/{source_id}/settings", summary="定时与增量设置")
+def source_settings(source_id: int, data: SourceSettings, actor: Runner, session: SessionDep) -> SourceRead:
+    return service.source_read(session, service.update_settings(session, actor=actor, source_id=source_id, data=data))
+
+
+@router.put("/sources/{source_id}/mapping", summary="保存字段映射（产生新版本）")
+def set_mapping(source_id: int, data: MappingIn, actor: Runner, session: SessionDep) -> MappingRead:
+    return MappingRead.model_validate(service.set_mapping(session, actor=actor, source_id=source_id, data=data))
+
+
+@router.get("/sources/{source_id}/preview", summary="预览前若干行及校验结果（不写入）")
+def preview(
+    source_id: int,
+    actor: Runner,
+    session: SessionDep,
+    cipher: Cipher,
+    settings: SettingsDep,
+    rows: Annotated[int, Query(ge=1, le=200)] = 20,
+) -> PreviewRead:
+    return service.preview(session, actor=actor, cipher=cipher, settings=settings, source_id=source_id, rows=rows)
+
+
+def run_now(request: Request, session: Session, run_id: int) -> Run:
+    """The pipeline commits per batch on its own sessions: end the request's transaction first."""
+    session.commit()
+    db: Database = request.app.state.db
+    pipeline.execute(db, request.app.state.cipher, run_id, county_code=request.app.state.settings.county_code)
+    run = session.get(Run, run_id)
+    assert run is not None
+    session.refresh(run)
+    return run
+
+
+@router.post("/sources/{source_id}/runs", status_code=201, summary="立即运行（同步执行，按批提交）")
+def run_source(source_id: int, request: Request, actor: Runner, session: SessionDep) -> RunRead:
+    run = service.start_run(session, actor=actor, source_id=source_id)
+    return RunRead.model_validate(run_now(request, session, run.id))
+
+
+@router.post("/runs/{run_id}/resume", summary="从断点继续中断或失败的运行")
+def resume(run_id: int, request: Request, actor: Runner, session: SessionDep) -> RunRead:
+    service.check_resumable(session, actor=actor, run_id=run_id)
+    return RunRead.model_validate(run_now(request, session, run_id))
+
+
+@router.get("/runs", summary="运行记录")
+def runs(actor: Viewer, session: SessionDep, source_id: Annotated[int | None, Query(ge=1)] = None) -> list[RunRead]:
+    return [RunRead.model_validate(r) for r in service.list_runs(session, actor=actor, source_id=source_id)]
+
+
+@router.get("/runs/{run_id}", summary="运行报告与血缘")
+def get_run(run_id: int, actor: Viewer, session: SessionDep) -> RunRead:
+    return RunRead.model_validate(service.get_run(session, actor=actor, run_id=run_id))
+
+
+@router.get("/quarantine", summary="隔离区")
+def quarantine(
+    actor: Viewer,
+    session: SessionDep,
+    source_id: Annotated[int | None, Query(ge=1)] = None,
+    status: Literal["open", "resubmitted", "discarded", ""] = "open",
+) -> list[QuarantineRead]:
+    rows = service.list_quarantine(session, actor=actor, source_id=source_id, status=status)
+    return [QuarantineRead.model_validate(r) for r in rows]
+
+
+@router.get("/quarantine/{quarantine_id}", summary="隔离记录（含原始数据，查看留痕）")
+def quarantine_row(quarantine_id: int, actor: Runner, session: SessionDep, cipher: Cipher) -> QuarantineRead:
+    row = service.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
+    out = QuarantineRead.model_validate(row)
+    out.data = service.quarantine_data(session, actor=actor, cipher=cipher, row=row)
+    return out
+
+
+@router.post("/quarantine/{quarantine_id}/resubmit", summary="修正后重新提交")
+def resubmit(
+    quarantine_id: int, data: ResubmitIn, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+) -> dict[str, object]:
+    row, run, errors = service.resubmit(
+        session, actor=actor, cipher=cipher, settings=settings, quarantine_id=quarantine_id, data=data
+    )
+    return {"status": row.status, "errors": errors, "run": RunRead.model_validate(run).model_dump() if run else None}
+
+
+@router.post("/quarantine/{quarantine_id}/discard", summary="放弃该行")
+def discard(quarantine_id: int, actor: Runner, session: SessionDep) -> QuarantineRead:
+    return QuarantineRead.model_validate(service.discard(session, actor=actor, quarantine_id=quarantine_id))
+
+
+@router.get("/persons/lookup", summary="按身份号码精确查询人口基础库（脱敏，查询留痕）")
+def person_lookup(
+    actor: Viewer, session: SessionDep, cipher: Cipher, id_number: Annotated[str, Query(min_length=1, max_length=30)]
+) -> PersonRead:
+    row = basedata.find_person(session, actor=actor, cipher=cipher, id_number=id_number)
+    return basedata.person_read(session, actor=actor, cipher=cipher, row=row, unmasked=False)
+
+
+@router.get("/persons/{person_id}", summary="人口记录；unmasked=true 需个人信息查看权限并留痕")
+def person(person_id: int, actor: Viewer, session: SessionDep, cipher: Cipher, unmasked: bool = False) -> PersonRead:
+    row = basedata.get_person(session, actor=actor, person_id=person_id)
+    return basedata.person_read(session, actor=actor, cipher=cipher, row=row, unmasked=unmasked)
+
+
+@router.get("/legal-persons/lookup", summary="按统一社会信用代码查询法人基础库")
+def legal_lookup(
+    actor: Viewer, session: SessionDep, uscc: Annotated[str, Query(min_length=18, max_length=18)]
+) -> LegalPersonRead:
+    return basedata.legal_read(basedata.find_legal(session, actor=actor, uscc=uscc))
+
+
+@router.get("/conflicts", summary="待本部门处理的数据冲突")
+def conflicts(
+    actor: Viewer, session: SessionDep, cipher: Cipher, status: Literal["open", "kept", "replaced", ""] = "open"
+) -> list[ConflictRead]:
+    return [
+        basedata.conflict_read(session, cipher=cipher, row=c)
+        for c in basedata.list_conflicts(session, actor=actor, status=status)
+    ]
+
+
+@router.post("/conflicts/{conflict_id}/resolve", summary="处理冲突：保留现值或采用新值")
+def resolve(
+    conflict_id: int, data: ConflictResolve, actor: Runner, session: SessionDep, cipher: Cipher
+) -> ConflictRead:
+    row = basedata.resolve_conflict(session, actor=actor, cipher=cipher, conflict_id=conflict_id, action=data.action)
+    return basedata.conflict_read(session, cipher=cipher, row=row)
+
+
+@router.get("/quality", summary="各资源最新数据质量")
+def quality(actor: Viewer, session: SessionDep) -> list[QualityRead]:
+    return basedata.latest_quality(session, actor=actor)
+
+
+@router.get("/quality/{resource_id}/trend", summary="数据质量趋势")
+def quality_trend(resource_id: int, actor: Viewer, session: SessionDep) -> list[dict[str, object]]:
+    return basedata.quality_trend(session, actor=actor, resource_id=resource_id)

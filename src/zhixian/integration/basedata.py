@@ -1,0 +1,287 @@
+"""The base databases as seen by users: masked by default, unmasked only with a permission and audited;
+conflicts between departments, resolved by the owning department; quality figures and home cards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from zhixian.catalog.models import Resource
+from zhixian.errors import Conflict, Invalid, NotFound
+from zhixian.integration import loaders, rules
+from zhixian.integration.models import FieldConflict, LegalPerson, Person, QualitySnapshot
+from zhixian.integration.schemas import ConflictRead, LegalPersonRead, PersonRead, QualityRead
+from zhixian.platform import audit
+from zhixian.platform.actor import Actor
+from zhixian.platform.crypto import FieldCipher, mask_name
+from zhixian.platform.models import Department
+
+_FIELD_LABELS = {
+    "name": "姓名/名称",
+    "gender": "性别",
+    "birth_date": "出生日期",
+    "phone": "联系电话",
+    "address": "住址",
+    "division_code": "区划代码",
+    "legal_rep": "法定代表人",
+    "established": "成立日期",
+    "capital": "注册资本",
+}
+
+
+def _dept_names(session: Session) -> dict[int, str]:
+    return {i: n for i, n in session.execute(select(Department.id, Department.name)).all()}
+
+
+def person_read(session: Session, *, actor: Actor, cipher: FieldCipher, row: Person, unmasked: bool) -> PersonRead:
+    if unmasked:
+        actor.require("integration.personal.read")
+        audit.record(
+            session,
+            actor.audit,
+            action="integration.person.read_unmasked",
+            object_type="integration_person",
+            object_id=row.id,
+            detail={"fields": ["id_number", "name", "phone", "address"]},
+        )
+    return PersonRead(
+        id=row.id,
+        id_number=cipher.decrypt(row.id_enc) if unmasked else row.id_masked,
+        name=row.name if unmasked else mask_name(row.name),
+        gender=row.gender,
+        birth_date=row.birth_date,
+        phone=(cipher.decrypt(row.phone_enc) if row.phone_enc else "") if unmasked else row.phone_masked,
+        address=row.address if unmasked else row.address[:12] + ("…" if len(row.address) > 12 else ""),
+        division_code=row.division_code,
+        masked=not unmasked,
+        provenance=row.provenance or {},
+    )
+
+
+def find_person(session: Session, *, actor: Actor, cipher: FieldCipher, id_number: str) -> Person:
+    """Exact lookup by ID number through the blind index; the lookup itself is audited."""
+    actor.require("integration.view")
+    try:
+        value = rules.id_number(rules.text(id_number) or "")
+    except rules.Bad as exc:
+        raise Invalid(str(exc), field="id_number") from exc
+    row = session.execute(select(Person).where(Person.id_index == cipher.blind_index(value))).scalar_one_or_none()
+    audit.record(
+        session,
+        actor.audit,
+        action="integration.person.lookup",
+        object_type="integration_person",
+        object_id=row.id if row else "",
+        result="成功" if row else "未找到",
+    )
+    if row is None:
+        raise NotFound("人口基础库中没有该身份号码")
+    return row
+
+
+def get_person(session: Session, *, actor: Actor, person_id: int) -> Person:
+    actor.require("integration.view")
+    row = session.get(Person, person_id)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def find_legal(session: Session, *, actor: Actor, uscc: str) -> LegalPerson:
+    actor.require("integration.view")
+    row = session.execute(select(LegalPerson).where(LegalPerson.uscc == uscc.strip().upper())).scalar_one_or_none()
+    if row is None:
+        raise NotFound("法人基础库中没有该统一社会信用代码")
+    return row
+
+
+def legal_read(row: LegalPerson) -> LegalPersonRead:
+    return LegalPersonRead(
+        id=row.id,
+        uscc=row.uscc,
+        name=row.name,
+        legal_rep=row.legal_rep,
+        address=row.address,
+        established=row.established,
+        capital=row.capital,
+        phone=row.phone_masked,
+        division_code=row.division_code,
+        provenance=row.provenance or {},
+    )
+
+
+# --- conflicts
+
+
+def _conflict_scope(actor: Actor) -> Any:
+    if actor.county_scope:
+        return FieldConflict.id.is_not(None)
+    return FieldConflict.owner_department_id.in_(select(Department.id).where(actor.department_filter(Department.path)))
+
+
+def list_conflicts(session: Session, *, actor: Actor, status: str = "open", limit: int = 200) -> list[FieldConflict]:
+    actor.require("integration.view")
+    stmt = select(FieldConflict).where(_conflict_scope(actor))
+    if status:
+        stmt = stmt.where(FieldConflict.status == status)
+    return list(session.execute(stmt.order_by(FieldConflict.id).limit(limit)).scalars())
+
+
+def conflict_read(session: Session, *, cipher: FieldCipher, row: FieldConflict) -> ConflictRead:
+    """Values are shown masked where they are personal (phone, name)."""
+    names = _dept_names(session)
+
+    def show(value: str) -> str:
+        if row.field == "phone":
+            return value[:3] + "****" + value[-4:] if len(value) >= 7 else "***"
+        if row.field == "name" and row.entity == "person":
+            return mask_name(value)
+        return value
+
+    return ConflictRead(
+        id=row.id,
+        entity=row.entity,
+        entity_id=row.entity_id,
+        field=_FIELD_LABELS.get(row.field, row.field),
+        current_value=show(cipher.decrypt(row.current_enc)),
+        current_department=names.get(row.current_department_id or 0, ""),
+        incoming_value=show(cipher.decrypt(row.incoming_enc)),
+        incoming_department=names.get(row.incoming_department_id, ""),
+        run_id=row.run_id,
+        status=row.status,
+        resolved_by=row.resolved_by,
+    )
+
+
+def resolve_conflict(
+    session: Session, *, actor: Actor, cipher: FieldCipher, conflict_id: int, action: str
+) -> FieldConflict:
+    actor.require("integration.run")
+    row = session.execute(
+        select(FieldConflict).where(FieldConflict.id == conflict_id, _conflict_scope(actor))
+    ).scalar_one_or_none()
+    if row is None:
+        raise NotFound()
+    if row.status != "open":
+        raise Conflict("该冲突已处理")
+    from zhixian.db import utcnow  # noqa: PLC0415
+
+    if action == "replace":
+        spec = loaders.PERSON if row.entity == "person" else loaders.LEGAL
+        entity = session.get(spec.model, row.entity_id)
+        if entity is None:
+            raise NotFound()
+        mark = {"dept": row.incoming_department_id, "run": row.run_id, "resolved_by": actor.user_id}
+        loaders.apply_value(spec, cipher, entity, row.field, cipher.decrypt(row.incoming_enc), mark)
+        entity.updated_at = utcnow()
+    row.status = "replaced" if action == "replace" else "kept"
+    row.resolved_by, row.resolved_at = actor.username, utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor.audit,
+        action="integration.conflict.resolve",
+        object_type="integration_conflict",
+        object_id=row.id,
+        detail={"action": action, "field": row.field, "entity": row.entity},
+    )
+    return row
+
+
+# --- quality
+
+
+def latest_quality(session: Session, *, actor: Actor) -> list[QualityRead]:
+    actor.require("integration.view")
+    latest = (
+        select(QualitySnapshot.resource_id, func.max(QualitySnapshot.day).label("day"))
+        .group_by(QualitySnapshot.resource_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(QualitySnapshot, Resource.name, Department.name, Department.path)
+        .join(latest, (latest.c.resource_id == QualitySnapshot.resource_id) & (latest.c.day == QualitySnapshot.day))
+        .join(Resource, Resource.id == QualitySnapshot.resource_id)
+        .join(Department, Department.id == Resource.department_id)
+        .order_by(Resource.code)
+    ).all()
+    return [
+        QualityRead(
+            resource_id=s.resource_id,
+            resource_name=rn,
+            department_name=dn,
+            day=s.day,
+            records=s.records,
+            completeness=s.completeness,
+            validity=s.validity,
+            timeliness=s.timeliness,
+            duplication=s.duplication,
+            overdue=s.overdue,
+            last_load_at=s.last_load_at,
+        )
+        for s, rn, dn, _path in rows  # quality figures are county-wide: every department sees the league table
+    ]
+
+
+def quality_trend(session: Session, *, actor: Actor, resource_id: int, days: int = 90) -> list[dict[str, Any]]:
+    actor.require("integration.view")
+    rows = (
+        session.execute(
+            select(QualitySnapshot)
+            .where(QualitySnapshot.resource_id == resource_id)
+            .order_by(QualitySnapshot.day.desc())
+            .limit(days)
+        )
+        .scalars()
+        .all()
+    )
+    return [
+        {
+            "day": r.day.isoformat(),
+            "completeness": r.completeness,
+            "validity": r.validity,
+            "timeliness": r.timeliness,
+            "duplication": r.duplication,
+            "records": r.records,
+        }
+        for r in reversed(rows)
+    ]
+
+
+def home_cards(session: Session, actor: Actor, settings: Any) -> list[dict[str, Any]]:
+    """Overdue resources of the actor's department (all, for the data authority) and open conflicts/quarantine."""
+    if not actor.can("integration.view"):
+        return []
+    latest = (
+        select(QualitySnapshot.resource_id, func.max(QualitySnapshot.day).label("day"))
+        .group_by(QualitySnapshot.resource_id)
+        .subquery()
+    )
+    stmt = (
+        select(func.count())
+        .select_from(QualitySnapshot)
+        .join(latest, (latest.c.resource_id == QualitySnapshot.resource_id) & (latest.c.day == QualitySnapshot.day))
+        .join(Resource, Resource.id == QualitySnapshot.resource_id)
+        .join(Department, Department.id == Resource.department_id)
+        .where(QualitySnapshot.overdue.is_(True), actor.department_filter(Department.path))
+    )
+    overdue = session.execute(stmt).scalar_one()
+    conflicts = len(list_conflicts(session, actor=actor))
+    return [
+        {
+            "title": "超期未更新的资源",
+            "value": overdue,
+            "href": "/integration/quality?overdue=1",
+            "group": "数据整合",
+            "alert": overdue > 0,
+        },
+        {
+            "title": "待处理的数据冲突",
+            "value": conflicts,
+            "href": "/integration/conflicts",
+            "group": "数据整合",
+            "alert": conflicts > 0,
+        },
+    ]

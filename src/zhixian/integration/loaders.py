@@ -1,0 +1,324 @@
+"""Loading clean rows: departmental records by key, and the 人口/法人 base databases with entity resolution.
+
+Each batch is fetched with one query per table and written with executemany, so a million rows
+cost a few hundred round trips. A value already supplied by another department is never
+overwritten: the disagreement becomes a FieldConflict for the owning department to settle.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from zhixian.integration.models import FieldConflict, LegalPerson, Person, Record
+from zhixian.platform.crypto import FieldCipher, mask_id_number, mask_phone
+
+
+def content_hash(values: dict[str, Any]) -> str:
+    raw = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.blake2b(raw, digest_size=20).hexdigest()
+
+
+@dataclass
+class Counts:
+    loaded: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name in ("loaded", "updated", "unchanged", "duplicates", "conflicts"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class LoadContext:
+    run_id: int
+    source_id: int
+    department_id: int  # the supplying department (provenance)
+    owner_department_id: int  # the resource's department (resolves conflicts)
+    resource_id: int
+    key_field: str
+    cipher: FieldCipher
+    now: datetime
+    fields: list[str] = field(default_factory=list)  # mapped item fields
+
+
+class RecordLoader:
+    """Departmental resources: one row per key value; the supplying department owns the whole row."""
+
+    def apply(self, session: Session, ctx: LoadContext, rows: list[dict[str, Any]]) -> Counts:
+        counts = Counts()
+        keys = [str(r[ctx.key_field]) for r in rows]
+        existing = {
+            rec.key: rec
+            for rec in session.execute(
+                select(Record.id, Record.key, Record.content_hash, Record.last_run_id).where(
+                    Record.resource_id == ctx.resource_id, Record.key.in_(set(keys))
+                )
+            ).all()
+        }
+        seen: set[str] = set()
+        inserts: list[dict[str, Any]] = []
+        updates: list[dict[str, Any]] = []
+        touched: list[int] = []
+        for key, values in zip(keys, rows, strict=True):
+            if key in seen:
+                counts.duplicates += 1
+                continue
+            seen.add(key)
+            digest = content_hash(values)
+            old = existing.get(key)
+            if old is None:
+                inserts.append(
+                    {
+                        "resource_id": ctx.resource_id,
+                        "key": key,
+                        "data": values,
+                        "content_hash": digest,
+                        "source_id": ctx.source_id,
+                        "first_run_id": ctx.run_id,
+                        "last_run_id": ctx.run_id,
+                        "updated_at": ctx.now,
+                    }
+                )
+                counts.loaded += 1
+            elif old.last_run_id == ctx.run_id:
+                counts.duplicates += 1
+            elif old.content_hash == digest:
+                touched.append(old.id)
+                counts.unchanged += 1
+            else:
+                updates.append(
+                    {
+                        "id": old.id,
+                        "data": values,
+                        "content_hash": digest,
+                        "last_run_id": ctx.run_id,
+                        "source_id": ctx.source_id,
+                        "updated_at": ctx.now,
+                    }
+                )
+                counts.updated += 1
+        if inserts:
+            session.execute(insert(Record), inserts)
+        if updates:
+            session.execute(update(Record), updates)
+        if touched:
+            session.execute(update(Record).where(Record.id.in_(touched)).values(last_run_id=ctx.run_id))
+        return counts
+
+
+@dataclass(frozen=True)
+class EntitySpec:
+    model: type[Person] | type[LegalPerson]
+    entity: str
+    key_field: str
+    plain: tuple[str, ...]
+    dates: tuple[str, ...] = ()
+    numbers: tuple[str, ...] = ()
+    encrypted_key: bool = False
+
+
+PERSON = EntitySpec(
+    Person, "person", "id_number", ("name", "gender", "address", "division_code"), ("birth_date",), encrypted_key=True
+)
+LEGAL = EntitySpec(
+    LegalPerson, "legal", "uscc", ("name", "legal_rep", "address", "division_code"), ("established",), ("capital",)
+)
+
+
+def _typed(spec: EntitySpec, name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in spec.dates:
+        return date.fromisoformat(str(value)[:10])
+    if name in spec.numbers:
+        return float(value)
+    return value
+
+
+class EntityLoader:
+    """人口/法人: one record per ID number or USCC, merged across departments with per-field provenance."""
+
+    def __init__(self, spec: EntitySpec) -> None:
+        self.spec = spec
+
+    def _key_value(self, ctx: LoadContext, key: str) -> str:
+        return ctx.cipher.blind_index(key) if self.spec.encrypted_key else key
+
+    def apply(self, session: Session, ctx: LoadContext, rows: list[dict[str, Any]]) -> Counts:
+        spec, model = self.spec, self.spec.model
+        key_col = model.id_index if spec.encrypted_key else model.uscc  # type: ignore[union-attr]
+        counts = Counts()
+        keyed = [(self._key_value(ctx, str(r[spec.key_field])), r) for r in rows]
+        found = session.execute(select(model).where(key_col.in_({k for k, _ in keyed}))).scalars().all()
+        existing = {(p.id_index if spec.encrypted_key else p.uscc): p for p in found}  # type: ignore[union-attr]
+        mapped = set(ctx.fields)
+        seen: set[str] = set()
+        inserts: list[dict[str, Any]] = []
+        touched: list[int] = []
+        conflicts: list[dict[str, Any]] = []
+        mark = {"dept": ctx.department_id, "run": ctx.run_id, "source": ctx.source_id}
+        for key, values in keyed:
+            if key in seen:
+                counts.duplicates += 1
+                continue
+            seen.add(key)
+            row = existing.get(key)
+            if row is None:
+                inserts.append(self._new(ctx, key, values, mapped, mark))
+                counts.loaded += 1
+                continue
+            if row.last_run_id == ctx.run_id:
+                counts.duplicates += 1
+                continue
+            changed, new_conflicts = self._merge(session, ctx, row, values, mapped, mark)
+            conflicts.extend(new_conflicts)
+            counts.conflicts += len(new_conflicts)
+            if changed:
+                row.last_run_id, row.updated_at = ctx.run_id, ctx.now
+                counts.updated += 1
+            else:
+                touched.append(row.id)
+                counts.unchanged += 1
+        if inserts:
+            session.execute(insert(model), inserts)
+        if touched:
+            session.execute(update(model).where(model.id.in_(touched)).values(last_run_id=ctx.run_id))
+        if conflicts:
+            session.execute(insert(FieldConflict), conflicts)
+        session.flush()
+        return counts
+
+    def _new(
+        self, ctx: LoadContext, key: str, values: dict[str, Any], mapped: set[str], mark: dict[str, int]
+    ) -> dict[str, Any]:
+        spec = self.spec
+        raw_key = str(values[spec.key_field])
+        out: dict[str, Any] = {"first_run_id": ctx.run_id, "last_run_id": ctx.run_id, "updated_at": ctx.now}
+        if spec.encrypted_key:
+            out.update(id_index=key, id_enc=ctx.cipher.encrypt(raw_key), id_masked=mask_id_number(raw_key))
+        else:
+            out["uscc"] = key
+        provenance: dict[str, Any] = {spec.key_field: mark}
+        for name in (*spec.plain, *spec.dates, *spec.numbers):
+            value = values.get(name) if name in mapped else None
+            out[name] = (
+                _typed(spec, name, value) if value is not None else (None if name in spec.dates + spec.numbers else "")
+            )
+            if value is not None:
+                provenance[name] = mark
+        phone = values.get("phone") if "phone" in mapped else None
+        out["phone_enc"] = ctx.cipher.encrypt(phone) if phone else None
+        out["phone_index"] = ctx.cipher.blind_index(phone) if phone else ""
+        out["phone_masked"] = mask_phone(phone) if phone else ""
+        if phone:
+            provenance["phone"] = mark
+        out["provenance"] = provenance
+        return out
+
+    def _merge(
+        self,
+        session: Session,
+        ctx: LoadContext,
+        row: Any,
+        values: dict[str, Any],
+        mapped: set[str],
+        mark: dict[str, int],
+    ) -> tuple[bool, list[dict[str, Any]]]:
+        spec = self.spec
+        provenance = dict(row.provenance or {})
+        changed = False
+        conflicts: list[dict[str, Any]] = []
+        for name in (*spec.plain, *spec.dates, *spec.numbers, "phone"):
+            incoming = values.get(name) if name in mapped else None
+            if incoming is None:
+                continue
+            if name == "phone":
+                current_index = row.phone_index
+                same = current_index == ctx.cipher.blind_index(incoming)
+                empty = not current_index
+            else:
+                current = getattr(row, name)
+                typed = _typed(spec, name, incoming)
+                same = current == typed
+                empty = current in (None, "")
+            if same:
+                continue
+            owner = (provenance.get(name) or {}).get("dept")
+            if empty or owner in (None, ctx.department_id):
+                self._set(ctx, row, name, incoming)
+                provenance[name] = mark
+                changed = True
+                continue
+            digest = ctx.cipher.blind_index(f"{name}:{incoming}")
+            dup = session.execute(
+                select(FieldConflict.id).where(
+                    FieldConflict.entity == spec.entity,
+                    FieldConflict.entity_id == row.id,
+                    FieldConflict.field == name,
+                    FieldConflict.incoming_hash == digest,
+                )
+            ).first()
+            if dup is None and not any(c["entity_id"] == row.id and c["incoming_hash"] == digest for c in conflicts):
+                current_text = ctx.cipher.decrypt(row.phone_enc) if name == "phone" else str(getattr(row, name))
+                conflicts.append(
+                    {
+                        "entity": spec.entity,
+                        "entity_id": row.id,
+                        "field": name,
+                        "current_enc": ctx.cipher.encrypt(current_text),
+                        "current_department_id": owner,
+                        "incoming_enc": ctx.cipher.encrypt(str(incoming)),
+                        "incoming_hash": digest,
+                        "incoming_department_id": ctx.department_id,
+                        "run_id": ctx.run_id,
+                        "owner_department_id": ctx.owner_department_id,
+                        "status": "open",
+                        "created_at": ctx.now,
+                    }
+                )
+        if changed:
+            row.provenance = provenance
+        return changed, conflicts
+
+    def _set(self, ctx: LoadContext, row: Any, name: str, value: Any) -> None:
+        if name == "phone":
+            row.phone_enc = ctx.cipher.encrypt(value)
+            row.phone_index = ctx.cipher.blind_index(value)
+            row.phone_masked = mask_phone(value)
+        else:
+            setattr(row, name, _typed(self.spec, name, value))
+
+
+def apply_value(spec: EntitySpec, cipher: FieldCipher, row: Any, name: str, value: str, mark: dict[str, int]) -> None:
+    """Used when a department resolves a conflict by taking the incoming value."""
+    loader = EntityLoader(spec)
+    ctx_cipher = cipher
+    if name == "phone":
+        row.phone_enc, row.phone_index, row.phone_masked = (
+            ctx_cipher.encrypt(value),
+            cipher.blind_index(value),
+            mask_phone(value),
+        )
+    else:
+        setattr(row, name, _typed(loader.spec, name, value))
+    provenance = dict(row.provenance or {})
+    provenance[name] = mark
+    row.provenance = provenance
+
+
+def loader_for(base_library: str) -> RecordLoader | EntityLoader:
+    if base_library == "人口":
+        return EntityLoader(PERSON)
+    if base_library == "法人":
+        return EntityLoader(LEGAL)
+    return RecordLoader()

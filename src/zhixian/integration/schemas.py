@@ -1,0 +1,191 @@
+"""Contracts of the integration API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from zhixian.fields import Name
+from zhixian.platform.schemas import Input, Output
+
+
+class RemoteSourceIn(Input):
+    name: Name
+    kind: Literal["sql", "http"]
+    resource_id: int = Field(ge=1)
+    url: str = Field(min_length=1, max_length=1000, description="SQL：SQLAlchemy 连接串；HTTP：接口地址")
+    query: str = Field(default="", max_length=20_000, description="SQL 数据源的 SELECT 查询")
+    token: str = Field(default="", max_length=2000, description="HTTP 接口的 Bearer 令牌")
+    records_key: str = Field(default="data", max_length=64)
+    page_param: str = Field(default="page", max_length=32)
+    size_param: str = Field(default="size", max_length=32)
+    page_size: int = Field(default=100, ge=1, le=10_000)
+    timeout: int = Field(default=30, ge=1, le=600)
+    incremental: Literal["hash", "watermark"] = "hash"
+    watermark_column: str = Field(default="", max_length=100)
+    schedule: str = Field(default="", max_length=100)
+
+    @model_validator(mode="after")
+    def _kind(self) -> RemoteSourceIn:
+        if self.kind == "sql" and not self.query.strip():
+            raise ValueError("SQL 数据源须填写查询语句")
+        if self.incremental == "watermark" and not self.watermark_column:
+            raise ValueError("按水位增量同步须指定水位列")
+        return self
+
+
+class SourceSettings(Input):
+    schedule: str = Field(default="", max_length=100)
+    incremental: Literal["hash", "watermark"] = "hash"
+    watermark_column: str = Field(default="", max_length=100)
+    active: bool = True
+
+
+class SourceRead(Output):
+    id: int
+    name: str
+    kind: str
+    department_id: int
+    resource_id: int
+    resource_name: str = ""
+    file_name: str
+    file_sha256: str
+    incremental: str
+    watermark_column: str
+    watermark_value: str
+    schedule: str
+    next_run_at: datetime | None
+    mapping_version: int
+    active: bool
+    columns: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+    rows: int | None = None
+
+
+class MappingIn(Input):
+    columns: dict[str, str] = Field(description="信息项字段名 → 源列名", max_length=500)
+
+
+class MappingRead(Output):
+    version: int
+    columns: dict[str, str]
+    created_by: str
+    created_at: datetime
+
+
+class PreviewRow(Output):
+    row: int
+    values: dict[str, Any]
+    clean: dict[str, Any]
+    errors: list[dict[str, str]]
+
+
+class PreviewRead(Output):
+    columns: list[str]
+    items: list[dict[str, Any]]
+    mapping: dict[str, str]
+    suggested: dict[str, str]
+    rows: list[PreviewRow]
+    valid: int
+    invalid: int
+
+
+class RunRead(Output):
+    id: int
+    source_id: int
+    resource_id: int
+    kind: str
+    trigger: str
+    status: str
+    mapping_version: int
+    operator: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: int
+    checkpoint: int
+    batches: int
+    read: int
+    loaded: int
+    updated: int
+    unchanged: int
+    quarantined: int
+    duplicates: int
+    conflicts: int
+    error: str
+    lineage: dict[str, Any]
+
+
+class QuarantineRead(Output):
+    id: int
+    source_id: int
+    run_id: int
+    row_number: int
+    reason: str
+    reasons: list[dict[str, str]]
+    status: str
+    resolved_by: str
+    data: dict[str, Any] | None = None
+
+
+class ResubmitIn(Input):
+    values: dict[str, Any] = Field(max_length=500)
+
+
+class PersonRead(Output):
+    id: int
+    id_number: str
+    name: str
+    gender: str
+    birth_date: date | None
+    phone: str
+    address: str
+    division_code: str
+    masked: bool
+    provenance: dict[str, Any]
+
+
+class LegalPersonRead(Output):
+    id: int
+    uscc: str
+    name: str
+    legal_rep: str
+    address: str
+    established: date | None
+    capital: float | None
+    phone: str
+    division_code: str
+    provenance: dict[str, Any]
+
+
+class ConflictRead(Output):
+    id: int
+    entity: str
+    entity_id: int
+    field: str
+    current_value: str
+    current_department: str
+    incoming_value: str
+    incoming_department: str
+    run_id: int
+    status: str
+    resolved_by: str
+
+
+class ConflictResolve(Input):
+    action: Literal["keep", "replace"]
+
+
+class QualityRead(Output):
+    resource_id: int
+    resource_name: str
+    department_name: str
+    day: date
+    records: int
+    completeness: float
+    validity: float
+    timeliness: float
+    duplication: float
+    overdue: bool
+    last_load_at: datetime | None

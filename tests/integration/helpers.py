@@ -1,0 +1,94 @@
+"""Messy source files with known outcomes, shared by the integration tests."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+from datetime import date
+
+from openpyxl import Workbook
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from zhixian.catalog.models import Resource
+from zhixian.demo import names
+from zhixian.integration.demo import PEOPLE_COLUMNS, PEOPLE_MAPPING
+
+FULL = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
+
+
+def ids(seed: str, n: int) -> list[str]:
+    rng = random.Random(seed)
+    return [names.id_number(rng, area_code="330421", birth=date(1960 + i % 40, 1 + i % 12, 1 + i % 28), male=i % 2 == 0)
+            for i in range(n)]
+
+
+def messy_people(seed: str = "messy") -> tuple[list[list[object]], dict[str, int], dict[int, str]]:
+    """Rows (without header), expected counts, and the expected reason fragment per bad row number."""
+    a, b, c, d, e, f, g, h, i, j, k = ids(seed, 11)
+    bad_check = c[:17] + ("1" if c[17] != "1" else "2")
+    rows: list[list[object]] = [
+        [a, "张三", "1", "1980-01-02", "13812345678", "罗星街道1号", "330421001001"],  # 2 ok
+        [b.translate(FULL), "李四", "女", "1981/2/3", "+86 139 1234 5678", "魏塘街道2号", "330421001001"],  # 3 ok
+        [bad_check, "王五", "男", "1982-03-04", "13712345678", "惠民街道3号", "330421001001"],  # 4 bad id
+        [a, "张三", "1", "1980-01-02", "13812345678", "罗星街道1号", "330421001001"],  # 5 duplicate of 2
+        [d, "", "2", "1983-04-05", "13612345678", "西塘镇4号", "330421001001"],  # 6 missing name
+        [e, "赵六", "1", "1984-05-06", "1361234567", "姚庄镇5号", "330421001001"],  # 7 short phone
+        [f, "钱七", "X", "1985-06-07", "", "陶庄镇6号", "330421001001"],  # 8 bad gender
+        [g, "孙八", "男", "1986年7月8日", "", "干窑镇7号", "330421001001"],  # 9 ok
+        [h, "周九", "女", "19870809", "", "天凝镇8号", "330421001001"],  # 10 ok
+        [i, "吴十", "男", "32874", "", "大云镇9号", "330421"],  # 11 ok: Excel serial, 6-digit division code
+        [j, "郑一", "女", "1990-13-45", "", "罗星街道10号", "330421001001"],  # 12 bad date
+        [k, "冯二", "男", "1991-01-01", "", "罗星街道11号", "330421999999"],  # 13 unknown county division
+    ]
+    expected = {"read": 12, "loaded": 5, "updated": 0, "unchanged": 0, "quarantined": 6, "duplicates": 1}
+    reasons = {4: "“公民身份号码”校验位错误", 6: "“姓名”为必填项", 7: "“联系电话”应为 11 位手机号码", 8: "“性别”取值",
+               12: "“出生日期”日期不存在", 13: "“户籍地区划代码”不是本县已登记的行政区划代码"}
+    return rows, expected, reasons
+
+
+def csv_bytes(rows: list[list[object]], header: list[str] = PEOPLE_COLUMNS, encoding: str = "utf-8-sig") -> bytes:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buf.getvalue().encode(encoding)
+
+
+def xlsx_bytes(rows: list[list[object]], header: list[str] = PEOPLE_COLUMNS, merge: str = "") -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.append(header)
+    for row in rows:
+        ws.append(row)
+    if merge:
+        ws.merge_cells(merge)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def json_bytes(rows: list[list[object]], header: list[str] = PEOPLE_COLUMNS) -> bytes:
+    return json.dumps({"data": [dict(zip(header, r, strict=True)) for r in rows]}, ensure_ascii=False).encode()
+
+
+def person_resource(db: Session) -> Resource:
+    return db.execute(select(Resource).where(Resource.base_library == "人口")).scalar_one()
+
+
+def upload(client, db: Session, content: bytes, filename: str = "people.csv", name: str = "测试人口源"):  # type: ignore[no-untyped-def]
+    resp = client.post("/api/v1/integration/sources/upload", files={"file": (filename, content)},
+                       data={"name": name, "resource_id": str(person_resource(db).id)})
+    return resp
+
+
+def set_people_mapping(client, source_id: int) -> None:  # type: ignore[no-untyped-def]
+    resp = client.put(f"/api/v1/integration/sources/{source_id}/mapping", json={"columns": PEOPLE_MAPPING})
+    assert resp.status_code == 200, resp.text
+
+
+def counts(run: dict[str, int]) -> dict[str, int]:
+    return {k: run[k] for k in ("read", "loaded", "updated", "unchanged", "quarantined", "duplicates")}
