@@ -1,0 +1,150 @@
+"""Rules of the storefronts extension; it reaches 数字城管 only through its service and hooks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from shapely.geometry import Point
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from stdnum.cn import uscc as uscc_check
+from stdnum.exceptions import ValidationError as StdnumError
+
+from zhixian.citymgmt import service as citymgmt
+from zhixian.citymgmt.models import Case
+from zhixian.errors import Conflict, FieldError, Invalid, NotFound
+from zhixian.extensions.storefronts.models import Shop, ShopCase, ShopNotice
+from zhixian.platform import audit
+from zhixian.platform.actor import Actor
+from zhixian.platform.crypto import FieldCipher, mask_phone
+
+CATEGORIES: list[dict[str, Any]] = [
+    {
+        "code": "S0601",
+        "major": "S06",
+        "major_name": "扩展事件·商铺店面",
+        "kind": "event",
+        "name": "门前三包不落实",
+        "filing_standard": "责任区内有垃圾、占道堆放或乱摆卖",
+        "closing_standard": "责任区整洁，物品归店",
+        "limit_value": 1,
+        "limit_unit": "days",
+        "urgent_value": 4,
+        "urgent_unit": "hours",
+        "department_code": "zfj",
+        "source": "storefronts",
+    },
+    {
+        "code": "S0602",
+        "major": "S06",
+        "major_name": "扩展事件·商铺店面",
+        "kind": "event",
+        "name": "店招店牌破损",
+        "filing_standard": "店招店牌破损、有坠落隐患",
+        "closing_standard": "店招修复或拆除",
+        "limit_value": 2,
+        "limit_unit": "days",
+        "urgent_value": 4,
+        "urgent_unit": "hours",
+        "department_code": "zfj",
+        "source": "storefronts",
+    },
+]
+
+
+def check_uscc(value: str) -> str:
+    try:
+        return str(uscc_check.validate(value))
+    except StdnumError as exc:
+        raise Invalid("统一社会信用代码无效", [FieldError("应为 18 位且校验位正确的统一社会信用代码", field="uscc")]) from exc
+
+
+def create_shop(
+    session: Session,
+    *,
+    actor: Actor,
+    cipher: FieldCipher,
+    name: str,
+    uscc: str,
+    address: str,
+    lon: float,
+    lat: float,
+    contact_name: str,
+    contact_phone: str,
+    zone_m: float = 15.0,
+) -> Shop:
+    actor.require("storefronts.manage")
+    code = check_uscc(uscc)
+    if session.execute(select(Shop.id).where(Shop.uscc == code)).first():
+        raise Conflict(f"统一社会信用代码 {code} 已登记")
+    from zhixian.citymgmt import geo
+
+    geo.locate(session, lon, lat)  # inside the county, or a clear error
+    deg = zone_m / 111_000.0
+    zone = Point(lon, lat).buffer(deg, cap_style="square")
+    minx, miny, maxx, maxy = zone.bounds
+    shop = Shop(
+        name=name, uscc=code, address=address, lon=lon, lat=lat, contact_name=contact_name,
+        contact_phone_enc=cipher.encrypt(contact_phone) if contact_phone else None,
+        contact_phone_masked=mask_phone(contact_phone) if contact_phone else "",
+        zone_wkt=zone.wkt, min_lon=minx, min_lat=miny, max_lon=maxx, max_lat=maxy,
+    )
+    session.add(shop)
+    session.flush()
+    audit.record(session, actor.audit, action="storefronts.shop_create", object_type="sf_shop", object_id=shop.id, detail={"uscc": code})
+    return shop
+
+
+def shop_at(session: Session, lon: float, lat: float) -> Shop | None:
+    rows = session.execute(
+        select(Shop).where(Shop.min_lon <= lon, Shop.max_lon >= lon, Shop.min_lat <= lat, Shop.max_lat >= lat)
+    ).scalars()
+    for shop in rows:
+        if shapely.from_wkt(shop.zone_wkt).covers(Point(lon, lat)):
+            return shop
+    return None
+
+
+def on_case_created(session: Session, case: Case, context: dict[str, Any]) -> None:
+    """Hook called by the case hub: a case at a shop (or inside its zone) is linked and its contact told."""
+    shop = session.get(Shop, context["shop_id"]) if context.get("shop_id") else shop_at(session, case.lon, case.lat)
+    if shop is None:
+        return
+    session.add(ShopCase(shop_id=shop.id, case_id=case.id, how="reported_at_shop" if context.get("shop_id") else "inside_zone"))
+    session.add(
+        ShopNotice(
+            shop_id=shop.id,
+            case_id=case.id,
+            recipient=f"{shop.contact_name} {shop.contact_phone_masked}".strip(),
+            message=f"【{shop.name}】门前三包责任区内有问题待处理（案件 {case.number}），请及时整改。",
+        )
+    )
+    session.flush()
+
+
+def get_shop(session: Session, shop_id: int) -> Shop:
+    shop = session.get(Shop, shop_id)
+    if shop is None:
+        raise NotFound("商铺不存在")
+    return shop
+
+
+def shop_cases(session: Session, shop_id: int) -> list[Case]:
+    return list(
+        session.execute(select(Case).join(ShopCase, ShopCase.case_id == Case.id).where(ShopCase.shop_id == shop_id).order_by(Case.id.desc())).scalars()
+    )
+
+
+def case_counts(session: Session) -> dict[int, int]:
+    return dict(session.execute(select(ShopCase.shop_id, func.count()).group_by(ShopCase.shop_id)).all())  # type: ignore[arg-type]
+
+
+def report_at_shop(session: Session, *, actor: Actor, options: citymgmt.IntakeOptions, shop_id: int, class_code: str, description: str) -> Case:
+    from zhixian.citymgmt.schemas import CaseIntake
+
+    actor.require("storefronts.report")
+    shop = get_shop(session, shop_id)
+    data = CaseIntake(source="storefront", class_code=class_code, lon=shop.lon, lat=shop.lat, description=description, address=shop.address)
+    options.context["shop_id"] = shop.id
+    return citymgmt.intake(session, actor=actor, data=data, options=options)
