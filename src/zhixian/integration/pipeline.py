@@ -258,9 +258,10 @@ def execute(
         assert source is not None
         skip = run.checkpoint
         top_seen = run.watermark_to
-        opened = open_source(source, cipher, watermark=plan.watermark_value)
+        session.expunge(source)
     done = 0
     try:
+        opened = open_source(source, cipher, watermark=plan.watermark_value)
         for consumed, batch, top in _batches(opened, skip, plan, batch_size):
             with db.transaction() as session:
                 counts, quarantined = process_batch(session, plan, run_id, batch, cipher)
