@@ -23,12 +23,15 @@ def test_outside_county_and_nan_coordinates_are_refused(as_user, spot) -> None:
     acceptor = as_user("acceptor")
     base = {"source": "hotline", "class_code": "S0102", "description": "x"}
     far = acceptor.post("/api/v1/citymgmt/cases", json={**base, "lon": 116.39, "lat": 39.9})
-    assert far.status_code == 422 and far.json()["detail"] == "位置不在本县管理范围内"
+    assert far.status_code == 422
+    assert far.json()["detail"] == "位置不在本县管理范围内"
     nan = acceptor.post("/api/v1/citymgmt/cases", content=b'{"source":"hotline","class_code":"S0102","lon":NaN,"lat":30.8}', headers={"content-type": "application/json"})
-    assert nan.status_code == 422 and "有限的数字" in nan.text
+    assert nan.status_code == 422
+    assert "有限的数字" in nan.text
     inspector = as_user("inspector01")
     nan_form = report(inspector, ("nan", "30.8", ""))
-    assert nan_form.status_code == 422 and "有限的数字" in nan_form.text
+    assert nan_form.status_code == 422
+    assert "有限的数字" in nan_form.text
 
 
 def test_unknown_class_is_refused(as_user, spot) -> None:
@@ -41,9 +44,11 @@ def test_unknown_class_is_refused(as_user, spot) -> None:
 def test_photo_must_be_an_image_within_the_limit(as_user, spot) -> None:
     inspector = as_user("inspector01")
     fake = report(inspector, spot, photo=b"%PDF-1.4 not an image")
-    assert fake.status_code == 422 and fake.json()["detail"] == "文件不是有效的图片"
+    assert fake.status_code == 422
+    assert fake.json()["detail"] == "文件不是有效的图片"
     big = report(inspector, spot, photo=jpeg() + b"\0" * (5 * 1024 * 1024 + 10))
-    assert big.status_code == 422 and big.json()["detail"] == "照片过大"
+    assert big.status_code == 422
+    assert big.json()["detail"] == "照片过大"
     assert "5 MB" in big.json()["errors"][0]["message"]
 
 
@@ -65,7 +70,8 @@ def test_replayed_report_returns_the_same_case(as_user, spot, db) -> None:
     assert second.headers.get("Idempotent-Replayed") == "true"
     assert db.execute(select(func.count()).select_from(Case)).scalar_one() == before + 1
     changed = report(inspector, spot, key=key, photo=photo, description="另一件事")
-    assert changed.status_code == 409 and "Idempotency-Key" in changed.json()["detail"]
+    assert changed.status_code == 409
+    assert "Idempotency-Key" in changed.json()["detail"]
 
 
 def test_gcj02_input_is_converted_and_marked(as_user, spot) -> None:
@@ -76,21 +82,27 @@ def test_gcj02_input_is_converted_and_marked(as_user, spot) -> None:
         json={"source": "hotline", "class_code": "S0102", "lon": glon, "lat": glat, "crs": "GCJ02"},
     )
     body = resp.json()
-    assert body["coord_note"] == "GCJ-02→WGS84" and body["grid_code"] == code
-    assert abs(body["lon"] - lon) < 1e-6 and abs(body["lat"] - lat) < 1e-6
+    assert body["coord_note"] == "GCJ-02→WGS84"
+    assert body["grid_code"] == code
+    assert abs(body["lon"] - lon) < 1e-6
+    assert abs(body["lat"] - lat) < 1e-6
 
 
 def test_locate_gives_grid_community_and_street(as_user, spot) -> None:
     lon, lat, code = spot
     body = as_user("acceptor").get("/api/v1/citymgmt/locate", params={"lon": lon, "lat": lat}).json()
-    assert body["grid_code"] == code and body["community_code"] == code[:12] and body["street_code"] == code[:9] + "000"
-    assert body["community_name"] and body["street_name"]
+    assert body["grid_code"] == code
+    assert body["community_code"] == code[:12]
+    assert body["street_code"] == code[:9] + "000"
+    assert body["community_name"]
+    assert body["street_name"]
 
 
 def test_inspector_cannot_intake_as_hotline(as_user, spot) -> None:
     lon, lat, _ = spot
     resp = as_user("inspector01").post("/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0102", "lon": lon, "lat": lat})
-    assert resp.status_code == 403 and "12345热线" in resp.json()["detail"]
+    assert resp.status_code == 403
+    assert "12345热线" in resp.json()["detail"]
 
 
 def _actor(db, username):
@@ -127,7 +139,8 @@ def test_overdue_case_turns_red_and_is_escalated_once(db, node, spot) -> None:
     later = datetime(2025, 10, 13, 9, 0, tzinfo=BJ)
     assert workflow.escalate_overdue(db, now=later) >= 1
     db.refresh(case)
-    assert case.escalated_at is not None and case.supervise_count == 1
+    assert case.escalated_at is not None
+    assert case.supervise_count == 1
     assert workflow.escalate_overdue(db, now=later) == 0 or case.supervise_count == 1
     db.expire(case)
     assert [e.step for e in case.events][-1] == "超期升级"

@@ -8,7 +8,8 @@ def test_services_list_and_definition(http) -> None:
     assert services.status_code == 200
     first = services.json()[0]
     assert set(first) == {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
-    assert first["type"] in ("realtime", "batch", "blackbox") and first["metadata"] is False
+    assert first["type"] in ("realtime", "batch", "blackbox")
+    assert first["metadata"] is False
     codes = {s["service_code"] for s in services.json()}
     assert {"S0102", "B0101"} <= codes
     definition = http.get("/open311/v2/services/S0102.json").json()
@@ -31,9 +32,13 @@ def test_post_request_then_query_by_id_token_and_list(http, spot) -> None:
     created = http.post("/open311/v2/requests.json", data=form)
     assert created.status_code == 201, created.text
     body = created.json()
-    assert isinstance(body, list) and len(body) == 1
+    assert isinstance(body, list)
+    assert len(body) == 1
     rid, token = body[0]["service_request_id"], body[0]["token"]
-    assert rid and token and "service_notice" in body[0] and "account_id" in body[0]
+    assert rid
+    assert token
+    assert "service_notice" in body[0]
+    assert "account_id" in body[0]
     one = http.get(f"/open311/v2/requests/{rid}.json")
     assert one.status_code == 200
     req = one.json()[0]
@@ -43,8 +48,10 @@ def test_post_request_then_query_by_id_token_and_list(http, spot) -> None:
         "address", "address_id", "zipcode", "lat", "long", "media_url",
     ):
         assert key in req
-    assert req["status"] == "open" and req["service_code"] == "S0102"
-    assert abs(req["lat"] - lat) < 1e-9 and abs(req["long"] - lon) < 1e-9
+    assert req["status"] == "open"
+    assert req["service_code"] == "S0102"
+    assert abs(req["lat"] - lat) < 1e-9
+    assert abs(req["long"] - lon) < 1e-9
     assert req["requested_datetime"].endswith("+08:00")
     assert http.get(f"/open311/v2/tokens/{token}.json").json() == [{"service_request_id": rid, "token": token}]
     listed = http.get("/open311/v2/requests.json", params={"service_request_id": rid}).json()
@@ -60,7 +67,8 @@ def test_closed_and_merged_requests_report_status(as_user, http, spot) -> None:
     case = acceptor.get("/api/v1/citymgmt/cases", params={"q": rid}).json()["items"][0]
     acceptor.post(f"/api/v1/citymgmt/cases/{case['id']}/actions/reject", json={"note": "属物业管理区域"})
     req = http.get(f"/open311/v2/requests/{rid}.json").json()[0]
-    assert req["status"] == "closed" and "不予立案" in req["status_notes"]
+    assert req["status"] == "closed"
+    assert "不予立案" in req["status_notes"]
 
 
 def test_errors_are_open311_error_lists(http, spot) -> None:
@@ -79,5 +87,7 @@ def test_errors_are_open311_error_lists(http, spot) -> None:
     for resp, status in cases:
         assert resp.status_code == status, resp.text
         body = resp.json()
-        assert isinstance(body, list) and body, body
-        assert set(body[0]) == {"code", "description"} and body[0]["code"] == status
+        assert isinstance(body, list), body
+        assert body, body
+        assert set(body[0]) == {"code", "description"}
+        assert body[0]["code"] == status

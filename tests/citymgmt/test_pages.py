@@ -22,14 +22,16 @@ def test_pages_render_for_their_roles(as_user) -> None:
 def test_ops_cards_link_to_case_lists(as_user) -> None:
     html = as_user("acceptor").get("/citymgmt/ops", headers={"accept": "text/html"}).text
     cards = re.findall(r'<a class="card[^"]*" href="([^"]+)"', html)
-    assert len(cards) >= 6 and all(h.startswith("/citymgmt/cases") for h in cards)
+    assert len(cards) >= 6
+    assert all(h.startswith("/citymgmt/cases") for h in cards)
 
 
 def test_grid_layer_carries_counts_and_links(as_user) -> None:
     fc = as_user("leader").get("/api/v1/citymgmt/grids.geojson").json()
     assert fc["features"]
     props = fc["features"][0]["properties"]
-    assert {"open", "overdue", "href"} <= set(props) and props["href"].startswith("/citymgmt/cases?grid_code=")
+    assert {"open", "overdue", "href"} <= set(props)
+    assert props["href"].startswith("/citymgmt/cases?grid_code=")
 
 
 def test_inspector_cannot_open_the_operations_view(as_user) -> None:

@@ -36,7 +36,9 @@ def test_normal_path_from_report_to_closed(as_user, spot, db) -> None:
     resp = report(inspector, spot)
     assert resp.status_code == 201, resp.text
     case = resp.json()
-    assert case["status"] == "reported" and case["source"] == "inspector" and case["grid_code"] == spot[2]
+    assert case["status"] == "reported"
+    assert case["source"] == "inspector"
+    assert case["grid_code"] == spot[2]
     assert len(case["photos"]) == 1
     cid = case["id"]
     assert act(acceptor, cid, "file", note="符合立案标准").json()["status"] == "dispatching"
@@ -44,11 +46,14 @@ def test_normal_path_from_report_to_closed(as_user, spot, db) -> None:
     zfj = db.execute(select(Department.id).where(Department.code == "zfj")).scalar_one()
     assert detail["suggested_department_id"] == zfj  # 暴露垃圾 → 综合执法局
     dispatched = act(dispatcher, cid, "dispatch").json()
-    assert dispatched["status"] == "handling" and dispatched["department_id"] == zfj
-    assert dispatched["deadline"] and dispatched["light"] == "green"
+    assert dispatched["status"] == "handling"
+    assert dispatched["department_id"] == zfj
+    assert dispatched["deadline"]
+    assert dispatched["light"] == "green"
     # the handler must attach an after-photo
     no_photo = act(handler, cid, "complete", note="已清理")
-    assert no_photo.status_code == 422 and "处置后照片" in no_photo.json()["detail"]
+    assert no_photo.status_code == 422
+    assert "处置后照片" in no_photo.json()["detail"]
     done = complete(handler, cid)
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "checking"
@@ -56,9 +61,10 @@ def test_normal_path_from_report_to_closed(as_user, spot, db) -> None:
     closed = act(inspector, cid, "check", passed=True, note="现场已整改")
     assert closed.status_code == 200, closed.text
     final = closed.json()
-    assert final["status"] == "closed" and final["closed_at"]
+    assert final["status"] == "closed"
+    assert final["closed_at"]
     assert steps(final) == ["上报", "立案", "派遣", "处置反馈", "核查结案"]
-    assert [e["actor_name"] for e in final["events"]][0]  # attributed
+    assert next(e["actor_name"] for e in final["events"])  # attributed
     actions = set(db.execute(select(AuditRecord.action).where(AuditRecord.object_id == final["number"])).scalars())
     assert {"citymgmt.case_create", "citymgmt.case_file", "citymgmt.case_dispatch", "citymgmt.case_complete", "citymgmt.case_check"} <= actions
 
@@ -72,7 +78,8 @@ def test_failed_check_sends_case_back_as_rework(as_user, spot) -> None:
     refused = act(inspector, cid, "check", passed=False)
     assert refused.status_code == 422  # a reason is required
     rework = act(inspector, cid, "check", passed=False, note="垃圾仍未清运")
-    assert rework.json()["status"] == "handling" and rework.json()["rework_count"] == 1
+    assert rework.json()["status"] == "handling"
+    assert rework.json()["rework_count"] == 1
     complete(handler, cid, "已全部清运")
     final = act(inspector, cid, "check", passed=True).json()
     assert final["status"] == "closed"
@@ -117,7 +124,9 @@ def test_return_to_dispatch_when_wrong_department(as_user, spot, db) -> None:
     returned = act(handler, cid, "return", note="非本部门职责，应由综合执法局处理")
     assert returned.status_code == 200, returned.text
     body = returned.json()
-    assert body["status"] == "dispatching" and body["return_count"] == 1 and body["department_id"] is None
+    assert body["status"] == "dispatching"
+    assert body["return_count"] == 1
+    assert body["department_id"] is None
     again = act(dispatcher, cid, "dispatch").json()
     assert again["department_name"].endswith("综合行政执法局")
 
@@ -140,12 +149,14 @@ def test_postponement_approved_moves_deadline_and_refused_keeps_it(as_user, spot
     before = inspector  # noqa: F841 - readability
     old = lead.get(f"/api/v1/citymgmt/cases/{approved}").json()["deadline"]
     ok = act(lead, approved, "decide_postpone", approve=True, note="同意延期两个工作日").json()
-    assert ok["deadline"] > old and ok["postpone_count"] == 1
+    assert ok["deadline"] > old
+    assert ok["postpone_count"] == 1
     assert ok["postponements"][0]["state"] == "approved"
     assert act(handler, approved, "postpone", note="还要延", days=1).status_code == 409  # only one extension
     old2 = lead.get(f"/api/v1/citymgmt/cases/{refused}").json()["deadline"]
     no = act(lead, refused, "decide_postpone", approve=False, note="时限内可完成").json()
-    assert no["deadline"] == old2 and no["postponements"][0]["state"] == "refused"
+    assert no["deadline"] == old2
+    assert no["postponements"][0]["state"] == "refused"
     assert "延期不批准" in steps(no)
 
 
@@ -156,7 +167,8 @@ def test_hold_and_resume_by_shift_lead(as_user, spot) -> None:
     act(dispatcher, cid, "dispatch")
     assert act(dispatcher, cid, "hold", note="季节性").status_code == 403
     held = act(lead, cid, "hold", note="汛期后统一整治").json()
-    assert held["status"] == "on_hold" and held["hold_count"] == 1
+    assert held["status"] == "on_hold"
+    assert held["hold_count"] == 1
     assert act(dispatcher, cid, "dispatch").status_code == 409
     resumed = act(lead, cid, "resume").json()
     assert resumed["status"] == "dispatching"
@@ -168,7 +180,8 @@ def test_supervision_order_is_recorded(as_user, spot) -> None:
     act(acceptor, cid, "file")
     act(dispatcher, cid, "dispatch")
     sup = act(lead, cid, "supervise", note="群众反映强烈，请今日内处理").json()
-    assert sup["supervise_count"] == 1 and steps(sup)[-1] == "督办"
+    assert sup["supervise_count"] == 1
+    assert steps(sup)[-1] == "督办"
     leader = as_user("leader")
     assert act(leader, cid, "supervise", note="县领导督办").json()["supervise_count"] == 2
 
@@ -178,19 +191,21 @@ def test_self_disposal_closes_at_once_with_after_photo(as_user, spot) -> None:
     lon, lat, _ = spot
     data = {"class_code": "S0201", "lon": str(lon), "lat": str(lat), "description": "小广告已当场清除", "self_disposed": "true"}
     missing = inspector.post("/api/v1/citymgmt/reports", data=data, files={"photo": ("b.jpg", jpeg(), "image/jpeg")})
-    assert missing.status_code == 422 and "处置后照片" in missing.json()["detail"]
+    assert missing.status_code == 422
+    assert "处置后照片" in missing.json()["detail"]
     files = [("photo", ("b.jpg", jpeg(), "image/jpeg")), ("photo_after", ("a.jpg", jpeg(color="blue"), "image/jpeg"))]
     resp = inspector.post("/api/v1/citymgmt/reports", data=data, files=files)
     assert resp.status_code == 201, resp.text
     body = resp.json()
-    assert body["status"] == "closed" and body["self_disposed"] is True
+    assert body["status"] == "closed"
+    assert body["self_disposed"] is True
     assert steps(body) == ["上报", "自行处置"]
     assert {p["stage"] for p in body["photos"]} == {"before", "after"}
 
 
 def test_near_duplicate_is_suggested_and_merged(as_user, spot) -> None:
     inspector, acceptor = as_user("inspector01"), as_user("acceptor")
-    lon, lat, code = spot
+    lon, lat, _code = spot
     first = report(inspector, spot).json()["id"]
     citizen = acceptor.post(
         "/api/v1/citymgmt/cases",
@@ -200,7 +215,8 @@ def test_near_duplicate_is_suggested_and_merged(as_user, spot) -> None:
     assert first in [d["id"] for d in detail["duplicates"]]
     assert all(d["distance_m"] <= 50 for d in detail["duplicates"])
     merged = act(acceptor, citizen["id"], "merge", target_id=first).json()
-    assert merged["status"] == "merged" and merged["merged_into_id"] == first
+    assert merged["status"] == "merged"
+    assert merged["merged_into_id"] == first
     target = acceptor.get(f"/api/v1/citymgmt/cases/{first}").json()
     assert "合并" in steps(target)
     assert act(acceptor, citizen["id"], "file").status_code == 409
@@ -211,7 +227,8 @@ def test_illegal_transition_is_refused_with_chinese_reason(as_user, spot) -> Non
     cid = report(inspector, spot).json()["id"]
     resp = act(dispatcher, cid, "dispatch")
     assert resp.status_code == 409
-    assert "待受理" in resp.json()["detail"] and "不能派遣" in resp.json()["detail"]
+    assert "待受理" in resp.json()["detail"]
+    assert "不能派遣" in resp.json()["detail"]
     assert act(dispatcher, cid, "fly").status_code == 404
 
 

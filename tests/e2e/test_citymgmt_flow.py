@@ -3,7 +3,6 @@ handles it, the inspector checks it, and the operations view shows it closed. Sc
 
 from __future__ import annotations
 
-import io
 import re
 
 import shapely

@@ -6,7 +6,6 @@ import os
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
 
 from tests.conftest import PASSWORD, Client, LiveServer, dispose_node, make_node
 
@@ -30,7 +29,8 @@ def client(server: LiveServer, user: str) -> Client:
 
 def test_extension_contributes_its_case_classes(shop_server) -> None:
     codes = {c["code"]: c for c in client(shop_server, "acceptor").get("/api/v1/citymgmt/classes").json()}
-    assert codes["S0601"]["name"] == "门前三包不落实" and codes["S0601"]["source"] == "storefronts"
+    assert codes["S0601"]["name"] == "门前三包不落实"
+    assert codes["S0601"]["source"] == "storefronts"
     services = Client(base_url=shop_server.url).get("/open311/v2/services.json").json()
     assert "S0601" in {s["service_code"] for s in services}
 
@@ -38,7 +38,8 @@ def test_extension_contributes_its_case_classes(shop_server) -> None:
 def test_case_reported_at_a_shop_links_and_notifies_its_contact(shop_server) -> None:
     inspector = client(shop_server, "inspector01")
     shops = inspector.get("/api/v1/storefronts/shops").json()
-    assert len(shops) >= 10 and all(len(s["uscc"]) == 18 for s in shops)
+    assert len(shops) >= 10
+    assert all(len(s["uscc"]) == 18 for s in shops)
     shop = shops[0]
     resp = inspector.post(f"/storefronts/{shop['id']}/report", data={"class_code": "S0601", "description": "门前堆放纸箱", "csrf_token": inspector.headers["X-CSRF-Token"]}, follow_redirects=False)
     assert resp.status_code == 303, resp.text
@@ -47,7 +48,8 @@ def test_case_reported_at_a_shop_links_and_notifies_its_contact(shop_server) -> 
     assert detail["notices"][0]["message"].startswith(f"【{shop['name']}】")
     assert "*" in detail["notices"][0]["recipient"]  # the phone is masked
     case = client(shop_server, "acceptor").get(f"/api/v1/citymgmt/cases/{detail['case_ids'][0]}").json()
-    assert case["source"] == "storefront" and case["source_label"] == "商铺店面"
+    assert case["source"] == "storefront"
+    assert case["source_label"] == "商铺店面"
 
 
 def test_case_inside_a_zone_from_another_channel_is_linked_too(shop_server) -> None:
@@ -63,7 +65,8 @@ def test_shop_registration_validates_the_credit_code(shop_server) -> None:
     lead = client(shop_server, "shiftlead")
     shop = lead.get("/api/v1/storefronts/shops").json()[0]
     bad = lead.post("/api/v1/storefronts/shops", json={"name": "测试店", "uscc": "91330421MA2B12345X", "lon": shop["lon"], "lat": shop["lat"]})
-    assert bad.status_code == 422 and bad.json()["detail"] == "统一社会信用代码无效"
+    assert bad.status_code == 422
+    assert bad.json()["detail"] == "统一社会信用代码无效"
     dup = lead.post("/api/v1/storefronts/shops", json={"name": "测试店", "uscc": shop["uscc"], "lon": shop["lon"], "lat": shop["lat"]})
     assert dup.status_code == 409
 

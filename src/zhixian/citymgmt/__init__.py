@@ -7,9 +7,9 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from zhixian.citymgmt.api import router as api_router
+from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.open311 import router as open311_router
 from zhixian.citymgmt.pages import router as pages_router
-from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.tasks import escalate_overdue
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -36,10 +36,17 @@ CENTRE = ("citymgmt.view", "citymgmt.evaluate")
 ROLES = [
     RoleSpec("inspector", "监督员", ("citymgmt.report",), "街面巡查上报，核实、核查"),
     RoleSpec("acceptor", "受理员", (*CENTRE, "citymgmt.accept", "citymgmt.intake"), "受理各渠道案件，立案或不予立案"),
-    RoleSpec("shift_lead", "值班长", (*CENTRE, "citymgmt.accept", "citymgmt.approve", "citymgmt.supervise", "citymgmt.config"), "审批延期、挂账，督办"),
+    RoleSpec(
+        "shift_lead",
+        "值班长",
+        (*CENTRE, "citymgmt.accept", "citymgmt.approve", "citymgmt.supervise", "citymgmt.config"),
+        "审批延期、挂账，督办",
+    ),
     RoleSpec("dispatcher", "派遣员", (*CENTRE, "citymgmt.dispatch"), "把案件派遣给处置部门"),
     RoleSpec("handler", "处置人员", ("citymgmt.handle",), "办理派给本部门的案件"),
-    RoleSpec("leader", "县领导", ("citymgmt.view", "citymgmt.evaluate", "citymgmt.supervise"), "全县概览，可下钻到任何数字"),
+    RoleSpec(
+        "leader", "县领导", ("citymgmt.view", "citymgmt.evaluate", "citymgmt.supervise"), "全县概览，可下钻到任何数字"
+    ),
 ]
 
 subsystem = Subsystem(

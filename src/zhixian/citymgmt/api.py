@@ -65,13 +65,20 @@ def detail(session: Any, case: Case, actor: Actor, request: Request | None = Non
     session.expire(case, ["events", "photos"])  # view-only relationships do not see rows added this request
     base = service.case_read(session, case)
     tasks = session.execute(select(Task).where(Task.case_id == case.id).order_by(Task.id)).scalars().all()
-    posts = session.execute(select(Postponement).where(Postponement.case_id == case.id).order_by(Postponement.id)).scalars().all()
+    posts = (
+        session.execute(select(Postponement).where(Postponement.case_id == case.id).order_by(Postponement.id))
+        .scalars()
+        .all()
+    )
     dups = service.duplicates(session, case) if case.status in ("reported", "verifying") else []
     suggested = service.suggest_department(session, case) if case.status == "dispatching" else None
     return CaseDetail(
         **base.model_dump(),
         events=[EventRead.model_validate(e) for e in case.events],
-        photos=[PhotoRead.model_validate(p).model_copy(update={"url": f"/api/v1/citymgmt/photos/{p.id}"}) for p in case.photos],
+        photos=[
+            PhotoRead.model_validate(p).model_copy(update={"url": f"/api/v1/citymgmt/photos/{p.id}"})
+            for p in case.photos
+        ],
         tasks=[TaskRead.model_validate(t) for t in tasks],
         postponements=[PostponementRead.model_validate(p) for p in posts],
         duplicates=dups,
@@ -110,7 +117,9 @@ def create_case(
     case = service.intake(session, actor=actor, data=data, options=intake_options(request))
     body = detail(session, case, actor).model_dump(mode="json")
     if idempotency_key:
-        idempotency.remember(session, user_id=actor.user_id, key=idempotency_key, request_hash=digest, status=201, body=body)
+        idempotency.remember(
+            session, user_id=actor.user_id, key=idempotency_key, request_hash=digest, status=201, body=body
+        )
     return JSONResponse(body, status_code=201)
 
 
@@ -158,7 +167,9 @@ async def report(
         data = CaseIntake.model_validate(fields)
     except ValidationError as exc:
         errors = pydantic_errors_to_chinese(list(exc.errors()))
-        raise Invalid("；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors) from exc
+        raise Invalid(
+            "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors
+        ) from exc
     digest = idempotency.body_hash(
         {**data.model_dump(mode="json"), "photos": [hashlib.sha256(p.content).hexdigest() for p in before + after]}
     )
@@ -170,7 +181,9 @@ async def report(
     case = service.intake(session, actor=actor, data=data, options=intake_options(request, photos=before + after))
     body = detail(session, case, actor).model_dump(mode="json")
     if idempotency_key:
-        idempotency.remember(session, user_id=actor.user_id, key=idempotency_key, request_hash=digest, status=201, body=body)
+        idempotency.remember(
+            session, user_id=actor.user_id, key=idempotency_key, request_hash=digest, status=201, body=body
+        )
     return JSONResponse(body, status_code=201)
 
 
@@ -238,9 +251,13 @@ async def act(case_id: int, action: str, request: Request, session: SessionDep, 
         data = ActionIn.model_validate(raw)
     except ValidationError as exc:
         errors = pydantic_errors_to_chinese(list(exc.errors()))
-        raise Invalid("；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors) from exc
+        raise Invalid(
+            "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors
+        ) from exc
     settings = request.app.state.settings
-    case = workflow.perform(session, actor=actor, settings=settings, case_id=case_id, action=action, data=data, photos=photos)
+    case = workflow.perform(
+        session, actor=actor, settings=settings, case_id=case_id, action=action, data=data, photos=photos
+    )
     return detail(session, case, actor)
 
 
@@ -250,12 +267,18 @@ def photo(photo_id: int, session: SessionDep, actor: Viewer, settings: SettingsD
     if row is None:
         raise Invalid("照片不存在")
     service.get_case(session, actor=actor, case_id=row.case_id)  # scope
-    return FileResponse(service.photo_file(settings, row), media_type=row.content_type, headers={"Cache-Control": "private, max-age=86400"})
+    return FileResponse(
+        service.photo_file(settings, row),
+        media_type=row.content_type,
+        headers={"Cache-Control": "private, max-age=86400"},
+    )
 
 
 @router.get("/tasks/mine", summary="我的任务（核实、核查、待处置）")
 def my_tasks(session: SessionDep, actor: Signed) -> Page[CaseRead]:
-    rows, total = service.list_cases(session, actor=actor, flt=service.CaseFilter(mine=True), limit=200, order="deadline")
+    rows, total = service.list_cases(
+        session, actor=actor, flt=service.CaseFilter(mine=True), limit=200, order="deadline"
+    )
     return Page(items=[service.case_read(session, c) for c in rows], total=total, page=1, size=200)
 
 
@@ -318,7 +341,9 @@ def geo_cover(data: CoverIn, session: SessionDep, actor: Configurer) -> list[dic
 
 
 @router.get("/addresses", summary="标准地址模糊查询")
-def addresses(session: SessionDep, actor: Signed, q: Annotated[str, Query(min_length=1, max_length=50)]) -> list[AddressRead]:
+def addresses(
+    session: SessionDep, actor: Signed, q: Annotated[str, Query(min_length=1, max_length=50)]
+) -> list[AddressRead]:
     return [AddressRead.model_validate(a) for a in catalogue.search_addresses(session, q)]
 
 
@@ -415,9 +440,11 @@ def exchange_cases(
     since = updated_since or datetime(2000, 1, 1, tzinfo=LOCAL_TZ)
     if since.tzinfo is None:
         raise Invalid("updated_since 必须带时区，如 2026-01-01T00:00:00+08:00", field="updated_since")
-    rows = session.execute(
-        select(Case).where(Case.updated_at > since).order_by(Case.updated_at, Case.id).limit(limit)
-    ).scalars().all()
+    rows = (
+        session.execute(select(Case).where(Case.updated_at > since).order_by(Case.updated_at, Case.id).limit(limit))
+        .scalars()
+        .all()
+    )
     items = [service.case_read(session, c).model_dump(mode="json") for c in rows]
     return {
         "schema": "zhixian.citymgmt.case/v1",
@@ -446,7 +473,13 @@ def list_grids(
     total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     rows = session.execute(query.offset(paging.offset).limit(paging.size)).scalars().all()
     items = [
-        {"code": g.code, "name": g.name, "community_code": g.community_code, "street_code": g.street_code, "area_m2": round(g.area_m2, 1)}
+        {
+            "code": g.code,
+            "name": g.name,
+            "community_code": g.community_code,
+            "street_code": g.street_code,
+            "area_m2": round(g.area_m2, 1),
+        }
         for g in rows
     ]
     return Page(items=items, total=total, page=paging.page, size=paging.size)

@@ -40,7 +40,10 @@ def seed_classes(session: Session, extra: Iterable[dict[str, Any]] = ()) -> int:
     """Shipped code tables plus classes contributed by extensions; existing rows are left as edited."""
     existing = set(session.execute(select(CaseClass.code)).scalars())
     added = 0
-    for majors, rows, kind in ((COMPONENT_MAJORS, COMPONENT_CLASSES, "component"), (EVENT_MAJORS, EVENT_CLASSES, "event")):
+    for majors, rows, kind in (
+        (COMPONENT_MAJORS, COMPONENT_CLASSES, "component"),
+        (EVENT_MAJORS, EVENT_CLASSES, "event"),
+    ):
         for code, name in majors.items():
             if code not in existing:
                 session.add(CaseClass(code=code, kind=kind, name=name, parent_code=None))
@@ -52,7 +55,15 @@ def seed_classes(session: Session, extra: Iterable[dict[str, Any]] = ()) -> int:
     for spec in extra:
         code = spec["code"]
         if spec.get("major") and spec["major"] not in existing and session.get(CaseClass, spec["major"]) is None:
-            session.add(CaseClass(code=spec["major"], kind=spec.get("kind", "event"), name=spec["major_name"], parent_code=None, source=spec.get("source", "")))
+            session.add(
+                CaseClass(
+                    code=spec["major"],
+                    kind=spec.get("kind", "event"),
+                    name=spec["major_name"],
+                    parent_code=None,
+                    source=spec.get("source", ""),
+                )
+            )
             session.flush()
         if code not in existing:
             session.add(
@@ -99,13 +110,24 @@ def save_class(session: Session, *, actor: Actor, data: ClassIn) -> CaseClass:
     major = session.get(CaseClass, data.code[:3])
     if major is None:
         raise Invalid(f"大类 {data.code[:3]} 不存在", field="code")
-    if data.department_code and data.department_code != "@属地" and platform.department_by_code(session, data.department_code) is None:
+    if (
+        data.department_code
+        and data.department_code != "@属地"
+        and platform.department_by_code(session, data.department_code) is None
+    ):
         raise Invalid(f"部门代码 {data.department_code} 不存在", field="department_code")
     row = session.get(CaseClass, data.code) or CaseClass(code=data.code, kind=major.kind, parent_code=major.code)
     for key, value in data.model_dump().items():
         setattr(row, key, value)
     session.add(row)
-    audit.record(session, actor.audit, action="citymgmt.class_save", object_type="cm_class", object_id=data.code, detail=data.model_dump())
+    audit.record(
+        session,
+        actor.audit,
+        action="citymgmt.class_save",
+        object_type="cm_class",
+        object_id=data.code,
+        detail=data.model_dump(),
+    )
     session.flush()
     return row
 
@@ -130,8 +152,15 @@ def classes_excel(session: Session) -> bytes:
     assert ws is not None
     ws.title = "分类"
     ws.append([label for _, label in _CLASS_COLUMNS])
-    for row in session.execute(select(CaseClass).where(CaseClass.parent_code.is_not(None)).order_by(CaseClass.code)).scalars():
-        ws.append([("是" if getattr(row, key) else "否") if key == "active" else getattr(row, key) for key, _ in _CLASS_COLUMNS])
+    for row in session.execute(
+        select(CaseClass).where(CaseClass.parent_code.is_not(None)).order_by(CaseClass.code)
+    ).scalars():
+        ws.append(
+            [
+                ("是" if getattr(row, key) else "否") if key == "active" else getattr(row, key)
+                for key, _ in _CLASS_COLUMNS
+            ]
+        )
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
@@ -197,7 +226,12 @@ def grid_layer(session: Session, *, street_code: str | None = None, now: datetim
         open_n, overdue = stats.get(code, (0, 0))
         features.append(
             geo.geojson_feature(
-                shapely.simplify(geom, 0.00002), code=code, name=name, community=community, open=open_n, overdue=overdue,
+                shapely.simplify(geom, 0.00002),
+                code=code,
+                name=name,
+                community=community,
+                open=open_n,
+                overdue=overdue,
                 href=f"/citymgmt/cases?grid_code={code}&status=open",
             )
         )
@@ -212,7 +246,11 @@ def area_layer(session: Session, *, level: str = "village") -> dict[str, Any]:
         "features": [
             {
                 "type": "Feature",
-                "properties": {"code": a.division_code, "name": a.name, "href": f"/citymgmt/cases?{key}={a.division_code}&status=open"},
+                "properties": {
+                    "code": a.division_code,
+                    "name": a.name,
+                    "href": f"/citymgmt/cases?{key}={a.division_code}&status=open",
+                },
                 "geometry": mapping(shapely.simplify(shapely.from_wkt(a.wkt), 0.0001)),
             }
             for a in rows
@@ -220,21 +258,29 @@ def area_layer(session: Session, *, level: str = "village") -> dict[str, Any]:
     }
 
 
-def import_geodata(session: Session, *, actor: Actor, kind: str, content: bytes, filename: str) -> GeoImportReport:
+def import_geodata(  # noqa: PLR0912 - one branch per kind of per-feature problem, reported together
+session: Session, *, actor: Actor, kind: str, content: bytes, filename: str) -> GeoImportReport:
     """Valid features are saved; invalid ones are reported by row; overlapping grids are refused."""
     actor.require("citymgmt.config")
     result = geo.read_features(content, filename)
     errors = list(result.errors)
     divisions = {d.code: d for d in platform.list_divisions(session)}
-    county = (platform.county(session).code[:6]) if platform.county(session) else ""
+    county_row = platform.county(session)
+    county = county_row.code[:6] if county_row is not None else ""
     overlaps_out: list[dict[str, Any]] = []
     imported = 0
     if kind == "grid":
         good = []
         for feat in result.features:
-            code = str(feat.properties.get("code") or feat.properties.get("CODE") or feat.properties.get("wgbm") or "").strip()
+            code = str(
+                feat.properties.get("code") or feat.properties.get("CODE") or feat.properties.get("wgbm") or ""
+            ).strip()
             if len(code) != 15 or not code.isdigit():
-                errors.append(FieldError("网格编码必须是 15 位数字（县 6 + 街道 3 + 社区 3 + 序号 3）", field="code", row=feat.row))
+                errors.append(
+                    FieldError(
+                        "网格编码必须是 15 位数字（县 6 + 街道 3 + 社区 3 + 序号 3）", field="code", row=feat.row
+                    )
+                )
                 continue
             if county and not code.startswith(county):
                 errors.append(FieldError(f"网格编码 {code} 不属于本县（{county}）", field="code", row=feat.row))
@@ -259,17 +305,30 @@ def import_geodata(session: Session, *, actor: Actor, kind: str, content: bytes,
             code = str(feat.properties.get("code") or feat.properties.get("CODE") or "").strip()
             division = divisions.get(code)
             if division is None or division.level not in ("town", "village"):
-                errors.append(FieldError(f"区划代码 {code or '（空）'} 不是本县的街道或社区", field="code", row=feat.row))
+                errors.append(
+                    FieldError(f"区划代码 {code or '（空）'} 不是本县的街道或社区", field="code", row=feat.row)
+                )
                 continue
             row = session.get(Area, code) or Area(division_code=code)
-            row.name, row.level, row.parent_code, row.wkt = division.name, division.level, division.parent_code, feat.geometry.wkt
+            row.name, row.level, row.parent_code, row.wkt = (
+                division.name,
+                division.level,
+                division.parent_code,
+                feat.geometry.wkt,
+            )
             session.add(row)
             imported += 1
     else:
         raise Invalid("部件请使用部件导入（GeoJSON 点要素）", field="kind")
     if imported:
         geo.bump_version(session)
-    audit.record(session, actor.audit, action="citymgmt.geo_import", object_type="cm_grid", detail={"kind": kind, "imported": imported, "errors": len(errors), "file": filename[:100]})
+    audit.record(
+        session,
+        actor.audit,
+        action="citymgmt.geo_import",
+        object_type="cm_grid",
+        detail={"kind": kind, "imported": imported, "errors": len(errors), "file": filename[:100]},
+    )
     session.flush()
     return GeoImportReport(
         kind=kind,
@@ -301,7 +360,7 @@ def generate_cover(session: Session, *, actor: Actor, data: CoverIn, inspector_i
     cells = geo.grid_cover(shapely.from_wkt(area.wkt), size_m=data.size_m)
     if data.replace:
         session.execute(delete(Grid).where(Grid.community_code == data.community_code))
-    existing = {c for c in session.execute(select(Grid.code).where(Grid.community_code == data.community_code)).scalars()}
+    existing = set(session.execute(select(Grid.code).where(Grid.community_code == data.community_code)).scalars())
     start = 1 + max((int(c[-3:]) for c in existing), default=0)
     if start + len(cells) - 1 > 999:
         raise Invalid("社区网格序号超过 999", field="size_m")
@@ -310,7 +369,14 @@ def generate_cover(session: Session, *, actor: Actor, data: CoverIn, inspector_i
         for i, cell in enumerate(cells)
     ]
     geo.bump_version(session)
-    audit.record(session, actor.audit, action="citymgmt.grid_cover", object_type="cm_area", object_id=data.community_code, detail={"size_m": data.size_m, "grids": len(grids)})
+    audit.record(
+        session,
+        actor.audit,
+        action="citymgmt.grid_cover",
+        object_type="cm_area",
+        object_id=data.community_code,
+        detail={"size_m": data.size_m, "grids": len(grids)},
+    )
     session.flush()
     return grids
 

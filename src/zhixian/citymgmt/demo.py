@@ -25,7 +25,25 @@ from zhixian.platform import service as platform
 from zhixian.platform.calendar import WorkingCalendar
 
 CENTRE = (120.92, 30.84)
-ROADS = ("人民路", "解放路", "中山路", "环城路", "体育路", "花园路", "施家南路", "谈公路", "晋阳路", "亭桥路", "魏中路", "罗星路", "车站路", "枫南路", "嘉善大道", "归家浜路")
+ROADS = (
+    "人民路",
+    "解放路",
+    "中山路",
+    "环城路",
+    "体育路",
+    "花园路",
+    "施家南路",
+    "谈公路",
+    "晋阳路",
+    "亭桥路",
+    "魏中路",
+    "罗星路",
+    "车站路",
+    "枫南路",
+    "嘉善大道",
+    "归家浜路",
+)
+DESCRIPTIONS = ("情况较严重", "影响通行", "群众反映强烈", "需尽快处理", "现场拍照上报")
 LATE_DEPARTMENTS = ("zjj", "xz103", "slj")
 
 
@@ -81,12 +99,21 @@ def seed(session: Session, ctx: Any) -> None:
     seeds = _random_in(rng, outline, len(towns))
     seeds.sort(key=lambda p: math.dist(p, CENTRE))  # 街道 (first in the plan) sit in the middle
     town_cells = _cells(seeds, outline)
-    users = {u.username: u for u in platform.list_users(session, actor=platform.system_actor(frozenset({"platform.users.read", platform.COUNTY_SCOPE})), limit=10_000)[0]}
+    users = {
+        u.username: u
+        for u in platform.list_users(
+            session,
+            actor=platform.system_actor(frozenset({"platform.users.read", platform.COUNTY_SCOPE})),
+            limit=10_000,
+        )[0]
+    }
     township_depts = [d for d in county.departments if d.kind == "乡镇街道"]
     grid_rows: list[dict[str, Any]] = []
     community_geoms: dict[str, Any] = {}
     for ti, (town, tcell) in enumerate(zip(towns, town_cells, strict=True)):
-        session.add(Area(division_code=town.code, name=town.name, level="town", parent_code=town.parent_code, wkt=tcell.wkt))
+        session.add(
+            Area(division_code=town.code, name=town.name, level="town", parent_code=town.parent_code, wkt=tcell.wkt)
+        )
         villages = [d for d in county.divisions if d.parent_code == town.code]
         vseeds = _random_in(rng, tcell, len(villages))
         centre = (tcell.centroid.x, tcell.centroid.y)
@@ -95,7 +122,11 @@ def seed(session: Session, ctx: Any) -> None:
         dept_code = township_depts[ti].code if ti < len(township_depts) else None
         inspectors = [users.get(f"inspector{2 * ti + k + 1:02d}") for k in range(2)] if dept_code else []
         for vi, (village, vcell) in enumerate(zip(villages, cells, strict=True)):
-            session.add(Area(division_code=village.code, name=village.name, level="village", parent_code=town.code, wkt=vcell.wkt))
+            session.add(
+                Area(
+                    division_code=village.code, name=village.name, level="village", parent_code=town.code, wkt=vcell.wkt
+                )
+            )
             community_geoms[village.code] = vcell
             size = 350.0 if village.kind == "社区" else 1200.0
             squares = geo.grid_cover(vcell, size_m=size)
@@ -136,10 +167,16 @@ def _contributed_classes(ctx: Any) -> list[dict[str, Any]]:
         return []
 
 
-def _components_and_addresses(session: Session, ctx: Any, grid_rows: list[dict[str, Any]], communities: dict[str, Any]) -> None:
+def _components_and_addresses(
+    session: Session, ctx: Any, grid_rows: list[dict[str, Any]], communities: dict[str, Any]
+) -> None:
     rng = ctx.rng("citymgmt-components")
     county_code = ctx.county.code
-    classes = session.execute(select(CaseClass).where(CaseClass.kind == "component", CaseClass.parent_code.is_not(None))).scalars().all()
+    classes = (
+        session.execute(select(CaseClass).where(CaseClass.kind == "component", CaseClass.parent_code.is_not(None)))
+        .scalars()
+        .all()
+    )
     depts = {d.code: d.id for d in platform.list_departments(session)}
     serial: dict[str, int] = {}
     comps = []
@@ -175,12 +212,28 @@ def _components_and_addresses(session: Session, ctx: Any, grid_rows: list[dict[s
             for _ in range(2):
                 x, y = _point_in(rng, poly)
                 text = f"{town}{names[code]}{road}{rng.randint(1, 399)}号"
-                addresses.append({"text": text, "tokens": catalogue.address_tokens(text), "lon": x, "lat": y, "grid_code": None, "community_code": code})
+                addresses.append(
+                    {
+                        "text": text,
+                        "tokens": catalogue.address_tokens(text),
+                        "lon": x,
+                        "lat": y,
+                        "grid_code": None,
+                        "community_code": code,
+                    }
+                )
     session.execute(insert(Address), addresses)
     session.flush()
 
 
-SOURCES_MIX = (("inspector", 0.7), ("hotline", 0.15), ("open311", 0.05), ("video", 0.05), ("sensor", 0.03), ("referral", 0.02))
+SOURCES_MIX = (
+    ("inspector", 0.7),
+    ("hotline", 0.15),
+    ("open311", 0.05),
+    ("video", 0.05),
+    ("sensor", 0.03),
+    ("referral", 0.02),
+)
 SEASON = {1: 0.75, 2: 0.6, 3: 0.9, 4: 1.0, 5: 1.1, 6: 1.3, 7: 1.4, 8: 1.35, 9: 1.1, 10: 1.0, 11: 0.9, 12: 0.8}
 
 
@@ -190,7 +243,11 @@ def generate_cases(session: Session, ctx: Any, *, volume: int, years: float, now
     now = now or datetime.now(UTC)
     settings = ctx.settings
     calendar = WorkingCalendar(periods=settings.work_periods)
-    classes = session.execute(select(CaseClass).where(CaseClass.parent_code.is_not(None), CaseClass.source == "citymgmt")).scalars().all()
+    classes = (
+        session.execute(select(CaseClass).where(CaseClass.parent_code.is_not(None), CaseClass.source == "citymgmt"))
+        .scalars()
+        .all()
+    )
     depts = {d.code: d for d in platform.list_departments(session)}
     grids = session.execute(select(Grid.code, Grid.community_code, Grid.street_code, Grid.wkt, Grid.inspector_id)).all()
     urban = [g for g in grids if g[1][9] == "0"]
@@ -201,13 +258,22 @@ def generate_cases(session: Session, ctx: Any, *, volume: int, years: float, now
     while len(instants) < volume:
         t = now - span * rng.random()
         local = t + timedelta(hours=8)
-        keep = SEASON[local.month] / 1.4 * (1.0 if local.weekday() < 5 else 0.6) * (1.0 if 7 <= local.hour <= 19 else 0.15)
+        keep = (
+            SEASON[local.month] / 1.4 * (1.0 if local.weekday() < 5 else 0.6) * (1.0 if 7 <= local.hour <= 19 else 0.15)
+        )
         if rng.random() < keep:
             instants.append(t)
     instants.sort()
     prepared = {}
     total = 0
-    user_names = {u.id: u.full_name for u in platform.list_users(session, actor=platform.system_actor(frozenset({"platform.users.read", platform.COUNTY_SCOPE})), limit=10_000)[0]}
+    user_names = {
+        u.id: u.full_name
+        for u in platform.list_users(
+            session,
+            actor=platform.system_actor(frozenset({"platform.users.read", platform.COUNTY_SCOPE})),
+            limit=10_000,
+        )[0]
+    }
     for chunk_start in range(0, len(instants), 2000):
         chunk = instants[chunk_start : chunk_start + 2000]
         cases: list[dict[str, Any]] = []
@@ -223,7 +289,9 @@ def generate_cases(session: Session, ctx: Any, *, volume: int, years: float, now
             dept = depts.get(dept_code or "") or depts.get(f"xz{g[2][6:9]}")
             late_dept = dept is not None and dept.code in LATE_DEPARTMENTS
             reporter = g[4] if source == "inspector" else None
-            row, events, tasks = _simulate(rng, calendar, t, now, cls, source, dept, late_dept, reporter, g[4], user_names)
+            row, events, tasks = _simulate(
+                rng, calendar, t, now, cls, source, dept, late_dept, reporter, g[4], user_names
+            )
             row.update(
                 number=f"D{chunk_start + len(cases):011d}",
                 source=source,
@@ -236,17 +304,20 @@ def generate_cases(session: Session, ctx: Any, *, volume: int, years: float, now
                 street_code=g[2],
                 reporter_id=reporter,
                 reporter_name=user_names.get(reporter or 0, "市民" if source in ("hotline", "open311") else ""),
-                description=f"{cls.name}：{rng.choice(['情况较严重', '影响通行', '群众反映强烈', '需尽快处理', '现场拍照上报'])}",
+                description=f"{cls.name}：{rng.choice(DESCRIPTIONS)}",
                 address="",
                 coord_note="WGS84",
             )
             cases.append(row)
             plans.append((events, tasks))
         ids = session.execute(insert(Case).returning(Case.id, sort_by_parameter_order=True), cases).scalars().all()
-        table = Case.__table__
+        table: Any = Case.__table__
         session.connection().execute(
             update(table).where(table.c.id == bindparam("cid")).values(number=bindparam("num")),
-            [{"cid": cid, "num": f"{(row['reported_at'] + timedelta(hours=8)).year}{cid:08d}"} for cid, row in zip(ids, cases, strict=True)],
+            [
+                {"cid": cid, "num": f"{(row['reported_at'] + timedelta(hours=8)).year}{cid:08d}"}
+                for cid, row in zip(ids, cases, strict=True)
+            ],
         )
         events_all = [dict(e, case_id=cid) for cid, (events, _) in zip(ids, plans, strict=True) for e in events]
         tasks_all = [dict(t, case_id=cid) for cid, (_, tasks) in zip(ids, plans, strict=True) for t in tasks]
@@ -259,7 +330,8 @@ def generate_cases(session: Session, ctx: Any, *, volume: int, years: float, now
     return total
 
 
-def _simulate(
+def _simulate(  # noqa: PLR0911, PLR0912, PLR0915 - one case life cut off at now; each return is a stage
+
     rng: random.Random,
     calendar: WorkingCalendar,
     t: datetime,
@@ -278,15 +350,37 @@ def _simulate(
     row: dict[str, Any] = {"status": "reported", "reported_at": t, "updated_at": t, "urgent": rng.random() < 0.05}
     centre_name = "受理员"
 
-    def ev(step: str, at: datetime, frm: str | None, to: str | None, actor: str, dept_id: int | None = None, note: str = "") -> None:
-        events.append({"step": step, "from_status": frm, "to_status": to, "actor_id": None, "actor_name": actor, "note": note, "data": {}, "at": at, "department_id": dept_id})
+    def ev(
+        step: str, at: datetime, frm: str | None, to: str | None, actor: str, dept_id: int | None = None, note: str = ""
+    ) -> None:
+        events.append(
+            {
+                "step": step,
+                "from_status": frm,
+                "to_status": to,
+                "actor_id": None,
+                "actor_name": actor,
+                "note": note,
+                "data": {},
+                "at": at,
+                "department_id": dept_id,
+            }
+        )
         row["updated_at"] = at
 
     ev("上报", t, None, "reported", names.get(reporter or 0, "市民"))
     if source == "inspector" and rng.random() < 0.08:
         done = t + timedelta(minutes=rng.randint(5, 40))
         if done < now:
-            row.update(status="closed", self_disposed=True, closed_at=done, filed_at=done, completed_at=done, completed_on_time=True, filed_on_time=True)
+            row.update(
+                status="closed",
+                self_disposed=True,
+                closed_at=done,
+                filed_at=done,
+                completed_at=done,
+                completed_on_time=True,
+                filed_on_time=True,
+            )
             ev("自行处置", done, "reported", "closed", names.get(reporter or 0, "监督员"))
         return row, events, tasks
     cursor = t
@@ -296,7 +390,17 @@ def _simulate(
             return row, events, tasks
         ddl = calendar.add(sent, hours=float(DEFAULT_CONFIG["verify_limit_hours"])).at
         back = calendar.add(sent, hours=rng.uniform(0.2, 1.6)).at
-        tasks.append({"kind": "verify", "assignee_id": inspector, "created_at": sent, "deadline": ddl, "done_at": back if back < now else None, "result": "confirmed" if back < now else None, "note": ""})
+        tasks.append(
+            {
+                "kind": "verify",
+                "assignee_id": inspector,
+                "created_at": sent,
+                "deadline": ddl,
+                "done_at": back if back < now else None,
+                "result": "confirmed" if back < now else None,
+                "note": "",
+            }
+        )
         ev("派发核实", sent, "reported", "verifying", centre_name)
         row["status"] = "verifying"
         if back >= now:
@@ -322,7 +426,14 @@ def _simulate(
     hours, days = (cls.limit_value, 0.0) if cls.limit_unit == "hours" else (0.0, cls.limit_value)
     deadline = calendar.add(dispatched, hours=hours, days=days).at
     warn = calendar.add(dispatched, hours=hours * 0.8, days=days * 0.8).at
-    row.update(status="handling", department_id=dept.id, department_path=dept.path, dispatched_at=dispatched, deadline=deadline, warn_at=warn)
+    row.update(
+        status="handling",
+        department_id=dept.id,
+        department_path=dept.path,
+        dispatched_at=dispatched,
+        deadline=deadline,
+        warn_at=warn,
+    )
     ev("派遣", dispatched, "dispatching", "handling", "派遣员", dept.id)
     if now - t < timedelta(days=6) and rng.random() < (0.6 if late_dept else 0.3):
         return row, events, tasks  # still being worked on: the live picture of the operations view
@@ -350,12 +461,28 @@ def _simulate(
         ev("处置反馈", done, "handling", "checking", "处置人员", None)
         checked = calendar.add(done, hours=rng.uniform(0.2, 2.5)).at
         ddl = calendar.add(done, hours=float(DEFAULT_CONFIG["check_limit_hours"])).at
-        tasks.append({"kind": "check", "assignee_id": inspector, "created_at": done, "deadline": ddl, "done_at": checked if checked < now else None, "result": None, "note": ""})
+        tasks.append(
+            {
+                "kind": "check",
+                "assignee_id": inspector,
+                "created_at": done,
+                "deadline": ddl,
+                "done_at": checked if checked < now else None,
+                "result": None,
+                "note": "",
+            }
+        )
         if checked >= now:
             return row, events, tasks
         if n < rounds - 1:
             tasks[-1]["result"] = "failed"
-            row.update(status="handling", rework_count=row.get("rework_count", 0) + 1, completed_at=None, completed_on_time=None, handle_seconds=None)
+            row.update(
+                status="handling",
+                rework_count=row.get("rework_count", 0) + 1,
+                completed_at=None,
+                completed_on_time=None,
+                handle_seconds=None,
+            )
             ev("返工", checked, "checking", "handling", names.get(inspector or 0, "监督员"), note="现场未整改到位")
             cursor = checked
             continue

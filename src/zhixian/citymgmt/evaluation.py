@@ -55,7 +55,12 @@ def department_rows(session: Session, start: datetime, end: datetime) -> list[di
         (row[0], row[1]): int(row[2])
         for row in session.execute(
             select(CaseEvent.department_id, CaseEvent.step, func.count())
-            .where(CaseEvent.at >= start, CaseEvent.at < end, CaseEvent.step.in_(("派遣", "回退")), CaseEvent.department_id.is_not(None))
+            .where(
+                CaseEvent.at >= start,
+                CaseEvent.at < end,
+                CaseEvent.step.in_(("派遣", "回退")),
+                CaseEvent.department_id.is_not(None),
+            )
             .group_by(CaseEvent.department_id, CaseEvent.step)
         )
     }
@@ -94,7 +99,7 @@ def composite(row: dict[str, Any], weights: dict[str, float]) -> float | None:
     """按期结案率×w1 + 结案率×w2 + (1−返工率)×w3, on a 100-point scale."""
     if row["ontime_close_rate"] is None:
         return None
-    return 100 * (
+    return 100.0 * float(
         weights["ontime_close_rate"] * row["ontime_close_rate"]
         + weights["close_rate"] * row["close_rate"]
         + weights["no_rework_rate"] * (1 - row["rework_rate"])
@@ -114,7 +119,12 @@ def inspector_rows(session: Session, start: datetime, end: datetime) -> list[dic
     tasks = {
         (r[0], r[1]): (int(r[2]), int(r[3] or 0))
         for r in session.execute(
-            select(Task.assignee_id, Task.kind, func.count(), _count(and_(Task.done_at.is_not(None), Task.done_at <= Task.deadline)))
+            select(
+                Task.assignee_id,
+                Task.kind,
+                func.count(),
+                _count(and_(Task.done_at.is_not(None), Task.done_at <= Task.deadline)),
+            )
             .where(Task.created_at >= start, Task.created_at < end, Task.assignee_id.is_not(None))
             .group_by(Task.assignee_id, Task.kind)
         )
@@ -128,7 +138,12 @@ def inspector_rows(session: Session, start: datetime, end: datetime) -> list[dic
             .group_by(Grid.inspector_id)
         )
     }
-    users = {u.id: u for u in platform.list_users(session, actor=platform.system_actor(frozenset({"platform.users.read", COUNTY_SCOPE})), limit=100_000)[0]}
+    users = {
+        u.id: u
+        for u in platform.list_users(
+            session, actor=platform.system_actor(frozenset({"platform.users.read", COUNTY_SCOPE})), limit=100_000
+        )[0]
+    }
     ids = set(reports) | {k[0] for k in tasks} | set(grids)
     rows = []
     for uid in ids:
@@ -200,11 +215,19 @@ def breakdown(session: Session, start: datetime, end: datetime) -> dict[str, lis
     period = and_(Case.reported_at >= start, Case.reported_at < end)
     by_source = [
         {"source": s, "label": SOURCES.get(s, s), "count": int(n)}
-        for s, n in session.execute(select(Case.source, func.count()).where(period).group_by(Case.source).order_by(func.count().desc()))
+        for s, n in session.execute(
+            select(Case.source, func.count()).where(period).group_by(Case.source).order_by(func.count().desc())
+        )
     ]
     by_class = [
         {"class_code": c, "count": int(n)}
-        for c, n in session.execute(select(Case.class_code, func.count()).where(period).group_by(Case.class_code).order_by(func.count().desc()).limit(20))
+        for c, n in session.execute(
+            select(Case.class_code, func.count())
+            .where(period)
+            .group_by(Case.class_code)
+            .order_by(func.count().desc())
+            .limit(20)
+        )
     ]
     return {"by_source": by_source, "by_class": by_class}
 
@@ -229,10 +252,16 @@ def previous_periods(start: datetime, end: datetime) -> tuple[tuple[datetime, da
     return mom, (minus_year(s), minus_year(e))
 
 
-_HEADLINE = {"department": ("department_id", "score"), "inspector": ("user_id", "valid_rate"), "region": ("code", "received")}
+_HEADLINE = {
+    "department": ("department_id", "score"),
+    "inspector": ("user_id", "valid_rate"),
+    "region": ("code", "received"),
+}
 
 
-def rows_for(session: Session, kind: str, start: datetime, end: datetime, *, level: str = "street") -> list[dict[str, Any]]:
+def rows_for(
+    session: Session, kind: str, start: datetime, end: datetime, *, level: str = "street"
+) -> list[dict[str, Any]]:
     if kind == "department":
         return department_rows(session, start, end)
     if kind == "inspector":
@@ -311,7 +340,7 @@ LABELS = {
 
 def excel(session: Session, *, actor: Actor, kind: str, start: datetime, end: datetime) -> bytes:
     data = report(session, kind=kind, start=start, end=end)
-    columns = [k for k in LABELS if data["rows"] and k in data["rows"][0]] if data["rows"] else [k for k in LABELS][:5]
+    columns = [k for k in LABELS if data["rows"] and k in data["rows"][0]] if data["rows"] else list(LABELS)[:5]
     wb = Workbook()
     ws = wb.active
     assert ws is not None
@@ -321,5 +350,12 @@ def excel(session: Session, *, actor: Actor, kind: str, start: datetime, end: da
         ws.append([round(r[c], 4) if isinstance(r[c], float) else r[c] for c in columns])
     out = io.BytesIO()
     wb.save(out)
-    audit.record(session, actor.audit, action="citymgmt.evaluation_export", object_type="evaluation", object_id=kind, detail={"start": data["start"], "end": data["end"], "rows": len(data["rows"])})
+    audit.record(
+        session,
+        actor.audit,
+        action="citymgmt.evaluation_export",
+        object_type="evaluation",
+        object_id=kind,
+        detail={"start": data["start"], "end": data["end"], "rows": len(data["rows"])},
+    )
     return out.getvalue()

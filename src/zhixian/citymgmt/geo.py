@@ -377,7 +377,9 @@ def grid_cover(boundary: Any, *, size_m: float, max_cells: int = 999) -> list[An
                 continue
             cells.append(piece)
     if len(cells) > max_cells:
-        raise Invalid(f"一个社区最多 {max_cells} 个网格，当前边长会生成 {len(cells)} 个，请加大网格边长", field="size_m")
+        raise Invalid(
+            f"一个社区最多 {max_cells} 个网格，当前边长会生成 {len(cells)} 个，请加大网格边长", field="size_m"
+        )
     return cells
 
 

@@ -27,7 +27,11 @@ from zhixian.web.templating import LOCAL_TZ
 
 def _errors(status: int, title: str, detail: str, errors: list[FieldError]) -> Response:
     items = [{"code": status, "description": detail}]
-    items += [{"code": status, "description": f"{e.field}: {e.message}" if e.field else e.message} for e in errors if e.message != detail]
+    items += [
+        {"code": status, "description": f"{e.field}: {e.message}" if e.field else e.message}
+        for e in errors
+        if e.message != detail
+    ]
     return JSONResponse(items, status_code=status)
 
 
@@ -82,7 +86,9 @@ def services(request: Request, session: SessionDep, jurisdiction_id: str | None 
 
 
 @router.get("/services/{service_code}.json", summary="服务定义（属性）")
-def service_definition(service_code: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> dict[str, Any]:
+def service_definition(
+    service_code: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None
+) -> dict[str, Any]:
     _check_jurisdiction(request, jurisdiction_id)
     cls = session.get(CaseClass, service_code)
     if cls is None or cls.parent_code is None or not cls.active:
@@ -104,7 +110,9 @@ def _request(session: Any, case: Case, classes: dict[str, CaseClass], depts: dic
     elif shown.status == "closed":
         notes = notes or "已办结"
     cls = classes.get(case.class_code)
-    media = session.execute(select(CasePhoto.id).where(CasePhoto.case_id == case.id, CasePhoto.stage == "open311")).first()
+    media = session.execute(
+        select(CasePhoto.id).where(CasePhoto.case_id == case.id, CasePhoto.stage == "open311")
+    ).first()
     return {
         "service_request_id": case.number,
         "status": "closed" if closed else "open",
@@ -122,7 +130,9 @@ def _request(session: Any, case: Case, classes: dict[str, CaseClass], depts: dic
         "zipcode": None,
         "lat": case.lat,
         "long": case.lon,
-        "media_url": case.external_ref if case.external_ref and case.external_ref.startswith("http") and media is None else None,
+        "media_url": case.external_ref
+        if case.external_ref and case.external_ref.startswith("http") and media is None
+        else None,
     }
 
 
@@ -181,7 +191,9 @@ async def create_request(request: Request, session: SessionDep) -> JSONResponse:
             address=address,
             reporter_name=name[:100],
             reporter_contact=contact[:60] if contact else None,
-            external_ref=media[:64] if media.startswith(("http://", "https://")) else (str(form.get("device_id") or "")[:64] or None),
+            external_ref=media[:64]
+            if media.startswith(("http://", "https://"))
+            else (str(form.get("device_id") or "")[:64] or None),
         )
     except ValueError as exc:
         raise Invalid("invalid request / 请求参数不符合要求：" + str(exc).splitlines()[0]) from exc
@@ -192,7 +204,14 @@ async def create_request(request: Request, session: SessionDep) -> JSONResponse:
     )
     case = service.intake(session, actor=CITIZEN, data=data, options=options)
     return JSONResponse(
-        [{"service_request_id": case.number, "token": case.token, "service_notice": "已受理，可凭编号查询进度", "account_id": None}],
+        [
+            {
+                "service_request_id": case.number,
+                "token": case.token,
+                "service_notice": "已受理，可凭编号查询进度",
+                "account_id": None,
+            }
+        ],
         status_code=201,
     )
 
@@ -234,7 +253,9 @@ def list_requests(
 
 
 @router.get("/requests/{service_request_id}.json", summary="单个服务请求")
-def get_request(service_request_id: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> list[dict[str, Any]]:
+def get_request(
+    service_request_id: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None
+) -> list[dict[str, Any]]:
     _check_jurisdiction(request, jurisdiction_id)
     case = session.execute(select(Case).where(Case.number == service_request_id)).scalar_one_or_none()
     if case is None:
@@ -244,10 +265,11 @@ def get_request(service_request_id: str, request: Request, session: SessionDep, 
 
 
 @router.get("/tokens/{token}.json", summary="由 token 查询服务请求编号")
-def token(token: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> list[dict[str, Any]]:
+def token(
+    token: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None
+) -> list[dict[str, Any]]:
     _check_jurisdiction(request, jurisdiction_id)
     case = session.execute(select(Case).where(Case.token == token)).scalar_one_or_none()
     if case is None:
         raise NotFound("token not found / token 不存在")
     return [{"service_request_id": case.number, "token": token}]
-

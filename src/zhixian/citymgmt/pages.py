@@ -49,7 +49,9 @@ def ops_figures(session: Session, now: datetime | None = None) -> dict[str, Any]
         ).where(Case.status.in_(open_statuses))
     ).one()
     today_in = session.execute(select(func.count()).where(Case.reported_at >= today)).scalar_one()
-    today_closed = session.execute(select(func.count()).where(Case.status == "closed", Case.closed_at >= today)).scalar_one()
+    today_closed = session.execute(
+        select(func.count()).where(Case.status == "closed", Case.closed_at >= today)
+    ).scalar_one()
     return {
         "open": int(row[0] or 0),
         "red": int(row[1] or 0),
@@ -67,10 +69,12 @@ def ops(request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
     start = _today_start().replace(day=1)
     ranking = evaluation.department_rows(session, start, utcnow() + timedelta(seconds=1))
     mix = evaluation.breakdown(session, start, utcnow() + timedelta(seconds=1))["by_source"]
-    live, _ = service.list_cases(session, actor=actor, flt=service.CaseFilter(status="handling"), limit=15, order="deadline")
+    live, _ = service.list_cases(
+        session, actor=actor, flt=service.CaseFilter(status="handling"), limit=15, order="deadline"
+    )
     recent, _ = service.list_cases(session, actor=actor, flt=service.CaseFilter(status="closed"), limit=10)
     recent.sort(key=lambda c: c.closed_at or c.reported_at, reverse=True)
-    streets = [d for d in platform.list_divisions(session, level="town")]
+    streets = list(platform.list_divisions(session, level="town"))
     return render(
         request,
         "citymgmt/ops.html",
@@ -88,7 +92,9 @@ def ops(request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
 
 @router.get("/ops/live")
 def ops_live(request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
-    live, _ = service.list_cases(session, actor=actor, flt=service.CaseFilter(status="handling"), limit=15, order="deadline")
+    live, _ = service.list_cases(
+        session, actor=actor, flt=service.CaseFilter(status="handling"), limit=15, order="deadline"
+    )
     return render(request, "citymgmt/_live.html", actor, live=[service.case_read(session, c) for c in live])
 
 
@@ -193,26 +199,51 @@ async def case_act(case_id: int, action: str, request: Request, session: Session
         data = ActionIn.model_validate(raw)
     except ValidationError as exc:
         errors = pydantic_errors_to_chinese(list(exc.errors()))
-        raise Invalid("；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors) from exc
-    workflow.perform(session, actor=actor, settings=request.app.state.settings, case_id=case_id, action=action, data=data, photos=photos)
+        raise Invalid(
+            "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors
+        ) from exc
+    workflow.perform(
+        session,
+        actor=actor,
+        settings=request.app.state.settings,
+        case_id=case_id,
+        action=action,
+        data=data,
+        photos=photos,
+    )
     back = "/citymgmt/my" if request.query_params.get("from") == "my" else f"/citymgmt/cases/{case_id}"
     return RedirectResponse(f"{back}?done={action}", status_code=303)
 
 
 @router.get("/my")
 def my_tasks(request: Request, session: SessionDep, actor: Signed) -> HTMLResponse:
-    rows, total = service.list_cases(session, actor=actor, flt=service.CaseFilter(mine=True), limit=100, order="deadline")
-    return render(request, "citymgmt/my.html", actor, rows=[service.case_read(session, c) for c in rows], total=total, done=request.query_params.get("done"))
+    rows, total = service.list_cases(
+        session, actor=actor, flt=service.CaseFilter(mine=True), limit=100, order="deadline"
+    )
+    return render(
+        request,
+        "citymgmt/my.html",
+        actor,
+        rows=[service.case_read(session, c) for c in rows],
+        total=total,
+        done=request.query_params.get("done"),
+    )
 
 
 @router.get("/report")
-def report_page(request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.report"))]) -> HTMLResponse:
-    classes = session.execute(select(CaseClass).where(CaseClass.active.is_(True)).order_by(CaseClass.code)).scalars().all()
+def report_page(
+    request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.report"))]
+) -> HTMLResponse:
+    classes = (
+        session.execute(select(CaseClass).where(CaseClass.active.is_(True)).order_by(CaseClass.code)).scalars().all()
+    )
     majors = {c.code: c.name for c in classes if c.parent_code is None}
     groups: dict[str, list[CaseClass]] = {}
     for c in classes:
         if c.parent_code:
-            groups.setdefault(("部件·" if c.kind == "component" else "事件·") + majors.get(c.parent_code, c.parent_code), []).append(c)
+            groups.setdefault(
+                ("部件·" if c.kind == "component" else "事件·") + majors.get(c.parent_code, c.parent_code), []
+            ).append(c)
     max_mb = int(service.config(session)["photo_max_bytes"]) // 1024 // 1024
     return render(request, "citymgmt/report.html", actor, groups=groups, max_mb=max_mb)
 
@@ -227,7 +258,10 @@ def evaluation_page(
     level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
 ) -> HTMLResponse:
     lo, hi = period(start, end)
-    data = {k: evaluation.report(session, kind=k, start=lo, end=hi, level=level) for k in ("department", "inspector", "region")}
+    data = {
+        k: evaluation.report(session, kind=k, start=lo, end=hi, level=level)
+        for k in ("department", "inspector", "region")
+    }
     return render(
         request,
         "citymgmt/evaluation.html",
@@ -241,6 +275,8 @@ def evaluation_page(
 
 
 @router.get("/config")
-def config_page(request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.config"))]) -> HTMLResponse:
+def config_page(
+    request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.config"))]
+) -> HTMLResponse:
     classes = session.execute(select(CaseClass).order_by(CaseClass.code)).scalars().all()
     return render(request, "citymgmt/config.html", actor, classes=classes, config=service.config(session))

@@ -36,7 +36,7 @@ class CaseIntake(Input):
     class_code: str = Field(min_length=1, max_length=8, description="部件/事件小类代码，如 S0102")
     lon: float = Field(allow_inf_nan=False, description="经度")
     lat: float = Field(allow_inf_nan=False, description="纬度")
-    crs: Literal["WGS84", "GCJ02"] = Field("WGS84", description="坐标系；手机地图 SDK 的 GCJ-02 会自动转换")
+    crs: Literal["WGS84", "GCJ02"] = Field(default="WGS84", description="坐标系；手机地图 SDK 的 GCJ-02 会自动转换")
     description: str = Field("", max_length=DESCRIPTION_MAX, description="问题描述")
     address: ShortText = ""
     urgent: bool = False
@@ -44,7 +44,7 @@ class CaseIntake(Input):
     reporter_name: ShortText = ""
     reporter_contact: str | None = Field(None, max_length=60)
     external_ref: str | None = Field(None, max_length=64, description="外部编号（12345 工单号、设备号）")
-    self_disposed: bool = Field(False, description="监督员已自行处置（需附处置后照片）")
+    self_disposed: bool = Field(default=False, description="监督员已自行处置（需附处置后照片）")
 
 
 class ActionIn(Input):

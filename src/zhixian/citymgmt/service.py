@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
@@ -121,7 +121,12 @@ def check_photo(content: bytes, *, max_bytes: int, field_name: str = "photo") ->
     if len(content) > max_bytes:
         raise Invalid(
             "照片过大",
-            [FieldError(f"照片不能超过 {max_bytes // 1024 // 1024} MB（收到 {len(content) / 1048576:.1f} MB）", field=field_name)],
+            [
+                FieldError(
+                    f"照片不能超过 {max_bytes // 1024 // 1024} MB（收到 {len(content) / 1048576:.1f} MB）",
+                    field=field_name,
+                )
+            ],
         )
     if not content:
         raise Invalid("照片为空", field=field_name)
@@ -131,7 +136,9 @@ def check_photo(content: bytes, *, max_bytes: int, field_name: str = "photo") ->
             width, height = img.size
             img.verify()
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise Invalid("文件不是有效的图片", [FieldError("请上传 JPEG、PNG 或 WebP 格式的照片", field=field_name)]) from exc
+        raise Invalid(
+            "文件不是有效的图片", [FieldError("请上传 JPEG、PNG 或 WebP 格式的照片", field=field_name)]
+        ) from exc
     if fmt not in PHOTO_FORMATS:
         raise Invalid("不支持的图片格式", [FieldError("请上传 JPEG、PNG 或 WebP 格式的照片", field=field_name)])
     if width * height > 60_000_000:
@@ -335,7 +342,15 @@ def duplicates(session: Session, case: Case) -> list[DuplicateRead]:
     for other in rows:
         d = distance_m(case.lon, case.lat, other.lon, other.lat)
         if d <= radius:
-            out.append(DuplicateRead(id=other.id, number=other.number, status=other.status, distance_m=round(d, 1), reported_at=other.reported_at))
+            out.append(
+                DuplicateRead(
+                    id=other.id,
+                    number=other.number,
+                    status=other.status,
+                    distance_m=round(d, 1),
+                    reported_at=other.reported_at,
+                )
+            )
     return sorted(out, key=lambda r: r.distance_m)
 
 
@@ -385,7 +400,9 @@ class CaseFilter:
     extra: list[ColumnElement[bool]] = field(default_factory=list)
 
 
-def case_query(actor: Actor, flt: CaseFilter, *, now: datetime | None = None) -> Select[tuple[Case]]:
+def case_query(  # noqa: PLR0912 - one condition per filter field
+    actor: Actor, flt: CaseFilter, *, now: datetime | None = None
+) -> Select[Any]:
     now = now or utcnow()
     query = select(Case).where(visible(actor))
     conds: list[ColumnElement[bool]] = list(flt.extra)
@@ -423,7 +440,11 @@ def case_query(actor: Actor, flt: CaseFilter, *, now: datetime | None = None) ->
     if flt.mine:
         conds.append(
             or_(
-                and_(Case.department_path.is_not(None), actor.department_filter(Case.department_path), Case.status == "handling"),  # type: ignore[arg-type]
+                and_(
+                    Case.department_path.is_not(None),
+                    actor.department_filter(Case.department_path),  # type: ignore[arg-type]
+                    Case.status == "handling",
+                ),
                 exists().where(Task.case_id == Case.id, Task.assignee_id == actor.user_id, Task.done_at.is_(None)),
             )
         )
@@ -439,10 +460,10 @@ def list_cases(
     total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     ordering = (Case.deadline.asc(), Case.id) if order == "deadline" else (Case.reported_at.desc(), Case.id.desc())
     rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).scalars().all()
-    return list(rows), int(total)
+    return [r for r in rows], int(total)
 
 
-def light(case: Case, now: datetime | None = None) -> str:
+def light(case: Case, now: datetime | None = None) -> Literal["green", "yellow", "red", "none"]:
     if case.status != "handling" or case.deadline is None:
         return "none"
     now = now or utcnow()
@@ -453,7 +474,9 @@ def light(case: Case, now: datetime | None = None) -> str:
     return "green"
 
 
-def case_read(session: Session, case: Case, *, names: dict[str, str] | None = None, now: datetime | None = None) -> CaseRead:
+def case_read(
+    session: Session, case: Case, *, names: dict[str, str] | None = None, now: datetime | None = None
+) -> CaseRead:
     cls = session.get(CaseClass, case.class_code)
     dept = platform.get_department(session, case.department_id) if case.department_id else None
     return CaseRead(
@@ -485,7 +508,7 @@ def case_read(session: Session, case: Case, *, names: dict[str, str] | None = No
         deadline=case.deadline,
         completed_at=case.completed_at,
         closed_at=case.closed_at,
-        light=light(case, now),  # type: ignore[arg-type]
+        light=light(case, now),
         self_disposed=case.self_disposed,
         rework_count=case.rework_count,
         return_count=case.return_count,

@@ -89,7 +89,9 @@ def _permitted(session: Session, actor: Actor, case: Case, name: str, rule: Rule
     return True
 
 
-def _deadline(session: Session, settings: Settings, start: datetime, *, hours: float, days: float) -> tuple[datetime, tuple[str, ...]]:
+def _deadline(
+    session: Session, settings: Settings, start: datetime, *, hours: float, days: float
+) -> tuple[datetime, tuple[str, ...]]:
     result = platform.add_working_time(session, settings=settings, start=start, hours=hours, days=days)
     return result.at, result.warnings
 
@@ -153,21 +155,38 @@ def perform(
         raise NotPermitted(f"没有“{rule.label}”的权限")
     if case.status not in rule.from_statuses:
         allowed = "、".join(STATUS_LABELS[s] for s in rule.from_statuses)
-        raise Conflict(f"案件当前为“{STATUS_LABELS.get(case.status, case.status)}”，不能{rule.label}（仅限{allowed}状态）")
+        raise Conflict(
+            f"案件当前为“{STATUS_LABELS.get(case.status, case.status)}”，不能{rule.label}（仅限{allowed}状态）"
+        )
     now = now or utcnow()
     before = case.status
     handler = _HANDLERS[action]
     dept_before = case.department_id
     step, note, extra = handler(session, actor, settings, case, data, photos, now)
     dept = case.department_id if action == "dispatch" else dept_before if action == "return" else None
-    service.add_event(session, case, actor=actor, step=step, from_status=before, to_status=case.status, note=note, data=extra, at=now, department_id=dept)
+    service.add_event(
+        session,
+        case,
+        actor=actor,
+        step=step,
+        from_status=before,
+        to_status=case.status,
+        note=note,
+        data=extra,
+        at=now,
+        department_id=dept,
+    )
     audit.record(
         session,
         actor.audit,
         action=f"citymgmt.case_{action}",
         object_type="cm_case",
         object_id=case.number,
-        detail={"from": before, "to": case.status, **{k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)}},
+        detail={
+            "from": before,
+            "to": case.status,
+            **{k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)},
+        },
     )
     session.flush()
     return case
@@ -182,23 +201,55 @@ def _need_note(data: ActionIn, what: str) -> str:
     return data.note.strip()
 
 
-def _verify(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _verify(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     task = _new_task(session, settings, case, "verify", now)
     case.status = "verifying"
     return "派发核实", data.note, {"assignee_id": task.assignee_id or 0}
 
 
-def _verified(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _verified(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     if data.confirmed is None:
         raise Invalid("请说明核实结果（问题是否属实）", field="confirmed")
-    _close_task(_open_task(session, case, "verify"), result="confirmed" if data.confirmed else "false", note=data.note, now=now)
+    _close_task(
+        _open_task(session, case, "verify"), result="confirmed" if data.confirmed else "false", note=data.note, now=now
+    )
     for photo in photos:
-        service.store_photo(session, settings=settings, case=case, photo=service.PhotoIn(photo.content, photo.filename, "verify"), actor=actor)
+        service.store_photo(
+            session,
+            settings=settings,
+            case=case,
+            photo=service.PhotoIn(photo.content, photo.filename, "verify"),
+            actor=actor,
+        )
     case.status = "reported"
     return "核实反馈", data.note or ("属实" if data.confirmed else "不属实"), {"confirmed": data.confirmed}
 
 
-def _file(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _file(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     _close_task(_open_task(session, case, "verify"), result="skipped", note="受理员直接立案", now=now)
     seconds, _ = platform.working_calendar(session, settings=settings).working_seconds_between(case.reported_at, now)
     case.filed_at = now
@@ -207,16 +258,40 @@ def _file(session: Session, actor: Actor, settings: Settings, case: Case, data: 
     return "立案", data.note, {"filed_on_time": bool(case.filed_on_time)}
 
 
-def _reject(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _reject(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     reason = _need_note(data, "不予立案的理由（对照立案标准）")
     _close_task(_open_task(session, case, "verify"), result="skipped", note="不予立案", now=now)
     case.status, case.closed_at = "rejected", now
     if case.token or case.reporter_contact_enc:
-        session.add(Notice(case_id=case.id, channel="open311" if case.token else "sms", recipient=case.reporter_name or case.number, message=f"不予立案：{reason}"[:500], at=now))
+        session.add(
+            Notice(
+                case_id=case.id,
+                channel="open311" if case.token else "sms",
+                recipient=case.reporter_name or case.number,
+                message=f"不予立案：{reason}"[:500],
+                at=now,
+            )
+        )
     return "不予立案", reason, {}
 
 
-def _merge(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _merge(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     if not data.target_id:
         raise Invalid("请选择要并入的案件", field="target_id")
     target = session.get(Case, data.target_id)
@@ -228,13 +303,39 @@ def _merge(session: Session, actor: Actor, settings: Settings, case: Case, data:
         raise Conflict("只能合并同一类别的案件")
     _close_task(_open_task(session, case, "verify"), result="skipped", note="已合并", now=now)
     case.status, case.merged_into_id, case.closed_at = "merged", target.id, now
-    service.add_event(session, target, actor=actor, step="合并", from_status=target.status, to_status=target.status, note=f"并入重复案件 {case.number}", data={"merged_id": case.id}, at=now)
+    service.add_event(
+        session,
+        target,
+        actor=actor,
+        step="合并",
+        from_status=target.status,
+        to_status=target.status,
+        note=f"并入重复案件 {case.number}",
+        data={"merged_id": case.id},
+        at=now,
+    )
     if case.reporter_contact_enc or case.token:
-        session.add(Notice(case_id=case.id, channel="sms" if case.reporter_contact_enc else "open311", recipient=case.reporter_name or case.number, message=f"您反映的问题已与案件 {target.number} 合并办理，进展将同步告知"[:500], at=now))
+        session.add(
+            Notice(
+                case_id=case.id,
+                channel="sms" if case.reporter_contact_enc else "open311",
+                recipient=case.reporter_name or case.number,
+                message=f"您反映的问题已与案件 {target.number} 合并办理，进展将同步告知"[:500],
+                at=now,
+            )
+        )
     return "合并", data.note or f"并入案件 {target.number}", {"target": target.number}
 
 
-def _dispatch(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _dispatch(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     suggested = service.suggest_department(session, case)
     dept_id = data.department_id or suggested
     if dept_id is None:
@@ -251,16 +352,28 @@ def _dispatch(session: Session, actor: Actor, settings: Settings, case: Case, da
     case.department_id, case.department_path = dept.id, dept.path
     case.dispatched_at, case.status, case.escalated_at = now, "handling", None
     limit = f"{days:g} 个工作日" if days else f"{hours:g} 个工作小时"
-    return "派遣", data.note, {
-        "department": dept.name,
-        "suggested": dept_id == suggested,
-        "limit": limit,
-        "deadline": case.deadline.isoformat(),
-        "warnings": "；".join(warnings),
-    }
+    return (
+        "派遣",
+        data.note,
+        {
+            "department": dept.name,
+            "suggested": dept_id == suggested,
+            "limit": limit,
+            "deadline": case.deadline.isoformat(),
+            "warnings": "；".join(warnings),
+        },
+    )
 
 
-def _return(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _return(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     reason = _need_note(data, "回退理由（如：非本部门职责）")
     if _pending_postponement(session, case):
         raise Conflict("延期申请待审批，暂不能回退")
@@ -270,10 +383,26 @@ def _return(session: Session, actor: Actor, settings: Settings, case: Case, data
     return "回退", reason, {"from_department_id": dept or 0}
 
 
-def _complete(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _complete(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     for photo in photos:
-        service.store_photo(session, settings=settings, case=case, photo=service.PhotoIn(photo.content, photo.filename, "after"), actor=actor)
-    has_after = session.execute(select(CasePhoto.id).where(CasePhoto.case_id == case.id, CasePhoto.stage == "after")).first()
+        service.store_photo(
+            session,
+            settings=settings,
+            case=case,
+            photo=service.PhotoIn(photo.content, photo.filename, "after"),
+            actor=actor,
+        )
+    has_after = session.execute(
+        select(CasePhoto.id).where(CasePhoto.case_id == case.id, CasePhoto.stage == "after")
+    ).first()
     if not has_after:
         raise Invalid("处置反馈须上传处置后照片", [FieldError("请上传处置后照片", field="photo")])
     pending = _pending_postponement(session, case)
@@ -288,17 +417,41 @@ def _complete(session: Session, actor: Actor, settings: Settings, case: Case, da
     return "处置反馈", data.note, {"on_time": bool(case.completed_on_time), "check_assignee_id": task.assignee_id or 0}
 
 
-def _check(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _check(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     if data.passed is None:
         raise Invalid("请说明核查结果（通过或不通过）", field="passed")
-    _close_task(_open_task(session, case, "check"), result="passed" if data.passed else "failed", note=data.note, now=now)
+    _close_task(
+        _open_task(session, case, "check"), result="passed" if data.passed else "failed", note=data.note, now=now
+    )
     for photo in photos:
-        service.store_photo(session, settings=settings, case=case, photo=service.PhotoIn(photo.content, photo.filename, "check"), actor=actor)
+        service.store_photo(
+            session,
+            settings=settings,
+            case=case,
+            photo=service.PhotoIn(photo.content, photo.filename, "check"),
+            actor=actor,
+        )
     if data.passed:
         case.status, case.closed_at = "closed", now
         _notify_merged(session, case, f"案件 {case.number} 已办结", now)
         if case.token or case.reporter_contact_enc:
-            session.add(Notice(case_id=case.id, channel="open311" if case.token else "sms", recipient=case.reporter_name or case.number, message=f"您反映的问题（{case.number}）已处理完毕", at=now))
+            session.add(
+                Notice(
+                    case_id=case.id,
+                    channel="open311" if case.token else "sms",
+                    recipient=case.reporter_name or case.number,
+                    message=f"您反映的问题（{case.number}）已处理完毕",
+                    at=now,
+                )
+            )
         return "核查结案", data.note or "核查通过", {"passed": True}
     _need_note(data, "核查不通过的原因")
     case.status, case.rework_count = "handling", case.rework_count + 1
@@ -306,7 +459,15 @@ def _check(session: Session, actor: Actor, settings: Settings, case: Case, data:
     return "返工", data.note, {"passed": False, "rework": case.rework_count}
 
 
-def _postpone(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _postpone(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     reason = _need_note(data, "延期理由")
     if data.hours <= 0 and data.days <= 0:
         raise Invalid("请填写延期时长（工作小时或工作日）", field="days")
@@ -314,11 +475,29 @@ def _postpone(session: Session, actor: Actor, settings: Settings, case: Case, da
         raise Conflict("已有一份延期申请待审批")
     if case.postpone_count >= 1:
         raise Conflict("本案已延期一次，再次延期须由指挥中心挂账处理")
-    session.add(Postponement(case_id=case.id, hours=data.hours, days=data.days, reason=reason, requested_by=actor.user_id, requested_at=now, old_deadline=case.deadline))
+    session.add(
+        Postponement(
+            case_id=case.id,
+            hours=data.hours,
+            days=data.days,
+            reason=reason,
+            requested_by=actor.user_id,
+            requested_at=now,
+            old_deadline=case.deadline,
+        )
+    )
     return "申请延期", reason, {"hours": data.hours, "days": data.days}
 
 
-def _decide_postpone(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _decide_postpone(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     pending = _pending_postponement(session, case)
     if pending is None:
         raise Conflict("没有待审批的延期申请")
@@ -338,24 +517,50 @@ def _decide_postpone(session: Session, actor: Actor, settings: Settings, case: C
     return "延期批准", data.note, {"approved": True, "deadline": new_deadline.isoformat()}
 
 
-def _hold(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _hold(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     reason = _need_note(data, "挂账/缓办理由（长期或季节性问题）")
     case.status, case.hold_count = "on_hold", case.hold_count + 1
     return "挂账缓办", reason, {}
 
 
-def _resume(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _resume(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     case.status = "dispatching"
     case.deadline, case.warn_at = None, None
     return "恢复办理", data.note, {}
 
 
-def _supervise(session: Session, actor: Actor, settings: Settings, case: Case, data: ActionIn, photos: Sequence[service.PhotoIn], now: datetime) -> Handled:
+def _supervise(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    case: Case,
+    data: ActionIn,
+    photos: Sequence[service.PhotoIn],
+    now: datetime,
+) -> Handled:
     note = _need_note(data, "督办意见")
     case.supervise_count += 1
     if case.department_id:
         dept = platform.get_department(session, case.department_id)
-        session.add(Notice(case_id=case.id, channel="department", recipient=dept.name, message=f"督办：{note}"[:500], at=now))
+        session.add(
+            Notice(case_id=case.id, channel="department", recipient=dept.name, message=f"督办：{note}"[:500], at=now)
+        )
     return "督办", note, {}
 
 
@@ -388,11 +593,35 @@ def escalate_overdue(session: Session, *, now: datetime | None = None) -> int:
     for case in rows:
         case.escalated_at = now
         case.supervise_count += 1
-        service.add_event(session, case, actor=actor, step="超期升级", from_status=case.status, to_status=case.status, note="已超过处置时限，系统自动督办", at=now)
+        service.add_event(
+            session,
+            case,
+            actor=actor,
+            step="超期升级",
+            from_status=case.status,
+            to_status=case.status,
+            note="已超过处置时限，系统自动督办",
+            at=now,
+        )
         if case.department_id:
             dept = platform.get_department(session, case.department_id)
-            session.add(Notice(case_id=case.id, channel="department", recipient=dept.name, message=f"案件 {case.number} 已超期，请立即处置", at=now))
-        audit.record(session, actor.audit, action="citymgmt.case_escalate", object_type="cm_case", object_id=case.number, detail={"deadline": case.deadline.isoformat() if case.deadline else ""})
+            session.add(
+                Notice(
+                    case_id=case.id,
+                    channel="department",
+                    recipient=dept.name,
+                    message=f"案件 {case.number} 已超期，请立即处置",
+                    at=now,
+                )
+            )
+        audit.record(
+            session,
+            actor.audit,
+            action="citymgmt.case_escalate",
+            object_type="cm_case",
+            object_id=case.number,
+            detail={"deadline": case.deadline.isoformat() if case.deadline else ""},
+        )
         count += 1
     session.flush()
     return count

@@ -35,7 +35,15 @@ def seed(session: Session, ctx: Any) -> None:
         phone = f"13{rng.randint(0, 9)}{rng.randint(10000000, 99999999)}"
         name = f"{rng.choice(SURNAMES)}记{rng.choice(KINDS)}"
         service.create_shop(
-            session, actor=actor, cipher=ctx.cipher, name=name, uscc=code, address=f"{name}门前", lon=p.x, lat=p.y,
-            contact_name=rng.choice(SURNAMES) + "老板", contact_phone=phone,
+            session,
+            actor=actor,
+            cipher=ctx.cipher,
+            name=name,
+            uscc=code,
+            address=f"{name}门前",
+            lon=p.x,
+            lat=p.y,
+            contact_name=rng.choice(SURNAMES) + "老板",
+            contact_phone=phone,
         )
     session.flush()

@@ -57,7 +57,9 @@ def check_uscc(value: str) -> str:
     try:
         return str(uscc_check.validate(value))
     except StdnumError as exc:
-        raise Invalid("统一社会信用代码无效", [FieldError("应为 18 位且校验位正确的统一社会信用代码", field="uscc")]) from exc
+        raise Invalid(
+            "统一社会信用代码无效", [FieldError("应为 18 位且校验位正确的统一社会信用代码", field="uscc")]
+        ) from exc
 
 
 def create_shop(
@@ -85,14 +87,30 @@ def create_shop(
     zone = Point(lon, lat).buffer(deg, cap_style="square")
     minx, miny, maxx, maxy = zone.bounds
     shop = Shop(
-        name=name, uscc=code, address=address, lon=lon, lat=lat, contact_name=contact_name,
+        name=name,
+        uscc=code,
+        address=address,
+        lon=lon,
+        lat=lat,
+        contact_name=contact_name,
         contact_phone_enc=cipher.encrypt(contact_phone) if contact_phone else None,
         contact_phone_masked=mask_phone(contact_phone) if contact_phone else "",
-        zone_wkt=zone.wkt, min_lon=minx, min_lat=miny, max_lon=maxx, max_lat=maxy,
+        zone_wkt=zone.wkt,
+        min_lon=minx,
+        min_lat=miny,
+        max_lon=maxx,
+        max_lat=maxy,
     )
     session.add(shop)
     session.flush()
-    audit.record(session, actor.audit, action="storefronts.shop_create", object_type="sf_shop", object_id=shop.id, detail={"uscc": code})
+    audit.record(
+        session,
+        actor.audit,
+        action="storefronts.shop_create",
+        object_type="sf_shop",
+        object_id=shop.id,
+        detail={"uscc": code},
+    )
     return shop
 
 
@@ -111,7 +129,9 @@ def on_case_created(session: Session, case: Case, context: dict[str, Any]) -> No
     shop = session.get(Shop, context["shop_id"]) if context.get("shop_id") else shop_at(session, case.lon, case.lat)
     if shop is None:
         return
-    session.add(ShopCase(shop_id=shop.id, case_id=case.id, how="reported_at_shop" if context.get("shop_id") else "inside_zone"))
+    session.add(
+        ShopCase(shop_id=shop.id, case_id=case.id, how="reported_at_shop" if context.get("shop_id") else "inside_zone")
+    )
     session.add(
         ShopNotice(
             shop_id=shop.id,
@@ -132,19 +152,33 @@ def get_shop(session: Session, shop_id: int) -> Shop:
 
 def shop_cases(session: Session, shop_id: int) -> list[Case]:
     return list(
-        session.execute(select(Case).join(ShopCase, ShopCase.case_id == Case.id).where(ShopCase.shop_id == shop_id).order_by(Case.id.desc())).scalars()
+        session.execute(
+            select(Case)
+            .join(ShopCase, ShopCase.case_id == Case.id)
+            .where(ShopCase.shop_id == shop_id)
+            .order_by(Case.id.desc())
+        ).scalars()
     )
 
 
 def case_counts(session: Session) -> dict[int, int]:
-    return dict(session.execute(select(ShopCase.shop_id, func.count()).group_by(ShopCase.shop_id)).all())  # type: ignore[arg-type]
+    return dict(session.execute(select(ShopCase.shop_id, func.count()).group_by(ShopCase.shop_id)).tuples().all())
 
 
-def report_at_shop(session: Session, *, actor: Actor, options: citymgmt.IntakeOptions, shop_id: int, class_code: str, description: str) -> Case:
+def report_at_shop(
+    session: Session, *, actor: Actor, options: citymgmt.IntakeOptions, shop_id: int, class_code: str, description: str
+) -> Case:
     from zhixian.citymgmt.schemas import CaseIntake
 
     actor.require("storefronts.report")
     shop = get_shop(session, shop_id)
-    data = CaseIntake(source="storefront", class_code=class_code, lon=shop.lon, lat=shop.lat, description=description, address=shop.address)
+    data = CaseIntake(
+        source="storefront",
+        class_code=class_code,
+        lon=shop.lon,
+        lat=shop.lat,
+        description=description,
+        address=shop.address,
+    )
     options.context["shop_id"] = shop.id
     return citymgmt.intake(session, actor=actor, data=data, options=options)

@@ -37,8 +37,16 @@ class ShopIn(Input):
 
 def _shop(s: Shop, count: int = 0) -> dict[str, Any]:
     return {
-        "id": s.id, "name": s.name, "uscc": s.uscc, "address": s.address, "lon": s.lon, "lat": s.lat,
-        "contact_name": s.contact_name, "contact_phone": s.contact_phone_masked, "zone_wkt": s.zone_wkt, "cases": count,
+        "id": s.id,
+        "name": s.name,
+        "uscc": s.uscc,
+        "address": s.address,
+        "lon": s.lon,
+        "lat": s.lat,
+        "contact_name": s.contact_name,
+        "contact_phone": s.contact_phone_masked,
+        "zone_wkt": s.zone_wkt,
+        "cases": count,
     }
 
 
@@ -49,7 +57,9 @@ def list_shops(session: SessionDep, actor: Viewer) -> list[dict[str, Any]]:
 
 
 @api.post("/shops", status_code=201, summary="登记商铺（统一社会信用代码校验）")
-def create_shop(data: ShopIn, request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("storefronts.manage"))]) -> dict[str, Any]:
+def create_shop(
+    data: ShopIn, request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("storefronts.manage"))]
+) -> dict[str, Any]:
     shop = service.create_shop(session, actor=actor, cipher=request.app.state.cipher, **data.model_dump())
     return _shop(shop)
 
@@ -58,12 +68,17 @@ def create_shop(data: ShopIn, request: Request, session: SessionDep, actor: Anno
 def get_shop(shop_id: int, session: SessionDep, actor: Viewer) -> dict[str, Any]:
     shop = service.get_shop(session, shop_id)
     cases = service.shop_cases(session, shop_id)
-    notices = session.execute(select(ShopNotice).where(ShopNotice.shop_id == shop_id).order_by(ShopNotice.id)).scalars().all()
+    notices = (
+        session.execute(select(ShopNotice).where(ShopNotice.shop_id == shop_id).order_by(ShopNotice.id)).scalars().all()
+    )
     return {
         **_shop(shop, len(cases)),
         "case_ids": [c.id for c in cases],
         "case_numbers": [c.number for c in cases],
-        "notices": [{"case_id": n.case_id, "recipient": n.recipient, "message": n.message, "at": n.at.isoformat()} for n in notices],
+        "notices": [
+            {"case_id": n.case_id, "recipient": n.recipient, "message": n.message, "at": n.at.isoformat()}
+            for n in notices
+        ],
     }
 
 
@@ -78,9 +93,26 @@ def shops_page(request: Request, session: SessionDep, actor: Viewer) -> HTMLResp
 def shop_page(shop_id: int, request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
     shop = service.get_shop(session, shop_id)
     cases = [citymgmt.case_read(session, c) for c in service.shop_cases(session, shop_id)]
-    notices = session.execute(select(ShopNotice).where(ShopNotice.shop_id == shop_id).order_by(ShopNotice.id.desc())).scalars().all()
-    classes = session.execute(select(CaseClass).where(CaseClass.source == "storefronts", CaseClass.parent_code.is_not(None))).scalars().all()
-    return render(request, "storefronts/shop.html", actor, shop=shop, cases=cases, notices=notices, classes=classes, done=request.query_params.get("done"))
+    notices = (
+        session.execute(select(ShopNotice).where(ShopNotice.shop_id == shop_id).order_by(ShopNotice.id.desc()))
+        .scalars()
+        .all()
+    )
+    classes = (
+        session.execute(select(CaseClass).where(CaseClass.source == "storefronts", CaseClass.parent_code.is_not(None)))
+        .scalars()
+        .all()
+    )
+    return render(
+        request,
+        "storefronts/shop.html",
+        actor,
+        shop=shop,
+        cases=cases,
+        notices=notices,
+        classes=classes,
+        done=request.query_params.get("done"),
+    )
 
 
 @pages.post("/{shop_id}/report")
@@ -92,5 +124,12 @@ def report(
     class_code: Annotated[str, Form()],
     description: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
-    case = service.report_at_shop(session, actor=actor, options=intake_options(request), shop_id=shop_id, class_code=class_code, description=description)
+    case = service.report_at_shop(
+        session,
+        actor=actor,
+        options=intake_options(request),
+        shop_id=shop_id,
+        class_code=class_code,
+        description=description,
+    )
     return RedirectResponse(f"/storefronts/{shop_id}?done={case.number}", status_code=303)
