@@ -162,7 +162,8 @@ def shop_cases(session: Session, shop_id: int) -> list[Case]:
 
 
 def case_counts(session: Session) -> dict[int, int]:
-    return dict(session.execute(select(ShopCase.shop_id, func.count()).group_by(ShopCase.shop_id)).tuples().all())
+    rows = session.execute(select(ShopCase.shop_id, func.count()).group_by(ShopCase.shop_id)).all()
+    return {int(shop_id): int(n) for shop_id, n in rows}
 
 
 def report_at_shop(
