@@ -25,6 +25,9 @@ from zhixian.cli import initialise
 from zhixian.demo import seed as demo_seed
 from zhixian.settings import Settings
 
+# the test county gets a small case history; `zhixian demo` alone seeds a realistic volume
+os.environ.setdefault("ZHIXIAN_CITYMGMT_DEMO_CASES", "300")
+
 PASSWORD = "Demo-pass-2026"
 SEED = 20261121
 ARTIFACTS = Path(__file__).parent.parent / "test-artifacts"
