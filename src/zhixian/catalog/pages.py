@@ -1,7 +1,184 @@
-"""HTML pages of the catalogue."""
+"""HTML pages of the catalogue: browser with search, resource editor and workflow, system registry."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from zhixian.catalog import grading, service
+from zhixian.catalog import io as catalog_io
+from zhixian.catalog.schemas import ResourceIn, ReviewIn, SystemIn
+from zhixian.db import SessionDep
+from zhixian.errors import DomainError, pydantic_errors_to_chinese
+from zhixian.platform.actor import Actor
+from zhixian.platform.models import Department
+from zhixian.web.auth import Require
+from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+
+Viewer = Annotated[Actor, Depends(Require("catalog.view"))]
+Editor = Annotated[Actor, Depends(Require("catalog.edit"))]
+ITEM_COLUMNS = ("name", "field_name", "data_type", "length", "share_type", "grade", "sensitivity", "rule", "required")
+ITEM_HELP = "每行一个信息项：名称|字段名|数据类型|长度|共享类型|分级|敏感级别|校验规则|必填(是/否)"
+
+
+def _vocab() -> dict[str, Any]:
+    return {"g": grading, "departments_url": "/api/v1/departments"}
+
+
+def _departments(session: SessionDep) -> list[Department]:
+    return list(session.execute(select(Department).where(Department.active.is_(True)).order_by(Department.path)).scalars())
+
+
+@router.get("/catalog")
+def browse(
+    request: Request, actor: Viewer, session: SessionDep,
+    q: Annotated[str, Query(max_length=200)] = "", kind: str = "", share_type: str = "", grade: str = "",
+    status: str = "", department_id: Annotated[int | None, Query(ge=1)] = None, page: Annotated[int, Query(ge=1)] = 1,
+) -> HTMLResponse:
+    flt = service.ResourceFilter(q=q, kind=kind or None, share_type=share_type or None, grade=grade or None,
+                                 status=status or None, department_id=department_id)
+    rows, total = service.list_resources(session, actor=actor, flt=flt, offset=(page - 1) * 50, limit=50)
+    return render(request, "catalog/browse.html", actor, rows=rows, total=total, page=page, q=q, kind=kind,
+                  share_type=share_type, grade=grade, status=status, department_id=department_id,
+                  names=service.department_names(session), departments=_departments(session), **_vocab())
+
+
+@router.post("/catalog/import")
+def import_file(
+    request: Request, actor: Editor, session: SessionDep, file: Annotated[UploadFile, File()]
+) -> HTMLResponse:
+    try:
+        report = catalog_io.import_resources(
+            session, actor=actor, resources=catalog_io.parse(file.file.read(), file.filename or ""))
+        message, errors = f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}", []
+    except DomainError as exc:
+        session.rollback()
+        message, errors = exc.detail, [e.message for e in exc.errors[:30]]
+    rows, total = service.list_resources(session, actor=actor, flt=service.ResourceFilter(), limit=50)
+    return render(request, "catalog/browse.html", actor, rows=rows, total=total, page=1, q="", kind="",
+                  share_type="", grade="", status="", department_id=None, names=service.department_names(session),
+                  departments=_departments(session), message=message, errors=errors, **_vocab())
+
+
+@router.get("/catalog/resources/{resource_id}")
+def detail(request: Request, resource_id: int, actor: Viewer, session: SessionDep) -> HTMLResponse:
+    row = service.get_resource(session, actor=actor, resource_id=resource_id)
+    return render(request, "catalog/detail.html", actor, r=service.resource_read(session, row),
+                  labels=grading.STATUS_LABELS, grade_label=grading.grade_label)
+
+
+@router.post("/catalog/resources/{resource_id}/action")
+def action(
+    request: Request, resource_id: int, actor: Editor, session: SessionDep,
+    do: Annotated[str, Form(max_length=20)], note: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    if do == "submit":
+        service.submit_resource(session, actor=actor, resource_id=resource_id)
+    elif do in ("approve", "reject"):
+        service.review_resource(session, actor=actor, resource_id=resource_id,
+                                data=ReviewIn(decision="approve" if do == "approve" else "reject", note=note))
+    elif do == "withdraw":
+        service.withdraw_resource(session, actor=actor, resource_id=resource_id, note=note)
+    return RedirectResponse(f"/catalog/resources/{resource_id}", status_code=303)
+
+
+def _items_text(items: list[Any]) -> str:
+    lines = []
+    for i in items:
+        values = [catalog_io.to_text(c, getattr(i, c)) for c in ITEM_COLUMNS]
+        lines.append("|".join(values))
+    return "\n".join(lines)
+
+
+def _parse_items(text: str) -> list[dict[str, Any]]:
+    items = []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split("|")] + [""] * len(ITEM_COLUMNS)
+        items.append({c: catalog_io.from_text(c, parts[n]) for n, c in enumerate(ITEM_COLUMNS)
+                      if parts[n] != "" or c in ("required",)})
+    return items
+
+
+@router.get("/catalog/new")
+def new(request: Request, actor: Editor, session: SessionDep) -> HTMLResponse:
+    dept = session.get(Department, actor.department_id)
+    form = {"department_code": dept.code if dept else "", "kind": "部门", "share_type": "无条件共享",
+            "update_cycle": "每月", "grade": "一般", "sensitivity": 1, "format": "数据库"}
+    return render(request, "catalog/edit.html", actor, form=form, items_text="", errors={}, resource_id=None,
+                  item_help=ITEM_HELP, **_vocab())
+
+
+@router.get("/catalog/resources/{resource_id}/edit")
+def edit(request: Request, resource_id: int, actor: Editor, session: SessionDep) -> HTMLResponse:
+    row = service.get_resource(session, actor=actor, resource_id=resource_id)
+    data = service.resource_input(session, row)
+    form = data.model_dump(exclude={"items"})
+    form["linked_codes"] = "；".join(data.linked_codes)
+    return render(request, "catalog/edit.html", actor, form=form, items_text=_items_text(data.items), errors={},
+                  resource_id=resource_id, item_help=ITEM_HELP, **_vocab())
+
+
+@router.post("/catalog/save")
+async def save(request: Request, actor: Editor, session: SessionDep) -> Response:
+    raw = dict((await request.form()).items())
+    resource_id = int(str(raw.pop("resource_id", "") or 0)) or None
+    raw.pop("csrf_token", None)
+    items_text = str(raw.pop("items_text", ""))
+    form: dict[str, Any] = {k: str(v) for k, v in raw.items()}
+    data: dict[str, Any] = {k: catalog_io.from_text(k, v) for k, v in form.items() if k in ResourceIn.model_fields}
+    data["classified"] = form.get("classified") == "on"
+    errors: dict[str, str] = {}
+    try:
+        data["items"] = _parse_items(items_text)
+        model = ResourceIn.model_validate(data)
+        row = service.save_resource(session, actor=actor, data=model, resource_id=resource_id)
+        return RedirectResponse(f"/catalog/resources/{row.id}", status_code=303)
+    except ValidationError as exc:
+        for e in pydantic_errors_to_chinese(list(exc.errors())):
+            errors[(e.field or "_").split(".")[0]] = e.message
+    except DomainError as exc:
+        session.rollback()
+        errors["_"] = exc.detail
+    return render(request, "catalog/edit.html", actor, status_code=422, form=form, items_text=items_text,
+                  errors=errors, resource_id=resource_id, item_help=ITEM_HELP, **_vocab())
+
+
+@router.get("/catalog/systems")
+def systems(
+    request: Request, actor: Viewer, session: SessionDep, builder_level: str = "", access_status: str = ""
+) -> HTMLResponse:
+    rows = service.list_systems(session, actor=actor, builder_level=builder_level or None,
+                                access_status=access_status or None)
+    return render(request, "catalog/systems.html", actor, rows=[service.system_read(session, r) for r in rows],
+                  summary=service.registry_summary(session, actor=actor), builder_level=builder_level,
+                  access_status=access_status, errors={}, form={}, departments=_departments(session), **_vocab())
+
+
+@router.post("/catalog/systems")
+async def register_system(request: Request, actor: Editor, session: SessionDep) -> Response:
+    form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}
+    data = {k: v for k, v in form.items() if v != ""}
+    errors: dict[str, str] = {}
+    try:
+        service.save_system(session, actor=actor, data=SystemIn.model_validate(data))
+        return RedirectResponse("/catalog/systems", status_code=303)
+    except ValidationError as exc:
+        errors = {(e.field or "_"): e.message for e in pydantic_errors_to_chinese(list(exc.errors()))}
+    except DomainError as exc:
+        session.rollback()
+        errors = {"_": exc.detail}
+    rows = service.list_systems(session, actor=actor)
+    return render(request, "catalog/systems.html", actor, status_code=422,
+                  rows=[service.system_read(session, r) for r in rows],
+                  summary=service.registry_summary(session, actor=actor), builder_level="", access_status="",
+                  errors=errors, form=form, departments=_departments(session), **_vocab())
+
+
