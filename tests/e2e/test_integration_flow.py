@@ -1,0 +1,53 @@
+"""A department data officer sets up a CSV source in the browser, previews it, runs it, fixes a quarantined row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.e2e.conftest import shot, sign_in
+from tests.integration.helpers import csv_bytes, messy_people
+
+HEADER = ["公民身份号码", "姓名", "性别", "出生日期", "联系电话", "住址", "户籍地区划代码"]  # item names: auto-mapped
+
+
+def test_csv_connector_preview_run_fix_and_resubmit(new_page, tmp_path: Path) -> None:
+    rows, expected, _ = messy_people("e2e")
+    path = tmp_path / "人口信息.csv"
+    path.write_bytes(csv_bytes(rows, header=HEADER, encoding="gb18030"))
+    page = new_page()
+    sign_in(page, "gaj_officer")
+    page.goto("/integration")
+    page.get_by_label("数据源名称").fill("派出所人口采集表")
+    page.get_by_label("加载到目录资源").select_option(label="人口基础信息（101001/000001）")
+    page.get_by_label("文件（CSV/Excel/JSON）").set_input_files(str(path))
+    page.get_by_role("button", name="上传并检查").click()
+    page.wait_for_load_state("networkidle")
+    assert "GBK/GB18030" in page.content()
+    assert page.get_by_label("公民身份号码").input_value() == "公民身份号码"
+    assert page.locator("#preview").get_by_text("校验位错误").is_visible()
+    shot(page, "integration-preview")
+
+    page.get_by_role("button", name="保存映射").click()
+    page.wait_for_load_state("networkidle")
+    page.get_by_role("button", name="运行加载").click()
+    page.wait_for_load_state("networkidle")
+    assert "/integration/runs/" in page.url
+    cards = {label: page.locator(".card", has_text=label).locator(".value").inner_text()
+             for label in ("读取", "新增", "隔离", "重复")}
+    assert cards == {"读取": str(expected["read"]), "新增": str(expected["loaded"]),
+                     "隔离": str(expected["quarantined"]), "重复": str(expected["duplicates"])}
+    shot(page, "integration-run-report")
+
+    page.get_by_role("link", name=f"处理隔离区中的 {expected['quarantined']} 行").click()
+    page.wait_for_load_state("networkidle")
+    row = page.get_by_role("row", name="第 6 行")
+    assert "“姓名”为必填项" in row.inner_text()
+    row.get_by_role("link", name="修正").click()
+    page.wait_for_load_state("networkidle")
+    page.get_by_label("姓名").fill("陈小红")
+    shot(page, "integration-quarantine-fix")
+    page.get_by_role("button", name="重新提交").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("status").inner_text() == "已重新提交并加载"
+    assert page.get_by_role("row", name="第 6 行").count() == 0
+    shot(page, "integration-quarantine-after")
