@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.catalog import service as catalog_service
@@ -23,7 +23,7 @@ from zhixian.db import Database, utcnow
 from zhixian.errors import DomainError, Invalid, Unavailable
 from zhixian.integration import rules
 from zhixian.integration.connectors import Opened, files, remote
-from zhixian.integration.loaders import Counts, LoadContext, loader_for
+from zhixian.integration.loaders import Counts, LoadContext, bulk_insert, loader_for
 from zhixian.integration.models import Mapping, QuarantineRow, Run, Source
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Division
@@ -202,7 +202,7 @@ def process_batch(
             if h not in known
         ]
         if fresh:
-            session.execute(insert(QuarantineRow), fresh)
+            bulk_insert(session, QuarantineRow, fresh)
     return counts, len(bad)
 
 
