@@ -12,6 +12,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,6 +57,7 @@ def duckdb_floor(path: Path) -> float:
 def child(backend: str, path: Path) -> None:
     """One backend: a fresh node with the demo catalogue, then the real upload → mapping → run path."""
     from tests.conftest import PASSWORD, create_pg_database, drop_pg_database
+
     from zhixian.app import build_node
     from zhixian.cli import initialise
     from zhixian.demo import seed as demo_seed
@@ -79,8 +81,15 @@ def child(backend: str, path: Path) -> None:
     with node.db.transaction() as session:
         rid = session.execute(select(Resource.id).where(Resource.base_library == "人口")).scalar_one()
         with path.open("rb") as stream:
-            source = service.create_file_source(session, actor=actor, settings=settings, name="bench", resource_id=rid,
-                                                filename=path.name, stream=stream)
+            source = service.create_file_source(
+                session,
+                actor=actor,
+                settings=settings,
+                name="bench",
+                resource_id=rid,
+                filename=path.name,
+                stream=stream,
+            )
         service.set_mapping(session, actor=actor, source_id=source.id, data=MappingIn(columns=demo.PEOPLE_MAPPING))
         sid = source.id
     start = time.perf_counter()
@@ -94,6 +103,7 @@ def child(backend: str, path: Path) -> None:
     node.db.engine.dispose()
     if url:
         drop_pg_database(url)
+    shutil.rmtree(data_dir, ignore_errors=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "report": report}))
 
@@ -101,10 +111,19 @@ def child(backend: str, path: Path) -> None:
 def service_actor():  # type: ignore[no-untyped-def]
     from zhixian.platform.actor import Actor
 
-    perms = frozenset({"platform.scope.county", "catalog.review", "catalog.view", "integration.view",
-                       "integration.run"})
-    return Actor(user_id=0, username="bench", full_name="bench", department_id=1, department_path="/1/",
-                 department_name="bench", permissions=perms, via="system")
+    perms = frozenset(
+        {"platform.scope.county", "catalog.review", "catalog.view", "integration.view", "integration.run"}
+    )
+    return Actor(
+        user_id=0,
+        username="bench",
+        full_name="bench",
+        department_id=1,
+        department_path="/1/",
+        department_name="bench",
+        permissions=perms,
+        via="system",
+    )
 
 
 def main() -> None:
@@ -123,8 +142,12 @@ def main() -> None:
     print(f"\n{'load':<44}{'seconds':>9}{'rows/s':>12}{'× DuckDB':>10}{'peak MB':>9}")
     print(f"{'DuckDB read_csv → table (no validation)':<44}{floor:>9.2f}{args.rows / floor:>12,.0f}{1:>10.1f}{'':>9}")
     for backend in args.backends.split(","):
-        out = subprocess.run([sys.executable, __file__, "--child", backend, "--file", str(path)],
-                             capture_output=True, text=True, check=False)
+        out = subprocess.run(
+            [sys.executable, __file__, "--child", backend, "--file", str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         lines = [ln for ln in out.stdout.splitlines() if ln.startswith("{")]
         if out.returncode != 0 or not lines:
             print(f"{backend}: failed\n{out.stderr[-2000:]}")

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -27,7 +28,7 @@ app.add_typer(audit_app, name="audit")
 
 def _node() -> Node:
     try:
-        return build_node(Settings())
+        node = build_node(Settings())
     except ValidationError as exc:
         for err in exc.errors():
             where = ".".join(str(p) for p in err["loc"]) or "配置"
@@ -36,6 +37,10 @@ def _node() -> Node:
     except ValueError as exc:
         typer.secho(f"配置错误：{exc}", fg="red", err=True)
         raise typer.Exit(2) from None
+    context = click.get_current_context(silent=True)
+    if context is not None:  # release database files when the command ends (restore replaces them)
+        context.call_on_close(node.db.engine.dispose)
+    return node
 
 
 def _fail(message: str) -> None:
@@ -286,7 +291,7 @@ def backup(out: Annotated[Path, typer.Option(help="备份文件路径（.tar.gz�
 
 @app.command()
 def restore(archive: Path, force: Annotated[bool, typer.Option(help="覆盖现有数据库")] = False) -> None:
-    """从备份恢复数据库与密钥；先逐个校验 SM3，再写入。"""
+    """从备份恢复数据库与密钥；先逐个校验 SM3，再写入。恢复前请先停止服务。"""
     from zhixian import backup as backups
 
     settings = Settings()

@@ -21,8 +21,10 @@ FULL = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
 
 def ids(seed: str, n: int) -> list[str]:
     rng = random.Random(seed)
-    return [names.id_number(rng, area_code="330421", birth=date(1960 + i % 40, 1 + i % 12, 1 + i % 28), male=i % 2 == 0)
-            for i in range(n)]
+    return [
+        names.id_number(rng, area_code="330421", birth=date(1960 + i % 40, 1 + i % 12, 1 + i % 28), male=i % 2 == 0)
+        for i in range(n)
+    ]
 
 
 def messy_people(seed: str = "messy") -> tuple[list[list[object]], dict[str, int], dict[int, str]]:
@@ -44,8 +46,14 @@ def messy_people(seed: str = "messy") -> tuple[list[list[object]], dict[str, int
         [k, "冯二", "男", "1991-01-01", "", "罗星街道11号", "330421999999"],  # 13 unknown county division
     ]
     expected = {"read": 12, "loaded": 5, "updated": 0, "unchanged": 0, "quarantined": 6, "duplicates": 1}
-    reasons = {4: "“公民身份号码”校验位错误", 6: "“姓名”为必填项", 7: "“联系电话”应为 11 位手机号码", 8: "“性别”取值",
-               12: "“出生日期”日期不存在", 13: "“户籍地区划代码”不是本县已登记的行政区划代码"}
+    reasons = {
+        4: "“公民身份号码”校验位错误",
+        6: "“姓名”为必填项",
+        7: "“联系电话”应为 11 位手机号码",
+        8: "“性别”取值",
+        12: "“出生日期”日期不存在",
+        13: "“户籍地区划代码”不是本县已登记的行政区划代码",
+    }
     return rows, expected, reasons
 
 
@@ -80,9 +88,11 @@ def person_resource(db: Session) -> Resource:
 
 
 def upload(client, db: Session, content: bytes, filename: str = "people.csv", name: str = "测试人口源"):  # type: ignore[no-untyped-def]
-    resp = client.post("/api/v1/integration/sources/upload", files={"file": (filename, content)},
-                       data={"name": name, "resource_id": str(person_resource(db).id)})
-    return resp
+    return client.post(
+        "/api/v1/integration/sources/upload",
+        files={"file": (filename, content)},
+        data={"name": name, "resource_id": str(person_resource(db).id)},
+    )
 
 
 def set_people_mapping(client, source_id: int) -> None:  # type: ignore[no-untyped-def]

@@ -23,8 +23,9 @@ def test_two_departments_conflict_is_flagged_for_owner_and_resolved(as_user, db,
     (idn,) = ids("resolution", 1)
     _, first = _load(gaj, db, [[idn, "林一", "1", "1970-01-01", "13800000001", "", "330421001001"]], "公安")
     assert first["loaded"] == 1
-    mzj_sid, second = _load(mzj, db, [[idn, "林一", "男", "1970/1/1", "13900000002", "罗星街道民政地址8号",
-                                       "330421001001"]], "民政")
+    mzj_sid, second = _load(
+        mzj, db, [[idn, "林一", "男", "1970/1/1", "13900000002", "罗星街道民政地址8号", "330421001001"]], "民政"
+    )
     assert (second["loaded"], second["updated"], second["conflicts"]) == (0, 1, 1)  # address filled, phone disputed
     person = db.execute(select(Person).where(Person.id_index == node.cipher.blind_index(idn))).scalar_one()
     db.refresh(person)
@@ -39,7 +40,8 @@ def test_two_departments_conflict_is_flagged_for_owner_and_resolved(as_user, db,
     open_for_gaj = gaj.get("/api/v1/integration/conflicts").json()
     mine = [c for c in open_for_gaj if c["entity_id"] == person.id]
     assert len(mine) == 1
-    assert mine[0]["current_value"] == "138****0001" and mine[0]["incoming_value"] == "139****0002"
+    assert mine[0]["current_value"] == "138****0001"
+    assert mine[0]["incoming_value"] == "139****0002"
     assert mine[0]["incoming_department"].endswith("民政局")
     assert all(c["entity_id"] != person.id for c in mzj.get("/api/v1/integration/conflicts").json())
 
@@ -49,11 +51,14 @@ def test_two_departments_conflict_is_flagged_for_owner_and_resolved(as_user, db,
     assert len(db.execute(select(FieldConflict).where(FieldConflict.entity_id == person.id)).scalars().all()) == 1
 
     resolved = gaj.post(f"/api/v1/integration/conflicts/{mine[0]['id']}/resolve", json={"action": "replace"})
-    assert resolved.status_code == 200 and resolved.json()["status"] == "replaced"
+    assert resolved.status_code == 200
+    assert resolved.json()["status"] == "replaced"
     db.refresh(person)
     assert node.cipher.decrypt(person.phone_enc) == "13900000002"
     assert person.provenance["phone"]["dept"] == depts["mzj"]
-    assert gaj.post(f"/api/v1/integration/conflicts/{mine[0]['id']}/resolve", json={"action": "keep"}).status_code == 409
+    assert (
+        gaj.post(f"/api/v1/integration/conflicts/{mine[0]['id']}/resolve", json={"action": "keep"}).status_code == 409
+    )
 
 
 def test_same_department_update_overwrites_its_own_value(as_user, db, node):

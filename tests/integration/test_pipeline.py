@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.integration.helpers import counts, csv_bytes, json_bytes, messy_people, set_people_mapping, upload, xlsx_bytes
+from tests.integration.helpers import (
+    counts,
+    csv_bytes,
+    json_bytes,
+    messy_people,
+    set_people_mapping,
+    upload,
+    xlsx_bytes,
+)
 from zhixian.integration import pipeline, tasks
 from zhixian.integration.models import Person, QuarantineRow, Run
 
@@ -16,8 +24,12 @@ def _persons(db) -> int:
 
 @pytest.mark.parametrize(
     ("filename", "make"),
-    [("people.csv", csv_bytes), ("people_gbk.csv", lambda r: csv_bytes(r, encoding="gb18030")),
-     ("people.xlsx", xlsx_bytes), ("people.json", json_bytes)],
+    [
+        ("people.csv", csv_bytes),
+        ("people_gbk.csv", lambda r: csv_bytes(r, encoding="gb18030")),
+        ("people.xlsx", xlsx_bytes),
+        ("people.json", json_bytes),
+    ],
 )
 def test_messy_file_loads_exact_counts_and_rerun_changes_nothing(as_user, db, filename, make):
     client = as_user("gaj_officer")
@@ -31,8 +43,12 @@ def test_messy_file_loads_exact_counts_and_rerun_changes_nothing(as_user, db, fi
     assert run.status_code == 201, run.text
     report = run.json()
     assert counts(report) == expected
-    assert report["read"] == report["loaded"] + report["updated"] + report["unchanged"] + report["quarantined"] + report["duplicates"]
-    assert report["lineage"]["mapping_version"] == 1 and report["lineage"]["operator"] == "gaj_officer"
+    assert (
+        report["read"]
+        == report["loaded"] + report["updated"] + report["unchanged"] + report["quarantined"] + report["duplicates"]
+    )
+    assert report["lineage"]["mapping_version"] == 1
+    assert report["lineage"]["operator"] == "gaj_officer"
     assert _persons(db) == before + 5
     quarantined = client.get("/api/v1/integration/quarantine", params={"source_id": sid}).json()
     first_row = 1 if filename.endswith(".json") else 2
@@ -57,19 +73,30 @@ def test_full_width_id_is_stored_encrypted_and_found_by_blind_index(as_user, db,
     found = client.get("/api/v1/integration/persons/lookup", params={"id_number": plain})
     assert found.status_code == 200
     person = found.json()
-    assert person["masked"] and person["id_number"] == plain[:6] + "********" + plain[-4:]
-    assert person["phone"] == "139****5678" and person["name"] == "李*"
+    assert person["masked"]
+    assert person["id_number"] == plain[:6] + "********" + plain[-4:]
+    assert person["phone"] == "139****5678"
+    assert person["name"] == "李*"
     row = db.get(Person, person["id"])
-    assert plain not in row.id_enc and row.id_enc.startswith("sm4.")
+    assert plain not in row.id_enc
+    assert row.id_enc.startswith("sm4.")
     # unmasked read needs the permission and is audited
     assert client.get(f"/api/v1/integration/persons/{person['id']}", params={"unmasked": True}).status_code == 403
     hub = as_user("datahub")
     full = hub.get(f"/api/v1/integration/persons/{person['id']}", params={"unmasked": True}).json()
-    assert full["id_number"] == plain and full["phone"] == "13912345678"
+    assert full["id_number"] == plain
+    assert full["phone"] == "13912345678"
     from zhixian.platform.models import AuditRecord
 
-    audited = db.execute(select(AuditRecord).where(AuditRecord.action == "integration.person.read_unmasked",
-                                                   AuditRecord.object_id == str(person["id"]))).scalars().all()
+    audited = (
+        db.execute(
+            select(AuditRecord).where(
+                AuditRecord.action == "integration.person.read_unmasked", AuditRecord.object_id == str(person["id"])
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert [a.username for a in audited] == ["datahub"]
 
 
@@ -84,13 +111,16 @@ def test_run_killed_midway_resumes_to_the_same_result(as_user, db, node):
         pipeline.execute(node.db, node.cipher, run_id, county_code="330421", batch_size=5, stop_after_batches=1)
     partial = db.get(Run, run_id)
     db.refresh(partial)
-    assert partial.status == "running" and partial.checkpoint == 5 and partial.read == 5
+    assert partial.status == "running"
+    assert partial.checkpoint == 5
+    assert partial.read == 5
     # a new run is refused while this one is unfinished
     assert client.post(f"/api/v1/integration/sources/{sid}/runs").status_code == 409
     resumed = client.post(f"/api/v1/integration/runs/{run_id}/resume")
     assert resumed.status_code == 200, resumed.text
     assert counts(resumed.json()) == expected
-    assert resumed.json()["status"] == "succeeded" and resumed.json()["batches"] == 2
+    assert resumed.json()["status"] == "succeeded"
+    assert resumed.json()["batches"] == 2
     assert _persons(db) == before + 5
     n_quarantine = db.execute(select(func.count()).select_from(QuarantineRow).where(QuarantineRow.source_id == sid))
     assert n_quarantine.scalar_one() == 6
@@ -103,19 +133,26 @@ def test_quarantined_row_fixed_and_resubmitted_loads_once(as_user, db):
     set_people_mapping(client, sid)
     client.post(f"/api/v1/integration/sources/{sid}/runs")
     before = _persons(db)
-    entry = next(q for q in client.get("/api/v1/integration/quarantine", params={"source_id": sid}).json()
-                 if q["row_number"] == 6)
+    entry = next(
+        q
+        for q in client.get("/api/v1/integration/quarantine", params={"source_id": sid}).json()
+        if q["row_number"] == 6
+    )
     detail = client.get(f"/api/v1/integration/quarantine/{entry['id']}").json()
     assert detail["data"]["姓名"] is None or detail["data"]["姓名"] == ""
     still_bad = client.post(f"/api/v1/integration/quarantine/{entry['id']}/resubmit", json={"values": {"性别": "?"}})
-    assert still_bad.json()["status"] == "open" and still_bad.json()["errors"]
-    fixed = client.post(f"/api/v1/integration/quarantine/{entry['id']}/resubmit",
-                        json={"values": {"姓名": "陈小红", "性别": "2"}})
+    assert still_bad.json()["status"] == "open"
+    assert still_bad.json()["errors"]
+    fixed = client.post(
+        f"/api/v1/integration/quarantine/{entry['id']}/resubmit", json={"values": {"姓名": "陈小红", "性别": "2"}}
+    )
     body = fixed.json()
-    assert body["status"] == "resubmitted" and body["run"]["loaded"] == 1 and body["run"]["kind"] == "resubmit"
+    assert body["status"] == "resubmitted"
+    assert body["run"]["loaded"] == 1
+    assert body["run"]["kind"] == "resubmit"
     assert _persons(db) == before + 1
-    assert client.post(f"/api/v1/integration/quarantine/{entry['id']}/resubmit",
-                       json={"values": {}}).status_code == 409
+    assert client.post(f"/api/v1/integration/quarantine/{entry['id']}/resubmit", json={"values": {}}).status_code == 409
     # re-running the original file leaves the fixed row alone
     again = client.post(f"/api/v1/integration/sources/{sid}/runs").json()
-    assert again["loaded"] == 0 and _persons(db) == before + 1
+    assert again["loaded"] == 0
+    assert _persons(db) == before + 1

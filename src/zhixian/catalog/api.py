@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, File, Query, Response, UploadFile
 
 from zhixian.catalog import io as catalog_io
 from zhixian.catalog import service
+from zhixian.catalog.models import Resource
 from zhixian.catalog.schemas import (
     ApplicationDecision,
     ApplicationIn,
@@ -36,7 +37,7 @@ Paging = Annotated[PageParams, Depends(page_params)]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def briefs(session: SessionDep, rows: list[service.Resource]) -> list[ResourceBrief]:
+def briefs(session: SessionDep, rows: list[Resource]) -> list[ResourceBrief]:
     names = service.department_names(session)
     return [
         ResourceBrief(

@@ -197,7 +197,7 @@ def seed(session: Session, ctx: Any) -> None:
         (
             ("网格划分信息", "/api/v1/citymgmt/grids"),
             ("标准地址信息", "/api/v1/citymgmt/addresses"),
-            ("建筑物信息", "/api/v1/citymgmt/buildings"),
+            ("社区与街道边界", "/api/v1/citymgmt/areas.geojson"),
         ),
         start=1,
     ):
@@ -227,11 +227,11 @@ def seed(session: Session, ctx: Any) -> None:
     dept_codes = [c for c in depts if not c.startswith("xz")]
     while len(resources) < 300:
         code = dept_codes[seq % len(dept_codes)]
-        dept = depts[code]
+        department = depts[code]
         topic = _TOPICS[(seq // len(dept_codes)) % len(_TOPICS)]
         seq += 1
         grade_pick = rng.random()
-        grade, level = ("重要", None) if grade_pick > 0.93 else ("一般", rng.choice([1, 1, 2, 2, 3]))
+        grade, level = ("重要", None) if grade_pick > 0.93 else ("一般", rng.choice([1, 1, 2, 2, 3]))  # type: ignore[assignment]
         share = rng.choices(["无条件共享", "有条件共享", "不予共享"], [6, 3, 1])[0]
         cond = {
             "无条件共享": "",
@@ -239,7 +239,7 @@ def seed(session: Session, ctx: Any) -> None:
             "不予共享": "依据《中华人民共和国保守国家秘密法》及行业规定不予共享",
         }[share]
         category = f"3{(seq % 90) + 10:02d}001"
-        sys_list = by_dept.get(dept.id)
+        sys_list = by_dept.get(department.id)
         items = [
             _item(1, "业务编号", "record_no", required=True, sensitivity=1),
             _item(2, "事项名称", "title", sensitivity=1),
@@ -253,11 +253,11 @@ def seed(session: Session, ctx: Any) -> None:
         add(
             code=f"{category}/{seq:06d}",
             category=category,
-            name=f"{dept.short_name or dept.name}{topic}",
+            name=f"{department.short_name or department.name}{topic}",
             kind="部门",
-            department_id=dept.id,
+            department_id=department.id,
             system_id=sys_list[seq % len(sys_list)].id if sys_list else None,
-            summary=f"{dept.name}在履职过程中产生的{topic}数据",
+            summary=f"{department.name}在履职过程中产生的{topic}数据",
             share_type=share,
             share_condition=cond,
             share_method=rng.choice(["接口", "库表", "文件"]),
@@ -266,7 +266,7 @@ def seed(session: Session, ctx: Any) -> None:
             sensitivity=level,
             key_field="record_no",
             items=items,
-            maintainer=dept.short_name or dept.name,
+            maintainer=department.short_name or department.name,
         )
     for res in resources:
         search.reindex(res)

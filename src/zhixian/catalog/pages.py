@@ -32,21 +32,50 @@ def _vocab() -> dict[str, Any]:
 
 
 def _departments(session: SessionDep) -> list[Department]:
-    return list(session.execute(select(Department).where(Department.active.is_(True)).order_by(Department.path)).scalars())
+    return list(
+        session.execute(select(Department).where(Department.active.is_(True)).order_by(Department.path)).scalars()
+    )
 
 
 @router.get("/catalog")
 def browse(
-    request: Request, actor: Viewer, session: SessionDep,
-    q: Annotated[str, Query(max_length=200)] = "", kind: str = "", share_type: str = "", grade: str = "",
-    status: str = "", department_id: Annotated[int | None, Query(ge=1)] = None, page: Annotated[int, Query(ge=1)] = 1,
+    request: Request,
+    actor: Viewer,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=200)] = "",
+    kind: str = "",
+    share_type: str = "",
+    grade: str = "",
+    status: str = "",
+    department_id: Annotated[int | None, Query(ge=1)] = None,
+    page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
-    flt = service.ResourceFilter(q=q, kind=kind or None, share_type=share_type or None, grade=grade or None,
-                                 status=status or None, department_id=department_id)
+    flt = service.ResourceFilter(
+        q=q,
+        kind=kind or None,
+        share_type=share_type or None,
+        grade=grade or None,
+        status=status or None,
+        department_id=department_id,
+    )
     rows, total = service.list_resources(session, actor=actor, flt=flt, offset=(page - 1) * 50, limit=50)
-    return render(request, "catalog/browse.html", actor, rows=rows, total=total, page=page, q=q, kind=kind,
-                  share_type=share_type, grade=grade, status=status, department_id=department_id,
-                  names=service.department_names(session), departments=_departments(session), **_vocab())
+    return render(
+        request,
+        "catalog/browse.html",
+        actor,
+        rows=rows,
+        total=total,
+        page=page,
+        q=q,
+        kind=kind,
+        share_type=share_type,
+        grade=grade,
+        status=status,
+        department_id=department_id,
+        names=service.department_names(session),
+        departments=_departments(session),
+        **_vocab(),
+    )
 
 
 @router.post("/catalog/import")
@@ -55,34 +84,65 @@ def import_file(
 ) -> HTMLResponse:
     try:
         report = catalog_io.import_resources(
-            session, actor=actor, resources=catalog_io.parse(file.file.read(), file.filename or ""))
+            session, actor=actor, resources=catalog_io.parse(file.file.read(), file.filename or "")
+        )
         message, errors = f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}", []
     except DomainError as exc:
         session.rollback()
         message, errors = exc.detail, [e.message for e in exc.errors[:30]]
     rows, total = service.list_resources(session, actor=actor, flt=service.ResourceFilter(), limit=50)
-    return render(request, "catalog/browse.html", actor, rows=rows, total=total, page=1, q="", kind="",
-                  share_type="", grade="", status="", department_id=None, names=service.department_names(session),
-                  departments=_departments(session), message=message, errors=errors, **_vocab())
+    return render(
+        request,
+        "catalog/browse.html",
+        actor,
+        rows=rows,
+        total=total,
+        page=1,
+        q="",
+        kind="",
+        share_type="",
+        grade="",
+        status="",
+        department_id=None,
+        names=service.department_names(session),
+        departments=_departments(session),
+        message=message,
+        errors=errors,
+        **_vocab(),
+    )
 
 
 @router.get("/catalog/resources/{resource_id}")
 def detail(request: Request, resource_id: int, actor: Viewer, session: SessionDep) -> HTMLResponse:
     row = service.get_resource(session, actor=actor, resource_id=resource_id)
-    return render(request, "catalog/detail.html", actor, r=service.resource_read(session, row),
-                  labels=grading.STATUS_LABELS, grade_label=grading.grade_label)
+    return render(
+        request,
+        "catalog/detail.html",
+        actor,
+        r=service.resource_read(session, row),
+        labels=grading.STATUS_LABELS,
+        grade_label=grading.grade_label,
+    )
 
 
 @router.post("/catalog/resources/{resource_id}/action")
 def action(
-    request: Request, resource_id: int, actor: Editor, session: SessionDep,
-    do: Annotated[str, Form(max_length=20)], note: Annotated[str, Form(max_length=1000)] = "",
+    request: Request,
+    resource_id: int,
+    actor: Editor,
+    session: SessionDep,
+    do: Annotated[str, Form(max_length=20)],
+    note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     if do == "submit":
         service.submit_resource(session, actor=actor, resource_id=resource_id)
     elif do in ("approve", "reject"):
-        service.review_resource(session, actor=actor, resource_id=resource_id,
-                                data=ReviewIn(decision="approve" if do == "approve" else "reject", note=note))
+        service.review_resource(
+            session,
+            actor=actor,
+            resource_id=resource_id,
+            data=ReviewIn(decision="approve" if do == "approve" else "reject", note=note),
+        )
     elif do == "withdraw":
         service.withdraw_resource(session, actor=actor, resource_id=resource_id, note=note)
     return RedirectResponse(f"/catalog/resources/{resource_id}", status_code=303)
@@ -102,18 +162,39 @@ def _parse_items(text: str) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         parts = [p.strip() for p in line.split("|")] + [""] * len(ITEM_COLUMNS)
-        items.append({c: catalog_io.from_text(c, parts[n]) for n, c in enumerate(ITEM_COLUMNS)
-                      if parts[n] != "" or c in ("required",)})
+        items.append(
+            {
+                c: catalog_io.from_text(c, parts[n])
+                for n, c in enumerate(ITEM_COLUMNS)
+                if parts[n] != "" or c in ("required",)
+            }
+        )
     return items
 
 
 @router.get("/catalog/new")
 def new(request: Request, actor: Editor, session: SessionDep) -> HTMLResponse:
     dept = session.get(Department, actor.department_id)
-    form = {"department_code": dept.code if dept else "", "kind": "部门", "share_type": "无条件共享",
-            "update_cycle": "每月", "grade": "一般", "sensitivity": 1, "format": "数据库"}
-    return render(request, "catalog/edit.html", actor, form=form, items_text="", errors={}, resource_id=None,
-                  item_help=ITEM_HELP, **_vocab())
+    form = {
+        "department_code": dept.code if dept else "",
+        "kind": "部门",
+        "share_type": "无条件共享",
+        "update_cycle": "每月",
+        "grade": "一般",
+        "sensitivity": 1,
+        "format": "数据库",
+    }
+    return render(
+        request,
+        "catalog/edit.html",
+        actor,
+        form=form,
+        items_text="",
+        errors={},
+        resource_id=None,
+        item_help=ITEM_HELP,
+        **_vocab(),
+    )
 
 
 @router.get("/catalog/resources/{resource_id}/edit")
@@ -122,8 +203,17 @@ def edit(request: Request, resource_id: int, actor: Editor, session: SessionDep)
     data = service.resource_input(session, row)
     form = data.model_dump(exclude={"items"})
     form["linked_codes"] = "；".join(data.linked_codes)
-    return render(request, "catalog/edit.html", actor, form=form, items_text=_items_text(data.items), errors={},
-                  resource_id=resource_id, item_help=ITEM_HELP, **_vocab())
+    return render(
+        request,
+        "catalog/edit.html",
+        actor,
+        form=form,
+        items_text=_items_text(data.items),
+        errors={},
+        resource_id=resource_id,
+        item_help=ITEM_HELP,
+        **_vocab(),
+    )
 
 
 @router.post("/catalog/save")
@@ -147,19 +237,40 @@ async def save(request: Request, actor: Editor, session: SessionDep) -> Response
     except DomainError as exc:
         session.rollback()
         errors["_"] = exc.detail
-    return render(request, "catalog/edit.html", actor, status_code=422, form=form, items_text=items_text,
-                  errors=errors, resource_id=resource_id, item_help=ITEM_HELP, **_vocab())
+    return render(
+        request,
+        "catalog/edit.html",
+        actor,
+        status_code=422,
+        form=form,
+        items_text=items_text,
+        errors=errors,
+        resource_id=resource_id,
+        item_help=ITEM_HELP,
+        **_vocab(),
+    )
 
 
 @router.get("/catalog/systems")
 def systems(
     request: Request, actor: Viewer, session: SessionDep, builder_level: str = "", access_status: str = ""
 ) -> HTMLResponse:
-    rows = service.list_systems(session, actor=actor, builder_level=builder_level or None,
-                                access_status=access_status or None)
-    return render(request, "catalog/systems.html", actor, rows=[service.system_read(session, r) for r in rows],
-                  summary=service.registry_summary(session, actor=actor), builder_level=builder_level,
-                  access_status=access_status, errors={}, form={}, departments=_departments(session), **_vocab())
+    rows = service.list_systems(
+        session, actor=actor, builder_level=builder_level or None, access_status=access_status or None
+    )
+    return render(
+        request,
+        "catalog/systems.html",
+        actor,
+        rows=[service.system_read(session, r) for r in rows],
+        summary=service.registry_summary(session, actor=actor),
+        builder_level=builder_level,
+        access_status=access_status,
+        errors={},
+        form={},
+        departments=_departments(session),
+        **_vocab(),
+    )
 
 
 @router.post("/catalog/systems")
@@ -176,9 +287,17 @@ async def register_system(request: Request, actor: Editor, session: SessionDep) 
         session.rollback()
         errors = {"_": exc.detail}
     rows = service.list_systems(session, actor=actor)
-    return render(request, "catalog/systems.html", actor, status_code=422,
-                  rows=[service.system_read(session, r) for r in rows],
-                  summary=service.registry_summary(session, actor=actor), builder_level="", access_status="",
-                  errors=errors, form=form, departments=_departments(session), **_vocab())
-
-
+    return render(
+        request,
+        "catalog/systems.html",
+        actor,
+        status_code=422,
+        rows=[service.system_read(session, r) for r in rows],
+        summary=service.registry_summary(session, actor=actor),
+        builder_level="",
+        access_status="",
+        errors=errors,
+        form=form,
+        departments=_departments(session),
+        **_vocab(),
+    )

@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
 
 import jieba
 from sqlalchemy import ColumnElement, func, literal_column, select, text
@@ -31,14 +33,18 @@ def _clean(tokens: Iterable[str]) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=20_000)
+def _part_tokens(part: str) -> tuple[str, ...]:
+    """Names, item names and department words repeat across a catalogue: tokenise each once."""
+    return tuple(dict.fromkeys([*_clean(jieba.cut_for_search(part)), *_clean(jieba.cut(part))]))
+
+
 def index_text(*parts: str) -> str:
     """Search-mode tokens (words and their dictionary sub-words), de-duplicated, space-joined."""
     seen: dict[str, None] = {}
     for part in parts:
         if part:
-            for tok in _clean(jieba.cut_for_search(part)):
-                seen.setdefault(tok, None)
-            for tok in _clean(jieba.cut(part)):
+            for tok in _part_tokens(part):
                 seen.setdefault(tok, None)
     return " ".join(seen)
 
@@ -64,7 +70,7 @@ def match_condition(session: Session, query: str) -> ColumnElement[bool] | None:
             func.to_tsquery(literal_column("'simple'"), tsquery)
         )
     fts = " ".join('"' + t.replace('"', '""') + '"' for t in tokens)
-    ids = (
+    ids: Any = (
         select(literal_column("rowid"))
         .select_from(text("catalog_resource_fts"))
         .where(text("catalog_resource_fts MATCH :fts").bindparams(fts=fts))

@@ -288,7 +288,7 @@ class ResourceFilter:
     base_library: str | None = None
 
 
-def _filtered(session: Session, actor: Actor, flt: ResourceFilter, *, like: bool = False) -> Select[tuple[Resource]]:
+def _filtered(session: Session, actor: Actor, flt: ResourceFilter, *, like: bool = False) -> Select[Resource]:
     stmt = select(Resource).where(visible(actor))
     if flt.q.strip():
         cond = search.like_condition(flt.q.strip()) if like else search.match_condition(session, flt.q)
@@ -318,7 +318,7 @@ def list_resources(
 
 
 def department_names(session: Session) -> dict[int, str]:
-    return {i: n for i, n in session.execute(select(Department.id, Department.name)).all()}
+    return dict(session.execute(select(Department.id, Department.name)).all())
 
 
 # --- business systems

@@ -17,6 +17,7 @@ from zhixian.citymgmt.models import Case, CaseClass, CasePhoto, Grid, Postponeme
 from zhixian.citymgmt.schemas import (
     ActionIn,
     AddressRead,
+    CaseCreated,
     CaseDetail,
     CaseIntake,
     CaseRead,
@@ -96,13 +97,21 @@ def _replay(session: Any, actor: Actor, key: str | None, digest: str) -> JSONRes
     if found is None:
         return None
     status, body = found
-    return JSONResponse(body, status_code=status, headers={"Idempotent-Replayed": "true"})
+    headers = {"Idempotent-Replayed": "true"}
+    if isinstance(body, dict) and isinstance(body.get("links"), dict) and "detail" in body["links"]:
+        headers["Location"] = body["links"]["detail"]
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 # --- intake
 
 
-@router.post("/cases", status_code=201, summary="受理案件（12345、物联感知、视频分析、上级转办等渠道）")
+@router.post(
+    "/cases",
+    status_code=201,
+    responses={201: {"model": CaseCreated}},
+    summary="受理案件（12345、物联感知、视频分析、上级转办等渠道）；详情与时间线请 GET links.detail",
+)
 def create_case(
     data: CaseIntake,
     request: Request,
@@ -114,13 +123,14 @@ def create_case(
     replayed = _replay(session, actor, idempotency_key, digest)
     if replayed is not None:
         return replayed
-    case = service.intake(session, actor=actor, data=data, options=intake_options(request))
-    body = detail(session, case, actor).model_dump(mode="json")
+    options = intake_options(request)
+    case = service.intake(session, actor=actor, data=data, options=options)
+    body = service.created(case, options.stored).model_dump(mode="json")
     if idempotency_key:
         idempotency.remember(
             session, user_id=actor.user_id, key=idempotency_key, request_hash=digest, status=201, body=body
         )
-    return JSONResponse(body, status_code=201)
+    return JSONResponse(body, status_code=201, headers={"Location": body["links"]["detail"]})
 
 
 async def _read_photos(files: list[UploadFile] | None, stage: str) -> list[service.PhotoIn]:
@@ -131,7 +141,12 @@ async def _read_photos(files: list[UploadFile] | None, stage: str) -> list[servi
     return out
 
 
-@router.post("/reports", status_code=201, summary="监督员上报（照片 + 位置，multipart；支持 Idempotency-Key 重试）")
+@router.post(
+    "/reports",
+    status_code=201,
+    responses={201: {"model": CaseCreated}},
+    summary="监督员上报（照片 + 位置，multipart；支持 Idempotency-Key 重试）",
+)
 async def report(
     request: Request,
     session: SessionDep,
@@ -178,13 +193,14 @@ async def report(
         return replayed
     if not before:
         raise Invalid("请拍摄或选择现场照片", field="photo")
-    case = service.intake(session, actor=actor, data=data, options=intake_options(request, photos=before + after))
-    body = detail(session, case, actor).model_dump(mode="json")
+    options = intake_options(request, photos=before + after)
+    case = service.intake(session, actor=actor, data=data, options=options)
+    body = service.created(case, options.stored).model_dump(mode="json")
     if idempotency_key:
         idempotency.remember(
             session, user_id=actor.user_id, key=idempotency_key, request_hash=digest, status=201, body=body
         )
-    return JSONResponse(body, status_code=201)
+    return JSONResponse(body, status_code=201, headers={"Location": body["links"]["detail"]})
 
 
 # --- reading and acting

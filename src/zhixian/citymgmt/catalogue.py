@@ -84,6 +84,8 @@ def seed_classes(session: Session, extra: Iterable[dict[str, Any]] = ()) -> int:
             )
             added += 1
     session.flush()
+    if added:
+        geo.bump_version(session, geo.CLASSES)
     return added
 
 
@@ -120,6 +122,7 @@ def save_class(session: Session, *, actor: Actor, data: ClassIn) -> CaseClass:
     for key, value in data.model_dump().items():
         setattr(row, key, value)
     session.add(row)
+    geo.bump_version(session, geo.CLASSES)
     audit.record(
         session,
         actor.audit,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import secrets
 import threading
 import zipfile
 from collections.abc import Iterable
@@ -137,17 +138,27 @@ def _key(session: Session) -> str:
     return str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind))
 
 
+GEO = 1  # cm_geo_version row bumped when grids or areas change
+CLASSES = 2  # row bumped when the class table changes
+
+
+def versions(session: Session) -> dict[int, int]:
+    """Every reference-data version in one query, so a request validates all its caches at once."""
+    return {int(i): int(v) for i, v in session.execute(select(GeoVersion.id, GeoVersion.version)).all()}
+
+
 def current_version(session: Session) -> int:
-    row = session.get(GeoVersion, 1)
-    return row.version if row else 0
+    return versions(session).get(GEO, 0)
 
 
-def bump_version(session: Session) -> None:
-    row = session.get(GeoVersion, 1)
+def bump_version(session: Session, which: int = GEO) -> None:
+    """A fresh random version rather than +1: a rolled-back bump can never be mistaken for a later one."""
+    row = session.get(GeoVersion, which)
+    new = secrets.randbelow(2**31 - 2) + 1
     if row is None:
-        session.add(GeoVersion(id=1, version=1))
+        session.add(GeoVersion(id=which, version=new))
     else:
-        row.version += 1
+        row.version = new if new != row.version else new % (2**31 - 2) + 1
     session.flush()
 
 
@@ -179,9 +190,9 @@ def build_index(
     )
 
 
-def index(session: Session) -> GeoIndex:
+def index(session: Session, known: dict[int, int] | None = None) -> GeoIndex:
     """The current index for this database, rebuilt if another request changed the grids."""
-    version = current_version(session)
+    version = (known if known is not None else versions(session)).get(GEO, 0)
     key = _key(session)
     cached = _CACHE.get(key)
     if cached is not None and cached.version == version:
@@ -201,13 +212,13 @@ def index(session: Session) -> GeoIndex:
         return built
 
 
-def locate(session: Session, lon: float, lat: float) -> Location:
+def locate(session: Session, lon: float, lat: float, known: dict[int, int] | None = None) -> Location:
     """Where a report is, or a clear refusal: NaN, off the globe, or outside the county."""
     if not (math.isfinite(lon) and math.isfinite(lat)):
         raise Invalid("坐标必须是有效数字", [FieldError("经纬度不能为空值或非数字", field="lon")])
     if not (-180 <= lon <= 180 and -90 <= lat <= 90):
         raise Invalid("坐标超出经纬度范围", [FieldError("经度应在 -180～180，纬度应在 -90～90", field="lon")])
-    found = index(session).locate(lon, lat)
+    found = index(session, known).locate(lon, lat)
     if found is None:
         raise Invalid(
             "位置不在本县管理范围内",

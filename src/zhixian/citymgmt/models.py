@@ -171,8 +171,8 @@ class Case(Base):
     supervise_count: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id", lazy="selectin", viewonly=True)
-    photos: Mapped[list[CasePhoto]] = relationship(order_by="CasePhoto.id", lazy="selectin", viewonly=True)
+    events: Mapped[list[CaseEvent]] = relationship(order_by="CaseEvent.id", lazy="select", viewonly=True)
+    photos: Mapped[list[CasePhoto]] = relationship(order_by="CasePhoto.id", lazy="select", viewonly=True)
 
 
 class CaseEvent(Base):

@@ -160,6 +160,37 @@ class CaseDetail(CaseRead):
     deadline_warnings: list[str] = []
 
 
+class PhotoRef(BaseModel):
+    id: int
+    stage: str
+    url: str
+
+
+class CaseCreated(BaseModel):
+    """The 201 answer to an intake: enough to show the case number and follow ``links``, nothing costly."""
+
+    id: int
+    number: str
+    source: str
+    kind: str
+    class_code: str
+    status: str
+    status_label: str
+    urgent: bool
+    self_disposed: bool
+    lon: float
+    lat: float
+    coord_note: str
+    grid_code: str | None
+    community_code: str | None
+    street_code: str | None
+    reported_at: datetime
+    deadline: datetime | None
+    closed_at: datetime | None
+    photos: list[PhotoRef]
+    links: dict[str, str]
+
+
 class ClassIn(Input):
     code: str = Field(pattern=r"^[BS]\d{4}$|^[A-Z]{1,2}\d{4}$")
     name: str = Field(min_length=1, max_length=100)

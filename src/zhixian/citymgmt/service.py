@@ -9,6 +9,7 @@ import hashlib
 import io
 import math
 import secrets
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import geo
 from zhixian.citymgmt.models import Case, CaseClass, CaseEvent, CasePhoto, Component, ConfigValue, Grid, Task
-from zhixian.citymgmt.schemas import CaseIntake, CaseRead, DuplicateRead
+from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, CaseRead, DuplicateRead, PhotoRef
 from zhixian.citymgmt.standards import DEFAULT_CONFIG, SOURCES, STATUS_LABELS
 from zhixian.db import utcnow
 from zhixian.errors import FieldError, Invalid, NotFound, NotPermitted
@@ -77,14 +78,66 @@ def set_config(session: Session, *, actor: Actor, changes: dict[str, Any]) -> di
 # --- classes and departments
 
 
-def get_class(session: Session, code: str) -> CaseClass:
-    row = session.get(CaseClass, code)
+@dataclass(frozen=True)
+class ClassInfo:
+    """A class row as cached in memory: intake and dispatch read it on every case."""
+
+    code: str
+    kind: str
+    name: str
+    parent_code: str | None
+    limit_value: float
+    limit_unit: str
+    urgent_value: float
+    urgent_unit: str
+    department_code: str | None
+    active: bool
+
+
+_CLASS_LOCK = threading.Lock()
+_CLASS_CACHE: dict[str, tuple[int, dict[str, ClassInfo]]] = {}
+
+
+def classes_changed(session: Session) -> None:
+    """Call after writing cm_class: every worker reloads its class table on its next lookup."""
+    geo.bump_version(session, geo.CLASSES)
+
+
+def class_table(session: Session, known: dict[int, int] | None = None) -> dict[str, ClassInfo]:
+    version = (known if known is not None else geo.versions(session)).get(geo.CLASSES, 0)
+    bind = session.get_bind()
+    key = str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind))
+    cached = _CLASS_CACHE.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    with _CLASS_LOCK:
+        table = {
+            r.code: ClassInfo(
+                code=r.code,
+                kind=r.kind,
+                name=r.name,
+                parent_code=r.parent_code,
+                limit_value=r.limit_value,
+                limit_unit=r.limit_unit,
+                urgent_value=r.urgent_value,
+                urgent_unit=r.urgent_unit,
+                department_code=r.department_code,
+                active=r.active,
+            )
+            for r in session.execute(select(CaseClass)).scalars()
+        }
+        _CLASS_CACHE[key] = (version, table)
+        return table
+
+
+def get_class(session: Session, code: str, known: dict[int, int] | None = None) -> ClassInfo:
+    row = class_table(session, known).get(code)
     if row is None or not row.active or row.parent_code is None:
         raise Invalid(f"案件类别 {code} 不存在或已停用", [FieldError("未知的部件/事件小类", field="class_code")])
     return row
 
 
-def class_limit(cls: CaseClass, *, urgent: bool) -> tuple[float, float]:
+def class_limit(cls: ClassInfo | CaseClass, *, urgent: bool) -> tuple[float, float]:
     """(hours, days) of working time for this class."""
     value, unit = (cls.urgent_value, cls.urgent_unit) if urgent else (cls.limit_value, cls.limit_unit)
     return (0.0, float(value)) if unit == "days" else (float(value), 0.0)
@@ -96,7 +149,7 @@ def suggest_department(session: Session, case: Case) -> int | None:
         comp = session.execute(select(Component).where(Component.code == case.component_code)).scalar_one_or_none()
         if comp is not None and (comp.maintainer_department_id or comp.owner_department_id):
             return comp.maintainer_department_id or comp.owner_department_id
-    cls = session.get(CaseClass, case.class_code)
+    cls = class_table(session).get(case.class_code)
     code = cls.department_code if cls else None
     if code == "@属地":
         code = f"xz{case.street_code[6:9]}" if case.street_code else None
@@ -223,6 +276,7 @@ class IntakeOptions:
     context: dict[str, Any] = field(default_factory=dict)
     source_permissions: dict[str, str] = field(default_factory=dict)
     now: datetime | None = None
+    stored: list[CasePhoto] = field(default_factory=list)  # filled by intake: the photos it saved
 
 
 def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeOptions) -> Case:
@@ -231,12 +285,13 @@ def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeO
     needed = permissions.get(data.source)
     if needed is None or not (actor.can(needed) or actor.can("citymgmt.intake")):
         raise NotPermitted(f"无权以“{SOURCES.get(data.source, data.source)}”渠道上报案件")
-    cls = get_class(session, data.class_code)
+    known = geo.versions(session)
+    cls = get_class(session, data.class_code, known)
     lon, lat, note = data.lon, data.lat, "WGS84"
     if data.crs == "GCJ02":
         lon, lat = geo.gcj02_to_wgs84(lon, lat)
         note = "GCJ-02→WGS84"
-    where = geo.locate(session, lon, lat)
+    where = geo.locate(session, lon, lat, known)
     if data.component_code:
         comp = session.execute(select(Component.id).where(Component.code == data.component_code)).first()
         if comp is None:
@@ -283,7 +338,7 @@ def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeO
         at=now,
     )
     for photo in options.photos:
-        store_photo(session, settings=options.settings, case=case, photo=photo, actor=actor)
+        options.stored.append(store_photo(session, settings=options.settings, case=case, photo=photo, actor=actor))
     if data.self_disposed:
         case.status, case.self_disposed, case.closed_at = "closed", True, now
         case.filed_at, case.completed_at, case.completed_on_time = now, now, True
@@ -300,6 +355,32 @@ def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeO
     for hook in options.hooks:
         hook(session, case, options.context)
     return case
+
+
+def created(case: Case, photos: Sequence[CasePhoto] = ()) -> CaseCreated:
+    """The slim intake answer, built from what is already in memory (no further queries)."""
+    return CaseCreated(
+        id=case.id,
+        number=case.number,
+        source=case.source,
+        kind=case.kind,
+        class_code=case.class_code,
+        status=case.status,
+        status_label=STATUS_LABELS.get(case.status, case.status),
+        urgent=case.urgent,
+        self_disposed=case.self_disposed,
+        lon=case.lon,
+        lat=case.lat,
+        coord_note=case.coord_note,
+        grid_code=case.grid_code,
+        community_code=case.community_code,
+        street_code=case.street_code,
+        reported_at=case.reported_at,
+        deadline=case.deadline,
+        closed_at=case.closed_at,
+        photos=[PhotoRef(id=p.id, stage=p.stage, url=f"/api/v1/citymgmt/photos/{p.id}") for p in photos],
+        links={"detail": f"/api/v1/citymgmt/cases/{case.id}", "page": f"/citymgmt/cases/{case.id}"},
+    )
 
 
 def platform_tz() -> Any:
@@ -477,7 +558,7 @@ def light(case: Case, now: datetime | None = None) -> Literal["green", "yellow",
 def case_read(
     session: Session, case: Case, *, names: dict[str, str] | None = None, now: datetime | None = None
 ) -> CaseRead:
-    cls = session.get(CaseClass, case.class_code)
+    cls = session.get(CaseClass, case.class_code)  # identity map: one load per class per request
     dept = platform.get_department(session, case.department_id) if case.department_id else None
     return CaseRead(
         id=case.id,

@@ -32,7 +32,7 @@ _FIELD_LABELS = {
 
 
 def _dept_names(session: Session) -> dict[int, str]:
-    return {i: n for i, n in session.execute(select(Department.id, Department.name)).all()}
+    return dict(session.execute(select(Department.id, Department.name)).all())
 
 
 def person_read(session: Session, *, actor: Actor, cipher: FieldCipher, row: Person, unmasked: bool) -> PersonRead:
@@ -166,11 +166,11 @@ def resolve_conflict(
         raise NotFound()
     if row.status != "open":
         raise Conflict("该冲突已处理")
-    from zhixian.db import utcnow  # noqa: PLC0415
+    from zhixian.db import utcnow
 
     if action == "replace":
         spec = loaders.PERSON if row.entity == "person" else loaders.LEGAL
-        entity = session.get(spec.model, row.entity_id)
+        entity: Any = session.get(spec.model, row.entity_id)
         if entity is None:
             raise NotFound()
         mark = {"dept": row.incoming_department_id, "run": row.run_id, "resolved_by": actor.user_id}

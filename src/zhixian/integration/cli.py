@@ -16,7 +16,7 @@ def demo_files(
     legal: int = typer.Option(20_000, help="法人记录条数"),
     out: Path = typer.Option(Path("demo-files"), help="输出目录"),
     seed: int = typer.Option(20261121, help="随机种子"),
-    excel: bool = typer.Option(False, help="同时生成 Excel（.xlsx）版本（较慢）"),
+    excel: bool = typer.Option(default=False, help="同时生成 Excel（.xlsx）版本（较慢）"),
 ) -> None:
     """生成带“脏数据”的演示源文件（人口、法人；CSV，可选 Excel 与 GBK 编码版本）。"""
     from zhixian.app import build_node
@@ -26,39 +26,33 @@ def demo_files(
     with node.db.transaction() as session:
         villages = demo.villages(session)
     area = node.settings.county_code
+
+    def rng(purpose: str) -> random.Random:
+        return random.Random(f"{seed}:{purpose}")  # noqa: S311 - synthetic demo data, reproducible by seed
+
     written = [
         demo.write_file(
-            out / "people.csv",
-            demo.PEOPLE_COLUMNS,
-            demo.people_rows(random.Random(f"{seed}:people"), people, villages, area),
+            out / "people.csv", demo.PEOPLE_COLUMNS, demo.people_rows(rng("people"), people, villages, area)
         ),
         demo.write_file(
             out / "people_gbk.csv",
             demo.PEOPLE_COLUMNS,
-            demo.people_rows(random.Random(f"{seed}:people-gbk"), min(people, 20_000), villages, area),
+            demo.people_rows(rng("people-gbk"), min(people, 20_000), villages, area),
             encoding="gb18030",
         ),
-        demo.write_file(
-            out / "legal.csv",
-            demo.LEGAL_COLUMNS,
-            demo.legal_rows(random.Random(f"{seed}:legal"), legal, villages, area),
-        ),
+        demo.write_file(out / "legal.csv", demo.LEGAL_COLUMNS, demo.legal_rows(rng("legal"), legal, villages, area)),
     ]
     if excel:
-        written.append(
-            demo.write_file(
-                out / "people.xlsx",
-                demo.PEOPLE_COLUMNS,
-                demo.people_rows(random.Random(f"{seed}:people-x"), people, villages, area),
-            )
-        )
+        rows = demo.people_rows(rng("people-x"), people, villages, area)
+        written.append(demo.write_file(out / "people.xlsx", demo.PEOPLE_COLUMNS, rows))
     for path in written:
         typer.echo(f"{path}  {path.stat().st_size // 1024} KB")
 
 
 @app.command("run")
 def run(
-    source_id: int = typer.Argument(..., help="数据源编号"), resume: bool = typer.Option(False, help="继续未完成的运行")
+    source_id: int = typer.Argument(..., help="数据源编号"),
+    resume: bool = typer.Option(default=False, help="继续未完成的运行"),
 ) -> None:
     """以“系统”身份立即运行一个数据源（或继续其未完成的运行）。"""
     from sqlalchemy import select

@@ -156,7 +156,7 @@ def seed(session: Session, ctx: Any) -> None:
     """A small population load from two departments (so the demo shows provenance and conflicts)."""
     if session.execute(select(Source.id).limit(1)).first():
         return
-    from zhixian.integration import pipeline  # noqa: PLC0415 - pipeline imports catalog at runtime
+    from zhixian.integration import pipeline
 
     person = session.execute(select(Resource).where(Resource.base_library == "人口")).scalar_one_or_none()
     legal = session.execute(select(Resource).where(Resource.base_library == "法人")).scalar_one_or_none()
@@ -236,10 +236,10 @@ def seed(session: Session, ctx: Any) -> None:
         run.read, run.loaded, run.updated, run.unchanged = len(rows), counts.loaded, counts.updated, counts.unchanged
         run.duplicates, run.conflicts, run.quarantined = counts.duplicates, counts.conflicts, quarantined
         run.checkpoint, run.batches, run.status = len(rows), 1, "succeeded"
-        from zhixian.db import utcnow  # noqa: PLC0415
+        from zhixian.db import utcnow
 
         run.finished_at = utcnow()
         session.flush()
-        from zhixian.integration import quality  # noqa: PLC0415
+        from zhixian.integration import quality
 
         quality.snapshot(session, resource_id=resource.id)

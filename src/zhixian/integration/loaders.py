@@ -11,7 +11,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import JSON, select, update
 from sqlalchemy.orm import Session
@@ -28,8 +28,11 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
         conn.execute(table.insert(), rows)
         return
     columns = list(rows[0])
-    fill = {c.name: c.default.arg for c in table.columns  # type: ignore[union-attr]
-            if c.name not in rows[0] and not c.primary_key and c.default is not None and c.default.is_scalar}
+    fill = {
+        c.name: c.default.arg
+        for c in table.columns
+        if c.name not in rows[0] and not c.primary_key and c.default is not None and c.default.is_scalar
+    }
     columns += list(fill)
     rows = [row | fill for row in rows] if fill else rows
     json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
@@ -37,8 +40,14 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     assert raw is not None
     with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([json.dumps(row[c], ensure_ascii=False, default=str) if c in json_cols and row[c] is not None
-                            else row[c] for c in columns])
+            copy.write_row(
+                [
+                    json.dumps(row[c], ensure_ascii=False, default=str)
+                    if c in json_cols and row[c] is not None
+                    else row[c]
+                    for c in columns
+                ]
+            )
 
 
 def content_hash(values: dict[str, Any]) -> str:
@@ -176,12 +185,12 @@ class EntityLoader:
         return ctx.cipher.blind_index(key) if self.spec.encrypted_key else key
 
     def apply(self, session: Session, ctx: LoadContext, rows: list[dict[str, Any]]) -> Counts:
-        spec, model = self.spec, self.spec.model
-        key_col = model.id_index if spec.encrypted_key else model.uscc  # type: ignore[union-attr]
+        spec, model = self.spec, cast("Any", self.spec.model)
+        key_col = model.id_index if spec.encrypted_key else model.uscc
         counts = Counts()
         keyed = [(self._key_value(ctx, str(r[spec.key_field])), r) for r in rows]
         found = session.execute(select(model).where(key_col.in_({k for k, _ in keyed}))).scalars().all()
-        existing = {(p.id_index if spec.encrypted_key else p.uscc): p for p in found}  # type: ignore[union-attr]
+        existing = {(p.id_index if spec.encrypted_key else p.uscc): p for p in found}
         mapped = set(ctx.fields)
         seen: set[str] = set()
         inserts: list[dict[str, Any]] = []

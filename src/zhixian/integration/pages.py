@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,7 +16,6 @@ from zhixian.db import SessionDep
 from zhixian.errors import DomainError
 from zhixian.integration import basedata, service
 from zhixian.integration.api import Cipher, run_now
-
 from zhixian.integration.schemas import MappingIn, ResubmitIn
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep
@@ -30,10 +29,20 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _targets(session: SessionDep, actor: Actor) -> list[Resource]:
-    rows = session.execute(
-        select(Resource).where(Resource.status == "published", Resource.classified.is_(False), Resource.key_field != "",
-                               Resource.base_library != "地理").order_by(Resource.code)
-    ).scalars().all()
+    rows = (
+        session.execute(
+            select(Resource)
+            .where(
+                Resource.status == "published",
+                Resource.classified.is_(False),
+                Resource.key_field != "",
+                Resource.base_library != "地理",
+            )
+            .order_by(Resource.code)
+        )
+        .scalars()
+        .all()
+    )
     if actor.county_scope:
         return list(rows)
     names = catalog_service.department_names(session)
@@ -42,9 +51,16 @@ def _targets(session: SessionDep, actor: Actor) -> list[Resource]:
 
 def _index(request: Request, actor: Actor, session: SessionDep, error: str = "", status: int = 200) -> HTMLResponse:
     sources = [service.source_read(session, s) for s in service.list_sources(session, actor=actor)]
-    return render(request, "integration/index.html", actor, status_code=status, sources=sources,
-                  runs=service.list_runs(session, actor=actor, limit=30), targets=_targets(session, actor),
-                  error=error)
+    return render(
+        request,
+        "integration/index.html",
+        actor,
+        status_code=status,
+        sources=sources,
+        runs=service.list_runs(session, actor=actor, limit=30),
+        targets=_targets(session, actor),
+        error=error,
+    )
 
 
 @router.get("/integration")
@@ -54,13 +70,24 @@ def index(request: Request, actor: Viewer, session: SessionDep) -> HTMLResponse:
 
 @router.post("/integration/sources")
 def upload(
-    request: Request, actor: Runner, session: SessionDep, settings: SettingsDep,
-    file: Annotated[UploadFile, File()], name: Annotated[str, Form(max_length=200)],
+    request: Request,
+    actor: Runner,
+    session: SessionDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    name: Annotated[str, Form(max_length=200)],
     resource_id: Annotated[int, Form(ge=1)],
 ) -> Response:
     try:
-        row = service.create_file_source(session, actor=actor, settings=settings, name=name, resource_id=resource_id,
-                                         filename=file.filename or "", stream=file.file)
+        row = service.create_file_source(
+            session,
+            actor=actor,
+            settings=settings,
+            name=name,
+            resource_id=resource_id,
+            filename=file.filename or "",
+            stream=file.file,
+        )
     except DomainError as exc:
         session.rollback()
         detail = exc.detail + ("：" + "；".join(e.message for e in exc.errors[:5]) if exc.errors else "")
@@ -79,8 +106,15 @@ def source_page(
         preview = service.preview(session, actor=actor, cipher=cipher, settings=settings, source_id=source_id)
     except DomainError as exc:
         error = exc.detail
-    return render(request, "integration/source.html", actor, s=service.source_read(session, row), preview=preview,
-                  runs=service.list_runs(session, actor=actor, source_id=source_id), error=error)
+    return render(
+        request,
+        "integration/source.html",
+        actor,
+        s=service.source_read(session, row),
+        preview=preview,
+        runs=service.list_runs(session, actor=actor, source_id=source_id),
+        error=error,
+    )
 
 
 @router.post("/integration/sources/{source_id}/mapping")
@@ -91,8 +125,15 @@ async def save_mapping(request: Request, source_id: int, actor: Runner, session:
         service.set_mapping(session, actor=actor, source_id=source_id, data=MappingIn(columns=columns))
     except DomainError as exc:
         session.rollback()
-        return render(request, "integration/message.html", actor, status_code=exc.status, title="映射未保存",
-                      message=exc.detail, back=f"/integration/sources/{source_id}")
+        return render(
+            request,
+            "integration/message.html",
+            actor,
+            status_code=exc.status,
+            title="映射未保存",
+            message=exc.detail,
+            back=f"/integration/sources/{source_id}",
+        )
     return RedirectResponse(f"/integration/sources/{source_id}", status_code=303)
 
 
@@ -103,8 +144,15 @@ def run(request: Request, source_id: int, actor: Runner, session: SessionDep) ->
         done = run_now(request, session, started.id)
     except DomainError as exc:
         session.rollback()
-        return render(request, "integration/message.html", actor, status_code=exc.status, title="运行失败",
-                      message=exc.detail, back=f"/integration/sources/{source_id}")
+        return render(
+            request,
+            "integration/message.html",
+            actor,
+            status_code=exc.status,
+            title="运行失败",
+            message=exc.detail,
+            back=f"/integration/sources/{source_id}",
+        )
     return RedirectResponse(f"/integration/runs/{done.id}", status_code=303)
 
 
@@ -118,19 +166,27 @@ def resume(request: Request, run_id: int, actor: Runner, session: SessionDep) ->
 @router.get("/integration/runs/{run_id}")
 def run_page(request: Request, run_id: int, actor: Viewer, session: SessionDep) -> HTMLResponse:
     row = service.get_run(session, actor=actor, run_id=run_id)
-    return render(request, "integration/run.html", actor, r=row,
-                  source=service.get_source(session, actor=actor, source_id=row.source_id))
+    return render(
+        request,
+        "integration/run.html",
+        actor,
+        r=row,
+        source=service.get_source(session, actor=actor, source_id=row.source_id),
+    )
 
 
 @router.get("/integration/quarantine")
-def quarantine(request: Request, actor: Viewer, session: SessionDep, source_id: int | None = None,
-               status: str = "open") -> HTMLResponse:
+def quarantine(
+    request: Request, actor: Viewer, session: SessionDep, source_id: int | None = None, status: str = "open"
+) -> HTMLResponse:
     rows = service.list_quarantine(session, actor=actor, source_id=source_id, status=status)
     return render(request, "integration/quarantine.html", actor, rows=rows, status=status, source_id=source_id)
 
 
 @router.get("/integration/quarantine/{quarantine_id}")
-def quarantine_row(request: Request, quarantine_id: int, actor: Runner, session: SessionDep, cipher: Cipher) -> HTMLResponse:
+def quarantine_row(
+    request: Request, quarantine_id: int, actor: Runner, session: SessionDep, cipher: Cipher
+) -> HTMLResponse:
     row = service.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
     data = service.quarantine_data(session, actor=actor, cipher=cipher, row=row)
     return render(request, "integration/fix.html", actor, q=row, data=data, errors=row.reasons, message="")
@@ -145,23 +201,43 @@ async def fix(
         service.discard(session, actor=actor, quarantine_id=quarantine_id)
         return RedirectResponse("/integration/quarantine", status_code=303)
     values = {k.removeprefix("col_"): str(v) for k, v in form.items() if k.startswith("col_")}
-    row, done, errors = service.resubmit(session, actor=actor, cipher=cipher, settings=settings,
-                                         quarantine_id=quarantine_id, data=ResubmitIn(values=values))
+    row, done, errors = service.resubmit(
+        session,
+        actor=actor,
+        cipher=cipher,
+        settings=settings,
+        quarantine_id=quarantine_id,
+        data=ResubmitIn(values=values),
+    )
     if done is None:
-        return render(request, "integration/fix.html", actor, status_code=422, q=row, data=values, errors=errors,
-                      message="仍未通过校验，请按提示修改")
+        return render(
+            request,
+            "integration/fix.html",
+            actor,
+            status_code=422,
+            q=row,
+            data=values,
+            errors=errors,
+            message="仍未通过校验，请按提示修改",
+        )
     return RedirectResponse(f"/integration/quarantine?source_id={row.source_id}&done={row.id}", status_code=303)
 
 
 @router.get("/integration/conflicts")
 def conflicts(request: Request, actor: Viewer, session: SessionDep, cipher: Cipher) -> HTMLResponse:
-    rows = [basedata.conflict_read(session, cipher=cipher, row=c) for c in basedata.list_conflicts(session, actor=actor)]
+    rows = [
+        basedata.conflict_read(session, cipher=cipher, row=c) for c in basedata.list_conflicts(session, actor=actor)
+    ]
     return render(request, "integration/conflicts.html", actor, rows=rows)
 
 
 @router.post("/integration/conflicts/{conflict_id}")
 def resolve(
-    conflict_id: int, actor: Runner, session: SessionDep, cipher: Cipher, action: Annotated[str, Form(pattern="^(keep|replace)$")]
+    conflict_id: int,
+    actor: Runner,
+    session: SessionDep,
+    cipher: Cipher,
+    action: Annotated[str, Form(pattern="^(keep|replace)$")],
 ) -> Response:
     basedata.resolve_conflict(session, actor=actor, cipher=cipher, conflict_id=conflict_id, action=action)
     return RedirectResponse("/integration/conflicts", status_code=303)
@@ -184,11 +260,17 @@ def template(resource_id: int, actor: Viewer, session: SessionDep) -> Response:
     assert ws is not None
     ws.title = "数据"
     ws.append([i.name for i in resource.items])
-    ws.append([f"{i.data_type}{'，必填' if i.required or i.field_name == resource.key_field else ''}"
-               f"{'，' + i.rule if i.rule else ''}" for i in resource.items])
+    ws.append(
+        [
+            f"{i.data_type}{'，必填' if i.required or i.field_name == resource.key_field else ''}"
+            f"{'，' + i.rule if i.rule else ''}"
+            for i in resource.items
+        ]
+    )
     buf = io.BytesIO()
     wb.save(buf)
-    return Response(buf.getvalue(), media_type=XLSX,
-                    headers={"Content-Disposition": f'attachment; filename="template-{resource_id}.xlsx"'})
-
-
+    return Response(
+        buf.getvalue(),
+        media_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="template-{resource_id}.xlsx"'},
+    )

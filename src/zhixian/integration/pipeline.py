@@ -236,7 +236,7 @@ def _batches(
         yield consumed, batch, top
 
 
-def execute(
+def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
     db: Database,
     cipher: FieldCipher,
     run_id: int,
@@ -282,7 +282,7 @@ def execute(
             if progress is not None:
                 progress(run)
             if stop_after_batches is not None and done >= stop_after_batches:
-                raise Interrupted
+                raise Interrupted  # noqa: TRY301 - the simulated kill must leave the run as a kill would
     except Interrupted:
         raise
     except (DomainError, Exception) as exc:
@@ -297,15 +297,16 @@ def execute(
     with db.transaction() as session:
         run = session.get(Run, run_id)
         source = session.get(Source, run.source_id) if run else None
-        assert run is not None and source is not None
+        assert run is not None
+        assert source is not None
         run.status, run.finished_at = "succeeded", utcnow()
         run.duration_ms += int((time.monotonic() - started) * 1000)
         if plan.incremental == "watermark" and run.watermark_to:
             source.watermark_value = run.watermark_to
-        from zhixian.integration import quality  # noqa: PLC0415 - quality imports pipeline helpers
+        from zhixian.integration import quality
 
         quality.snapshot(session, resource_id=plan.resource_id)
-        from zhixian.platform import audit  # noqa: PLC0415
+        from zhixian.platform import audit
 
         audit.record(
             session,

@@ -7,10 +7,10 @@ through it. Every failure is a Chinese reason naming the item, so quarantine is 
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from stdnum import numdb
@@ -137,7 +137,7 @@ def parse_datetime(value: Any) -> datetime:
         return datetime.fromisoformat(s.replace("/", "-"))
     except ValueError:
         d = parse_date(value)
-        return datetime(d.year, d.month, d.day)
+        return datetime(d.year, d.month, d.day)  # noqa: DTZ001 - a source's local wall time, kept as given
 
 
 @lru_cache(maxsize=8192)
@@ -241,7 +241,7 @@ def _converter(spec: ItemSpec, known_divisions: frozenset[str], county_code: str
     rule = _RULES.get(spec.rule)
     kind = spec.data_type
 
-    def convert(raw: Any) -> Any:
+    def convert(raw: Any) -> Any:  # noqa: PLR0911 - one return per data type reads best
         if kind == "日期":
             return parse_date(raw).isoformat()
         if kind == "日期时间":

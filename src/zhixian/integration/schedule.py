@@ -20,7 +20,7 @@ def _field(part: str, lo: int, hi: int, name: str) -> frozenset[int]:
     for piece in part.split(","):
         step = 1
         if "/" in piece:
-            piece, _, step_text = piece.partition("/")
+            piece, _, step_text = piece.partition("/")  # noqa: PLW2901 - the range part before the step
             if not step_text.isdigit() or int(step_text) < 1:
                 raise Invalid(f"定时表达式“{name}”的步长不正确", field="schedule")
             step = int(step_text)

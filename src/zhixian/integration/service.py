@@ -23,7 +23,7 @@ from zhixian.catalog.models import Resource
 from zhixian.db import utcnow
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhixian.integration import pipeline, rules, schedule
-from zhixian.integration.connectors import files, kind_for
+from zhixian.integration.connectors import FileInfo, files, kind_for
 from zhixian.integration.loaders import LoadContext, loader_for
 from zhixian.integration.models import Mapping, QuarantineRow, Run, Source
 from zhixian.integration.schemas import (
@@ -89,9 +89,7 @@ def source_read(session: Session, row: Source) -> SourceRead:
 # --- uploads
 
 
-def store_upload(
-    settings: Settings, stream: IO[bytes], filename: str, sheet: str = ""
-) -> tuple[Path, str, files.FileInfo]:
+def store_upload(settings: Settings, stream: IO[bytes], filename: str, sheet: str = "") -> tuple[Path, str, FileInfo]:
     """Streams the upload to disk (never whole in memory), checks it whole, and keeps it by content hash."""
     kind = kind_for(filename)
     if kind is None:
@@ -110,9 +108,10 @@ def store_upload(
                 tmp_path.unlink(missing_ok=True)
                 raise Invalid(f"文件超过上传上限 {settings.max_upload_bytes // (1024 * 1024)} MB", field="file")
             tmp.write(chunk)
+    if size == 0:
+        tmp_path.unlink(missing_ok=True)
+        raise Invalid("文件为空（0 字节），请选择有内容的文件", field="file")
     try:
-        if size == 0:
-            raise Invalid("文件为空（0 字节），请选择有内容的文件", field="file")
         suffix = Path(filename).suffix.lower()
         final = folder / f"{digest.hexdigest()}{suffix}"
         shutil.move(tmp_path, final)
@@ -124,7 +123,7 @@ def store_upload(
     return final, digest.hexdigest(), info
 
 
-def _apply_file(row: Source, path: Path, sha: str, info: files.FileInfo, filename: str) -> None:
+def _apply_file(row: Source, path: Path, sha: str, info: FileInfo, filename: str) -> None:
     row.kind, row.file_path, row.file_sha256, row.file_name = info.kind, str(path), sha, Path(filename).name[:255]
     row.config = {
         **(row.config or {}),

@@ -39,9 +39,9 @@ def detect_encoding(path: Path) -> str:
                         )
                     decoder.decode(chunk)
                 decoder.decode(b"", final=True)
-            return encoding
         except UnicodeDecodeError:
             continue
+        return encoding
     raise Invalid("无法识别文件编码：既不是 UTF-8 也不是 GBK/GB18030，请另存为 UTF-8 编码的 CSV", field="file")
 
 
@@ -72,8 +72,8 @@ def _csv_reader(path: Path, encoding: str, delimiter: str) -> tuple[io.TextIOWra
 def scan_csv(path: Path) -> FileInfo:
     """Whole-file check: encoding, header, and every row's width (ragged rows refuse the file)."""
     encoding = detect_encoding(path)
-    with io.TextIOWrapper(path.open("rb"), encoding=encoding, newline="") as handle:
-        delimiter = _delimiter(handle.readline())
+    with io.TextIOWrapper(path.open("rb"), encoding=encoding, newline="") as first:
+        delimiter = _delimiter(first.readline())
     handle, reader = _csv_reader(path, encoding, delimiter)
     with handle:
         try:

@@ -1,0 +1,65 @@
+"""Scheduling, incremental sync by watermark, and quality snapshots that flag a missed update cycle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.integration.helpers import csv_bytes, messy_people, person_resource, set_people_mapping, upload
+from zhixian.errors import Invalid
+from zhixian.integration import quality, schedule, tasks
+from zhixian.integration.models import QualitySnapshot, Run, Source
+
+
+def test_cron_expressions_are_checked_and_computed_in_beijing_time():
+    after = datetime(2026, 11, 20, 18, 30, tzinfo=UTC)  # 02:30 on the 21st in Beijing
+    assert schedule.next_after("0 2 * * *", after).isoformat() == "2026-11-22T02:00:00+08:00"
+    assert schedule.next_after("*/15 * * * *", after).minute == 45
+    assert schedule.next_after("0 9 * * 1", after).weekday() == 0  # Monday
+    for bad in ("0 2 * *", "61 * * * *", "a * * * *", "*/0 * * * *"):
+        with pytest.raises(Invalid):
+            schedule.parse(bad)
+
+
+def test_scheduler_job_runs_due_sources(as_user, db, node):
+    client = as_user("gaj_officer")
+    rows, expected, _ = messy_people("scheduled")
+    sid = upload(client, db, csv_bytes(rows)).json()["id"]
+    set_people_mapping(client, sid)
+    resp = client.put(f"/api/v1/integration/sources/{sid}/settings", json={"schedule": "0 2 * * *"})
+    assert resp.status_code == 200
+    assert client.put(f"/api/v1/integration/sources/{sid}/settings", json={"schedule": "0 25 * * *"}).status_code == 422
+    source = db.get(Source, sid)
+    source.next_run_at = datetime.now(UTC) - timedelta(minutes=1)
+    db.flush()
+    started = tasks.scheduler(node)
+    runs = db.execute(select(Run).where(Run.source_id == sid)).scalars().all()
+    assert [r.id for r in runs] == [r for r in started if r in {x.id for x in runs}]
+    assert runs[0].trigger == "schedule" and runs[0].loaded == expected["loaded"]
+    db.refresh(source)
+    assert source.next_run_at > datetime.now(UTC)
+
+
+def test_missed_update_cycle_is_flagged_on_the_department_home(as_user, db, node):
+    client = as_user("gaj_officer")
+    rows, _, _ = messy_people("quality")
+    sid = upload(client, db, csv_bytes(rows)).json()["id"]
+    set_people_mapping(client, sid)
+    client.post(f"/api/v1/integration/sources/{sid}/runs")
+    resource = person_resource(db)
+    today = next(q for q in client.get("/api/v1/integration/quality").json() if q["resource_id"] == resource.id)
+    assert not today["overdue"] and today["timeliness"] == 1.0
+    assert today["validity"] == pytest.approx(1 - 6 / 12, abs=0.001)
+    assert today["duplication"] == pytest.approx(1 / 12, abs=0.001)
+    later = datetime.now(UTC) + timedelta(days=3)  # 人口基础信息 is updated daily
+    quality.daily(db, now=later)
+    snap = db.execute(select(QualitySnapshot).where(QualitySnapshot.resource_id == resource.id)
+                      .order_by(QualitySnapshot.day.desc())).scalars().first()
+    assert snap.overdue and snap.timeliness < 1
+    client.headers["Accept"] = "text/html"
+    home = client.get("/").text
+    assert "超期未更新的资源" in home
+    trend = client.get(f"/api/v1/integration/quality/{resource.id}/trend").json()
+    assert len(trend) >= 2 and trend[-1]["timeliness"] < 1
