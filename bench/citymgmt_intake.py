@@ -29,8 +29,9 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ZHIXIAN_CITYMGMT_DEMO_CASES", "200")
-from tests.conftest import PASSWORD, LiveServer, dispose_node, make_node  # noqa: E402
-from zhixian.app import Node  # noqa: E402
+from tests.conftest import PASSWORD, LiveServer, dispose_node, make_node
+
+from zhixian.app import Node
 
 Make = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 

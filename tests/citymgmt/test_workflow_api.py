@@ -199,8 +199,9 @@ def test_self_disposal_closes_at_once_with_after_photo(as_user, spot) -> None:
     body = resp.json()
     assert body["status"] == "closed"
     assert body["self_disposed"] is True
-    assert steps(body) == ["上报", "自行处置"]
     assert {p["stage"] for p in body["photos"]} == {"before", "after"}
+    detail = inspector.get(body["links"]["detail"]).json()
+    assert steps(detail) == ["上报", "自行处置"]
 
 
 def test_near_duplicate_is_suggested_and_merged(as_user, spot) -> None:

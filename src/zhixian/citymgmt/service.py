@@ -9,7 +9,6 @@ import hashlib
 import io
 import math
 import secrets
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import geo
+from zhixian.citymgmt.classes import class_table, get_class
 from zhixian.citymgmt.models import Case, CaseClass, CaseEvent, CasePhoto, Component, ConfigValue, Grid, Task
 from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, CaseRead, DuplicateRead, PhotoRef
 from zhixian.citymgmt.standards import DEFAULT_CONFIG, SOURCES, STATUS_LABELS
@@ -76,71 +76,6 @@ def set_config(session: Session, *, actor: Actor, changes: dict[str, Any]) -> di
 
 
 # --- classes and departments
-
-
-@dataclass(frozen=True)
-class ClassInfo:
-    """A class row as cached in memory: intake and dispatch read it on every case."""
-
-    code: str
-    kind: str
-    name: str
-    parent_code: str | None
-    limit_value: float
-    limit_unit: str
-    urgent_value: float
-    urgent_unit: str
-    department_code: str | None
-    active: bool
-
-
-_CLASS_LOCK = threading.Lock()
-_CLASS_CACHE: dict[str, tuple[int, dict[str, ClassInfo]]] = {}
-
-
-def classes_changed(session: Session) -> None:
-    """Call after writing cm_class: every worker reloads its class table on its next lookup."""
-    geo.bump_version(session, geo.CLASSES)
-
-
-def class_table(session: Session, known: dict[int, int] | None = None) -> dict[str, ClassInfo]:
-    version = (known if known is not None else geo.versions(session)).get(geo.CLASSES, 0)
-    bind = session.get_bind()
-    key = str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind))
-    cached = _CLASS_CACHE.get(key)
-    if cached is not None and cached[0] == version:
-        return cached[1]
-    with _CLASS_LOCK:
-        table = {
-            r.code: ClassInfo(
-                code=r.code,
-                kind=r.kind,
-                name=r.name,
-                parent_code=r.parent_code,
-                limit_value=r.limit_value,
-                limit_unit=r.limit_unit,
-                urgent_value=r.urgent_value,
-                urgent_unit=r.urgent_unit,
-                department_code=r.department_code,
-                active=r.active,
-            )
-            for r in session.execute(select(CaseClass)).scalars()
-        }
-        _CLASS_CACHE[key] = (version, table)
-        return table
-
-
-def get_class(session: Session, code: str, known: dict[int, int] | None = None) -> ClassInfo:
-    row = class_table(session, known).get(code)
-    if row is None or not row.active or row.parent_code is None:
-        raise Invalid(f"案件类别 {code} 不存在或已停用", [FieldError("未知的部件/事件小类", field="class_code")])
-    return row
-
-
-def class_limit(cls: ClassInfo | CaseClass, *, urgent: bool) -> tuple[float, float]:
-    """(hours, days) of working time for this class."""
-    value, unit = (cls.urgent_value, cls.urgent_unit) if urgent else (cls.limit_value, cls.limit_unit)
-    return (0.0, float(value)) if unit == "days" else (float(value), 0.0)
 
 
 def suggest_department(session: Session, case: Case) -> int | None:
@@ -343,6 +278,10 @@ def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeO
         case.status, case.self_disposed, case.closed_at = "closed", True, now
         case.filed_at, case.completed_at, case.completed_on_time = now, now, True
         add_event(session, case, actor=actor, step="自行处置", from_status="reported", to_status="closed", at=now)
+    session.flush()
+    for hook in options.hooks:
+        hook(session, case, options.context)
+    # last: on PostgreSQL the audit chain holds a lock until commit, so nothing slow may follow it
     audit.record(
         session,
         actor.audit,
@@ -351,9 +290,6 @@ def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeO
         object_id=case.number,
         detail={"source": data.source, "class": cls.code, "grid": where.grid_code, "self_disposed": data.self_disposed},
     )
-    session.flush()
-    for hook in options.hooks:
-        hook(session, case, options.context)
     return case
 
 
@@ -541,7 +477,7 @@ def list_cases(
     total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
     ordering = (Case.deadline.asc(), Case.id) if order == "deadline" else (Case.reported_at.desc(), Case.id.desc())
     rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).scalars().all()
-    return [r for r in rows], int(total)
+    return list(rows), int(total)
 
 
 def light(case: Case, now: datetime | None = None) -> Literal["green", "yellow", "red", "none"]:

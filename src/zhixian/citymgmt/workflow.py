@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import service
+from zhixian.citymgmt import classes, service
 from zhixian.citymgmt.models import Case, CasePhoto, Notice, Postponement, Task
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.citymgmt.standards import STATUS_LABELS
@@ -344,8 +344,8 @@ def _dispatch(
         dept = platform.get_department(session, dept_id)
     except NotFound as exc:
         raise Invalid("处置部门不存在", field="department_id") from exc
-    cls = service.get_class(session, case.class_code)
-    hours, days = service.class_limit(cls, urgent=case.urgent)
+    cls = classes.get_class(session, case.class_code)
+    hours, days = classes.class_limit(cls, urgent=case.urgent)
     ratio = float(service.config(session)["yellow_ratio"])
     case.deadline, warnings = _deadline(session, settings, now, hours=hours, days=days)
     case.warn_at, _ = _deadline(session, settings, now, hours=hours * (1 - ratio), days=days * (1 - ratio))
