@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -37,10 +38,17 @@ def _node() -> Node:
     except ValueError as exc:
         typer.secho(f"配置错误：{exc}", fg="red", err=True)
         raise typer.Exit(2) from None
-    context = click.get_current_context(silent=True)
-    if context is not None:  # release database files when the command ends (restore replaces them)
-        context.call_on_close(node.db.engine.dispose)
     return node
+
+
+@contextlib.contextmanager
+def _opened() -> Iterator[Node]:
+    """A node for one command; its database files are released when the command ends."""
+    node = _node()
+    try:
+        yield node
+    finally:
+        node.db.engine.dispose()
 
 
 def _fail(message: str) -> None:
@@ -54,9 +62,9 @@ def _fail(message: str) -> None:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """把所有已启用子系统的表结构升级到最新版本。"""
-    node = _node()
-    migrate.upgrade(node.registry, node.settings.effective_database_url)
-    typer.echo("数据库已是最新版本")
+    with _opened() as node:
+        migrate.upgrade(node.registry, node.settings.effective_database_url)
+        typer.echo("数据库已是最新版本")
 
 
 @db_app.command("revision")
@@ -64,8 +72,8 @@ def db_revision(
     subsystem: Annotated[str, typer.Option(help="子系统代码")], message: Annotated[str, typer.Option("-m", help="说明")]
 ) -> None:
     """为某个子系统自动生成迁移（只包含它自己的表）。"""
-    node = _node()
-    migrate.revision(node.registry, node.settings.effective_database_url, subsystem=subsystem, message=message)
+    with _opened() as node:
+        migrate.revision(node.registry, node.settings.effective_database_url, subsystem=subsystem, message=message)
 
 
 # --- init and demo
@@ -128,13 +136,13 @@ def initialise(node: Node) -> list[tuple[str, str, str]]:
 @app.command()
 def init() -> None:
     """初始化：建表、内置角色、三个初始管理员账号（首次登录须改密码）。"""
-    node = _node()
-    created = initialise(node)
-    typer.echo(
-        f"已初始化 {node.settings.county_name}（{node.settings.county_code}），数据目录 {node.settings.data_dir}"
-    )
-    for username, role, password in created:
-        typer.echo(f"  初始账号 {username:<10} 角色 {role:<10} 密码 {password}   （只显示这一次）")
+    with _opened() as node:
+        created = initialise(node)
+        typer.echo(
+            f"已初始化 {node.settings.county_name}（{node.settings.county_code}），数据目录 {node.settings.data_dir}"
+        )
+        for username, role, password in created:
+            typer.echo(f"  初始账号 {username:<10} 角色 {role:<10} 密码 {password}   （只显示这一次）")
 
 
 @app.command()
@@ -145,22 +153,22 @@ def demo(
     """创建或刷新演示县：区划、部门、各角色用户，以及各子系统的演示数据。"""
     from zhixian.demo import seed as demo_seed
 
-    node = _node()
-    initialise(node)
-    password = password or ("Demo-" + secrets.token_urlsafe(6) + "7a")
-    try:
-        accounts = demo_seed.run(node, seed=seed, password=password)
-    except DomainError as exc:
-        _fail(f"演示数据生成失败：{exc.detail}")
-        return
-    out = node.settings.data_dir / "demo-accounts.txt"
-    lines = [f"{u:<14} {r:<18} {d}" for u, r, d in accounts]
-    out.write_text(f"演示账号（密码均为 {password}）\n" + "\n".join(lines) + "\n")
-    out.chmod(0o600)
-    typer.echo(f"演示县已就绪：{node.settings.county_name}。演示账号密码均为：{password}")
-    for line in lines[:16]:
-        typer.echo("  " + line)
-    typer.echo(f"  ……全部 {len(lines)} 个账号见 {out}")
+    with _opened() as node:
+        initialise(node)
+        password = password or ("Demo-" + secrets.token_urlsafe(6) + "7a")
+        try:
+            accounts = demo_seed.run(node, seed=seed, password=password)
+        except DomainError as exc:
+            _fail(f"演示数据生成失败：{exc.detail}")
+            return
+        out = node.settings.data_dir / "demo-accounts.txt"
+        lines = [f"{u:<14} {r:<18} {d}" for u, r, d in accounts]
+        out.write_text(f"演示账号（密码均为 {password}）\n" + "\n".join(lines) + "\n")
+        out.chmod(0o600)
+        typer.echo(f"演示县已就绪：{node.settings.county_name}。演示账号密码均为：{password}")
+        for line in lines[:16]:
+            typer.echo("  " + line)
+        typer.echo(f"  ……全部 {len(lines)} 个账号见 {out}")
 
 
 @app.command()
@@ -172,28 +180,28 @@ def serve(
     """启动 Web 服务（含后台作业）。"""
     import uvicorn
 
-    node = _node()
-    typer.echo(f"智县已启动：http://{host}:{port}/   接口文档：http://{host}:{port}/api/docs")
-    uvicorn.run(
-        "zhixian.app:serve_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        proxy_headers=True,
-        forwarded_allow_ips=node.settings.trusted_proxies,
-        log_level="info",
-        access_log=False,
-    )
+    with _opened() as node:
+        typer.echo(f"智县已启动：http://{host}:{port}/   接口文档：http://{host}:{port}/api/docs")
+        uvicorn.run(
+            "zhixian.app:serve_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            proxy_headers=True,
+            forwarded_allow_ips=node.settings.trusted_proxies,
+            log_level="info",
+            access_log=False,
+        )
 
 
 @app.command("subsystems")
 def list_subsystems() -> None:
     """列出核心与扩展子系统及其状态。"""
-    node = _node()
-    for sub in node.registry.available.values():
-        kind = "规定动作" if sub.kind == "core" else "自选动作"
-        typer.echo(f"{sub.code:<14} {sub.name:<10} {kind}  {node.registry.state(sub.code)}")
+    with _opened() as node:
+        for sub in node.registry.available.values():
+            kind = "规定动作" if sub.kind == "core" else "自选动作"
+            typer.echo(f"{sub.code:<14} {sub.name:<10} {kind}  {node.registry.state(sub.code)}")
 
 
 # --- users
@@ -214,25 +222,25 @@ def user_create(
     from zhixian.platform import service
     from zhixian.platform.schemas import UserCreate
 
-    node = _node()
-    try:
-        with node.db.transaction() as session:
-            dept = service.department_by_code(session, department)
-            if dept is None:
-                _fail(f"部门代码 {department} 不存在")
-                return
-            data = UserCreate(username=username, full_name=full_name, department_id=dept.id, roles=role or [])
-            user, password = service.create_user(
-                session,
-                actor=_system_actor(),
-                data=data,
-                settings=node.settings,
-                cipher=node.cipher,
-            )
-    except (DomainError, ValidationError) as exc:
-        _fail(f"创建失败：{exc}")
-        return
-    typer.echo(f"已创建 {user.username}，初始密码 {password}（只显示这一次，首次登录须修改）")
+    with _opened() as node:
+        try:
+            with node.db.transaction() as session:
+                dept = service.department_by_code(session, department)
+                if dept is None:
+                    _fail(f"部门代码 {department} 不存在")
+                    return
+                data = UserCreate(username=username, full_name=full_name, department_id=dept.id, roles=role or [])
+                user, password = service.create_user(
+                    session,
+                    actor=_system_actor(),
+                    data=data,
+                    settings=node.settings,
+                    cipher=node.cipher,
+                )
+        except (DomainError, ValidationError) as exc:
+            _fail(f"创建失败：{exc}")
+            return
+        typer.echo(f"已创建 {user.username}，初始密码 {password}（只显示这一次，首次登录须修改）")
 
 
 def _user_id(node: Node, username: str) -> int:
@@ -250,11 +258,11 @@ def user_reset(username: str) -> None:
     """重置密码并解锁，打印一次性初始密码。"""
     from zhixian.platform import service
 
-    node = _node()
-    uid = _user_id(node, username)
-    with node.db.transaction() as session:
-        password = service.reset_password(session, actor=_system_actor(), user_id=uid)
-    typer.echo(f"{username} 的新初始密码：{password}（只显示这一次，登录后须修改）")
+    with _opened() as node:
+        uid = _user_id(node, username)
+        with node.db.transaction() as session:
+            password = service.reset_password(session, actor=_system_actor(), user_id=uid)
+        typer.echo(f"{username} 的新初始密码：{password}（只显示这一次，登录后须修改）")
 
 
 @user_app.command("disable")
@@ -263,17 +271,17 @@ def user_disable(username: str) -> None:
     from zhixian.platform import service
     from zhixian.platform.schemas import UserUpdate
 
-    node = _node()
-    uid = _user_id(node, username)
-    with node.db.transaction() as session:
-        service.update_user(
-            session,
-            actor=_system_actor(),
-            user_id=uid,
-            data=UserUpdate(active=False),
-            cipher=node.cipher,
-        )
-    typer.echo(f"已停用 {username}")
+    with _opened() as node:
+        uid = _user_id(node, username)
+        with node.db.transaction() as session:
+            service.update_user(
+                session,
+                actor=_system_actor(),
+                user_id=uid,
+                data=UserUpdate(active=False),
+                cipher=node.cipher,
+            )
+        typer.echo(f"已停用 {username}")
 
 
 # --- backup
@@ -284,9 +292,9 @@ def backup(out: Annotated[Path, typer.Option(help="备份文件路径（.tar.gz�
     """备份数据库（SQLite）与密钥到一个带 SM3 清单的归档文件。"""
     from zhixian import backup as backups
 
-    node = _node()
-    manifest = backups.create(node.settings, out)
-    typer.echo(f"已备份 {len(manifest['files'])} 个文件到 {out}（{manifest['database']}）")
+    with _opened() as node:
+        manifest = backups.create(node.settings, out)
+        typer.echo(f"已备份 {len(manifest['files'])} 个文件到 {out}（{manifest['database']}）")
 
 
 @app.command()
@@ -311,14 +319,14 @@ def audit_verify() -> None:
     """校验审计日志哈希链；发现篡改、删除或插入时以非零状态退出。"""
     from zhixian.platform import audit
 
-    node = _node()
-    with node.db.transaction() as session:
-        result = audit.verify(session)
-    if result.ok:
-        typer.echo(f"审计日志完整：已校验 {result.checked} 条记录")
-        return
-    typer.secho(f"审计日志被篡改：{result.problems[0]}（已校验 {result.checked} 条）", fg="red", err=True)
-    raise typer.Exit(1)
+    with _opened() as node:
+        with node.db.transaction() as session:
+            result = audit.verify(session)
+        if result.ok:
+            typer.echo(f"审计日志完整：已校验 {result.checked} 条记录")
+            return
+        typer.secho(f"审计日志被篡改：{result.problems[0]}（已校验 {result.checked} 条）", fg="red", err=True)
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from tests.cli import run_cli
 from tests.conftest import dispose_node, make_node
 from zhixian.platform import audit
 from zhixian.platform.audit import AuditContext
@@ -118,9 +116,7 @@ def test_cli_audit_verify_exits_nonzero_and_names_the_record(tmp_path: Path, tam
         with node.db.transaction() as session:
             records = _three_records(session)
             ids = [r.id for r in records]
-        env = {**os.environ, "ZHIXIAN_DATA_DIR": str(tmp_path), "ZHIXIAN_DATABASE_URL": ""}
-        cli = [sys.executable, "-m", "zhixian.cli", "audit", "verify"]
-        ok = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
+        ok = run_cli(tmp_path, "audit", "verify")
         assert ok.returncode == 0, ok.stderr
         assert "审计日志完整" in ok.stdout
         with node.db.engine.begin() as conn:
@@ -142,7 +138,7 @@ def test_cli_audit_verify_exits_nonzero_and_names_the_record(tmp_path: Path, tam
                     {"i": ids[2], "h": "e" * 64},
                 )
                 expected = ids[2] + 1
-        bad = subprocess.run(cli, env=env, capture_output=True, text=True, check=False)
+        bad = run_cli(tmp_path, "audit", "verify")
         assert bad.returncode == 1
         assert f"id={expected}" in bad.stderr
     finally:

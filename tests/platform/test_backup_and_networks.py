@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import io
-import os
-import subprocess
-import sys
 import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.cli import Result, run_cli
 
-def _cli(data: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ZHIXIAN_DATA_DIR": str(data), "ZHIXIAN_DATABASE_URL": ""}
-    return subprocess.run(
-        [sys.executable, "-m", "zhixian.cli", *args], env=env, capture_output=True, text=True, check=False, timeout=120
-    )
+
+def _cli(data: Path, *args: str) -> Result:
+    return run_cli(data, *args)
 
 
 def test_restore_brings_back_database_and_keys_and_the_audit_chain_verifies(tmp_path: Path) -> None:

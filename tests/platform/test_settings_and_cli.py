@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from tests.cli import Result, run_cli
 from zhixian.settings import Settings
 
 
@@ -40,11 +41,8 @@ def test_generated_secret_is_kept_outside_the_repo_with_owner_only_permissions(t
     assert Settings(data_dir=tmp_path).effective_secret_key == secret
 
 
-def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ZHIXIAN_DATA_DIR": str(tmp_path), "ZHIXIAN_DATABASE_URL": ""}
-    return subprocess.run(
-        [sys.executable, "-m", "zhixian.cli", *args], env=env, capture_output=True, text=True, check=False, timeout=120
-    )
+def _cli(data: Path, *args: str) -> Result:
+    return run_cli(data, *args)
 
 
 def test_init_creates_three_separate_bootstrap_administrators_once(tmp_path: Path) -> None:
