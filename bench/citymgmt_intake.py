@@ -33,6 +33,7 @@ from tests.conftest import PASSWORD, LiveServer, dispose_node, make_node
 
 from zhixian.app import Node
 
+BATCH = 50
 Make = Callable[[httpx.AsyncClient], Awaitable[httpx.Response]]
 
 
@@ -118,12 +119,36 @@ def run(backend: str, seconds: float, mode: str, workers: int) -> None:
             }
             return await c.post("/api/v1/citymgmt/cases", json=body, headers={"Idempotency-Key": uuid.uuid4().hex})
 
+        async def batch(c: httpx.AsyncClient) -> httpx.Response:
+            items = []
+            for _ in range(BATCH):
+                n["i"] += 1
+                p = points[n["i"] % len(points)]
+                items.append(
+                    {
+                        "source": "sensor",
+                        "class_code": "S0403",
+                        "lon": p.x,
+                        "lat": p.y,
+                        "description": "积水传感器报警",
+                        "external_ref": f"dev-{n['i']}",
+                        "idempotency_key": uuid.uuid4().hex,
+                    }
+                )
+            return await c.post("/api/v1/citymgmt/cases/batch", json={"items": items})
+
         async def me(c: httpx.AsyncClient) -> httpx.Response:
             return await c.get("/api/v1/me")
 
-        for name, fn in (("GET /api/v1/me (baseline)", me), ("POST /citymgmt/cases (intake)", intake)):
-            for clients in (1, 16):
+        tests = (
+            ("GET /api/v1/me (baseline)", me, 1),
+            ("POST /citymgmt/cases (intake)", intake, 1),
+            (f"POST /cases/batch ×{BATCH} (cases/s)", batch, BATCH),
+        )
+        for name, fn, per in tests:
+            for clients in (1, 16) if per == 1 else (1, 4):
                 ok, bad, lat = asyncio.run(load(server.url, cookies, csrf, fn, seconds, clients))
+                ok *= per
                 lat.sort()
                 p50 = lat[len(lat) // 2] * 1000 if lat else 0
                 p99 = lat[int(len(lat) * 0.99)] * 1000 if lat else 0

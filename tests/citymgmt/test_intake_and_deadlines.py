@@ -144,3 +144,33 @@ def test_overdue_case_turns_red_and_is_escalated_once(db, node, spot) -> None:
     assert workflow.escalate_overdue(db, now=later) == 0 or case.supervise_count == 1
     db.expire(case)
     assert [e.step for e in case.events][-1] == "超期升级"
+
+
+def test_batch_intake_reports_each_item_and_replays_by_key(as_user, spot, db) -> None:
+    lon, lat, code = spot
+    acceptor = as_user("acceptor")
+    key = uuid.uuid4().hex
+    items = [
+        {"source": "sensor", "class_code": "S0403", "lon": lon, "lat": lat, "external_ref": "dev-1", "idempotency_key": key},
+        {"source": "sensor", "class_code": "S0403", "lon": 116.39, "lat": 39.9, "external_ref": "dev-2"},
+        {"source": "sensor", "class_code": "S9999", "lon": lon, "lat": lat, "external_ref": "dev-3"},
+    ]
+    before = db.execute(select(func.count()).select_from(Case)).scalar_one()
+    first = acceptor.post("/api/v1/citymgmt/cases/batch", json={"items": items})
+    assert first.status_code == 200, first.text
+    body = first.json()
+    assert (body["created"], body["failed"]) == (1, 2)
+    ok, far, unknown = body["results"]
+    assert ok["status"] == 201
+    assert ok["case"]["grid_code"] == code
+    assert ok["case"]["links"]["detail"] == f"/api/v1/citymgmt/cases/{ok['case']['id']}"
+    assert (far["index"], far["status"], far["detail"]) == (1, 422, "位置不在本县管理范围内")
+    assert unknown["status"] == 422
+    assert unknown["errors"][0]["field"] == "class_code"
+    again = acceptor.post("/api/v1/citymgmt/cases/batch", json={"items": items[:1]}).json()
+    assert again["results"][0]["replayed"] is True
+    assert again["results"][0]["case"]["id"] == ok["case"]["id"]
+    assert db.execute(select(func.count()).select_from(Case)).scalar_one() == before + 1
+    detail = acceptor.get(ok["case"]["links"]["detail"]).json()
+    assert detail["source"] == "sensor"
+    assert [e["step"] for e in detail["events"]] == ["上报"]

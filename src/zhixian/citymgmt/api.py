@@ -17,6 +17,7 @@ from zhixian.citymgmt.models import Case, CaseClass, CasePhoto, Grid, Postponeme
 from zhixian.citymgmt.schemas import (
     ActionIn,
     AddressRead,
+    BatchIntake,
     CaseCreated,
     CaseDetail,
     CaseIntake,
@@ -33,7 +34,7 @@ from zhixian.citymgmt.schemas import (
     TaskRead,
 )
 from zhixian.db import SessionDep, utcnow
-from zhixian.errors import Invalid, pydantic_errors_to_chinese
+from zhixian.errors import DomainError, Invalid, pydantic_errors_to_chinese
 from zhixian.platform import idempotency
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep
@@ -131,6 +132,39 @@ def create_case(
             session, user_id=actor.user_id, key=idempotency_key, request_hash=digest, status=201, body=body
         )
     return JSONResponse(body, status_code=201, headers={"Location": body["links"]["detail"]})
+
+
+@router.post("/cases/batch", summary="批量受理（物联感知、视频分析、上级转办等系统对接）：逐条结果，逐条幂等")
+def create_cases(data: BatchIntake, request: Request, session: SessionDep, actor: Signed) -> dict[str, Any]:
+    """Each item in its own savepoint: a bad item is reported by index and the others are kept."""
+    results: list[dict[str, Any]] = []
+    created = 0
+    for index, item in enumerate(data.items):
+        intake = CaseIntake.model_validate(item.model_dump(exclude={"idempotency_key"}))
+        digest = idempotency.body_hash(intake.model_dump(mode="json"))
+        key = item.idempotency_key
+        try:
+            with session.begin_nested():
+                found = (
+                    idempotency.replay(session, user_id=actor.user_id, key=key, request_hash=digest) if key else None
+                )
+                if found is not None:
+                    results.append({"index": index, "status": found[0], "replayed": True, "case": found[1]})
+                    continue
+                options = intake_options(request)
+                case = service.intake(session, actor=actor, data=intake, options=options)
+                body = service.created(case, options.stored).model_dump(mode="json")
+                if key:
+                    idempotency.remember(
+                        session, user_id=actor.user_id, key=key, request_hash=digest, status=201, body=body
+                    )
+        except DomainError as exc:
+            error = {"detail": exc.detail, "errors": [e.as_dict() for e in exc.errors]}
+            results.append({"index": index, "status": exc.status, **error})
+            continue
+        created += 1
+        results.append({"index": index, "status": 201, "replayed": False, "case": body})
+    return {"created": created, "failed": sum(1 for r in results if r["status"] >= 400), "results": results}
 
 
 async def _read_photos(files: list[UploadFile] | None, stage: str) -> list[service.PhotoIn]:

@@ -47,6 +47,18 @@ class CaseIntake(Input):
     self_disposed: bool = Field(default=False, description="监督员已自行处置（需附处置后照片）")
 
 
+class BatchItem(CaseIntake):
+    idempotency_key: str | None = Field(
+        None, min_length=1, max_length=128, description="每条的幂等键；重发同键同内容得到同一案件"
+    )
+
+
+class BatchIntake(Input):
+    """Machine channels (物联感知、视频分析、上级转办、12345 系统) push many reports in one request."""
+
+    items: list[BatchItem] = Field(min_length=1, max_length=200)
+
+
 class ActionIn(Input):
     note: str = Field("", max_length=DESCRIPTION_MAX)
     department_id: int | None = None
