@@ -32,10 +32,16 @@ def test_csv_connector_preview_run_fix_and_resubmit(new_page, tmp_path: Path) ->
     page.get_by_role("button", name="运行加载").click()
     page.wait_for_load_state("networkidle")
     assert "/integration/runs/" in page.url
-    cards = {label: page.locator(".card", has_text=label).locator(".value").inner_text()
-             for label in ("读取", "新增", "隔离", "重复")}
-    assert cards == {"读取": str(expected["read"]), "新增": str(expected["loaded"]),
-                     "隔离": str(expected["quarantined"]), "重复": str(expected["duplicates"])}
+    cards = {
+        label: page.locator(".card", has_text=label).locator(".value").inner_text()
+        for label in ("读取", "新增", "隔离", "重复")
+    }
+    assert cards == {
+        "读取": str(expected["read"]),
+        "新增": str(expected["loaded"]),
+        "隔离": str(expected["quarantined"]),
+        "重复": str(expected["duplicates"]),
+    }
     shot(page, "integration-run-report")
 
     page.get_by_role("link", name=f"处理隔离区中的 {expected['quarantined']} 行").click()
@@ -51,3 +57,25 @@ def test_csv_connector_preview_run_fix_and_resubmit(new_page, tmp_path: Path) ->
     assert page.get_by_role("status").inner_text() == "已重新提交并加载"
     assert page.get_by_role("row", name="第 6 行").count() == 0
     shot(page, "integration-quarantine-after")
+
+
+def test_catalogue_search_registry_and_quality_dashboard(new_page) -> None:
+    page = new_page()
+    sign_in(page, "datahub")
+    page.goto("/catalog")
+    page.get_by_label("检索（名称、摘要、信息项）").fill("人口")
+    page.get_by_role("button", name="检索").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("link", name="人口基础信息").is_visible()
+    shot(page, "catalog-search")
+    page.get_by_role("link", name="人口基础信息").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_text("一般数据（4级）").first.is_visible()
+    page.goto("/catalog/systems")
+    assert page.locator(".card", has_text="部建").locator(".value").inner_text() == "38"
+    shot(page, "catalog-systems")
+    page.goto("/integration/quality")
+    page.wait_for_load_state("networkidle")
+    page.locator("#quality-chart canvas").first.wait_for()
+    assert page.get_by_role("cell", name="人口基础信息").is_visible()
+    shot(page, "integration-quality")

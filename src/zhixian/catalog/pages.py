@@ -47,9 +47,10 @@ def browse(
     share_type: str = "",
     grade: str = "",
     status: str = "",
-    department_id: Annotated[int | None, Query(ge=1)] = None,
+    department: Annotated[str, Query(alias="department_id", max_length=12)] = "",
     page: Annotated[int, Query(ge=1)] = 1,
 ) -> HTMLResponse:
+    department_id = int(department) if department.isdigit() else None  # the filter form sends "" for 全部
     flt = service.ResourceFilter(
         q=q,
         kind=kind or None,
