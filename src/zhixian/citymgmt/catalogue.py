@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
@@ -207,6 +208,28 @@ def import_classes_excel(session: Session, *, actor: Actor, content: bytes) -> i
 # --- geography
 
 
+_SHAPES_LOCK = threading.Lock()
+_SHAPES: dict[str, tuple[int, list[tuple[str, str, str, str, dict[str, Any]]]]] = {}
+
+
+def _grid_shapes(session: Session) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+    """(code, name, community, street, simplified GeoJSON geometry) per grid, parsed once per geo version."""
+    version = geo.versions(session).get(geo.GEO, 0)
+    bind = session.get_bind()
+    key = str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind))
+    cached = _SHAPES.get(key)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    with _SHAPES_LOCK:
+        rows = session.execute(
+            select(Grid.code, Grid.name, Grid.community_code, Grid.street_code, Grid.wkt).order_by(Grid.code)
+        ).all()
+        geoms = shapely.simplify(shapely.from_wkt([r[4] for r in rows]), 0.00002) if rows else []
+        shapes = [(r[0], r[1], r[2], r[3], mapping(g)) for r, g in zip(rows, geoms, strict=True)]
+        _SHAPES[key] = (version, shapes)
+        return shapes
+
+
 def grid_layer(session: Session, *, street_code: str | None = None, now: datetime | None = None) -> dict[str, Any]:
     """Grids with open and overdue counts: the operations map, every shape linking to its cases."""
     now = now or utcnow()
@@ -219,24 +242,27 @@ def grid_layer(session: Session, *, street_code: str | None = None, now: datetim
         .where(Case.status.in_(("reported", "verifying", "dispatching", "handling", "checking")))
         .group_by(Case.grid_code)
     )
-    stats = {row[0]: (int(row[1]), int(row[2] or 0)) for row in session.execute(stats_q)}
-    query = select(Grid.code, Grid.name, Grid.community_code, Grid.wkt)
     if street_code:
-        query = query.where(Grid.street_code == street_code)
+        stats_q = stats_q.where(Case.street_code == street_code)
+    stats = {row[0]: (int(row[1]), int(row[2] or 0)) for row in session.execute(stats_q)}
     features = []
-    for code, name, community, wkt in session.execute(query):
-        geom = shapely.from_wkt(wkt)
+    for code, name, community, street, geometry in _grid_shapes(session):
+        if street_code and street != street_code:
+            continue
         open_n, overdue = stats.get(code, (0, 0))
         features.append(
-            geo.geojson_feature(
-                shapely.simplify(geom, 0.00002),
-                code=code,
-                name=name,
-                community=community,
-                open=open_n,
-                overdue=overdue,
-                href=f"/citymgmt/cases?grid_code={code}&status=open",
-            )
+            {
+                "type": "Feature",
+                "geometry": geometry,
+                "properties": {
+                    "code": code,
+                    "name": name,
+                    "community": community,
+                    "open": open_n,
+                    "overdue": overdue,
+                    "href": f"/citymgmt/cases?grid_code={code}&status=open",
+                },
+            }
         )
     return {"type": "FeatureCollection", "features": features}
 
@@ -262,7 +288,8 @@ def area_layer(session: Session, *, level: str = "village") -> dict[str, Any]:
 
 
 def import_geodata(  # noqa: PLR0912 - one branch per kind of per-feature problem, reported together
-session: Session, *, actor: Actor, kind: str, content: bytes, filename: str) -> GeoImportReport:
+    session: Session, *, actor: Actor, kind: str, content: bytes, filename: str
+) -> GeoImportReport:
     """Valid features are saved; invalid ones are reported by row; overlapping grids are refused."""
     actor.require("citymgmt.config")
     result = geo.read_features(content, filename)

@@ -32,7 +32,9 @@ def _count(cond: Any) -> Any:
     return func.sum(when((cond, 1), else_=0))
 
 
-def department_rows(session: Session, start: datetime, end: datetime) -> list[dict[str, Any]]:
+def department_rows(
+    session: Session, start: datetime, end: datetime, *, flow_counts: bool = True
+) -> list[dict[str, Any]]:
     weights = service.config(session)["weights"]
     in_period = and_(Case.dispatched_at >= start, Case.dispatched_at < end, Case.department_id.is_not(None))
     closed = and_(Case.status == "closed", Case.closed_at < end)
@@ -51,19 +53,23 @@ def department_rows(session: Session, start: datetime, end: datetime) -> list[di
         .where(in_period)
         .group_by(Case.department_id)
     )
-    flow = {
-        (row[0], row[1]): int(row[2])
-        for row in session.execute(
-            select(CaseEvent.department_id, CaseEvent.step, func.count())
-            .where(
-                CaseEvent.at >= start,
-                CaseEvent.at < end,
-                CaseEvent.step.in_(("派遣", "回退")),
-                CaseEvent.department_id.is_not(None),
+    flow = (
+        {}
+        if not flow_counts
+        else {
+            (row[0], row[1]): int(row[2])
+            for row in session.execute(
+                select(CaseEvent.department_id, CaseEvent.step, func.count())
+                .where(
+                    CaseEvent.at >= start,
+                    CaseEvent.at < end,
+                    CaseEvent.step.in_(("派遣", "回退")),
+                    CaseEvent.department_id.is_not(None),
+                )
+                .group_by(CaseEvent.department_id, CaseEvent.step)
             )
-            .group_by(CaseEvent.department_id, CaseEvent.step)
-        )
-    }
+        }
+    )
     names = {d.id: d.name for d in platform.list_departments(session, include_inactive=True)}
     rows = []
     for r in session.execute(q):
@@ -271,12 +277,41 @@ def rows_for(
     raise NotFound("评价对象应为 inspector、department 或 region")
 
 
+def headlines(session: Session, kind: str, start: datetime, end: datetime, *, level: str = "street") -> dict[Any, Any]:
+    """Only the headline figure per key for a comparison period: a fraction of the full indicator queries."""
+    if kind == "inspector":
+        return {
+            r[0]: ratio(int(r[2] or 0), int(r[1]))
+            for r in session.execute(
+                select(Case.reporter_id, func.count(), _count(Case.filed_at.is_not(None)))
+                .where(
+                    Case.reported_at >= start,
+                    Case.reported_at < end,
+                    Case.source == "inspector",
+                    Case.reporter_id.is_not(None),
+                )
+                .group_by(Case.reporter_id)
+            )
+        }
+    if kind == "region":
+        column = _LEVEL_COLUMN[level]
+        return {
+            r[0]: int(r[1])
+            for r in session.execute(
+                select(column, func.count()).where(Case.reported_at >= start, Case.reported_at < end).group_by(column)
+            )
+        }
+    if kind == "department":
+        return {r["department_id"]: r["score"] for r in department_rows(session, start, end, flow_counts=False)}
+    raise NotFound("评价对象应为 inspector、department 或 region")
+
+
 def report(session: Session, *, kind: str, start: datetime, end: datetime, level: str = "street") -> dict[str, Any]:
     rows = rows_for(session, kind, start, end, level=level)
     key, headline = _HEADLINE[kind]
     (m0, m1), (y0, y1) = previous_periods(start, end)
     for label, (a, b) in (("mom", (m0, m1)), ("yoy", (y0, y1))):
-        before = {r[key]: r[headline] for r in rows_for(session, kind, a, b, level=level)}
+        before = headlines(session, kind, a, b, level=level)
         for r in rows:
             old = before.get(r[key])
             r[f"{headline}_{label}"] = None if old is None or r[headline] is None else r[headline] - old

@@ -126,6 +126,10 @@ class Case(Base):
         Index("ix_cm_case_grid_status", "grid_code", "status"),
         Index("ix_cm_case_community_reported", "community_code", "reported_at"),
         Index("ix_cm_case_reporter_reported", "reporter_id", "reported_at"),
+        # operations view and evaluation at 1M cases (bench/citymgmt_ops.py)
+        Index("ix_cm_case_status_grid", "status", "grid_code", "deadline"),  # covering: grid shading
+        Index("ix_cm_case_status_closed", "status", "closed_at"),  # closed today
+        Index("ix_cm_case_dispatched", "dispatched_at"),  # department ranking by period
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -179,6 +183,7 @@ class CaseEvent(Base):
     """The timeline: every step, who took it and when."""
 
     __tablename__ = "cm_case_event"
+    __table_args__ = (Index("ix_cm_case_event_step_at", "step", "at"),)  # dispatch/return counts per period
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cm_case.id", ondelete="CASCADE"), index=True)
