@@ -156,6 +156,7 @@ def run(backend: str, n: int, rounds: int) -> list[tuple[str, float, float, int]
         ("LIKE baseline", True),
     ):
         times: list[float] = []
+        slow: list[tuple[float, str, str]] = []
         hits = 0
         with node.db.transaction() as session:
             for r in range(rounds):
@@ -165,7 +166,10 @@ def run(backend: str, n: int, rounds: int) -> list[tuple[str, float, float, int]
                 _rows, total = service.list_resources(session, actor=actor, flt=flt, limit=50, like=like)
                 times.append(time.perf_counter() - t0)
                 hits += total
+                slow.append((times[-1], q, str(FILTERS[r % len(FILTERS)])))
         results.append((label, pct(times, 0.5), pct(times, 0.99), hits // rounds))
+        worst = max(slow)
+        print(f"  {backend} {label}: slowest {worst[0] * 1000:.0f} ms for {worst[1]!r} {worst[2]}", flush=True)
     node.db.engine.dispose()
     if url:
         drop_pg_database(url)

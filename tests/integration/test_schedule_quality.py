@@ -37,7 +37,8 @@ def test_scheduler_job_runs_due_sources(as_user, db, node):
     started = tasks.scheduler(node)
     runs = db.execute(select(Run).where(Run.source_id == sid)).scalars().all()
     assert [r.id for r in runs] == [r for r in started if r in {x.id for x in runs}]
-    assert runs[0].trigger == "schedule" and runs[0].loaded == expected["loaded"]
+    assert runs[0].trigger == "schedule"
+    assert runs[0].loaded == expected["loaded"]
     db.refresh(source)
     assert source.next_run_at > datetime.now(UTC)
 
@@ -50,16 +51,19 @@ def test_missed_update_cycle_is_flagged_on_the_department_home(as_user, db, node
     client.post(f"/api/v1/integration/sources/{sid}/runs")
     resource = person_resource(db)
     today = next(q for q in client.get("/api/v1/integration/quality").json() if q["resource_id"] == resource.id)
-    assert not today["overdue"] and today["timeliness"] == 1.0
+    assert not today["overdue"]
+    assert today["timeliness"] == 1.0
     assert today["validity"] == pytest.approx(1 - 6 / 12, abs=0.001)
     assert today["duplication"] == pytest.approx(1 / 12, abs=0.001)
     later = datetime.now(UTC) + timedelta(days=3)  # 人口基础信息 is updated daily
     quality.daily(db, now=later)
     snap = db.execute(select(QualitySnapshot).where(QualitySnapshot.resource_id == resource.id)
                       .order_by(QualitySnapshot.day.desc())).scalars().first()
-    assert snap.overdue and snap.timeliness < 1
+    assert snap.overdue
+    assert snap.timeliness < 1
     client.headers["Accept"] = "text/html"
     home = client.get("/").text
     assert "超期未更新的资源" in home
     trend = client.get(f"/api/v1/integration/quality/{resource.id}/trend").json()
-    assert len(trend) >= 2 and trend[-1]["timeliness"] < 1
+    assert len(trend) >= 2
+    assert trend[-1]["timeliness"] < 1
