@@ -16,7 +16,7 @@ from zhixian.platform.models import AuditRecord
 def resource(code: str = "301001/009001", dept: str = "zjj", **kw: object) -> dict[str, object]:
     body: dict[str, object] = {
         "code": code,
-        "category": code.split("/")[0],
+        "category": code.split("/", maxsplit=1)[0],
         "name": "建筑工地扬尘监测信息",
         "kind": "部门",
         "department_code": dept,
@@ -57,7 +57,8 @@ def test_bad_category_and_missing_share_condition_are_explained(as_user):
     assert resp.status_code == 422
     assert "基础信息资源" in resp.json()["detail"]
     resp = client.post("/api/v1/catalog/resources", json=resource(share_condition=""))
-    assert resp.status_code == 422 and "共享条件" in resp.json()["detail"]
+    assert resp.status_code == 422
+    assert "共享条件" in resp.json()["detail"]
 
 
 def test_officer_edits_only_own_department(as_user, db):
@@ -85,9 +86,15 @@ def test_draft_review_publish_records_reviewer_and_audits(as_user, db):
     assert as_user("gaj_officer").get(f"/api/v1/catalog/resources/{rid}").status_code == 200
     withdrawn = hub.post(f"/api/v1/catalog/resources/{rid}/withdraw", json={"decision": "reject", "note": "停用"})
     assert withdrawn.json()["status"] == "withdrawn"
-    actions = db.execute(
-        select(AuditRecord.action).where(AuditRecord.object_type == "catalog_resource", AuditRecord.object_id == str(rid))
-    ).scalars().all()
+    actions = (
+        db.execute(
+            select(AuditRecord.action).where(
+                AuditRecord.object_type == "catalog_resource", AuditRecord.object_id == str(rid)
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert actions == [
         "catalog.resource.create",
         "catalog.resource.submit",
@@ -115,8 +122,13 @@ def test_excel_json_xml_round_trip_without_loss(as_user, db):
     tricky["items"][0]["min_value"] = -1.5  # type: ignore[index]
     assert hub.post("/api/v1/catalog/resources", json=tricky).status_code == 201
     before = hub.get("/api/v1/catalog/export.json").content
-    for fmt, element_set in (("xlsx", "modern"), ("json", "modern"), ("json", "legacy"), ("xml", "modern"),
-                             ("xml", "legacy")):
+    for fmt, element_set in (
+        ("xlsx", "modern"),
+        ("json", "modern"),
+        ("json", "legacy"),
+        ("xml", "modern"),
+        ("xml", "legacy"),
+    ):
         exported = hub.get(f"/api/v1/catalog/export.{fmt}?element_set={element_set}")
         assert exported.status_code == 200
         # re-import into the same catalogue: idempotent
@@ -127,7 +139,8 @@ def test_excel_json_xml_round_trip_without_loss(as_user, db):
         rid = db.execute(select(Resource.id).where(Resource.code == "301001/009002")).scalar_one()
         assert hub.delete(f"/api/v1/catalog/resources/{rid}").status_code == 204
         report = hub.post("/api/v1/catalog/import", files={"file": (f"c.{fmt}", exported.content)}).json()
-        assert report["created"] == 1 and report["updated"] == 0
+        assert report["created"] == 1
+        assert report["updated"] == 0
         assert hub.get("/api/v1/catalog/export.json").content == before, (fmt, element_set)
 
 
@@ -165,10 +178,14 @@ def test_import_with_one_bad_row_changes_nothing(as_user, db):
 def test_empty_and_wrong_files_are_refused(as_user):
     hub = as_user("datahub")
     resp = hub.post("/api/v1/catalog/import", files={"file": ("c.xlsx", b"")})
-    assert resp.status_code == 422 and "0 字节" in resp.json()["detail"]
+    assert resp.status_code == 422
+    assert "0 字节" in resp.json()["detail"]
     resp = hub.post("/api/v1/catalog/import", files={"file": ("c.xlsx", b"not a workbook")})
-    assert resp.status_code == 422 and "Excel" in resp.json()["detail"]
-    resp = hub.post("/api/v1/catalog/import", files={"file": ("c.xml", b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x/>")})
+    assert resp.status_code == 422
+    assert "Excel" in resp.json()["detail"]
+    resp = hub.post(
+        "/api/v1/catalog/import", files={"file": ("c.xml", b"<?xml version='1.0'?><!DOCTYPE x [<!ENTITY a 'b'>]><x/>")}
+    )
     assert resp.status_code == 422
 
 
@@ -181,7 +198,8 @@ def test_chinese_search_with_filters(as_user):
     basic = client.get("/api/v1/catalog/resources", params={"kind": "基础", "size": 200}).json()
     assert basic["total"] == 5
     cond = client.get("/api/v1/catalog/resources", params={"q": "行政处罚", "share_type": "无条件共享"}).json()
-    assert cond["total"] > 0 and all(r["share_type"] == "无条件共享" for r in cond["items"])
+    assert cond["total"] > 0
+    assert all(r["share_type"] == "无条件共享" for r in cond["items"])
     assert all("行政处罚" in r["name"] for r in cond["items"])
 
 
@@ -191,20 +209,35 @@ def test_registry_counts_and_upward_application(as_user, db):
     assert summary["total"] == 107
     assert summary["by_level"] == {"部建": 38, "省建": 61, "市建": 3, "县建": 5}
     gaj = client.get("/api/v1/me").json()["department_id"]
-    system = db.execute(
-        select(BusinessSystem).where(BusinessSystem.department_id == gaj, BusinessSystem.builder_level != "县建")
-    ).scalars().first()
+    system = (
+        db.execute(
+            select(BusinessSystem).where(BusinessSystem.department_id == gaj, BusinessSystem.builder_level != "县建")
+        )
+        .scalars()
+        .first()
+    )
     assert system is not None
-    app = client.post(f"/api/v1/catalog/systems/{system.id}/applications",
-                      json={"applied_on": "2026-10-01", "addressee": "省公安厅", "scope": "本县户籍人口数据"})
+    app = client.post(
+        f"/api/v1/catalog/systems/{system.id}/applications",
+        json={"applied_on": "2026-10-01", "addressee": "省公安厅", "scope": "本县户籍人口数据"},
+    )
     assert app.status_code == 201
-    refused = client.post(f"/api/v1/catalog/applications/{app.json()['id']}/decision",
-                          json={"outcome": "granted", "decided_on": "2026-10-20"})
+    refused = client.post(
+        f"/api/v1/catalog/applications/{app.json()['id']}/decision",
+        json={"outcome": "granted", "decided_on": "2026-10-20"},
+    )
     assert refused.status_code == 422  # a grant names its scope
-    done = client.post(f"/api/v1/catalog/applications/{app.json()['id']}/decision",
-                       json={"outcome": "granted", "decided_on": "2026-10-20", "granted_scope": "户籍人口只读",
-                             "expires": "2030-12-31"})
+    done = client.post(
+        f"/api/v1/catalog/applications/{app.json()['id']}/decision",
+        json={
+            "outcome": "granted",
+            "decided_on": "2026-10-20",
+            "granted_scope": "户籍人口只读",
+            "expires": "2030-12-31",
+        },
+    )
     assert done.status_code == 200
     got = client.get(f"/api/v1/catalog/systems/{system.id}").json()
-    assert got["access_status"] == "granted" and got["integrable"] is True
+    assert got["access_status"] == "granted"
+    assert got["integrable"] is True
     assert got["applications"][0]["outcome"] == "granted"
