@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter
 
 from zhixian.citymgmt.api import router as api_router
+from zhixian.citymgmt.config_pages import router as config_router
 from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.open311 import router as open311_router
 from zhixian.citymgmt.pages import router as pages_router
@@ -18,6 +19,7 @@ _HERE = Path(__file__).parent
 page_router = APIRouter()
 page_router.include_router(open311_router)
 page_router.include_router(pages_router)
+page_router.include_router(config_router)
 
 PERMISSIONS = [
     Permission("citymgmt.view", "查看全部城管案件与监督指挥"),

@@ -272,11 +272,3 @@ def evaluation_page(
         level=level,
         labels=evaluation.LABELS,
     )
-
-
-@router.get("/config")
-def config_page(
-    request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.config"))]
-) -> HTMLResponse:
-    classes = session.execute(select(CaseClass).order_by(CaseClass.code)).scalars().all()
-    return render(request, "citymgmt/config.html", actor, classes=classes, config=service.config(session))

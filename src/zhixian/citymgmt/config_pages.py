@@ -1,0 +1,151 @@
+"""应用维护 pages: the class table (view, edit with messages beside fields, Excel in and out) and grid import."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from zhixian.citymgmt import catalogue, service
+from zhixian.citymgmt.models import CaseClass
+from zhixian.citymgmt.schemas import ClassIn, GeoImportReport
+from zhixian.db import SessionDep
+from zhixian.errors import Invalid, NotFound, pydantic_errors_to_chinese
+from zhixian.platform import service as platform
+from zhixian.platform.actor import Actor
+from zhixian.web.auth import Require
+from zhixian.web.templating import render
+
+router = APIRouter(prefix="/citymgmt/config", include_in_schema=False)
+Configurer = Annotated[Actor, Depends(Require("citymgmt.config"))]
+
+CLASS_FIELDS = (
+    ("name", "名称"),
+    ("filing_standard", "立案标准"),
+    ("closing_standard", "结案标准"),
+    ("limit_value", "处置时限"),
+    ("limit_unit", "时限单位"),
+    ("urgent_value", "紧急时限"),
+    ("urgent_unit", "紧急时限单位"),
+    ("department_code", "默认责任部门"),
+)
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+@router.get("")
+def config_page(request: Request, session: SessionDep, actor: Configurer) -> HTMLResponse:
+    classes = session.execute(select(CaseClass).order_by(CaseClass.code)).scalars().all()
+    return render(
+        request,
+        "citymgmt/config.html",
+        actor,
+        classes=classes,
+        config=service.config(session),
+        saved=request.query_params.get("saved"),
+        imported=request.query_params.get("imported"),
+    )
+
+
+def _departments(session: Any) -> list[tuple[str, str]]:
+    return [("@属地", "属地街道（镇）政府")] + [(d.code, d.name) for d in platform.list_departments(session)]
+
+
+def _class_form(
+    request: Request, session: Any, actor: Actor, row: CaseClass, form: dict[str, Any], errors: dict[str, str]
+) -> HTMLResponse:
+    return render(
+        request,
+        "citymgmt/config_class.html",
+        actor,
+        status_code=422 if errors else 200,
+        row=row,
+        form=form,
+        errors=errors,
+        fields=CLASS_FIELDS,
+        departments=_departments(session),
+    )
+
+
+@router.get("/classes/{code}")
+def class_edit(code: str, request: Request, session: SessionDep, actor: Configurer) -> HTMLResponse:
+    row = session.get(CaseClass, code)
+    if row is None or row.parent_code is None:
+        raise NotFound("分类不存在（大类不可在此编辑）")
+    form = {key: getattr(row, key) for key, _ in CLASS_FIELDS} | {"active": row.active}
+    return _class_form(request, session, actor, row, form, {})
+
+
+@router.post("/classes/{code}")
+async def class_save(code: str, request: Request, session: SessionDep, actor: Configurer) -> Response:
+    row = session.get(CaseClass, code)
+    if row is None or row.parent_code is None:
+        raise NotFound("分类不存在（大类不可在此编辑）")
+    raw = await request.form()
+    form: dict[str, Any] = {key: str(raw.get(key, "")).strip() for key, _ in CLASS_FIELDS}
+    form["active"] = raw.get("active") == "on"
+    values = {**form, "code": code, "department_code": form["department_code"] or None}
+    errors: dict[str, str] = {}
+    try:
+        data = ClassIn.model_validate(values)
+    except ValidationError as exc:
+        for e in pydantic_errors_to_chinese(list(exc.errors())):
+            errors.setdefault(e.field or "name", e.message)
+        return _class_form(request, session, actor, row, form, errors)
+    try:
+        catalogue.save_class(session, actor=actor, data=data)
+    except Invalid as exc:
+        errors = {e.field or "name": e.message for e in exc.errors} or {"name": exc.detail}
+        return _class_form(request, session, actor, row, form, errors)
+    return RedirectResponse(f"/citymgmt/config?saved={code}", status_code=303)
+
+
+@router.post("/classes-import")
+async def classes_import(request: Request, session: SessionDep, actor: Configurer) -> Response:
+    raw = await request.form()
+    upload = raw.get("file")
+    content = await upload.read(MAX_UPLOAD + 1) if upload is not None and not isinstance(upload, str) else b""
+    if not content:
+        raise Invalid("请选择分类 Excel 文件", field="file")
+    saved = catalogue.import_classes_excel(session, actor=actor, content=content[:MAX_UPLOAD])
+    return RedirectResponse(f"/citymgmt/config?imported={saved}", status_code=303)
+
+
+@router.get("/geo")
+def geo_page(request: Request, session: SessionDep, actor: Configurer) -> HTMLResponse:
+    return render(request, "citymgmt/config_geo.html", actor, report=None, kind="grid", error=None)
+
+
+@router.post("/geo")
+async def geo_import(request: Request, session: SessionDep, actor: Configurer) -> HTMLResponse:
+    raw = await request.form()
+    kind = str(raw.get("kind", "grid"))
+    upload = raw.get("file")
+    error: str | None = None
+    report: GeoImportReport | None = None
+    if kind not in ("grid", "area"):
+        error = "请选择导入网格或社区边界"
+    elif upload is None or isinstance(upload, str) or not upload.filename:
+        error = "请选择 GeoJSON 或 Shapefile ZIP 文件"
+    else:
+        content = await upload.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            error = "文件不能超过 20 MB"
+        else:
+            try:
+                report = catalogue.import_geodata(
+                    session, actor=actor, kind=kind, content=content, filename=upload.filename
+                )
+            except Invalid as exc:
+                error = exc.detail
+    return render(
+        request,
+        "citymgmt/config_geo.html",
+        actor,
+        status_code=422 if error else 200,
+        report=report,
+        kind=kind,
+        error=error,
+    )

@@ -1,0 +1,76 @@
+"""应用维护 pages: class editing with messages beside fields, grid import with the per-feature report."""
+
+from __future__ import annotations
+
+import json
+
+from tests.citymgmt.test_base_data import FAR, community, feature, square
+
+HTML = {"accept": "text/html"}
+
+
+def form_for(**changes: str) -> dict[str, str]:
+    base = {
+        "name": "暴露垃圾",
+        "filing_standard": "道路、绿地等处有暴露垃圾",
+        "closing_standard": "垃圾已清除",
+        "limit_value": "2",
+        "limit_unit": "hours",
+        "urgent_value": "1",
+        "urgent_unit": "hours",
+        "department_code": "zfj",
+        "active": "on",
+    }
+    return {**base, **changes}
+
+
+def test_class_edit_page_shows_errors_beside_fields_and_saves(as_user) -> None:
+    lead = as_user("shiftlead")
+    page = lead.get("/citymgmt/config/classes/S0102", headers=HTML)
+    assert page.status_code == 200
+    assert 'name="limit_value"' in page.text
+    bad = lead.post("/citymgmt/config/classes/S0102", data=form_for(name="", limit_value="很多", department_code="nosuch"), headers=HTML)
+    assert bad.status_code == 422
+    assert 'id="e-limit_value"' in bad.text
+    assert 'id="e-name"' in bad.text
+    assert "很多" in bad.text  # what was typed is kept
+    unknown_dept = lead.post("/citymgmt/config/classes/S0102", data=form_for(department_code="nosuch"), headers=HTML)
+    assert unknown_dept.status_code == 422
+    assert 'id="e-department_code"' in unknown_dept.text
+    assert "部门代码 nosuch 不存在" in unknown_dept.text
+    ok = lead.post("/citymgmt/config/classes/S0102", data=form_for(limit_value="3", limit_unit="days"), headers=HTML, follow_redirects=False)
+    assert ok.status_code == 303
+    assert ok.headers["location"] == "/citymgmt/config?saved=S0102"
+    row = next(c for c in lead.get("/api/v1/citymgmt/classes").json() if c["code"] == "S0102")
+    assert (row["limit_value"], row["limit_unit"]) == (3, "days")
+    listing = lead.get(ok.headers["location"], headers=HTML).text
+    assert "分类 S0102 已保存" in listing
+    assert "3.0 工作日" in listing
+
+
+def test_config_pages_need_the_config_permission(as_user) -> None:
+    acceptor = as_user("acceptor")
+    assert acceptor.get("/citymgmt/config/classes/S0102", headers=HTML).status_code == 403
+    assert acceptor.post("/citymgmt/config/classes/S0102", data=form_for(), headers=HTML).status_code == 403
+    assert acceptor.get("/citymgmt/config/geo", headers=HTML).status_code == 403
+
+
+def test_grid_import_page_shows_the_per_feature_report(as_user, db) -> None:
+    lead = as_user("shiftlead")
+    assert lead.get("/citymgmt/config/geo", headers=HTML).status_code == 200
+    lon, lat = FAR
+    comm = community(db)
+    bowtie = [[lon, lat], [lon + 0.002, lat + 0.002], [lon + 0.002, lat], [lon, lat + 0.002], [lon, lat]]
+    fc = {"type": "FeatureCollection", "features": [feature(f"{comm}921", bowtie), feature("330421", square(lon + 0.01, lat))]}
+    resp = lead.post(
+        "/citymgmt/config/geo",
+        data={"kind": "grid"},
+        files={"file": ("g.geojson", json.dumps(fc).encode(), "application/geo+json")},
+        headers=HTML,
+    )
+    assert resp.status_code == 200, resp.text[:500]
+    assert "第 1 个要素的多边形无效，已自动修复" in resp.text
+    assert "<td>2</td><td>code</td><td>网格编码必须是 15 位数字" in resp.text
+    broken = lead.post("/citymgmt/config/geo", data={"kind": "grid"}, files={"file": ("g.geojson", b"{not json", "application/json")}, headers=HTML)
+    assert broken.status_code == 422
+    assert "不是有效的 GeoJSON" in broken.text
