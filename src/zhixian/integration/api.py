@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from sqlalchemy.orm import Session
 
 from zhixian.db import Database, SessionDep
-from zhixian.integration import basedata, pipeline, service
+from zhixian.integration import basedata, pipeline, quarantine, service
 from zhixian.integration.models import Run
 from zhixian.integration.schemas import (
     ConflictRead,
@@ -152,21 +152,21 @@ def get_run(run_id: int, actor: Viewer, session: SessionDep) -> RunRead:
 
 
 @router.get("/quarantine", summary="隔离区")
-def quarantine(
+def quarantine_list(
     actor: Viewer,
     session: SessionDep,
     source_id: Annotated[int | None, Query(ge=1)] = None,
     status: Literal["open", "resubmitted", "discarded", ""] = "open",
 ) -> list[QuarantineRead]:
-    rows = service.list_quarantine(session, actor=actor, source_id=source_id, status=status)
+    rows = quarantine.list_quarantine(session, actor=actor, source_id=source_id, status=status)
     return [QuarantineRead.model_validate(r) for r in rows]
 
 
 @router.get("/quarantine/{quarantine_id}", summary="隔离记录（含原始数据，查看留痕）")
 def quarantine_row(quarantine_id: int, actor: Runner, session: SessionDep, cipher: Cipher) -> QuarantineRead:
-    row = service.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
+    row = quarantine.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
     out = QuarantineRead.model_validate(row)
-    out.data = service.quarantine_data(session, actor=actor, cipher=cipher, row=row)
+    out.data = quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
     return out
 
 
@@ -174,7 +174,7 @@ def quarantine_row(quarantine_id: int, actor: Runner, session: SessionDep, ciphe
 def resubmit(
     quarantine_id: int, data: ResubmitIn, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> dict[str, object]:
-    row, run, errors = service.resubmit(
+    row, run, errors = quarantine.resubmit(
         session, actor=actor, cipher=cipher, settings=settings, quarantine_id=quarantine_id, data=data
     )
     return {"status": row.status, "errors": errors, "run": RunRead.model_validate(run).model_dump() if run else None}
@@ -182,7 +182,7 @@ def resubmit(
 
 @router.post("/quarantine/{quarantine_id}/discard", summary="放弃该行")
 def discard(quarantine_id: int, actor: Runner, session: SessionDep) -> QuarantineRead:
-    return QuarantineRead.model_validate(service.discard(session, actor=actor, quarantine_id=quarantine_id))
+    return QuarantineRead.model_validate(quarantine.discard(session, actor=actor, quarantine_id=quarantine_id))
 
 
 @router.get("/persons/lookup", summary="按身份号码精确查询人口基础库（脱敏，查询留痕）")

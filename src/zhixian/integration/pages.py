@@ -14,7 +14,7 @@ from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError
-from zhixian.integration import basedata, service
+from zhixian.integration import basedata, quarantine, service
 from zhixian.integration.api import Cipher, run_now
 from zhixian.integration.schemas import MappingIn, ResubmitIn
 from zhixian.platform.actor import Actor
@@ -176,10 +176,10 @@ def run_page(request: Request, run_id: int, actor: Viewer, session: SessionDep) 
 
 
 @router.get("/integration/quarantine")
-def quarantine(
+def quarantine_list(
     request: Request, actor: Viewer, session: SessionDep, source_id: int | None = None, status: str = "open"
 ) -> HTMLResponse:
-    rows = service.list_quarantine(session, actor=actor, source_id=source_id, status=status)
+    rows = quarantine.list_quarantine(session, actor=actor, source_id=source_id, status=status)
     return render(request, "integration/quarantine.html", actor, rows=rows, status=status, source_id=source_id)
 
 
@@ -187,8 +187,8 @@ def quarantine(
 def quarantine_row(
     request: Request, quarantine_id: int, actor: Runner, session: SessionDep, cipher: Cipher
 ) -> HTMLResponse:
-    row = service.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
-    data = service.quarantine_data(session, actor=actor, cipher=cipher, row=row)
+    row = quarantine.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
+    data = quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
     return render(request, "integration/fix.html", actor, q=row, data=data, errors=row.reasons, message="")
 
 
@@ -198,10 +198,10 @@ async def fix(
 ) -> Response:
     form = await request.form()
     if form.get("do") == "discard":
-        service.discard(session, actor=actor, quarantine_id=quarantine_id)
+        quarantine.discard(session, actor=actor, quarantine_id=quarantine_id)
         return RedirectResponse("/integration/quarantine", status_code=303)
     values = {k.removeprefix("col_"): str(v) for k, v in form.items() if k.startswith("col_")}
-    row, done, errors = service.resubmit(
+    row, done, errors = quarantine.resubmit(
         session,
         actor=actor,
         cipher=cipher,
