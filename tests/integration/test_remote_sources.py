@@ -89,10 +89,18 @@ def test_sql_source_loads_exact_counts(as_user, db, sql_table):
 def test_sql_watermark_sync_reads_only_new_rows(as_user, db, sql_table):
     url, table, expected = sql_table
     client = as_user("gaj_officer")
-    created = client.post("/api/v1/integration/sources", json={
-        "name": "增量", "kind": "sql", "resource_id": person_resource(db).id, "url": url,
-        "query": f"SELECT seq, {', '.join(SQL_COLUMNS)} FROM {table}", "incremental": "watermark",
-        "watermark_column": "seq"})
+    created = client.post(
+        "/api/v1/integration/sources",
+        json={
+            "name": "增量",
+            "kind": "sql",
+            "resource_id": person_resource(db).id,
+            "url": url,
+            "query": f"SELECT seq, {', '.join(SQL_COLUMNS)} FROM {table}",
+            "incremental": "watermark",
+            "watermark_column": "seq",
+        },
+    )
     sid = created.json()["id"]
     client.put(f"/api/v1/integration/sources/{sid}/mapping", json={"columns": SQL_MAPPING})
     first = client.post(f"/api/v1/integration/sources/{sid}/runs").json()
@@ -101,8 +109,10 @@ def test_sql_watermark_sync_reads_only_new_rows(as_user, db, sql_table):
     (new_id,) = ids(f"wm-{table}", 1)
     engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text(f"INSERT INTO {table} VALUES (100, :a, '新人', '1', '1990-01-01', '', '', '330421001001')"),
-                     {"a": new_id})
+        conn.execute(
+            text(f"INSERT INTO {table} VALUES (100, :a, '新人', '1', '1990-01-01', '', '', '330421001001')"),
+            {"a": new_id},
+        )
     engine.dispose()
     second = client.post(f"/api/v1/integration/sources/{sid}/runs").json()
     assert (second["read"], second["loaded"]) == (1, 1)

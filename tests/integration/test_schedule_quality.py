@@ -57,8 +57,15 @@ def test_missed_update_cycle_is_flagged_on_the_department_home(as_user, db, node
     assert today["duplication"] == pytest.approx(1 / 12, abs=0.001)
     later = datetime.now(UTC) + timedelta(days=3)  # 人口基础信息 is updated daily
     quality.daily(db, now=later)
-    snap = db.execute(select(QualitySnapshot).where(QualitySnapshot.resource_id == resource.id)
-                      .order_by(QualitySnapshot.day.desc())).scalars().first()
+    snap = (
+        db.execute(
+            select(QualitySnapshot)
+            .where(QualitySnapshot.resource_id == resource.id)
+            .order_by(QualitySnapshot.day.desc())
+        )
+        .scalars()
+        .first()
+    )
     assert snap.overdue
     assert snap.timeliness < 1
     client.headers["Accept"] = "text/html"

@@ -147,6 +147,11 @@ def write_file(path: Path, columns: list[str], rows: Iterator[list[str]], *, enc
     return path
 
 
+def villages_from(node: Any) -> list[tuple[str, str]]:
+    with node.db.transaction() as session:
+        return villages(session)
+
+
 def villages(session: Session) -> list[tuple[str, str]]:
     rows = session.execute(select(Division.code, Division.name).where(Division.level == "village")).all()
     return [(c, n) for c, n in rows] or [("330421001001", "示范村")]

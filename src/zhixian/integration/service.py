@@ -120,6 +120,11 @@ def store_upload(settings: Settings, stream: IO[bytes], filename: str, sheet: st
     return final, digest.hexdigest(), info
 
 
+def _check_owner(actor: Actor) -> None:
+    if not actor.department_id:  # the supplying department is the provenance of every loaded value
+        raise Invalid("数据源须属于某个部门：请以部门账号建立")
+
+
 def _apply_file(row: Source, path: Path, sha: str, info: FileInfo, filename: str) -> None:
     row.kind, row.file_path, row.file_sha256, row.file_name = info.kind, str(path), sha, Path(filename).name[:255]
     row.config = {
@@ -147,6 +152,7 @@ def create_file_source(
     actor.require("integration.run")
     if not name.strip():
         raise Invalid("请填写数据源名称", field="name")
+    _check_owner(actor)
     target_resource(session, actor, resource_id)
     path, sha, info = store_upload(settings, stream, filename, sheet)
     row = Source(
@@ -193,6 +199,7 @@ def replace_file(
 
 def create_remote_source(session: Session, *, actor: Actor, cipher: FieldCipher, data: RemoteSourceIn) -> Source:
     actor.require("integration.run")
+    _check_owner(actor)
     target_resource(session, actor, data.resource_id)
     if data.schedule:
         schedule.parse(data.schedule)
