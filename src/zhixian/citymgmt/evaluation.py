@@ -7,6 +7,7 @@ the centre's configuration. Denominators of zero give ``None`` (shown as "—"),
 from __future__ import annotations
 
 import io
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 from zhixian.citymgmt import service
 from zhixian.citymgmt.models import Case, CaseEvent, Grid, Task
 from zhixian.citymgmt.standards import PUBLIC_SOURCES, SOURCES
+from zhixian.db import utcnow
 from zhixian.errors import NotFound
 from zhixian.platform import audit
 from zhixian.platform import service as platform
@@ -277,8 +279,27 @@ def rows_for(
     raise NotFound("评价对象应为 inspector、department 或 region")
 
 
+_PAST_TTL = 600.0  # seconds a comparison period that ended before today is reused
+_PAST: dict[tuple[str, str, datetime, datetime, str], tuple[float, dict[Any, Any]]] = {}
+
+
 def headlines(session: Session, kind: str, start: datetime, end: datetime, *, level: str = "street") -> dict[Any, Any]:
-    """Only the headline figure per key for a comparison period: a fraction of the full indicator queries."""
+    """The headline per key for a comparison period; a period that ended before today is kept ten minutes
+    (late closures move it only slightly), so month-on-month and year-on-year cost nothing on a repeat view."""
+    bind = session.get_bind()
+    key = (str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind)), kind, start, end, level)
+    hit = _PAST.get(key)
+    if hit is not None and time.monotonic() - hit[0] < _PAST_TTL:
+        return hit[1]
+    out = _headlines(session, kind, start, end, level=level)
+    if end <= utcnow() - timedelta(days=1):
+        if len(_PAST) > 256:
+            _PAST.clear()
+        _PAST[key] = (time.monotonic(), out)
+    return out
+
+
+def _headlines(session: Session, kind: str, start: datetime, end: datetime, *, level: str) -> dict[Any, Any]:
     if kind == "inspector":
         return {
             r[0]: ratio(int(r[2] or 0), int(r[1]))

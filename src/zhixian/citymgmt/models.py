@@ -122,7 +122,8 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cm_case_status_deadline", "status", "deadline"),
         Index("ix_cm_case_dept_dispatched", "department_id", "dispatched_at"),
-        Index("ix_cm_case_reported", "reported_at"),
+        # period scans: covers source mix, class mix and per-street counts without touching the table
+        Index("ix_cm_case_reported_mix", "reported_at", "source", "class_code", "street_code"),
         Index("ix_cm_case_community_reported", "community_code", "reported_at"),
         Index("ix_cm_case_reporter_reported", "reporter_id", "reported_at"),
         # operations view and evaluation at 1M cases (bench/citymgmt_ops.py)

@@ -2,7 +2,7 @@
 
 Revision ID: citymgmt_0002
 Revises: citymgmt_0001
-Create Date: 2026-11-21 05:38:54.605578
+Create Date: 2026-11-21 05:41:48.352869
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('cm_case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cm_case_grid_status'))
+        batch_op.drop_index(batch_op.f('ix_cm_case_reported'))
         batch_op.create_index('ix_cm_case_dispatched', ['dispatched_at'], unique=False)
+        batch_op.create_index('ix_cm_case_reported_mix', ['reported_at', 'source', 'class_code', 'street_code'], unique=False)
         batch_op.create_index('ix_cm_case_status_closed', ['status', 'closed_at'], unique=False)
         batch_op.create_index('ix_cm_case_status_grid', ['status', 'grid_code', 'deadline'], unique=False)
 
@@ -33,6 +35,8 @@ def downgrade() -> None:
     with op.batch_alter_table('cm_case', schema=None) as batch_op:
         batch_op.drop_index('ix_cm_case_status_grid')
         batch_op.drop_index('ix_cm_case_status_closed')
+        batch_op.drop_index('ix_cm_case_reported_mix')
         batch_op.drop_index('ix_cm_case_dispatched')
+        batch_op.create_index(batch_op.f('ix_cm_case_reported'), ['reported_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cm_case_grid_status'), ['grid_code', 'status'], unique=False)
 
