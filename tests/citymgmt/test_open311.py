@@ -91,3 +91,36 @@ def test_errors_are_open311_error_lists(http, spot) -> None:
         assert body, body
         assert set(body[0]) == {"code", "description"}
         assert body[0]["code"] == status
+
+
+def test_xml_format_mirrors_the_json_documents(http, spot) -> None:
+    import xml.etree.ElementTree as ET
+
+    services = http.get("/open311/v2/services.xml")
+    assert services.status_code == 200
+    assert services.headers["content-type"].startswith("text/xml")
+    root = ET.fromstring(services.content)
+    assert root.tag == "services"
+    assert {"S0102", "B0101"} <= {s.findtext("service_code") for s in root.findall("service")}
+    assert root.find("service/metadata").text == "false"
+    definition = ET.fromstring(http.get("/open311/v2/services/S0102.xml").content)
+    assert definition.tag == "service_definition"
+    assert definition.findtext("service_code") == "S0102"
+    lon, lat, _ = spot
+    created = http.post("/open311/v2/requests.xml", data={"service_code": "S0102", "lat": str(lat), "long": str(lon), "description": "XML 上报"})
+    assert created.status_code == 201, created.text
+    rid = ET.fromstring(created.content).findtext("request/service_request_id")
+    assert rid
+    one = ET.fromstring(http.get(f"/open311/v2/requests/{rid}.xml").content)
+    assert one.tag == "service_requests"
+    assert one.findtext("request/status") == "open"
+    assert one.findtext("request/service_code") == "S0102"
+    missing = http.get("/open311/v2/services/S9999.xml")
+    assert missing.status_code == 404
+    errors = ET.fromstring(missing.content)
+    assert errors.tag == "errors"
+    assert errors.findtext("error/code") == "404"
+    assert "S9999" in errors.findtext("error/description")
+    bad = http.post("/open311/v2/requests.xml", data={"lat": "x"})
+    assert bad.status_code == 400 or bad.status_code == 422
+    assert ET.fromstring(bad.content).tag == "errors"

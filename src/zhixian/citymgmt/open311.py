@@ -6,6 +6,7 @@ Reads and citizen POSTs are public, as the spec intends; every POST becomes a ca
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,18 +26,52 @@ from zhixian.web.auth import Public
 from zhixian.web.templating import LOCAL_TZ
 
 
-def _errors(status: int, title: str, detail: str, errors: list[FieldError]) -> Response:
-    items = [{"code": status, "description": detail}]
+def _error_items(status: int, detail: str, errors: list[FieldError]) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = [{"code": status, "description": detail}]
     items += [
         {"code": status, "description": f"{e.field}: {e.message}" if e.field else e.message}
         for e in errors
         if e.message != detail
     ]
-    return JSONResponse(items, status_code=status)
+    return items
+
+
+def _errors(status: int, title: str, detail: str, errors: list[FieldError]) -> Response:
+    return JSONResponse(_error_items(status, detail, errors), status_code=status)
+
+
+def _errors_xml(status: int, title: str, detail: str, errors: list[FieldError]) -> Response:
+    return xml_response("errors", "error", _error_items(status, detail, errors), status)
 
 
 def open311_errors(request: Request) -> None:
-    request.state.problem_renderer = _errors
+    request.state.problem_renderer = _errors_xml if request.url.path.endswith(".xml") else _errors
+
+
+def _xml_value(parent: ET.Element, key: str, value: Any) -> None:
+    child = ET.SubElement(parent, key)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _xml_value(child, k, v)
+    elif isinstance(value, list):
+        singular = {"attributes": "attribute", "values": "value", "keywords": "keyword"}.get(key, "item")
+        for v in value:
+            _xml_value(child, singular, v)
+    elif isinstance(value, bool):
+        child.text = "true" if value else "false"
+    elif value is not None:
+        child.text = str(value)
+
+
+def xml_response(root: str, item: str, rows: list[dict[str, Any]] | dict[str, Any], status: int = 200) -> Response:
+    """GeoReport v2 XML: the JSON documents' fields as elements, lists under the spec's element names."""
+    top = ET.Element(root)
+    for row in rows if isinstance(rows, list) else [rows]:
+        node = ET.SubElement(top, item) if isinstance(rows, list) else top
+        for key, value in row.items():
+            _xml_value(node, key, value)
+    body = ET.tostring(top, encoding="utf-8", xml_declaration=True)
+    return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
 
 
 router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], dependencies=[Public, Depends(open311_errors)])
@@ -153,6 +188,15 @@ def _float(value: str | None, name: str) -> float | None:
 
 @router.post("/requests.json", status_code=201, summary="提交服务请求（市民上报）")
 async def create_request(request: Request, session: SessionDep) -> JSONResponse:
+    return JSONResponse([await _create(request, session)], status_code=201)
+
+
+@router.post("/requests.xml", status_code=201, summary="提交服务请求（XML 应答）")
+async def create_request_xml(request: Request, session: SessionDep) -> Response:
+    return xml_response("service_requests", "request", [await _create(request, session)], 201)
+
+
+async def _create(request: Request, session: Any) -> dict[str, Any]:
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("application/json"):
         try:
@@ -203,17 +247,12 @@ async def create_request(request: Request, session: SessionDep) -> JSONResponse:
         hooks=request.app.state.registry.contributed("case_created"),
     )
     case = service.intake(session, actor=CITIZEN, data=data, options=options)
-    return JSONResponse(
-        [
-            {
-                "service_request_id": case.number,
-                "token": case.token,
-                "service_notice": "已受理，可凭编号查询进度",
-                "account_id": None,
-            }
-        ],
-        status_code=201,
-    )
+    return {
+        "service_request_id": case.number,
+        "token": case.token,
+        "service_notice": "已受理，可凭编号查询进度",
+        "account_id": None,
+    }
 
 
 @router.get("/requests.json", summary="查询服务请求")
@@ -273,3 +312,51 @@ def token(
     if case is None:
         raise NotFound("token not found / token 不存在")
     return [{"service_request_id": case.number, "token": token}]
+
+
+# --- the same documents as XML (GeoReport v2 "format" extension .xml)
+
+token_json = token
+
+
+@router.get("/services.xml", summary="服务列表（XML）")
+def services_xml(request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> Response:
+    return xml_response("services", "service", services(request, session, jurisdiction_id))
+
+
+@router.get("/services/{service_code}.xml", summary="服务定义（XML）")
+def service_definition_xml(
+    service_code: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None
+) -> Response:
+    return xml_response("service_definition", "", service_definition(service_code, request, session, jurisdiction_id))
+
+
+@router.get("/requests.xml", summary="查询服务请求（XML）")
+def list_requests_xml(
+    request: Request,
+    session: SessionDep,
+    jurisdiction_id: str | None = None,
+    service_request_id: str | None = None,
+    service_code: str | None = None,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+    status: str | None = None,
+) -> Response:
+    rows = list_requests(
+        request, session, jurisdiction_id, service_request_id, service_code, start_date, end_date, status
+    )
+    return xml_response("service_requests", "request", rows)
+
+
+@router.get("/requests/{service_request_id}.xml", summary="单个服务请求（XML）")
+def get_request_xml(
+    service_request_id: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None
+) -> Response:
+    return xml_response(
+        "service_requests", "request", get_request(service_request_id, request, session, jurisdiction_id)
+    )
+
+
+@router.get("/tokens/{token}.xml", summary="由 token 查询服务请求编号（XML）")
+def token_xml(token: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None) -> Response:
+    return xml_response("service_requests", "request", token_json(token, request, session, jurisdiction_id))
