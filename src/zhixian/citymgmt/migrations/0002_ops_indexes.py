@@ -2,7 +2,7 @@
 
 Revision ID: citymgmt_0002
 Revises: citymgmt_0001
-Create Date: 2026-11-21 05:41:48.352869
+Create Date: 2026-11-21 05:49:56.951938
 """
 
 from collections.abc import Sequence
@@ -19,13 +19,13 @@ def upgrade() -> None:
     with op.batch_alter_table('cm_case', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_cm_case_grid_status'))
         batch_op.drop_index(batch_op.f('ix_cm_case_reported'))
-        batch_op.create_index('ix_cm_case_dispatched', ['dispatched_at'], unique=False)
+        batch_op.create_index('ix_cm_case_dispatched', ['dispatched_at', 'department_id'], unique=False, postgresql_include=['status', 'closed_at', 'completed_on_time', 'rework_count', 'postpone_count', 'hold_count', 'handle_seconds'])
         batch_op.create_index('ix_cm_case_reported_mix', ['reported_at', 'source', 'class_code', 'street_code'], unique=False)
         batch_op.create_index('ix_cm_case_status_closed', ['status', 'closed_at'], unique=False)
         batch_op.create_index('ix_cm_case_status_grid', ['status', 'grid_code', 'deadline'], unique=False)
 
     with op.batch_alter_table('cm_case_event', schema=None) as batch_op:
-        batch_op.create_index('ix_cm_case_event_step_at', ['step', 'at'], unique=False)
+        batch_op.create_index('ix_cm_case_event_step_at', ['step', 'at', 'department_id'], unique=False)
 
 
 def downgrade() -> None:
@@ -36,7 +36,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_cm_case_status_grid')
         batch_op.drop_index('ix_cm_case_status_closed')
         batch_op.drop_index('ix_cm_case_reported_mix')
-        batch_op.drop_index('ix_cm_case_dispatched')
+        batch_op.drop_index('ix_cm_case_dispatched', postgresql_include=['status', 'closed_at', 'completed_on_time', 'rework_count', 'postpone_count', 'hold_count', 'handle_seconds'])
         batch_op.create_index(batch_op.f('ix_cm_case_reported'), ['reported_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cm_case_grid_status'), ['grid_code', 'status'], unique=False)
 
