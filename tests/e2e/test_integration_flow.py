@@ -32,6 +32,9 @@ def test_csv_connector_preview_run_fix_and_resubmit(new_page, tmp_path: Path) ->
     page.get_by_role("button", name="运行加载").click()
     page.wait_for_load_state("networkidle")
     assert "/integration/runs/" in page.url
+    # the run executes in the background; the report polls itself (htmx, every 2 s) until it is done
+    status = page.locator("#run-status")
+    status.filter(has_text="完成").wait_for(timeout=30_000)
     cards = {
         label: page.locator(".card", has_text=label).locator(".value").inner_text()
         for label in ("读取", "新增", "隔离", "重复")

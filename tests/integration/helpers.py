@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import random
+import time
 from datetime import date
 
 from openpyxl import Workbook
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.catalog.models import Resource
 from zhixian.demo import names
+from zhixian.integration import worker
 from zhixian.integration.demo import PEOPLE_COLUMNS, PEOPLE_MAPPING
 
 FULL = str.maketrans("0123456789X", "０１２３４５６７８９Ｘ")
@@ -102,3 +104,27 @@ def set_people_mapping(client, source_id: int) -> None:  # type: ignore[no-untyp
 
 def counts(run: dict[str, int]) -> dict[str, int]:
     return {k: run[k] for k in ("read", "loaded", "updated", "unchanged", "quarantined", "duplicates")}
+
+
+def wait_run(client, accepted, timeout: float = 60.0) -> dict:  # type: ignore[no-untyped-def]
+    """A run request answers 202 at once; poll its status URL until the background run has finished.
+
+    The test server shares one database connection (the rolled-back test transaction) between
+    its threads, so the worker is let finish before the first poll instead of racing it.
+    """
+    assert accepted.status_code == 202, accepted.text
+    body = accepted.json()
+    assert body["status"] == "queued"
+    assert accepted.headers["Location"] == body["status_url"]
+    deadline = time.monotonic() + timeout
+    assert worker.wait_idle(timeout), "运行未在限定时间内结束"
+    while True:
+        run = client.get(body["status_url"]).json()
+        if run["status"] in ("succeeded", "failed"):
+            return run
+        assert time.monotonic() < deadline, f"运行 #{body['id']} 超时：{run['status']}"
+        time.sleep(0.05)
+
+
+def run_source(client, source_id: int, timeout: float = 60.0) -> dict:  # type: ignore[no-untyped-def]
+    return wait_run(client, client.post(f"/api/v1/integration/sources/{source_id}/runs"), timeout)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from tests.integration.helpers import csv_bytes, ids, set_people_mapping, upload
+from tests.integration.helpers import csv_bytes, ids, run_source, set_people_mapping, upload
 from zhixian.integration.models import FieldConflict, Person
 from zhixian.platform.models import Department
 
@@ -13,9 +13,7 @@ def _load(client, db, rows, name):
     source = upload(client, db, csv_bytes(rows), name=name)
     assert source.status_code == 201, source.text
     set_people_mapping(client, source.json()["id"])
-    run = client.post(f"/api/v1/integration/sources/{source.json()['id']}/runs")
-    assert run.status_code == 201, run.text
-    return source.json()["id"], run.json()
+    return source.json()["id"], run_source(client, source.json()["id"])
 
 
 def test_two_departments_conflict_is_flagged_for_owner_and_resolved(as_user, db, node):
@@ -46,7 +44,7 @@ def test_two_departments_conflict_is_flagged_for_owner_and_resolved(as_user, db,
     assert all(c["entity_id"] != person.id for c in mzj.get("/api/v1/integration/conflicts").json())
 
     # re-running 民政's file raises no second conflict
-    again = mzj.post(f"/api/v1/integration/sources/{mzj_sid}/runs").json()
+    again = run_source(mzj, mzj_sid)
     assert (again["updated"], again["unchanged"], again["conflicts"]) == (0, 1, 0)
     assert len(db.execute(select(FieldConflict).where(FieldConflict.entity_id == person.id)).scalars().all()) == 1
 

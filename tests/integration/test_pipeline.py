@@ -10,8 +10,10 @@ from tests.integration.helpers import (
     csv_bytes,
     json_bytes,
     messy_people,
+    run_source,
     set_people_mapping,
     upload,
+    wait_run,
     xlsx_bytes,
 )
 from zhixian.integration import pipeline, tasks
@@ -39,9 +41,8 @@ def test_messy_file_loads_exact_counts_and_rerun_changes_nothing(as_user, db, fi
     assert source.status_code == 201, source.text
     sid = source.json()["id"]
     set_people_mapping(client, sid)
-    run = client.post(f"/api/v1/integration/sources/{sid}/runs")
-    assert run.status_code == 201, run.text
-    report = run.json()
+    report = run_source(client, sid)
+    assert report["status"] == "succeeded"
     assert counts(report) == expected
     assert (
         report["read"]
@@ -57,7 +58,7 @@ def test_messy_file_loads_exact_counts_and_rerun_changes_nothing(as_user, db, fi
     for number, fragment in reasons.items():
         assert fragment in got[number], (number, got[number])
 
-    again = client.post(f"/api/v1/integration/sources/{sid}/runs").json()
+    again = run_source(client, sid)
     assert counts(again) == {**expected, "loaded": 0, "unchanged": 5}
     assert _persons(db) == before + 5
     assert len(client.get("/api/v1/integration/quarantine", params={"source_id": sid}).json()) == len(reasons)
@@ -68,7 +69,7 @@ def test_full_width_id_is_stored_encrypted_and_found_by_blind_index(as_user, db,
     rows, _, _ = messy_people("blind")
     sid = upload(client, db, csv_bytes(rows)).json()["id"]
     set_people_mapping(client, sid)
-    client.post(f"/api/v1/integration/sources/{sid}/runs")
+    run_source(client, sid)
     plain = str(rows[1][0]).translate({0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF38: 0x58})
     found = client.get("/api/v1/integration/persons/lookup", params={"id_number": plain})
     assert found.status_code == 200
@@ -116,11 +117,14 @@ def test_run_killed_midway_resumes_to_the_same_result(as_user, db, node):
     assert partial.read == 5
     # a new run is refused while this one is unfinished
     assert client.post(f"/api/v1/integration/sources/{sid}/runs").status_code == 409
-    resumed = client.post(f"/api/v1/integration/runs/{run_id}/resume")
-    assert resumed.status_code == 200, resumed.text
-    assert counts(resumed.json()) == expected
-    assert resumed.json()["status"] == "succeeded"
-    assert resumed.json()["batches"] == 2
+    resumed = wait_run(client, client.post(f"/api/v1/integration/runs/{run_id}/resume"))
+    assert counts(resumed) == expected
+    assert resumed["status"] == "succeeded"
+    assert resumed["batches"] == 2
+    assert resumed["checkpoint"] == resumed["total"] == expected["read"]
+    assert resumed["progress"] == 1.0
+    # a finished run cannot be resumed again
+    assert client.post(f"/api/v1/integration/runs/{run_id}/resume").status_code == 409
     assert _persons(db) == before + 5
     n_quarantine = db.execute(select(func.count()).select_from(QuarantineRow).where(QuarantineRow.source_id == sid))
     assert n_quarantine.scalar_one() == 6
@@ -131,7 +135,7 @@ def test_quarantined_row_fixed_and_resubmitted_loads_once(as_user, db):
     rows, _, _ = messy_people("fix")
     sid = upload(client, db, csv_bytes(rows)).json()["id"]
     set_people_mapping(client, sid)
-    client.post(f"/api/v1/integration/sources/{sid}/runs")
+    run_source(client, sid)
     before = _persons(db)
     entry = next(
         q
@@ -153,6 +157,6 @@ def test_quarantined_row_fixed_and_resubmitted_loads_once(as_user, db):
     assert _persons(db) == before + 1
     assert client.post(f"/api/v1/integration/quarantine/{entry['id']}/resubmit", json={"values": {}}).status_code == 409
     # re-running the original file leaves the fixed row alone
-    again = client.post(f"/api/v1/integration/sources/{sid}/runs").json()
+    again = run_source(client, sid)
     assert again["loaded"] == 0
     assert _persons(db) == before + 1

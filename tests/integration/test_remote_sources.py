@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from tests.integration.helpers import counts, ids, messy_people, person_resource
+from tests.integration.helpers import counts, ids, messy_people, person_resource, run_source
 from zhixian.integration.demo import PEOPLE_COLUMNS, PEOPLE_MAPPING
 from zhixian.integration.models import Person
 
@@ -78,7 +78,7 @@ def test_sql_source_loads_exact_counts(as_user, db, sql_table):
     assert len(preview["rows"]) == 3
     assert preview["invalid"] == 1
     assert "校验位错误" in preview["rows"][2]["errors"][0]["message"]
-    run = client.post(f"/api/v1/integration/sources/{sid}/runs").json()
+    run = run_source(client, sid)
     assert counts(run) == expected
     assert db.execute(select(func.count()).select_from(Person)).scalar_one() == before + expected["loaded"]
     # the secret connection string is stored encrypted, never returned
@@ -103,7 +103,7 @@ def test_sql_watermark_sync_reads_only_new_rows(as_user, db, sql_table):
     )
     sid = created.json()["id"]
     client.put(f"/api/v1/integration/sources/{sid}/mapping", json={"columns": SQL_MAPPING})
-    first = client.post(f"/api/v1/integration/sources/{sid}/runs").json()
+    first = run_source(client, sid)
     assert counts(first) == expected
     assert first["lineage"]["watermark_from"] == ""
     (new_id,) = ids(f"wm-{table}", 1)
@@ -114,7 +114,7 @@ def test_sql_watermark_sync_reads_only_new_rows(as_user, db, sql_table):
             {"a": new_id},
         )
     engine.dispose()
-    second = client.post(f"/api/v1/integration/sources/{sid}/runs").json()
+    second = run_source(client, sid)
     assert (second["read"], second["loaded"]) == (1, 1)
     assert second["lineage"]["watermark_from"] == "11"
     assert client.get(f"/api/v1/integration/sources/{sid}").json()["watermark_value"] == "100"
@@ -140,10 +140,10 @@ def test_sql_source_timeout_is_clear_and_changes_nothing(as_user, db, which):
         },
     ).json()["id"]
     client.put(f"/api/v1/integration/sources/{sid}/mapping", json={"columns": {"id_number": "id_no"}})
-    resp = client.post(f"/api/v1/integration/sources/{sid}/runs")
-    assert resp.status_code == 503, resp.text
-    assert "超时" in resp.json()["detail"]
-    assert "未写入任何数据" in resp.json()["detail"]
+    run = run_source(client, sid)
+    assert run["status"] == "failed"
+    assert "超时" in run["error"]
+    assert "未写入任何数据" in run["error"]
     assert db.execute(select(func.count()).select_from(Person)).scalar_one() == before
     runs = client.get("/api/v1/integration/runs", params={"source_id": sid}).json()
     assert runs[0]["status"] == "failed"
@@ -210,7 +210,7 @@ def test_http_api_source_pages_through_all_records(as_user, db):
             },
         ).json()["id"]
         client.put(f"/api/v1/integration/sources/{sid}/mapping", json={"columns": PEOPLE_MAPPING})
-        run = client.post(f"/api/v1/integration/sources/{sid}/runs").json()
+        run = run_source(client, sid)
         assert counts(run) == expected
         assert _Api.calls == [1, 2, 3]  # 5 + 5 + 2: a short page ends the paging
     finally:

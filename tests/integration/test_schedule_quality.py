@@ -7,9 +7,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.integration.helpers import csv_bytes, messy_people, person_resource, set_people_mapping, upload
+from tests.integration.helpers import (
+    csv_bytes,
+    messy_people,
+    person_resource,
+    run_source,
+    set_people_mapping,
+    upload,
+)
 from zhixian.errors import Invalid
-from zhixian.integration import quality, schedule, tasks
+from zhixian.integration import quality, schedule, tasks, worker
 from zhixian.integration.models import QualitySnapshot, Run, Source
 
 
@@ -35,6 +42,7 @@ def test_scheduler_job_runs_due_sources(as_user, db, node):
     source.next_run_at = datetime.now(UTC) - timedelta(minutes=1)
     db.flush()
     started = tasks.scheduler(node)
+    assert worker.wait_idle(60)
     runs = db.execute(select(Run).where(Run.source_id == sid)).scalars().all()
     assert [r.id for r in runs] == [r for r in started if r in {x.id for x in runs}]
     assert runs[0].trigger == "schedule"
@@ -48,7 +56,7 @@ def test_missed_update_cycle_is_flagged_on_the_department_home(as_user, db, node
     rows, _, _ = messy_people("quality")
     sid = upload(client, db, csv_bytes(rows)).json()["id"]
     set_people_mapping(client, sid)
-    client.post(f"/api/v1/integration/sources/{sid}/runs")
+    run_source(client, sid)
     resource = person_resource(db)
     today = next(q for q in client.get("/api/v1/integration/quality").json() if q["resource_id"] == resource.id)
     assert not today["overdue"]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
-from zhixian.db import Database, SessionDep
-from zhixian.integration import basedata, pipeline, quarantine, service
+from zhixian.db import SessionDep
+from zhixian.integration import basedata, quarantine, service, worker
 from zhixian.integration.models import Run
 from zhixian.integration.schemas import (
     ConflictRead,
@@ -22,6 +22,7 @@ from zhixian.integration.schemas import (
     QuarantineRead,
     RemoteSourceIn,
     ResubmitIn,
+    RunAccepted,
     RunRead,
     SourceRead,
     SourceSettings,
@@ -118,27 +119,48 @@ def preview(
     return service.preview(session, actor=actor, cipher=cipher, settings=settings, source_id=source_id, rows=rows)
 
 
-def run_now(request: Request, session: Session, run_id: int) -> Run:
-    """The pipeline commits per batch on its own sessions: end the request's transaction first."""
+def start_in_background(request: Request, session: Session, run_id: int) -> None:
+    """Commits the queued Run first (the worker reads it on its own connection), then hands it over.
+
+    The request is done with the database after this: nothing in it may use ``session`` again.
+    """
     session.commit()
-    db: Database = request.app.state.db
-    pipeline.execute(db, request.app.state.cipher, run_id, county_code=request.app.state.settings.county_code)
-    run = session.get(Run, run_id)
-    assert run is not None
-    session.refresh(run)
-    return run
+    worker.submit(request.app.state.node, run_id)
 
 
-@router.post("/sources/{source_id}/runs", status_code=201, summary="立即运行（同步执行，按批提交）")
-def run_source(source_id: int, request: Request, actor: Runner, session: SessionDep) -> RunRead:
-    run = service.start_run(session, actor=actor, source_id=source_id)
-    return RunRead.model_validate(run_now(request, session, run.id))
+def accepted(run: Run) -> RunAccepted:
+    return RunAccepted(
+        id=run.id,
+        status=run.status,
+        status_url=f"/api/v1/integration/runs/{run.id}",
+        page_url=f"/integration/runs/{run.id}",
+    )
 
 
-@router.post("/runs/{run_id}/resume", summary="从断点继续中断或失败的运行")
-def resume(run_id: int, request: Request, actor: Runner, session: SessionDep) -> RunRead:
-    service.check_resumable(session, actor=actor, run_id=run_id)
-    return RunRead.model_validate(run_now(request, session, run_id))
+@router.post(
+    "/sources/{source_id}/runs",
+    status_code=202,
+    summary="运行数据源（排队后台执行，按批提交；用 status_url 查询进度）",
+)
+def run_source(
+    source_id: int,
+    request: Request,
+    response: Response,
+    actor: Runner,
+    session: SessionDep,
+) -> RunAccepted:
+    out = accepted(service.start_run(session, actor=actor, source_id=source_id))
+    start_in_background(request, session, out.id)
+    response.headers["Location"] = out.status_url
+    return out
+
+
+@router.post("/runs/{run_id}/resume", status_code=202, summary="从断点继续中断或失败的运行（排队后台执行）")
+def resume(run_id: int, request: Request, response: Response, actor: Runner, session: SessionDep) -> RunAccepted:
+    out = accepted(service.queue_resume(session, actor=actor, run_id=run_id))
+    start_in_background(request, session, out.id)
+    response.headers["Location"] = out.status_url
+    return out
 
 
 @router.get("/runs", summary="运行记录")
@@ -146,9 +168,9 @@ def runs(actor: Viewer, session: SessionDep, source_id: Annotated[int | None, Qu
     return [RunRead.model_validate(r) for r in service.list_runs(session, actor=actor, source_id=source_id)]
 
 
-@router.get("/runs/{run_id}", summary="运行报告与血缘")
+@router.get("/runs/{run_id}", summary="运行状态、进度、断点、报告与血缘")
 def get_run(run_id: int, actor: Viewer, session: SessionDep) -> RunRead:
-    return RunRead.model_validate(service.get_run(session, actor=actor, run_id=run_id))
+    return service.run_read(session, service.get_run(session, actor=actor, run_id=run_id))
 
 
 @router.get("/quarantine", summary="隔离区")

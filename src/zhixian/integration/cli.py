@@ -58,15 +58,20 @@ def run(
     from sqlalchemy import select
 
     from zhixian.app import build_node
-    from zhixian.integration import pipeline, tasks
+    from zhixian.integration import pipeline, tasks, worker
     from zhixian.integration.models import Run
 
     node = build_node()
     with node.db.transaction() as session:
         pending = session.execute(
-            select(Run.id).where(Run.source_id == source_id, Run.status.in_(("running", "failed")))
+            select(Run.id).where(Run.source_id == source_id, Run.status.in_(("queued", "running", "failed")))
         ).scalar()
     run_id = pending if resume and pending else tasks.start_system_run(node, source_id, trigger="manual")
+    with node.db.transaction() as session:
+        status = session.execute(select(Run.status).where(Run.id == run_id)).scalar()
+    if status == "queued" and not worker.claim(node.db, run_id):  # claimed: no server worker runs it as well
+        typer.echo(f"运行 #{run_id} 已由服务器的后台任务执行，请在页面查看进度")
+        raise typer.Exit(1)
     pipeline.execute(
         node.db,
         node.cipher,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,8 +14,8 @@ from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError
-from zhixian.integration import basedata, quarantine, service
-from zhixian.integration.api import Cipher, run_now
+from zhixian.integration import basedata, quarantine, service, worker
+from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.schemas import MappingIn, ResubmitIn
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep
@@ -141,7 +141,6 @@ async def save_mapping(request: Request, source_id: int, actor: Runner, session:
 def run(request: Request, source_id: int, actor: Runner, session: SessionDep) -> Response:
     try:
         started = service.start_run(session, actor=actor, source_id=source_id)
-        done = run_now(request, session, started.id)
     except DomainError as exc:
         session.rollback()
         return render(
@@ -149,30 +148,41 @@ def run(request: Request, source_id: int, actor: Runner, session: SessionDep) ->
             "integration/message.html",
             actor,
             status_code=exc.status,
-            title="运行失败",
+            title="未能开始运行",
             message=exc.detail,
             back=f"/integration/sources/{source_id}",
         )
-    return RedirectResponse(f"/integration/runs/{done.id}", status_code=303)
+    start_in_background(request, session, started.id)
+    return RedirectResponse(f"/integration/runs/{started.id}", status_code=303)
 
 
 @router.post("/integration/runs/{run_id}/resume")
 def resume(request: Request, run_id: int, actor: Runner, session: SessionDep) -> Response:
-    service.check_resumable(session, actor=actor, run_id=run_id)
-    done = run_now(request, session, run_id)
-    return RedirectResponse(f"/integration/runs/{done.id}", status_code=303)
+    run = service.queue_resume(session, actor=actor, run_id=run_id)
+    start_in_background(request, session, run.id)
+    return RedirectResponse(f"/integration/runs/{run.id}", status_code=303)
+
+
+def _report_context(session: SessionDep, actor: Actor, run_id: int) -> dict[str, Any]:
+    row = service.get_run(session, actor=actor, run_id=run_id)
+    return {
+        "r": row,
+        "view": service.run_read(session, row),
+        "active": row.status in ("queued", "running"),
+        "stalled": row.status == "running" and not worker.in_flight(row.id),
+        "source": service.get_source(session, actor=actor, source_id=row.source_id),
+    }
 
 
 @router.get("/integration/runs/{run_id}")
 def run_page(request: Request, run_id: int, actor: Viewer, session: SessionDep) -> HTMLResponse:
-    row = service.get_run(session, actor=actor, run_id=run_id)
-    return render(
-        request,
-        "integration/run.html",
-        actor,
-        r=row,
-        source=service.get_source(session, actor=actor, source_id=row.source_id),
-    )
+    return render(request, "integration/run.html", actor, **_report_context(session, actor, run_id))
+
+
+@router.get("/integration/runs/{run_id}/report")
+def run_report(request: Request, run_id: int, actor: Viewer, session: SessionDep) -> HTMLResponse:
+    """The report fragment the run page polls (htmx, every 2 s) while the run is queued or running."""
+    return render(request, "integration/_run_report.html", actor, **_report_context(session, actor, run_id))
 
 
 @router.get("/integration/quarantine")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ from zhixian.platform.models import Division
 from zhixian.platform.service import system_actor
 
 BATCH = 2000
+log = logging.getLogger("zhixian.integration")
 
 
 class Interrupted(Exception):
@@ -236,6 +238,25 @@ def _batches(
         yield consumed, batch, top
 
 
+def failure_reason(exc: BaseException, batches: int) -> str:
+    """What the run page shows: the domain message as is, anything else as a Chinese sentence."""
+    if isinstance(exc, DomainError):
+        return exc.detail[:1900]
+    kept = f"本次已提交 {batches} 个批次并保留" if batches else "本次未提交任何批次"
+    return f"运行出错（{type(exc).__name__}：{str(exc)[:300]}）；{kept}，可从断点继续运行"[:1900]
+
+
+def _record_failure(db: Database, run_id: int, message: str, started: float) -> None:
+    try:
+        with db.transaction() as session:
+            run = session.get(Run, run_id)
+            if run is not None:
+                run.status, run.error, run.finished_at = "failed", message, utcnow()
+                run.duration_ms += int((time.monotonic() - started) * 1000)
+    except Exception:  # the database itself may be what failed; the run stays resumable
+        log.exception("could not record the failure of run %s", run_id)
+
+
 def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
     db: Database,
     cipher: FieldCipher,
@@ -248,19 +269,19 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
 ) -> None:
     """Runs (or resumes) a run to the end. Owns its transactions; never call inside a request transaction."""
     started = time.monotonic()
-    with db.transaction() as session:
-        run = session.get(Run, run_id)
-        if run is None or run.status == "succeeded":
-            return
-        run.status, run.error = "running", ""
-        plan = _plan(session, run, county_code)
-        source = session.get(Source, run.source_id)
-        assert source is not None
-        skip = run.checkpoint
-        top_seen = run.watermark_to
-        session.expunge(source)
     done = 0
     try:
+        with db.transaction() as session:
+            run = session.get(Run, run_id)
+            if run is None or run.status == "succeeded":
+                return
+            run.status, run.error = "running", ""
+            plan = _plan(session, run, county_code)
+            source = session.get(Source, run.source_id)
+            assert source is not None
+            skip = run.checkpoint
+            top_seen = run.watermark_to
+            session.expunge(source)
         opened = open_source(source, cipher, watermark=plan.watermark_value)
         for consumed, batch, top in _batches(opened, skip, plan, batch_size):
             with db.transaction() as session:
@@ -283,44 +304,41 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
                 progress(run)
             if stop_after_batches is not None and done >= stop_after_batches:
                 raise Interrupted  # noqa: TRY301 - the simulated kill must leave the run as a kill would
-    except Interrupted:
-        raise
-    except (DomainError, Exception) as exc:
-        message = exc.detail if isinstance(exc, DomainError) else f"{type(exc).__name__}: {str(exc)[:300]}"
         with db.transaction() as session:
             run = session.get(Run, run_id)
+            source = session.get(Source, run.source_id) if run else None
             assert run is not None
-            run.status, run.error, run.finished_at = "failed", message, utcnow()
+            assert source is not None
+            run.status, run.finished_at = "succeeded", utcnow()
+            run.duration_ms += int((time.monotonic() - started) * 1000)
+            if plan.incremental == "watermark" and run.watermark_to:
+                source.watermark_value = run.watermark_to
+            from zhixian.integration import quality
+
+            quality.snapshot(session, resource_id=plan.resource_id)
+            from zhixian.platform import audit
+
+            audit.record(
+                session,
+                system_actor().audit if not run.operator else audit.AuditContext(username=run.operator),
+                action="integration.run.finish",
+                object_type="integration_run",
+                object_id=run.id,
+                detail={
+                    "read": run.read,
+                    "loaded": run.loaded,
+                    "updated": run.updated,
+                    "unchanged": run.unchanged,
+                    "quarantined": run.quarantined,
+                    "duplicates": run.duplicates,
+                    "conflicts": run.conflicts,
+                },
+            )
+    except Interrupted:
+        raise
+    except Exception as exc:
+        message = failure_reason(exc, done)
+        _record_failure(db, run_id, message, started)
         if isinstance(exc, DomainError):
             raise
-        raise Unavailable(f"运行失败：{message}；已提交的批次保留，可继续运行") from exc
-    with db.transaction() as session:
-        run = session.get(Run, run_id)
-        source = session.get(Source, run.source_id) if run else None
-        assert run is not None
-        assert source is not None
-        run.status, run.finished_at = "succeeded", utcnow()
-        run.duration_ms += int((time.monotonic() - started) * 1000)
-        if plan.incremental == "watermark" and run.watermark_to:
-            source.watermark_value = run.watermark_to
-        from zhixian.integration import quality
-
-        quality.snapshot(session, resource_id=plan.resource_id)
-        from zhixian.platform import audit
-
-        audit.record(
-            session,
-            system_actor().audit if not run.operator else audit.AuditContext(username=run.operator),
-            action="integration.run.finish",
-            object_type="integration_run",
-            object_id=run.id,
-            detail={
-                "read": run.read,
-                "loaded": run.loaded,
-                "updated": run.updated,
-                "unchanged": run.unchanged,
-                "quarantined": run.quarantined,
-                "duplicates": run.duplicates,
-                "conflicts": run.conflicts,
-            },
-        )
+        raise Unavailable(message) from exc

@@ -115,6 +115,17 @@ class RunRead(Output):
     conflicts: int
     error: str
     lineage: dict[str, Any]
+    total: int | None = None  # rows in the source file, when known
+    progress: float | None = None  # checkpoint / total
+
+
+class RunAccepted(Output):
+    """202 body: the run is queued; poll status_url until status is succeeded or failed."""
+
+    id: int
+    status: str
+    status_url: str
+    page_url: str
 
 
 class QuarantineRead(Output):

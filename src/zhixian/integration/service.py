@@ -1,8 +1,8 @@
 """Integration rules: who may load what, sources and versioned mappings, runs, and the quarantine.
 
 A department officer loads into their own department's resources and into the county's base
-resources (人口/法人) from their own department's sources; the data authority into any. Runs
-are executed by ``pipeline.execute`` outside the request transaction (it commits per batch).
+resources (人口/法人) from their own department's sources; the data authority into any. A run
+started here is only queued; ``worker`` executes it outside the request (it commits per batch).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
 from zhixian.db import utcnow
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
-from zhixian.integration import pipeline, rules, schedule
+from zhixian.integration import pipeline, rules, schedule, worker
 from zhixian.integration.connectors import FileInfo, files, kind_for
 from zhixian.integration.models import Mapping, Run, Source
 from zhixian.integration.schemas import (
@@ -29,6 +29,7 @@ from zhixian.integration.schemas import (
     PreviewRead,
     PreviewRow,
     RemoteSourceIn,
+    RunRead,
     SourceRead,
     SourceSettings,
 )
@@ -395,7 +396,9 @@ def start_run(session: Session, *, actor: Actor, source_id: int, trigger: str = 
     resource = target_resource(session, actor, source.resource_id)
     mapping = pipeline.current_mapping(session, source)
     open_run = session.execute(
-        select(Run.id).where(Run.source_id == source.id, Run.status.in_(("running", "failed")), Run.kind == "load")
+        select(Run.id).where(
+            Run.source_id == source.id, Run.status.in_(("queued", "running", "failed")), Run.kind == "load"
+        )
     ).scalar()
     if open_run is not None:
         raise Conflict(f"该数据源有未完成的运行（#{open_run}），请先继续该运行")
@@ -404,7 +407,7 @@ def start_run(session: Session, *, actor: Actor, source_id: int, trigger: str = 
         resource_id=resource.id,
         kind="load",
         trigger=trigger,
-        status="running",
+        status="queued",
         mapping_version=mapping.version,
         operator=actor.username,
         department_id=source.department_id,
@@ -444,6 +447,17 @@ def get_run(session: Session, *, actor: Actor, run_id: int) -> Run:
     return run
 
 
+def run_read(session: Session, run: Run) -> RunRead:
+    """The status view: counters, checkpoint and, for file sources, progress against the file's rows."""
+    out = RunRead.model_validate(run)
+    source = session.get(Source, run.source_id)
+    total = (source.config or {}).get("rows") if source is not None and run.kind == "load" else None
+    if isinstance(total, int) and total > 0:
+        out.total = total
+        out.progress = 1.0 if run.status == "succeeded" else round(min(run.checkpoint / total, 1.0), 4)
+    return out
+
+
 def check_resumable(session: Session, *, actor: Actor, run_id: int) -> Run:
     actor.require("integration.run")
     run = get_run(session, actor=actor, run_id=run_id)
@@ -452,6 +466,24 @@ def check_resumable(session: Session, *, actor: Actor, run_id: int) -> Run:
     source = get_source(session, actor=actor, source_id=run.source_id)
     if source.file_sha256 != run.source_fingerprint:
         raise Conflict("数据源文件已更换，不能继续原运行；请重新运行")
+    return run
+
+
+def queue_resume(session: Session, *, actor: Actor, run_id: int) -> Run:
+    """Puts an interrupted or failed run back in the queue; the worker resumes it from its checkpoint."""
+    run = check_resumable(session, actor=actor, run_id=run_id)
+    if worker.in_flight(run.id):
+        raise Conflict("该运行正在排队或执行中，请稍候查看进度")
+    run.status, run.error = "queued", ""
+    session.flush()
+    audit.record(
+        session,
+        actor.audit,
+        action="integration.run.resume",
+        object_type="integration_run",
+        object_id=run.id,
+        detail={"checkpoint": run.checkpoint},
+    )
     return run
 
 

@@ -1,4 +1,4 @@
-"""Jobs: the scheduler tick (runs due sources) and the daily quality snapshot with overdue flags."""
+"""Jobs: the scheduler tick (queues due sources, feeds the worker) and the daily quality snapshot with overdue flags."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from zhixian.db import utcnow
-from zhixian.integration import pipeline, quality, schedule, service
+from zhixian.integration import quality, schedule, service, worker
 from zhixian.platform.actor import system_actor
 
 log = logging.getLogger("zhixian.integration")
@@ -21,20 +21,24 @@ def start_system_run(node: Any, source_id: int, *, trigger: str) -> int:
 
 
 def scheduler(node: Any) -> list[int]:
-    """Starts every source whose cron time has come; a failing source does not stop the others."""
+    """Queues every source whose cron time has come, and hands queued runs to the worker.
+
+    Runs queued before a restart are picked up here too; the worker's atomic claim means a run
+    submitted twice (or by two processes) still executes once. Returns the runs started now.
+    """
     now = utcnow()
     with node.db.transaction() as session:
-        due = [(s.id, s.schedule) for s in service.due_sources(session, now)]
+        due = [s.id for s in service.due_sources(session, now)]
         for s in service.due_sources(session, now):
             s.next_run_at = schedule.next_after(s.schedule, now)
     started = []
-    for source_id, _expr in due:
+    for source_id in due:
         try:
-            run_id = start_system_run(node, source_id, trigger="schedule")
-            pipeline.execute(node.db, node.cipher, run_id, county_code=node.settings.county_code)
-            started.append(run_id)
-        except Exception:
-            log.exception("scheduled run of source %s failed", source_id)
+            started.append(start_system_run(node, source_id, trigger="schedule"))
+        except Exception:  # e.g. a previous run of this source is unfinished: a failing source does not stop others
+            log.exception("scheduled run of source %s could not start", source_id)
+    for run_id in worker.queued_runs(node.db):
+        worker.submit(node, run_id)
     return started
 
 
