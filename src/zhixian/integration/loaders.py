@@ -13,11 +13,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, select, update
+from sqlalchemy import JSON, Text, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from zhixian.integration.models import FieldConflict, LegalPerson, Person, Record
 from zhixian.platform.crypto import FieldCipher, mask_id_number, mask_phone
+
+
+class RawJSON(str):
+    """A JSON column value already encoded: many rows of a batch share one provenance document."""
+
+    __slots__ = ()
 
 
 def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
@@ -25,7 +31,11 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
     table = model.__table__
     conn = session.connection()
     if conn.dialect.name != "postgresql":
-        conn.execute(table.insert(), rows)
+        raw_json = [c for c, v in rows[0].items() if isinstance(v, RawJSON)]
+        stmt = table.insert()
+        if raw_json:  # bind as text, so the JSON type does not encode it again
+            stmt = stmt.values({c: bindparam(c, type_=Text()) for c in raw_json})
+        conn.execute(stmt, rows)
         return
     columns = list(rows[0])
     fill = {
@@ -43,7 +53,7 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             copy.write_row(
                 [
                     json.dumps(row[c], ensure_ascii=False, default=str)
-                    if c in json_cols and row[c] is not None
+                    if c in json_cols and row[c] is not None and not isinstance(row[c], RawJSON)
                     else row[c]
                     for c in columns
                 ]
@@ -197,6 +207,7 @@ class EntityLoader:
         touched: list[int] = []
         conflicts: list[dict[str, Any]] = []
         mark = {"dept": ctx.department_id, "run": ctx.run_id, "source": ctx.source_id}
+        provenance_docs: dict[tuple[str, ...], RawJSON] = {}
         for key, values in keyed:
             if key in seen:
                 counts.duplicates += 1
@@ -204,7 +215,7 @@ class EntityLoader:
             seen.add(key)
             row = existing.get(key)
             if row is None:
-                inserts.append(self._new(ctx, key, values, mapped, mark))
+                inserts.append(self._new(ctx, key, values, mapped, mark, provenance_docs))
                 counts.loaded += 1
                 continue
             if row.last_run_id == ctx.run_id:
@@ -229,7 +240,13 @@ class EntityLoader:
         return counts
 
     def _new(
-        self, ctx: LoadContext, key: str, values: dict[str, Any], mapped: set[str], mark: dict[str, int]
+        self,
+        ctx: LoadContext,
+        key: str,
+        values: dict[str, Any],
+        mapped: set[str],
+        mark: dict[str, int],
+        provenance_docs: dict[tuple[str, ...], RawJSON],
     ) -> dict[str, Any]:
         spec = self.spec
         raw_key = str(values[spec.key_field])
@@ -238,21 +255,25 @@ class EntityLoader:
             out.update(id_index=key, id_enc=ctx.cipher.encrypt(raw_key), id_masked=mask_id_number(raw_key))
         else:
             out["uscc"] = key
-        provenance: dict[str, Any] = {spec.key_field: mark}
+        present = [spec.key_field]
         for name in (*spec.plain, *spec.dates, *spec.numbers):
             value = values.get(name) if name in mapped else None
             out[name] = (
                 _typed(spec, name, value) if value is not None else (None if name in spec.dates + spec.numbers else "")
             )
             if value is not None:
-                provenance[name] = mark
+                present.append(name)
         phone = values.get("phone") if "phone" in mapped else None
         out["phone_enc"] = ctx.cipher.encrypt(phone) if phone else None
         out["phone_index"] = ctx.cipher.blind_index(phone) if phone else ""
         out["phone_masked"] = mask_phone(phone) if phone else ""
         if phone:
-            provenance["phone"] = mark
-        out["provenance"] = provenance
+            present.append("phone")
+        shape = tuple(present)  # every field of a new row has the same mark: one document per shape and batch
+        doc = provenance_docs.get(shape)
+        if doc is None:
+            doc = provenance_docs[shape] = RawJSON(json.dumps(dict.fromkeys(shape, mark), ensure_ascii=False))
+        out["provenance"] = doc
         return out
 
     def _merge(
