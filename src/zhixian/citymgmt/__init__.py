@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from zhixian.citymgmt.api import router as api_router
 from zhixian.citymgmt.config_pages import router as config_router
 from zhixian.citymgmt.demo import seed
+from zhixian.citymgmt.home import home_cards
 from zhixian.citymgmt.open311 import router as open311_router
 from zhixian.citymgmt.pages import router as pages_router
 from zhixian.citymgmt.tasks import escalate_overdue
@@ -75,4 +76,5 @@ subsystem = Subsystem(
     ],
     jobs=[Job("citymgmt.escalate_overdue", escalate_overdue, 300)],
     seed=seed,
+    contributions={"home_cards": [home_cards]},
 )
