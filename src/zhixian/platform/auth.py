@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from zhixian.db import utcnow
@@ -34,6 +34,7 @@ _hasher = PasswordHasher()
 def _dummy_hash() -> str:
     """Checked against for unknown users, so probing usernames costs the same as a real check."""
     return _hasher.hash("not-a-real-password-但足够长")
+
 
 TOKEN_PREFIX = "zx_"  # noqa: S105 - a marker that makes leaked tokens easy to scan for, not a secret
 
@@ -226,22 +227,40 @@ def create_session(
     return token, row
 
 
-def resolve_session(session: Session, *, settings: Settings, token: str) -> tuple[UserSession, User] | None:
-    """The live session for a cookie, or None when unknown, idle too long or past its lifetime."""
-    row = session.execute(select(UserSession).where(UserSession.token_hash == token_hash(token))).scalar_one_or_none()
+@dataclass(frozen=True)
+class LiveSession:
+    id: int
+    user_id: int
+    csrf_token: str
+    mfa_passed: bool
+
+
+def resolve_session(session: Session, *, settings: Settings, token: str) -> LiveSession | None:
+    """The live session for a cookie, or None when unknown, idle too long or past its lifetime.
+
+    Runs on every page and API call, so it reads columns, not ORM objects.
+    """
+    row = session.execute(
+        select(
+            UserSession.id,
+            UserSession.user_id,
+            UserSession.csrf_token,
+            UserSession.mfa_passed,
+            UserSession.created_at,
+            UserSession.last_seen_at,
+        ).where(UserSession.token_hash == token_hash(token))
+    ).first()
     if row is None:
         return None
     now = utcnow()
     idle = now - row.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
     too_old = now - row.created_at > timedelta(hours=settings.session_absolute_hours)
-    user = session.get(User, row.user_id)
-    if idle or too_old or user is None or not user.active:
-        session.delete(row)
-        session.flush()
+    if idle or too_old:
+        session.execute(delete(UserSession).where(UserSession.id == row.id))
         return None
     if now - row.last_seen_at > timedelta(seconds=15):  # fewer writes; idle precision stays far below a minute
-        row.last_seen_at = now
-    return row, user
+        session.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+    return LiveSession(row.id, row.user_id, row.csrf_token, row.mfa_passed)
 
 
 def end_session(session: Session, *, row: UserSession, ctx: AuditContext) -> None:
@@ -297,19 +316,19 @@ def create_api_token(
     return plain, row
 
 
-def resolve_api_token(session: Session, *, token: str) -> tuple[ApiToken, User] | None:
-    row = session.execute(select(ApiToken).where(ApiToken.token_hash == token_hash(token))).scalar_one_or_none()
-    if row is None or row.revoked:
-        return None
+def resolve_api_token(session: Session, *, token: str) -> int | None:
+    """The user id behind a live bearer token (revoked and expired tokens count as unknown)."""
+    row = session.execute(
+        select(ApiToken.id, ApiToken.user_id, ApiToken.revoked, ApiToken.expires_at, ApiToken.last_used_at).where(
+            ApiToken.token_hash == token_hash(token)
+        )
+    ).first()
     now = utcnow()
-    if row.expires_at and row.expires_at < now:
-        return None
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
+    if row is None or row.revoked or (row.expires_at and row.expires_at < now):
         return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
-        row.last_used_at = now
-    return row, user
+        session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
+    return int(row.user_id)
 
 
 def revoke_api_token(session: Session, *, token_id: int, user: User, ctx: AuditContext) -> None:

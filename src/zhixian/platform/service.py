@@ -19,7 +19,7 @@ from zhixian.platform import audit, auth
 from zhixian.platform.actor import COUNTY_SCOPE, Actor, system_actor
 from zhixian.platform.calendar import WorkingCalendar, WorkingTime
 from zhixian.platform.crypto import FieldCipher, mask_phone
-from zhixian.platform.models import CalendarOverride, Department, Role, User
+from zhixian.platform.models import CalendarOverride, Department, Role, User, UserRole
 from zhixian.platform.org import (
     county,
     department_by_code,
@@ -88,6 +88,57 @@ def actor_for(
         session_id=session_id,
         csrf_token=csrf_token,
         must_change_password=user.must_change_password,
+        mfa_pending=mfa_pending,
+    )
+
+
+def load_actor(
+    session: Session,
+    *,
+    user_id: int,
+    ip: str = "",
+    via: str = "session",
+    session_id: int | None = None,
+    csrf_token: str | None = None,
+    mfa_pending: bool = False,
+) -> Actor | None:
+    """The actor for a signed-in user in one query (the per-request path); None if disabled or gone."""
+    rows = session.execute(
+        select(
+            User.username,
+            User.full_name,
+            User.department_id,
+            User.must_change_password,
+            User.active,
+            Department.path,
+            Department.name,
+            Role.code,
+            Role.permissions,
+        )
+        .join(Department, Department.id == User.department_id)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .outerjoin(Role, Role.code == UserRole.role_code)
+        .where(User.id == user_id)
+        .order_by(Role.code)
+    ).all()
+    if not rows or not rows[0].active:
+        return None
+    first = rows[0]
+    roles = [r for r in rows if r.code is not None]
+    return Actor(
+        user_id=user_id,
+        username=first.username,
+        full_name=first.full_name,
+        department_id=first.department_id,
+        department_path=first.path,
+        department_name=first.name,
+        permissions=frozenset(p for r in roles for p in (r.permissions or [])),
+        roles=tuple(r.code for r in roles),
+        ip=ip,
+        via=via,  # type: ignore[arg-type]
+        session_id=session_id,
+        csrf_token=csrf_token,
+        must_change_password=first.must_change_password,
         mfa_pending=mfa_pending,
     )
 

@@ -41,22 +41,28 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        found = auth.resolve_api_token(session, token=header[7:].strip())
-        if found is None:
+        user_id = auth.resolve_api_token(session, token=header[7:].strip())
+        actor = service.load_actor(session, user_id=user_id, ip=client_ip(request), via="token") if user_id else None
+        if actor is None:
             raise NotAuthenticated("API 令牌无效、已吊销或已过期")
-        _, user = found
-        return service.actor_for(user, ip=client_ip(request), via="token")
+        return actor
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     live = auth.resolve_session(session, settings=settings, token=token)
-    if live is None:
+    actor = None
+    if live is not None:
+        actor = service.load_actor(
+            session,
+            user_id=live.user_id,
+            ip=client_ip(request),
+            session_id=live.id,
+            csrf_token=live.csrf_token,
+            mfa_pending=not live.mfa_passed,
+        )
+    if actor is None:
         request.state.session_ended = True
-        return None
-    row, user = live
-    return service.actor_for(
-        user, ip=client_ip(request), session_id=row.id, csrf_token=row.csrf_token, mfa_pending=not row.mfa_passed
-    )
+    return actor
 
 
 async def current_actor(request: Request, actor: Annotated[Actor | None, Depends(optional_actor)]) -> Actor:
