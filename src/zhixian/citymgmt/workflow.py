@@ -162,13 +162,13 @@ def perform(
     before = case.status
     handler = _HANDLERS[action]
     dept_before = case.department_id
-    step, note, extra = handler(session, actor, settings, case, data, photos, now)
+    step_name, note, extra = handler(Step(session, actor, settings, case, data, photos, now))
     dept = case.department_id if action == "dispatch" else dept_before if action == "return" else None
     service.add_event(
         session,
         case,
         actor=actor,
-        step=step,
+        step=step_name,
         from_status=before,
         to_status=case.status,
         note=note,
@@ -195,124 +195,119 @@ def perform(
 Handled = tuple[str, str, dict[str, object]]
 
 
+@dataclass(frozen=True)
+class Step:
+    """Everything a step handler needs, in one argument."""
+
+    session: Session
+    actor: Actor
+    settings: Settings
+    case: Case
+    data: ActionIn
+    photos: Sequence[service.PhotoIn]
+    now: datetime
+
+    def store_photos(self, stage: str) -> None:
+        for photo in self.photos:
+            service.store_photo(
+                self.session,
+                settings=self.settings,
+                case=self.case,
+                photo=service.PhotoIn(photo.content, photo.filename, stage),
+                actor=self.actor,
+            )
+
+    def tell_reporter(self, message: str) -> None:
+        """Citizens and hotline callers hear back through the channel they came by."""
+        case = self.case
+        if case.token or case.reporter_contact_enc:
+            self.session.add(
+                Notice(
+                    case_id=case.id,
+                    channel="open311" if case.token else "sms",
+                    recipient=case.reporter_name or case.number,
+                    message=message[:500],
+                    at=self.now,
+                )
+            )
+
+
 def _need_note(data: ActionIn, what: str) -> str:
     if not data.note.strip():
         raise Invalid(f"请填写{what}", field="note")
     return data.note.strip()
 
 
-def _verify(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    task = _new_task(session, settings, case, "verify", now)
+def _verify(step: Step) -> Handled:
+    session, case = step.session, step.case
+    task = _new_task(session, step.settings, case, "verify", step.now)
     case.status = "verifying"
-    return "派发核实", data.note, {"assignee_id": task.assignee_id or 0}
+    return "派发核实", step.data.note, {"assignee_id": task.assignee_id or 0}
 
 
-def _verified(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    if data.confirmed is None:
+def _verified(step: Step) -> Handled:
+    session, case = step.session, step.case
+    if step.data.confirmed is None:
         raise Invalid("请说明核实结果（问题是否属实）", field="confirmed")
     _close_task(
-        _open_task(session, case, "verify"), result="confirmed" if data.confirmed else "false", note=data.note, now=now
+        _open_task(session, case, "verify"),
+        result="confirmed" if step.data.confirmed else "false",
+        note=step.data.note,
+        now=step.now,
     )
-    for photo in photos:
-        service.store_photo(
-            session,
-            settings=settings,
-            case=case,
-            photo=service.PhotoIn(photo.content, photo.filename, "verify"),
-            actor=actor,
-        )
+    step.store_photos("verify")
     case.status = "reported"
-    return "核实反馈", data.note or ("属实" if data.confirmed else "不属实"), {"confirmed": data.confirmed}
+    return (
+        "核实反馈",
+        step.data.note or ("属实" if step.data.confirmed else "不属实"),
+        {"confirmed": step.data.confirmed},
+    )
 
 
-def _file(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    _close_task(_open_task(session, case, "verify"), result="skipped", note="受理员直接立案", now=now)
-    seconds, _ = platform.working_calendar(session, settings=settings).working_seconds_between(case.reported_at, now)
-    case.filed_at = now
+def _file(step: Step) -> Handled:
+    session, case = step.session, step.case
+    _close_task(_open_task(session, case, "verify"), result="skipped", note="受理员直接立案", now=step.now)
+    seconds, _ = platform.working_calendar(session, settings=step.settings).working_seconds_between(
+        case.reported_at, step.now
+    )
+    case.filed_at = step.now
     case.filed_on_time = seconds <= float(service.config(session)["filing_limit_hours"]) * 3600
     case.status = "dispatching"
-    return "立案", data.note, {"filed_on_time": bool(case.filed_on_time)}
+    return "立案", step.data.note, {"filed_on_time": bool(case.filed_on_time)}
 
 
-def _reject(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    reason = _need_note(data, "不予立案的理由（对照立案标准）")
-    _close_task(_open_task(session, case, "verify"), result="skipped", note="不予立案", now=now)
-    case.status, case.closed_at = "rejected", now
-    if case.token or case.reporter_contact_enc:
-        session.add(
-            Notice(
-                case_id=case.id,
-                channel="open311" if case.token else "sms",
-                recipient=case.reporter_name or case.number,
-                message=f"不予立案：{reason}"[:500],
-                at=now,
-            )
-        )
+def _reject(step: Step) -> Handled:
+    session, case = step.session, step.case
+    reason = _need_note(step.data, "不予立案的理由（对照立案标准）")
+    _close_task(_open_task(session, case, "verify"), result="skipped", note="不予立案", now=step.now)
+    case.status, case.closed_at = "rejected", step.now
+    step.tell_reporter(f"不予立案：{reason}")
     return "不予立案", reason, {}
 
 
-def _merge(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    if not data.target_id:
+def _merge(step: Step) -> Handled:
+    session, case = step.session, step.case
+    if not step.data.target_id:
         raise Invalid("请选择要并入的案件", field="target_id")
-    target = session.get(Case, data.target_id)
+    target = session.get(Case, step.data.target_id)
     if target is None or target.id == case.id:
         raise Invalid("要并入的案件不存在", field="target_id")
     if target.status in ("closed", "rejected", "merged"):
         raise Conflict(f"目标案件 {target.number} 已{STATUS_LABELS[target.status]}，不能并入")
     if target.class_code != case.class_code:
         raise Conflict("只能合并同一类别的案件")
-    _close_task(_open_task(session, case, "verify"), result="skipped", note="已合并", now=now)
-    case.status, case.merged_into_id, case.closed_at = "merged", target.id, now
+    _close_task(_open_task(session, case, "verify"), result="skipped", note="已合并", now=step.now)
+    case.status, case.merged_into_id, case.closed_at = "merged", target.id, step.now
     service.add_event(
         session,
         target,
-        actor=actor,
+        actor=step.actor,
         step="合并",
         from_status=target.status,
         to_status=target.status,
         note=f"并入重复案件 {case.number}",
         data={"merged_id": case.id},
-        at=now,
+        at=step.now,
     )
     if case.reporter_contact_enc or case.token:
         session.add(
@@ -321,23 +316,16 @@ def _merge(
                 channel="sms" if case.reporter_contact_enc else "open311",
                 recipient=case.reporter_name or case.number,
                 message=f"您反映的问题已与案件 {target.number} 合并办理，进展将同步告知"[:500],
-                at=now,
+                at=step.now,
             )
         )
-    return "合并", data.note or f"并入案件 {target.number}", {"target": target.number}
+    return "合并", step.data.note or f"并入案件 {target.number}", {"target": target.number}
 
 
-def _dispatch(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
+def _dispatch(step: Step) -> Handled:
+    session, case = step.session, step.case
     suggested = service.suggest_department(session, case)
-    dept_id = data.department_id or suggested
+    dept_id = step.data.department_id or suggested
     if dept_id is None:
         raise Invalid("无法自动确定处置部门，请选择", field="department_id")
     try:
@@ -347,14 +335,14 @@ def _dispatch(
     cls = classes.get_class(session, case.class_code)
     hours, days = classes.class_limit(cls, urgent=case.urgent)
     ratio = float(service.config(session)["yellow_ratio"])
-    case.deadline, warnings = _deadline(session, settings, now, hours=hours, days=days)
-    case.warn_at, _ = _deadline(session, settings, now, hours=hours * (1 - ratio), days=days * (1 - ratio))
+    case.deadline, warnings = _deadline(session, step.settings, step.now, hours=hours, days=days)
+    case.warn_at, _ = _deadline(session, step.settings, step.now, hours=hours * (1 - ratio), days=days * (1 - ratio))
     case.department_id, case.department_path = dept.id, dept.path
-    case.dispatched_at, case.status, case.escalated_at = now, "handling", None
+    case.dispatched_at, case.status, case.escalated_at = step.now, "handling", None
     limit = f"{days:g} 个工作日" if days else f"{hours:g} 个工作小时"
     return (
         "派遣",
-        data.note,
+        step.data.note,
         {
             "department": dept.name,
             "suggested": dept_id == suggested,
@@ -365,16 +353,9 @@ def _dispatch(
     )
 
 
-def _return(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    reason = _need_note(data, "回退理由（如：非本部门职责）")
+def _return(step: Step) -> Handled:
+    session, case = step.session, step.case
+    reason = _need_note(step.data, "回退理由（如：非本部门职责）")
     if _pending_postponement(session, case):
         raise Conflict("延期申请待审批，暂不能回退")
     dept = case.department_id
@@ -383,23 +364,9 @@ def _return(
     return "回退", reason, {"from_department_id": dept or 0}
 
 
-def _complete(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    for photo in photos:
-        service.store_photo(
-            session,
-            settings=settings,
-            case=case,
-            photo=service.PhotoIn(photo.content, photo.filename, "after"),
-            actor=actor,
-        )
+def _complete(step: Step) -> Handled:
+    session, case = step.session, step.case
+    step.store_photos("after")
     has_after = session.execute(
         select(CasePhoto.id).where(CasePhoto.case_id == case.id, CasePhoto.stage == "after")
     ).first()
@@ -407,69 +374,48 @@ def _complete(
         raise Invalid("处置反馈须上传处置后照片", [FieldError("请上传处置后照片", field="photo")])
     pending = _pending_postponement(session, case)
     if pending is not None:
-        pending.state, pending.decided_at, pending.decision_note = "withdrawn", now, "已处置完毕，自动撤回"
+        pending.state, pending.decided_at, pending.decision_note = "withdrawn", step.now, "已处置完毕，自动撤回"
     assert case.dispatched_at is not None
-    seconds, _ = platform.working_calendar(session, settings=settings).working_seconds_between(case.dispatched_at, now)
-    case.completed_at, case.handle_seconds = now, seconds
-    case.completed_on_time = case.deadline is not None and now <= case.deadline
+    seconds, _ = platform.working_calendar(session, settings=step.settings).working_seconds_between(
+        case.dispatched_at, step.now
+    )
+    case.completed_at, case.handle_seconds = step.now, seconds
+    case.completed_on_time = case.deadline is not None and step.now <= case.deadline
     case.status = "checking"
-    task = _new_task(session, settings, case, "check", now)
-    return "处置反馈", data.note, {"on_time": bool(case.completed_on_time), "check_assignee_id": task.assignee_id or 0}
+    task = _new_task(session, step.settings, case, "check", step.now)
+    return (
+        "处置反馈",
+        step.data.note,
+        {"on_time": bool(case.completed_on_time), "check_assignee_id": task.assignee_id or 0},
+    )
 
 
-def _check(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    if data.passed is None:
+def _check(step: Step) -> Handled:
+    session, case = step.session, step.case
+    if step.data.passed is None:
         raise Invalid("请说明核查结果（通过或不通过）", field="passed")
     _close_task(
-        _open_task(session, case, "check"), result="passed" if data.passed else "failed", note=data.note, now=now
+        _open_task(session, case, "check"),
+        result="passed" if step.data.passed else "failed",
+        note=step.data.note,
+        now=step.now,
     )
-    for photo in photos:
-        service.store_photo(
-            session,
-            settings=settings,
-            case=case,
-            photo=service.PhotoIn(photo.content, photo.filename, "check"),
-            actor=actor,
-        )
-    if data.passed:
-        case.status, case.closed_at = "closed", now
-        _notify_merged(session, case, f"案件 {case.number} 已办结", now)
-        if case.token or case.reporter_contact_enc:
-            session.add(
-                Notice(
-                    case_id=case.id,
-                    channel="open311" if case.token else "sms",
-                    recipient=case.reporter_name or case.number,
-                    message=f"您反映的问题（{case.number}）已处理完毕",
-                    at=now,
-                )
-            )
-        return "核查结案", data.note or "核查通过", {"passed": True}
-    _need_note(data, "核查不通过的原因")
+    step.store_photos("check")
+    if step.data.passed:
+        case.status, case.closed_at = "closed", step.now
+        _notify_merged(session, case, f"案件 {case.number} 已办结", step.now)
+        step.tell_reporter(f"您反映的问题（{case.number}）已处理完毕")
+        return "核查结案", step.data.note or "核查通过", {"passed": True}
+    _need_note(step.data, "核查不通过的原因")
     case.status, case.rework_count = "handling", case.rework_count + 1
     case.completed_at, case.completed_on_time, case.handle_seconds = None, None, None
-    return "返工", data.note, {"passed": False, "rework": case.rework_count}
+    return "返工", step.data.note, {"passed": False, "rework": case.rework_count}
 
 
-def _postpone(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    reason = _need_note(data, "延期理由")
-    if data.hours <= 0 and data.days <= 0:
+def _postpone(step: Step) -> Handled:
+    session, case = step.session, step.case
+    reason = _need_note(step.data, "延期理由")
+    if step.data.hours <= 0 and step.data.days <= 0:
         raise Invalid("请填写延期时长（工作小时或工作日）", field="days")
     if _pending_postponement(session, case):
         raise Conflict("已有一份延期申请待审批")
@@ -478,88 +424,62 @@ def _postpone(
     session.add(
         Postponement(
             case_id=case.id,
-            hours=data.hours,
-            days=data.days,
+            hours=step.data.hours,
+            days=step.data.days,
             reason=reason,
-            requested_by=actor.user_id,
-            requested_at=now,
+            requested_by=step.actor.user_id,
+            requested_at=step.now,
             old_deadline=case.deadline,
         )
     )
-    return "申请延期", reason, {"hours": data.hours, "days": data.days}
+    return "申请延期", reason, {"hours": step.data.hours, "days": step.data.days}
 
 
-def _decide_postpone(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
+def _decide_postpone(step: Step) -> Handled:
+    session, case = step.session, step.case
     pending = _pending_postponement(session, case)
     if pending is None:
         raise Conflict("没有待审批的延期申请")
-    if data.approve is None:
+    if step.data.approve is None:
         raise Invalid("请选择批准或不批准", field="approve")
-    pending.decided_by, pending.decided_at, pending.decision_note = actor.user_id, now, data.note[:500]
-    if not data.approve:
+    pending.decided_by, pending.decided_at, pending.decision_note = step.actor.user_id, step.now, step.data.note[:500]
+    if not step.data.approve:
         pending.state = "refused"
-        return "延期不批准", data.note, {"approved": False}
+        return "延期不批准", step.data.note, {"approved": False}
     assert case.deadline is not None
     pending.state = "approved"
-    new_deadline, _ = _deadline(session, settings, case.deadline, hours=pending.hours, days=pending.days)
+    new_deadline, _ = _deadline(session, step.settings, case.deadline, hours=pending.hours, days=pending.days)
     if case.warn_at is not None:
-        case.warn_at, _ = _deadline(session, settings, case.warn_at, hours=pending.hours, days=pending.days)
+        case.warn_at, _ = _deadline(session, step.settings, case.warn_at, hours=pending.hours, days=pending.days)
     pending.old_deadline, pending.new_deadline = case.deadline, new_deadline
     case.deadline, case.postpone_count, case.escalated_at = new_deadline, case.postpone_count + 1, None
-    return "延期批准", data.note, {"approved": True, "deadline": new_deadline.isoformat()}
+    return "延期批准", step.data.note, {"approved": True, "deadline": new_deadline.isoformat()}
 
 
-def _hold(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    reason = _need_note(data, "挂账/缓办理由（长期或季节性问题）")
+def _hold(step: Step) -> Handled:
+    case = step.case
+    reason = _need_note(step.data, "挂账/缓办理由（长期或季节性问题）")
     case.status, case.hold_count = "on_hold", case.hold_count + 1
     return "挂账缓办", reason, {}
 
 
-def _resume(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
+def _resume(step: Step) -> Handled:
+    case = step.case
     case.status = "dispatching"
     case.deadline, case.warn_at = None, None
-    return "恢复办理", data.note, {}
+    return "恢复办理", step.data.note, {}
 
 
-def _supervise(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    case: Case,
-    data: ActionIn,
-    photos: Sequence[service.PhotoIn],
-    now: datetime,
-) -> Handled:
-    note = _need_note(data, "督办意见")
+def _supervise(step: Step) -> Handled:
+    session, case = step.session, step.case
+    note = _need_note(step.data, "督办意见")
     case.supervise_count += 1
     if case.department_id:
         dept = platform.get_department(session, case.department_id)
         session.add(
-            Notice(case_id=case.id, channel="department", recipient=dept.name, message=f"督办：{note}"[:500], at=now)
+            Notice(
+                case_id=case.id, channel="department", recipient=dept.name, message=f"督办：{note}"[:500], at=step.now
+            )
         )
     return "督办", note, {}
 
