@@ -124,3 +124,22 @@ def test_xml_format_mirrors_the_json_documents(http, spot) -> None:
     bad = http.post("/open311/v2/requests.xml", data={"lat": "x"})
     assert bad.status_code == 400 or bad.status_code == 422
     assert ET.fromstring(bad.content).tag == "errors"
+
+
+def test_public_submissions_need_the_configured_api_key_and_are_capped_per_address(http, as_user, spot) -> None:
+    lon, lat, _ = spot
+    form = {"service_code": "S0102", "lat": str(lat), "long": str(lon), "description": "路边垃圾"}
+    centre = as_user("shiftlead")
+    assert centre.put("/api/v1/citymgmt/config", json={"open311_api_keys": ["county-app-2026"],
+                                                        "open311_reports_per_hour": 2}).status_code == 200
+    missing = http.post("/open311/v2/requests.json", data=form)
+    assert missing.status_code == 403
+    assert missing.json()[0]["code"] == 403
+    assert "api_key" in missing.json()[0]["description"]
+    keyed = {**form, "api_key": "county-app-2026"}
+    assert http.post("/open311/v2/requests.json", data=keyed).status_code == 201
+    assert http.post("/open311/v2/requests.json", data=keyed).status_code == 201
+    third = http.post("/open311/v2/requests.json", data=keyed)
+    assert third.status_code == 429
+    assert third.json() == [{"code": 429, "description": third.json()[0]["description"]}]
+    assert "过于频繁" in third.json()[0]["description"]

@@ -126,6 +126,7 @@ class Case(Base):
         Index("ix_cm_case_reported_mix", "reported_at", "source", "class_code", "street_code"),
         Index("ix_cm_case_community_reported", "community_code", "reported_at"),
         Index("ix_cm_case_reporter_reported", "reporter_id", "reported_at"),
+        Index("ix_cm_case_ip_reported", "reporter_ip", "reported_at"),  # Open311 submissions per address
         # operations view and evaluation at 1M cases (bench/citymgmt_ops.py)
         # covering for grid shading; also serves grid + status filters (SQLite would rather scan a
         # (grid_code, status) index end to end for the GROUP BY order, so there is none)
@@ -166,6 +167,7 @@ class Case(Base):
     reporter_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     reporter_name: Mapped[str] = mapped_column(String(100), default="")
     reporter_contact_enc: Mapped[str | None] = mapped_column(String(255))
+    reporter_ip: Mapped[str | None] = mapped_column(String(64))  # public (Open311) submissions only
     external_ref: Mapped[str | None] = mapped_column(String(64), index=True)  # 12345 order no., device id …
     token: Mapped[str | None] = mapped_column(String(40), unique=True)  # Open311 token
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))

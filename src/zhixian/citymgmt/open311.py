@@ -12,17 +12,17 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from zhixian.citymgmt import catalogue, service
 from zhixian.citymgmt.models import Case, CaseClass, CasePhoto
 from zhixian.citymgmt.schemas import CaseIntake
 from zhixian.citymgmt.standards import COMPONENT_MAJORS, EVENT_MAJORS
 from zhixian.db import SessionDep, utcnow
-from zhixian.errors import FieldError, Invalid, NotFound
+from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
-from zhixian.web.auth import Public
+from zhixian.web.auth import Public, client_ip
 from zhixian.web.templating import LOCAL_TZ
 
 
@@ -92,6 +92,22 @@ def _check_jurisdiction(request: Request, jurisdiction_id: str | None) -> None:
     settings = request.app.state.settings
     if jurisdiction_id and jurisdiction_id not in (settings.county_code, settings.county_name):
         raise NotFound(f"jurisdiction_id {jurisdiction_id} not found / 不是本县的管辖区代码")
+
+
+def _check_submitter(session: Any, api_key: object, ip: str) -> None:
+    """Public reports: an api_key when the county requires one, and a cap per source address per hour."""
+    cfg = service.config(session)
+    keys = cfg.get("open311_api_keys") or []
+    if keys and str(api_key or "") not in keys:
+        raise NotPermitted("api_key is missing or invalid / api_key 无效或缺失")
+    since = utcnow() - timedelta(hours=1)
+    recent = session.execute(
+        select(func.count()).select_from(Case).where(Case.reporter_ip == ip, Case.reported_at >= since)
+    ).scalar_one()
+    if recent >= int(cfg["open311_reports_per_hour"]):
+        raise DomainError(
+            "too many requests from this address / 本地址提交过于频繁，请一小时后再试", [], 429, "请求过于频繁"
+        )
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -207,6 +223,8 @@ async def _create(request: Request, session: Any) -> dict[str, Any]:
     else:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     _check_jurisdiction(request, form.get("jurisdiction_id"))
+    ip = client_ip(request)
+    _check_submitter(session, form.get("api_key"), ip)
     code = str(form.get("service_code") or "")
     if not code:
         raise Invalid("service_code is required / 缺少 service_code")
@@ -247,6 +265,7 @@ async def _create(request: Request, session: Any) -> dict[str, Any]:
         hooks=request.app.state.registry.contributed("case_created"),
     )
     case = service.intake(session, actor=CITIZEN, data=data, options=options)
+    case.reporter_ip = ip
     return {
         "service_request_id": case.number,
         "token": case.token,

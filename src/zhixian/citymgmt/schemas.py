@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from zhixian.fields import ShortText
 from zhixian.platform.schemas import Input, Output
@@ -283,3 +283,7 @@ class ConfigIn(Input):
     verify_limit_hours: float | None = Field(None, gt=0, le=100)
     check_limit_hours: float | None = Field(None, gt=0, le=100)
     weights: dict[Literal["ontime_close_rate", "close_rate", "no_rework_rate"], float] | None = None
+    open311_api_keys: list[Annotated[str, StringConstraints(min_length=8, max_length=64)]] | None = Field(
+        None, max_length=50
+    )
+    open311_reports_per_hour: int | None = Field(None, ge=1, le=100_000)

@@ -97,6 +97,8 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "verify_limit_hours": 1.0,  # 按时核实
     "check_limit_hours": 2.0,  # 按时核查
     "weights": {"ontime_close_rate": 0.5, "close_rate": 0.3, "no_rework_rate": 0.2},
+    "open311_api_keys": [],  # empty: open to any citizen app; otherwise POST must carry one of these api_key values
+    "open311_reports_per_hour": 60,  # per source address, so one script cannot flood the case hub
 }
 
 SOURCES: dict[str, str] = {
