@@ -45,3 +45,13 @@ def test_every_route_declares_a_permission_or_is_public(server) -> None:
     # the public surface stays small and deliberate
     assert {"/login", "/healthz", "/api/v1/auth/login"} <= set(public_routes)
     assert not [p for p in public_routes if p.startswith(("/admin", "/api/v1/users"))]
+
+
+def test_navigation_highlights_only_the_closest_entry() -> None:
+    from zhixian.subsystems import MenuItem
+    from zhixian.web.templating import active_path
+
+    menu = [("数据中枢", [MenuItem("资源目录", "/catalog"), MenuItem("业务系统台账", "/catalog/systems")])]
+    assert active_path("/catalog/systems", menu) == "/catalog/systems"
+    assert active_path("/catalog/resources/12", menu) == "/catalog"
+    assert active_path("/catalogue", menu) == ""

@@ -53,11 +53,24 @@ def menu_for(registry: Registry, actor: Actor | None) -> list[tuple[str, list[Me
     return groups
 
 
+def active_path(path: str, menu: list[tuple[str, list[MenuItem]]]) -> str:
+    """The one menu entry to highlight: the longest whose path is the page or a parent of it."""
+    best = ""
+    for _, items in menu:
+        for item in items:
+            base = item.path.rstrip("/") or "/"
+            if (path == base or path.startswith(base + "/")) and len(base) > len(best):
+                best = item.path
+    return best
+
+
 def render(request: Request, name: str, actor: Actor | None, status_code: int = 200, **context: Any) -> HTMLResponse:
     app = request.app
+    menu = menu_for(app.state.registry, actor)
     base = {
         "actor": actor,
-        "menu": menu_for(app.state.registry, actor),
+        "menu": menu,
+        "active_path": active_path(request.url.path, menu),
         "settings": app.state.settings,
         "csrf_token": actor.csrf_token if actor else context.pop("login_csrf", ""),
         "role_names": {r.code: r.name for r in app.state.registry.roles()},
