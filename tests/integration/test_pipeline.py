@@ -160,3 +160,36 @@ def test_quarantined_row_fixed_and_resubmitted_loads_once(as_user, db):
     again = run_source(client, sid)
     assert again["loaded"] == 0
     assert _persons(db) == before + 1
+
+
+def test_batches_prepared_in_a_worker_process_load_the_same_and_resume(as_user, db, node):
+    client = as_user("gaj_officer")
+    rows, expected, reasons = messy_people("worker-process")
+    before = _persons(db)
+    sid = upload(client, db, csv_bytes(rows)).json()["id"]
+    set_people_mapping(client, sid)
+    run_id = tasks.start_system_run(node, sid, trigger="manual")
+    with pytest.raises(pipeline.Interrupted):
+        pipeline.execute(
+            node.db, node.cipher, run_id, county_code="330421", batch_size=5, stop_after_batches=1, workers=1
+        )
+    run = db.get(Run, run_id)
+    db.refresh(run)
+    assert (run.status, run.checkpoint, run.read) == ("running", 5, 5)
+    pipeline.execute(node.db, node.cipher, run_id, county_code="330421", batch_size=5, workers=1)
+    db.refresh(run)
+    assert run.status == "succeeded"
+    assert {k: getattr(run, k) for k in expected} == expected
+    assert run.batches == 3
+    assert _persons(db) == before + 5
+    quarantined = db.execute(
+        select(QuarantineRow.row_number, QuarantineRow.reason).where(QuarantineRow.source_id == sid)
+    ).all()
+    assert sorted(n for n, _ in quarantined) == sorted(reasons)
+    assert all(reasons[n] in reason for n, reason in quarantined)
+    # the worker's ciphertexts and blind indexes are the node's own
+    first = rows[0][0]
+    person = db.execute(select(Person).where(Person.id_index == node.cipher.blind_index(str(first)))).scalar_one()
+    assert node.cipher.decrypt(person.id_enc) == first
+    assert node.cipher.decrypt(person.phone_enc) == "13812345678"
+    assert person.phone_index == node.cipher.blind_index("13812345678")

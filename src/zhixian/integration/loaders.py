@@ -17,6 +17,7 @@ from sqlalchemy import JSON, Text, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from zhixian.integration.models import FieldConflict, LegalPerson, Person, Record
+from zhixian.integration.prepare import Sealed, SealSpec
 from zhixian.platform.crypto import FieldCipher, mask_id_number, mask_phone
 
 
@@ -234,12 +235,22 @@ class EntityLoader:
     def _key_value(self, ctx: LoadContext, key: str) -> str:
         return ctx.cipher.blind_index(key) if self.spec.encrypted_key else key
 
-    def apply(self, session: Session, ctx: LoadContext, rows: list[dict[str, Any]]) -> Counts:
+    def seal_spec(self, fields: list[str]) -> SealSpec:
+        return SealSpec(self.spec.key_field, self.spec.encrypted_key, "phone" in fields)
+
+    def apply(
+        self, session: Session, ctx: LoadContext, rows: list[dict[str, Any]], sealed: list[Sealed] | None = None
+    ) -> Counts:
+        """sealed: the rows' key index and ciphertexts computed ahead (prepare.seal_row), else done here."""
         spec, model = self.spec, cast("Any", self.spec.model)
         key_col = model.id_index if spec.encrypted_key else model.uscc
         counts = Counts()
-        keyed = [(self._key_value(ctx, str(r[spec.key_field])), r) for r in rows]
-        found = session.execute(select(model).where(key_col.in_({k for k, _ in keyed}))).scalars().all()
+        keyed: list[tuple[str, dict[str, Any], Sealed | None]]
+        if sealed is None:
+            keyed = [(self._key_value(ctx, str(r[spec.key_field])), r, None) for r in rows]
+        else:
+            keyed = [(s[0], r, s) for r, s in zip(rows, sealed, strict=True)]
+        found = session.execute(select(model).where(key_col.in_({k for k, _, _ in keyed}))).scalars().all()
         existing = {(p.id_index if spec.encrypted_key else p.uscc): p for p in found}
         mapped = set(ctx.fields)
         seen: set[str] = set()
@@ -248,14 +259,14 @@ class EntityLoader:
         conflicts: list[dict[str, Any]] = []
         mark = {"dept": ctx.department_id, "run": ctx.run_id, "source": ctx.source_id}
         provenance_docs: dict[tuple[str, ...], RawJSON] = {}
-        for key, values in keyed:
+        for key, values, seal in keyed:
             if key in seen:
                 counts.duplicates += 1
                 continue
             seen.add(key)
             row = existing.get(key)
             if row is None:
-                inserts.append(self._new(ctx, key, values, mapped, mark, provenance_docs))
+                inserts.append(self._new(ctx, key, values, mapped, mark, provenance_docs, seal))
                 counts.loaded += 1
                 continue
             if row.last_run_id == ctx.run_id:
@@ -287,12 +298,14 @@ class EntityLoader:
         mapped: set[str],
         mark: dict[str, int],
         provenance_docs: dict[tuple[str, ...], RawJSON],
+        seal: Sealed | None = None,
     ) -> dict[str, Any]:
         spec = self.spec
         raw_key = str(values[spec.key_field])
         out: dict[str, Any] = {"first_run_id": ctx.run_id, "last_run_id": ctx.run_id, "updated_at": ctx.now}
         if spec.encrypted_key:
-            out.update(id_index=key, id_enc=ctx.cipher.encrypt(raw_key), id_masked=mask_id_number(raw_key))
+            key_enc = seal[1] if seal is not None else ctx.cipher.encrypt(raw_key)
+            out.update(id_index=key, id_enc=key_enc, id_masked=mask_id_number(raw_key))
         else:
             out["uscc"] = key
         present = [spec.key_field]
@@ -304,8 +317,11 @@ class EntityLoader:
             if value is not None:
                 present.append(name)
         phone = values.get("phone") if "phone" in mapped else None
-        out["phone_enc"] = ctx.cipher.encrypt(phone) if phone else None
-        out["phone_index"] = ctx.cipher.blind_index(phone) if phone else ""
+        if seal is not None:
+            out["phone_enc"], out["phone_index"] = seal[2], seal[3]
+        else:
+            out["phone_enc"] = ctx.cipher.encrypt(phone) if phone else None
+            out["phone_index"] = ctx.cipher.blind_index(phone) if phone else ""
         out["phone_masked"] = mask_phone(phone) if phone else ""
         if phone:
             present.append("phone")

@@ -3,6 +3,8 @@
 Each batch commits its rows, its quarantine entries, the run's counters and the checkpoint (rows
 consumed) together, so a run killed at any moment resumes from the last committed batch and
 ends with exactly the counts of an uninterrupted run. Nothing else in a run is stateful.
+On big files a worker process validates and encrypts the next batches (prepare.py) while this
+process resolves entities and writes; batches are still committed one by one, in order.
 """
 
 from __future__ import annotations
@@ -10,9 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +27,9 @@ from sqlalchemy.orm import Session
 from zhixian.catalog import service as catalog_service
 from zhixian.db import Database, utcnow
 from zhixian.errors import DomainError, Invalid, Unavailable
-from zhixian.integration import rules
+from zhixian.integration import prepare, rules
 from zhixian.integration.connectors import Opened, files, remote
-from zhixian.integration.loaders import Counts, LoadContext, bulk_insert, loader_for
+from zhixian.integration.loaders import Counts, EntityLoader, LoadContext, bulk_insert, loader_for
 from zhixian.integration.models import Mapping, QuarantineRow, Run, Source
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Division
@@ -51,6 +56,10 @@ class Plan:
     incremental: str
     watermark_column: str
     watermark_value: str
+    # what a worker process needs to rebuild the checker (set by _plan; empty means inline only)
+    items: list[rules.ItemSpec] = field(default_factory=list)
+    known_divisions: frozenset[str] = frozenset()
+    county_code: str = ""
 
 
 def item_specs(resource: Any) -> list[rules.ItemSpec]:
@@ -141,6 +150,9 @@ def _plan(session: Session, run: Run, county_code: str) -> Plan:
     mapping = session.execute(
         select(Mapping).where(Mapping.source_id == source.id, Mapping.version == run.mapping_version)
     ).scalar_one()
+    items = item_specs(resource)
+    known = known_divisions(session)
+    columns = dict(mapping.columns)
     return Plan(
         source_id=source.id,
         resource_id=resource.id,
@@ -148,26 +160,31 @@ def _plan(session: Session, run: Run, county_code: str) -> Plan:
         key_field=resource.key_field,
         department_id=source.department_id,
         owner_department_id=resource.department_id,
-        mapping=dict(mapping.columns),
-        checker=make_checker(session, resource, dict(mapping.columns), county_code),
+        mapping=columns,
+        checker=rules.RowChecker(items, columns, known_divisions=known, county_code=county_code),
         incremental=source.incremental,
         watermark_column=source.watermark_column,
         watermark_value=str(run.lineage.get("watermark_from", "")),
+        items=items,
+        known_divisions=known,
+        county_code=county_code,
     )
 
 
 def process_batch(
-    session: Session, plan: Plan, run_id: int, rows: list[tuple[int, dict[str, Any]]], cipher: FieldCipher
+    session: Session,
+    plan: Plan,
+    run_id: int,
+    rows: list[tuple[int, dict[str, Any]]],
+    cipher: FieldCipher,
+    prepared: prepare.Prepared | None = None,
 ) -> tuple[Counts, int]:
-    """Validate, quarantine and load one batch in the caller's transaction. Returns counts and quarantined."""
-    good: list[dict[str, Any]] = []
-    bad: list[dict[str, Any]] = []
-    for number, raw in rows:
-        clean, errors = plan.checker.check(raw)
-        if errors:
-            bad.append({"number": number, "raw": raw, "errors": errors})
-        else:
-            good.append(clean)
+    """Validate, quarantine and load one batch in the caller's transaction. Returns counts and quarantined.
+
+    prepared: the batch already validated (and sealed) by a worker process; else done here."""
+    if prepared is None:
+        prepared = prepare.prepare(plan.checker, cipher, rows, None)
+    good, bad = prepared.good, prepared.bad
     ctx = LoadContext(
         run_id=run_id,
         source_id=plan.source_id,
@@ -179,7 +196,13 @@ def process_batch(
         now=utcnow(),
         fields=list(plan.mapping),
     )
-    counts = loader_for(plan.base_library).apply(session, ctx, good) if good else Counts()
+    loader = loader_for(plan.base_library)
+    if not good:
+        counts = Counts()
+    elif isinstance(loader, EntityLoader):
+        counts = loader.apply(session, ctx, good, prepared.sealed)
+    else:
+        counts = loader.apply(session, ctx, good)
     if bad:
         hashes = [row_hash(b["number"], b["raw"]) for b in bad]
         known = set(
@@ -238,6 +261,53 @@ def _batches(
         yield consumed, batch, top
 
 
+PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # below this a worker process costs more than it saves
+
+
+def _pool(plan: Plan, source: Source, cipher: FieldCipher, workers: int | None) -> ProcessPoolExecutor | None:
+    """Worker processes that validate and seal batches ahead of the writer (None: do it inline)."""
+    if workers is None:
+        path = Path(source.file_path) if source.kind in ("csv", "excel", "json") and source.file_path else None
+        workers = 1 if path is not None and path.exists() and path.stat().st_size >= PARALLEL_MIN_BYTES else 0
+    if workers <= 0 or not plan.items:
+        return None
+    keys = list(cipher._keys.items())  # the worker needs the same keyring, not a file path
+    twin = FieldCipher(keys)
+    if twin.blind_index("zhixian") != cipher.blind_index("zhixian") or cipher.needs_rotation(twin.encrypt("z")):
+        return None  # a keyring that cannot be rebuilt identically: stay inline
+    loader = loader_for(plan.base_library)
+    seal = loader.seal_spec(list(plan.mapping)) if isinstance(loader, EntityLoader) else None
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),  # no fork of a threaded server process
+        initializer=prepare.init_worker,
+        initargs=(keys, plan.items, plan.mapping, plan.known_divisions, plan.county_code, seal),
+    )
+
+
+Batch = tuple[int, list[tuple[int, dict[str, Any]]], str]
+
+
+def _ahead(
+    batches: Iterator[Batch], pool: ProcessPoolExecutor | None, depth: int
+) -> Iterator[tuple[Batch, prepare.Prepared | None]]:
+    """Batches in order, each prepared by the pool while earlier ones are being written; at most depth
+    batches are read ahead, so memory stays flat."""
+    if pool is None:
+        for batch in batches:
+            yield batch, None
+        return
+    pending: deque[tuple[Batch, Future[prepare.Prepared]]] = deque()
+    for batch in batches:
+        pending.append((batch, pool.submit(prepare.work, batch[1])))
+        if len(pending) > depth:
+            done, future = pending.popleft()
+            yield done, future.result()
+    while pending:
+        done, future = pending.popleft()
+        yield done, future.result()
+
+
 def failure_reason(exc: BaseException, batches: int) -> str:
     """What the run page shows: the domain message as is, anything else as a Chinese sentence."""
     if isinstance(exc, DomainError):
@@ -266,10 +336,14 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
     batch_size: int = BATCH,
     stop_after_batches: int | None = None,
     progress: Callable[[Run], None] | None = None,
+    workers: int | None = None,
 ) -> None:
-    """Runs (or resumes) a run to the end. Owns its transactions; never call inside a request transaction."""
+    """Runs (or resumes) a run to the end. Owns its transactions; never call inside a request transaction.
+
+    workers: processes preparing batches ahead (None: one for big files, none otherwise)."""
     started = time.monotonic()
     done = 0
+    pool: ProcessPoolExecutor | None = None
     try:
         with db.transaction() as session:
             run = session.get(Run, run_id)
@@ -283,9 +357,11 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
             top_seen = run.watermark_to
             session.expunge(source)
         opened = open_source(source, cipher, watermark=plan.watermark_value)
-        for consumed, batch, top in _batches(opened, skip, plan, batch_size):
+        pool = _pool(plan, source, cipher, workers)
+        ahead = (workers or 1) + 1
+        for (consumed, batch, top), prepared in _ahead(_batches(opened, skip, plan, batch_size), pool, ahead):
             with db.transaction() as session:
-                counts, quarantined = process_batch(session, plan, run_id, batch, cipher)
+                counts, quarantined = process_batch(session, plan, run_id, batch, cipher, prepared)
                 run = session.get(Run, run_id)
                 assert run is not None
                 run.read += len(batch)
@@ -342,3 +418,6 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
         if isinstance(exc, DomainError):
             raise
         raise Unavailable(message) from exc
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
