@@ -246,7 +246,7 @@ def _converter(spec: ItemSpec, known_divisions: frozenset[str], county_code: str
             return parse_date(raw).isoformat()
         if kind == "日期时间":
             return parse_datetime(raw).isoformat(sep=" ")
-        s = text(raw)
+        s = raw if type(raw) is str else text(raw)  # RowChecker.check already normalised str values
         assert s is not None
         if kind == "整数":
             try:
