@@ -28,7 +28,7 @@ def test_tampered_ciphertext_is_refused() -> None:
 def test_rotation_reads_old_values_writes_with_the_new_key_and_keeps_lookups(tmp_path: Path) -> None:
     old = FieldCipher([("k1", os.urandom(16))])
     stored = old.encrypt("13812345678")
-    rotated = FieldCipher([*old._keys.items(), ("k2", os.urandom(16))])
+    rotated = FieldCipher([*old.keyring(), ("k2", os.urandom(16))])
     assert rotated.decrypt(stored) == "13812345678"
     assert rotated.needs_rotation(stored)
     assert rotated.encrypt("x").startswith("sm4.k2.")

@@ -271,7 +271,7 @@ def _pool(plan: Plan, source: Source, cipher: FieldCipher, workers: int | None) 
         workers = 1 if path is not None and path.exists() and path.stat().st_size >= PARALLEL_MIN_BYTES else 0
     if workers <= 0 or not plan.items:
         return None
-    keys = list(cipher._keys.items())  # the worker needs the same keyring, not a file path
+    keys = cipher.keyring()  # the worker needs the same keyring, not a file path
     twin = FieldCipher(keys)
     if twin.blind_index("zhixian") != cipher.blind_index("zhixian") or cipher.needs_rotation(twin.encrypt("z")):
         return None  # a keyring that cannot be rebuilt identically: stay inline

@@ -79,6 +79,10 @@ class FieldCipher:
         except InvalidTag as exc:
             raise KeyringError("密文校验失败（可能被篡改）") from exc
 
+    def keyring(self) -> list[tuple[str, bytes]]:
+        """The keys in file order, for a worker process that must seal fields exactly like this node."""
+        return list(self._keys.items())
+
     def blind_index(self, value: str) -> str:
         """Keyed hash for exact lookup of an encrypted value without decrypting every row."""
         return hmac.new(self._index_key, value.encode(), "sm3").hexdigest()
