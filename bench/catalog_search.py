@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from zhixian.catalog import demo
+
 QUERIES = [
     "人口",
     "行政处罚",
@@ -36,18 +38,7 @@ QUERIES = [
 ]
 FILTERS = [{}, {"kind": "部门"}, {"share_type": "无条件共享"}, {"grade": "一般"}]
 TOPICS = [
-    "行政许可",
-    "行政处罚",
-    "监督检查",
-    "统计报表",
-    "业务台账",
-    "资金发放",
-    "证照信息",
-    "投诉举报",
-    "年度报告",
-    "档案目录",
-    "服务对象",
-    "设施设备",
+    *demo.TOPICS,
     "营业执照",
     "学籍信息",
     "社会救助对象",

@@ -42,7 +42,7 @@ _SYSTEM_WORDS = {
     "xfj": ["信访信息系统"],
     "rx12345": ["12345政务服务热线系统"],
 }
-_TOPICS = [
+TOPICS = [  # also the bench's vocabulary
     "行政许可",
     "行政处罚",
     "监督检查",
@@ -228,7 +228,7 @@ def seed(session: Session, ctx: Any) -> None:
     while len(resources) < 300:
         code = dept_codes[seq % len(dept_codes)]
         department = depts[code]
-        topic = _TOPICS[(seq // len(dept_codes)) % len(_TOPICS)]
+        topic = TOPICS[(seq // len(dept_codes)) % len(TOPICS)]
         seq += 1
         grade_pick = rng.random()
         grade, level = ("重要", None) if grade_pick > 0.93 else ("一般", rng.choice([1, 1, 2, 2, 3]))  # type: ignore[assignment]
