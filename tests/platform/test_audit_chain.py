@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -141,5 +142,32 @@ def test_cli_audit_verify_exits_nonzero_and_names_the_record(tmp_path: Path, tam
         bad = run_cli(tmp_path, "audit", "verify")
         assert bad.returncode == 1
         assert f"id={expected}" in bad.stderr
+    finally:
+        dispose_node(node)
+
+
+def test_concurrent_postgresql_writers_append_to_separate_lanes_and_all_verify(tmp_path: Path) -> None:
+    """Two open transactions both append (neither waits for the other's commit); every lane verifies,
+    and a transaction that appends twice stays on its lane."""
+    if not os.environ.get("ZHIXIAN_TEST_PG"):
+        pytest.skip("PostgreSQL not configured (ZHIXIAN_TEST_PG)")
+    node = make_node(tmp_path, "postgresql", seed_demo=False)
+    try:
+        first, second = node.db.sessionmaker(), node.db.sessionmaker()
+        with first.begin(), second.begin():
+            a = [audit.record(first, CTX, action="export", object_id=i) for i in range(2)]
+            b = [audit.record(second, CTX, action="export", object_id=i) for i in range(2)]
+            assert {r.lane for r in a} == {0}
+            assert {r.lane for r in b} == {1}
+        first.close()
+        second.close()
+        with node.db.transaction() as session:  # the lanes are free again: the next writer takes lane 0
+            assert audit.record(session, CTX, action="export").lane == 0
+        with node.db.transaction() as session:
+            result = audit.verify(session)
+            assert result.ok, result.problems
+            lanes = session.execute(select(AuditRecord.lane, AuditRecord.prev_hash).order_by(AuditRecord.id)).all()
+            assert [lane for lane, _ in lanes].count(1) == 2
+            assert lanes[0].prev_hash == audit.GENESIS
     finally:
         dispose_node(node)

@@ -4,6 +4,12 @@ Each record's hash is HMAC-SM3(audit key, previous hash || canonical record). Th
 the data directory, not the database, so someone with only database access can neither edit a
 record nor re-chain the log after an edit. Appends happen inside the caller's transaction: if the
 record cannot be written, the action it records is rolled back with it.
+
+A chain's next link can only be written once the previous one is committed, so one chain makes
+every writing transaction wait for the commit of the one before it. On PostgreSQL the log is
+therefore kept as LANES interleaved chains: a transaction locks a free lane (the first one when
+nothing else is writing) and keeps it until it ends. SQLite writes one transaction at a time and
+only ever uses lane 0. Verification follows every lane.
 """
 
 from __future__ import annotations
@@ -26,7 +32,11 @@ from zhixian.errors import Unavailable
 from zhixian.platform.models import AuditRecord
 
 GENESIS = "0" * 64
-_PG_AUDIT_LOCK = 7_274_001  # advisory lock id serialising appends on PostgreSQL
+_PG_AUDIT_LOCK = 7_274_001  # advisory lock class; the lane is the second key
+LANES = 8
+_PICK_LANE = text(
+    "SELECT lane FROM generate_series(0, :n - 1) AS lane WHERE pg_try_advisory_xact_lock(:k, lane) LIMIT 1"
+)
 
 
 @dataclass(frozen=True)
@@ -89,9 +99,10 @@ def record(
     detail: dict[str, Any] | None = None,
 ) -> AuditRecord:
     """Append one record in the caller's transaction (flushes; the caller commits)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_AUDIT_LOCK})
-    prev = session.execute(select(AuditRecord.hash).order_by(AuditRecord.id.desc()).limit(1)).scalar()
+    lane = _lane(session)
+    prev = session.execute(
+        select(AuditRecord.hash).where(AuditRecord.lane == lane).order_by(AuditRecord.id.desc()).limit(1)
+    ).scalar()
     rec = AuditRecord(
         at=utcnow(),
         user_id=ctx.user_id,
@@ -104,6 +115,7 @@ def record(
         ip=ctx.ip,
         detail=json.loads(json.dumps(detail or {}, ensure_ascii=False, default=str)),
         prev_hash=prev or GENESIS,
+        lane=lane,
     )
     rec.hash = _chain(_key(session), rec.prev_hash, rec)
     session.add(rec)
@@ -112,6 +124,23 @@ def record(
     except SQLAlchemyError as exc:
         raise Unavailable("审计记录写入失败，操作已取消，请联系系统管理员") from exc
     return rec
+
+
+def _lane(session: Session) -> int:
+    """The lane this transaction appends to, locked until it ends. Once chosen it is kept for the whole
+    transaction, so a transaction never holds two lanes and two transactions cannot deadlock on them."""
+    if session.get_bind().dialect.name != "postgresql":
+        return 0
+    transaction = session.get_transaction()
+    held = session.info.get("audit_lane")
+    if held is not None and held[0] is transaction:
+        return int(held[1])
+    lane = session.execute(_PICK_LANE, {"n": LANES, "k": _PG_AUDIT_LOCK}).scalar()
+    if lane is None:  # every lane is busy: queue for one
+        lane = secrets.randbelow(LANES)
+        session.execute(text("SELECT pg_advisory_xact_lock(:k, :lane)"), {"k": _PG_AUDIT_LOCK, "lane": lane})
+    session.info["audit_lane"] = (transaction, lane)
+    return int(lane)
 
 
 @dataclass
@@ -130,12 +159,13 @@ def _iter(session: Session) -> Iterator[AuditRecord]:
 
 
 def verify(session: Session, *, stop_at_first: bool = True) -> VerifyResult:
-    """Walk the chain; report the first record that was altered, inserted, or follows a deletion."""
+    """Walk every lane's chain; report the first record that was altered, inserted, or follows a deletion."""
     result = VerifyResult()
     key = _key(session)
-    prev_hash, prev_id = GENESIS, None
+    last: dict[int, tuple[str, int | None]] = {}
     for rec in _iter(session):
         result.checked += 1
+        prev_hash, prev_id = last.get(rec.lane, (GENESIS, None))
         problem = None
         if rec.prev_hash != prev_hash:
             where = f"上一条（id={prev_id}）" if prev_id is not None else "链首"
@@ -148,7 +178,7 @@ def verify(session: Session, *, stop_at_first: bool = True) -> VerifyResult:
                 result.first_bad_id = rec.id
             if stop_at_first:
                 break
-        prev_hash, prev_id = rec.hash, rec.id
+        last[rec.lane] = (rec.hash, rec.id)
     return result
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from zhixian.db import Base, utcnow
@@ -118,10 +118,14 @@ class ApiToken(Base):
 
 
 class AuditRecord(Base):
-    """Append-only, SM3-chained: hash = SM3(prev_hash || canonical record). See platform.audit."""
+    """Append-only, SM3-chained per lane: hash = SM3(prev_hash || canonical record). See platform.audit."""
 
     __tablename__ = "audit_record"
-    __table_args__ = (Index("ix_audit_record_at", "at"), Index("ix_audit_record_action", "action"))
+    __table_args__ = (
+        Index("ix_audit_record_at", "at"),
+        Index("ix_audit_record_action", "action"),
+        Index("ix_audit_record_lane_id", "lane", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     at: Mapped[datetime]
@@ -136,6 +140,7 @@ class AuditRecord(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    lane: Mapped[int] = mapped_column(SmallInteger, default=0, server_default="0")
 
 
 class CalendarOverride(Base):
