@@ -9,6 +9,7 @@ import random
 import time
 from datetime import date
 
+import xlwt
 from openpyxl import Workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -76,6 +77,18 @@ def xlsx_bytes(rows: list[list[object]], header: list[str] = PEOPLE_COLUMNS, mer
         ws.append(row)
     if merge:
         ws.merge_cells(merge)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def xls_bytes(rows: list[list[object]], header: list[str] = PEOPLE_COLUMNS) -> bytes:
+    """The legacy binary workbook (BIFF8) many county offices still export."""
+    wb = xlwt.Workbook(encoding="utf-8")
+    ws = wb.add_sheet("人口")
+    for r, row in enumerate([header, *rows]):
+        for c, value in enumerate(row):
+            ws.write(r, c, value)
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -14,6 +14,7 @@ from tests.integration.helpers import (
     set_people_mapping,
     upload,
     wait_run,
+    xls_bytes,
     xlsx_bytes,
 )
 from zhixian.integration import pipeline, tasks
@@ -30,6 +31,7 @@ def _persons(db) -> int:
         ("people.csv", csv_bytes),
         ("people_gbk.csv", lambda r: csv_bytes(r, encoding="gb18030")),
         ("people.xlsx", xlsx_bytes),
+        ("people.xls", xls_bytes),
         ("people.json", json_bytes),
     ],
 )

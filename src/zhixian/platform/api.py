@@ -382,6 +382,7 @@ def audit_export(actor: AuditExporter, session: SessionDep, flt: AuditFilterDep)
             "详情",
             "前序哈希",
             "哈希",
+            "链道",
         ]
     )
     count = 0
@@ -400,6 +401,7 @@ def audit_export(actor: AuditExporter, session: SessionDep, flt: AuditFilterDep)
                 _safe(str(r.detail)),
                 r.prev_hash,
                 r.hash,
+                r.lane,
             ]
         )
         count += 1
