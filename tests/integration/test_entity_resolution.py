@@ -28,7 +28,7 @@ def test_two_departments_conflict_is_flagged_for_owner_and_resolved(as_user, db,
     person = db.execute(select(Person).where(Person.id_index == node.cipher.blind_index(idn))).scalar_one()
     db.refresh(person)
     depts = {d.code: d.id for d in db.execute(select(Department)).scalars()}
-    assert node.cipher.decrypt(person.phone_enc) == "13800000001"  # not overwritten
+    assert node.cipher.decrypt(person.phone_enc, index=person.phone_index) == "13800000001"  # not overwritten
     assert person.address == "罗星街道民政地址8号"
     assert person.provenance["phone"]["dept"] == depts["gaj"]
     assert person.provenance["address"]["dept"] == depts["mzj"]
@@ -52,7 +52,7 @@ def test_two_departments_conflict_is_flagged_for_owner_and_resolved(as_user, db,
     assert resolved.status_code == 200
     assert resolved.json()["status"] == "replaced"
     db.refresh(person)
-    assert node.cipher.decrypt(person.phone_enc) == "13900000002"
+    assert node.cipher.decrypt(person.phone_enc, index=person.phone_index) == "13900000002"
     assert person.provenance["phone"]["dept"] == depts["mzj"]
     assert (
         gaj.post(f"/api/v1/integration/conflicts/{mine[0]['id']}/resolve", json={"action": "keep"}).status_code == 409

@@ -48,11 +48,13 @@ def person_read(session: Session, *, actor: Actor, cipher: FieldCipher, row: Per
         )
     return PersonRead(
         id=row.id,
-        id_number=cipher.decrypt(row.id_enc) if unmasked else row.id_masked,
+        id_number=cipher.decrypt(row.id_enc, index=row.id_index) if unmasked else row.id_masked,
         name=row.name if unmasked else mask_name(row.name),
         gender=row.gender,
         birth_date=row.birth_date,
-        phone=(cipher.decrypt(row.phone_enc) if row.phone_enc else "") if unmasked else row.phone_masked,
+        phone=(cipher.decrypt(row.phone_enc, index=row.phone_index) if row.phone_enc else "")
+        if unmasked
+        else row.phone_masked,
         address=row.address if unmasked else row.address[:12] + ("…" if len(row.address) > 12 else ""),
         division_code=row.division_code,
         masked=not unmasked,

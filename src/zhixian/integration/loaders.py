@@ -241,7 +241,7 @@ class EntityLoader:
     def apply(
         self, session: Session, ctx: LoadContext, rows: list[dict[str, Any]], sealed: list[Sealed] | None = None
     ) -> Counts:
-        """sealed: the rows' key index and ciphertexts computed ahead (prepare.seal_row), else done here."""
+        """sealed: the rows' key index and ciphertexts computed ahead (prepare.seal_rows), else done here."""
         spec, model = self.spec, cast("Any", self.spec.model)
         key_col = model.id_index if spec.encrypted_key else model.uscc
         counts = Counts()
@@ -376,7 +376,11 @@ class EntityLoader:
                 )
             ).first()
             if dup is None and not any(c["entity_id"] == row.id and c["incoming_hash"] == digest for c in conflicts):
-                current_text = ctx.cipher.decrypt(row.phone_enc) if name == "phone" else str(getattr(row, name))
+                current_text = (
+                    ctx.cipher.decrypt(row.phone_enc, index=row.phone_index)
+                    if name == "phone"
+                    else str(getattr(row, name))
+                )
                 conflicts.append(
                     {
                         "entity": spec.entity,

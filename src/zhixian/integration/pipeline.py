@@ -182,8 +182,10 @@ def process_batch(
     """Validate, quarantine and load one batch in the caller's transaction. Returns counts and quarantined.
 
     prepared: the batch already validated (and sealed) by a worker process; else done here."""
+    loader = loader_for(plan.base_library)
     if prepared is None:
-        prepared = prepare.prepare(plan.checker, cipher, rows, None)
+        seal = loader.seal_spec(list(plan.mapping)) if isinstance(loader, EntityLoader) else None
+        prepared = prepare.prepare(plan.checker, cipher, rows, seal)
     good, bad = prepared.good, prepared.bad
     ctx = LoadContext(
         run_id=run_id,
@@ -196,7 +198,6 @@ def process_batch(
         now=utcnow(),
         fields=list(plan.mapping),
     )
-    loader = loader_for(plan.base_library)
     if not good:
         counts = Counts()
     elif isinstance(loader, EntityLoader):

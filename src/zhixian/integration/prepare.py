@@ -1,4 +1,4 @@
-"""The database-free half of a batch: validation, blind indexes and SM4 sealing of new entities.
+"""The database-free half of a batch: validation, blind indexes and SM4 sealing of entities.
 
 It is run inline, or — on big files — in a worker process one batch ahead of the writer, so the
 CPU-bound checks and encryption overlap with entity resolution and the SQL of the previous batch.
@@ -7,7 +7,6 @@ The worker builds its own RowChecker and FieldCipher from plain arguments handed
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,15 +31,23 @@ class Prepared:
     sealed: list[Sealed] | None  # parallel to good, when sealing was asked for
 
 
-def seal_row(cipher: FieldCipher, spec: SealSpec, clean: Mapping[str, Any]) -> Sealed:
-    """Exactly what EntityLoader computes for a new row (the key index also for existing ones)."""
-    raw_key = str(clean[spec.key_field])
-    key = cipher.blind_index(raw_key) if spec.encrypted_key else raw_key
-    key_enc = cipher.encrypt(raw_key) if spec.encrypted_key else None
-    phone = clean.get("phone") if spec.phone else None
-    if phone:
-        return key, key_enc, cipher.encrypt(phone), cipher.blind_index(phone)
-    return key, key_enc, None, ""
+def seal_rows(cipher: FieldCipher, spec: SealSpec, rows: list[dict[str, Any]]) -> list[Sealed]:
+    """What EntityLoader stores for each row: blind indexes one by one (HMAC-SM3), ciphertexts of the
+    whole batch in one SM4 pass (FieldCipher.seal_many). Existing rows only use the key index."""
+    keys = [str(r[spec.key_field]) for r in rows]
+    phones = [(r.get("phone") or None) if spec.phone else None for r in rows]
+    sealed = iter(cipher.seal_many([*(keys if spec.encrypted_key else ()), *(p for p in phones if p)]))
+    key_enc = [next(sealed) for _ in keys] if spec.encrypted_key else [None] * len(keys)
+    index = cipher.blind_index
+    return [
+        (
+            index(key) if spec.encrypted_key else key,
+            enc,
+            next(sealed) if phone else None,
+            index(phone) if phone else "",
+        )
+        for key, enc, phone in zip(keys, key_enc, phones, strict=True)
+    ]
 
 
 def prepare(
@@ -51,17 +58,13 @@ def prepare(
 ) -> Prepared:
     good: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
-    sealed: list[Sealed] | None = [] if seal is not None else None
     for number, raw in rows:
         clean, errors = checker.check(raw)
         if errors:
             bad.append({"number": number, "raw": raw, "errors": errors})
-            continue
-        good.append(clean)
-        if sealed is not None:
-            assert seal is not None
-            sealed.append(seal_row(cipher, seal, clean))
-    return Prepared(good, bad, sealed)
+        else:
+            good.append(clean)
+    return Prepared(good, bad, seal_rows(cipher, seal, good) if seal is not None else None)
 
 
 _worker: tuple[rules.RowChecker, FieldCipher, SealSpec | None] | None = None
