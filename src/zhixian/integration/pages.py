@@ -8,15 +8,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from openpyxl import Workbook
+from pydantic import ValidationError
 from sqlalchemy import select
 
 from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
 from zhixian.db import SessionDep
-from zhixian.errors import DomainError
+from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
 from zhixian.integration import basedata, quarantine, service, worker
 from zhixian.integration.api import Cipher, start_in_background
-from zhixian.integration.schemas import MappingIn, ResubmitIn
+from zhixian.integration.models import Source
+from zhixian.integration.schemas import MappingIn, RemoteSourceForm, ResubmitIn, SourceSettings
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep
 from zhixian.web.templating import render
@@ -26,6 +28,32 @@ router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Actor, Depends(Require("integration.view"))]
 Runner = Annotated[Actor, Depends(Require("integration.run"))]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+KINDS = {"csv": "CSV 文件", "excel": "Excel 文件", "json": "JSON 文件", "sql": "SQL 数据库", "http": "HTTP 接口"}
+# the fields of each remote-source form; the secret one (url for SQL, token for HTTP) is never sent back
+REMOTE_FIELDS = {
+    "sql": ("name", "resource_id", "url", "query", "timeout"),
+    "http": ("name", "resource_id", "url", "records_key", "page_param", "size_param", "page_size", "token", "timeout"),
+}
+REMOTE_SECRET = {"sql": "url", "http": "token"}
+LABELS = {
+    "name": "名称",
+    "kind": "类型",
+    "resource_id": "加载到资源",
+    "query": "查询语句",
+    "timeout": "超时（秒）",
+    "records_key": "记录字段",
+    "page_param": "页码参数名",
+    "size_param": "每页条数参数名",
+    "page_size": "每页条数",
+    "token": "令牌",
+    "schedule": "定时",
+    "incremental": "增量方式",
+    "watermark_column": "水位列",
+    "active": "启用",
+}
+URL_LABEL = {"sql": "连接串", "http": "接口地址"}
+# messages of model-level checks, placed beside the field they are about
+_MODEL_ERRORS = {"SQL 数据源须填写查询语句": "query", "按水位增量同步须指定水位列": "watermark_column"}
 
 
 def _targets(session: SessionDep, actor: Actor) -> list[Resource]:
@@ -49,7 +77,39 @@ def _targets(session: SessionDep, actor: Actor) -> list[Resource]:
     return [r for r in rows if r.kind == "基础" or names.get(r.department_id) == actor.department_name]
 
 
-def _index(request: Request, actor: Actor, session: SessionDep, error: str = "", status: int = 200) -> HTMLResponse:
+def _pydantic(exc: ValidationError) -> list[FieldError]:
+    """Chinese messages, each with its field (a form field named "query" is not a FastAPI query location)."""
+    out = []
+    for err in exc.errors():
+        (translated,) = pydantic_errors_to_chinese([err])
+        loc = err.get("loc") or ()
+        out.append(FieldError(translated.message, field=str(loc[0]) if loc else None))
+    return out
+
+
+def _by_field(errors: list[FieldError], labels: dict[str, str]) -> dict[str, str]:
+    """Field → message (first one wins); errors about no field go under "_"; a summary naming each field too."""
+    out: dict[str, str] = {}
+    summary: list[str] = []
+    for e in errors:
+        name = (e.field or "").split(".")[0] or _MODEL_ERRORS.get(e.message, "_")
+        out.setdefault(name, e.message)
+        summary.append(f"{labels[name]}：{e.message}" if name in labels else e.message)
+    out["__all__"] = "；".join(dict.fromkeys(summary))
+    return out
+
+
+def _index(
+    request: Request,
+    actor: Actor,
+    session: SessionDep,
+    error: str = "",
+    status: int = 200,
+    *,
+    kind: str = "",
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
     sources = [service.source_read(session, s) for s in service.list_sources(session, actor=actor)]
     return render(
         request,
@@ -60,6 +120,10 @@ def _index(request: Request, actor: Actor, session: SessionDep, error: str = "",
         runs=service.list_runs(session, actor=actor, limit=30),
         targets=_targets(session, actor),
         error=error,
+        kinds=KINDS,
+        remote_kind=kind,
+        remote_form=form or {},
+        remote_errors=errors or {},
     )
 
 
@@ -95,9 +159,64 @@ def upload(
     return RedirectResponse(f"/integration/sources/{row.id}", status_code=303)
 
 
-@router.get("/integration/sources/{source_id}")
-def source_page(
-    request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+@router.post("/integration/sources/remote")
+async def create_remote(request: Request, actor: Runner, session: SessionDep, cipher: Cipher) -> Response:
+    """The SQL and HTTP forms: the API's contract and service, plus the checks that need no connection."""
+    form = await request.form()
+    kind = str(form.get("kind", ""))
+    if kind not in REMOTE_FIELDS:
+        return _index(request, actor, session, error="数据源类型只能是 SQL 数据库或 HTTP 接口", status=422)
+    values = {f: str(form.get(f) or "").strip() for f in REMOTE_FIELDS[kind]}
+    echo = {k: v for k, v in values.items() if k != REMOTE_SECRET[kind]}
+    if "@" in echo.get("url", "").partition("?")[0]:
+        echo.pop("url")  # an address with user:password@ in it: not shown again either
+    labels = {**LABELS, "url": URL_LABEL[kind]}
+    try:
+        data = RemoteSourceForm.model_validate({"kind": kind, **{k: v for k, v in values.items() if v}})
+        row = service.create_remote_source(session, actor=actor, cipher=cipher, data=data)
+    except ValidationError as exc:
+        errors, status = _by_field(_pydantic(exc), labels), 422
+    except DomainError as exc:
+        session.rollback()
+        errors, status = _by_field(exc.errors, labels), exc.status
+        if not exc.errors:
+            errors["__all__"] = exc.detail
+    else:
+        return RedirectResponse(f"/integration/sources/{row.id}", status_code=303)
+    title = "SQL 数据源未建立" if kind == "sql" else "接口数据源未建立"
+    errors["__all__"] = f"{title}：{errors['__all__']}"
+    return _index(request, actor, session, status=status, kind=kind, form=echo, errors=errors)
+
+
+def _remote_config(row: Source) -> list[tuple[str, str]]:
+    """What may be shown of a remote source's connection: everything but the secret."""
+    cfg = row.config or {}
+    timeout = f"{cfg.get('timeout', 30)} 秒"
+    if row.kind == "sql":
+        return [("连接串", "已加密保存，不显示"), ("查询语句", str(cfg.get("query", ""))), ("超时", timeout)]
+    if row.kind == "http":
+        return [
+            ("接口地址", str(cfg.get("url", ""))),
+            ("记录字段", str(cfg.get("records_key", "data"))),
+            ("分页参数", f"{cfg.get('page_param', 'page')} / {cfg.get('size_param', 'size')}"),
+            ("每页条数", str(cfg.get("page_size", 100))),
+            ("令牌", "已设置（加密保存，不显示）" if row.secret_enc else "未设置"),
+            ("超时", timeout),
+        ]
+    return []
+
+
+def _source_page(
+    request: Request,
+    source_id: int,
+    actor: Actor,
+    session: SessionDep,
+    cipher: Cipher,
+    settings: SettingsDep,
+    *,
+    status: int = 200,
+    form: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     row = service.get_source(session, actor=actor, source_id=source_id)
     error = ""
@@ -106,15 +225,62 @@ def source_page(
         preview = service.preview(session, actor=actor, cipher=cipher, settings=settings, source_id=source_id)
     except DomainError as exc:
         error = exc.detail
+    s = service.source_read(session, row)
+    current = {
+        "schedule": s.schedule,
+        "incremental": s.incremental,
+        "watermark_column": s.watermark_column,
+        "active": s.active,
+    }
     return render(
         request,
         "integration/source.html",
         actor,
-        s=service.source_read(session, row),
+        status_code=status,
+        s=s,
+        kinds=KINDS,
+        config=_remote_config(row),
         preview=preview,
         runs=service.list_runs(session, actor=actor, source_id=source_id),
         error=error,
+        settings_form=form or current,
+        settings_errors=errors or {},
+        saved=request.query_params.get("saved") == "settings" and not errors,
     )
+
+
+@router.get("/integration/sources/{source_id}")
+def source_page(
+    request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+) -> HTMLResponse:
+    return _source_page(request, source_id, actor, session, cipher, settings)
+
+
+@router.post("/integration/sources/{source_id}/settings")
+async def save_settings(
+    request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+) -> Response:
+    """Schedule and incremental mode through the settings API's service function; refused input re-renders."""
+    form = await request.form()
+    values: dict[str, Any] = {
+        "schedule": " ".join(str(form.get("schedule") or "").split()),
+        "incremental": str(form.get("incremental") or "hash"),
+        "watermark_column": str(form.get("watermark_column") or "").strip(),
+        "active": form.get("active") == "on",
+    }
+    try:
+        service.update_settings(session, actor=actor, source_id=source_id, data=SourceSettings.model_validate(values))
+    except ValidationError as exc:
+        errors, status = _by_field(_pydantic(exc), LABELS), 422
+    except DomainError as exc:
+        session.rollback()
+        if not exc.errors:
+            raise  # not found, not permitted, ...: the error page
+        errors, status = _by_field(exc.errors, LABELS), exc.status
+    else:
+        return RedirectResponse(f"/integration/sources/{source_id}?saved=settings", status_code=303)
+    errors["__all__"] = f"设置未保存：{errors['__all__']}"
+    return _source_page(request, source_id, actor, session, cipher, settings, status=status, form=values, errors=errors)
 
 
 @router.post("/integration/sources/{source_id}/mapping")

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+import httpx
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from zhixian.errors import Invalid
 from zhixian.fields import Name
+from zhixian.integration.connectors import remote
 from zhixian.platform.schemas import Input, Output
 
 
@@ -34,6 +40,80 @@ class RemoteSourceIn(Input):
         if self.incremental == "watermark" and not self.watermark_column:
             raise ValueError("按水位增量同步须指定水位列")
         return self
+
+
+SQL_BACKENDS = frozenset({"postgresql", "mysql", "mariadb"})
+_SQL_URL_HINT = "如 postgresql+psycopg://用户:密码@主机:5432/库名 或 mysql+pymysql://用户:密码@主机:3306/库名"
+_PARAM = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,32}$")
+
+
+def check_sql_url(url: str) -> None:
+    """A SQLAlchemy URL of a supported database whose driver is installed; checked without connecting.
+
+    Messages never repeat the URL: it usually carries a password.
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError, TypeError) as exc:
+        raise ValueError(f"连接串格式不正确，{_SQL_URL_HINT}") from exc
+    if parsed.get_backend_name() not in SQL_BACKENDS:
+        raise ValueError("不支持该数据库类型：只支持 PostgreSQL 和 MySQL/MariaDB")
+    try:
+        dialect = parsed.get_dialect()
+        if dialect.is_async:
+            raise ImportError("async driver")  # noqa: TRY301 - same answer as a missing driver
+        dialect.import_dbapi()
+    except (ArgumentError, ImportError) as exc:
+        raise ValueError("服务器没有连接串指定的数据库驱动：请使用 postgresql+psycopg:// 或 mysql+pymysql://") from exc
+
+
+def check_http_url(url: str) -> None:
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError, TypeError) as exc:
+        raise ValueError("接口地址格式不正确") from exc
+    if not url.startswith(("http://", "https://")) or not parsed.host:
+        raise ValueError("接口地址必须以 http:// 或 https:// 开头并包含主机名")
+    if parsed.userinfo:
+        raise ValueError("接口地址中不能包含用户名或密码：请把令牌填在“令牌”一栏（加密保存）")
+
+
+class RemoteSourceForm(RemoteSourceIn):
+    """What the pages accept: ``RemoteSourceIn`` plus the checks that need no connection.
+
+    A supported SQL driver and one SELECT, or an http(s) address without credentials. (The JSON API
+    stores a bad query and refuses it when the source is read.)
+    """
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str, info: ValidationInfo) -> str:
+        kind = info.data.get("kind")
+        if kind == "sql":
+            check_sql_url(value)
+        elif kind == "http":
+            check_http_url(value)
+        return value
+
+    @field_validator("query")
+    @classmethod
+    def _query(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") != "sql":
+            return value
+        if not value.strip():
+            raise ValueError("请填写查询语句（一条 SELECT）")
+        try:
+            remote._check_query(value)
+        except Invalid as exc:
+            raise ValueError(exc.detail) from exc
+        return value
+
+    @field_validator("page_param", "size_param")
+    @classmethod
+    def _param(cls, value: str, info: ValidationInfo) -> str:
+        if info.data.get("kind") == "http" and not _PARAM.match(value):
+            raise ValueError("参数名须为 1–32 个字母、数字或 _ . - [ ]")
+        return value
 
 
 class SourceSettings(Input):
