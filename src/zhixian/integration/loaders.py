@@ -309,11 +309,14 @@ class EntityLoader:
         else:
             out["uscc"] = key
         present = [spec.key_field]
-        for name in (*spec.plain, *spec.dates, *spec.numbers):
+        for name in spec.plain:
             value = values.get(name) if name in mapped else None
-            out[name] = (
-                _typed(spec, name, value) if value is not None else (None if name in spec.dates + spec.numbers else "")
-            )
+            out[name] = "" if value is None else value
+            if value is not None:
+                present.append(name)
+        for name in (*spec.dates, *spec.numbers):
+            value = values.get(name) if name in mapped else None
+            out[name] = None if value is None else _typed(spec, name, value)
             if value is not None:
                 present.append(name)
         phone = values.get("phone") if "phone" in mapped else None
