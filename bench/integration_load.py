@@ -2,7 +2,7 @@
 beside two floors measured in the same run on the same generated file:
 - DuckDB's plain read_csv into a table (no validation, no indexes, columnar);
 - the bare driver writing the very rows zhixian loaded (already validated and encrypted) into a fresh copy
-  of the same table with the same indexes, in the same 5,000-row transactions (sqlite3 executemany in WAL
+  of the same table with the same indexes, in transactions of the pipeline's size (sqlite3 executemany in WAL
   mode / psycopg COPY). This is what the database alone costs; zhixian's overhead is the rest.
 
 Run: .venv/bin/python bench/integration_load.py [--rows 1000000] [--backends sqlite,postgresql]
@@ -98,7 +98,7 @@ def child(backend: str, path: Path) -> None:
         sid = source.id
     start = time.perf_counter()
     run_id = tasks.start_system_run(node, sid, trigger="manual")
-    pipeline.execute(node.db, node.cipher, run_id, county_code="330421", batch_size=5000)
+    pipeline.execute(node.db, node.cipher, run_id, county_code="330421")  # its own batch size and worker
     elapsed = time.perf_counter() - start
     with node.db.transaction() as session:
         run = session.get(Run, run_id)
@@ -109,14 +109,14 @@ def child(backend: str, path: Path) -> None:
         resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     ) / 1024
     node.db.engine.dispose()
-    floor = write_floor(node.settings.effective_database_url)
+    floor = write_floor(node.settings.effective_database_url, pipeline.BIG_BATCH)
     if url:
         drop_pg_database(url)
     shutil.rmtree(data_dir, ignore_errors=True)
     print(json.dumps({"seconds": elapsed, "peak_mb": peak_mb, "report": report, "floor": floor}))
 
 
-def write_floor(url: str, batch: int = 5000) -> float:
+def write_floor(url: str, batch: int) -> float:
     """Seconds for the bare driver to write the loaded person rows again into an empty twin table."""
     from sqlalchemy import MetaData, create_engine
 

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, Text, bindparam, select, update
+from sqlalchemy import JSON, ColumnElement, Text, any_, bindparam, func, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from zhixian.integration.models import FieldConflict, LegalPerson, Person, Record
@@ -101,6 +103,23 @@ def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> Non
             )
 
 
+def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """column IN values, bound as one parameter (a JSON array on SQLite, an array on PostgreSQL): a batch
+    of twenty thousand keys compiles and plans like a batch of one."""
+    dialect = session.get_bind().dialect.name
+    items = list(values)
+    if dialect == "sqlite":
+        table = func.json_each(
+            bindparam("among", json.dumps(items, default=str), type_=Text(), unique=True)
+        ).table_valued("value")
+        clause: ColumnElement[bool] = column.in_(select(table.c.value))
+    elif dialect == "postgresql":
+        clause = column == any_(bindparam("among", items, type_=ARRAY(column.type), unique=True))
+    else:
+        clause = column.in_(items)
+    return clause
+
+
 def content_hash(values: dict[str, Any]) -> str:
     raw = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str).encode()
     return hashlib.blake2b(raw, digest_size=20).hexdigest()
@@ -142,7 +161,7 @@ class RecordLoader:
             rec.key: rec
             for rec in session.execute(
                 select(Record.id, Record.key, Record.content_hash, Record.last_run_id).where(
-                    Record.resource_id == ctx.resource_id, Record.key.in_(set(keys))
+                    Record.resource_id == ctx.resource_id, among(session, Record.key, set(keys))
                 )
             ).all()
         }
@@ -193,7 +212,7 @@ class RecordLoader:
         if updates:
             session.execute(update(Record), updates)
         if touched:
-            session.execute(update(Record).where(Record.id.in_(touched)).values(last_run_id=ctx.run_id))
+            session.execute(update(Record).where(among(session, Record.id, touched)).values(last_run_id=ctx.run_id))
         return counts
 
 
@@ -250,7 +269,8 @@ class EntityLoader:
             keyed = [(self._key_value(ctx, str(r[spec.key_field])), r, None) for r in rows]
         else:
             keyed = [(s[0], r, s) for r, s in zip(rows, sealed, strict=True)]
-        found = session.execute(select(model).where(key_col.in_({k for k, _, _ in keyed}))).scalars().all()
+        keys = {k for k, _, _ in keyed}
+        found = session.execute(select(model).where(among(session, key_col, keys))).scalars().all()
         existing = {(p.id_index if spec.encrypted_key else p.uscc): p for p in found}
         mapped = set(ctx.fields)
         seen: set[str] = set()
@@ -284,7 +304,7 @@ class EntityLoader:
         if inserts:
             bulk_insert(session, model, inserts)
         if touched:
-            session.execute(update(model).where(model.id.in_(touched)).values(last_run_id=ctx.run_id))
+            session.execute(update(model).where(among(session, model.id, touched)).values(last_run_id=ctx.run_id))
         if conflicts:
             bulk_insert(session, FieldConflict, conflicts)
         session.flush()

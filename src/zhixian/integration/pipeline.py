@@ -29,13 +29,14 @@ from zhixian.db import Database, utcnow
 from zhixian.errors import DomainError, Invalid, Unavailable
 from zhixian.integration import prepare, rules
 from zhixian.integration.connectors import Opened, files, remote
-from zhixian.integration.loaders import Counts, EntityLoader, LoadContext, bulk_insert, loader_for
+from zhixian.integration.loaders import Counts, EntityLoader, LoadContext, among, bulk_insert, loader_for
 from zhixian.integration.models import Mapping, QuarantineRow, Run, Source
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Division
 from zhixian.platform.service import system_actor
 
 BATCH = 2000
+BIG_BATCH = 20_000  # on big files: fewer, larger commits write each index page once per batch, not per row
 log = logging.getLogger("zhixian.integration")
 
 
@@ -209,7 +210,7 @@ def process_batch(
         known = set(
             session.execute(
                 select(QuarantineRow.row_hash).where(
-                    QuarantineRow.source_id == plan.source_id, QuarantineRow.row_hash.in_(hashes)
+                    QuarantineRow.source_id == plan.source_id, among(session, QuarantineRow.row_hash, hashes)
                 )
             ).scalars()
         )
@@ -334,14 +335,15 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
     run_id: int,
     *,
     county_code: str,
-    batch_size: int = BATCH,
+    batch_size: int | None = None,
     stop_after_batches: int | None = None,
     progress: Callable[[Run], None] | None = None,
     workers: int | None = None,
 ) -> None:
     """Runs (or resumes) a run to the end. Owns its transactions; never call inside a request transaction.
 
-    workers: processes preparing batches ahead (None: one for big files, none otherwise)."""
+    workers: processes preparing batches ahead (None: one for big files, none otherwise).
+    batch_size: rows per transaction (None: BATCH, or BIG_BATCH when a worker prepares them)."""
     started = time.monotonic()
     done = 0
     pool: ProcessPoolExecutor | None = None
@@ -360,6 +362,8 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
         opened = open_source(source, cipher, watermark=plan.watermark_value)
         pool = _pool(plan, source, cipher, workers)
         ahead = (workers or 1) + 1
+        if batch_size is None:
+            batch_size = BIG_BATCH if pool is not None else BATCH
         for (consumed, batch, top), prepared in _ahead(_batches(opened, skip, plan, batch_size), pool, ahead):
             with db.transaction() as session:
                 counts, quarantined = process_batch(session, plan, run_id, batch, cipher, prepared)
