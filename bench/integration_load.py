@@ -120,6 +120,7 @@ def write_floor(url: str, batch: int) -> float:
     """Seconds for the bare driver to write the loaded person rows again into an empty twin table."""
     from sqlalchemy import MetaData, create_engine
 
+    from zhixian.integration import pipeline
     from zhixian.integration.models import Person
 
     twin_meta = MetaData()
@@ -145,7 +146,8 @@ def write_floor(url: str, batch: int) -> float:
             sql = f"INSERT INTO floor_person ({names}) VALUES ({', '.join('?' * len(columns))})"
             lite = raw.driver_connection
             lite.isolation_level = None  # explicit BEGIN IMMEDIATE, as zhixian's writer does
-            lite.execute("PRAGMA synchronous=NORMAL")  # zhixian's setting (WAL mode is kept in the file)
+            lite.execute("PRAGMA synchronous=NORMAL")  # zhixian's settings (WAL mode is kept in the file)
+            lite.execute(f"PRAGMA cache_size=-{pipeline.SQLITE_LOAD_CACHE_KB}")
             cur = lite.cursor()
             for i in range(0, len(rows), batch):
                 cur.execute("BEGIN IMMEDIATE")

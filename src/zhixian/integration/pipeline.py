@@ -36,6 +36,7 @@ from zhixian.platform.models import Division
 from zhixian.platform.service import system_actor
 
 BATCH = 2000
+SQLITE_LOAD_CACHE_KB = 131_072  # page cache of the loading connection on big files (SQLite's default: 2 MB)
 BIG_BATCH = 20_000  # on big files: fewer, larger commits write each index page once per batch, not per row
 log = logging.getLogger("zhixian.integration")
 
@@ -310,6 +311,12 @@ def _ahead(
         yield done, future.result()
 
 
+def _size_cache(session: Session, db: Database, *, big: bool) -> None:
+    """Random blind-index keys touch pages all over a unique index: on SQLite a big load keeps it in memory."""
+    if big and db.dialect == "sqlite":
+        session.connection().exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_LOAD_CACHE_KB}")
+
+
 def failure_reason(exc: BaseException, batches: int) -> str:
     """What the run page shows: the domain message as is, anything else as a Chinese sentence."""
     if isinstance(exc, DomainError):
@@ -366,6 +373,7 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
             batch_size = BIG_BATCH if pool is not None else BATCH
         for (consumed, batch, top), prepared in _ahead(_batches(opened, skip, plan, batch_size), pool, ahead):
             with db.transaction() as session:
+                _size_cache(session, db, big=pool is not None)
                 counts, quarantined = process_batch(session, plan, run_id, batch, cipher, prepared)
                 run = session.get(Run, run_id)
                 assert run is not None
