@@ -139,7 +139,9 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
 def pydantic_errors_to_chinese(errors: list[Any]) -> list[FieldError]:
     out: list[FieldError] = []
     for err in errors:
-        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header", "cookie")]
+        loc = [str(p) for p in err.get("loc", ())]
+        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):  # FastAPI's location, not a field
+            loc = loc[1:]
         field_name = ".".join(loc) or None
         kind = err.get("type", "")
         if kind in ("too_short", "too_long") and isinstance(err.get("input"), str):

@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.e2e.conftest import shot, sign_in
-from tests.integration.helpers import messy_people
-from tests.integration.test_pages_remote import ITEM_NAMES, PG, SQL_COLUMNS, _reachable, _with_password
+from tests.integration.helpers import messy_people, reachable
+from tests.integration.test_pages_remote import ITEM_NAMES, PG, SQL_COLUMNS, _with_password
 
 
 @pytest.fixture
 def pg_table() -> Iterator[tuple[str, dict[str, int]]]:
-    if not _reachable(PG):
+    if not reachable(PG):
         pytest.skip("PostgreSQL 不可用")
     table = f"zx_e2e_{uuid.uuid4().hex[:8]}"
     rows, expected, _ = messy_people("e2e-sql")

@@ -11,7 +11,7 @@ from datetime import date
 
 import xlwt
 from openpyxl import Workbook
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from zhixian.catalog.models import Resource
@@ -96,6 +96,18 @@ def xls_bytes(rows: list[list[object]], header: list[str] = PEOPLE_COLUMNS) -> b
 
 def json_bytes(rows: list[list[object]], header: list[str] = PEOPLE_COLUMNS) -> bytes:
     return json.dumps({"data": [dict(zip(header, r, strict=True)) for r in rows]}, ensure_ascii=False).encode()
+
+
+def reachable(url: str) -> bool:
+    """Whether a local database server of a SQL source test answers (else the test is skipped)."""
+    try:
+        engine = create_engine(url)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception:
+        return False
+    return True
 
 
 def person_resource(db: Session) -> Resource:

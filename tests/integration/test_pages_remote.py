@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from tests.integration.helpers import csv_bytes, messy_people, person_resource, upload
+from tests.integration.helpers import csv_bytes, messy_people, person_resource, reachable, upload
 from zhixian.catalog.models import Resource
 from zhixian.integration import worker
 from zhixian.integration.demo import PEOPLE_MAPPING
@@ -43,17 +43,6 @@ ITEM_NAMES = [
 PASSWORD_IN_URL = "Zx-Pw-5e1f0c"  # the local servers trust 127.0.0.1, so any password connects
 TOKEN = "zx-token-9b27d4e1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-def _reachable(url: str) -> bool:
-    try:
-        engine = create_engine(url)
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:
-        return False
-    return True
 
 
 def _with_password(url: str) -> tuple[str, str]:
@@ -93,7 +82,7 @@ def source_count(db) -> int:  # type: ignore[no-untyped-def]
 def sql_table(request) -> Iterator[tuple[str, str, str, dict[str, int]]]:
     """(URL with a password, that password, table, expected counts); MariaDB gets a reader with a password."""
     admin = PG if request.param == "postgresql" else MARIADB
-    if not _reachable(admin):
+    if not reachable(admin):
         pytest.skip(f"{request.param} 不可用")
     table = f"zx_page_{uuid.uuid4().hex[:8]}"
     reader = f"zx_reader_{uuid.uuid4().hex[:8]}"

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from tests.integration.helpers import counts, ids, messy_people, person_resource, run_source
+from tests.integration.helpers import counts, ids, messy_people, person_resource, reachable, run_source
 from zhixian.integration.demo import PEOPLE_COLUMNS, PEOPLE_MAPPING
-from zhixian.integration.models import Person
+from zhixian.integration.models import Person, Source
 
 MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
 PG = os.environ.get("ZHIXIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -23,21 +23,10 @@ SQL_COLUMNS = ["id_no", "xm", "xb", "csrq", "lxdh", "zz", "qh"]
 SQL_MAPPING = dict(zip(PEOPLE_MAPPING, SQL_COLUMNS, strict=True))
 
 
-def _reachable(url: str) -> bool:
-    try:
-        engine = create_engine(url)
-        with engine.connect():
-            pass
-        engine.dispose()
-    except Exception:
-        return False
-    return True
-
-
 @pytest.fixture(params=["mariadb", "postgresql"])
 def sql_table(request):
     url = MARIADB if request.param == "mariadb" else PG
-    if not _reachable(url):
+    if not reachable(url):
         pytest.skip(f"{request.param} 不可用")
     table = f"zx_src_{uuid.uuid4().hex[:8]}"
     rows, expected, _ = messy_people(f"sql-{request.param}")
@@ -123,7 +112,7 @@ def test_sql_watermark_sync_reads_only_new_rows(as_user, db, sql_table):
 @pytest.mark.parametrize("which", ["mariadb", "postgresql"])
 def test_sql_source_timeout_is_clear_and_changes_nothing(as_user, db, which):
     url = MARIADB if which == "mariadb" else PG
-    if not _reachable(url):
+    if not reachable(url):
         pytest.skip(f"{which} 不可用")
     client = as_user("gaj_officer")
     sleep = "SELECT SLEEP(5) AS id_no" if which == "mariadb" else "SELECT pg_sleep(5)::text AS id_no"
@@ -152,22 +141,33 @@ def test_sql_source_timeout_is_clear_and_changes_nothing(as_user, db, which):
 
 def test_sql_source_refuses_anything_but_one_select(as_user, db):
     client = as_user("gaj_officer")
+    body = {"name": "坏查询", "kind": "sql", "resource_id": person_resource(db).id, "url": PG}
+    resp = client.post("/api/v1/integration/sources", json={**body, "query": "DELETE FROM x; SELECT 1"})
+    assert resp.status_code == 422
+    assert [e["field"] for e in resp.json()["errors"]] == ["query"]
+    assert "SELECT" in resp.json()["errors"][0]["message"]
+    assert db.execute(select(Source).where(Source.name == "坏查询")).first() is None
+
+
+def test_sql_source_may_not_read_the_platforms_own_database(as_user, db, node):
+    """Whoever may register sources must not reach accounts and audit records through one."""
+    if node.db.dialect != "postgresql":
+        pytest.skip("the platform's own database is SQLite here: no SQL source can name it")
+    client = as_user("gaj_officer")
+    own = node.db.engine.url.set(host="localhost").render_as_string(hide_password=False)
     resp = client.post(
         "/api/v1/integration/sources",
         json={
-            "name": "坏查询",
+            "name": "自身库",
             "kind": "sql",
             "resource_id": person_resource(db).id,
-            "url": PG,
-            "query": "DELETE FROM x; SELECT 1",
+            "url": own,
+            "query": "SELECT username FROM user_account",
         },
     )
-    assert resp.status_code == 201  # stored, but refused when read
-    sid = resp.json()["id"]
-    client.put(f"/api/v1/integration/sources/{sid}/mapping", json={"columns": {"id_number": "x"}})
-    preview = client.get(f"/api/v1/integration/sources/{sid}/preview")
-    assert preview.status_code == 422
-    assert "SELECT" in preview.json()["detail"]
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["field"] == "url"
+    assert "自身的数据库" in resp.json()["detail"]
 
 
 class _Api(BaseHTTPRequestHandler):

@@ -18,7 +18,7 @@ from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
 from zhixian.integration import basedata, quarantine, service, worker
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.models import Source
-from zhixian.integration.schemas import MappingIn, RemoteSourceForm, ResubmitIn, SourceSettings
+from zhixian.integration.schemas import MappingIn, RemoteSourceIn, ResubmitIn, SourceSettings
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep
 from zhixian.web.templating import render
@@ -172,7 +172,7 @@ async def create_remote(request: Request, actor: Runner, session: SessionDep, ci
         echo.pop("url")  # an address with user:password@ in it: not shown again either
     labels = {**LABELS, "url": URL_LABEL[kind]}
     try:
-        data = RemoteSourceForm.model_validate({"kind": kind, **{k: v for k, v in values.items() if v}})
+        data = RemoteSourceIn.model_validate({"kind": kind, **{k: v for k, v in values.items() if v}})
         row = service.create_remote_source(session, actor=actor, cipher=cipher, data=data)
     except ValidationError as exc:
         errors, status = _by_field(_pydantic(exc), labels), 422

@@ -16,32 +16,6 @@ from zhixian.fields import Name
 from zhixian.integration.connectors import remote
 from zhixian.platform.schemas import Input, Output
 
-
-class RemoteSourceIn(Input):
-    name: Name
-    kind: Literal["sql", "http"]
-    resource_id: int = Field(ge=1)
-    url: str = Field(min_length=1, max_length=1000, description="SQL：SQLAlchemy 连接串；HTTP：接口地址")
-    query: str = Field(default="", max_length=20_000, description="SQL 数据源的 SELECT 查询")
-    token: str = Field(default="", max_length=2000, description="HTTP 接口的 Bearer 令牌")
-    records_key: str = Field(default="data", max_length=64)
-    page_param: str = Field(default="page", max_length=32)
-    size_param: str = Field(default="size", max_length=32)
-    page_size: int = Field(default=100, ge=1, le=10_000)
-    timeout: int = Field(default=30, ge=1, le=600)
-    incremental: Literal["hash", "watermark"] = "hash"
-    watermark_column: str = Field(default="", max_length=100)
-    schedule: str = Field(default="", max_length=100)
-
-    @model_validator(mode="after")
-    def _kind(self) -> RemoteSourceIn:
-        if self.kind == "sql" and not self.query.strip():
-            raise ValueError("SQL 数据源须填写查询语句")
-        if self.incremental == "watermark" and not self.watermark_column:
-            raise ValueError("按水位增量同步须指定水位列")
-        return self
-
-
 SQL_BACKENDS = frozenset({"postgresql", "mysql", "mariadb"})
 _SQL_URL_HINT = "如 postgresql+psycopg://用户:密码@主机:5432/库名 或 mysql+pymysql://用户:密码@主机:3306/库名"
 _PARAM = re.compile(r"^[A-Za-z0-9_.\-\[\]]{1,32}$")
@@ -78,12 +52,32 @@ def check_http_url(url: str) -> None:
         raise ValueError("接口地址中不能包含用户名或密码：请把令牌填在“令牌”一栏（加密保存）")
 
 
-class RemoteSourceForm(RemoteSourceIn):
-    """What the pages accept: ``RemoteSourceIn`` plus the checks that need no connection.
+class RemoteSourceIn(Input):
+    """A SQL or HTTP source, checked as far as possible without connecting: a supported SQL driver and
+    one SELECT, or an http(s) address without credentials. Messages never repeat the URL."""
 
-    A supported SQL driver and one SELECT, or an http(s) address without credentials. (The JSON API
-    stores a bad query and refuses it when the source is read.)
-    """
+    name: Name
+    kind: Literal["sql", "http"]
+    resource_id: int = Field(ge=1)
+    url: str = Field(min_length=1, max_length=1000, description="SQL：SQLAlchemy 连接串；HTTP：接口地址")
+    query: str = Field(default="", max_length=20_000, description="SQL 数据源的 SELECT 查询")
+    token: str = Field(default="", max_length=2000, description="HTTP 接口的 Bearer 令牌")
+    records_key: str = Field(default="data", max_length=64)
+    page_param: str = Field(default="page", max_length=32)
+    size_param: str = Field(default="size", max_length=32)
+    page_size: int = Field(default=100, ge=1, le=10_000)
+    timeout: int = Field(default=30, ge=1, le=600)
+    incremental: Literal["hash", "watermark"] = "hash"
+    watermark_column: str = Field(default="", max_length=100)
+    schedule: str = Field(default="", max_length=100)
+
+    @model_validator(mode="after")
+    def _kind(self) -> RemoteSourceIn:
+        if self.kind == "sql" and not self.query.strip():
+            raise ValueError("SQL 数据源须填写查询语句")
+        if self.incremental == "watermark" and not self.watermark_column:
+            raise ValueError("按水位增量同步须指定水位列")
+        return self
 
     @field_validator("url")
     @classmethod
@@ -98,12 +92,10 @@ class RemoteSourceForm(RemoteSourceIn):
     @field_validator("query")
     @classmethod
     def _query(cls, value: str, info: ValidationInfo) -> str:
-        if info.data.get("kind") != "sql":
-            return value
-        if not value.strip():
-            raise ValueError("请填写查询语句（一条 SELECT）")
+        if info.data.get("kind") != "sql" or not value.strip():
+            return value  # an empty query is refused by _kind
         try:
-            remote._check_query(value)
+            remote.check_query(value)
         except Invalid as exc:
             raise ValueError(exc.detail) from exc
         return value

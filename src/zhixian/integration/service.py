@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import ColumnElement, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from zhixian.catalog import service as catalog_service
@@ -198,6 +199,20 @@ def replace_file(
     return row
 
 
+_LOOPBACK = frozenset({None, "", "localhost", "127.0.0.1", "::1"})
+
+
+def _not_the_platform_database(session: Session, url: str) -> None:
+    """A source may not read the platform's own database (accounts, sessions, audit log)."""
+    own, other = session.get_bind().engine.url, make_url(url)
+    if own.get_backend_name() != other.get_backend_name():
+        return
+    same_host = other.host == own.host or (other.host in _LOOPBACK and own.host in _LOOPBACK)
+    default_port = 5432 if own.get_backend_name() == "postgresql" else 3306
+    if same_host and (other.port or default_port) == (own.port or default_port) and other.database == own.database:
+        raise Invalid("不能把本平台自身的数据库登记为数据源", field="url")
+
+
 def create_remote_source(session: Session, *, actor: Actor, cipher: FieldCipher, data: RemoteSourceIn) -> Source:
     actor.require("integration.run")
     _check_owner(actor)
@@ -206,6 +221,7 @@ def create_remote_source(session: Session, *, actor: Actor, cipher: FieldCipher,
         schedule.parse(data.schedule)
     cfg: dict[str, Any] = {"timeout": data.timeout}
     if data.kind == "sql":
+        _not_the_platform_database(session, data.url)
         cfg["query"] = data.query
         secret = data.url
     else:

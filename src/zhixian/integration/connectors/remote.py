@@ -19,7 +19,7 @@ IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _TIMEOUT_HINTS = ("timeout", "timed out", "canceling statement", "max_statement_time", "interrupted", "lost connection")
 
 
-def _check_query(query: str) -> str:
+def check_query(query: str) -> str:
     q = query.strip().rstrip(";").strip()
     if not re.match(r"(?is)^(select|with)\b", q) or ";" in q:
         raise Invalid("SQL 数据源只允许一条 SELECT 查询", field="query")
@@ -55,7 +55,7 @@ def open_sql(
     watermark: str = "",
     limit: int | None = None,
 ) -> Opened:
-    q = _check_query(query)
+    q = check_query(query)
     params: dict[str, Any] = {}
     if watermark_column:
         if not IDENT.match(watermark_column):
