@@ -1,0 +1,159 @@
+"""Sign-in pages: password, then TOTP when a role requires it, and sign-out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from zhixian.db import SessionDep
+from zhixian.platform import audit, auth, service
+from zhixian.platform.deps import Pending
+from zhixian.platform.models import UserSession
+from zhixian.web.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Public,
+    SettingsDep,
+    check_login_csrf,
+    client_ip,
+    login_csrf_token,
+    set_cookie,
+)
+from zhixian.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect after login would help phishing."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
+@router.get("/login", dependencies=[Public])
+def login_page(request: Request, next: str = "/") -> HTMLResponse:
+    token = login_csrf_token(request)
+    response = render(request, "platform/login.html", None, next=_safe_next(next), message="", login_csrf=token)
+    set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
+    return response
+
+
+@router.post("/login", dependencies=[Public])
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: Annotated[str, Form(max_length=64)] = "",
+    password: Annotated[str, Form(max_length=128)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    check_login_csrf(request, csrf_token)
+    if not username or not password:
+        return render(
+            request,
+            "platform/login.html",
+            None,
+            status_code=422,
+            next=_safe_next(next),
+            message="请输入用户名和密码",
+            username=username,
+            login_csrf=csrf_token,
+        )
+    outcome = auth.authenticate(
+        session,
+        settings=settings,
+        username=username,
+        password=password,
+        ctx=audit.AuditContext(ip=client_ip(request)),
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    if not outcome.ok or outcome.token is None:
+        return render(
+            request,
+            "platform/login.html",
+            None,
+            status_code=401,
+            next=_safe_next(next),
+            message=outcome.message,
+            username=username,
+            login_csrf=csrf_token,
+        )
+    target = _safe_next(next)
+    if outcome.mfa_required:
+        target = "/login/totp?next=" + quote(target)
+    elif outcome.must_change_password:
+        target = "/account/password"
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(request, response, SESSION_COOKIE, outcome.token, max_age=settings.session_absolute_hours * 3600)
+    return response
+
+
+@router.get("/login/totp")
+def totp_page(request: Request, actor: Pending, session: SessionDep, next: str = "/") -> HTMLResponse:
+    user = service.get_user(session, actor=actor, user_id=actor.user_id)
+    secret = None
+    if not user.totp_enabled:  # a role requires TOTP but the user has not enrolled yet: enrol now
+        secret = auth.totp_begin(session, user=user, cipher=request.app.state.cipher)
+    return render(
+        request,
+        "platform/totp.html",
+        actor,
+        next=_safe_next(next),
+        secret=secret,
+        uri=auth.totp_provisioning_uri(secret, username=user.username, issuer="智县") if secret else "",
+    )
+
+
+@router.post("/login/totp")
+def totp_submit(
+    request: Request,
+    actor: Pending,
+    session: SessionDep,
+    code: Annotated[str, Form(max_length=10)] = "",
+    next: Annotated[str, Form(max_length=500)] = "/",
+) -> Response:
+    user = service.get_user(session, actor=actor, user_id=actor.user_id)
+    cipher = request.app.state.cipher
+    ok = auth.totp_check(user, code.strip(), cipher=cipher)
+    if not ok:
+        audit.record(
+            session,
+            actor.audit,
+            action="login_failed",
+            object_type="user",
+            object_id=user.id,
+            result="失败",
+            detail={"reason": "bad_totp"},
+        )
+        return render(
+            request,
+            "platform/totp.html",
+            actor,
+            status_code=422,
+            next=_safe_next(next),
+            secret=None,
+            uri="",
+            message="动态口令不正确或已过期",
+        )
+    if not user.totp_enabled:
+        user.totp_enabled = True
+        audit.record(session, actor.audit, action="totp_enable", object_type="user", object_id=user.id)
+    row = session.get(UserSession, actor.session_id)
+    if row is not None:
+        row.mfa_passed = True
+    return RedirectResponse("/account/password" if user.must_change_password else _safe_next(next), status_code=303)
+
+
+@router.post("/logout")
+def logout(actor: Pending, session: SessionDep) -> Response:
+    row = session.get(UserSession, actor.session_id) if actor.session_id else None
+    if row is not None:
+        auth.end_session(session, row=row, ctx=actor.audit)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

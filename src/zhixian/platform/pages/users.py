@@ -1,0 +1,216 @@
+"""Security administrator's pages: users (list, create, detail, actions) and roles."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from zhixian.db import SessionDep, utcnow
+from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
+from zhixian.fields import IdPath
+from zhixian.platform import org, service
+from zhixian.platform.deps import RoleManager, UserManager, UserReader
+from zhixian.platform.schemas import UserCreate, UserUpdate
+from zhixian.web.templating import render
+
+# "/admin/users/new" is declared before "/admin/users/{user_id}", which would otherwise take it.
+router = APIRouter(include_in_schema=False)
+
+
+def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
+    """The form shows one message per field; "_" holds the form-wide one."""
+    return {e.field or "_": e.message for e in errors}
+
+
+@router.get("/admin/users")
+def users_page(
+    request: Request,
+    actor: UserReader,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=64)] = "",
+    department_id: Annotated[int | None, Query(ge=1)] = None,
+    status: Annotated[str, Query(pattern="^(|locked|pending|dormant|expired|shared)$")] = "",
+    page: Annotated[int, Query(ge=1, le=10000)] = 1,
+) -> HTMLResponse:
+    size = 50
+    rows, total = service.list_users(
+        session,
+        actor=actor,
+        q=q,
+        department_id=department_id,
+        offset=0 if status else (page - 1) * size,
+        limit=100_000 if status else size,
+    )
+    now = utcnow()
+    if status == "locked":
+        rows = [u for u in rows if u.locked_until and u.locked_until > now]
+    elif status == "pending":
+        rows = [u for u in rows if u.must_change_password]
+    elif status:  # dormant / expired / shared: 等保 item 6 review lists
+        risky = service.risky_accounts(session, actor=actor, settings=request.app.state.settings)
+        ids = {u.id for u in risky[status]}
+        rows = [u for u in rows if u.id in ids]
+    if status:
+        total = len(rows)
+        rows = rows[(page - 1) * size : page * size]
+    return render(
+        request,
+        "platform/users.html",
+        actor,
+        users=[service.user_read(u) for u in rows],
+        total=total,
+        page=page,
+        size=size,
+        q=q,
+        status=status,
+        department_id=department_id,
+        departments=org.list_departments(session),
+    )
+
+
+@router.get("/admin/users/new")
+def user_new_page(request: Request, actor: UserManager, session: SessionDep) -> HTMLResponse:
+    return render(
+        request,
+        "platform/user_form.html",
+        actor,
+        errors={},
+        values={},
+        departments=org.list_departments(session),
+        roles=service.list_roles(session),
+    )
+
+
+@router.post("/admin/users/new")
+def user_new_submit(
+    request: Request,
+    actor: UserManager,
+    session: SessionDep,
+    username: Annotated[str, Form(max_length=200)] = "",
+    full_name: Annotated[str, Form(max_length=200)] = "",
+    department_id: Annotated[str, Form(max_length=20)] = "",
+    phone: Annotated[str, Form(max_length=40)] = "",
+    email: Annotated[str, Form(max_length=200)] = "",
+    roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults per request
+) -> Response:
+    values: dict[str, Any] = {
+        "username": username,
+        "full_name": full_name,
+        "department_id": department_id,
+        "phone": phone,
+        "email": email,
+        "roles": roles,
+    }
+    data = {k: v for k, v in values.items() if v not in ("", None)}
+    try:
+        user, initial = service.create_user(
+            session,
+            actor=actor,
+            data=UserCreate.model_validate(data),
+            settings=request.app.state.settings,
+            cipher=request.app.state.cipher,
+        )
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        if isinstance(exc, ValidationError):
+            errors, status = _errors_by_field(pydantic_errors_to_chinese(list(exc.errors()))), 422
+            errors.setdefault("_", "请按提示修改后重新提交")
+        else:
+            errors, status = _errors_by_field(exc.errors), exc.status
+            errors["_"] = exc.detail
+        return render(
+            request,
+            "platform/user_form.html",
+            actor,
+            status_code=status,
+            errors=errors,
+            values=values,
+            departments=org.list_departments(session),
+            roles=service.list_roles(session),
+        )
+    return render(request, "platform/user_created.html", actor, user=service.user_read(user), password=initial)
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(
+    request: Request,
+    user_id: IdPath,
+    actor: UserReader,
+    session: SessionDep,
+    reveal: bool = False,
+) -> HTMLResponse:
+    detail = None
+    if reveal:
+        detail = service.read_user_personal(session, actor=actor, user_id=user_id, cipher=request.app.state.cipher)
+    user = service.user_read(service.get_user(session, actor=actor, user_id=user_id))
+    return render(
+        request,
+        "platform/user.html",
+        actor,
+        user=user,
+        detail=detail,
+        roles=service.list_roles(session),
+        message=request.query_params.get("msg", ""),
+    )
+
+
+@router.post("/admin/users/{user_id}/action")
+def user_action(
+    request: Request,
+    user_id: IdPath,
+    actor: UserManager,
+    session: SessionDep,
+    action: Annotated[str, Form(pattern="^(roles|reset|unlock|disable|enable)$")],
+    roles: Annotated[list[str], Form()] = [],  # noqa: B006 - FastAPI copies defaults per request
+) -> Response:
+    message = ""
+    try:
+        if action == "roles":
+            service.assign_roles(session, actor=actor, user_id=user_id, codes=roles)
+            message = "角色已更新"
+        elif action == "reset":
+            password = service.reset_password(session, actor=actor, user_id=user_id)
+            user = service.user_read(service.get_user(session, actor=actor, user_id=user_id))
+            return render(request, "platform/user_created.html", actor, user=user, password=password, reset=True)
+        elif action == "unlock":
+            service.unlock_user(session, actor=actor, user_id=user_id)
+            message = "已解除锁定"
+        else:
+            service.update_user(
+                session,
+                actor=actor,
+                user_id=user_id,
+                data=UserUpdate(active=action == "enable"),
+                cipher=request.app.state.cipher,
+            )
+            message = "已启用" if action == "enable" else "已停用"
+    except DomainError as exc:
+        session.rollback()
+        user = service.user_read(service.get_user(session, actor=actor, user_id=user_id))
+        return render(
+            request,
+            "platform/user.html",
+            actor,
+            status_code=exc.status,
+            user=user,
+            detail=None,
+            roles=service.list_roles(session),
+            message="",
+            error=exc.detail,
+        )
+    return RedirectResponse(f"/admin/users/{user_id}?msg={quote(message)}", status_code=303)
+
+
+@router.get("/admin/roles")
+def roles_page(request: Request, actor: RoleManager, session: SessionDep) -> HTMLResponse:
+    return render(
+        request,
+        "platform/roles.html",
+        actor,
+        roles=service.list_roles(session),
+        permissions=request.app.state.registry.permissions(),
+    )
