@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from zhixian.citymgmt.api import router as api_router
+from zhixian.citymgmt import api, catalogue_api, evaluation_api
 from zhixian.citymgmt.config_pages import router as config_router
 from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.home import home_cards
@@ -16,6 +16,11 @@ from zhixian.citymgmt.tasks import escalate_overdue
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
 _HERE = Path(__file__).parent
+
+# JSON API under /api/v1/citymgmt: case routes, then base data and 应用维护, then evaluation
+api_router = APIRouter()
+for _area in (api, catalogue_api, evaluation_api):
+    api_router.include_router(_area.router)
 
 page_router = APIRouter()
 page_router.include_router(open311_router)

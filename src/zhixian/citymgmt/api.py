@@ -1,34 +1,31 @@
-"""JSON routes under /api/v1/citymgmt: intake, workflow, geography, classes, evaluation, exchange."""
+"""JSON routes for cases: intake from every channel, lists and detail, actions, photos, the exchange feed.
+
+Base data and 应用维护 routes are in ``catalogue_api``, 综合评价 in ``evaluation_api``; the package
+``__init__`` registers the three routers, all under /api/v1/citymgmt.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import date, datetime, time, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from zhixian.citymgmt import catalogue, evaluation, geo, service, workflow
-from zhixian.citymgmt.models import Case, CaseClass, CasePhoto, Grid, Postponement, Task
+from zhixian.citymgmt import service, workflow
+from zhixian.citymgmt.models import Case, CasePhoto, Postponement, Task
 from zhixian.citymgmt.schemas import (
     ActionIn,
-    AddressRead,
     BatchIntake,
     CaseCreated,
     CaseDetail,
     CaseIntake,
     CaseRead,
-    ClassIn,
-    ClassRead,
-    ConfigIn,
-    CoverIn,
     EventRead,
-    GeoImportReport,
-    LocationRead,
     PhotoRead,
     PostponementRead,
     TaskRead,
@@ -37,16 +34,13 @@ from zhixian.db import SessionDep, utcnow
 from zhixian.errors import DomainError, Invalid, pydantic_errors_to_chinese
 from zhixian.platform import idempotency
 from zhixian.platform.actor import Actor
-from zhixian.web.auth import Require, SettingsDep
+from zhixian.web.auth import Require, SettingsDep, Signed
 from zhixian.web.pagination import Page, PageParams, page_params
 from zhixian.web.templating import LOCAL_TZ
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 
-Signed = Annotated[Actor, Depends(Require())]
 Viewer = Annotated[Actor, Depends(Require())]  # scope is enforced by service.visible()
-Configurer = Annotated[Actor, Depends(Require("citymgmt.config"))]
-Evaluator = Annotated[Actor, Depends(Require("citymgmt.evaluate"))]
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
@@ -332,152 +326,7 @@ def my_tasks(session: SessionDep, actor: Signed) -> Page[CaseRead]:
     return Page(items=[service.case_read(session, c) for c in rows], total=total, page=1, size=200)
 
 
-# --- geography
-
-
-@router.get("/locate", summary="坐标 → 网格 → 社区 → 街道")
-def locate(
-    session: SessionDep,
-    actor: Signed,
-    lon: Annotated[float, Query(allow_inf_nan=True)],
-    lat: Annotated[float, Query(allow_inf_nan=True)],
-    crs: Annotated[str, Query(pattern="^(WGS84|GCJ02)$")] = "WGS84",
-) -> LocationRead:
-    note = "WGS84"
-    if crs == "GCJ02":
-        lon, lat = geo.gcj02_to_wgs84(lon, lat)
-        note = "GCJ-02→WGS84"
-    where = geo.locate(session, lon, lat)
-    names = catalogue.division_names(session)
-    return LocationRead(
-        lon=lon,
-        lat=lat,
-        coord_note=note,
-        grid_code=where.grid_code,
-        community_code=where.community_code,
-        community_name=names.get(where.community_code, ""),
-        street_code=where.street_code,
-        street_name=names.get(where.street_code or "", ""),
-    )
-
-
-@router.get("/grids.geojson", summary="网格 GeoJSON（含在办与超期案件数）")
-def grids_geojson(
-    session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.view"))], street_code: str | None = None
-) -> dict[str, Any]:
-    return catalogue.grid_layer(session, street_code=street_code)
-
-
-@router.get("/areas.geojson", summary="社区与街道边界 GeoJSON")
-def areas_geojson(session: SessionDep, actor: Signed, level: str = "village") -> dict[str, Any]:
-    return catalogue.area_layer(session, level=level)
-
-
-@router.post("/geo/import", summary="导入网格、社区边界或部件（GeoJSON 或 Shapefile ZIP）")
-async def geo_import(
-    session: SessionDep,
-    actor: Configurer,
-    kind: Annotated[str, Form(pattern="^(grid|area|component)$")],
-    file: Annotated[UploadFile, File()],
-) -> GeoImportReport:
-    content = await file.read()
-    return catalogue.import_geodata(session, actor=actor, kind=kind, content=content, filename=file.filename or "")
-
-
-@router.post("/geo/cover", summary="为社区生成网格覆盖（正方形裁剪，自西向东、自北向南编号）")
-def geo_cover(data: CoverIn, session: SessionDep, actor: Configurer) -> list[dict[str, Any]]:
-    grids = catalogue.generate_cover(session, actor=actor, data=data)
-    return [{"code": g.code, "area_m2": round(g.area_m2, 1)} for g in grids]
-
-
-@router.get("/addresses", summary="标准地址模糊查询")
-def addresses(
-    session: SessionDep, actor: Signed, q: Annotated[str, Query(min_length=1, max_length=50)]
-) -> list[AddressRead]:
-    return [AddressRead.model_validate(a) for a in catalogue.search_addresses(session, q)]
-
-
-# --- classes and configuration
-
-
-@router.get("/classes", summary="部件与事件分类")
-def classes(session: SessionDep, actor: Signed) -> list[ClassRead]:
-    rows = session.execute(select(CaseClass).order_by(CaseClass.code)).scalars().all()
-    return [ClassRead.model_validate(r) for r in rows]
-
-
-@router.put("/classes/{code}", summary="新增或修改小类")
-def save_class(code: str, data: ClassIn, session: SessionDep, actor: Configurer) -> ClassRead:
-    if code != data.code:
-        raise Invalid("地址中的代码与内容不一致", field="code")
-    return ClassRead.model_validate(catalogue.save_class(session, actor=actor, data=data))
-
-
-@router.get("/classes.xlsx", summary="导出分类（Excel）")
-def classes_excel(session: SessionDep, actor: Signed) -> Response:
-    return Response(
-        catalogue.classes_excel(session),
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": 'attachment; filename="citymgmt-classes.xlsx"'},
-    )
-
-
-@router.post("/classes/import", summary="从 Excel 导入分类")
-async def classes_import(session: SessionDep, actor: Configurer, file: Annotated[UploadFile, File()]) -> dict[str, int]:
-    return {"saved": catalogue.import_classes_excel(session, actor=actor, content=await file.read())}
-
-
-@router.get("/config", summary="运行参数")
-def get_config(session: SessionDep, actor: Signed) -> dict[str, Any]:
-    return service.config(session)
-
-
-@router.put("/config", summary="修改运行参数")
-def put_config(data: ConfigIn, session: SessionDep, actor: Configurer) -> dict[str, Any]:
-    return service.set_config(session, actor=actor, changes=data.model_dump(exclude_none=True))
-
-
-# --- evaluation and exchange
-
-
-def period(start: date | None, end: date | None) -> tuple[datetime, datetime]:
-    today = datetime.now(LOCAL_TZ).date()
-    start = start or today.replace(day=1)
-    end = end or today
-    if end < start:
-        raise Invalid("结束日期不能早于开始日期", field="end")
-    if (end - start).days > 3660:
-        raise Invalid("统计区间不能超过 10 年", field="start")
-    return (
-        datetime.combine(start, time(0), tzinfo=LOCAL_TZ),
-        datetime.combine(end + timedelta(days=1), time(0), tzinfo=LOCAL_TZ),
-    )
-
-
-@router.get("/evaluation/{kind}", summary="综合评价（inspector / department / region），含环比、同比")
-def evaluate(
-    kind: str,
-    session: SessionDep,
-    actor: Evaluator,
-    start: date | None = None,
-    end: date | None = None,
-    level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
-) -> dict[str, Any]:
-    lo, hi = period(start, end)
-    return evaluation.report(session, kind=kind, start=lo, end=hi, level=level)
-
-
-@router.get("/evaluation/{kind}.xlsx", summary="综合评价导出（Excel）")
-def evaluate_excel(
-    kind: str, session: SessionDep, actor: Evaluator, start: date | None = None, end: date | None = None
-) -> Response:
-    lo, hi = period(start, end)
-    content = evaluation.excel(session, actor=actor, kind=kind, start=lo, end=hi)
-    return Response(
-        content,
-        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        headers={"Content-Disposition": f'attachment; filename="citymgmt-{kind}.xlsx"'},
-    )
+# --- exchange
 
 
 @router.get("/exchange/cases", summary="数据交换：按更新时间增量拉取案件（上报上级平台）")
@@ -511,25 +360,3 @@ def request_county(session: Any) -> str:
 
     c = platform.county(session)
     return c.code[:6] if c else ""
-
-
-@router.get("/grids", summary="网格列表")
-def list_grids(
-    session: SessionDep, actor: Signed, paging: Paging, community_code: str | None = None
-) -> Page[dict[str, Any]]:
-    query = select(Grid).order_by(Grid.code)
-    if community_code:
-        query = query.where(Grid.community_code == community_code)
-    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    rows = session.execute(query.offset(paging.offset).limit(paging.size)).scalars().all()
-    items = [
-        {
-            "code": g.code,
-            "name": g.name,
-            "community_code": g.community_code,
-            "street_code": g.street_code,
-            "area_m2": round(g.area_m2, 1),
-        }
-        for g in rows
-    ]
-    return Page(items=items, total=total, page=paging.page, size=paging.size)

@@ -12,7 +12,8 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import evaluation, service, workflow
-from zhixian.citymgmt.api import detail, period
+from zhixian.citymgmt.api import detail
+from zhixian.citymgmt.evaluation_api import period
 from zhixian.citymgmt.models import Case, CaseClass
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS

@@ -1,36 +1,67 @@
-"""One case hub: intake from every channel, photos, near-duplicates, scoped reads, configuration.
+"""The case hub's service: intake from every channel, near-duplicates, and where a case goes next.
 
-State changes after intake live in ``workflow``; indicators in ``evaluation``.
+This is citymgmt's public surface (other features use it only through ``service`` and ``schemas``),
+so it re-exports the parts kept in their own modules: scoped reads and filters in ``queries``,
+photos in ``photos``, run parameters in ``parameters``. State changes after intake live in
+``workflow``; indicators in ``evaluation``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
 import math
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from PIL import Image, UnidentifiedImageError
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import geo
 from zhixian.citymgmt.classes import class_table, get_class
-from zhixian.citymgmt.models import Case, CaseClass, CaseEvent, CasePhoto, Component, ConfigValue, Grid, Task
-from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, CaseRead, DuplicateRead, PhotoRef
-from zhixian.citymgmt.standards import DEFAULT_CONFIG, SOURCES, STATUS_LABELS
+from zhixian.citymgmt.models import Case, CaseEvent, CasePhoto, Component, Grid
+from zhixian.citymgmt.parameters import config, set_config
+from zhixian.citymgmt.photos import PHOTO_FORMATS, PhotoIn, check_photo, photo_file, store_photo
+from zhixian.citymgmt.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
+from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, DuplicateRead, PhotoRef
+from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
 from zhixian.db import utcnow
-from zhixian.errors import FieldError, Invalid, NotFound, NotPermitted
+from zhixian.errors import Invalid, NotPermitted
 from zhixian.platform import audit
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
+
+__all__ = [
+    "PHOTO_FORMATS",
+    "SOURCE_PERMISSIONS",
+    "CaseFilter",
+    "CaseHook",
+    "IntakeOptions",
+    "PhotoIn",
+    "add_event",
+    "case_query",
+    "case_read",
+    "check_photo",
+    "config",
+    "created",
+    "distance_m",
+    "duplicates",
+    "get_case",
+    "grid_inspector",
+    "intake",
+    "light",
+    "list_cases",
+    "photo_file",
+    "platform_tz",
+    "set_config",
+    "store_photo",
+    "suggest_department",
+    "visible",
+]
+
 
 # Which permission lets an actor bring in a case from each channel.
 SOURCE_PERMISSIONS: dict[str, str] = {
@@ -44,38 +75,9 @@ SOURCE_PERMISSIONS: dict[str, str] = {
 }
 
 CaseHook = Callable[[Session, Case, dict[str, Any]], None]
-PHOTO_FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 
 
-# --- configuration
-
-
-def config(session: Session) -> dict[str, Any]:
-    values = dict(DEFAULT_CONFIG)
-    for row in session.execute(select(ConfigValue)).scalars():
-        values[row.key] = row.value
-    return values
-
-
-def set_config(session: Session, *, actor: Actor, changes: dict[str, Any]) -> dict[str, Any]:
-    actor.require("citymgmt.config")
-    if "weights" in changes and changes["weights"] is not None:
-        weights = {**DEFAULT_CONFIG["weights"], **changes["weights"]}
-        if abs(sum(weights.values()) - 1.0) > 1e-6 or min(weights.values()) < 0:
-            raise Invalid("综合评价权重必须非负且合计为 1", field="weights")
-        changes["weights"] = weights
-    for key, value in changes.items():
-        if value is None or key not in DEFAULT_CONFIG:
-            continue
-        row = session.get(ConfigValue, key) or ConfigValue(key=key)
-        row.value = value
-        session.add(row)
-    audit.record(session, actor.audit, action="citymgmt.config", object_type="citymgmt_config", detail=changes)
-    session.flush()
-    return config(session)
-
-
-# --- classes and departments
+# --- who acts next: the handling department and the grid's inspector
 
 
 def suggest_department(session: Session, case: Case) -> int | None:
@@ -94,77 +96,11 @@ def suggest_department(session: Session, case: Case) -> int | None:
     return dept.id if dept is not None else None
 
 
-# --- photos
-
-
-@dataclass
-class PhotoIn:
-    content: bytes
-    filename: str = ""
-    stage: str = "before"
-
-
-def check_photo(content: bytes, *, max_bytes: int, field_name: str = "photo") -> tuple[str, str, int, int]:
-    """(content type, extension, width, height) of a real image within the size limit."""
-    if len(content) > max_bytes:
-        raise Invalid(
-            "照片过大",
-            [
-                FieldError(
-                    f"照片不能超过 {max_bytes // 1024 // 1024} MB（收到 {len(content) / 1048576:.1f} MB）",
-                    field=field_name,
-                )
-            ],
-        )
-    if not content:
-        raise Invalid("照片为空", field=field_name)
-    try:
-        with Image.open(io.BytesIO(content)) as img:
-            fmt = img.format or ""
-            width, height = img.size
-            img.verify()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise Invalid(
-            "文件不是有效的图片", [FieldError("请上传 JPEG、PNG 或 WebP 格式的照片", field=field_name)]
-        ) from exc
-    if fmt not in PHOTO_FORMATS:
-        raise Invalid("不支持的图片格式", [FieldError("请上传 JPEG、PNG 或 WebP 格式的照片", field=field_name)])
-    if width * height > 60_000_000:
-        raise Invalid("图片像素过多", field=field_name)
-    ctype, ext = PHOTO_FORMATS[fmt]
-    return ctype, ext, width, height
-
-
-def store_photo(session: Session, *, settings: Settings, case: Case, photo: PhotoIn, actor: Actor) -> CasePhoto:
-    max_bytes = int(config(session)["photo_max_bytes"])
-    ctype, ext, width, height = check_photo(photo.content, max_bytes=max_bytes)
-    digest = hashlib.sha256(photo.content).hexdigest()
-    rel = Path("citymgmt") / digest[:2] / f"{digest}.{ext}"
-    target = settings.data_dir / "uploads" / rel
-    if not target.exists():  # content-addressed: a retried upload writes nothing new
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_suffix(f".{secrets.token_hex(4)}.tmp")
-        tmp.write_bytes(photo.content)
-        tmp.replace(target)
-    row = CasePhoto(
-        case_id=case.id,
-        stage=photo.stage,
-        sha256=digest,
-        path=str(rel),
-        content_type=ctype,
-        size=len(photo.content),
-        width=width,
-        height=height,
-        uploaded_by=actor.user_id or None,
-        at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
-def photo_file(settings: Settings, photo: CasePhoto) -> Path:
-    return settings.data_dir / "uploads" / photo.path
+def grid_inspector(session: Session, grid_code: str | None) -> int | None:
+    """The grid's inspector gets its verify and check tasks; ``None`` leaves them to any inspector."""
+    if not grid_code:
+        return None
+    return session.execute(select(Grid.inspector_id).where(Grid.code == grid_code)).scalar_one_or_none()
 
 
 # --- intake
@@ -369,173 +305,3 @@ def duplicates(session: Session, case: Case) -> list[DuplicateRead]:
                 )
             )
     return sorted(out, key=lambda r: r.distance_m)
-
-
-# --- reading, scoped
-
-
-def visible(actor: Actor) -> ColumnElement[bool]:
-    """Cases an actor may see: the centre and leaders all; a department its own; an inspector their own."""
-    if actor.can("citymgmt.view") or actor.county_scope:
-        return Case.id.is_not(None)
-    conditions: list[ColumnElement[bool]] = []
-    if actor.can("citymgmt.handle"):
-        conditions.append(actor.department_filter(Case.department_path))  # type: ignore[arg-type]
-    if actor.can("citymgmt.report"):
-        conditions.append(Case.reporter_id == actor.user_id)
-        conditions.append(exists().where(Task.case_id == Case.id, Task.assignee_id == actor.user_id))
-    if not conditions:
-        raise NotPermitted("没有查看案件的权限")
-    return or_(*conditions)
-
-
-def get_case(session: Session, *, actor: Actor, case_id: int) -> Case:
-    row = session.execute(select(Case).where(Case.id == case_id, visible(actor))).scalar_one_or_none()
-    if row is None:
-        raise NotFound("案件不存在或无权查看")
-    return row
-
-
-@dataclass
-class CaseFilter:
-    status: str | None = None
-    light: str | None = None  # red / yellow
-    source: str | None = None
-    class_code: str | None = None
-    department_id: int | None = None
-    grid_code: str | None = None
-    community_code: str | None = None
-    street_code: str | None = None
-    q: str = ""
-    open_only: bool = False
-    closed: bool | None = None
-    reported_from: datetime | None = None
-    reported_to: datetime | None = None
-    dispatched_from: datetime | None = None
-    dispatched_to: datetime | None = None
-    mine: bool = False
-    extra: list[ColumnElement[bool]] = field(default_factory=list)
-
-
-def case_query(  # noqa: PLR0912 - one condition per filter field
-    actor: Actor, flt: CaseFilter, *, now: datetime | None = None
-) -> Select[Any]:
-    now = now or utcnow()
-    query = select(Case).where(visible(actor))
-    conds: list[ColumnElement[bool]] = list(flt.extra)
-    if flt.status == "open":
-        conds.append(Case.status.in_(("reported", "verifying", "dispatching", "handling", "checking", "on_hold")))
-    elif flt.status:
-        conds.append(Case.status == flt.status)
-    if flt.light == "red":
-        conds += [Case.status == "handling", Case.deadline < now]
-    elif flt.light == "yellow":
-        conds += [Case.status == "handling", Case.deadline >= now, Case.warn_at <= now]
-    elif flt.light == "overdue_closed":
-        conds += [Case.status == "closed", Case.completed_on_time.is_(False)]
-    for column, value in (
-        (Case.source, flt.source),
-        (Case.class_code, flt.class_code),
-        (Case.department_id, flt.department_id),
-        (Case.grid_code, flt.grid_code),
-        (Case.community_code, flt.community_code),
-        (Case.street_code, flt.street_code),
-    ):
-        if value:
-            conds.append(column == value)
-    if flt.q:
-        like = f"%{flt.q.replace('%', '').replace('_', '')}%"
-        conds.append(or_(Case.number.like(like), Case.description.like(like), Case.address.like(like)))
-    if flt.reported_from:
-        conds.append(Case.reported_at >= flt.reported_from)
-    if flt.reported_to:
-        conds.append(Case.reported_at < flt.reported_to)
-    if flt.dispatched_from:
-        conds.append(Case.dispatched_at >= flt.dispatched_from)
-    if flt.dispatched_to:
-        conds.append(Case.dispatched_at < flt.dispatched_to)
-    if flt.mine:
-        conds.append(
-            or_(
-                and_(
-                    Case.department_path.is_not(None),
-                    actor.department_filter(Case.department_path),  # type: ignore[arg-type]
-                    Case.status == "handling",
-                ),
-                exists().where(Task.case_id == Case.id, Task.assignee_id == actor.user_id, Task.done_at.is_(None)),
-            )
-        )
-    if conds:
-        query = query.where(*conds)
-    return query
-
-
-def list_cases(
-    session: Session, *, actor: Actor, flt: CaseFilter, offset: int = 0, limit: int = 50, order: str = "recent"
-) -> tuple[list[Case], int]:
-    query = case_query(actor, flt)
-    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    ordering = (Case.deadline.asc(), Case.id) if order == "deadline" else (Case.reported_at.desc(), Case.id.desc())
-    rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).scalars().all()
-    return list(rows), int(total)
-
-
-def light(case: Case, now: datetime | None = None) -> Literal["green", "yellow", "red", "none"]:
-    if case.status != "handling" or case.deadline is None:
-        return "none"
-    now = now or utcnow()
-    if now > case.deadline:
-        return "red"
-    if case.warn_at is not None and now >= case.warn_at:
-        return "yellow"
-    return "green"
-
-
-def case_read(
-    session: Session, case: Case, *, names: dict[str, str] | None = None, now: datetime | None = None
-) -> CaseRead:
-    cls = session.get(CaseClass, case.class_code)  # identity map: one load per class per request
-    dept = platform.get_department(session, case.department_id) if case.department_id else None
-    return CaseRead(
-        id=case.id,
-        number=case.number,
-        source=case.source,
-        source_label=SOURCES.get(case.source, case.source),
-        kind=case.kind,
-        class_code=case.class_code,
-        class_name=cls.name if cls else case.class_code,
-        status=case.status,
-        status_label=STATUS_LABELS.get(case.status, case.status),
-        urgent=case.urgent,
-        description=case.description,
-        address=case.address,
-        lon=case.lon,
-        lat=case.lat,
-        coord_note=case.coord_note,
-        grid_code=case.grid_code,
-        community_code=case.community_code,
-        street_code=case.street_code,
-        component_code=case.component_code,
-        department_id=case.department_id,
-        department_name=dept.name if dept else None,
-        merged_into_id=case.merged_into_id,
-        reported_at=case.reported_at,
-        filed_at=case.filed_at,
-        dispatched_at=case.dispatched_at,
-        deadline=case.deadline,
-        completed_at=case.completed_at,
-        closed_at=case.closed_at,
-        light=light(case, now),
-        self_disposed=case.self_disposed,
-        rework_count=case.rework_count,
-        return_count=case.return_count,
-        postpone_count=case.postpone_count,
-        hold_count=case.hold_count,
-        supervise_count=case.supervise_count,
-    )
-
-
-def grid_inspector(session: Session, grid_code: str | None) -> int | None:
-    if not grid_code:
-        return None
-    return session.execute(select(Grid.inspector_id).where(Grid.code == grid_code)).scalar_one_or_none()

@@ -1,0 +1,154 @@
+"""JSON routes for base data and 应用维护: geography and grids, standard addresses, classes, run parameters.
+
+Reads serve any signed-in user, since reporting and handling need them (the grid layer needs
+``citymgmt.view``); changes need ``citymgmt.config``. The work itself is in ``catalogue`` and ``service``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi.responses import Response
+from sqlalchemy import func, select
+
+from zhixian.citymgmt import catalogue, geo, service
+from zhixian.citymgmt.models import CaseClass, Grid
+from zhixian.citymgmt.schemas import AddressRead, ClassIn, ClassRead, ConfigIn, CoverIn, GeoImportReport, LocationRead
+from zhixian.db import SessionDep
+from zhixian.errors import Invalid
+from zhixian.platform.actor import Actor
+from zhixian.web.auth import Require, Signed
+from zhixian.web.pagination import Page, PageParams, page_params
+
+router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
+
+Configurer = Annotated[Actor, Depends(Require("citymgmt.config"))]
+Paging = Annotated[PageParams, Depends(page_params)]
+
+
+# --- geography
+
+
+@router.get("/locate", summary="坐标 → 网格 → 社区 → 街道")
+def locate(
+    session: SessionDep,
+    actor: Signed,
+    lon: Annotated[float, Query(allow_inf_nan=True)],
+    lat: Annotated[float, Query(allow_inf_nan=True)],
+    crs: Annotated[str, Query(pattern="^(WGS84|GCJ02)$")] = "WGS84",
+) -> LocationRead:
+    note = "WGS84"
+    if crs == "GCJ02":
+        lon, lat = geo.gcj02_to_wgs84(lon, lat)
+        note = "GCJ-02→WGS84"
+    where = geo.locate(session, lon, lat)
+    names = catalogue.division_names(session)
+    return LocationRead(
+        lon=lon,
+        lat=lat,
+        coord_note=note,
+        grid_code=where.grid_code,
+        community_code=where.community_code,
+        community_name=names.get(where.community_code, ""),
+        street_code=where.street_code,
+        street_name=names.get(where.street_code or "", ""),
+    )
+
+
+@router.get("/grids.geojson", summary="网格 GeoJSON（含在办与超期案件数）")
+def grids_geojson(
+    session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.view"))], street_code: str | None = None
+) -> dict[str, Any]:
+    return catalogue.grid_layer(session, street_code=street_code)
+
+
+@router.get("/areas.geojson", summary="社区与街道边界 GeoJSON")
+def areas_geojson(session: SessionDep, actor: Signed, level: str = "village") -> dict[str, Any]:
+    return catalogue.area_layer(session, level=level)
+
+
+@router.post("/geo/import", summary="导入网格、社区边界或部件（GeoJSON 或 Shapefile ZIP）")
+async def geo_import(
+    session: SessionDep,
+    actor: Configurer,
+    kind: Annotated[str, Form(pattern="^(grid|area|component)$")],
+    file: Annotated[UploadFile, File()],
+) -> GeoImportReport:
+    content = await file.read()
+    return catalogue.import_geodata(session, actor=actor, kind=kind, content=content, filename=file.filename or "")
+
+
+@router.post("/geo/cover", summary="为社区生成网格覆盖（正方形裁剪，自西向东、自北向南编号）")
+def geo_cover(data: CoverIn, session: SessionDep, actor: Configurer) -> list[dict[str, Any]]:
+    grids = catalogue.generate_cover(session, actor=actor, data=data)
+    return [{"code": g.code, "area_m2": round(g.area_m2, 1)} for g in grids]
+
+
+@router.get("/addresses", summary="标准地址模糊查询")
+def addresses(
+    session: SessionDep, actor: Signed, q: Annotated[str, Query(min_length=1, max_length=50)]
+) -> list[AddressRead]:
+    return [AddressRead.model_validate(a) for a in catalogue.search_addresses(session, q)]
+
+
+@router.get("/grids", summary="网格列表")
+def list_grids(
+    session: SessionDep, actor: Signed, paging: Paging, community_code: str | None = None
+) -> Page[dict[str, Any]]:
+    query = select(Grid).order_by(Grid.code)
+    if community_code:
+        query = query.where(Grid.community_code == community_code)
+    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
+    rows = session.execute(query.offset(paging.offset).limit(paging.size)).scalars().all()
+    items = [
+        {
+            "code": g.code,
+            "name": g.name,
+            "community_code": g.community_code,
+            "street_code": g.street_code,
+            "area_m2": round(g.area_m2, 1),
+        }
+        for g in rows
+    ]
+    return Page(items=items, total=total, page=paging.page, size=paging.size)
+
+
+# --- classes and configuration
+
+
+@router.get("/classes", summary="部件与事件分类")
+def classes(session: SessionDep, actor: Signed) -> list[ClassRead]:
+    rows = session.execute(select(CaseClass).order_by(CaseClass.code)).scalars().all()
+    return [ClassRead.model_validate(r) for r in rows]
+
+
+@router.put("/classes/{code}", summary="新增或修改小类")
+def save_class(code: str, data: ClassIn, session: SessionDep, actor: Configurer) -> ClassRead:
+    if code != data.code:
+        raise Invalid("地址中的代码与内容不一致", field="code")
+    return ClassRead.model_validate(catalogue.save_class(session, actor=actor, data=data))
+
+
+@router.get("/classes.xlsx", summary="导出分类（Excel）")
+def classes_excel(session: SessionDep, actor: Signed) -> Response:
+    return Response(
+        catalogue.classes_excel(session),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="citymgmt-classes.xlsx"'},
+    )
+
+
+@router.post("/classes/import", summary="从 Excel 导入分类")
+async def classes_import(session: SessionDep, actor: Configurer, file: Annotated[UploadFile, File()]) -> dict[str, int]:
+    return {"saved": catalogue.import_classes_excel(session, actor=actor, content=await file.read())}
+
+
+@router.get("/config", summary="运行参数")
+def get_config(session: SessionDep, actor: Signed) -> dict[str, Any]:
+    return service.config(session)
+
+
+@router.put("/config", summary="修改运行参数")
+def put_config(data: ConfigIn, session: SessionDep, actor: Configurer) -> dict[str, Any]:
+    return service.set_config(session, actor=actor, changes=data.model_dump(exclude_none=True))
