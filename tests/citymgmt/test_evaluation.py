@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -133,3 +135,18 @@ def test_excel_export_has_the_figures(db, fixture) -> None:
     assert "综合得分" in header
     row = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[header.index("应结案数")] == 5)
     assert row[header.index("综合得分")] == pytest.approx(62.5)
+
+
+@pytest.mark.parametrize("kind", ["department", "inspector", "region"])
+def test_excel_links_on_the_evaluation_page_download_workbooks(as_user, kind) -> None:
+    """The page's export buttons, followed over HTTP: a workbook, not the JSON route's 404."""
+    leader = as_user("leader")
+    page = leader.get("/citymgmt/evaluation", headers={"Accept": "text/html"})
+    assert page.status_code == 200
+    href = re.search(rf'href="(/api/v1/citymgmt/evaluation/{kind}\.xlsx[^"]*)"', page.text)
+    assert href, f"评价页没有 {kind} 的导出链接"
+    resp = leader.get(html.unescape(href.group(1)))
+    assert resp.status_code == 200, resp.text[:200]
+    assert resp.headers["content-type"].startswith("application/vnd.openxmlformats")
+    header = [c.value for c in load_workbook(io.BytesIO(resp.content)).active[1]]
+    assert evaluation.LABELS[kind] in header

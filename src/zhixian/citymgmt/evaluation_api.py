@@ -38,19 +38,7 @@ def period(start: date | None, end: date | None) -> tuple[datetime, datetime]:
     )
 
 
-@router.get("/evaluation/{kind}", summary="综合评价（inspector / department / region），含环比、同比")
-def evaluate(
-    kind: str,
-    session: SessionDep,
-    actor: Evaluator,
-    start: date | None = None,
-    end: date | None = None,
-    level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
-) -> dict[str, Any]:
-    lo, hi = period(start, end)
-    return evaluation.report(session, kind=kind, start=lo, end=hi, level=level)
-
-
+# before "/evaluation/{kind}", which would otherwise take "department.xlsx" as the kind
 @router.get("/evaluation/{kind}.xlsx", summary="综合评价导出（Excel）")
 def evaluate_excel(
     kind: str, session: SessionDep, actor: Evaluator, start: date | None = None, end: date | None = None
@@ -62,3 +50,16 @@ def evaluate_excel(
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="citymgmt-{kind}.xlsx"'},
     )
+
+
+@router.get("/evaluation/{kind}", summary="综合评价（inspector / department / region），含环比、同比")
+def evaluate(
+    kind: str,
+    session: SessionDep,
+    actor: Evaluator,
+    start: date | None = None,
+    end: date | None = None,
+    level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
+) -> dict[str, Any]:
+    lo, hi = period(start, end)
+    return evaluation.report(session, kind=kind, start=lo, end=hi, level=level)
