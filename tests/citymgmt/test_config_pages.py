@@ -74,3 +74,73 @@ def test_grid_import_page_shows_the_per_feature_report(as_user, db) -> None:
     broken = lead.post("/citymgmt/config/geo", data={"kind": "grid"}, files={"file": ("g.geojson", b"{not json", "application/json")}, headers=HTML)
     assert broken.status_code == 422
     assert "不是有效的 GeoJSON" in broken.text
+
+
+def _parameters(**changes: str) -> dict[str, str]:
+    base = {
+        "yellow_percent": "25",
+        "duplicate_distance_m": "80",
+        "duplicate_hours": "12",
+        "photo_max_mb": "5",
+        "filing_limit_hours": "1",
+        "verify_limit_hours": "1.5",
+        "check_limit_hours": "2",
+        "open311_reports_per_hour": "30",
+        "w_ontime_close_rate": "0.6",
+        "w_close_rate": "0.2",
+        "w_no_rework_rate": "0.2",
+        "open311_api_keys": "county-app-2026\n  wechat-mini-prog  \n",
+    }
+    return {**base, **changes}
+
+
+def test_run_parameters_form_saves_in_the_centres_units_and_audits(as_user, db) -> None:
+    from sqlalchemy import select
+
+    from zhixian.platform.models import AuditRecord
+
+    lead = as_user("shiftlead")
+    page = lead.get("/citymgmt/config/parameters", headers=HTML)
+    assert page.status_code == 200
+    assert 'name="yellow_percent" value="20"' in page.text  # 0.2 shown as 20 %
+    assert 'name="photo_max_mb" value="5"' in page.text
+    ok = lead.post("/citymgmt/config/parameters", data=_parameters(), headers=HTML, follow_redirects=False)
+    assert ok.status_code == 303, ok.text[:500]
+    cfg = lead.get("/api/v1/citymgmt/config").json()
+    assert cfg["yellow_ratio"] == 0.25
+    assert cfg["duplicate_distance_m"] == 80
+    assert cfg["verify_limit_hours"] == 1.5
+    assert cfg["photo_max_bytes"] == 5 * 1024 * 1024
+    assert cfg["open311_reports_per_hour"] == 30
+    assert cfg["weights"] == {"ontime_close_rate": 0.6, "close_rate": 0.2, "no_rework_rate": 0.2}
+    assert cfg["open311_api_keys"] == ["county-app-2026", "wechat-mini-prog"]
+    assert "运行参数已保存" in lead.get(ok.headers["location"], headers=HTML).text
+    audited = db.execute(select(AuditRecord).where(AuditRecord.action == "citymgmt.config")).scalars().all()
+    assert audited and audited[-1].username == "shiftlead"
+    overview = lead.get("/citymgmt/config", headers=HTML).text
+    assert "剩余时限不足 25.0%" in overview
+
+
+def test_run_parameters_form_refuses_bad_values_beside_their_fields_and_saves_nothing(as_user) -> None:
+    lead = as_user("shiftlead")
+    before = lead.get("/api/v1/citymgmt/config").json()
+    bad = lead.post(
+        "/citymgmt/config/parameters",
+        data=_parameters(yellow_percent="很多", duplicate_distance_m="-5", open311_api_keys="short"),
+        headers=HTML,
+    )
+    assert bad.status_code == 422
+    for field in ("yellow_percent", "duplicate_distance_m", "open311_api_keys"):
+        assert f'id="e-{field}"' in bad.text, field
+    assert "很多" in bad.text  # what was typed is kept
+    weights = lead.post("/citymgmt/config/parameters", data=_parameters(w_close_rate="0.5"), headers=HTML)
+    assert weights.status_code == 422
+    assert 'id="e-w_ontime_close_rate"' in weights.text
+    assert "合计为 1" in weights.text
+    assert lead.get("/api/v1/citymgmt/config").json() == before
+
+
+def test_run_parameters_need_the_config_permission(as_user) -> None:
+    acceptor = as_user("acceptor")
+    assert acceptor.get("/citymgmt/config/parameters", headers=HTML).status_code == 403
+    assert acceptor.post("/citymgmt/config/parameters", data=_parameters(), headers=HTML).status_code == 403

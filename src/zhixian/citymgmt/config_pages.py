@@ -1,4 +1,5 @@
-"""应用维护 pages: the class table (view, edit with messages beside fields, Excel in and out) and grid import."""
+"""应用维护 pages: the class table (view, edit with messages beside fields, Excel in and out), grid import and
+the run parameters (运行参数), each field shown in the unit a centre thinks in (%, MB, one key per line)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from sqlalchemy import select
 
 from zhixian.citymgmt import catalogue, service
 from zhixian.citymgmt.models import CaseClass
-from zhixian.citymgmt.schemas import ClassIn, GeoImportReport
+from zhixian.citymgmt.schemas import ClassIn, ConfigIn, GeoImportReport
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid, NotFound, pydantic_errors_to_chinese
 from zhixian.platform import service as platform
@@ -33,6 +34,23 @@ CLASS_FIELDS = (
     ("department_code", "默认责任部门"),
 )
 MAX_UPLOAD = 20 * 1024 * 1024
+# 运行参数 on the page: (form field, label, unit, stored key, factor from the page's unit to the stored one)
+PARAMETERS = (
+    ("yellow_percent", "黄灯提醒：剩余时限不足", "%", "yellow_ratio", 0.01),
+    ("duplicate_distance_m", "疑似重复：相距不超过", "米", "duplicate_distance_m", 1.0),
+    ("duplicate_hours", "疑似重复：前后不超过", "小时", "duplicate_hours", 1.0),
+    ("photo_max_mb", "照片大小上限", "MB", "photo_max_bytes", 1024 * 1024),
+    ("filing_limit_hours", "按时立案时限", "工作小时", "filing_limit_hours", 1.0),
+    ("verify_limit_hours", "按时核实时限", "工作小时", "verify_limit_hours", 1.0),
+    ("check_limit_hours", "按时核查时限", "工作小时", "check_limit_hours", 1.0),
+    ("open311_reports_per_hour", "市民上报：每个来源地址每小时不超过", "件", "open311_reports_per_hour", 1.0),
+)
+_WHOLE = ("photo_max_bytes", "open311_reports_per_hour")  # stored as integers
+WEIGHTS = (
+    ("ontime_close_rate", "按期结案率"),
+    ("close_rate", "结案率"),
+    ("no_rework_rate", "无返工率（1−返工率）"),
+)
 
 
 @router.get("")
@@ -67,6 +85,84 @@ def _class_form(
         fields=CLASS_FIELDS,
         departments=_departments(session),
     )
+
+
+def _parameter_form(config: dict[str, Any]) -> dict[str, str]:
+    form = {field: f"{config[key] / factor:g}" for field, _, _, key, factor in PARAMETERS}
+    form |= {f"w_{name}": f"{config['weights'][name]:g}" for name, _ in WEIGHTS}
+    form["open311_api_keys"] = "\n".join(config["open311_api_keys"])
+    return form
+
+
+def _parameters_page(
+    request: Request, actor: Actor, form: dict[str, str], errors: dict[str, str], saved: bool = False
+) -> HTMLResponse:
+    return render(
+        request,
+        "citymgmt/config_parameters.html",
+        actor,
+        status_code=422 if errors else 200,
+        form=form,
+        errors=errors,
+        parameters=PARAMETERS,
+        weights=WEIGHTS,
+        saved=saved,
+    )
+
+
+@router.get("/parameters")
+def parameters_page(request: Request, session: SessionDep, actor: Configurer) -> HTMLResponse:
+    form = _parameter_form(service.config(session))
+    return _parameters_page(request, actor, form, {}, saved=request.query_params.get("saved") == "1")
+
+
+@router.post("/parameters")
+async def parameters_save(request: Request, session: SessionDep, actor: Configurer) -> Response:
+    raw = await request.form()
+    form = {k: str(v).strip() for k, v in raw.items() if k != "csrf_token"}
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    for field, label, _, key, factor in PARAMETERS:
+        try:
+            number = float(form.get(field, ""))
+        except ValueError:
+            errors[field] = f"“{label}”应为数字"
+            continue
+        values[key] = round(number * factor) if key in _WHOLE else number * factor
+    weights: dict[str, float] = {}
+    for name, label in WEIGHTS:
+        try:
+            weights[name] = float(form.get(f"w_{name}", ""))
+        except ValueError:
+            errors[f"w_{name}"] = f"“{label}”权重应为数字"
+    values["weights"] = weights
+    values["open311_api_keys"] = [k.strip() for k in form.get("open311_api_keys", "").splitlines() if k.strip()]
+    if len(weights) < len(WEIGHTS):
+        del values["weights"]
+    try:  # the numbers that did parse are still checked, so every problem shows at once
+        changes = ConfigIn.model_validate(values).model_dump(exclude_none=True)
+    except ValidationError as exc:
+        for e in pydantic_errors_to_chinese(list(exc.errors())):
+            errors.setdefault(_field_of(e.field), e.message)
+    if not errors:
+        try:
+            service.set_config(session, actor=actor, changes=changes)
+        except Invalid as exc:
+            errors = {_field_of(e.field): e.message for e in exc.errors} or {"w_ontime_close_rate": exc.detail}
+    if errors:
+        return _parameters_page(request, actor, form, errors)
+    return RedirectResponse("/citymgmt/config/parameters?saved=1", status_code=303)
+
+
+def _field_of(key: str | None) -> str:
+    """The page field a stored key's error belongs beside."""
+    key = key or ""
+    if key.startswith("weights"):
+        name = key.split(".", 1)[1] if "." in key else WEIGHTS[0][0]
+        return f"w_{name}"
+    if key.startswith("open311_api_keys"):
+        return "open311_api_keys"
+    return next((field for field, _, _, stored, _ in PARAMETERS if stored == key), key)
 
 
 @router.get("/classes/{code}")
