@@ -116,7 +116,8 @@ def test_run_parameters_form_saves_in_the_centres_units_and_audits(as_user, db) 
     assert cfg["open311_api_keys"] == ["county-app-2026", "wechat-mini-prog"]
     assert "运行参数已保存" in lead.get(ok.headers["location"], headers=HTML).text
     audited = db.execute(select(AuditRecord).where(AuditRecord.action == "citymgmt.config")).scalars().all()
-    assert audited and audited[-1].username == "shiftlead"
+    assert audited
+    assert audited[-1].username == "shiftlead"
     overview = lead.get("/citymgmt/config", headers=HTML).text
     assert "剩余时限不足 25.0%" in overview
 
