@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.e2e.conftest import shot, sign_in
-from tests.integration.helpers import messy_people, reachable
-from tests.integration.test_pages_remote import ITEM_NAMES, PG, SQL_COLUMNS, _with_password
+from tests.integration.helpers import SQL_COLUMNS, messy_people, reachable
+from tests.integration.test_pages_remote import ITEM_NAMES, PG, _with_password
 
 
 @pytest.fixture

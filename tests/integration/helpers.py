@@ -8,10 +8,11 @@ import json
 import random
 import time
 from datetime import date
+from typing import Any
 
 import xlwt
 from openpyxl import Workbook
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from zhixian.catalog.models import Resource
@@ -96,6 +97,21 @@ def xls_bytes(rows: list[list[object]], header: list[str] = PEOPLE_COLUMNS) -> b
 
 def json_bytes(rows: list[list[object]], header: list[str] = PEOPLE_COLUMNS) -> bytes:
     return json.dumps({"data": [dict(zip(header, r, strict=True)) for r in rows]}, ensure_ascii=False).encode()
+
+
+# a departmental table as a SQL source holds it: its own column names, everything as text
+SQL_COLUMNS = ["id_no", "xm", "xb", "csrq", "lxdh", "zz", "qh"]
+SQL_MAPPING = dict(zip(PEOPLE_MAPPING, SQL_COLUMNS, strict=True))
+
+
+def create_source_table(conn: Any, table: str, rows: list[list[object]]) -> None:
+    """The messy rows as a table of a real PostgreSQL/MariaDB database, with a seq column to order by."""
+    cols = ", ".join(f"{c} VARCHAR(100)" for c in SQL_COLUMNS)
+    conn.execute(text(f"CREATE TABLE {table} (seq INTEGER, {cols})"))
+    conn.execute(
+        text(f"INSERT INTO {table} VALUES (:seq, {', '.join(':' + c for c in SQL_COLUMNS)})"),
+        [{"seq": i, **dict(zip(SQL_COLUMNS, map(str, r), strict=True))} for i, r in enumerate(rows)],
+    )
 
 
 def reachable(url: str) -> bool:

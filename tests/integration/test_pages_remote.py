@@ -20,17 +20,23 @@ import pytest
 from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from tests.integration.helpers import csv_bytes, messy_people, person_resource, reachable, upload
+from tests.integration.helpers import (
+    SQL_COLUMNS,
+    SQL_MAPPING,
+    create_source_table,
+    csv_bytes,
+    messy_people,
+    person_resource,
+    reachable,
+    upload,
+)
 from zhixian.catalog.models import Resource
 from zhixian.integration import worker
-from zhixian.integration.demo import PEOPLE_MAPPING
 from zhixian.integration.models import Source
 from zhixian.platform.models import AuditRecord, Department
 
 MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
 PG = os.environ.get("ZHIXIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SQL_COLUMNS = ["id_no", "xm", "xb", "csrq", "lxdh", "zz", "qh"]
-SQL_MAPPING = dict(zip(PEOPLE_MAPPING, SQL_COLUMNS, strict=True))
 ITEM_NAMES = [
     "公民身份号码",
     "姓名",
@@ -89,12 +95,7 @@ def sql_table(request) -> Iterator[tuple[str, str, str, dict[str, int]]]:
     rows, expected, _ = messy_people(f"page-{request.param}")
     engine = create_engine(admin)
     with engine.begin() as conn:
-        cols = ", ".join(f"{c} VARCHAR(100)" for c in SQL_COLUMNS)
-        conn.execute(text(f"CREATE TABLE {table} (seq INTEGER, {cols})"))
-        conn.execute(
-            text(f"INSERT INTO {table} VALUES (:seq, {', '.join(':' + c for c in SQL_COLUMNS)})"),
-            [{"seq": i, **dict(zip(SQL_COLUMNS, map(str, r), strict=True))} for i, r in enumerate(rows)],
-        )
+        create_source_table(conn, table, rows)
         if request.param == "mariadb":
             conn.execute(text(f"CREATE USER '{reader}'@'%' IDENTIFIED BY '{PASSWORD_IN_URL}'"))
             conn.execute(text(f"GRANT SELECT ON {table} TO '{reader}'@'%'"))

@@ -13,14 +13,22 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from tests.integration.helpers import counts, ids, messy_people, person_resource, reachable, run_source
+from tests.integration.helpers import (
+    SQL_COLUMNS,
+    SQL_MAPPING,
+    counts,
+    create_source_table,
+    ids,
+    messy_people,
+    person_resource,
+    reachable,
+    run_source,
+)
 from zhixian.integration.demo import PEOPLE_COLUMNS, PEOPLE_MAPPING
 from zhixian.integration.models import Person, Source
 
 MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
 PG = os.environ.get("ZHIXIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-SQL_COLUMNS = ["id_no", "xm", "xb", "csrq", "lxdh", "zz", "qh"]
-SQL_MAPPING = dict(zip(PEOPLE_MAPPING, SQL_COLUMNS, strict=True))
 
 
 @pytest.fixture(params=["mariadb", "postgresql"])
@@ -32,12 +40,7 @@ def sql_table(request):
     rows, expected, _ = messy_people(f"sql-{request.param}")
     engine = create_engine(url)
     with engine.begin() as conn:
-        cols = ", ".join(f"{c} VARCHAR(100)" for c in SQL_COLUMNS)
-        conn.execute(text(f"CREATE TABLE {table} (seq INTEGER, {cols})"))
-        conn.execute(
-            text(f"INSERT INTO {table} VALUES (:seq, {', '.join(':' + c for c in SQL_COLUMNS)})"),
-            [{"seq": i, **dict(zip(SQL_COLUMNS, map(str, r), strict=True))} for i, r in enumerate(rows)],
-        )
+        create_source_table(conn, table, rows)
     yield url, table, expected
     with engine.begin() as conn:
         conn.execute(text(f"DROP TABLE {table}"))
