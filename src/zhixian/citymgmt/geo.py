@@ -142,9 +142,12 @@ GEO = 1  # cm_geo_version row bumped when grids or areas change
 CLASSES = 2  # row bumped when the class table changes
 
 
+_VERSIONS = select(GeoVersion.id, GeoVersion.version)
+
+
 def versions(session: Session) -> dict[int, int]:
     """Every reference-data version in one query, so a request validates all its caches at once."""
-    return {int(i): int(v) for i, v in session.execute(select(GeoVersion.id, GeoVersion.version)).all()}
+    return {int(i): int(v) for i, v in session.execute(_VERSIONS).all()}
 
 
 def current_version(session: Session) -> int:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,9 @@ from zhixian.platform.models import AuditRecord
 GENESIS = "0" * 64
 _PG_AUDIT_LOCK = 7_274_001  # advisory lock class; the lane is the second key
 LANES = 8
+_LAST_HASH = (
+    select(AuditRecord.hash).where(AuditRecord.lane == bindparam("lane")).order_by(AuditRecord.id.desc()).limit(1)
+)
 _PICK_LANE = text(
     "SELECT lane FROM generate_series(0, :n - 1) AS lane WHERE pg_try_advisory_xact_lock(:k, lane) LIMIT 1"
 )
@@ -100,9 +103,7 @@ def record(
 ) -> AuditRecord:
     """Append one record in the caller's transaction (flushes; the caller commits)."""
     lane = _lane(session)
-    prev = session.execute(
-        select(AuditRecord.hash).where(AuditRecord.lane == lane).order_by(AuditRecord.id.desc()).limit(1)
-    ).scalar()
+    prev = session.execute(_LAST_HASH, {"lane": lane}).scalar()
     rec = AuditRecord(
         at=utcnow(),
         user_id=ctx.user_id,

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
 from zhixian.db import utcnow
@@ -235,21 +235,22 @@ class LiveSession:
     mfa_passed: bool
 
 
+_SESSION_BY_HASH = select(
+    UserSession.id,
+    UserSession.user_id,
+    UserSession.csrf_token,
+    UserSession.mfa_passed,
+    UserSession.created_at,
+    UserSession.last_seen_at,
+).where(UserSession.token_hash == bindparam("token_hash"))
+
+
 def resolve_session(session: Session, *, settings: Settings, token: str) -> LiveSession | None:
     """The live session for a cookie, or None when unknown, idle too long or past its lifetime.
 
     Runs on every page and API call, so it reads columns, not ORM objects.
     """
-    row = session.execute(
-        select(
-            UserSession.id,
-            UserSession.user_id,
-            UserSession.csrf_token,
-            UserSession.mfa_passed,
-            UserSession.created_at,
-            UserSession.last_seen_at,
-        ).where(UserSession.token_hash == token_hash(token))
-    ).first()
+    row = session.execute(_SESSION_BY_HASH, {"token_hash": token_hash(token)}).first()
     if row is None:
         return None
     now = utcnow()

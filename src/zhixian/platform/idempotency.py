@@ -10,11 +10,15 @@ import hashlib
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from zhixian.errors import Conflict
 from zhixian.platform.models import IdempotencyKey
+
+_BY_KEY = select(IdempotencyKey.request_hash, IdempotencyKey.status, IdempotencyKey.body).where(
+    IdempotencyKey.user_id == bindparam("user_id"), IdempotencyKey.key == bindparam("key")
+)
 
 
 def body_hash(payload: Any) -> str:
@@ -24,9 +28,7 @@ def body_hash(payload: Any) -> str:
 
 def replay(session: Session, *, user_id: int, key: str, request_hash: str) -> tuple[int, Any] | None:
     """The stored (status, body) for a key already used by this user, or None for a new key."""
-    row = session.execute(
-        select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
-    ).scalar_one_or_none()
+    row = session.execute(_BY_KEY, {"user_id": user_id, "key": key}).first()
     if row is None:
         return None
     if row.request_hash != request_hash:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhixian.db import utcnow
@@ -92,6 +92,27 @@ def actor_for(
     )
 
 
+# built once: this runs on every request, and building the statement cost more than running it
+_ACTOR_ROWS = (
+    select(
+        User.username,
+        User.full_name,
+        User.department_id,
+        User.must_change_password,
+        User.active,
+        Department.path,
+        Department.name,
+        Role.code,
+        Role.permissions,
+    )
+    .join(Department, Department.id == User.department_id)
+    .outerjoin(UserRole, UserRole.user_id == User.id)
+    .outerjoin(Role, Role.code == UserRole.role_code)
+    .where(User.id == bindparam("user_id"))
+    .order_by(Role.code)
+)
+
+
 def load_actor(
     session: Session,
     *,
@@ -103,24 +124,7 @@ def load_actor(
     mfa_pending: bool = False,
 ) -> Actor | None:
     """The actor for a signed-in user in one query (the per-request path); None if disabled or gone."""
-    rows = session.execute(
-        select(
-            User.username,
-            User.full_name,
-            User.department_id,
-            User.must_change_password,
-            User.active,
-            Department.path,
-            Department.name,
-            Role.code,
-            Role.permissions,
-        )
-        .join(Department, Department.id == User.department_id)
-        .outerjoin(UserRole, UserRole.user_id == User.id)
-        .outerjoin(Role, Role.code == UserRole.role_code)
-        .where(User.id == user_id)
-        .order_by(Role.code)
-    ).all()
+    rows = session.execute(_ACTOR_ROWS, {"user_id": user_id}).all()
     if not rows or not rows[0].active:
         return None
     first = rows[0]
