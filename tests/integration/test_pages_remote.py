@@ -491,3 +491,47 @@ def test_other_departments_and_users_without_permission_are_refused(as_user, db)
     assert forged.status_code == 403
     assert "CSRF" in forged.text
     assert source_count(db) == before
+
+
+def test_connection_form_rotates_the_token_keeps_it_hidden_and_refuses_a_bad_address(as_user, db, people_api):
+    client = browser(as_user, "gaj_officer")
+    form = {
+        "kind": "http",
+        "name": "人口接口（轮换）",
+        "resource_id": str(person_resource(db).id),
+        "url": people_api,
+        "records_key": "rows",
+        "page_param": "pageNo",
+        "size_param": "pageSize",
+        "page_size": "5",
+        "token": TOKEN,
+        "timeout": "5",
+    }
+    created = post_form(client, "/integration", "/integration/sources/remote", form)
+    assert created.status_code == 303, created.text[:500]
+    page = created.headers["Location"]
+    sid = int(page.rsplit("/", 1)[1])
+    shown = client.get(page).text
+    assert "更换连接" in shown
+    assert f'name="url" type="text" value="{people_api}"' in shown  # the address is not a secret: prefilled
+    assert TOKEN not in shown
+
+    connection = {k: form[k] for k in ("url", "records_key", "page_param", "size_param", "page_size", "timeout")}
+    bad = post_form(
+        client, page, f"{page}/connection", {**connection, "url": "ftp://127.0.0.1/people", "token": "x" * 12}
+    )
+    assert bad.status_code == 422
+    assert "连接未更换" in bad.text
+    assert "接口地址必须以 http:// 或 https:// 开头" in bad.text
+    assert "x" * 12 not in bad.text  # a token typed into a refused form is not echoed either
+    row = db.get(Source, sid)
+    db.refresh(row)
+    assert row.config["url"] == people_api
+
+    rotated = post_form(client, page, f"{page}/connection", {**connection, "token": "zx-token-rotated-42"})
+    assert rotated.status_code == 303, rotated.text[:500]
+    assert rotated.headers["Location"] == f"{page}?saved=connection"
+    after = client.get(rotated.headers["Location"]).text
+    assert "连接已更换并记入审计日志" in after
+    assert "zx-token-rotated-42" not in after
+    assert _Api.auth[-1] == "Bearer zx-token-rotated-42"  # the preview on the page now sends the new token

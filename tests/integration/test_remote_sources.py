@@ -26,6 +26,7 @@ from tests.integration.helpers import (
 )
 from zhixian.integration.demo import PEOPLE_COLUMNS, PEOPLE_MAPPING
 from zhixian.integration.models import Person, Source
+from zhixian.platform.models import AuditRecord
 
 MARIADB = "mysql+pymysql://root@127.0.0.1:3306/test?charset=utf8mb4"
 PG = os.environ.get("ZHIXIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
@@ -218,3 +219,42 @@ def test_http_api_source_pages_through_all_records(as_user, db):
         assert _Api.calls == [1, 2, 3]  # 5 + 5 + 2: a short page ends the paging
     finally:
         httpd.shutdown()
+
+
+def test_sql_source_connection_is_replaced_whole_and_audited_without_its_secret(as_user, db, sql_table):
+    """A rotated password or a moved database: the connection is given again; bad input changes nothing."""
+    url, table, _ = sql_table
+    client = as_user("gaj_officer")
+    body = {"name": "待迁移", "kind": "sql", "resource_id": person_resource(db).id, "url": PG, "query": "SELECT 1 AS x"}
+    sid = client.post("/api/v1/integration/sources", json=body).json()["id"]
+    query = f"SELECT {', '.join(SQL_COLUMNS)} FROM {table} ORDER BY seq"
+    moved = client.put(
+        f"/api/v1/integration/sources/{sid}/connection", json={"kind": "sql", "url": url, "query": query}
+    )
+    assert moved.status_code == 200, moved.text
+    assert "url" not in moved.json()
+    assert client.put(f"/api/v1/integration/sources/{sid}/mapping", json={"columns": SQL_MAPPING}).status_code == 200
+    assert client.get(f"/api/v1/integration/sources/{sid}/preview", params={"rows": 2}).json()["columns"] == SQL_COLUMNS
+    record = db.execute(
+        select(AuditRecord).where(
+            AuditRecord.action == "integration.source.connection", AuditRecord.object_id == str(sid)
+        )
+    ).scalar_one()
+    assert url not in str(record.detail)
+    source = db.get(Source, sid)
+    db.refresh(source)
+    assert source.config["query"] == query
+    for bad, field in (
+        ({"kind": "http", "url": "https://example.org/api"}, "kind"),
+        ({"kind": "sql", "url": url, "query": "DROP TABLE x"}, "query"),
+        ({"kind": "sql", "url": "oracle://u:p@h/db", "query": query}, "url"),
+    ):
+        refused = client.put(f"/api/v1/integration/sources/{sid}/connection", json=bad)
+        assert refused.status_code == 422, (bad, refused.text)
+        assert refused.json()["errors"][0]["field"] == field
+        db.refresh(source)
+        assert source.config["query"] == query
+    other = as_user("zjj_officer").put(
+        f"/api/v1/integration/sources/{sid}/connection", json={"kind": "sql", "url": url, "query": query}
+    )
+    assert other.status_code == 404  # another department's source does not exist for it

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from sqlalchemy.orm import Session
 
 from zhixian.db import SessionDep
-from zhixian.integration import basedata, quarantine, service, worker
+from zhixian.integration import basedata, quarantine, remote_sources, service, worker
 from zhixian.integration.models import Run
 from zhixian.integration.schemas import (
     ConflictRead,
     ConflictResolve,
+    ConnectionIn,
     LegalPersonRead,
     MappingIn,
     MappingRead,
@@ -75,7 +76,9 @@ def upload_source(
 
 @router.post("/sources", status_code=201, summary="建立 SQL 或 HTTP 接口数据源")
 def create_remote(data: RemoteSourceIn, actor: Runner, session: SessionDep, cipher: Cipher) -> SourceRead:
-    return service.source_read(session, service.create_remote_source(session, actor=actor, cipher=cipher, data=data))
+    return service.source_read(
+        session, remote_sources.create_remote_source(session, actor=actor, cipher=cipher, data=data)
+    )
 
 
 @router.get("/sources/{source_id}", summary="数据源详情")
@@ -94,6 +97,14 @@ def replace_file(
     row = service.replace_file(
         session, actor=actor, settings=settings, source_id=source_id, filename=file.filename or "", stream=file.file
     )
+    return service.source_read(session, row)
+
+
+@router.put("/sources/{source_id}/connection", summary="更换 SQL/HTTP 数据源的连接（连同密码或令牌整体重填）")
+def source_connection(
+    source_id: int, data: ConnectionIn, actor: Runner, session: SessionDep, cipher: Cipher
+) -> SourceRead:
+    row = remote_sources.replace_connection(session, actor=actor, cipher=cipher, source_id=source_id, data=data)
     return service.source_read(session, row)
 
 

@@ -15,10 +15,10 @@ from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
-from zhixian.integration import basedata, quarantine, service, worker
+from zhixian.integration import basedata, quarantine, remote_sources, service, worker
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.models import Source
-from zhixian.integration.schemas import MappingIn, RemoteSourceIn, ResubmitIn, SourceSettings
+from zhixian.integration.schemas import ConnectionIn, MappingIn, RemoteSourceIn, ResubmitIn, SourceSettings
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep
 from zhixian.web.templating import render
@@ -173,7 +173,7 @@ async def create_remote(request: Request, actor: Runner, session: SessionDep, ci
     labels = {**LABELS, "url": URL_LABEL[kind]}
     try:
         data = RemoteSourceIn.model_validate({"kind": kind, **{k: v for k, v in values.items() if v}})
-        row = service.create_remote_source(session, actor=actor, cipher=cipher, data=data)
+        row = remote_sources.create_remote_source(session, actor=actor, cipher=cipher, data=data)
     except ValidationError as exc:
         errors, status = _by_field(_pydantic(exc), labels), 422
     except DomainError as exc:
@@ -217,8 +217,11 @@ def _source_page(
     status: int = 200,
     form: dict[str, Any] | None = None,
     errors: dict[str, str] | None = None,
+    conn_form: dict[str, str] | None = None,
+    conn_errors: dict[str, str] | None = None,
 ) -> HTMLResponse:
     row = service.get_source(session, actor=actor, source_id=source_id)
+    kept = {k: str(v) for k, v in (row.config or {}).items() if k in _CONNECTION_FIELDS.get(row.kind, ())}
     error = ""
     preview = None
     try:
@@ -246,6 +249,12 @@ def _source_page(
         settings_form=form or current,
         settings_errors=errors or {},
         saved=request.query_params.get("saved") == "settings" and not errors,
+        conn_fields=[
+            (f, URL_LABEL[row.kind] if f == "url" else LABELS[f]) for f in _CONNECTION_FIELDS.get(row.kind, ())
+        ],
+        conn_form=conn_form if conn_form is not None else kept,
+        conn_errors=conn_errors or {},
+        conn_saved=request.query_params.get("saved") == "connection",
     )
 
 
@@ -254,6 +263,39 @@ def source_page(
     request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> HTMLResponse:
     return _source_page(request, source_id, actor, session, cipher, settings)
+
+
+_CONNECTION_FIELDS = {
+    kind: tuple(f for f in fields if f not in ("name", "resource_id")) for kind, fields in REMOTE_FIELDS.items()
+}
+
+
+@router.post("/integration/sources/{source_id}/connection")
+async def replace_connection(
+    request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+) -> Response:
+    """The connection given again, through the connection API's service function; secrets are never echoed."""
+    row = service.get_source(session, actor=actor, source_id=source_id)
+    form = await request.form()
+    fields = _CONNECTION_FIELDS.get(row.kind, ())
+    values = {f: str(form.get(f) or "").strip() for f in fields}
+    labels = {**LABELS, "url": URL_LABEL.get(row.kind, "地址")}
+    try:
+        data = ConnectionIn.model_validate({"kind": row.kind, **{k: v for k, v in values.items() if v}})
+        remote_sources.replace_connection(session, actor=actor, cipher=cipher, source_id=source_id, data=data)
+    except ValidationError as exc:
+        errors, status = _by_field(_pydantic(exc), labels), 422
+    except DomainError as exc:
+        session.rollback()
+        errors, status = _by_field(exc.errors, labels), exc.status
+        errors["__all__"] = errors["__all__"] or exc.detail
+    else:
+        return RedirectResponse(f"/integration/sources/{source_id}?saved=connection", status_code=303)
+    errors["__all__"] = f"连接未更换：{errors['__all__']}"
+    echo = {k: v for k, v in values.items() if k != REMOTE_SECRET.get(row.kind) and not (k == "url" and "@" in v)}
+    return _source_page(
+        request, source_id, actor, session, cipher, settings, status=status, conn_form=echo, conn_errors=errors
+    )
 
 
 @router.post("/integration/sources/{source_id}/settings")

@@ -52,13 +52,11 @@ def check_http_url(url: str) -> None:
         raise ValueError("接口地址中不能包含用户名或密码：请把令牌填在“令牌”一栏（加密保存）")
 
 
-class RemoteSourceIn(Input):
-    """A SQL or HTTP source, checked as far as possible without connecting: a supported SQL driver and
-    one SELECT, or an http(s) address without credentials. Messages never repeat the URL."""
+class ConnectionIn(Input):
+    """How to reach a SQL or HTTP source, checked as far as possible without connecting: a supported SQL
+    driver and one SELECT, or an http(s) address without credentials. Messages never repeat the URL."""
 
-    name: Name
     kind: Literal["sql", "http"]
-    resource_id: int = Field(ge=1)
     url: str = Field(min_length=1, max_length=1000, description="SQL：SQLAlchemy 连接串；HTTP：接口地址")
     query: str = Field(default="", max_length=20_000, description="SQL 数据源的 SELECT 查询")
     token: str = Field(default="", max_length=2000, description="HTTP 接口的 Bearer 令牌")
@@ -67,16 +65,11 @@ class RemoteSourceIn(Input):
     size_param: str = Field(default="size", max_length=32)
     page_size: int = Field(default=100, ge=1, le=10_000)
     timeout: int = Field(default=30, ge=1, le=600)
-    incremental: Literal["hash", "watermark"] = "hash"
-    watermark_column: str = Field(default="", max_length=100)
-    schedule: str = Field(default="", max_length=100)
 
     @model_validator(mode="after")
-    def _kind(self) -> RemoteSourceIn:
+    def _kind(self) -> ConnectionIn:
         if self.kind == "sql" and not self.query.strip():
             raise ValueError("SQL 数据源须填写查询语句")
-        if self.incremental == "watermark" and not self.watermark_column:
-            raise ValueError("按水位增量同步须指定水位列")
         return self
 
     @field_validator("url")
@@ -106,6 +99,22 @@ class RemoteSourceIn(Input):
         if info.data.get("kind") == "http" and not _PARAM.match(value):
             raise ValueError("参数名须为 1–32 个字母、数字或 _ . - [ ]")
         return value
+
+
+class RemoteSourceIn(ConnectionIn):
+    """A new SQL or HTTP source: its connection, its name and target resource, and how it is kept fresh."""
+
+    name: Name
+    resource_id: int = Field(ge=1)
+    incremental: Literal["hash", "watermark"] = "hash"
+    watermark_column: str = Field(default="", max_length=100)
+    schedule: str = Field(default="", max_length=100)
+
+    @model_validator(mode="after")
+    def _watermark(self) -> RemoteSourceIn:
+        if self.incremental == "watermark" and not self.watermark_column:
+            raise ValueError("按水位增量同步须指定水位列")
+        return self
 
 
 class SourceSettings(Input):

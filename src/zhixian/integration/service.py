@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import ColumnElement, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from zhixian.catalog import service as catalog_service
@@ -29,7 +28,6 @@ from zhixian.integration.schemas import (
     MappingIn,
     PreviewRead,
     PreviewRow,
-    RemoteSourceIn,
     RunRead,
     SourceRead,
     SourceSettings,
@@ -122,7 +120,7 @@ def store_upload(settings: Settings, stream: IO[bytes], filename: str, sheet: st
     return final, digest.hexdigest(), info
 
 
-def _check_owner(actor: Actor) -> None:
+def check_owner(actor: Actor) -> None:
     if not actor.department_id:  # the supplying department is the provenance of every loaded value
         raise Invalid("数据源须属于某个部门：请以部门账号建立")
 
@@ -154,7 +152,7 @@ def create_file_source(
     actor.require("integration.run")
     if not name.strip():
         raise Invalid("请填写数据源名称", field="name")
-    _check_owner(actor)
+    check_owner(actor)
     target_resource(session, actor, resource_id)
     path, sha, info = store_upload(settings, stream, filename, sheet)
     row = Source(
@@ -195,66 +193,6 @@ def replace_file(
         object_type="integration_source",
         object_id=row.id,
         detail={"file": row.file_name, "sha256": sha},
-    )
-    return row
-
-
-_LOOPBACK = frozenset({None, "", "localhost", "127.0.0.1", "::1"})
-
-
-def _not_the_platform_database(session: Session, url: str) -> None:
-    """A source may not read the platform's own database (accounts, sessions, audit log)."""
-    own, other = session.get_bind().engine.url, make_url(url)
-    if own.get_backend_name() != other.get_backend_name():
-        return
-    same_host = other.host == own.host or (other.host in _LOOPBACK and own.host in _LOOPBACK)
-    default_port = 5432 if own.get_backend_name() == "postgresql" else 3306
-    if same_host and (other.port or default_port) == (own.port or default_port) and other.database == own.database:
-        raise Invalid("不能把本平台自身的数据库登记为数据源", field="url")
-
-
-def create_remote_source(session: Session, *, actor: Actor, cipher: FieldCipher, data: RemoteSourceIn) -> Source:
-    actor.require("integration.run")
-    _check_owner(actor)
-    target_resource(session, actor, data.resource_id)
-    if data.schedule:
-        schedule.parse(data.schedule)
-    cfg: dict[str, Any] = {"timeout": data.timeout}
-    if data.kind == "sql":
-        _not_the_platform_database(session, data.url)
-        cfg["query"] = data.query
-        secret = data.url
-    else:
-        cfg.update(
-            url=data.url,
-            records_key=data.records_key,
-            page_param=data.page_param,
-            size_param=data.size_param,
-            page_size=data.page_size,
-        )
-        secret = data.token
-    row = Source(
-        name=data.name,
-        kind=data.kind,
-        department_id=actor.department_id,
-        resource_id=data.resource_id,
-        config=cfg,
-        secret_enc=cipher.encrypt(secret) if secret else None,
-        incremental=data.incremental,
-        watermark_column=data.watermark_column,
-        schedule=data.schedule,
-        created_by=actor.username,
-        next_run_at=schedule.next_after(data.schedule, utcnow()) if data.schedule else None,
-    )
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor.audit,
-        action="integration.source.create",
-        object_type="integration_source",
-        object_id=row.id,
-        detail={"kind": row.kind},
     )
     return row
 
