@@ -6,9 +6,12 @@ import csv
 import io
 import json
 import random
+import threading
 import time
 from datetime import date
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
 import xlwt
 from openpyxl import Workbook
@@ -169,3 +172,43 @@ def wait_run(client, accepted, timeout: float = 60.0) -> dict:  # type: ignore[n
 
 def run_source(client, source_id: int, timeout: float = 60.0) -> dict:  # type: ignore[no-untyped-def]
     return wait_run(client, client.post(f"/api/v1/integration/sources/{source_id}/runs"), timeout)
+
+
+class JsonApi:
+    """A paged JSON API on loopback, as a departmental system exposes one; it records the pages asked
+    for and the Authorization header of every request."""
+
+    def __init__(
+        self, records: list[dict[str, str]], *, records_key: str = "data", page: str = "page", size: str = "size"
+    ):
+        self.calls: list[int] = []
+        self.auth: list[str] = []
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                api.auth.append(self.headers.get("Authorization", ""))
+                query = parse_qs(urlparse(self.path).query)
+                number, per = int(query[page][0]), int(query[size][0])
+                api.calls.append(number)
+                chunk = records[(number - 1) * per : number * per]
+                body = json.dumps({records_key: chunk, "total": len(records)}, ensure_ascii=False).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_port}/people"
+
+    def __enter__(self) -> JsonApi:
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

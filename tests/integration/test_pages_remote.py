@@ -9,12 +9,8 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -23,6 +19,7 @@ from sqlalchemy.engine import make_url
 from tests.integration.helpers import (
     SQL_COLUMNS,
     SQL_MAPPING,
+    JsonApi,
     create_source_table,
     csv_bytes,
     messy_people,
@@ -245,36 +242,12 @@ def test_sql_source_that_cannot_connect_says_so_without_its_password(as_user, db
     assert "保存映射" not in page.text  # nothing read, so nothing to map yet
 
 
-class _Api(BaseHTTPRequestHandler):
-    records: ClassVar[list[dict[str, str]]] = []
-    auth: ClassVar[list[str]] = []
-
-    def do_GET(self) -> None:
-        self.auth.append(self.headers.get("Authorization", ""))
-        query = parse_qs(urlparse(self.path).query)
-        page, size = int(query["pageNo"][0]), int(query["pageSize"][0])
-        body = json.dumps({"rows": self.records[(page - 1) * size : page * size]}, ensure_ascii=False).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @pytest.fixture
-def people_api() -> Iterator[str]:
+def people_api() -> Iterator[JsonApi]:
     rows, _, _ = messy_people("page-http")
-    _Api.records = [dict(zip(ITEM_NAMES, map(str, r), strict=True)) for r in rows]
-    _Api.auth = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}/people"
-    httpd.shutdown()
-    httpd.server_close()
+    records = [dict(zip(ITEM_NAMES, map(str, r), strict=True)) for r in rows]
+    with JsonApi(records, records_key="rows", page="pageNo", size="pageSize") as api:
+        yield api
 
 
 def test_http_source_from_the_page_previews_with_its_token_and_never_shows_it(as_user, db, people_api):
@@ -287,7 +260,7 @@ def test_http_source_from_the_page_previews_with_its_token_and_never_shows_it(as
             "kind": "http",
             "name": "人口接口",
             "resource_id": str(person_resource(db).id),
-            "url": people_api,
+            "url": people_api.url,
             "records_key": "rows",
             "page_param": "pageNo",
             "size_param": "pageSize",
@@ -300,14 +273,14 @@ def test_http_source_from_the_page_previews_with_its_token_and_never_shows_it(as
     sid = int(created.headers["Location"].rsplit("/", 1)[1])
     row = db.get(Source, sid)
     assert row.kind == "http"
-    assert row.config["url"] == people_api
+    assert row.config["url"] == people_api.url
     assert (row.config["records_key"], row.config["page_size"]) == ("rows", 5)
     assert TOKEN not in json.dumps(row.config)
 
     page = client.get(f"/integration/sources/{sid}")
     assert page.status_code == 200
-    assert _Api.auth[0] == f"Bearer {TOKEN}"
-    assert people_api in page.text
+    assert people_api.auth[0] == f"Bearer {TOKEN}"
+    assert people_api.url in page.text
     assert "已设置（加密保存，不显示）" in page.text
     assert "pageNo / pageSize" in page.text
     assert "<th>公民身份号码</th>" in page.text
@@ -499,7 +472,7 @@ def test_connection_form_rotates_the_token_keeps_it_hidden_and_refuses_a_bad_add
         "kind": "http",
         "name": "人口接口（轮换）",
         "resource_id": str(person_resource(db).id),
-        "url": people_api,
+        "url": people_api.url,
         "records_key": "rows",
         "page_param": "pageNo",
         "size_param": "pageSize",
@@ -513,7 +486,7 @@ def test_connection_form_rotates_the_token_keeps_it_hidden_and_refuses_a_bad_add
     sid = int(page.rsplit("/", 1)[1])
     shown = client.get(page).text
     assert "更换连接" in shown
-    assert f'name="url" type="text" value="{people_api}"' in shown  # the address is not a secret: prefilled
+    assert f'name="url" type="text" value="{people_api.url}"' in shown  # the address is not a secret: prefilled
     assert TOKEN not in shown
 
     connection = {k: form[k] for k in ("url", "records_key", "page_param", "size_param", "page_size", "timeout")}
@@ -526,7 +499,7 @@ def test_connection_form_rotates_the_token_keeps_it_hidden_and_refuses_a_bad_add
     assert "x" * 12 not in bad.text  # a token typed into a refused form is not echoed either
     row = db.get(Source, sid)
     db.refresh(row)
-    assert row.config["url"] == people_api
+    assert row.config["url"] == people_api.url
 
     rotated = post_form(client, page, f"{page}/connection", {**connection, "token": "zx-token-rotated-42"})
     assert rotated.status_code == 303, rotated.text[:500]
@@ -534,4 +507,4 @@ def test_connection_form_rotates_the_token_keeps_it_hidden_and_refuses_a_bad_add
     after = client.get(rotated.headers["Location"]).text
     assert "连接已更换并记入审计日志" in after
     assert "zx-token-rotated-42" not in after
-    assert _Api.auth[-1] == "Bearer zx-token-rotated-42"  # the preview on the page now sends the new token
+    assert people_api.auth[-1] == "Bearer zx-token-rotated-42"  # the preview on the page now sends the new token

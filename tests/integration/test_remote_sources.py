@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import ClassVar
-from urllib.parse import parse_qs, urlparse
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -16,6 +11,7 @@ from sqlalchemy import create_engine, func, select, text
 from tests.integration.helpers import (
     SQL_COLUMNS,
     SQL_MAPPING,
+    JsonApi,
     counts,
     create_source_table,
     ids,
@@ -174,34 +170,9 @@ def test_sql_source_may_not_read_the_platforms_own_database(as_user, db, node):
     assert "自身的数据库" in resp.json()["detail"]
 
 
-class _Api(BaseHTTPRequestHandler):
-    records: ClassVar[list[dict[str, str]]] = []
-    calls: ClassVar[list[int]] = []
-
-    def do_GET(self) -> None:
-        query = parse_qs(urlparse(self.path).query)
-        page, size = int(query["page"][0]), int(query["size"][0])
-        self.calls.append(page)
-        chunk = self.records[(page - 1) * size : page * size]
-        body = json.dumps({"data": chunk, "total": len(self.records)}, ensure_ascii=False).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 def test_http_api_source_pages_through_all_records(as_user, db):
     rows, expected, _ = messy_people("http")
-    _Api.records = [dict(zip(PEOPLE_COLUMNS, map(str, r), strict=True)) for r in rows]
-    _Api.calls = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with JsonApi([dict(zip(PEOPLE_COLUMNS, map(str, r), strict=True)) for r in rows]) as api:
         client = as_user("gaj_officer")
         sid = client.post(
             "/api/v1/integration/sources",
@@ -209,16 +180,14 @@ def test_http_api_source_pages_through_all_records(as_user, db):
                 "name": "接口人口",
                 "kind": "http",
                 "resource_id": person_resource(db).id,
-                "url": f"http://127.0.0.1:{httpd.server_port}/people",
+                "url": api.url,
                 "page_size": 5,
             },
         ).json()["id"]
         client.put(f"/api/v1/integration/sources/{sid}/mapping", json={"columns": PEOPLE_MAPPING})
         run = run_source(client, sid)
         assert counts(run) == expected
-        assert _Api.calls == [1, 2, 3]  # 5 + 5 + 2: a short page ends the paging
-    finally:
-        httpd.shutdown()
+        assert api.calls == [1, 2, 3]  # 5 + 5 + 2: a short page ends the paging
 
 
 def test_sql_source_connection_is_replaced_whole_and_audited_without_its_secret(as_user, db, sql_table):
