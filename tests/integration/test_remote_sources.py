@@ -227,3 +227,19 @@ def test_sql_source_connection_is_replaced_whole_and_audited_without_its_secret(
         f"/api/v1/integration/sources/{sid}/connection", json={"kind": "sql", "url": url, "query": query}
     )
     assert other.status_code == 404  # another department's source does not exist for it
+
+
+def test_sql_watermark_column_is_checked_when_saved_not_first_at_run_time(as_user, db):
+    client = as_user("gaj_officer")
+    body = {"name": "水位", "kind": "sql", "resource_id": person_resource(db).id, "url": PG, "query": "SELECT 1 AS x"}
+    bad = {**body, "incremental": "watermark", "watermark_column": "x; DROP TABLE y"}
+    refused = client.post("/api/v1/integration/sources", json=bad)
+    assert refused.status_code == 422
+    assert "水位列名只能含字母、数字、下划线" in refused.text
+    sid = client.post("/api/v1/integration/sources", json=body).json()["id"]
+    settings = {"schedule": "", "incremental": "watermark", "watermark_column": "更新 时间", "active": True}
+    resp = client.put(f"/api/v1/integration/sources/{sid}/settings", json=settings)
+    assert resp.status_code == 422
+    assert resp.json()["errors"][0]["field"] == "watermark_column"
+    ok = client.put(f"/api/v1/integration/sources/{sid}/settings", json={**settings, "watermark_column": "updated_at"})
+    assert ok.status_code == 200, ok.text

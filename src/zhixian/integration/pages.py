@@ -53,7 +53,11 @@ LABELS = {
 }
 URL_LABEL = {"sql": "连接串", "http": "接口地址"}
 # messages of model-level checks, placed beside the field they are about
-_MODEL_ERRORS = {"SQL 数据源须填写查询语句": "query", "按水位增量同步须指定水位列": "watermark_column"}
+_MODEL_ERRORS = {
+    "SQL 数据源须填写查询语句": "query",
+    "按水位增量同步须指定水位列": "watermark_column",
+    "SQL 数据源的水位列名只能含字母、数字、下划线": "watermark_column",
+}
 
 
 def _targets(session: SessionDep, actor: Actor) -> list[Resource]:

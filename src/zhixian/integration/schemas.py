@@ -114,6 +114,8 @@ class RemoteSourceIn(ConnectionIn):
     def _watermark(self) -> RemoteSourceIn:
         if self.incremental == "watermark" and not self.watermark_column:
             raise ValueError("按水位增量同步须指定水位列")
+        if self.kind == "sql" and self.watermark_column and not remote.IDENT.match(self.watermark_column):
+            raise ValueError("SQL 数据源的水位列名只能含字母、数字、下划线")
         return self
 
 

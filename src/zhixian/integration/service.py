@@ -22,7 +22,7 @@ from zhixian.catalog.models import Resource
 from zhixian.db import utcnow
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhixian.integration import pipeline, rules, schedule, worker
-from zhixian.integration.connectors import FileInfo, files, kind_for
+from zhixian.integration.connectors import FileInfo, files, kind_for, remote
 from zhixian.integration.models import Mapping, Run, Source
 from zhixian.integration.schemas import (
     MappingIn,
@@ -204,6 +204,8 @@ def update_settings(session: Session, *, actor: Actor, source_id: int, data: Sou
         schedule.parse(data.schedule)
     if data.incremental == "watermark" and not data.watermark_column:
         raise Invalid("按水位增量同步须指定水位列", field="watermark_column")
+    if row.kind == "sql" and data.watermark_column and not remote.IDENT.match(data.watermark_column):
+        raise Invalid("SQL 数据源的水位列名只能含字母、数字、下划线", field="watermark_column")
     row.schedule, row.incremental, row.watermark_column, row.active = (
         data.schedule,
         data.incremental,
