@@ -86,9 +86,12 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
             app.mount(f"/static/{sub.code}", StaticFiles(directory=sub.static), name=f"static-{sub.code}")
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
 
+    # every API router before any page router: FastAPI matches routes one by one in this order, and API
+    # paths (/api/...) never overlap page paths, so API calls (intake, devices) skip the page routes
     for sub in node.registry.enabled.values():
         if sub.api_router is not None:
             app.include_router(sub.api_router)
+    for sub in node.registry.enabled.values():
         if sub.page_router is not None:
             app.include_router(sub.page_router)
 
