@@ -82,7 +82,7 @@ def run(backend: str, n: int, rounds: int) -> list[tuple[str, float, float, int]
     from zhixian.catalog.models import DataItem, Resource
     from zhixian.cli import initialise
     from zhixian.demo import seed as demo_seed
-    from zhixian.platform.actor import Actor
+    from zhixian.platform.actor import COUNTY_SCOPE, system_actor
     from zhixian.platform.models import Department
     from zhixian.settings import Settings
 
@@ -131,16 +131,7 @@ def run(backend: str, n: int, rounds: int) -> list[tuple[str, float, float, int]
         with node.db.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE catalog_resource")
     print(f"  {backend}: {n:,} resources ready in {time.perf_counter() - start:.0f}s", flush=True)
-    actor = Actor(
-        user_id=0,
-        username="bench",
-        full_name="bench",
-        department_id=1,
-        department_path="/1/",
-        department_name="bench",
-        permissions=frozenset({"catalog.view", "catalog.review", "platform.scope.county"}),
-        via="system",
-    )
+    actor = system_actor(frozenset({"catalog.view", "catalog.review", COUNTY_SCOPE}))
     results = []
     for label, like in (
         ("jieba FTS" + (" (FTS5)" if backend == "sqlite" else " (GIN)"), False),

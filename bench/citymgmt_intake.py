@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import socket
@@ -143,37 +144,27 @@ def run(backend: str, seconds: float, mode: str, workers: int) -> None:
         login = httpx.post(f"{server.url}/api/v1/auth/login", json={"username": "acceptor", "password": PASSWORD})
         cookie = "; ".join(f"{k}={v}" for k, v in login.cookies.items())
         csrf = login.json()["csrf_token"]
-        n = {"i": 0}
+        counter = itertools.count(1)
 
-        def intake() -> Request:
-            n["i"] += 1
-            p = points[n["i"] % len(points)]
-            body = {
+        def report() -> dict[str, object]:
+            """The next sensor alarm, at one of the grids' inner points."""
+            i = next(counter)
+            p = points[i % len(points)]
+            return {
                 "source": "sensor",
                 "class_code": "S0403",
                 "lon": p.x,
                 "lat": p.y,
                 "description": "积水传感器报警",
-                "external_ref": f"dev-{n['i']}",
+                "external_ref": f"dev-{i}",
             }
-            return "POST", "/api/v1/citymgmt/cases", json.dumps(body).encode(), {"Idempotency-Key": uuid.uuid4().hex}
+
+        def intake() -> Request:
+            body = json.dumps(report()).encode()
+            return "POST", "/api/v1/citymgmt/cases", body, {"Idempotency-Key": uuid.uuid4().hex}
 
         def batch() -> Request:
-            items = []
-            for _ in range(BATCH):
-                n["i"] += 1
-                p = points[n["i"] % len(points)]
-                items.append(
-                    {
-                        "source": "sensor",
-                        "class_code": "S0403",
-                        "lon": p.x,
-                        "lat": p.y,
-                        "description": "积水传感器报警",
-                        "external_ref": f"dev-{n['i']}",
-                        "idempotency_key": uuid.uuid4().hex,
-                    }
-                )
+            items = [{**report(), "idempotency_key": uuid.uuid4().hex} for _ in range(BATCH)]
             return "POST", "/api/v1/citymgmt/cases/batch", json.dumps({"items": items}).encode(), {}
 
         def me() -> Request:

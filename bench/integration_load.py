@@ -137,7 +137,8 @@ def write_floor(url: str, batch: int) -> float:
         cur = raw.cursor()
         cur.execute(f"SELECT {names} FROM integration_person ORDER BY id")
         rows = [
-            tuple(json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v for v in row) for row in cur.fetchall()
+            tuple(json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v for v in row)
+            for row in cur.fetchall()
         ]
         cur.close()
         raw.commit()
@@ -167,21 +168,13 @@ def write_floor(url: str, batch: int) -> float:
 
 
 def service_actor():  # type: ignore[no-untyped-def]
-    from zhixian.platform.actor import Actor
+    """The node's own actor, placed in a department: a data source must belong to one."""
+    import dataclasses
 
-    perms = frozenset(
-        {"platform.scope.county", "catalog.review", "catalog.view", "integration.view", "integration.run"}
-    )
-    return Actor(
-        user_id=0,
-        username="bench",
-        full_name="bench",
-        department_id=1,
-        department_path="/1/",
-        department_name="bench",
-        permissions=perms,
-        via="system",
-    )
+    from zhixian.platform.actor import COUNTY_SCOPE, system_actor
+
+    perms = frozenset({COUNTY_SCOPE, "catalog.review", "catalog.view", "integration.view", "integration.run"})
+    return dataclasses.replace(system_actor(perms), department_id=1, department_path="/1/")
 
 
 def main() -> None:

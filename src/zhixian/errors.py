@@ -165,6 +165,16 @@ def pydantic_errors_to_chinese(errors: list[Any]) -> list[FieldError]:
     return out
 
 
+def _summary(errors: list[FieldError]) -> str:
+    return "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5])
+
+
+def invalid_from(exc: Any) -> Invalid:
+    """A pydantic ValidationError raised outside FastAPI's own parsing (forms, raw bodies), as the same 422."""
+    errors = pydantic_errors_to_chinese(list(exc.errors()))
+    return Invalid(_summary(errors), errors)
+
+
 def wants_html(request: Request) -> bool:
     path = request.url.path
     if path.startswith(("/api/", "/open311/")):
@@ -244,8 +254,7 @@ def install(app: FastAPI) -> None:
         errors = pydantic_errors_to_chinese(list(exc.errors()))
         if any(e.message == "JSON 格式错误" for e in errors):
             return _render(request, 400, "请求有误", "请求体不是有效的 JSON", errors)
-        detail = "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5])
-        return _render(request, 422, "输入不符合要求", detail, errors)
+        return _render(request, 422, "输入不符合要求", _summary(errors), errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:

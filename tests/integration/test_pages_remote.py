@@ -250,25 +250,25 @@ def people_api() -> Iterator[JsonApi]:
         yield api
 
 
+def _http_form(db, api: JsonApi, name: str) -> dict[str, str]:
+    """The HTTP source form as a user fills it for the test API (rows under "rows", pageNo/pageSize)."""
+    return {
+        "kind": "http",
+        "name": name,
+        "resource_id": str(person_resource(db).id),
+        "url": api.url,
+        "records_key": "rows",
+        "page_param": "pageNo",
+        "size_param": "pageSize",
+        "page_size": "5",
+        "token": TOKEN,
+        "timeout": "5",
+    }
+
+
 def test_http_source_from_the_page_previews_with_its_token_and_never_shows_it(as_user, db, people_api):
     client = browser(as_user, "gaj_officer")
-    created = post_form(
-        client,
-        "/integration",
-        "/integration/sources/remote",
-        {
-            "kind": "http",
-            "name": "人口接口",
-            "resource_id": str(person_resource(db).id),
-            "url": people_api.url,
-            "records_key": "rows",
-            "page_param": "pageNo",
-            "size_param": "pageSize",
-            "page_size": "5",
-            "token": TOKEN,
-            "timeout": "5",
-        },
-    )
+    created = post_form(client, "/integration", "/integration/sources/remote", _http_form(db, people_api, "人口接口"))
     assert created.status_code == 303, created.text[:500]
     sid = int(created.headers["Location"].rsplit("/", 1)[1])
     row = db.get(Source, sid)
@@ -468,18 +468,7 @@ def test_other_departments_and_users_without_permission_are_refused(as_user, db)
 
 def test_connection_form_rotates_the_token_keeps_it_hidden_and_refuses_a_bad_address(as_user, db, people_api):
     client = browser(as_user, "gaj_officer")
-    form = {
-        "kind": "http",
-        "name": "人口接口（轮换）",
-        "resource_id": str(person_resource(db).id),
-        "url": people_api.url,
-        "records_key": "rows",
-        "page_param": "pageNo",
-        "size_param": "pageSize",
-        "page_size": "5",
-        "token": TOKEN,
-        "timeout": "5",
-    }
+    form = _http_form(db, people_api, "人口接口（轮换）")
     created = post_form(client, "/integration", "/integration/sources/remote", form)
     assert created.status_code == 303, created.text[:500]
     page = created.headers["Location"]

@@ -31,7 +31,7 @@ from zhixian.citymgmt.schemas import (
     TaskRead,
 )
 from zhixian.db import SessionDep, utcnow
-from zhixian.errors import DomainError, Invalid, pydantic_errors_to_chinese
+from zhixian.errors import DomainError, Invalid, invalid_from
 from zhixian.platform import idempotency
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep, Signed
@@ -209,10 +209,7 @@ async def report(
     try:
         data = CaseIntake.model_validate(fields)
     except ValidationError as exc:
-        errors = pydantic_errors_to_chinese(list(exc.errors()))
-        raise Invalid(
-            "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors
-        ) from exc
+        raise invalid_from(exc) from exc
     digest = idempotency.body_hash(
         {**data.model_dump(mode="json"), "photos": [hashlib.sha256(p.content).hexdigest() for p in before + after]}
     )
@@ -294,10 +291,7 @@ async def act(case_id: int, action: str, request: Request, session: SessionDep, 
     try:
         data = ActionIn.model_validate(raw)
     except ValidationError as exc:
-        errors = pydantic_errors_to_chinese(list(exc.errors()))
-        raise Invalid(
-            "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors
-        ) from exc
+        raise invalid_from(exc) from exc
     settings = request.app.state.settings
     case = workflow.perform(
         session, actor=actor, settings=settings, case_id=case_id, action=action, data=data, photos=photos

@@ -18,7 +18,7 @@ from zhixian.citymgmt.models import Case, CaseClass
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
 from zhixian.db import SessionDep, utcnow
-from zhixian.errors import Invalid, pydantic_errors_to_chinese
+from zhixian.errors import Invalid, invalid_from
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
@@ -199,10 +199,7 @@ async def case_act(case_id: int, action: str, request: Request, session: Session
     try:
         data = ActionIn.model_validate(raw)
     except ValidationError as exc:
-        errors = pydantic_errors_to_chinese(list(exc.errors()))
-        raise Invalid(
-            "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5]), errors
-        ) from exc
+        raise invalid_from(exc) from exc
     workflow.perform(
         session,
         actor=actor,

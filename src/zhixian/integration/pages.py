@@ -275,7 +275,7 @@ _CONNECTION_FIELDS = {
 
 
 @router.post("/integration/sources/{source_id}/connection")
-async def replace_connection(
+async def save_connection(
     request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> Response:
     """The connection given again, through the connection API's service function; secrets are never echoed."""
@@ -329,6 +329,22 @@ async def save_settings(
     return _source_page(request, source_id, actor, session, cipher, settings, status=status, form=values, errors=errors)
 
 
+def _refused(
+    request: Request, session: SessionDep, actor: Actor, exc: DomainError, title: str, source_id: int
+) -> HTMLResponse:
+    """An action on the source page that was refused: nothing kept, the reason, and the way back."""
+    session.rollback()
+    return render(
+        request,
+        "integration/message.html",
+        actor,
+        status_code=exc.status,
+        title=title,
+        message=exc.detail,
+        back=f"/integration/sources/{source_id}",
+    )
+
+
 @router.post("/integration/sources/{source_id}/mapping")
 async def save_mapping(request: Request, source_id: int, actor: Runner, session: SessionDep) -> Response:
     form = await request.form()
@@ -336,16 +352,7 @@ async def save_mapping(request: Request, source_id: int, actor: Runner, session:
     try:
         service.set_mapping(session, actor=actor, source_id=source_id, data=MappingIn(columns=columns))
     except DomainError as exc:
-        session.rollback()
-        return render(
-            request,
-            "integration/message.html",
-            actor,
-            status_code=exc.status,
-            title="映射未保存",
-            message=exc.detail,
-            back=f"/integration/sources/{source_id}",
-        )
+        return _refused(request, session, actor, exc, "映射未保存", source_id)
     return RedirectResponse(f"/integration/sources/{source_id}", status_code=303)
 
 
@@ -354,16 +361,7 @@ def run(request: Request, source_id: int, actor: Runner, session: SessionDep) ->
     try:
         started = service.start_run(session, actor=actor, source_id=source_id)
     except DomainError as exc:
-        session.rollback()
-        return render(
-            request,
-            "integration/message.html",
-            actor,
-            status_code=exc.status,
-            title="未能开始运行",
-            message=exc.detail,
-            back=f"/integration/sources/{source_id}",
-        )
+        return _refused(request, session, actor, exc, "未能开始运行", source_id)
     start_in_background(request, session, started.id)
     return RedirectResponse(f"/integration/runs/{started.id}", status_code=303)
 

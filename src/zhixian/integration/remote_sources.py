@@ -14,6 +14,7 @@ from zhixian.errors import Invalid
 from zhixian.integration import schedule
 from zhixian.integration.models import Source
 from zhixian.integration.schemas import ConnectionIn, RemoteSourceIn
+from zhixian.integration.service import check_new_source, get_source, register_source
 from zhixian.platform import audit
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
@@ -50,11 +51,7 @@ def _connection(session: Session, data: ConnectionIn) -> tuple[dict[str, Any], s
 
 
 def create_remote_source(session: Session, *, actor: Actor, cipher: FieldCipher, data: RemoteSourceIn) -> Source:
-    from zhixian.integration.service import check_owner, target_resource
-
-    actor.require("integration.run")
-    check_owner(actor)
-    target_resource(session, actor, data.resource_id)
+    check_new_source(session, actor, data.resource_id)
     if data.schedule:
         schedule.parse(data.schedule)
     cfg, secret = _connection(session, data)
@@ -71,25 +68,13 @@ def create_remote_source(session: Session, *, actor: Actor, cipher: FieldCipher,
         created_by=actor.username,
         next_run_at=schedule.next_after(data.schedule, utcnow()) if data.schedule else None,
     )
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor.audit,
-        action="integration.source.create",
-        object_type="integration_source",
-        object_id=row.id,
-        detail={"kind": row.kind},
-    )
-    return row
+    return register_source(session, actor=actor, row=row, detail={})
 
 
 def replace_connection(
     session: Session, *, actor: Actor, cipher: FieldCipher, source_id: int, data: ConnectionIn
 ) -> Source:
     """The whole connection is given again, secret included: a stored secret is never shown to be edited."""
-    from zhixian.integration.service import get_source
-
     actor.require("integration.run")
     row = get_source(session, actor=actor, source_id=source_id)
     if row.kind != data.kind:

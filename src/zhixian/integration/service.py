@@ -120,9 +120,26 @@ def store_upload(settings: Settings, stream: IO[bytes], filename: str, sheet: st
     return final, digest.hexdigest(), info
 
 
-def check_owner(actor: Actor) -> None:
+def check_new_source(session: Session, actor: Actor, resource_id: int) -> None:
+    """Who may create a source and into which resource — checked before anything is stored."""
+    actor.require("integration.run")
     if not actor.department_id:  # the supplying department is the provenance of every loaded value
         raise Invalid("数据源须属于某个部门：请以部门账号建立")
+    target_resource(session, actor, resource_id)
+
+
+def register_source(session: Session, *, actor: Actor, row: Source, detail: dict[str, Any]) -> Source:
+    session.add(row)
+    session.flush()
+    audit.record(
+        session,
+        actor.audit,
+        action="integration.source.create",
+        object_type="integration_source",
+        object_id=row.id,
+        detail={"kind": row.kind, **detail},
+    )
+    return row
 
 
 def _apply_file(row: Source, path: Path, sha: str, info: FileInfo, filename: str) -> None:
@@ -149,11 +166,9 @@ def create_file_source(
     stream: IO[bytes],
     sheet: str = "",
 ) -> Source:
-    actor.require("integration.run")
     if not name.strip():
         raise Invalid("请填写数据源名称", field="name")
-    check_owner(actor)
-    target_resource(session, actor, resource_id)
+    check_new_source(session, actor, resource_id)
     path, sha, info = store_upload(settings, stream, filename, sheet)
     row = Source(
         name=name.strip()[:200],
@@ -163,17 +178,9 @@ def create_file_source(
         config={},
     )
     _apply_file(row, path, sha, info, filename)
-    session.add(row)
-    session.flush()
-    audit.record(
-        session,
-        actor.audit,
-        action="integration.source.create",
-        object_type="integration_source",
-        object_id=row.id,
-        detail={"kind": row.kind, "file": row.file_name, "sha256": sha, "rows": info.rows},
+    return register_source(
+        session, actor=actor, row=row, detail={"file": row.file_name, "sha256": sha, "rows": info.rows}
     )
-    return row
 
 
 def replace_file(
