@@ -12,6 +12,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import httpx
@@ -20,6 +21,7 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from zhixian import clock
 from zhixian.app import Node, build_node, create_app
 from zhixian.cli import initialise
 from zhixian.demo import seed as demo_seed
@@ -27,6 +29,12 @@ from zhixian.settings import Settings
 
 # the test county gets a small case history; `zhixian demo` alone seeds a realistic volume
 os.environ.setdefault("ZHIXIAN_CITYMGMT_DEMO_CASES", "300")
+
+# The suite runs at a pinned moment, so no test depends on the day it runs. A Wednesday mid-month by
+# default; ZHIXIAN_TEST_NOW moves it (scripts/test-dates runs the suite on a month's first day, a public
+# holiday and in 2031, years chinese-calendar does not know).
+TEST_NOW = datetime.fromisoformat(os.environ.get("ZHIXIAN_TEST_NOW", "2026-11-18T10:00:00+08:00"))
+clock.pin(TEST_NOW)
 
 PASSWORD = "Demo-pass-2026"
 SEED = 20261121

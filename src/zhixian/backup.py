@@ -12,10 +12,10 @@ import json
 import sqlite3
 import tarfile
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from zhixian.clock import utcnow
 from zhixian.platform.crypto import sm3_hex
 from zhixian.settings import Settings
 
@@ -45,7 +45,7 @@ def create(settings: Settings, out: Path) -> dict[str, Any]:
         files[f"keys/{key.name}"] = key.read_bytes()
     manifest: dict[str, Any] = {
         "county_code": settings.county_code,
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "created_at": utcnow().isoformat(timespec="seconds"),
         "database": "sqlite" if db_path else "postgresql (use pg_dump)",
         "files": {name: sm3_hex(data) for name, data in files.items()},
     }

@@ -9,13 +9,14 @@ import itertools
 import json
 import re
 import zipfile
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import shapefile
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from zhixian.citymgmt.models import Address, Area, Grid
+from zhixian.clock import utcnow
 
 FAR = (121.80, 31.90)  # well outside 嘉善县: no grid, no community
 
@@ -214,7 +215,7 @@ def test_class_change_reaches_intake_at_once(as_user, spot) -> None:
 def test_exchange_export_pulls_cases_changed_since(as_user, spot) -> None:
     acceptor = as_user("acceptor")
     lon, lat, _ = spot
-    since = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    since = (utcnow() - timedelta(seconds=1)).isoformat()
     cid = acceptor.post("/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0102", "lon": lon, "lat": lat, "external_ref": "12345-X"}).json()["id"]
     page = acceptor.get("/api/v1/citymgmt/exchange/cases", params={"updated_since": since}).json()
     assert page["schema"] == "zhixian.citymgmt.case/v1"

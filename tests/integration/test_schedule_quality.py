@@ -15,6 +15,7 @@ from tests.integration.helpers import (
     set_people_mapping,
     upload,
 )
+from zhixian.clock import utcnow
 from zhixian.errors import Invalid
 from zhixian.integration import quality, schedule, tasks, worker
 from zhixian.integration.models import QualitySnapshot, Run, Source
@@ -39,7 +40,7 @@ def test_scheduler_job_runs_due_sources(as_user, db, node):
     assert resp.status_code == 200
     assert client.put(f"/api/v1/integration/sources/{sid}/settings", json={"schedule": "0 25 * * *"}).status_code == 422
     source = db.get(Source, sid)
-    source.next_run_at = datetime.now(UTC) - timedelta(minutes=1)
+    source.next_run_at = utcnow() - timedelta(minutes=1)
     db.flush()
     started = tasks.scheduler(node)
     assert worker.wait_idle(60)
@@ -48,7 +49,7 @@ def test_scheduler_job_runs_due_sources(as_user, db, node):
     assert runs[0].trigger == "schedule"
     assert runs[0].loaded == expected["loaded"]
     db.refresh(source)
-    assert source.next_run_at > datetime.now(UTC)
+    assert source.next_run_at > utcnow()
 
 
 def test_missed_update_cycle_is_flagged_on_the_department_home(as_user, db, node):
@@ -63,7 +64,7 @@ def test_missed_update_cycle_is_flagged_on_the_department_home(as_user, db, node
     assert today["timeliness"] == 1.0
     assert today["validity"] == pytest.approx(1 - 6 / 12, abs=0.001)
     assert today["duplication"] == pytest.approx(1 / 12, abs=0.001)
-    later = datetime.now(UTC) + timedelta(days=3)  # 人口基础信息 is updated daily
+    later = utcnow() + timedelta(days=3)  # 人口基础信息 is updated daily
     quality.daily(db, now=later)
     snap = (
         db.execute(

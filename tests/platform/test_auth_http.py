@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.conftest import PASSWORD, Client
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.platform.models import AuditRecord, User, UserSession
 
 

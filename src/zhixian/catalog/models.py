@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from zhixian.db import Base, utcnow
+from zhixian.clock import utcnow
+from zhixian.db import Base
 
 
 class BusinessSystem(Base):

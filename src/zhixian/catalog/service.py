@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -29,20 +28,15 @@ from zhixian.catalog.schemas import (
     SystemIn,
     SystemRead,
 )
-from zhixian.db import utcnow
+from zhixian.clock import local_today, utcnow
 from zhixian.errors import Conflict, FieldError, Invalid, NotFound, NotPermitted
 from zhixian.platform import audit
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department
 from zhixian.platform.service import department_by_code
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 ITEM_FIELDS = tuple(ItemIn.model_fields)
 RESOURCE_FIELDS = tuple(f for f in ResourceIn.model_fields if f not in ("items", "department_code", "system_code"))
-
-
-def local_today() -> date:
-    return datetime.now(LOCAL_TZ).date()
 
 
 def _is_authority(actor: Actor) -> bool:

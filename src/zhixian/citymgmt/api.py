@@ -30,13 +30,13 @@ from zhixian.citymgmt.schemas import (
     PostponementRead,
     TaskRead,
 )
-from zhixian.db import SessionDep, utcnow
+from zhixian.clock import LOCAL_TZ, utcnow
+from zhixian.db import SessionDep
 from zhixian.errors import DomainError, Invalid, invalid_from
 from zhixian.platform import idempotency
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep, Signed
 from zhixian.web.pagination import Page, PageParams, page_params
-from zhixian.web.templating import LOCAL_TZ
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 

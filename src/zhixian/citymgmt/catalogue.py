@@ -21,7 +21,7 @@ from zhixian.citymgmt import geo
 from zhixian.citymgmt.models import Address, Area, Case, CaseClass, Component, Grid
 from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
 from zhixian.citymgmt.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid
 from zhixian.platform import audit
 from zhixian.platform import service as platform

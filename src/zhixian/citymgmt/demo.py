@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import os
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import shapely
@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from zhixian.citymgmt import catalogue, geo
 from zhixian.citymgmt.models import Address, Area, Case, CaseClass, CaseEvent, Component, Grid, Task
 from zhixian.citymgmt.standards import DEFAULT_CONFIG
+from zhixian.clock import utcnow
 from zhixian.platform import service as platform
 from zhixian.platform.calendar import WorkingCalendar
 
@@ -240,7 +241,7 @@ SEASON = {1: 0.75, 2: 0.6, 3: 0.9, 4: 1.0, 5: 1.1, 6: 1.3, 7: 1.4, 8: 1.35, 9: 1
 def generate_cases(session: Session, ctx: Any, *, volume: int, years: float, now: datetime | None = None) -> int:
     """Bulk history: timestamps and outcomes drawn per case, inserted in chunks with their timelines."""
     rng = ctx.rng(f"citymgmt-cases-{volume}")
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     settings = ctx.settings
     calendar = WorkingCalendar(periods=settings.work_periods)
     classes = (

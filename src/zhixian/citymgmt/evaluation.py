@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from zhixian.citymgmt import service
 from zhixian.citymgmt.models import Case, CaseEvent, Grid, Task
 from zhixian.citymgmt.standards import PUBLIC_SOURCES, SOURCES
-from zhixian.db import utcnow
+from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import NotFound
 from zhixian.platform import audit
 from zhixian.platform import service as platform
@@ -248,8 +248,6 @@ def breakdown(session: Session, start: datetime, end: datetime) -> dict[str, lis
 
 def previous_periods(start: datetime, end: datetime) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
     """(month-on-month, year-on-year) comparison windows; a calendar month compares with the previous month."""
-    from zhixian.web.templating import LOCAL_TZ
-
     s, e = start.astimezone(LOCAL_TZ), end.astimezone(LOCAL_TZ)
     if s.day == 1 and e.day == 1 and (e.year * 12 + e.month) - (s.year * 12 + s.month) == 1:
         prev_month = (s.replace(day=1) - timedelta(days=1)).replace(day=1)
@@ -400,16 +398,70 @@ LABELS = {
 }
 
 
+# the workbook's columns per kind, fixed so an empty period still exports the right headers
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "department": (
+        "department",
+        "due",
+        "closed",
+        "ontime_closed",
+        "late_closed",
+        "rework",
+        "postponed",
+        "held",
+        "dispatched",
+        "returned",
+        "ontime_close_rate",
+        "close_rate",
+        "rework_rate",
+        "postpone_rate",
+        "accurate_dispatch_rate",
+        "avg_handle_hours",
+        "score",
+        "score_mom",
+        "score_yoy",
+    ),
+    "inspector": (
+        "inspector",
+        "department",
+        "reports",
+        "valid_reports",
+        "valid_rate",
+        "verify_tasks",
+        "ontime_verify_rate",
+        "check_tasks",
+        "ontime_check_rate",
+        "filed_in_grids",
+        "missed",
+        "missed_rate",
+        "valid_rate_mom",
+        "valid_rate_yoy",
+    ),
+    "region": (
+        "region",
+        "received",
+        "filed",
+        "dispatched",
+        "handled",
+        "closed",
+        "ontime_filing_rate",
+        "avg_handle_hours",
+        "received_mom",
+        "received_yoy",
+    ),
+}
+
+
 def excel(session: Session, *, actor: Actor, kind: str, start: datetime, end: datetime) -> bytes:
     data = report(session, kind=kind, start=start, end=end)
-    columns = [k for k in LABELS if data["rows"] and k in data["rows"][0]] if data["rows"] else list(LABELS)[:5]
+    columns = COLUMNS[kind]
     wb = Workbook()
     ws = wb.active
     assert ws is not None
     ws.title = {"department": "部门评价", "inspector": "监督员评价", "region": "区域评价"}[kind]
     ws.append([LABELS[c] for c in columns])
     for r in data["rows"]:
-        ws.append([round(r[c], 4) if isinstance(r[c], float) else r[c] for c in columns])
+        ws.append([round(r[c], 4) if isinstance(r.get(c), float) else r.get(c) for c in columns])
     out = io.BytesIO()
     wb.save(out)
     audit.record(

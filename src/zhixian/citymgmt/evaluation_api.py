@@ -13,11 +13,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from zhixian.citymgmt import evaluation
+from zhixian.clock import LOCAL_TZ, local_today
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
-from zhixian.web.templating import LOCAL_TZ
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 
@@ -25,7 +25,7 @@ Evaluator = Annotated[Actor, Depends(Require("citymgmt.evaluate"))]
 
 
 def period(start: date | None, end: date | None) -> tuple[datetime, datetime]:
-    today = datetime.now(LOCAL_TZ).date()
+    today = local_today()
     start = start or today.replace(day=1)
     end = end or today
     if end < start:

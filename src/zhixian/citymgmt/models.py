@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from zhixian.db import Base, utcnow
+from zhixian.clock import utcnow
+from zhixian.db import Base
 
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

@@ -18,12 +18,12 @@ from zhixian.citymgmt import catalogue, service
 from zhixian.citymgmt.models import Case, CaseClass, CasePhoto
 from zhixian.citymgmt.schemas import CaseIntake
 from zhixian.citymgmt.standards import COMPONENT_MAJORS, EVENT_MAJORS
-from zhixian.db import SessionDep, utcnow
+from zhixian.clock import LOCAL_TZ, utcnow
+from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Public, client_ip
-from zhixian.web.templating import LOCAL_TZ
 
 
 def _error_items(status: int, detail: str, errors: list[FieldError]) -> list[dict[str, Any]]:

@@ -17,13 +17,14 @@ from zhixian.citymgmt.evaluation_api import period
 from zhixian.citymgmt.models import Case, CaseClass
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
-from zhixian.db import SessionDep, utcnow
+from zhixian.clock import LOCAL_TZ, local_today, utcnow
+from zhixian.db import SessionDep
 from zhixian.errors import Invalid, invalid_from
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
 from zhixian.web.pagination import PageParams, page_params
-from zhixian.web.templating import LOCAL_TZ, render
+from zhixian.web.templating import render
 
 router = APIRouter(prefix="/citymgmt", include_in_schema=False)
 Viewer = Annotated[Actor, Depends(Require("citymgmt.view"))]
@@ -32,7 +33,7 @@ ACTION_LABELS = {name: rule.label for name, rule in workflow.RULES.items()}
 
 
 def _today_start() -> datetime:
-    return datetime.combine(datetime.now(LOCAL_TZ).date(), time(0), tzinfo=LOCAL_TZ)
+    return datetime.combine(local_today(), time(0), tzinfo=LOCAL_TZ)
 
 
 def ops_figures(session: Session, now: datetime | None = None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.citymgmt.models import Case, CasePhoto
 from zhixian.citymgmt.parameters import config
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid
 from zhixian.platform.actor import Actor
 from zhixian.settings import Settings

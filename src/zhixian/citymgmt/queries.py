@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from zhixian.citymgmt.models import Case, CaseClass, Task
 from zhixian.citymgmt.schemas import CaseRead
 from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import NotFound, NotPermitted
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor

@@ -26,7 +26,7 @@ from zhixian.citymgmt.photos import PHOTO_FORMATS, PhotoIn, check_photo, photo_f
 from zhixian.citymgmt.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
 from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, DuplicateRead, PhotoRef
 from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
-from zhixian.db import utcnow
+from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import Invalid, NotPermitted
 from zhixian.platform import audit
 from zhixian.platform import service as platform
@@ -256,8 +256,6 @@ def created(case: Case, photos: Sequence[CasePhoto] = ()) -> CaseCreated:
 
 
 def platform_tz() -> Any:
-    from zhixian.web.templating import LOCAL_TZ
-
     return LOCAL_TZ
 
 

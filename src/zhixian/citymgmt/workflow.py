@@ -20,7 +20,7 @@ from zhixian.citymgmt.models import Case, Notice
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.citymgmt.standards import STATUS_LABELS
 from zhixian.citymgmt.workflow_steps import HANDLERS, Step, open_task, pending_postponement
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import Conflict, NotFound, NotPermitted
 from zhixian.platform import audit
 from zhixian.platform import service as platform

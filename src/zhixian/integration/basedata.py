@@ -168,7 +168,7 @@ def resolve_conflict(
         raise NotFound()
     if row.status != "open":
         raise Conflict("该冲突已处理")
-    from zhixian.db import utcnow
+    from zhixian.clock import utcnow
 
     if action == "replace":
         spec = loaders.PERSON if row.entity == "person" else loaders.LEGAL

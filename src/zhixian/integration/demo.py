@@ -241,7 +241,7 @@ def seed(session: Session, ctx: Any) -> None:
         run.read, run.loaded, run.updated, run.unchanged = len(rows), counts.loaded, counts.updated, counts.unchanged
         run.duplicates, run.conflicts, run.quarantined = counts.duplicates, counts.conflicts, quarantined
         run.checkpoint, run.batches, run.status = len(rows), 1, "succeeded"
-        from zhixian.db import utcnow
+        from zhixian.clock import utcnow
 
         run.finished_at = utcnow()
         session.flush()

@@ -25,7 +25,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.catalog import service as catalog_service
-from zhixian.db import Database, utcnow
+from zhixian.clock import utcnow
+from zhixian.db import Database
 from zhixian.errors import DomainError, Invalid, Unavailable
 from zhixian.integration import prepare, rules
 from zhixian.integration.connectors import Opened, files, remote

@@ -9,17 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, case, func, select
 from sqlalchemy.orm import Session
 
 from zhixian.catalog import grading
 from zhixian.catalog.models import Resource
-from zhixian.db import utcnow
+from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.integration.models import LegalPerson, Person, QualitySnapshot, Record, Run, Source
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 _PERSON_FIELDS = ("name", "gender", "birth_date", "phone_index", "address", "division_code")
 _LEGAL_FIELDS = ("name", "legal_rep", "address", "established", "phone_index", "division_code")
 

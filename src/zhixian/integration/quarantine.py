@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import Conflict, Invalid, NotFound
 from zhixian.integration import pipeline, rules
 from zhixian.integration.loaders import LoadContext, loader_for

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import Invalid
 from zhixian.integration import schedule
 from zhixian.integration.models import Source

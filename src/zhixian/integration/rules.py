@@ -17,6 +17,8 @@ from stdnum import numdb
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import InvalidChecksum, ValidationError
 
+from zhixian.clock import local_today
+
 _FULLWIDTH = {i: i - 0xFEE0 for i in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
 _DATE_PATTERNS = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T].*)?$"),
@@ -80,7 +82,6 @@ _PROVINCES = frozenset(
         82,
     }
 )
-_TODAY = date.today()  # noqa: DTZ011 - a calendar bound for birth dates, not a timestamp
 _TRUE = {"是", "true", "1", "y", "yes", "t"}
 _FALSE = {"否", "false", "0", "n", "no", "f"}
 
@@ -163,7 +164,7 @@ def id_number(value: str) -> str:
         born = date(int(v[6:10]), int(v[10:12]), int(v[12:14]))  # as ric.get_birth_date, without re-cleaning
     except ValueError as exc:
         raise Bad("出生日期无效") from exc
-    if not date(1880, 1, 1) <= born <= _TODAY:
+    if not date(1880, 1, 1) <= born <= local_today():
         raise Bad("出生日期无效")
     if not _area_known(v[:6]):
         raise Bad("地址码（前 6 位）不是有效的行政区划代码")

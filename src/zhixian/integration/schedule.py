@@ -6,11 +6,10 @@ Times are Beijing time. Enough for "every night at 2" (``0 2 * * *``) or "every 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
+from zhixian.clock import LOCAL_TZ
 from zhixian.errors import Invalid
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 _BOUNDS = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
 _NAMES = ("分钟", "小时", "日", "月", "星期")
 

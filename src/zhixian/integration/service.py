@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhixian.integration import pipeline, rules, schedule, worker
 from zhixian.integration.connectors import FileInfo, files, kind_for, remote

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.integration import quality, schedule, service, worker
 from zhixian.platform.actor import system_actor
 

@@ -27,7 +27,7 @@ from sqlalchemy import bindparam, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import Unavailable
 from zhixian.platform.models import AuditRecord
 

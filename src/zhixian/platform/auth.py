@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session
 
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import Conflict, FieldError, Invalid, NotFound
 from zhixian.platform import audit
 from zhixian.platform.audit import AuditContext

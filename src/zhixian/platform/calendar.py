@@ -13,13 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
-from zoneinfo import ZoneInfo
 
 import chinese_calendar
 
+from zhixian.clock import LOCAL_TZ
+
 __all__ = ["DEFAULT_PERIODS", "LOCAL_TZ", "MAX_DAYS", "WorkingCalendar", "WorkingTime"]
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_PERIODS: tuple[tuple[str, str], ...] = (("08:30", "12:00"), ("13:30", "17:30"))
 MAX_DAYS = 3650
 # A span this long is a caller bug, not a business question; refuse rather than spin.

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import ColumnElement, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from zhixian.db import utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import Conflict, FieldError, Invalid, NotFound
 from zhixian.platform import audit, auth
 from zhixian.platform.actor import COUNTY_SCOPE, Actor, system_actor

@@ -5,18 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
+from zhixian.clock import LOCAL_TZ
 from zhixian.platform.actor import Actor
 from zhixian.settings import Settings
 from zhixian.subsystems import MenuItem, Registry
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 WEB_TEMPLATES = Path(__file__).parent / "templates"
 
 

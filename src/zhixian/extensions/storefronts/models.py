@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import Float, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from zhixian.db import Base, utcnow
+from zhixian.clock import utcnow
+from zhixian.db import Base
 
 
 class Shop(Base):

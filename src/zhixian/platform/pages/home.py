@@ -10,7 +10,8 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from zhixian.db import SessionDep, utcnow
+from zhixian.clock import utcnow
+from zhixian.db import SessionDep
 from zhixian.platform import service
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import AuditRecord, Department, Division, User

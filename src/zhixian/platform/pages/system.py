@@ -9,7 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhixian.db import SessionDep, utcnow
+from zhixian.clock import utcnow
+from zhixian.db import SessionDep
 from zhixian.errors import DomainError
 from zhixian.platform import org, service
 from zhixian.platform.deps import CalendarManager, OrgManager, SystemManager

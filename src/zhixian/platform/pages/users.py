@@ -9,7 +9,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from zhixian.db import SessionDep, utcnow
+from zhixian.clock import utcnow
+from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
 from zhixian.fields import IdPath
 from zhixian.platform import org, service
