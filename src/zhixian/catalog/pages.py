@@ -200,7 +200,7 @@ def new(request: Request, actor: Editor, session: SessionDep) -> HTMLResponse:
 
 @router.get("/catalog/resources/{resource_id}/edit")
 def edit(request: Request, resource_id: int, actor: Editor, session: SessionDep) -> HTMLResponse:
-    row = service.get_resource(session, actor=actor, resource_id=resource_id)
+    row = service.get_editable_resource(session, actor=actor, resource_id=resource_id)
     data = service.resource_input(session, row)
     form = data.model_dump(exclude={"items"})
     form["linked_codes"] = "；".join(data.linked_codes)

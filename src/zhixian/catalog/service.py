@@ -96,6 +96,14 @@ def get_resource(session: Session, *, actor: Actor, resource_id: int) -> Resourc
     return row
 
 
+def get_editable_resource(session: Session, *, actor: Actor, resource_id: int) -> Resource:
+    """A resource the actor may change: its own department's (the authority: any); others' are read-only."""
+    actor.require("catalog.edit")
+    row = get_resource(session, actor=actor, resource_id=resource_id)
+    _check_own(session, actor, row.department_id)
+    return row
+
+
 def resource_by_code(session: Session, code: str) -> Resource | None:
     return session.execute(select(Resource).where(Resource.code == code)).scalar_one_or_none()
 
