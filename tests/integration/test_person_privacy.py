@@ -201,3 +201,17 @@ def test_unmasked_read_needs_the_authority_and_is_audited_with_the_record(as_use
     masked = as_user("datahub").get(f"/api/v1/integration/persons/{person.id}")
     assert masked.json()["masked"] is True
     assert person.birth_date.isoformat() not in masked.text
+
+
+def test_masking_rules_per_field_kind() -> None:
+    assert masking.address("浙江省湖州市长兴县雉城街道金陵北路66号") == "浙江省湖州市长兴县雉城街道…"
+    assert masking.address("城东村解放路12号") == "城东村…"
+    assert masking.address("某某小区3幢201室") == masking.HIDDEN
+    assert masking.mask_value("birth_date", "2002-11-09") == "2002年"
+    view = masking.person_view({"id_number": "330421********7540", "birth_date": "2002-11-09", "name": "张三丰"})
+    assert view == {"id_number": "3****************0", "birth_date": None, "birth_year": 2002, "name": "张**"}
+    # a company's address is public; a sole trader's (个体工商户, USCC 92…) is a person's
+    company = {"uscc": "91330421MA2B3C4D5E", "legal_rep": "李四", "address": "城东村解放路12号"}
+    assert masking.legal_view(company)["address"] == "城东村解放路12号"
+    assert masking.legal_view({**company, "uscc": "92330421MA2B3C4D5E"})["address"] == "城东村…"
+    assert masking.legal_view(company)["legal_rep"] == "李*"
