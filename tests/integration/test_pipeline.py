@@ -77,9 +77,10 @@ def test_full_width_id_is_stored_encrypted_and_found_by_blind_index(as_user, db,
     assert found.status_code == 200
     person = found.json()
     assert person["masked"]
-    assert person["id_number"] == plain[:6] + "********" + plain[-4:]
+    assert person["id_number"] == plain[0] + "*" * 16 + plain[-1]  # no area or birth digits (item 20)
     assert person["phone"] == "139****5678"
     assert person["name"] == "李*"
+    assert (person["birth_date"], person["birth_year"]) == (None, 1981)
     row = db.get(Person, person["id"])
     assert plain not in row.id_enc
     assert row.id_enc.startswith("sm4c.")  # sealed in bulk with SM4-CTR, opened against the blind index

@@ -83,6 +83,6 @@ def test_key_file_is_created_private_and_reloaded(tmp_path: Path) -> None:
 
 def test_masks_follow_common_practice() -> None:
     assert mask_phone("13812345678") == "138****5678"
-    assert mask_id_number("11010519491231002X") == "110105********002X"
+    assert mask_id_number("11010519491231002X") == "1****************X"  # no area or birth digits (item 20)
     assert mask_name("张三") == "张*"
-    assert mask_name("欧阳娜娜") == "欧**娜"
+    assert mask_name("欧阳娜娜") == "欧***"

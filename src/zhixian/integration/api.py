@@ -218,35 +218,37 @@ def discard(quarantine_id: int, actor: Runner, session: SessionDep) -> Quarantin
     return QuarantineRead.model_validate(quarantine.discard(session, actor=actor, quarantine_id=quarantine_id))
 
 
-@router.get("/persons/lookup", summary="按身份号码精确查询人口基础库（脱敏，查询留痕）")
+@router.get("/persons/lookup", summary="按身份号码精确查询人口基础库（本部门提供的记录，脱敏，查询留痕）")
 def person_lookup(
     actor: Viewer, session: SessionDep, cipher: Cipher, id_number: Annotated[str, Query(min_length=1, max_length=30)]
 ) -> PersonRead:
     row = basedata.find_person(session, actor=actor, cipher=cipher, id_number=id_number)
-    return basedata.person_read(session, actor=actor, cipher=cipher, row=row, unmasked=False)
+    return basedata.person_read(
+        session, actor=actor, cipher=cipher, row=row, unmasked=False, action="integration.person.lookup"
+    )
 
 
-@router.get("/persons/{person_id}", summary="人口记录；unmasked=true 需个人信息查看权限并留痕")
+@router.get(
+    "/persons/{person_id}", summary="人口记录（本部门提供的记录，脱敏，查看留痕）；unmasked=true 需个人信息查看权限"
+)
 def person(person_id: int, actor: Viewer, session: SessionDep, cipher: Cipher, unmasked: bool = False) -> PersonRead:
     row = basedata.get_person(session, actor=actor, person_id=person_id)
     return basedata.person_read(session, actor=actor, cipher=cipher, row=row, unmasked=unmasked)
 
 
-@router.get("/legal-persons/lookup", summary="按统一社会信用代码查询法人基础库")
+@router.get("/legal-persons/lookup", summary="按统一社会信用代码查询法人基础库（本部门提供的记录，查看留痕）")
 def legal_lookup(
     actor: Viewer, session: SessionDep, uscc: Annotated[str, Query(min_length=18, max_length=18)]
 ) -> LegalPersonRead:
-    return basedata.legal_read(basedata.find_legal(session, actor=actor, uscc=uscc))
+    row = basedata.find_legal(session, actor=actor, uscc=uscc)
+    return basedata.legal_read(session, actor=actor, row=row)
 
 
 @router.get("/conflicts", summary="待本部门处理的数据冲突")
 def conflicts(
     actor: Viewer, session: SessionDep, cipher: Cipher, status: Literal["open", "kept", "replaced", ""] = "open"
 ) -> list[ConflictRead]:
-    return [
-        basedata.conflict_read(session, cipher=cipher, row=c)
-        for c in basedata.list_conflicts(session, actor=actor, status=status)
-    ]
+    return basedata.conflict_views(session, actor=actor, cipher=cipher, status=status)
 
 
 @router.post("/conflicts/{conflict_id}/resolve", summary="处理冲突：保留现值或采用新值")

@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 
 from zhixian.catalog.models import Resource
 from zhixian.errors import Conflict, Invalid, NotFound
-from zhixian.integration import loaders, rules
+from zhixian.integration import access, loaders, rules
 from zhixian.integration.models import FieldConflict, LegalPerson, Person, QualitySnapshot
 from zhixian.integration.schemas import ConflictRead, LegalPersonRead, PersonRead, QualityRead
-from zhixian.platform import audit
+from zhixian.platform import audit, masking
 from zhixian.platform.actor import Actor
-from zhixian.platform.crypto import FieldCipher, mask_name
+from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Department
 
 _FIELD_LABELS = {
@@ -35,83 +35,95 @@ def _dept_names(session: Session) -> dict[int, str]:
     return dict(session.execute(select(Department.id, Department.name)).all())
 
 
-def person_read(session: Session, *, actor: Actor, cipher: FieldCipher, row: Person, unmasked: bool) -> PersonRead:
+PERSONAL_FIELDS = ("id_number", "name", "birth_date", "phone", "address")
+
+
+def person_read(
+    session: Session,
+    *,
+    actor: Actor,
+    cipher: FieldCipher,
+    row: Person,
+    unmasked: bool,
+    action: str = "integration.person.read",
+) -> PersonRead:
+    """A person as this actor may see it: in scope or 404, masked as a whole unless asked, always audited."""
+    access.check_read(session, actor, row)
     if unmasked:
-        actor.require("integration.personal.read")
-        audit.record(
-            session,
-            actor.audit,
-            action="integration.person.read_unmasked",
-            object_type="integration_person",
-            object_id=row.id,
-            detail={"fields": ["id_number", "name", "phone", "address"]},
-        )
-    return PersonRead(
-        id=row.id,
-        id_number=cipher.decrypt(row.id_enc, index=row.id_index) if unmasked else row.id_masked,
-        name=row.name if unmasked else mask_name(row.name),
-        gender=row.gender,
-        birth_date=row.birth_date,
-        phone=(cipher.decrypt(row.phone_enc, index=row.phone_index) if row.phone_enc else "")
+        actor.require(access.PERSONAL_READ)
+    record: dict[str, Any] = {
+        "id": row.id,
+        "id_number": cipher.decrypt(row.id_enc, index=row.id_index) if unmasked else row.id_masked,
+        "name": row.name,
+        "gender": row.gender,
+        "birth_date": row.birth_date,
+        "birth_year": row.birth_date.year if row.birth_date else None,
+        "phone": (cipher.decrypt(row.phone_enc, index=row.phone_index) if row.phone_enc else "")
         if unmasked
         else row.phone_masked,
-        address=row.address if unmasked else row.address[:12] + ("…" if len(row.address) > 12 else ""),
-        division_code=row.division_code,
+        "address": row.address,
+        "division_code": row.division_code,
+        "masked": not unmasked,
+        "provenance": row.provenance or {},
+    }
+    access.audit_read(
+        session,
+        actor,
+        "person",
+        [row.id],
+        action="integration.person.read_unmasked" if unmasked else action,
         masked=not unmasked,
-        provenance=row.provenance or {},
+        fields=PERSONAL_FIELDS if unmasked else (),
     )
+    return PersonRead.model_validate(record if unmasked else masking.person_view(record))
 
 
 def find_person(session: Session, *, actor: Actor, cipher: FieldCipher, id_number: str) -> Person:
-    """Exact lookup by ID number through the blind index; the lookup itself is audited."""
+    """Exact lookup by ID number through the blind index; out of scope answers like a missing number."""
     actor.require("integration.view")
     try:
         value = rules.id_number(rules.text(id_number) or "")
     except rules.Bad as exc:
         raise Invalid(str(exc), field="id_number") from exc
     row = session.execute(select(Person).where(Person.id_index == cipher.blind_index(value))).scalar_one_or_none()
-    audit.record(
-        session,
-        actor.audit,
-        action="integration.person.lookup",
-        object_type="integration_person",
-        object_id=row.id if row else "",
-        result="成功" if row else "未找到",
-    )
-    if row is None:
-        raise NotFound("人口基础库中没有该身份号码")
+    access.check_read(session, actor, row, "人口基础库中没有该身份号码")
+    assert row is not None
     return row
 
 
 def get_person(session: Session, *, actor: Actor, person_id: int) -> Person:
     actor.require("integration.view")
     row = session.get(Person, person_id)
-    if row is None:
-        raise NotFound()
+    access.check_read(session, actor, row)
+    assert row is not None
     return row
 
 
 def find_legal(session: Session, *, actor: Actor, uscc: str) -> LegalPerson:
     actor.require("integration.view")
     row = session.execute(select(LegalPerson).where(LegalPerson.uscc == uscc.strip().upper())).scalar_one_or_none()
-    if row is None:
-        raise NotFound("法人基础库中没有该统一社会信用代码")
+    access.check_read(session, actor, row, "法人基础库中没有该统一社会信用代码")
+    assert row is not None
     return row
 
 
-def legal_read(row: LegalPerson) -> LegalPersonRead:
-    return LegalPersonRead(
-        id=row.id,
-        uscc=row.uscc,
-        name=row.name,
-        legal_rep=row.legal_rep,
-        address=row.address,
-        established=row.established,
-        capital=row.capital,
-        phone=row.phone_masked,
-        division_code=row.division_code,
-        provenance=row.provenance or {},
-    )
+def legal_read(session: Session, *, actor: Actor, row: LegalPerson) -> LegalPersonRead:
+    """Masked as a whole (the representative, the phone; a sole trader's address) and audited."""
+    access.check_read(session, actor, row)
+    record = {
+        "id": row.id,
+        "uscc": row.uscc,
+        "name": row.name,
+        "legal_rep": row.legal_rep,
+        "address": row.address,
+        "established": row.established,
+        "capital": row.capital,
+        "phone": row.phone_masked,
+        "division_code": row.division_code,
+        "provenance": row.provenance or {},
+    }
+    access.audit_read(session, actor, "legal", [row.id], action="integration.legal.read", masked=True)
+    return LegalPersonRead.model_validate(masking.legal_view(record))
 
 
 # --- conflicts
@@ -131,30 +143,50 @@ def list_conflicts(session: Session, *, actor: Actor, status: str = "open", limi
     return list(session.execute(stmt.order_by(FieldConflict.id).limit(limit)).scalars())
 
 
+def _conflict_kinds(session: Session, row: FieldConflict) -> dict[str, masking.FieldKind]:
+    if row.entity == "person":
+        return masking.PERSON_KINDS
+    legal = session.get(LegalPerson, row.entity_id)
+    return masking.legal_kinds(legal.uscc if legal else "")
+
+
 def conflict_read(session: Session, *, cipher: FieldCipher, row: FieldConflict) -> ConflictRead:
-    """Values are shown masked where they are personal (phone, name)."""
+    """Both values masked by the same rules as the record they belong to (a birth date shows its year)."""
     names = _dept_names(session)
-
-    def show(value: str) -> str:
-        if row.field == "phone":
-            return value[:3] + "****" + value[-4:] if len(value) >= 7 else "***"
-        if row.field == "name" and row.entity == "person":
-            return mask_name(value)
-        return value
-
+    kind = _conflict_kinds(session, row).get(row.field, "plain")
     return ConflictRead(
         id=row.id,
         entity=row.entity,
         entity_id=row.entity_id,
         field=_FIELD_LABELS.get(row.field, row.field),
-        current_value=show(cipher.decrypt(row.current_enc)),
+        current_value=masking.mask_value(kind, cipher.decrypt(row.current_enc)),
         current_department=names.get(row.current_department_id or 0, ""),
-        incoming_value=show(cipher.decrypt(row.incoming_enc)),
+        incoming_value=masking.mask_value(kind, cipher.decrypt(row.incoming_enc)),
         incoming_department=names.get(row.incoming_department_id, ""),
         run_id=row.run_id,
         status=row.status,
         resolved_by=row.resolved_by,
     )
+
+
+def conflict_views(session: Session, *, actor: Actor, cipher: FieldCipher, status: str = "open") -> list[ConflictRead]:
+    """The conflict list as pages and API show it: the personal values in it are a read, audited once."""
+    rows = list_conflicts(session, actor=actor, status=status)
+    if rows:
+        audit.record(
+            session,
+            actor.audit,
+            action="integration.conflict.list",
+            object_type="integration_conflict",
+            detail={
+                "count": len(rows),
+                "ids": [c.id for c in rows],
+                "persons": sorted({c.entity_id for c in rows if c.entity == "person"}),
+                "legal": sorted({c.entity_id for c in rows if c.entity == "legal"}),
+                "masked": True,
+            },
+        )
+    return [conflict_read(session, cipher=cipher, row=c) for c in rows]
 
 
 def resolve_conflict(

@@ -445,9 +445,7 @@ async def fix(
 
 @router.get("/integration/conflicts")
 def conflicts(request: Request, actor: Viewer, session: SessionDep, cipher: Cipher) -> HTMLResponse:
-    rows = [
-        basedata.conflict_read(session, cipher=cipher, row=c) for c in basedata.list_conflicts(session, actor=actor)
-    ]
+    rows = basedata.conflict_views(session, actor=actor, cipher=cipher)
     return render(request, "integration/conflicts.html", actor, rows=rows)
 
 

@@ -228,11 +228,14 @@ class ResubmitIn(Input):
 
 
 class PersonRead(Output):
+    """Masked (the default) it carries birth_year and no birth_date: see ``platform.masking.person_view``."""
+
     id: int
     id_number: str
     name: str
     gender: str
     birth_date: date | None
+    birth_year: int | None = None
     phone: str
     address: str
     division_code: str

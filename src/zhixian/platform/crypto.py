@@ -24,6 +24,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from zhixian.platform import masking
+
 _BLOCK = 16
 _COUNTER_MASK = (1 << 128) - 1
 
@@ -129,16 +131,13 @@ class FieldCipher:
 
 
 def mask_phone(phone: str) -> str:
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 7 else "*" * len(phone)
+    """Kept for callers that store a masked copy; the rule lives in ``platform.masking``."""
+    return masking.phone(phone)
 
 
 def mask_id_number(value: str) -> str:
-    return value[:6] + "*" * (len(value) - 10) + value[-4:] if len(value) > 10 else "*" * len(value)
+    return masking.id_number(value)
 
 
 def mask_name(name: str) -> str:
-    if len(name) <= 1:
-        return name
-    if len(name) == 2:
-        return name[0] + "*"
-    return name[0] + "*" * (len(name) - 2) + name[-1]
+    return masking.person_name(name)
