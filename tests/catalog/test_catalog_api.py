@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import io
 import json
+from datetime import timedelta
 
 from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from zhixian.catalog.models import BusinessSystem, Resource
+from zhixian.clock import local_today
 from zhixian.platform.models import AuditRecord
 
 
@@ -233,7 +235,7 @@ def test_registry_counts_and_upward_application(as_user, db):
             "outcome": "granted",
             "decided_on": "2026-10-20",
             "granted_scope": "户籍人口只读",
-            "expires": "2030-12-31",
+            "expires": (local_today() + timedelta(days=365)).isoformat(),  # valid whatever today is
         },
     )
     assert done.status_code == 200
