@@ -411,7 +411,7 @@ def _features_from_shapefile_zip(content: bytes, limits: GeoLimits) -> list[dict
         encoding = uploads.read_member(archive, cpg, limits.zip, limit=64).decode("ascii", "ignore").strip()
     if encoding.upper() in ("", "ANSI", "936", "CP936"):
         encoding = "gbk"
-    out = []
+    out: list[dict[str, Any]] = []
     for enc in dict.fromkeys([encoding, "gbk"]):
         try:
             reader = shapefile.Reader(shp=parts["shp"], shx=parts["shx"], dbf=parts["dbf"], encoding=enc)

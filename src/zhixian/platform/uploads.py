@@ -24,6 +24,7 @@ __all__ = ["UploadLimits", "check_xlsx", "open_zip", "read_limited", "read_membe
 
 CHUNK = 1024 * 1024
 MB = 1024 * 1024
+SPREADSHEET_MAX_BYTES = 50 * MB  # an uploaded workbook or catalogue file (data files have their own path)
 
 
 @dataclass(frozen=True)
