@@ -133,6 +133,10 @@ def check_xlsx(source: bytes | Path, limits: UploadLimits, *, field: str = "file
             is_zip = fh.read(4) == b"PK\x03\x04"
     if not is_zip:
         return
+    try:
+        zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source).close()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise Invalid("文件不是有效的 Excel 工作簿（.xlsx/.xls）", field=field) from exc
     with open_zip(source, limits, field=field) as archive:
         budget = limits.xlsx_max_sheet_bytes
         for info in archive.infolist():
