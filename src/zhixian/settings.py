@@ -71,6 +71,22 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024, description="文件上传上限")
     trusted_proxies: str = Field(default="127.0.0.1", description="可信反向代理地址，用于识别客户端 IP")
 
+    # --- upload bombs and grid geometry limits (sec-bombs; defaults in platform.uploads.UploadLimits)
+    upload_zip_max_members: int = Field(default=1000, ge=1, description="上传压缩包（含 .xlsx）内文件数上限")
+    upload_zip_max_inflated_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024 * 1024, description="上传压缩包解压后总大小上限"
+    )
+    upload_zip_max_ratio: int = Field(default=200, ge=10, description="压缩包内单个文件的压缩比上限（防压缩炸弹）")
+    upload_xlsx_max_sheet_bytes: int = Field(
+        default=128 * 1024 * 1024, ge=1024 * 1024, description="Excel 工作表 XML 解压后合计上限"
+    )
+    geo_max_vertices_per_feature: int = Field(
+        default=50_000, ge=100, le=1_000_000, description="导入网格/边界时单个要素的顶点数上限"
+    )
+    geo_max_vertices_per_import: int = Field(
+        default=2_000_000, ge=1000, le=20_000_000, description="一次导入的顶点总数上限"
+    )
+
     # --- working calendar
     work_periods: list[tuple[str, str]] = Field(
         default_factory=lambda: [("08:30", "12:00"), ("13:30", "17:30")],

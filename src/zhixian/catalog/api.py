@@ -23,7 +23,7 @@ from zhixian.catalog.schemas import (
     SystemRead,
 )
 from zhixian.db import SessionDep
-from zhixian.platform import audit
+from zhixian.platform import audit, uploads
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
 from zhixian.web.pagination import Page, PageParams, page_params
@@ -160,7 +160,7 @@ def template(actor: Viewer) -> Response:
 def import_catalog(
     file: Annotated[UploadFile, File(description="目录编制表、JSON 或 XML")], actor: Editor, session: SessionDep
 ) -> CatalogImportReport:
-    resources = catalog_io.parse(file.file.read(), file.filename or "")
+    resources = catalog_io.parse(uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES), file.filename or "")
     return catalog_io.import_resources(session, actor=actor, resources=resources)
 
 

@@ -26,6 +26,7 @@ from zhixian.catalog import service
 from zhixian.catalog.models import Resource
 from zhixian.catalog.schemas import CatalogImportReport, ResourceIn
 from zhixian.errors import FieldError, Invalid, pydantic_errors_to_chinese
+from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 
 ElementSet = Literal["modern", "legacy"]
@@ -208,6 +209,7 @@ def _sheet_rows(wb: CalamineWorkbook, sheet: str, labels: list[str]) -> list[tup
 
 
 def from_excel(content: bytes) -> list[ResourceIn]:
+    uploads.check_xlsx(content, uploads.UploadLimits())
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
     except Exception as exc:  # calamine raises several types for non-workbooks

@@ -14,6 +14,7 @@ from zhixian.catalog import io as catalog_io
 from zhixian.catalog.schemas import ResourceIn, ReviewIn, SystemIn
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, pydantic_errors_to_chinese
+from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department
 from zhixian.web.auth import Require
@@ -85,7 +86,11 @@ def import_file(
 ) -> HTMLResponse:
     try:
         report = catalog_io.import_resources(
-            session, actor=actor, resources=catalog_io.parse(file.file.read(), file.filename or "")
+            session,
+            actor=actor,
+            resources=catalog_io.parse(
+                uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES), file.filename or ""
+            ),
         )
         message, errors = f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}", []
     except DomainError as exc:

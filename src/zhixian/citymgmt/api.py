@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from zhixian.citymgmt import service, workflow
-from zhixian.citymgmt.models import Case, CasePhoto, Postponement, Task
+from zhixian.citymgmt.models import Case, Postponement, Task
 from zhixian.citymgmt.schemas import (
     ActionIn,
     BatchIntake,
@@ -161,11 +161,11 @@ def create_cases(data: BatchIntake, request: Request, session: SessionDep, actor
     return {"created": created, "failed": sum(1 for r in results if r["status"] >= 400), "results": results}
 
 
-async def _read_photos(files: list[UploadFile] | None, stage: str) -> list[service.PhotoIn]:
+async def _read_photos(files: list[UploadFile] | None, stage: str, max_bytes: int) -> list[service.PhotoIn]:
     out = []
     for f in files or []:
         if f.filename or f.size:
-            out.append(service.PhotoIn(await f.read(), f.filename or "", stage))
+            out.append(await service.read_upload(f, max_bytes=max_bytes, stage=stage))
     return out
 
 
@@ -192,8 +192,9 @@ async def report(
     photo_after: Annotated[list[UploadFile] | None, File()] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    before = await _read_photos(photo, "before")
-    after = await _read_photos(photo_after, "after")
+    max_bytes = int(service.config(session)["photo_max_bytes"])
+    before = await _read_photos(photo, "before", max_bytes)
+    after = await _read_photos(photo_after, "after", max_bytes)
     fields = {
         "source": "inspector",
         "class_code": class_code,
@@ -280,7 +281,8 @@ async def act(case_id: int, action: str, request: Request, session: SessionDep, 
                 if key != "csrf_token" and value != "":
                     raw[key] = value
             elif value.filename:
-                photos.append(service.PhotoIn(await value.read(), value.filename, "after"))
+                max_bytes = int(service.config(session)["photo_max_bytes"])
+                photos.append(await service.read_upload(value, max_bytes=max_bytes, stage="after"))
     else:
         try:
             raw = json.loads(await request.body() or b"{}")
@@ -301,12 +303,9 @@ async def act(case_id: int, action: str, request: Request, session: SessionDep, 
 
 @router.get("/photos/{photo_id}", summary="案件照片")
 def photo(photo_id: int, session: SessionDep, actor: Viewer, settings: SettingsDep) -> FileResponse:
-    row = session.get(CasePhoto, photo_id)
-    if row is None:
-        raise Invalid("照片不存在")
-    service.get_case(session, actor=actor, case_id=row.case_id)  # scope
+    row, path = service.readable_photo(session, settings=settings, actor=actor, photo_id=photo_id)
     return FileResponse(
-        service.photo_file(settings, row),
+        path,
         media_type=row.content_type,
         headers={"Cache-Control": "private, max-age=86400"},
     )

@@ -23,7 +23,7 @@ from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
 from zhixian.citymgmt.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
 from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid
-from zhixian.platform import audit
+from zhixian.platform import audit, uploads
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 
@@ -170,8 +170,11 @@ def classes_excel(session: Session) -> bytes:
     return out.getvalue()
 
 
-def import_classes_excel(session: Session, *, actor: Actor, content: bytes) -> int:
+def import_classes_excel(
+    session: Session, *, actor: Actor, content: bytes, limits: uploads.UploadLimits | None = None
+) -> int:
     actor.require("citymgmt.config")
+    uploads.check_xlsx(content, limits or uploads.UploadLimits())
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(content))
         rows = book.get_sheet_by_index(0).to_python()
@@ -209,11 +212,13 @@ def import_classes_excel(session: Session, *, actor: Actor, content: bytes) -> i
 
 
 _SHAPES_LOCK = threading.Lock()
-_SHAPES: dict[str, tuple[int, list[tuple[str, str, str, str, dict[str, Any]]]]] = {}
+_Shapes = tuple[list[tuple[str, str, str, str, dict[str, Any]]], list[str]]
+_SHAPES: dict[str, tuple[int, _Shapes]] = {}
 
 
-def _grid_shapes(session: Session) -> list[tuple[str, str, str, str, dict[str, Any]]]:
-    """(code, name, community, street, simplified GeoJSON geometry) per grid, parsed once per geo version."""
+def _grid_shapes(session: Session) -> _Shapes:
+    """(code, name, community, street, simplified GeoJSON geometry) per grid, parsed once per geo version,
+    and the codes of stored grids left out because they can't be drawn (see geo.load_geometries)."""
     version = geo.versions(session).get(geo.GEO, 0)
     bind = session.get_bind()
     key = str(bind.engine.url) if hasattr(bind, "engine") else str(id(bind))
@@ -224,10 +229,14 @@ def _grid_shapes(session: Session) -> list[tuple[str, str, str, str, dict[str, A
         rows = session.execute(
             select(Grid.code, Grid.name, Grid.community_code, Grid.street_code, Grid.wkt).order_by(Grid.code)
         ).all()
-        geoms = shapely.simplify(shapely.from_wkt([r[4] for r in rows]), 0.00002) if rows else []
-        shapes = [(r[0], r[1], r[2], r[3], mapping(g)) for r, g in zip(rows, geoms, strict=True)]
-        _SHAPES[key] = (version, shapes)
-        return shapes
+        geoms, quarantined = geo.load_geometries([r[0] for r in rows], [r[4] for r in rows])
+        shapes = [
+            (r[0], r[1], r[2], r[3], mapping(shapely.simplify(g, 0.00002)))
+            for r, g in zip(rows, geoms, strict=True)
+            if g is not None
+        ]
+        _SHAPES[key] = (version, (shapes, quarantined))
+        return shapes, quarantined
 
 
 def grid_layer(session: Session, *, street_code: str | None = None, now: datetime | None = None) -> dict[str, Any]:
@@ -246,7 +255,8 @@ def grid_layer(session: Session, *, street_code: str | None = None, now: datetim
         stats_q = stats_q.where(Case.street_code == street_code)
     stats = {row[0]: (int(row[1]), int(row[2] or 0)) for row in session.execute(stats_q)}
     features = []
-    for code, name, community, street, geometry in _grid_shapes(session):
+    shapes, quarantined = _grid_shapes(session)
+    for code, name, community, street, geometry in shapes:
         if street_code and street != street_code:
             continue
         open_n, overdue = stats.get(code, (0, 0))
@@ -264,12 +274,13 @@ def grid_layer(session: Session, *, street_code: str | None = None, now: datetim
                 },
             }
         )
-    return {"type": "FeatureCollection", "features": features}
+    return {"type": "FeatureCollection", "features": features, "quarantined": quarantined}
 
 
 def area_layer(session: Session, *, level: str = "village") -> dict[str, Any]:
-    rows = session.execute(select(Area).where(Area.level == level)).scalars()
+    rows = session.execute(select(Area).where(Area.level == level)).scalars().all()
     key = "community_code" if level == "village" else "street_code"
+    geoms, quarantined = geo.load_geometries([a.division_code for a in rows], [a.wkt for a in rows])
     return {
         "type": "FeatureCollection",
         "features": [
@@ -280,19 +291,21 @@ def area_layer(session: Session, *, level: str = "village") -> dict[str, Any]:
                     "name": a.name,
                     "href": f"/citymgmt/cases?{key}={a.division_code}&status=open",
                 },
-                "geometry": mapping(shapely.simplify(shapely.from_wkt(a.wkt), 0.0001)),
+                "geometry": mapping(shapely.simplify(g, 0.0001)),
             }
-            for a in rows
+            for a, g in zip(rows, geoms, strict=True)
+            if g is not None
         ],
+        "quarantined": quarantined,
     }
 
 
 def import_geodata(  # noqa: PLR0912 - one branch per kind of per-feature problem, reported together
-    session: Session, *, actor: Actor, kind: str, content: bytes, filename: str
+    session: Session, *, actor: Actor, kind: str, content: bytes, filename: str, limits: geo.GeoLimits | None = None
 ) -> GeoImportReport:
     """Valid features are saved; invalid ones are reported by row; overlapping grids are refused."""
     actor.require("citymgmt.config")
-    result = geo.read_features(content, filename)
+    result = geo.read_features(content, filename, limits)
     errors = list(result.errors)
     divisions = {d.code: d for d in platform.list_divisions(session)}
     county_row = platform.county(session)
@@ -319,11 +332,17 @@ def import_geodata(  # noqa: PLR0912 - one branch per kind of per-feature proble
                 errors.append(FieldError(f"网格编码中的社区 {code[:12]} 不存在", field="code", row=feat.row))
                 continue
             good.append((feat, code))
-        pairs = geo.overlaps([f.geometry for f, _ in good])
+        found = geo.overlaps([f.geometry for f, _ in good])
         bad_rows = set()
-        for i, j, shared in pairs:
+        for i, j, shared in found.pairs:
             overlaps_out.append({"row": good[i][0].row, "other_row": good[j][0].row, "area_m2": round(shared, 1)})
             bad_rows |= {i, j}
+        if not found.complete:
+            listed = [
+                FieldError(f"与第 {o['other_row']} 个要素重叠 {o['area_m2']} 平方米", field="geometry", row=o["row"])
+                for o in overlaps_out
+            ]
+            raise Invalid("网格之间重叠过多，未导入任何网格；请先修正重叠（仅列出前几处）", listed)
         for n, (feat, code) in enumerate(good):
             if n in bad_rows:
                 errors.append(FieldError(f"网格 {code} 与其他网格重叠", field="geometry", row=feat.row))

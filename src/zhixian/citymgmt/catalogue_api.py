@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
@@ -17,7 +17,9 @@ from zhixian.citymgmt.models import CaseClass, Grid
 from zhixian.citymgmt.schemas import AddressRead, ClassIn, ClassRead, ConfigIn, CoverIn, GeoImportReport, LocationRead
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid
+from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
+from zhixian.settings import Settings
 from zhixian.web.auth import Require, Signed
 from zhixian.web.pagination import Page, PageParams, page_params
 
@@ -25,6 +27,7 @@ router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 
 Configurer = Annotated[Actor, Depends(Require("citymgmt.config"))]
 Paging = Annotated[PageParams, Depends(page_params)]
+CLASSES_MAX_BYTES = 20 * 1024 * 1024  # a class table is a few hundred rows
 
 
 # --- geography
@@ -69,14 +72,18 @@ def areas_geojson(session: SessionDep, actor: Signed, level: str = "village") ->
 
 
 @router.post("/geo/import", summary="导入网格、社区边界或部件（GeoJSON 或 Shapefile ZIP）")
-async def geo_import(
+def geo_import(
+    request: Request,
     session: SessionDep,
     actor: Configurer,
     kind: Annotated[str, Form(pattern="^(grid|area|component)$")],
     file: Annotated[UploadFile, File()],
 ) -> GeoImportReport:
-    content = await file.read()
-    return catalogue.import_geodata(session, actor=actor, kind=kind, content=content, filename=file.filename or "")
+    limits = geo.GeoLimits.from_settings(request.app.state.settings)
+    content = uploads.read_limited(file.file, limits.max_file_bytes, label="导入文件")
+    return catalogue.import_geodata(
+        session, actor=actor, kind=kind, content=content, filename=file.filename or "", limits=limits
+    )
 
 
 @router.post("/geo/cover", summary="为社区生成网格覆盖（正方形裁剪，自西向东、自北向南编号）")
@@ -140,8 +147,13 @@ def classes_excel(session: SessionDep, actor: Signed) -> Response:
 
 
 @router.post("/classes/import", summary="从 Excel 导入分类")
-async def classes_import(session: SessionDep, actor: Configurer, file: Annotated[UploadFile, File()]) -> dict[str, int]:
-    return {"saved": catalogue.import_classes_excel(session, actor=actor, content=await file.read())}
+def classes_import(
+    request: Request, session: SessionDep, actor: Configurer, file: Annotated[UploadFile, File()]
+) -> dict[str, int]:
+    settings: Settings = request.app.state.settings
+    content = uploads.read_limited(file.file, CLASSES_MAX_BYTES, label="分类 Excel")
+    limits = uploads.UploadLimits.from_settings(settings)
+    return {"saved": catalogue.import_classes_excel(session, actor=actor, content=content, limits=limits)}
 
 
 @router.get("/config", summary="运行参数")

@@ -10,12 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from zhixian.citymgmt import catalogue, service
+from zhixian.citymgmt import catalogue, geo, service
 from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.schemas import ClassIn, ConfigIn, GeoImportReport
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid, NotFound, pydantic_errors_to_chinese
 from zhixian.platform import service as platform
+from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
 from zhixian.web.templating import render
@@ -205,7 +206,10 @@ async def classes_import(request: Request, session: SessionDep, actor: Configure
     content = await upload.read(MAX_UPLOAD + 1) if upload is not None and not isinstance(upload, str) else b""
     if not content:
         raise Invalid("请选择分类 Excel 文件", field="file")
-    saved = catalogue.import_classes_excel(session, actor=actor, content=content[:MAX_UPLOAD])
+    if len(content) > MAX_UPLOAD:
+        raise Invalid("分类 Excel 过大", field="file")
+    limits = uploads.UploadLimits.from_settings(request.app.state.settings)
+    saved = catalogue.import_classes_excel(session, actor=actor, content=content, limits=limits)
     return RedirectResponse(f"/citymgmt/config?imported={saved}", status_code=303)
 
 
@@ -232,7 +236,12 @@ async def geo_import(request: Request, session: SessionDep, actor: Configurer) -
         else:
             try:
                 report = catalogue.import_geodata(
-                    session, actor=actor, kind=kind, content=content, filename=upload.filename
+                    session,
+                    actor=actor,
+                    kind=kind,
+                    content=content,
+                    filename=upload.filename,
+                    limits=geo.GeoLimits.from_settings(request.app.state.settings),
                 )
             except Invalid as exc:
                 error = exc.detail

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import math
 import secrets
 import threading
-import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,16 @@ from sqlalchemy.orm import Session
 
 from zhixian.citymgmt.models import Area, GeoVersion, Grid
 from zhixian.errors import FieldError, Invalid
+from zhixian.platform import uploads
+from zhixian.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# A stored geometry above this is never parsed for the lookup index or the map layer: the import
+# refuses far smaller ones (settings.geo_max_vertices_per_feature, at most this), so only a row
+# written around the import can be this big. WKT needs at least ~20 characters per vertex pair.
+INDEX_MAX_VERTICES = 1_000_000
+_WKT_MAX_CHARS = INDEX_MAX_VERTICES * 60
 
 # --- GCJ-02 (the "Mars" datum of Chinese phone map SDKs) → WGS 84
 
@@ -102,6 +112,7 @@ class GeoIndex:
     area_tree: shapely.STRtree
     extent: tuple[float, float, float, float] | None = None
     grid_geoms: list[Any] = field(default_factory=list)
+    quarantined: list[str] = field(default_factory=list)  # codes of stored geometries left out
 
     def locate(self, lon: float, lat: float) -> Location | None:
         point = shapely.points(lon, lat)
@@ -165,17 +176,52 @@ def bump_version(session: Session, which: int = GEO) -> None:
     session.flush()
 
 
+def load_geometries(codes: Sequence[str], wkts: Sequence[str]) -> tuple[list[Any], list[str]]:
+    """(geometry or None per row, quarantined codes): one bad row never takes the others down.
+
+    Each WKT is parsed on its own: a list of strings handed to numpy at once becomes a fixed-width
+    array as wide as the longest string times the row count (one 57 MB grid asked for 546 GiB).
+    """
+    geoms: list[Any] = []
+    quarantined: list[str] = []
+    for code, wkt in zip(codes, wkts, strict=True):
+        geom = None
+        if len(wkt) <= _WKT_MAX_CHARS:
+            try:
+                geom = shapely.from_wkt(wkt)
+            except (shapely.errors.GEOSException, ValueError, TypeError):
+                geom = None
+        if (
+            geom is None
+            or geom.is_empty
+            or not isinstance(geom, Polygon | MultiPolygon)
+            or shapely.get_num_coordinates(geom) > INDEX_MAX_VERTICES
+        ):
+            quarantined.append(code)
+            geoms.append(None)
+            continue
+        geoms.append(geom)
+    if quarantined:
+        log.warning("geometry quarantined (unparsable, empty, not polygonal or too large): %s", quarantined[:20])
+    return geoms, quarantined
+
+
 def build_index(
     version: int,
     grids: Iterable[tuple[str, str, str, str]],
     areas: Iterable[tuple[str, str | None, str]],
 ) -> GeoIndex:
-    grid_rows = list(grids)
-    area_rows = list(areas)
-    geoms = list(shapely.from_wkt([g[3] for g in grid_rows])) if grid_rows else []
-    area_geoms = list(shapely.from_wkt([a[2] for a in area_rows])) if area_rows else []
+    """The index of every sound geometry; quarantined ones are logged and left out, never fatal."""
+    grid_all = list(grids)
+    area_all = list(areas)
+    grid_geoms, bad_grids = load_geometries([g[0] for g in grid_all], [g[3] for g in grid_all])
+    area_geoms, bad_areas = load_geometries([a[0] for a in area_all], [a[2] for a in area_all])
+    grid_rows = [g for g, geom in zip(grid_all, grid_geoms, strict=True) if geom is not None]
+    area_rows = [a for a, geom in zip(area_all, area_geoms, strict=True) if geom is not None]
+    geoms = [g for g in grid_geoms if g is not None]
+    area_kept = [a for a in area_geoms if a is not None]
     extent = None
-    everything = geoms + area_geoms
+    everything = geoms + area_kept
     if everything:
         bounds = shapely.total_bounds(np.array(everything, dtype=object))
         extent = (float(bounds[0]), float(bounds[1]), float(bounds[2]), float(bounds[3]))
@@ -187,9 +233,10 @@ def build_index(
         grid_tree=shapely.STRtree(geoms),
         area_codes=[a[0] for a in area_rows],
         area_parents=[a[1] for a in area_rows],
-        area_tree=shapely.STRtree(area_geoms),
+        area_tree=shapely.STRtree(area_kept),
         extent=extent,
         grid_geoms=geoms,
+        quarantined=bad_grids + bad_areas,
     )
 
 
@@ -257,10 +304,84 @@ def _polygonal(geom: Any) -> Any:
     return merged if isinstance(merged, Polygon | MultiPolygon) else None
 
 
+@dataclass(frozen=True)
+class GeoLimits:
+    """What one import may bring (from settings); defaults equal the Settings defaults."""
+
+    max_vertices_per_feature: int = 50_000
+    max_vertices_per_import: int = 2_000_000
+    zip: uploads.UploadLimits = field(default_factory=uploads.UploadLimits)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> GeoLimits:
+        return cls(
+            max_vertices_per_feature=settings.geo_max_vertices_per_feature,
+            max_vertices_per_import=settings.geo_max_vertices_per_import,
+            zip=uploads.UploadLimits.from_settings(settings),
+        )
+
+    @property
+    def max_file_bytes(self) -> int:
+        """A GeoJSON file can't carry more vertices than this allows (about 40 bytes per vertex)."""
+        return self.max_vertices_per_import * 40
+
+
+def _positions(coords: Any, stop: int) -> int:
+    """Number of positions in GeoJSON coordinates, counting no further than ``stop`` + 1."""
+    n = 0
+    stack = [coords]
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, list) or not item:
+            continue
+        if isinstance(item[0], int | float):
+            n += 1
+            if n > stop:
+                return n
+        else:
+            stack.extend(item)
+    return n
+
+
+def _vertex_count(geometry: Any, stop: int) -> int:
+    if not isinstance(geometry, dict):
+        return 0
+    if geometry.get("type") == "GeometryCollection":
+        total = 0
+        for part in geometry.get("geometries") or []:
+            total += _vertex_count(part, stop - total)
+            if total > stop:
+                break
+        return total
+    return _positions(geometry.get("coordinates"), stop)
+
+
+def _refuse_vertices(row: int, n: int, total: int, limits: GeoLimits) -> None:
+    """A 422 naming the row and the limit once a feature or the running total is over it."""
+    per = limits.max_vertices_per_feature
+    if n > per:
+        raise Invalid(
+            "要素顶点过多",
+            [FieldError(f"第 {row} 个要素的顶点超过上限 {per} 个，请先简化后再导入", field="geometry", row=row)],
+        )
+    if total > limits.max_vertices_per_import:
+        message = f"到第 {row} 个要素为止顶点总数已超过单次导入上限 {limits.max_vertices_per_import} 个，请分批导入"
+        raise Invalid("导入文件顶点总数过多", [FieldError(message, field="file", row=row)])
+
+
+def _check_vertices(raw: list[dict[str, Any]], limits: GeoLimits) -> None:
+    """Refuses the whole file before any geometry is built."""
+    total = 0
+    for row, feat in enumerate(raw, start=1):
+        n = _vertex_count(feat.get("geometry"), limits.max_vertices_per_feature)
+        total += n
+        _refuse_vertices(row, n, total, limits)
+
+
 def _features_from_geojson(content: bytes) -> list[dict[str, Any]]:
     try:
         data = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise Invalid("文件不是有效的 GeoJSON（JSON 解析失败）", field="file") from exc
     if isinstance(data, dict) and data.get("type") == "FeatureCollection":
         feats = data.get("features")
@@ -271,11 +392,8 @@ def _features_from_geojson(content: bytes) -> list[dict[str, Any]]:
     raise Invalid("GeoJSON 必须是 FeatureCollection 或 Feature", field="file")
 
 
-def _features_from_shapefile_zip(content: bytes) -> list[dict[str, Any]]:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(content))
-    except zipfile.BadZipFile as exc:
-        raise Invalid("文件不是有效的 ZIP 压缩包", field="file") from exc
+def _features_from_shapefile_zip(content: bytes, limits: GeoLimits) -> list[dict[str, Any]]:
+    archive = uploads.open_zip(content, limits.zip)
     names = {n.lower(): n for n in archive.namelist()}
     shp = next((n for low, n in names.items() if low.endswith(".shp")), None)
     if shp is None:
@@ -286,19 +404,25 @@ def _features_from_shapefile_zip(content: bytes) -> list[dict[str, Any]]:
         real = names.get(f"{stem}.{ext}".lower())
         if real is None:
             raise Invalid(f"压缩包缺少 {stem}.{ext}", field="file")
-        parts[ext] = io.BytesIO(archive.read(real))
+        parts[ext] = io.BytesIO(uploads.read_member(archive, real, limits.zip))
     cpg = names.get(f"{stem}.cpg".lower())
-    encoding = archive.read(cpg).decode("ascii", "ignore").strip() if cpg else "utf-8"
+    encoding = "utf-8"
+    if cpg:
+        encoding = uploads.read_member(archive, cpg, limits.zip, limit=64).decode("ascii", "ignore").strip()
     if encoding.upper() in ("", "ANSI", "936", "CP936"):
         encoding = "gbk"
-    out = []
+    out: list[dict[str, Any]] = []
     for enc in dict.fromkeys([encoding, "gbk"]):
         try:
             reader = shapefile.Reader(shp=parts["shp"], shx=parts["shx"], dbf=parts["dbf"], encoding=enc)
-            out = [
-                {"type": "Feature", "properties": dict(sr.record.as_dict()), "geometry": sr.shape.__geo_interface__}
-                for sr in reader.iterShapeRecords()
-            ]
+            out = []
+            total = 0
+            for row, sr in enumerate(reader.iterShapeRecords(), start=1):
+                n = len(sr.shape.points)
+                total += n
+                _refuse_vertices(row, n, total, limits)
+                geometry = sr.shape.__geo_interface__
+                out.append({"type": "Feature", "properties": dict(sr.record.as_dict()), "geometry": geometry})
             break
         except UnicodeDecodeError:
             for p in parts.values():
@@ -309,10 +433,17 @@ def _features_from_shapefile_zip(content: bytes) -> list[dict[str, Any]]:
     return out
 
 
-def read_features(content: bytes, filename: str) -> ImportResult:
-    """Polygons by feature; invalid ones repaired with make_valid where possible, else reported."""
+def read_features(content: bytes, filename: str, limits: GeoLimits | None = None) -> ImportResult:
+    """Polygons by feature; invalid ones repaired with make_valid where possible, else reported.
+
+    Vertex limits are checked on the raw coordinates, before Shapely builds or repairs anything.
+    """
+    limits = limits or GeoLimits()
+    if len(content) > limits.max_file_bytes:
+        raise Invalid("导入文件过大", [FieldError(f"文件不能超过 {limits.max_file_bytes // 1048576} MB", field="file")])
     low = filename.lower()
-    raw = _features_from_shapefile_zip(content) if low.endswith(".zip") else _features_from_geojson(content)
+    raw = _features_from_shapefile_zip(content, limits) if low.endswith(".zip") else _features_from_geojson(content)
+    _check_vertices(raw, limits)
     features: list[ImportedFeature] = []
     errors: list[FieldError] = []
     repaired: list[int] = []
@@ -342,20 +473,37 @@ def read_features(content: bytes, filename: str) -> ImportResult:
     return ImportResult(features, errors, repaired)
 
 
-def overlaps(geoms: list[Any], *, tolerance_m2: float = 1.0) -> list[tuple[int, int, float]]:
-    """Pairs (i, j, overlap m²) whose interiors share more than the tolerance."""
+@dataclass
+class OverlapReport:
+    pairs: list[tuple[int, int, float]]  # (i, j, overlap m²)
+    checks: int  # candidate pairs whose intersection was computed
+    complete: bool  # False: stopped early, more overlaps may exist
+
+
+def overlaps(geoms: list[Any], *, tolerance_m2: float = 1.0, max_pairs: int = 50) -> OverlapReport:
+    """Pairs whose interiors share more than the tolerance, found through an STRtree.
+
+    The tree alone is not enough: 1,500 squares stacked on each other are a million candidate
+    pairs. A real grid layer has a handful of neighbours per grid, so the work is capped at
+    ``16 n`` intersections and ``max_pairs`` overlaps; past either the caller refuses the file.
+    """
+    pairs: list[tuple[int, int, float]] = []
+    checks = 0
     if len(geoms) < 2:
-        return []
+        return OverlapReport(pairs, checks, complete=True)
+    budget = 16 * len(geoms) + 100
     tree = shapely.STRtree(geoms)
-    src, dst = tree.query(geoms, predicate="intersects")
-    out = []
-    for i, j in zip(src.tolist(), dst.tolist(), strict=True):
-        if i >= j:
-            continue
-        shared = area_m2(geoms[i].intersection(geoms[j]))
-        if shared > tolerance_m2:
-            out.append((i, j, shared))
-    return out
+    for i, geom in enumerate(geoms):
+        for j in tree.query(geom, predicate="intersects").tolist():
+            if j <= i:
+                continue
+            checks += 1
+            shared = area_m2(geom.intersection(geoms[j]))
+            if shared > tolerance_m2:
+                pairs.append((i, j, shared))
+            if len(pairs) >= max_pairs or checks >= budget:
+                return OverlapReport(pairs, checks, complete=False)
+    return OverlapReport(pairs, checks, complete=True)
 
 
 # --- grid cover for a boundary

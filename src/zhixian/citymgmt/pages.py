@@ -196,7 +196,8 @@ async def case_act(case_id: int, action: str, request: Request, session: Session
             if key != "csrf_token" and value != "":
                 raw[key] = value
         elif value.filename:
-            photos.append(service.PhotoIn(await value.read(), value.filename, "after"))
+            max_bytes = int(service.config(session)["photo_max_bytes"])
+            photos.append(await service.read_upload(value, max_bytes=max_bytes, stage="after"))
     try:
         data = ActionIn.model_validate(raw)
     except ValidationError as exc:

@@ -22,7 +22,15 @@ from zhixian.citymgmt import geo
 from zhixian.citymgmt.classes import class_table, get_class
 from zhixian.citymgmt.models import Case, CaseEvent, CasePhoto, Component, Grid
 from zhixian.citymgmt.parameters import config, set_config
-from zhixian.citymgmt.photos import PHOTO_FORMATS, PhotoIn, check_photo, photo_file, store_photo
+from zhixian.citymgmt.photos import (
+    PHOTO_FORMATS,
+    PhotoIn,
+    check_photo,
+    photo_file,
+    read_upload,
+    readable_photo,
+    store_photo,
+)
 from zhixian.citymgmt.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
 from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, DuplicateRead, PhotoRef
 from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
@@ -56,6 +64,8 @@ __all__ = [
     "list_cases",
     "photo_file",
     "platform_tz",
+    "read_upload",
+    "readable_photo",
     "set_config",
     "store_photo",
     "suggest_department",

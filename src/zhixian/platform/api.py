@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid, NotAuthenticated
 from zhixian.fields import IdPath
-from zhixian.platform import audit, auth, org, service
+from zhixian.platform import audit, auth, org, service, uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.deps import (
     AuditExporter,
@@ -215,7 +215,7 @@ def import_org_excel(
     actor: OrgManager,
     session: SessionDep,
 ) -> ImportReport:
-    content = file.file.read()
+    content = uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES, label="工作簿")
     if not content:
         raise Invalid("上传的文件是空的", field="file")
     return org.import_bundle(session, bundle=org.parse_excel(content), actor=actor)

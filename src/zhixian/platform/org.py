@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.errors import Conflict, FieldError, Invalid, NotFound, pydantic_errors_to_chinese
-from zhixian.platform import audit
+from zhixian.platform import audit, uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department, Division
 from zhixian.platform.schemas import DepartmentIn, DivisionIn, ImportReport, OrgBundle
@@ -212,6 +212,7 @@ def _rows(workbook: CalamineWorkbook, sheet: str, columns: list[tuple[str, str]]
 
 
 def parse_excel(content: bytes) -> OrgBundle:
+    uploads.check_xlsx(content, uploads.UploadLimits())
     try:
         workbook = CalamineWorkbook.from_filelike(io.BytesIO(content))
     except Exception as exc:  # calamine raises several types for non-workbooks

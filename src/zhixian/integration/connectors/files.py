@@ -14,6 +14,7 @@ from python_calamine import CalamineWorkbook
 
 from zhixian.errors import FieldError, Invalid
 from zhixian.integration.connectors import FileInfo, Opened, Row
+from zhixian.platform import uploads
 
 CHUNK = 1 << 20
 csv.field_size_limit(10 * 1024 * 1024)
@@ -128,6 +129,7 @@ def open_csv(path: Path, encoding: str, delimiter: str) -> Opened:
 
 
 def _workbook(path: Path) -> CalamineWorkbook:
+    uploads.check_xlsx(path, uploads.UploadLimits())
     try:
         return CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # calamine raises several types for non-workbooks

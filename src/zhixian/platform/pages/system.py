@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhixian.clock import utcnow
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError
-from zhixian.platform import org, service
+from zhixian.platform import org, service, uploads
 from zhixian.platform.deps import CalendarManager, OrgManager, SystemManager
 from zhixian.platform.schemas import CalendarOverrideIn
 from zhixian.web.auth import SettingsDep
@@ -41,8 +41,11 @@ def org_import(
     session: SessionDep,
     file: Annotated[UploadFile, File()],
 ) -> HTMLResponse:
-    content = file.file.read()
     report, errors = None, ["上传的文件是空的"]
+    try:
+        content = uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES, label="工作簿")
+    except DomainError as exc:
+        content, errors = b"", [exc.errors[0].message]
     if content:
         try:
             report = org.import_bundle(session, bundle=org.parse_excel(content), actor=actor)
