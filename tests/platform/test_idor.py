@@ -163,14 +163,29 @@ def _case(db: Session) -> int:
     return _one(db, "SELECT id FROM cm_case WHERE department_path LIKE '/5/%' ORDER BY id LIMIT 1")
 
 
+@finder("others_case")
+def _others_case(db: Session) -> int:
+    """A case inspector01 neither reported nor holds a task of."""
+    return _one(
+        db,
+        "SELECT c.id FROM cm_case c WHERE c.reporter_id IS DISTINCT FROM 24 AND NOT EXISTS "
+        "(SELECT 1 FROM cm_task t WHERE t.case_id = c.id AND t.assignee_id = 24) ORDER BY c.id LIMIT 1",
+    )
+
+
+@finder("others_photo")
+def _others_photo(db: Session) -> int:
+    return _photo(db, _others_case(db))
+
+
 @finder("photo")
-def _photo(db: Session) -> int:
+def _photo(db: Session, case_id: int | None = None) -> int:
     db.execute(
         text(
             "INSERT INTO cm_case_photo (case_id, stage, sha256, path, content_type, size, width, height, at) "
             "VALUES (:c, 'before', :h, 'photos/none.jpg', 'image/jpeg', 10, 1, 1, '2026-11-01 00:00:00')"
         ),
-        {"c": _case(db), "h": "0" * 64},
+        {"c": case_id or _case(db), "h": "0" * 64},
     )
     db.flush()
     return _one(db, "SELECT max(id) FROM cm_case_photo")
@@ -235,11 +250,11 @@ ATTEMPTS = [
     Attempt("GET", "/integration/resources/{}/template.xlsx", "zjj_officer", "draft"),
     Attempt("GET", "/api/v1/citymgmt/cases/{}", "handler_zjj", "case"),
     Attempt("GET", "/citymgmt/cases/{}", "handler_zjj", "case"),
-    Attempt("GET", "/api/v1/citymgmt/cases/{}", "inspector01", "case"),
+    Attempt("GET", "/api/v1/citymgmt/cases/{}", "inspector01", "others_case"),
     Attempt("POST", "/api/v1/citymgmt/cases/{}/actions/finish", "handler_zjj", "case", {"note": "已处置"}),
     Attempt("POST", "/citymgmt/cases/{}/act/finish", "handler_zjj", "case", {"note": "已处置"}),
     Attempt("GET", "/api/v1/citymgmt/photos/{}", "handler_zjj", "photo"),
-    Attempt("GET", "/api/v1/citymgmt/photos/{}", "inspector01", "photo"),
+    Attempt("GET", "/api/v1/citymgmt/photos/{}", "inspector01", "others_photo"),
 ]
 
 

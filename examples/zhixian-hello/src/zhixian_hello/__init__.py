@@ -11,7 +11,8 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from zhixian.db import Base, SessionDep, utcnow
+from zhixian.clock import utcnow
+from zhixian.db import Base, SessionDep
 from zhixian.platform.actor import Actor
 from zhixian.subsystems import MenuItem, Permission, RoleSpec, Subsystem
 from zhixian.web.auth import Require
