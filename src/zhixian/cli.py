@@ -316,16 +316,20 @@ def restore(archive: Path, force: Annotated[bool, typer.Option(help="覆盖现�
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """校验审计日志哈希链；发现篡改、删除或插入时以非零状态退出。"""
+    """校验审计日志哈希链与锚点；发现篡改、删除（含末尾截断）或插入时以非零状态退出。校验通过后写入检查点。"""
     from zhixian.platform import audit
 
     with _opened() as node:
         with node.db.transaction() as session:
-            result = audit.verify(session)
+            result = audit.verify(session, stop_at_first=False, checkpoint=True)
+        for note in result.notes:
+            typer.secho(f"注意：{note}", fg="yellow", err=True)
         if result.ok:
-            typer.echo(f"审计日志完整：已校验 {result.checked} 条记录")
+            typer.echo(f"审计日志完整：已校验 {result.checked} 条记录，已写入锚点检查点")
             return
-        typer.secho(f"审计日志被篡改：{result.problems[0]}（已校验 {result.checked} 条）", fg="red", err=True)
+        for problem in result.problems[:20]:
+            typer.secho(f"审计日志被篡改：{problem}", fg="red", err=True)
+        typer.secho(f"（已校验 {result.checked} 条，发现 {len(result.problems)} 处问题）", fg="red", err=True)
         raise typer.Exit(1)
 
 

@@ -71,6 +71,14 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024, description="文件上传上限")
     trusted_proxies: str = Field(default="127.0.0.1", description="可信反向代理地址，用于识别客户端 IP")
 
+    # --- audit anchor (sec-audit): how often lane heads are anchored outside the database
+    audit_anchor_every_records: int = Field(
+        default=200, ge=1, description="每写入多少条审计记录（每进程）至少更新一次审计锚点"
+    )
+    audit_anchor_every_seconds: float = Field(
+        default=2.0, ge=0, description="审计锚点最多间隔多少秒更新一次（有新记录提交时）"
+    )
+
     # --- working calendar
     work_periods: list[tuple[str, str]] = Field(
         default_factory=lambda: [("08:30", "12:00"), ("13:30", "17:30")],
