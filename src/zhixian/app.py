@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from zhixian import errors, subsystems
 from zhixian.db import Database
-from zhixian.platform import audit
+from zhixian.platform import audit, audit_anchor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
 from zhixian.web.auth import Public
@@ -39,12 +40,37 @@ class Node:
 
 def build_node(settings: Settings | None = None) -> Node:
     settings = settings or Settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _private_data_dir(settings)
     registry = subsystems.load(settings)
     key = audit.load_key(settings.data_dir / "keys" / "audit.key")
-    db = Database(settings.effective_database_url, info={"audit_key": key})
+    anchor = audit_anchor.Anchor(
+        settings.data_dir / "keys" / "audit.anchor",
+        key,
+        every_records=settings.audit_anchor_every_records,
+        every_seconds=settings.audit_anchor_every_seconds,
+    )
+    db = Database(settings.effective_database_url, info={"audit_key": key, "audit_anchor": anchor})
     cipher = FieldCipher.from_file(settings.sm4_keys_path)
     return Node(settings=settings, registry=registry, db=db, cipher=cipher)
+
+
+def _private_data_dir(settings: Settings) -> None:
+    """The data directory holds the database, keys and citizens' uploads: only the service account may
+    read it. The process creates everything from here on 0600/0700 (umask), and what an older version
+    left readable is closed (the folders, the SQLite files and the keys)."""
+    os.umask(0o077)
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)
+    for folder in [data, *(p for p in data.iterdir() if p.is_dir() and not p.is_symlink())]:
+        folder.chmod(0o700)
+    url = settings.effective_database_url
+    db_file = url.removeprefix("sqlite:///")
+    private = [Path(db_file + s) for s in ("", "-wal", "-shm")] if url.startswith("sqlite:///") else []
+    keys = data / "keys"
+    private += [p for p in keys.iterdir() if p.is_file()] if keys.is_dir() else []
+    for path in private:
+        with contextlib.suppress(FileNotFoundError):
+            path.chmod(0o600)
 
 
 def create_app(settings: Settings | None = None, *, node: Node | None = None, run_jobs: bool = False) -> FastAPI:
@@ -63,8 +89,7 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
         title="智县 zhixian API",
         version="0.1.0",
         description=(
-            "县域智慧城市运行平台接口。认证：Authorization: Bearer <API 令牌>，"
-            "或浏览器会话（写操作需 X-CSRF-Token）。"
+            "县域智慧城市运行平台接口。认证：Authorization: Bearer <API 令牌>，或浏览器会话（写操作需 X-CSRF-Token）。"
         ),
         docs_url=None,
         redoc_url=None,

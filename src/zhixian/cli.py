@@ -289,23 +289,35 @@ def user_disable(username: str) -> None:
 
 @app.command()
 def backup(out: Annotated[Path, typer.Option(help="备份文件路径（.tar.gz）")]) -> None:
-    """备份数据库（SQLite）与密钥到一个带 SM3 清单的归档文件。"""
+    """备份数据库（SQLite）、密钥、审计锚点与全部上传文件（照片、数据源文件）到一个带签名清单的归档。"""
     from zhixian import backup as backups
 
     with _opened() as node:
         manifest = backups.create(node.settings, out)
         typer.echo(f"已备份 {len(manifest['files'])} 个文件到 {out}（{manifest['database']}）")
+        typer.echo(
+            f"备份密钥 {backups.key_path(node.settings)} 不在归档中：请另行离线保存，"
+            "恢复到空的数据目录时用 --key-file 指定"
+        )
 
 
 @app.command()
-def restore(archive: Path, force: Annotated[bool, typer.Option(help="覆盖现有数据库")] = False) -> None:
-    """从备份恢复数据库与密钥；先逐个校验 SM3，再写入。恢复前请先停止服务。"""
+def restore(
+    archive: Path,
+    force: Annotated[bool, typer.Option(help="覆盖现有数据库")] = False,
+    key_file: Annotated[
+        Path | None, typer.Option(help="离线保存的备份密钥（数据目录中没有 keys/backup.key 时）")
+    ] = None,
+) -> None:
+    """从备份恢复；先核对清单签名并逐个校验 SM3，全部通过后才写入。恢复前请先停止服务。"""
+    import tarfile
+
     from zhixian import backup as backups
 
     settings = Settings()
     try:
-        manifest = backups.restore(settings, archive, force=force)
-    except (ValueError, OSError) as exc:
+        manifest = backups.restore(settings, archive, force=force, key_file=key_file)
+    except (ValueError, OSError, tarfile.TarError) as exc:
         _fail(f"恢复失败：{exc}")
         return
     typer.echo(f"已恢复 {manifest['created_at']} 的备份；请运行 zhixian audit verify 核对审计日志")
@@ -316,16 +328,20 @@ def restore(archive: Path, force: Annotated[bool, typer.Option(help="覆盖现�
 
 @audit_app.command("verify")
 def audit_verify() -> None:
-    """校验审计日志哈希链；发现篡改、删除或插入时以非零状态退出。"""
+    """校验审计日志哈希链与锚点；发现篡改、删除（含末尾截断）或插入时以非零状态退出。校验通过后写入检查点。"""
     from zhixian.platform import audit
 
     with _opened() as node:
         with node.db.transaction() as session:
-            result = audit.verify(session)
+            result = audit.verify(session, stop_at_first=False, checkpoint=True)
+        for note in result.notes:
+            typer.secho(f"注意：{note}", fg="yellow", err=True)
         if result.ok:
-            typer.echo(f"审计日志完整：已校验 {result.checked} 条记录")
+            typer.echo(f"审计日志完整：已校验 {result.checked} 条记录，已写入锚点检查点")
             return
-        typer.secho(f"审计日志被篡改：{result.problems[0]}（已校验 {result.checked} 条）", fg="red", err=True)
+        for problem in result.problems[:20]:
+            typer.secho(f"审计日志被篡改：{problem}", fg="red", err=True)
+        typer.secho(f"（已校验 {result.checked} 条，发现 {len(result.problems)} 处问题）", fg="red", err=True)
         raise typer.Exit(1)
 
 

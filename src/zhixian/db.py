@@ -60,8 +60,6 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}  # noqa: RUF012 - SQLAlchemy reads it as a class attribute
 
 
-
-
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (see _sqlite_begin)
     cursor = dbapi_conn.cursor()
@@ -134,8 +132,13 @@ class Database:
         return self.engine.dialect.name
 
     def bind_to(self, connection: Connection) -> None:
+        # commits there are savepoints of an outer transaction that may still roll back: not durable,
+        # so they never advance the audit anchor
         self.sessionmaker = sessionmaker(
-            bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint", info=self.info
+            bind=connection,
+            expire_on_commit=False,
+            join_transaction_mode="create_savepoint",
+            info={**self.info, "durable": False},
         )
 
     @contextmanager

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     geo_max_vertices_per_import: int = Field(
         default=2_000_000, ge=1000, le=20_000_000, description="一次导入的顶点总数上限"
     )
+    # --- audit anchor (sec-audit): how often lane heads are anchored outside the database
+    audit_anchor_every_records: int = Field(
+        default=200, ge=1, description="每写入多少条审计记录（每进程）至少更新一次审计锚点"
+    )
+    audit_anchor_every_seconds: float = Field(
+        default=2.0, ge=0, description="审计锚点最多间隔多少秒更新一次（有新记录提交时）"
+    )
 
     # --- working calendar
     work_periods: list[tuple[str, str]] = Field(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from zhixian.platform import audit_anchor
 from zhixian.platform.api import router as api_router
 from zhixian.platform.pages import router as page_router
-from zhixian.subsystems import MenuItem, Permission, RoleSpec, Subsystem
+from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
 _HERE = Path(__file__).parent
 
@@ -71,4 +72,5 @@ subsystem = Subsystem(
         MenuItem("审计日志", "/admin/audit", "platform.audit.read", "系统管理"),
     ],
     depends_on=(),
+    jobs=[Job("platform.audit_anchor", audit_anchor.job, 30)],  # anchors a log that went quiet
 )

@@ -10,6 +10,9 @@ every writing transaction wait for the commit of the one before it. On PostgreSQ
 therefore kept as LANES interleaved chains: a transaction locks a free lane (the first one when
 nothing else is writing) and keeps it until it ends. SQLite writes one transaction at a time and
 only ever uses lane 0. Verification follows every lane.
+
+The chain cannot show that its newest records were deleted; the heads of the lanes are therefore
+anchored outside the database (see ``audit_anchor``, which also says which window stays open).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
 from zhixian.errors import Unavailable
+from zhixian.platform import audit_anchor
 from zhixian.platform.models import AuditRecord
 
 GENESIS = "0" * 64
@@ -124,6 +128,7 @@ def record(
         session.flush()
     except SQLAlchemyError as exc:
         raise Unavailable("审计记录写入失败，操作已取消，请联系系统管理员") from exc
+    session.info.setdefault("audit_pending", []).append(rec)  # anchored after commit (audit_anchor)
     return rec
 
 
@@ -149,6 +154,7 @@ class VerifyResult:
     checked: int = 0
     problems: list[str] = field(default_factory=list)
     first_bad_id: int | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -159,28 +165,101 @@ def _iter(session: Session) -> Iterator[AuditRecord]:
     yield from session.execute(select(AuditRecord).order_by(AuditRecord.id).execution_options(yield_per=2000)).scalars()
 
 
-def verify(session: Session, *, stop_at_first: bool = True) -> VerifyResult:
-    """Walk every lane's chain; report the first record that was altered, inserted, or follows a deletion."""
+def verify(session: Session, *, stop_at_first: bool = True, checkpoint: bool = False) -> VerifyResult:
+    """Walk every lane's chain; report the first record that was altered, inserted, or follows a deletion,
+    and every anchored lane head that is gone (the log was cut short). With ``checkpoint``, a clean run
+    anchors the heads it saw (only a command's own transaction, which wrote nothing, should ask)."""
     result = VerifyResult()
     key = _key(session)
+    anchor = session.info.get("audit_anchor")
+    # read before the walk: every head anchored by now was committed before the walk's snapshot
+    anchored = anchor.read() if isinstance(anchor, audit_anchor.Anchor) else None
+    heads = anchored.heads if anchored else {}
     last: dict[int, tuple[str, int | None]] = {}
+    counts: dict[int, int] = {}
+    seen: set[int] = set()
     for rec in _iter(session):
         result.checked += 1
+        counts[rec.lane] = counts.get(rec.lane, 0) + 1
         prev_hash, prev_id = last.get(rec.lane, (GENESIS, None))
+        head = heads.get(rec.lane)
+        if head is not None and head.id == rec.id:
+            seen.add(rec.lane)
+        else:
+            head = None
         problem = None
         if rec.prev_hash != prev_hash:
             where = f"上一条（id={prev_id}）" if prev_id is not None else "链首"
             problem = f"id={rec.id} 的前序哈希与{where}不符：其间有记录被删除或插入"
         elif not hmac.compare_digest(_chain(key, rec.prev_hash, rec), rec.hash):
             problem = f"id={rec.id} 的内容与其哈希不符：记录被修改或伪造插入"
+        elif head is not None:
+            problem = _at_head(head, rec, counts[rec.lane])
         if problem:
             result.problems.append(problem)
             if result.first_bad_id is None:
                 result.first_bad_id = rec.id
             if stop_at_first:
-                break
+                return result
         last[rec.lane] = (rec.hash, rec.id)
+    tails = {lane: (counts.get(lane, 0), last.get(lane, (GENESIS, None))[1]) for lane in heads}
+    _check_anchor(result, anchor, anchored, tails, seen)
+    if checkpoint and result.ok:
+        audit_anchor.anchor_now(session, kind="checkpoint")
     return result
+
+
+def _check_anchor(
+    result: VerifyResult,
+    anchor: object,
+    anchored: audit_anchor.Read | None,
+    tails: dict[int, tuple[int, int | None]],
+    seen: set[int],
+) -> None:
+    """After the walk: anchored heads that never came up (the log was cut short), and the anchor's own state."""
+    if anchored is None:
+        return
+    for lane, head in sorted(anchored.heads.items()):
+        if lane not in seen:
+            result.problems.append(_cut_short(head, *tails[lane]))
+    for head in anchored.lost:
+        result.problems.append(
+            f"第 {head.lane} 道已锚定的记录 id={head.lost} 在之后更新锚点时已不存在或被替换："
+            "其后的审计记录曾被删除（id 可能已被新记录重用）"
+        )
+    if anchored.bad_lines:
+        lines = "、".join(str(n) for n in anchored.bad_lines[:5])
+        path = anchor.path if isinstance(anchor, audit_anchor.Anchor) else "audit.anchor"
+        result.problems.append(f"审计锚点文件 {path} 第 {lines} 行签名无效：锚点文件被篡改")
+    if not anchored.exists and result.checked:
+        result.notes.append("尚无审计锚点文件（升级前的数据）：末尾删除从本次检查点起才能发现")
+
+
+def _at_head(head: audit_anchor.Head, rec: AuditRecord, position: int) -> str | None:
+    if not hmac.compare_digest(head.hash, rec.hash):
+        return f"id={rec.id} 与审计锚点记录的哈希不符：记录被替换"
+    if position < head.n:
+        return (
+            f"第 {head.lane} 道在 id={rec.id} 之前缺失 {head.n - position} 条记录（锚点记录该道到此应有 {head.n} 条）"
+        )
+    if position > head.n:
+        return (
+            f"第 {head.lane} 道在 id={rec.id} 之前多出 {position - head.n} 条记录（锚点记录该道到此应有 {head.n} 条）"
+        )
+    return None
+
+
+def _cut_short(head: audit_anchor.Head, remaining: int, last_id: int | None) -> str:
+    missing = f"至少 {head.n - remaining} 条" if head.n > remaining else "若干条"
+    if last_id is None:
+        return (
+            f"审计日志被整体删除：第 {head.lane} 道已无任何记录，锚点记录该道至少有 {head.n} 条"
+            f"（最后一条 id={head.id}），缺失{missing}"
+        )
+    return (
+        f"审计日志末尾被删除：第 {head.lane} 道锚定的记录 id={head.id}（该道第 {head.n} 条）已不存在；"
+        f"该道现存 {remaining} 条，在 id={last_id} 之后缺失{missing}记录"
+    )
 
 
 @dataclass(frozen=True)
