@@ -66,8 +66,15 @@ def drop_pg_database(url: str) -> None:
     engine.dispose()
 
 
+# The test county's remote sources (JSON API, PostgreSQL, MariaDB) run on this machine's loopback, which a
+# real node refuses (SSRF): test nodes allow-list it, as a county would allow-list a reviewed network.
+# tests/integration/test_ssrf.py clears it to show the refusals.
+TEST_OUTBOUND_ALLOW = ["127.0.0.0/8", "::1/128"]
+
+
 def make_node(data_dir: Path, backend: str, *, seed_demo: bool = True, **overrides: object) -> Node:
     url = create_pg_database() if backend == "postgresql" else ""
+    overrides.setdefault("outbound_allow_networks", TEST_OUTBOUND_ALLOW)
     settings = Settings(data_dir=data_dir, database_url=url, **overrides)  # type: ignore[arg-type]
     node = build_node(settings)
     initialise(node)

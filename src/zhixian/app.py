@@ -104,8 +104,14 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
     app.state.templates = make_templates(node.registry, settings)
     errors.install(app)
 
+    # the last added runs first: SecurityHeaders wraps BodyLimit, so its 408/413 carry the headers too
+    app.add_middleware(
+        BodyLimit,
+        max_body=settings.max_body_bytes,
+        max_upload=settings.max_upload_bytes,
+        timing=lambda: (settings.body_timeout_seconds, settings.body_min_rate_bytes),
+    )
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(BodyLimit, max_body=settings.max_body_bytes, max_upload=settings.max_upload_bytes)
     for sub in node.registry.enabled.values():
         if sub.static is not None:
             app.mount(f"/static/{sub.code}", StaticFiles(directory=sub.static), name=f"static-{sub.code}")

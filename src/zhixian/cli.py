@@ -192,6 +192,13 @@ def serve(
             forwarded_allow_ips=node.settings.trusted_proxies,
             log_level="info",
             access_log=False,
+            # slow clients: an idle keep-alive connection is closed after keep_alive_seconds; a request
+            # reaches the app only with complete headers, and its body is read with a deadline before
+            # the app runs (web.middleware.BodyLimit); beyond max_connections uvicorn answers 503.
+            # Slow-header timeouts belong to the TLS reverse proxy (nginx client_header_timeout).
+            timeout_keep_alive=node.settings.keep_alive_seconds,
+            limit_concurrency=node.settings.max_connections,
+            timeout_graceful_shutdown=30,
         )
 
 

@@ -11,14 +11,14 @@ in threads (or in SQLite's sleep-and-retry busy handler) starved the thread pool
 
 from __future__ import annotations
 
-import contextlib
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import anyio
+from anyio import from_thread
 from anyio.to_thread import run_sync
 from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
@@ -117,14 +117,16 @@ class Database:
         self.engine = engine or make_engine(url)
         self.info = info or {}  # node-level context every session carries (e.g. the audit chain key)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
-        self._gate: anyio.Lock | None = None
+        self._gate: anyio.Semaphore | None = None
 
-    def request_gate(self) -> contextlib.AbstractAsyncContextManager[object]:
-        """SQLite: one request transaction at a time, first come first served. PostgreSQL: no gate."""
+    def request_gate(self) -> anyio.Semaphore | None:
+        """SQLite: one request transaction at a time, first come first served. PostgreSQL: no gate.
+
+        A semaphore, not a lock: a request may hand its turn back from a worker thread (outside_gate)."""
         if self.engine.dialect.name != "sqlite":
-            return contextlib.nullcontext()
+            return None
         if self._gate is None:
-            self._gate = anyio.Lock()
+            self._gate = anyio.Semaphore(1)
         return self._gate
 
     @property
@@ -153,10 +155,33 @@ class Database:
                 raise
 
 
+_TURN = "zx_request_turn"
+T = TypeVar("T")
+
+
+class _Turn:
+    """A request's turn at the gate (if any). It may step out while the request waits on something else."""
+
+    def __init__(self, gate: anyio.Semaphore | None) -> None:
+        self.gate, self.held = gate, False
+
+    async def take(self) -> None:
+        if self.gate is not None and not self.held:
+            await self.gate.acquire()
+            self.held = True
+
+    def give_back(self) -> None:
+        if self.gate is not None and self.held:
+            self.held = False
+            self.gate.release()
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     database: Database = request.app.state.db
-    async with database.request_gate():
-        session = database.sessionmaker()
+    turn = _Turn(database.request_gate())
+    await turn.take()
+    try:
+        session = database.sessionmaker(info={_TURN: turn})
         try:
             yield session
             await run_sync(session.commit)
@@ -165,6 +190,28 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             raise
         finally:
             session.close()  # after commit/rollback this only returns the connection to the pool
+    finally:
+        turn.give_back()
+
+
+def outside_gate(session: Session, wait: Callable[[], T]) -> T:
+    """Runs ``wait`` — a call that waits on a remote system — without holding the database.
+
+    In a request (called from its worker thread), what the request did so far is committed, its turn at
+    the SQLite gate is handed back, and taken again afterwards; the session then goes on in a new
+    transaction. No request may hold the gate, or a pooled connection, while it waits on the network
+    (standard item 21). Outside a request (jobs, CLI, tests' own sessions) it simply calls ``wait``:
+    there the caller owns the transaction and holds no gate.
+    """
+    turn = session.info.get(_TURN)
+    if not isinstance(turn, _Turn):
+        return wait()
+    session.commit()
+    from_thread.run_sync(turn.give_back)
+    try:
+        return wait()
+    finally:
+        from_thread.run(turn.take)
 
 
 # scope="function": commit before the response is sent, so a failed commit is never reported as success.

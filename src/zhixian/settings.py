@@ -93,6 +93,21 @@ class Settings(BaseSettings):
     audit_anchor_every_seconds: float = Field(
         default=2.0, ge=0, description="审计锚点最多间隔多少秒更新一次（有新记录提交时）"
     )
+    # --- sec-gate: slow request bodies (read before the database gate), `zhixian serve`, outbound fetches
+    body_timeout_seconds: float = Field(
+        default=15, gt=0, le=300, description="请求体宽限时间（秒）：此后须保持最低发送速率，否则返回 408"
+    )
+    body_min_rate_bytes: int = Field(default=10 * 1024, ge=1, description="宽限之后请求体的最低发送速率（字节/秒）")
+    keep_alive_seconds: int = Field(default=5, ge=1, le=120, description="空闲长连接保持时间（秒，zhixian serve）")
+    max_connections: int = Field(default=1000, ge=10, description="同时连接数上限，超出返回 503（zhixian serve）")
+    outbound_allow_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="外部数据源允许访问的回环、链路本地或本机网段（CIDR，逗号分隔）；默认为空，一律拒绝",
+    )
+    outbound_connect_timeout_seconds: float = Field(default=10, gt=0, le=120, description="外部数据源连接超时（秒）")
+    outbound_timeout_seconds: int = Field(
+        default=120, ge=1, le=3600, description="外部数据源单次请求总时长上限（秒），数据源自身的超时不能超过它"
+    )
 
     # --- working calendar
     work_periods: list[tuple[str, str]] = Field(
@@ -127,6 +142,18 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError(f"admin_networks 中的 {net!r} 不是有效的网段（如 10.0.0.0/8）") from None
         return value
+
+    @field_validator("outbound_allow_networks", mode="before")
+    @classmethod
+    def _outbound_networks(cls, value: object) -> object:
+        """Comma-separated CIDR ranges, each checked (sec-gate)."""
+        parts = [p.strip() for p in value.split(",") if p.strip()] if isinstance(value, str) else value
+        for net in parts if isinstance(parts, list) else []:
+            try:
+                ipaddress.ip_network(str(net), strict=False)
+            except ValueError:
+                raise ValueError(f"outbound_allow_networks 中的 {net!r} 不是有效的网段（如 127.0.0.0/8）") from None
+        return parts
 
     @field_validator("county_code")
     @classmethod

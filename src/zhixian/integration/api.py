@@ -28,6 +28,7 @@ from zhixian.integration.schemas import (
     SourceRead,
     SourceSettings,
 )
+from zhixian.platform import outbound
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.web.auth import Require, SettingsDep
@@ -75,10 +76,12 @@ def upload_source(
 
 
 @router.post("/sources", status_code=201, summary="建立 SQL 或 HTTP 接口数据源")
-def create_remote(data: RemoteSourceIn, actor: Runner, session: SessionDep, cipher: Cipher) -> SourceRead:
-    return service.source_read(
-        session, remote_sources.create_remote_source(session, actor=actor, cipher=cipher, data=data)
-    )
+def create_remote(
+    data: RemoteSourceIn, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+) -> SourceRead:
+    policy = outbound.Policy.of(settings)
+    row = remote_sources.create_remote_source(session, actor=actor, cipher=cipher, data=data, policy=policy)
+    return service.source_read(session, row)
 
 
 @router.get("/sources/{source_id}", summary="数据源详情")
@@ -102,9 +105,12 @@ def replace_file(
 
 @router.put("/sources/{source_id}/connection", summary="更换 SQL/HTTP 数据源的连接（连同密码或令牌整体重填）")
 def source_connection(
-    source_id: int, data: ConnectionIn, actor: Runner, session: SessionDep, cipher: Cipher
+    source_id: int, data: ConnectionIn, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> SourceRead:
-    row = remote_sources.replace_connection(session, actor=actor, cipher=cipher, source_id=source_id, data=data)
+    policy = outbound.Policy.of(settings)
+    row = remote_sources.replace_connection(
+        session, actor=actor, cipher=cipher, source_id=source_id, data=data, policy=policy
+    )
     return service.source_read(session, row)
 
 

@@ -60,6 +60,7 @@ def run(
     from zhixian.app import build_node
     from zhixian.integration import pipeline, tasks, worker
     from zhixian.integration.models import Run
+    from zhixian.platform import outbound
 
     node = build_node()
     with node.db.transaction() as session:
@@ -78,6 +79,7 @@ def run(
         run_id,
         county_code=node.settings.county_code,
         progress=lambda r: typer.echo(f"已处理 {r.checkpoint} 行"),
+        policy=outbound.Policy.of(node.settings),
     )
     with node.db.transaction() as session:
         r = session.get(Run, run_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -10,6 +11,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from openpyxl import Workbook
 from pydantic import ValidationError
 from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
@@ -19,7 +23,9 @@ from zhixian.integration import basedata, quarantine, remote_sources, service, w
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.models import Source
 from zhixian.integration.schemas import ConnectionIn, MappingIn, RemoteSourceIn, ResubmitIn, SourceSettings
+from zhixian.platform import outbound
 from zhixian.platform.actor import Actor
+from zhixian.settings import Settings
 from zhixian.web.auth import Require, SettingsDep
 from zhixian.web.templating import render
 
@@ -164,9 +170,18 @@ def upload(
 
 
 @router.post("/integration/sources/remote")
-async def create_remote(request: Request, actor: Runner, session: SessionDep, cipher: Cipher) -> Response:
+async def create_remote(
+    request: Request, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+) -> Response:
     """The SQL and HTTP forms: the API's contract and service, plus the checks that need no connection."""
     form = await request.form()
+    # in a worker thread: the address check resolves host names outside the database gate
+    return await run_in_threadpool(_create_remote, request, actor, session, cipher, settings, form)
+
+
+def _create_remote(
+    request: Request, actor: Actor, session: Session, cipher: Cipher, settings: Settings, form: FormData
+) -> Response:
     kind = str(form.get("kind", ""))
     if kind not in REMOTE_FIELDS:
         return _index(request, actor, session, error="数据源类型只能是 SQL 数据库或 HTTP 接口", status=422)
@@ -177,7 +192,9 @@ async def create_remote(request: Request, actor: Runner, session: SessionDep, ci
     labels = {**LABELS, "url": URL_LABEL[kind]}
     try:
         data = RemoteSourceIn.model_validate({"kind": kind, **{k: v for k, v in values.items() if v}})
-        row = remote_sources.create_remote_source(session, actor=actor, cipher=cipher, data=data)
+        row = remote_sources.create_remote_source(
+            session, actor=actor, cipher=cipher, data=data, policy=outbound.Policy.of(settings)
+        )
     except ValidationError as exc:
         errors, status = _by_field(_pydantic(exc), labels), 422
     except DomainError as exc:
@@ -279,14 +296,29 @@ async def save_connection(
     request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> Response:
     """The connection given again, through the connection API's service function; secrets are never echoed."""
-    row = service.get_source(session, actor=actor, source_id=source_id)
     form = await request.form()
+    # in a worker thread: the address check and a refused form's preview wait outside the database gate
+    return await run_in_threadpool(_save_connection, request, source_id, actor, session, cipher, settings, form)
+
+
+def _save_connection(
+    request: Request,
+    source_id: int,
+    actor: Actor,
+    session: Session,
+    cipher: Cipher,
+    settings: Settings,
+    form: FormData,
+) -> Response:
+    row = service.get_source(session, actor=actor, source_id=source_id)
     fields = _CONNECTION_FIELDS.get(row.kind, ())
     values = {f: str(form.get(f) or "").strip() for f in fields}
     labels = {**LABELS, "url": URL_LABEL.get(row.kind, "地址")}
     try:
         data = ConnectionIn.model_validate({"kind": row.kind, **{k: v for k, v in values.items() if v}})
-        remote_sources.replace_connection(session, actor=actor, cipher=cipher, source_id=source_id, data=data)
+        remote_sources.replace_connection(
+            session, actor=actor, cipher=cipher, source_id=source_id, data=data, policy=outbound.Policy.of(settings)
+        )
     except ValidationError as exc:
         errors, status = _by_field(_pydantic(exc), labels), 422
     except DomainError as exc:
@@ -326,7 +358,16 @@ async def save_settings(
     else:
         return RedirectResponse(f"/integration/sources/{source_id}?saved=settings", status_code=303)
     errors["__all__"] = f"设置未保存：{errors['__all__']}"
-    return _source_page(request, source_id, actor, session, cipher, settings, status=status, form=values, errors=errors)
+    # the page previews the source: in a worker thread, so the remote read waits outside the gate
+    return await run_in_threadpool(
+        partial(_source_page, status=status, form=values, errors=errors),
+        request,
+        source_id,
+        actor,
+        session,
+        cipher,
+        settings,
+    )
 
 
 def _refused(

@@ -32,6 +32,7 @@ from zhixian.integration import prepare, rules
 from zhixian.integration.connectors import Opened, files, remote
 from zhixian.integration.loaders import Counts, EntityLoader, LoadContext, among, bulk_insert, loader_for
 from zhixian.integration.models import Mapping, QuarantineRow, Run, Source
+from zhixian.platform import outbound
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Division
 from zhixian.platform.service import system_actor
@@ -100,7 +101,15 @@ def current_mapping(session: Session, source: Source) -> Mapping:
     return row
 
 
-def open_source(source: Source, cipher: FieldCipher, *, limit: int | None = None, watermark: str = "") -> Opened:
+def open_source(
+    source: Source,
+    cipher: FieldCipher,
+    *,
+    limit: int | None = None,
+    watermark: str = "",
+    policy: outbound.Policy | None = None,
+) -> Opened:
+    """The source's rows; remote ones only through ``policy`` (None: nothing local may be reached)."""
     cfg = source.config or {}
     timeout = int(cfg.get("timeout", 30))
     if source.kind in ("csv", "excel", "json"):
@@ -121,6 +130,7 @@ def open_source(source: Source, cipher: FieldCipher, *, limit: int | None = None
             watermark_column=source.watermark_column if source.incremental == "watermark" else "",
             watermark=watermark,
             limit=limit,
+            policy=policy,
         )
     return remote.open_http(
         cfg.get("url", ""),
@@ -130,6 +140,7 @@ def open_source(source: Source, cipher: FieldCipher, *, limit: int | None = None
         page_size=int(cfg.get("page_size", 100)),
         token=secret,
         timeout=timeout,
+        policy=policy,
     )
 
 
@@ -347,11 +358,14 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
     stop_after_batches: int | None = None,
     progress: Callable[[Run], None] | None = None,
     workers: int | None = None,
+    policy: outbound.Policy | None = None,
 ) -> None:
     """Runs (or resumes) a run to the end. Owns its transactions; never call inside a request transaction.
 
     workers: processes preparing batches ahead (None: one for big files, none otherwise).
-    batch_size: rows per transaction (None: BATCH, or BIG_BATCH when a worker prepares them)."""
+    batch_size: rows per transaction (None: BATCH, or BIG_BATCH when a worker prepares them).
+    policy: where remote sources may connect (outbound.Policy.of(settings)); remote reads happen between
+    transactions, never inside one."""
     started = time.monotonic()
     done = 0
     pool: ProcessPoolExecutor | None = None
@@ -367,7 +381,7 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
             skip = run.checkpoint
             top_seen = run.watermark_to
             session.expunge(source)
-        opened = open_source(source, cipher, watermark=plan.watermark_value)
+        opened = open_source(source, cipher, watermark=plan.watermark_value, policy=policy)
         pool = _pool(plan, source, cipher, workers)
         ahead = (workers or 1) + 1
         if batch_size is None:

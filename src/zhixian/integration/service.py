@@ -20,9 +20,10 @@ from sqlalchemy.orm import Session
 from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
 from zhixian.clock import utcnow
+from zhixian.db import outside_gate
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhixian.integration import pipeline, rules, schedule, worker
-from zhixian.integration.connectors import FileInfo, files, kind_for, remote
+from zhixian.integration.connectors import FileInfo, Opened, files, kind_for, remote
 from zhixian.integration.models import Mapping, Run, Source
 from zhixian.integration.schemas import (
     MappingIn,
@@ -32,7 +33,7 @@ from zhixian.integration.schemas import (
     SourceRead,
     SourceSettings,
 )
-from zhixian.platform import audit
+from zhixian.platform import audit, outbound
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Department
@@ -284,21 +285,7 @@ def set_mapping(session: Session, *, actor: Actor, source_id: int, data: Mapping
     return mapping
 
 
-def preview(
-    session: Session,
-    *,
-    actor: Actor,
-    cipher: FieldCipher,
-    settings: Settings,
-    source_id: int,
-    rows: int = 20,
-    mapping: dict[str, str] | None = None,
-) -> PreviewRead:
-    """First rows as read and as they would load, with each row's validation result. Nothing is written."""
-    actor.require("integration.run")
-    row = get_source(session, actor=actor, source_id=source_id)
-    resource = catalog_service.loadable_resource(session, row.resource_id)
-    opened = pipeline.open_source(row, cipher, limit=rows)
+def _first_rows(opened: Opened, rows: int) -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
     first: list[tuple[int, dict[str, Any]]] = []
     try:
         for number, raw in opened.rows:
@@ -309,9 +296,35 @@ def preview(
         close = getattr(opened.rows, "close", None)
         if close is not None:
             close()
+    return opened.columns, first
+
+
+def preview(
+    session: Session,
+    *,
+    actor: Actor,
+    cipher: FieldCipher,
+    settings: Settings,
+    source_id: int,
+    rows: int = 20,
+    mapping: dict[str, str] | None = None,
+) -> PreviewRead:
+    """First rows as read and as they would load, with each row's validation result. Nothing is written.
+
+    A remote source is read outside the database gate (db.outside_gate): a slow or unreachable remote
+    system keeps only this request waiting, never the county."""
+    actor.require("integration.run")
+    row = get_source(session, actor=actor, source_id=source_id)
+    resource = catalog_service.loadable_resource(session, row.resource_id)
+    policy = outbound.Policy.of(settings)
+
+    def read() -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
+        return _first_rows(pipeline.open_source(row, cipher, limit=rows, policy=policy), rows)
+
+    columns, first = outside_gate(session, read) if row.kind in ("sql", "http") else read()
     if mapping is None and row.mapping_version:
         mapping = dict(pipeline.current_mapping(session, row).columns)
-    suggested = suggest_mapping(opened.columns, resource)
+    suggested = suggest_mapping(columns, resource)
     active = mapping if mapping is not None else suggested
     checker = pipeline.make_checker(session, resource, active, settings.county_code)
     out: list[PreviewRow] = []
@@ -329,7 +342,7 @@ def preview(
         detail={"rows": len(out)},
     )
     return PreviewRead(
-        columns=opened.columns,
+        columns=columns,
         items=[
             {
                 "field": i.field_name,

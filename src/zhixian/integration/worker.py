@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from zhixian.db import Database
 from zhixian.integration import pipeline
 from zhixian.integration.models import Run
+from zhixian.platform import outbound
 
 log = logging.getLogger("zhixian.integration")
 
@@ -54,7 +55,13 @@ def _execute(node: Any, run_id: int) -> None:
     try:
         if not claim(node.db, run_id):
             return
-        pipeline.execute(node.db, node.cipher, run_id, county_code=node.settings.county_code)
+        pipeline.execute(
+            node.db,
+            node.cipher,
+            run_id,
+            county_code=node.settings.county_code,
+            policy=outbound.Policy.of(node.settings),
+        )
     except Exception:  # the pipeline has recorded the failure on the run; keep the worker alive
         log.exception("integration run %s failed", run_id)
 

@@ -1,9 +1,19 @@
-"""ASGI middleware: body size limits before parsing, and security headers on every response."""
+"""ASGI middleware: the whole request body is read (bounded in size and time) before the app runs,
+and security headers go on every response.
+
+On SQLite every request transaction passes one FIFO gate (db.get_session). If the app read the body
+itself, a client that declares 100 KB and sends 18 bytes would hold that gate — and the county —
+for as long as it likes. So BodyLimit reads the body first, with a deadline and a minimum rate,
+spools multipart uploads to a temporary file, and replays it: the app never waits on the client.
+"""
 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 
+import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CSP = (
@@ -12,79 +22,136 @@ CSP = (
 )
 # Swagger UI boots with an inline script; only its page gets this relaxed policy.
 DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+SPOOL_IN_MEMORY = 1024 * 1024  # multipart bodies beyond this go to a temporary file, not RAM
+REPLAY_CHUNK = 64 * 1024
 
 
 class _TooLarge(Exception):
     pass
 
 
-class BodyLimit:
-    """Refuses oversized bodies with 413 before they are read into memory (uploads get a higher limit)."""
+class _TooSlow(Exception):
+    pass
 
-    def __init__(self, app: ASGIApp, *, max_body: int, max_upload: int) -> None:
-        self.app, self.max_body, self.max_upload = app, max_body, max_upload
+
+class BodyLimit:
+    """Reads the whole body before the app: 413 when too large, 408 when too slow, then replays it.
+
+    ``timing()`` returns (grace seconds, minimum bytes/second): at any moment the client must have sent
+    ``(elapsed - grace) * rate`` bytes. It is read per request, so a changed setting applies at once.
+    """
+
+    def __init__(
+        self, app: ASGIApp, *, max_body: int, max_upload: int, timing: Callable[[], tuple[float, int]]
+    ) -> None:
+        self.app, self.max_body, self.max_upload, self.timing = app, max_body, max_upload, timing
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope["headers"])
-        ctype = headers.get(b"content-type", b"").decode("latin-1")
-        limit = self.max_upload if ctype.startswith("multipart/form-data") else self.max_body
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._refuse(send, limit)
+        if (declared is None or declared == b"0") and b"transfer-encoding" not in headers:
+            await self.app(scope, receive, send)  # no body (HTTP/1.1): nothing to wait for
             return
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        multipart = headers.get(b"content-type", b"").decode("latin-1").startswith("multipart/form-data")
+        limit = self.max_upload if multipart else self.max_body
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _problem(send, 413, "请求体过大", f"请求体过大，上限为 {limit // 1024} KB")
+            return
+        spool = anyio.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) if multipart else None
         try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send, limit)
+            try:
+                body = await self._read(receive, limit, spool)
+            except _TooLarge:
+                await _problem(send, 413, "请求体过大", f"请求体过大，上限为 {limit // 1024} KB")
+                return
+            except _TooSlow:
+                await _problem(send, 408, "请求超时", "请求体发送过慢或中断，已放弃本次请求，请重试")
+                return
+            if body is None:
+                return  # the client went away before it finished sending
+            await self.app(scope, _replay(body, spool, receive), send)
+        finally:
+            if spool is not None:
+                await spool.aclose()
 
-    @staticmethod
-    async def _refuse(send: Send, limit: int) -> None:
-        body = json.dumps(
-            {
-                "type": "about:blank",
-                "title": "请求体过大",
-                "status": 413,
-                "detail": f"请求体过大，上限为 {limit // 1024} KB",
-            },
-            ensure_ascii=False,
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/problem+json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+    async def _read(
+        self, receive: Receive, limit: int, spool: anyio.SpooledTemporaryFile[bytes] | None
+    ) -> bytes | None:
+        grace, rate = self.timing()
+        started = time.monotonic()
+        received = 0
+        parts: list[bytes] = []
+        while True:
+            budget = grace + received / max(rate, 1) - (time.monotonic() - started)
+            if budget <= 0:
+                raise _TooSlow
+            with anyio.move_on_after(budget) as scope:
+                message = await receive()
+            if scope.cancelled_caught:
+                raise _TooSlow
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if received > limit:
+                raise _TooLarge
+            if spool is not None:
+                await spool.write(chunk)
+            else:
+                parts.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(parts)
+
+
+def _replay(body: bytes, spool: anyio.SpooledTemporaryFile[bytes] | None, receive: Receive) -> Receive:
+    """The buffered body as ASGI messages; afterwards the real receive (it reports the disconnect)."""
+    done = False
+    rewound = False
+
+    async def replay() -> Message:
+        nonlocal done, rewound
+        if done:
+            return await receive()
+        if spool is None:
+            done = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        if not rewound:
+            await spool.seek(0)
+            rewound = True
+        chunk = await spool.read(REPLAY_CHUNK)
+        done = len(chunk) < REPLAY_CHUNK
+        return {"type": "http.request", "body": chunk, "more_body": not done}
+
+    return replay
+
+
+async def _problem(send: Send, status: int, title: str, detail: str) -> None:
+    body = json.dumps(
+        {"type": "about:blank", "title": title, "status": status, "detail": detail}, ensure_ascii=False
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/problem+json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 class SecurityHeaders:
+    """Security headers on every response (also the 408/413 above: this middleware wraps BodyLimit).
+
+    Everything but static assets is ``Cache-Control: no-store``: pages and API answers of a signed-in
+    user must not stay in a shared or back-button cache."""
+
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
@@ -93,6 +160,7 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         csp = DOCS_CSP if scope["path"] == "/api/docs" else CSP
+        cacheable = scope["path"].startswith("/static/")
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -107,7 +175,7 @@ class SecurityHeaders:
                 ):
                     if key not in names:
                         headers.append((key, value))
-                if scope["path"].startswith(("/api/", "/account", "/login")) and b"cache-control" not in names:
+                if not cacheable and b"cache-control" not in names:
                     headers.append((b"cache-control", b"no-store"))
                 message["headers"] = headers
             await send(message)

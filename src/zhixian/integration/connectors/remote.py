@@ -1,12 +1,16 @@
-"""SQL databases (SQLAlchemy URL, read-only, with a statement timeout) and paged HTTP JSON APIs."""
+"""SQL databases (SQLAlchemy URL, read-only, with a statement timeout) and paged HTTP JSON APIs.
+
+Both connect only through ``platform.outbound``: never to this machine, loopback or link-local
+addresses unless allow-listed, with the node's timeout cap.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
@@ -14,6 +18,7 @@ from sqlalchemy.pool import NullPool
 from zhixian.errors import Invalid, Unavailable
 from zhixian.integration.connectors import Opened, Row
 from zhixian.integration.connectors.files import flat, json_columns
+from zhixian.platform import outbound
 
 IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
 _TIMEOUT_HINTS = ("timeout", "timed out", "canceling statement", "max_statement_time", "interrupted", "lost connection")
@@ -26,15 +31,22 @@ def check_query(query: str) -> str:
     return q
 
 
-def _engine(url: str, timeout: int) -> Any:
+def _engine(url: str, timeout: int, policy: outbound.Policy) -> Any:
+    try:
+        target, pinned = outbound.sql_target(url, policy)
+    except outbound.Refused as exc:
+        raise Invalid(f"连接串：{exc}", field="url") from exc
+    except (ValueError, SQLAlchemyError) as exc:
+        raise Invalid(f"数据库连接串无效：{type(exc).__name__}", field="url") from exc
+    connect = max(2, int(min(policy.connect_timeout, timeout)))
     try:
         if url.startswith("postgresql"):
-            args: dict[str, Any] = {"connect_timeout": timeout, "options": f"-c statement_timeout={timeout * 1000}"}
+            args: dict[str, Any] = {"connect_timeout": connect, "options": f"-c statement_timeout={timeout * 1000}"}
         elif url.startswith(("mysql", "mariadb")):
-            args = {"connect_timeout": timeout, "read_timeout": timeout + 2}
+            args = {"connect_timeout": connect, "read_timeout": timeout + 2}
         else:
             args = {}
-        return create_engine(url, poolclass=NullPool, connect_args=args)
+        return create_engine(target, poolclass=NullPool, connect_args={**args, **pinned})
     except (SQLAlchemyError, ValueError, ImportError) as exc:
         raise Invalid(f"数据库连接串无效：{type(exc).__name__}", field="url") from exc
 
@@ -54,7 +66,10 @@ def open_sql(
     watermark_column: str = "",
     watermark: str = "",
     limit: int | None = None,
+    policy: outbound.Policy | None = None,
 ) -> Opened:
+    policy = policy or outbound.Policy()
+    timeout = int(policy.timeout(timeout))
     q = check_query(query)
     params: dict[str, Any] = {}
     if watermark_column:
@@ -67,7 +82,7 @@ def open_sql(
         q += f" ORDER BY {watermark_column}"
     if limit:
         q = f"SELECT * FROM ({q}) zx_lim LIMIT {int(limit)}"  # noqa: S608 - int only
-    engine = _engine(url, timeout)
+    engine = _engine(url, timeout, policy)
     try:
         conn = engine.connect()
         dialect = engine.dialect.name
@@ -106,24 +121,28 @@ def open_http(
     token: str = "",
     timeout: int = 30,
     max_pages: int = 100_000,
+    policy: outbound.Policy | None = None,
 ) -> Opened:
     """Pages until an empty or short page. Columns are taken from the first page."""
     if not url.startswith(("http://", "https://")):
         raise Invalid("接口地址必须以 http:// 或 https:// 开头", field="url")
+    policy = policy or outbound.Policy()
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    client = httpx.Client(timeout=timeout, headers=headers, follow_redirects=False)
+    client = outbound.http_client(policy, timeout=timeout, headers=headers)
 
     def page(n: int) -> list[dict[str, Any]]:
         try:
-            resp = client.get(url, params={page_param: n, size_param: page_size})
-        except httpx.TimeoutException as exc:
-            raise Unavailable(f"接口请求超时（超过 {timeout} 秒）") from exc
-        except httpx.HTTPError as exc:
-            raise Unavailable(f"无法连接接口：{type(exc).__name__}") from exc
+            resp = outbound.get(
+                client, url, params={page_param: n, size_param: page_size}, timeout=timeout, policy=policy
+            )
+        except outbound.Refused as exc:
+            raise Invalid(f"接口地址：{exc}", field="url") from exc
+        except outbound.Failed as exc:
+            raise Unavailable(f"{exc}（第 {n} 页）") from exc
         if resp.status_code != 200:
             raise Unavailable(f"接口返回 HTTP {resp.status_code}（第 {n} 页）")
         try:
-            body = resp.json()
+            body = json.loads(resp.content)
         except ValueError as exc:
             raise Unavailable(f"接口第 {n} 页返回的不是 JSON") from exc
         records = body.get(records_key) if isinstance(body, dict) else body
