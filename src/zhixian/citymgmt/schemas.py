@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -287,3 +287,4 @@ class ConfigIn(Input):
         None, max_length=50
     )
     open311_reports_per_hour: int | None = Field(None, ge=1, le=100_000)
+    open311_public_sources: list[Source] | None = Field(None, max_length=len(get_args(Source)))
