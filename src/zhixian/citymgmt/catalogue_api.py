@@ -146,7 +146,7 @@ async def classes_import(session: SessionDep, actor: Configurer, file: Annotated
 
 @router.get("/config", summary="运行参数")
 def get_config(session: SessionDep, actor: Signed) -> dict[str, Any]:
-    return service.config(session)
+    return service.shown_config(session)  # api_keys only as fingerprints: secrets are write-only
 
 
 @router.put("/config", summary="修改运行参数")

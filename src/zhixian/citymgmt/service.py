@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from zhixian.citymgmt import geo
 from zhixian.citymgmt.classes import class_table, get_class
 from zhixian.citymgmt.models import Case, CaseEvent, CasePhoto, Component, Grid
-from zhixian.citymgmt.parameters import config, set_config
+from zhixian.citymgmt.parameters import config, set_config, shown_config
 from zhixian.citymgmt.photos import PHOTO_FORMATS, PhotoIn, check_photo, photo_file, store_photo
 from zhixian.citymgmt.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
 from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, DuplicateRead, PhotoRef
@@ -57,6 +57,7 @@ __all__ = [
     "photo_file",
     "platform_tz",
     "set_config",
+    "shown_config",
     "store_photo",
     "suggest_department",
     "visible",
