@@ -11,7 +11,6 @@ from typing import Any
 
 import jieba
 import shapely
-from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 from shapely.geometry import mapping
 from sqlalchemy import and_, case, delete, func, or_, select
@@ -23,6 +22,7 @@ from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
 from zhixian.citymgmt.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
 from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid
+from zhixian.exports import Sheet, plain_cell, xlsx_bytes
 from zhixian.platform import audit
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
@@ -151,23 +151,24 @@ _CLASS_COLUMNS = [
 
 
 def classes_excel(session: Session) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "分类"
-    ws.append([label for _, label in _CLASS_COLUMNS])
-    for row in session.execute(
+    rows = session.execute(
         select(CaseClass).where(CaseClass.parent_code.is_not(None)).order_by(CaseClass.code)
-    ).scalars():
-        ws.append(
-            [
-                ("是" if getattr(row, key) else "否") if key == "active" else getattr(row, key)
-                for key, _ in _CLASS_COLUMNS
-            ]
-        )
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    ).scalars()
+    return xlsx_bytes(
+        [
+            Sheet(
+                "分类",
+                [label for _, label in _CLASS_COLUMNS],
+                (
+                    [
+                        ("是" if getattr(row, key) else "否") if key == "active" else getattr(row, key)
+                        for key, _ in _CLASS_COLUMNS
+                    ]
+                    for row in rows
+                ),
+            )
+        ]
+    )
 
 
 def import_classes_excel(session: Session, *, actor: Actor, content: bytes) -> int:
@@ -193,7 +194,7 @@ def import_classes_excel(session: Session, *, actor: Actor, content: bytes) -> i
         values["active"] = str(values["active"]).strip() not in ("否", "0", "false", "False")
         values["department_code"] = str(values["department_code"]).strip() or None
         for k in ("code", "name", "filing_standard", "closing_standard", "limit_unit", "urgent_unit"):
-            values[k] = str(values[k]).strip()
+            values[k] = plain_cell(str(values[k]).strip())  # read back our own export's formula guard
         try:
             parsed.append(ClassIn.model_validate(values))
         except Exception as exc:  # pydantic ValidationError: reported per row
