@@ -171,6 +171,11 @@ def classes_excel(session: Session) -> bytes:
     )
 
 
+def _read_cell(row: list[Any], index: int) -> Any:
+    value = row[index] if index < len(row) else ""
+    return plain_cell(value) if isinstance(value, str) else value
+
+
 def import_classes_excel(session: Session, *, actor: Actor, content: bytes) -> int:
     actor.require("citymgmt.config")
     try:
@@ -190,11 +195,12 @@ def import_classes_excel(session: Session, *, actor: Actor, content: bytes) -> i
     for n, raw in enumerate(rows[1:], start=2):
         if not any(str(c).strip() for c in raw):
             continue
-        values: dict[str, Any] = {k: raw[i] if i < len(raw) else "" for k, i in pos.items()}
+        # our own export guards text such as "@属地" with a leading "'": read it back without it
+        values: dict[str, Any] = {k: _read_cell(raw, i) for k, i in pos.items()}
         values["active"] = str(values["active"]).strip() not in ("否", "0", "false", "False")
         values["department_code"] = str(values["department_code"]).strip() or None
         for k in ("code", "name", "filing_standard", "closing_standard", "limit_unit", "urgent_unit"):
-            values[k] = plain_cell(str(values[k]).strip())  # read back our own export's formula guard
+            values[k] = str(values[k]).strip()
         try:
             parsed.append(ClassIn.model_validate(values))
         except Exception as exc:  # pydantic ValidationError: reported per row
