@@ -225,6 +225,7 @@ def _render(
     renderer = getattr(request.state, "problem_renderer", None)
     if renderer is not None:  # e.g. Open311 renders its own error list
         resp: Response = renderer(status, title, detail, errors or [])
+        resp.headers.update(headers or {})  # e.g. Retry-After on a 429
         return resp
     return problem(status, title, detail, errors, headers)
 

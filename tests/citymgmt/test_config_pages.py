@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.citymgmt.test_base_data import FAR, community, feature, square
+from zhixian.citymgmt.parameters import key_fingerprint
 
 HTML = {"accept": "text/html"}
 
@@ -29,7 +30,11 @@ def test_class_edit_page_shows_errors_beside_fields_and_saves(as_user) -> None:
     page = lead.get("/citymgmt/config/classes/S0102", headers=HTML)
     assert page.status_code == 200
     assert 'name="limit_value"' in page.text
-    bad = lead.post("/citymgmt/config/classes/S0102", data=form_for(name="", limit_value="很多", department_code="nosuch"), headers=HTML)
+    bad = lead.post(
+        "/citymgmt/config/classes/S0102",
+        data=form_for(name="", limit_value="很多", department_code="nosuch"),
+        headers=HTML,
+    )
     assert bad.status_code == 422
     assert 'id="e-limit_value"' in bad.text
     assert 'id="e-name"' in bad.text
@@ -38,7 +43,12 @@ def test_class_edit_page_shows_errors_beside_fields_and_saves(as_user) -> None:
     assert unknown_dept.status_code == 422
     assert 'id="e-department_code"' in unknown_dept.text
     assert "部门代码 nosuch 不存在" in unknown_dept.text
-    ok = lead.post("/citymgmt/config/classes/S0102", data=form_for(limit_value="3", limit_unit="days"), headers=HTML, follow_redirects=False)
+    ok = lead.post(
+        "/citymgmt/config/classes/S0102",
+        data=form_for(limit_value="3", limit_unit="days"),
+        headers=HTML,
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
     assert ok.headers["location"] == "/citymgmt/config?saved=S0102"
     row = next(c for c in lead.get("/api/v1/citymgmt/classes").json() if c["code"] == "S0102")
@@ -61,7 +71,10 @@ def test_grid_import_page_shows_the_per_feature_report(as_user, db) -> None:
     lon, lat = FAR
     comm = community(db)
     bowtie = [[lon, lat], [lon + 0.002, lat + 0.002], [lon + 0.002, lat], [lon, lat + 0.002], [lon, lat]]
-    fc = {"type": "FeatureCollection", "features": [feature(f"{comm}921", bowtie), feature("330421", square(lon + 0.01, lat))]}
+    fc = {
+        "type": "FeatureCollection",
+        "features": [feature(f"{comm}921", bowtie), feature("330421", square(lon + 0.01, lat))],
+    }
     resp = lead.post(
         "/citymgmt/config/geo",
         data={"kind": "grid"},
@@ -71,7 +84,12 @@ def test_grid_import_page_shows_the_per_feature_report(as_user, db) -> None:
     assert resp.status_code == 200, resp.text[:500]
     assert "第 1 个要素的多边形无效，已自动修复" in resp.text
     assert "<td>2</td><td>code</td><td>网格编码必须是 15 位数字" in resp.text
-    broken = lead.post("/citymgmt/config/geo", data={"kind": "grid"}, files={"file": ("g.geojson", b"{not json", "application/json")}, headers=HTML)
+    broken = lead.post(
+        "/citymgmt/config/geo",
+        data={"kind": "grid"},
+        files={"file": ("g.geojson", b"{not json", "application/json")},
+        headers=HTML,
+    )
     assert broken.status_code == 422
     assert "不是有效的 GeoJSON" in broken.text
 
@@ -89,7 +107,8 @@ def _parameters(**changes: str) -> dict[str, str]:
         "w_ontime_close_rate": "0.6",
         "w_close_rate": "0.2",
         "w_no_rework_rate": "0.2",
-        "open311_api_keys": "county-app-2026\n  wechat-mini-prog  \n",
+        "open311_api_keys_add": "county-app-2026\n  wechat-mini-prog  \n",
+        "open311_public_sources": ["open311"],
     }
     return {**base, **changes}
 
@@ -113,7 +132,10 @@ def test_run_parameters_form_saves_in_the_centres_units_and_audits(as_user, db) 
     assert cfg["photo_max_bytes"] == 5 * 1024 * 1024
     assert cfg["open311_reports_per_hour"] == 30
     assert cfg["weights"] == {"ontime_close_rate": 0.6, "close_rate": 0.2, "no_rework_rate": 0.2}
-    assert cfg["open311_api_keys"] == ["county-app-2026", "wechat-mini-prog"]
+    assert [k["fingerprint"] for k in cfg["open311_api_keys"]] == [
+        key_fingerprint("county-app-2026"),
+        key_fingerprint("wechat-mini-prog"),
+    ]
     assert "运行参数已保存" in lead.get(ok.headers["location"], headers=HTML).text
     audited = db.execute(select(AuditRecord).where(AuditRecord.action == "citymgmt.config")).scalars().all()
     assert audited
@@ -127,11 +149,11 @@ def test_run_parameters_form_refuses_bad_values_beside_their_fields_and_saves_no
     before = lead.get("/api/v1/citymgmt/config").json()
     bad = lead.post(
         "/citymgmt/config/parameters",
-        data=_parameters(yellow_percent="很多", duplicate_distance_m="-5", open311_api_keys="short"),
+        data=_parameters(yellow_percent="很多", duplicate_distance_m="-5", open311_api_keys_add="short"),
         headers=HTML,
     )
     assert bad.status_code == 422
-    for field in ("yellow_percent", "duplicate_distance_m", "open311_api_keys"):
+    for field in ("yellow_percent", "duplicate_distance_m", "open311_api_keys_add"):
         assert f'id="e-{field}"' in bad.text, field
     assert "很多" in bad.text  # what was typed is kept
     weights = lead.post("/citymgmt/config/parameters", data=_parameters(w_close_rate="0.5"), headers=HTML)

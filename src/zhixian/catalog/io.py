@@ -3,7 +3,7 @@
 Two element sets are written and read: the current one of the 编制指南 and the older one some
 provinces still use (标识符, 管理方式, 服务信息, 在线资源链接地址, 元数据维护方, 元数据版本).
 Import validates everything before writing anything and is idempotent (upsert by 信息资源代码).
-Exported cells that a spreadsheet would run as a formula are prefixed with ``'``.
+Exported cells that a spreadsheet would run as a formula are prefixed with ``'`` (``zhixian.exports``).
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any, Literal
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from pydantic import ValidationError
 from python_calamine import CalamineWorkbook
 from sqlalchemy import select
@@ -26,6 +24,7 @@ from zhixian.catalog import service
 from zhixian.catalog.models import Resource
 from zhixian.catalog.schemas import CatalogImportReport, ResourceIn
 from zhixian.errors import FieldError, Invalid, pydantic_errors_to_chinese
+from zhixian.exports import Sheet, plain_cell, xlsx_bytes
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 
@@ -89,7 +88,6 @@ _BOOL = {"classified", "required"}
 _INT = {"sensitivity", "length"}
 _FLOAT = {"min_value", "max_value"}
 _OPTIONAL = {"system_code", "publish_date"}
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 ROOT = {"modern": "政务信息资源目录", "legacy": "政务信息资源目录元数据"}
 RESOURCE_TAG = {"modern": "信息资源", "legacy": "元数据"}
@@ -128,15 +126,6 @@ def from_text(name: str, text: str) -> Any:
     return text
 
 
-def neutralise(value: str) -> str:
-    """Formula-injection guard (OWASP CSV injection): a leading ' makes the cell plain text."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def unneutralise(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
-
-
 def _cell(value: Any) -> str:
     if value is None:
         return ""
@@ -144,7 +133,7 @@ def _cell(value: Any) -> str:
         value = int(value)
     if isinstance(value, date):
         return value.isoformat()[:10]
-    return unneutralise(str(value))
+    return plain_cell(str(value))
 
 
 # --- reading from the database
@@ -162,31 +151,32 @@ def export_inputs(session: Session, *, actor: Actor, status: str | None = None) 
 
 
 def to_excel(resources: Iterable[ResourceIn]) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = SHEET_RESOURCES
+    resources = list(resources)
     labels = RESOURCE_LABELS["modern"]
-    ws.append([label for _, label in labels])
-    items_ws = wb.create_sheet(SHEET_ITEMS)
-    items_ws.append(["信息资源代码", "序号", *(label for _, label in ITEM_LABELS)])
-    for res in resources:
-        ws.append([neutralise(to_text(f, getattr(res, f))) for f, _ in labels])
-        for seq, item in enumerate(res.items, start=1):
-            items_ws.append([res.code, seq, *(neutralise(to_text(f, getattr(item, f))) for f, _ in ITEM_LABELS)])
-    for sheet in (ws, items_ws):
-        sheet.freeze_panes = "A2"
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for col in sheet.columns:
-            letter = col[0].column_letter
-            sheet.column_dimensions[letter].width = 18
-        for row in sheet.iter_rows(min_row=2):
-            for cell in row:
-                cell.data_type = "s" if isinstance(cell.value, str) else cell.data_type
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return xlsx_bytes(
+        [
+            Sheet(
+                SHEET_RESOURCES,
+                [label for _, label in labels],
+                ([to_text(f, getattr(res, f)) for f, _ in labels] for res in resources),
+                width=18,
+                bold_header=True,
+                freeze_header=True,
+            ),
+            Sheet(
+                SHEET_ITEMS,
+                ["信息资源代码", "序号", *(label for _, label in ITEM_LABELS)],
+                (
+                    [res.code, seq, *(to_text(f, getattr(item, f)) for f, _ in ITEM_LABELS)]
+                    for res in resources
+                    for seq, item in enumerate(res.items, start=1)
+                ),
+                width=18,
+                bold_header=True,
+                freeze_header=True,
+            ),
+        ]
+    )
 
 
 def _sheet_rows(wb: CalamineWorkbook, sheet: str, labels: list[str]) -> list[tuple[int, dict[str, str]]]:

@@ -11,7 +11,6 @@ from typing import Any
 
 import jieba
 import shapely
-from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 from shapely.geometry import mapping
 from sqlalchemy import and_, case, delete, func, or_, select
@@ -23,6 +22,7 @@ from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
 from zhixian.citymgmt.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
 from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid
+from zhixian.exports import Sheet, plain_cell, xlsx_bytes
 from zhixian.platform import audit, uploads
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
@@ -151,23 +151,29 @@ _CLASS_COLUMNS = [
 
 
 def classes_excel(session: Session) -> bytes:
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "分类"
-    ws.append([label for _, label in _CLASS_COLUMNS])
-    for row in session.execute(
+    rows = session.execute(
         select(CaseClass).where(CaseClass.parent_code.is_not(None)).order_by(CaseClass.code)
-    ).scalars():
-        ws.append(
-            [
-                ("是" if getattr(row, key) else "否") if key == "active" else getattr(row, key)
-                for key, _ in _CLASS_COLUMNS
-            ]
-        )
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    ).scalars()
+    return xlsx_bytes(
+        [
+            Sheet(
+                "分类",
+                [label for _, label in _CLASS_COLUMNS],
+                (
+                    [
+                        ("是" if getattr(row, key) else "否") if key == "active" else getattr(row, key)
+                        for key, _ in _CLASS_COLUMNS
+                    ]
+                    for row in rows
+                ),
+            )
+        ]
+    )
+
+
+def _read_cell(row: list[Any], index: int) -> Any:
+    value = row[index] if index < len(row) else ""
+    return plain_cell(value) if isinstance(value, str) else value
 
 
 def import_classes_excel(
@@ -192,7 +198,8 @@ def import_classes_excel(
     for n, raw in enumerate(rows[1:], start=2):
         if not any(str(c).strip() for c in raw):
             continue
-        values: dict[str, Any] = {k: raw[i] if i < len(raw) else "" for k, i in pos.items()}
+        # our own export guards text such as "@属地" with a leading "'": read it back without it
+        values: dict[str, Any] = {k: _read_cell(raw, i) for k, i in pos.items()}
         values["active"] = str(values["active"]).strip() not in ("否", "0", "false", "False")
         values["department_code"] = str(values["department_code"]).strip() or None
         for k in ("code", "name", "filing_standard", "closing_standard", "limit_unit", "urgent_unit"):

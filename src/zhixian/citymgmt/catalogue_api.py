@@ -158,7 +158,7 @@ def classes_import(
 
 @router.get("/config", summary="运行参数")
 def get_config(session: SessionDep, actor: Signed) -> dict[str, Any]:
-    return service.config(session)
+    return service.shown_config(session)  # api_keys only as fingerprints: secrets are write-only
 
 
 @router.put("/config", summary="修改运行参数")

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from zhixian.citymgmt import catalogue, geo, service
 from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.schemas import ClassIn, ConfigIn, GeoImportReport
+from zhixian.citymgmt.standards import SOURCES
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid, NotFound, pydantic_errors_to_chinese
 from zhixian.platform import service as platform
@@ -62,7 +63,7 @@ def config_page(request: Request, session: SessionDep, actor: Configurer) -> HTM
         "citymgmt/config.html",
         actor,
         classes=classes,
-        config=service.config(session),
+        config=service.shown_config(session),
         saved=request.query_params.get("saved"),
         imported=request.query_params.get("imported"),
     )
@@ -88,15 +89,21 @@ def _class_form(
     )
 
 
-def _parameter_form(config: dict[str, Any]) -> dict[str, str]:
-    form = {field: f"{config[key] / factor:g}" for field, _, _, key, factor in PARAMETERS}
+def _parameter_form(config: dict[str, Any]) -> dict[str, Any]:
+    """The page's fields from the shown configuration: api_keys never come back, only their fingerprints."""
+    form: dict[str, Any] = {field: f"{config[key] / factor:g}" for field, _, _, key, factor in PARAMETERS}
     form |= {f"w_{name}": f"{config['weights'][name]:g}" for name, _ in WEIGHTS}
-    form["open311_api_keys"] = "\n".join(config["open311_api_keys"])
+    form["open311_public_sources"] = list(config["open311_public_sources"])
     return form
 
 
 def _parameters_page(
-    request: Request, actor: Actor, form: dict[str, str], errors: dict[str, str], saved: bool = False
+    request: Request,
+    session: Any,
+    actor: Actor,
+    form: dict[str, Any],
+    errors: dict[str, str],
+    saved: bool = False,
 ) -> HTMLResponse:
     return render(
         request,
@@ -107,20 +114,25 @@ def _parameters_page(
         errors=errors,
         parameters=PARAMETERS,
         weights=WEIGHTS,
+        api_keys=service.shown_config(session)["open311_api_keys"],
+        sources=SOURCES,
         saved=saved,
     )
 
 
 @router.get("/parameters")
 def parameters_page(request: Request, session: SessionDep, actor: Configurer) -> HTMLResponse:
-    form = _parameter_form(service.config(session))
-    return _parameters_page(request, actor, form, {}, saved=request.query_params.get("saved") == "1")
+    form = _parameter_form(service.shown_config(session))
+    return _parameters_page(request, session, actor, form, {}, saved=request.query_params.get("saved") == "1")
 
 
 @router.post("/parameters")
 async def parameters_save(request: Request, session: SessionDep, actor: Configurer) -> Response:
     raw = await request.form()
-    form = {k: str(v).strip() for k, v in raw.items() if k != "csrf_token"}
+    form: dict[str, Any] = {k: str(v).strip() for k, v in raw.items() if k != "csrf_token"}
+    form["open311_public_sources"] = [str(v) for v in raw.getlist("open311_public_sources")]
+    remove = [str(v) for v in raw.getlist("open311_api_keys_remove")]
+    form["open311_api_keys_add"] = ""  # a typed key is not echoed back, even beside an error
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     for field, label, _, key, factor in PARAMETERS:
@@ -137,7 +149,10 @@ async def parameters_save(request: Request, session: SessionDep, actor: Configur
         except ValueError:
             errors[f"w_{name}"] = f"“{label}”权重应为数字"
     values["weights"] = weights
-    values["open311_api_keys"] = [k.strip() for k in form.get("open311_api_keys", "").splitlines() if k.strip()]
+    added = str(raw.get("open311_api_keys_add") or "")
+    values["open311_api_keys_add"] = [k.strip() for k in added.splitlines() if k.strip()]
+    values["open311_api_keys_remove"] = remove
+    values["open311_public_sources"] = form["open311_public_sources"]
     if len(weights) < len(WEIGHTS):
         del values["weights"]
     try:  # the numbers that did parse are still checked, so every problem shows at once
@@ -151,7 +166,7 @@ async def parameters_save(request: Request, session: SessionDep, actor: Configur
         except Invalid as exc:
             errors = {_field_of(e.field): e.message for e in exc.errors} or {"w_ontime_close_rate": exc.detail}
     if errors:
-        return _parameters_page(request, actor, form, errors)
+        return _parameters_page(request, session, actor, form, errors)
     return RedirectResponse("/citymgmt/config/parameters?saved=1", status_code=303)
 
 
@@ -161,8 +176,8 @@ def _field_of(key: str | None) -> str:
     if key.startswith("weights"):
         name = key.split(".", 1)[1] if "." in key else WEIGHTS[0][0]
         return f"w_{name}"
-    if key.startswith("open311_api_keys"):
-        return "open311_api_keys"
+    if key.startswith(("open311_api_keys", "open311_public_sources")):
+        return "open311_api_keys_remove" if key.startswith("open311_api_keys_remove") else key.split(".")[0]
     return next((field for field, _, _, stored, _ in PARAMETERS if stored == key), key)
 
 

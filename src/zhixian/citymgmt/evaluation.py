@@ -6,12 +6,10 @@ the centre's configuration. Denominators of zero give ``None`` (shown as "—"),
 
 from __future__ import annotations
 
-import io
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from openpyxl import Workbook
 from sqlalchemy import and_, func, select
 from sqlalchemy import case as when
 from sqlalchemy.orm import Session
@@ -21,6 +19,7 @@ from zhixian.citymgmt.models import Case, CaseEvent, Grid, Task
 from zhixian.citymgmt.standards import PUBLIC_SOURCES, SOURCES
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import NotFound
+from zhixian.exports import Sheet, xlsx_bytes
 from zhixian.platform import audit
 from zhixian.platform import service as platform
 from zhixian.platform.actor import COUNTY_SCOPE, Actor
@@ -455,15 +454,9 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 def excel(session: Session, *, actor: Actor, kind: str, start: datetime, end: datetime) -> bytes:
     data = report(session, kind=kind, start=start, end=end)
     columns = COLUMNS[kind]
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = {"department": "部门评价", "inspector": "监督员评价", "region": "区域评价"}[kind]
-    ws.append([LABELS[c] for c in columns])
-    for r in data["rows"]:
-        ws.append([round(r[c], 4) if isinstance(r.get(c), float) else r.get(c) for c in columns])
-    out = io.BytesIO()
-    wb.save(out)
+    title = {"department": "部门评价", "inspector": "监督员评价", "region": "区域评价"}[kind]
+    rows = ([round(r[c], 4) if isinstance(r.get(c), float) else r.get(c) for c in columns] for r in data["rows"])
+    body = xlsx_bytes([Sheet(title, [LABELS[c] for c in columns], rows)])
     audit.record(
         session,
         actor.audit,
@@ -472,4 +465,4 @@ def excel(session: Session, *, actor: Actor, kind: str, start: datetime, end: da
         object_id=kind,
         detail={"start": data["start"], "end": data["end"], "rows": len(data["rows"])},
     )
-    return out.getvalue()
+    return body

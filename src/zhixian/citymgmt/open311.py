@@ -1,24 +1,26 @@
 """Open311 GeoReport v2 (citizen reports): services, requests, tokens; errors as [{code, description}].
 
 Reads and citizen POSTs are public, as the spec intends; every POST becomes a case with source
-``open311`` in the same hub as every other channel.
+``open311`` in the same hub as every other channel. What reads may show (which cases, which notes,
+how far back) is decided in ``open311_public``.
 """
 
 from __future__ import annotations
 
+import hmac
 import xml.etree.ElementTree as ET
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from zhixian.citymgmt import catalogue, service
-from zhixian.citymgmt.models import Case, CaseClass, CasePhoto
+from zhixian.citymgmt import open311_public as public
+from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.schemas import CaseIntake
 from zhixian.citymgmt.standards import COMPONENT_MAJORS, EVENT_MAJORS
-from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted
 from zhixian.platform import service as platform
@@ -95,23 +97,21 @@ def _check_jurisdiction(request: Request, jurisdiction_id: str | None) -> None:
 
 
 def _check_submitter(session: Any, api_key: object, ip: str) -> None:
-    """Public reports: an api_key when the county requires one, and a cap per source address per hour."""
+    """Public reports: an api_key when the county requires one, and a cap per address (IPv6: per /64) per hour."""
     cfg = service.config(session)
     keys = cfg.get("open311_api_keys") or []
-    if keys and str(api_key or "") not in keys:
+    if keys and not any(hmac.compare_digest(str(api_key or "").encode(), str(k).encode()) for k in keys):
         raise NotPermitted("api_key is missing or invalid / api_key 无效或缺失")
-    since = utcnow() - timedelta(hours=1)
-    recent = session.execute(
-        select(func.count()).select_from(Case).where(Case.reporter_ip == ip, Case.reported_at >= since)
-    ).scalar_one()
-    if recent >= int(cfg["open311_reports_per_hour"]):
+    _, retry_after = public.recent_submissions(session, ip, limit=int(cfg["open311_reports_per_hour"]))
+    if retry_after:
         raise DomainError(
-            "too many requests from this address / 本地址提交过于频繁，请一小时后再试", [], 429, "请求过于频繁"
+            f"too many requests from this address, retry after {retry_after} s"
+            f" / 本地址提交过于频繁，请 {retry_after} 秒后再试",
+            [],
+            429,
+            "请求过于频繁",
+            {"Retry-After": str(retry_after)},
         )
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.astimezone(LOCAL_TZ).isoformat(timespec="seconds") if value else None
 
 
 def _service(cls: CaseClass) -> dict[str, Any]:
@@ -145,46 +145,6 @@ def service_definition(
     if cls is None or cls.parent_code is None or not cls.active:
         raise NotFound(f"service_code {service_code} not found / 服务代码不存在")
     return {"service_code": cls.code, "attributes": []}
-
-
-def _request(session: Any, case: Case, classes: dict[str, CaseClass], depts: dict[int, str]) -> dict[str, Any]:
-    shown = case
-    notes = ""
-    if case.status == "merged" and case.merged_into_id:
-        target = session.get(Case, case.merged_into_id)
-        if target is not None:
-            shown, notes = target, f"已与 {target.number} 合并办理"
-    closed = shown.status in ("closed", "rejected")
-    if shown.status == "rejected":
-        last = [e for e in shown.events if e.step == "不予立案"]
-        notes = "不予立案：" + (last[-1].note if last else "")
-    elif shown.status == "closed":
-        notes = notes or "已办结"
-    cls = classes.get(case.class_code)
-    media = session.execute(
-        select(CasePhoto.id).where(CasePhoto.case_id == case.id, CasePhoto.stage == "open311")
-    ).first()
-    return {
-        "service_request_id": case.number,
-        "status": "closed" if closed else "open",
-        "status_notes": notes or None,
-        "service_name": cls.name if cls else case.class_code,
-        "service_code": case.class_code,
-        "description": case.description,
-        "agency_responsible": depts.get(shown.department_id or 0),
-        "service_notice": None,
-        "requested_datetime": _iso(case.reported_at),
-        "updated_datetime": _iso(shown.updated_at),
-        "expected_datetime": _iso(shown.deadline),
-        "address": case.address or None,
-        "address_id": None,
-        "zipcode": None,
-        "lat": case.lat,
-        "long": case.lon,
-        "media_url": case.external_ref
-        if case.external_ref and case.external_ref.startswith("http") and media is None
-        else None,
-    }
 
 
 def _lookups(session: Any) -> tuple[dict[str, CaseClass], dict[int, str]]:
@@ -274,7 +234,7 @@ async def _create(request: Request, session: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/requests.json", summary="查询服务请求")
+@router.get("/requests.json", summary="查询服务请求（仅公开的案件）")
 def list_requests(
     request: Request,
     session: SessionDep,
@@ -284,42 +244,28 @@ def list_requests(
     start_date: datetime | None = None,
     end_date: datetime | None = None,
     status: str | None = None,
+    page: int = 1,
+    page_size: int = public.MAX_PAGE_SIZE,
 ) -> list[dict[str, Any]]:
     _check_jurisdiction(request, jurisdiction_id)
-    query = select(Case)
-    if service_request_id:
-        ids = [s.strip() for s in service_request_id.split(",") if s.strip()][:100]
-        query = query.where(Case.number.in_(ids))
-    else:
-        end = end_date or utcnow()
-        start = start_date or end - timedelta(days=90)
-        for v, n in ((start, "start_date"), (end, "end_date")):
-            if v.tzinfo is None:
-                raise Invalid(f"{n} must be w3c format with a time zone / {n} 须带时区")
-        query = query.where(Case.reported_at >= start, Case.reported_at <= end)
-        if service_code:
-            query = query.where(Case.class_code.in_([c.strip() for c in service_code.split(",")]))
-        if status == "open":
-            query = query.where(Case.status.not_in(("closed", "rejected", "merged")))
-        elif status == "closed":
-            query = query.where(Case.status.in_(("closed", "rejected")))
-        elif status:
-            raise Invalid("status must be open or closed / status 只能是 open 或 closed")
-    rows = session.execute(query.order_by(Case.reported_at.desc()).limit(1000)).scalars().all()
+    public.check_page(page, page_size)
+    ids = [s.strip() for s in (service_request_id or "").split(",") if s.strip()]
+    window = public.Window(start_date, end_date, service_code, status, page, page_size)
+    rows = public.list_public(session, ids=ids, window=window)
     classes, depts = _lookups(session)
-    return [_request(session, c, classes, depts) for c in rows]
+    return [public.request_document(session, c, classes, depts) for c in rows]
 
 
-@router.get("/requests/{service_request_id}.json", summary="单个服务请求")
+@router.get("/requests/{service_request_id}.json", summary="单个服务请求（仅公开的案件）")
 def get_request(
     service_request_id: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None
 ) -> list[dict[str, Any]]:
     _check_jurisdiction(request, jurisdiction_id)
-    case = session.execute(select(Case).where(Case.number == service_request_id)).scalar_one_or_none()
-    if case is None:
+    case = public.find_public(session, number=service_request_id)
+    if case is None:  # a non-public case answers exactly like a missing one
         raise NotFound(f"service_request_id {service_request_id} not found / 服务请求不存在")
     classes, depts = _lookups(session)
-    return [_request(session, case, classes, depts)]
+    return [public.request_document(session, case, classes, depts)]
 
 
 @router.get("/tokens/{token}.json", summary="由 token 查询服务请求编号")
@@ -327,7 +273,7 @@ def token(
     token: str, request: Request, session: SessionDep, jurisdiction_id: str | None = None
 ) -> list[dict[str, Any]]:
     _check_jurisdiction(request, jurisdiction_id)
-    case = session.execute(select(Case).where(Case.token == token)).scalar_one_or_none()
+    case = public.find_public(session, token=token)
     if case is None:
         raise NotFound("token not found / token 不存在")
     return [{"service_request_id": case.number, "token": token}]
@@ -360,9 +306,20 @@ def list_requests_xml(
     start_date: datetime | None = None,
     end_date: datetime | None = None,
     status: str | None = None,
+    page: int = 1,
+    page_size: int = public.MAX_PAGE_SIZE,
 ) -> Response:
     rows = list_requests(
-        request, session, jurisdiction_id, service_request_id, service_code, start_date, end_date, status
+        request,
+        session,
+        jurisdiction_id,
+        service_request_id,
+        service_code,
+        start_date,
+        end_date,
+        status,
+        page,
+        page_size,
     )
     return xml_response("service_requests", "request", rows)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -274,6 +274,9 @@ class AddressRead(Output):
     grid_code: str | None
 
 
+ApiKey = Annotated[str, StringConstraints(min_length=8, max_length=64)]
+
+
 class ConfigIn(Input):
     yellow_ratio: float | None = Field(None, gt=0, lt=1)
     duplicate_distance_m: float | None = Field(None, gt=0, le=5000)
@@ -283,7 +286,12 @@ class ConfigIn(Input):
     verify_limit_hours: float | None = Field(None, gt=0, le=100)
     check_limit_hours: float | None = Field(None, gt=0, le=100)
     weights: dict[Literal["ontime_close_rate", "close_rate", "no_rework_rate"], float] | None = None
-    open311_api_keys: list[Annotated[str, StringConstraints(min_length=8, max_length=64)]] | None = Field(
-        None, max_length=50
+    open311_api_keys: list[ApiKey] | None = Field(
+        None, max_length=50, description="替换全部 api_key（只写；读取时只显示指纹）"
+    )
+    open311_api_keys_add: list[ApiKey] | None = Field(None, max_length=50, description="新增的 api_key")
+    open311_api_keys_remove: list[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{12}$")]] | None = Field(
+        None, max_length=50, description="按指纹删除的 api_key"
     )
     open311_reports_per_hour: int | None = Field(None, ge=1, le=100_000)
+    open311_public_sources: list[Source] | None = Field(None, max_length=len(get_args(Source)))

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from zhixian.citymgmt import geo
 from zhixian.citymgmt.classes import class_table, get_class
 from zhixian.citymgmt.models import Case, CaseEvent, CasePhoto, Component, Grid
-from zhixian.citymgmt.parameters import config, set_config
+from zhixian.citymgmt.parameters import config, set_config, shown_config
 from zhixian.citymgmt.photos import (
     PHOTO_FORMATS,
     PhotoIn,
@@ -67,6 +67,7 @@ __all__ = [
     "read_upload",
     "readable_photo",
     "set_config",
+    "shown_config",
     "store_photo",
     "suggest_department",
     "visible",

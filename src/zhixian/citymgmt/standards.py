@@ -98,7 +98,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "check_limit_hours": 2.0,  # 按时核查
     "weights": {"ontime_close_rate": 0.5, "close_rate": 0.3, "no_rework_rate": 0.2},
     "open311_api_keys": [],  # empty: open to any citizen app; otherwise POST must carry one of these api_key values
-    "open311_reports_per_hour": 60,  # per source address, so one script cannot flood the case hub
+    "open311_reports_per_hour": 60,  # per source address (IPv6: per /64), so one script cannot flood the case hub
+    # the sources whose cases Open311 reads publish (anonymously); the rest answer 404 like missing numbers
+    "open311_public_sources": ["open311"],
 }
 
 SOURCES: dict[str, str] = {

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from openpyxl import Workbook
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +17,7 @@ from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
+from zhixian.exports import Sheet, xlsx_bytes
 from zhixian.integration import basedata, quarantine, remote_sources, service, worker
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.models import Source
@@ -514,22 +513,14 @@ def quality(request: Request, actor: Viewer, session: SessionDep, overdue: int =
 def template(resource_id: int, actor: Viewer, session: SessionDep) -> Response:
     """An empty workbook whose header is the resource's item names: fill it in and upload it as a source."""
     resource = catalog_service.get_resource(session, actor=actor, resource_id=resource_id)
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "数据"
-    ws.append([i.name for i in resource.items])
-    ws.append(
-        [
-            f"{i.data_type}{'，必填' if i.required or i.field_name == resource.key_field else ''}"
-            f"{'，' + i.rule if i.rule else ''}"
-            for i in resource.items
-        ]
-    )
-    buf = io.BytesIO()
-    wb.save(buf)
+    hints = [
+        f"{i.data_type}{'，必填' if i.required or i.field_name == resource.key_field else ''}"
+        f"{'，' + i.rule if i.rule else ''}"
+        for i in resource.items
+    ]
+    body = xlsx_bytes([Sheet("数据", [i.name for i in resource.items], [hints])])
     return Response(
-        buf.getvalue(),
+        body,
         media_type=XLSX,
         headers={"Content-Disposition": f'attachment; filename="template-{resource_id}.xlsx"'},
     )

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid, NotAuthenticated
+from zhixian.exports import csv_text
 from zhixian.fields import IdPath
 from zhixian.platform import audit, auth, org, service, uploads
 from zhixian.platform.actor import Actor
@@ -366,56 +366,50 @@ def audit_verify(_: AuditReader, session: SessionDep) -> AuditVerifyRead:
 
 @router.get("/audit/export.csv", summary="导出审计日志（CSV，供异地备份）", response_class=Response)
 def audit_export(actor: AuditExporter, session: SessionDep, flt: AuditFilterDep) -> Response:
-    buf = io.StringIO()
-    writer = csv.writer(buf)
-    writer.writerow(
-        [
-            "id",
-            "时间(UTC)",
-            "用户",
-            "部门ID",
-            "操作",
-            "对象类型",
-            "对象",
-            "结果",
-            "来源地址",
-            "详情",
-            "前序哈希",
-            "哈希",
-            "链道",
-        ]
-    )
+    header = [
+        "id",
+        "时间(UTC)",
+        "用户",
+        "部门ID",
+        "操作",
+        "对象类型",
+        "对象",
+        "结果",
+        "来源地址",
+        "详情",
+        "前序哈希",
+        "哈希",
+        "链道",
+    ]
     count = 0
-    for r in audit.iter_filtered(session, flt=flt):
-        writer.writerow(
-            [
+
+    def rows() -> Iterator[list[object]]:
+        nonlocal count
+        for r in audit.iter_filtered(session, flt=flt):
+            count += 1
+            yield [
                 r.id,
                 r.at.isoformat(),
-                _safe(r.username),
+                r.username,
                 r.department_id or "",
                 r.action,
                 r.object_type,
-                _safe(r.object_id),
+                r.object_id,
                 r.result,
                 r.ip,
-                _safe(str(r.detail)),
+                str(r.detail),
                 r.prev_hash,
                 r.hash,
                 r.lane,
             ]
-        )
-        count += 1
+
+    body = csv_text(header, rows())  # every cell through the formula guard, the source address included
     audit.record(session, actor.audit, action="audit_export", object_type="audit", detail={"rows": count})
     return Response(
-        "\ufeff" + buf.getvalue(),
+        body,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": "attachment; filename=audit.csv"},
     )
-
-
-def _safe(value: str) -> str:
-    """Neutralises spreadsheet formulas in exported cells (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
 # --- calendar

@@ -9,13 +9,13 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from openpyxl import Workbook
 from pydantic import BaseModel, ValidationError
 from python_calamine import CalamineWorkbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.errors import Conflict, FieldError, Invalid, NotFound, pydantic_errors_to_chinese
+from zhixian.exports import Sheet, plain_cell, xlsx_bytes
 from zhixian.platform import audit, uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department, Division
@@ -163,24 +163,16 @@ def export_bundle(session: Session) -> OrgBundle:
 
 def export_excel(session: Session) -> bytes:
     bundle = export_bundle(session)
-    wb = Workbook()
-    ws = wb.active
-    assert ws is not None
-    ws.title = "行政区划"
-    ws.append([label for _, label in DIVISION_COLUMNS])
-    for d in bundle.divisions:
-        ws.append([d.code, d.name, LEVEL_LABELS[d.level], d.kind, d.parent_code or ""])
-    ws2 = wb.create_sheet("部门")
-    ws2.append([label for _, label in DEPARTMENT_COLUMNS])
-    for p in bundle.departments:
-        ws2.append([p.code, p.name, p.short_name, p.kind, p.parent_code or "", p.division_code or ""])
-    for sheet in (ws, ws2):
-        sheet.freeze_panes = "A2"
-        for col in "ABCDEF":
-            sheet.column_dimensions[col].width = 22
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    divisions = ([d.code, d.name, LEVEL_LABELS[d.level], d.kind, d.parent_code or ""] for d in bundle.divisions)
+    departments = (
+        [p.code, p.name, p.short_name, p.kind, p.parent_code or "", p.division_code or ""] for p in bundle.departments
+    )
+    return xlsx_bytes(
+        [
+            Sheet("行政区划", [label for _, label in DIVISION_COLUMNS], divisions, width=22, freeze_header=True),
+            Sheet("部门", [label for _, label in DEPARTMENT_COLUMNS], departments, width=22, freeze_header=True),
+        ]
+    )
 
 
 def _cell(value: Any) -> str:
@@ -188,7 +180,7 @@ def _cell(value: Any) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)  # codes typed into Excel as numbers
-    return str(value).strip()
+    return plain_cell(str(value).strip())  # our own export's formula guard is not part of the name
 
 
 def _rows(workbook: CalamineWorkbook, sheet: str, columns: list[tuple[str, str]]) -> list[tuple[int, dict[str, str]]]:
