@@ -63,8 +63,7 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
         title="智县 zhixian API",
         version="0.1.0",
         description=(
-            "县域智慧城市运行平台接口。认证：Authorization: Bearer <API 令牌>，"
-            "或浏览器会话（写操作需 X-CSRF-Token）。"
+            "县域智慧城市运行平台接口。认证：Authorization: Bearer <API 令牌>，或浏览器会话（写操作需 X-CSRF-Token）。"
         ),
         docs_url=None,
         redoc_url=None,

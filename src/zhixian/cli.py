@@ -261,7 +261,7 @@ def user_reset(username: str) -> None:
     with _opened() as node:
         uid = _user_id(node, username)
         with node.db.transaction() as session:
-            password = service.reset_password(session, actor=_system_actor(), user_id=uid)
+            password, _ = service.reset_password(session, actor=_system_actor(), user_id=uid, settings=node.settings)
         typer.echo(f"{username} 的新初始密码：{password}（只显示这一次，登录后须修改）")
 
 
