@@ -130,6 +130,16 @@ def initialise(node: Node) -> list[tuple[str, str, str]]:
                 session.add(user)
                 created.append((username, role, password))
             session.flush()
+            from zhixian.platform import audit
+
+            # the bootstrap of the three administrators is the break-glass path of 三权分立: audited
+            audit.record(
+                session,
+                system_actor().audit,
+                action="break_glass",
+                object_type="admin_duty",
+                detail={"what": "初始化三员账号", "accounts": [u for u, _, _ in created]},
+            )
     return created
 
 
