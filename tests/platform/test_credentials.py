@@ -66,7 +66,8 @@ def test_admin_reset_ends_all_sessions_and_tokens_and_says_so(as_user, db: Sessi
         f"/admin/users/{uid}/action", data={"action": "reset", "csrf_token": admin.headers["X-CSRF-Token"]}
     )
     assert page.status_code == 200
-    assert "API 令牌" in page.text and "会话" in page.text
+    assert "API 令牌" in page.text
+    assert "会话" in page.text
 
 
 def test_previous_passwords_cannot_be_reused(as_user) -> None:
