@@ -130,6 +130,16 @@ def initialise(node: Node) -> list[tuple[str, str, str]]:
                 session.add(user)
                 created.append((username, role, password))
             session.flush()
+            from zhixian.platform import audit
+
+            # the bootstrap of the three administrators is the break-glass path of 三权分立: audited
+            audit.record(
+                session,
+                system_actor().audit,
+                action="break_glass",
+                object_type="admin_duty",
+                detail={"what": "初始化三员账号", "accounts": [u for u, _, _ in created]},
+            )
     return created
 
 
@@ -268,7 +278,7 @@ def user_reset(username: str) -> None:
     with _opened() as node:
         uid = _user_id(node, username)
         with node.db.transaction() as session:
-            password = service.reset_password(session, actor=_system_actor(), user_id=uid)
+            password, _ = service.reset_password(session, actor=_system_actor(), user_id=uid, settings=node.settings)
         typer.echo(f"{username} 的新初始密码：{password}（只显示这一次，登录后须修改）")
 
 

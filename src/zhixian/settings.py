@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         description="三类管理员功能只允许从这些网段访问（CIDR，逗号分隔）；为空不限制（等保 17）",
     )
 
+    # --- passwords, API tokens, administrator changes (security review: separation of duties area)
+    password_history_count: int = Field(default=5, ge=1, le=24, description="新密码不能与最近 N 个密码（含当前）相同")
+    api_token_default_days: int = Field(default=90, ge=1, le=3650, description="API 令牌默认有效天数")
+    api_token_max_days: int = Field(default=365, ge=1, le=3650, description="API 令牌最长有效天数")
+    admin_change_hours: int = Field(default=72, ge=1, le=720, description="待确认的管理员变更多少小时后失效")
+
     # --- HTTP
     max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=1024, description="普通请求体上限")
     max_upload_bytes: int = Field(default=200 * 1024 * 1024, ge=1024, description="文件上传上限")

@@ -38,16 +38,15 @@ def test_wrong_password_gives_chinese_message_without_revealing_the_user(http: C
     unknown = http.post("/api/v1/auth/login", json={"username": "nobody", "password": "x"})
     wrong = http.post("/api/v1/auth/login", json={"username": "staff", "password": "x"})
     assert unknown.status_code == wrong.status_code == 401
-    assert unknown.json()["detail"] == "用户名或密码错误"
-    assert wrong.json()["detail"].startswith("用户名或密码错误")
+    assert unknown.json()["detail"] == wrong.json()["detail"] == "用户名或密码错误"
 
 
 def test_fifth_failure_locks_the_account_and_is_audited(http: Client, db: Session) -> None:
     for attempt in range(1, 6):
         resp = http.post("/api/v1/auth/login", json={"username": "staff", "password": f"Wrong-{attempt}x"})
         assert resp.status_code == 401
-    assert "已锁定" in resp.json()["detail"]
-    # even the right password is refused while locked
+    assert resp.json()["detail"] == "用户名或密码错误"  # the lockout is not told to a guesser
+    # the right password is refused while locked, and only then is the lockout named
     locked = http.post("/api/v1/auth/login", json={"username": "staff", "password": PASSWORD})
     assert locked.status_code == 401
     assert "账号已锁定" in locked.json()["detail"]
@@ -58,6 +57,20 @@ def test_fifth_failure_locks_the_account_and_is_audited(http: Client, db: Sessio
     actions = db.execute(select(AuditRecord.action, AuditRecord.result).where(AuditRecord.username == "staff")).all()
     assert ("account_locked", "锁定") in actions
     assert sum(1 for a, _ in actions if a == "login_failed") == 6
+
+
+def test_locked_and_disabled_accounts_look_like_wrong_passwords_to_a_guesser(http: Client, db: Session) -> None:
+    for attempt in range(5):
+        http.post("/api/v1/auth/login", json={"username": "staff", "password": f"Wrong-{attempt}x"})
+    unknown = http.post("/api/v1/auth/login", json={"username": "no_such_user", "password": "Wrong-9x"})
+    locked_wrong = http.post("/api/v1/auth/login", json={"username": "staff", "password": "Wrong-9x"})
+    assert locked_wrong.json()["detail"] == unknown.json()["detail"] == "用户名或密码错误"
+    db.execute(update(User).where(User.username == "handler_zfj").values(active=False))
+    db.flush()
+    disabled_wrong = http.post("/api/v1/auth/login", json={"username": "handler_zfj", "password": "Wrong-9x"})
+    assert disabled_wrong.json()["detail"] == "用户名或密码错误"
+    disabled_right = http.post("/api/v1/auth/login", json={"username": "handler_zfj", "password": PASSWORD})
+    assert "停用" in disabled_right.json()["detail"]
 
 
 def test_idle_session_ends_after_thirty_minutes(as_user, db: Session) -> None:

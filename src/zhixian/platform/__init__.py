@@ -21,6 +21,8 @@ PERMISSIONS = [
     Permission("platform.system.manage", "系统运行管理（子系统、作业）"),
     Permission("platform.audit.read", "查阅审计日志"),
     Permission("platform.audit.export", "导出审计日志"),
+    # machine access is granted, not assumed: only roles that connect other systems may mint API tokens
+    Permission("platform.token.create", "创建 API 令牌（供其他系统调用）"),
 ]
 
 ROLES = [
@@ -34,20 +36,37 @@ ROLES = [
     RoleSpec(
         "secadmin",
         "安全管理员",
-        ("platform.users.read", "platform.users.manage", "platform.roles.manage", "platform.scope.county"),
+        (
+            "platform.users.read",
+            "platform.users.manage",
+            "platform.roles.manage",
+            "platform.scope.county",
+            "platform.token.create",
+        ),
         "管理用户、角色与安全策略",
         "security",
     ),
     RoleSpec(
         "auditor",
         "审计管理员",
-        ("platform.audit.read", "platform.audit.export"),
+        ("platform.audit.read", "platform.audit.export", "platform.token.create"),
         "只读审计日志，不能修改用户、策略或数据",
         "audit",
     ),
     RoleSpec("leader", "县领导", ("platform.scope.county", "platform.users.read"), "全县概览，可下钻到任何数字"),
     RoleSpec("dept_head", "部门负责人", ("platform.users.read",), "查看本部门及下属单位"),
-    RoleSpec("dept_data_officer", "部门数据管理员", ("platform.users.read",), "管理本部门的系统、资源与数据"),
+    RoleSpec(
+        "dept_data_officer",
+        "部门数据管理员",
+        ("platform.users.read", "platform.token.create"),
+        "管理本部门的系统、资源与数据",
+    ),
+    RoleSpec(
+        "data_authority",
+        "政务数据主管部门",
+        ("platform.token.create",),
+        "全县目录审核发布、数据整合与共享审批",
+    ),
     RoleSpec("staff", "一般工作人员", (), "本部门日常工作"),
 ]
 

@@ -24,6 +24,7 @@ from zhixian.platform.deps import (
     RoleManager,
     Signed,
     SystemManager,
+    TokenCreator,
     UserManager,
     UserReader,
 )
@@ -138,11 +139,20 @@ def me(actor: Pending) -> Me:
 
 @router.post("/me/password", status_code=204, summary="修改本人密码")
 def change_my_password(data: PasswordChange, actor: Pending, session: SessionDep, settings: SettingsDep) -> Response:
+    """Every other session and every API token of the user end; the X-Ended header says how many."""
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
-    auth.change_password(
-        session, settings=settings, user=user, current=data.current_password, new=data.new_password, ctx=actor.audit
+    ended = auth.change_password(
+        session,
+        settings=settings,
+        user=user,
+        current=data.current_password,
+        new=data.new_password,
+        ctx=actor.audit,
+        session_id=actor.session_id,
     )
-    return Response(status_code=204)
+    return Response(
+        status_code=204, headers={"X-Sessions-Ended": str(ended.sessions), "X-Tokens-Revoked": str(ended.tokens)}
+    )
 
 
 @router.get("/me/tokens", summary="本人的 API 令牌")
@@ -154,9 +164,14 @@ def my_tokens(actor: Signed, session: SessionDep) -> list[ApiTokenRead]:
 
 
 @router.post("/me/tokens", status_code=201, summary="创建 API 令牌（仅显示一次）")
-def create_token(data: ApiTokenCreate, actor: Signed, session: SessionDep) -> ApiTokenCreated:
+def create_token(
+    data: ApiTokenCreate, actor: TokenCreator, session: SessionDep, settings: SettingsDep
+) -> ApiTokenCreated:
+    """Only from a signed-in session, and only for roles given ``platform.token.create``."""
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
-    plain, row = auth.create_api_token(session, user=user, name=data.name, days=data.days, ctx=actor.audit)
+    plain, row = auth.create_api_token(
+        session, user=user, name=data.name, days=data.days, settings=settings, ctx=actor.audit
+    )
     return ApiTokenCreated(token=plain, info=ApiTokenRead.model_validate(row))
 
 
@@ -289,9 +304,11 @@ def set_roles(
     return service.user_read(service.assign_roles(session, actor=actor, user_id=user_id, codes=data.roles))
 
 
-@router.post("/users/{user_id}/reset-password", summary="重置密码（返回一次性初始密码）")
-def reset_password(user_id: IdPath, actor: UserManager, session: SessionDep) -> dict[str, str]:
-    return {"initial_password": service.reset_password(session, actor=actor, user_id=user_id)}
+@router.post("/users/{user_id}/reset-password", summary="重置密码（返回一次性初始密码；结束其全部会话并吊销令牌）")
+def reset_password(user_id: IdPath, actor: UserManager, session: SessionDep, settings: SettingsDep) -> dict[str, str]:
+    password, ended = service.reset_password(session, actor=actor, user_id=user_id, settings=settings)
+    message = f"密码已重置。已结束该账号的全部 {ended.sessions} 个登录会话，并吊销全部 {ended.tokens} 个 API 令牌"
+    return {"initial_password": password, "message": message}
 
 
 @router.post("/users/{user_id}/unlock", summary="解除锁定")
@@ -475,3 +492,10 @@ def subsystem_list(_: SystemManager, request: Request) -> list[SubsystemRead]:
         )
         for s in registry.available.values()
     ]
+
+
+# --- two-person rule for administrator duties (its own module: api.py is near the size limit)
+
+from zhixian.platform.api_changes import router as _changes_router  # noqa: E402
+
+router.include_router(_changes_router)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import secrets
 import string
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from datetime import datetime, timedelta
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
@@ -24,7 +25,7 @@ from zhixian.errors import Conflict, FieldError, Invalid, NotFound
 from zhixian.platform import audit
 from zhixian.platform.audit import AuditContext
 from zhixian.platform.crypto import FieldCipher
-from zhixian.platform.models import ApiToken, User, UserSession
+from zhixian.platform.models import ApiToken, PasswordHistory, User, UserSession
 from zhixian.settings import Settings
 
 _hasher = PasswordHasher()
@@ -137,47 +138,61 @@ def _failure(session: Session, ctx: AuditContext, username: str, reason: str, us
     )
 
 
+GENERIC_LOGIN_FAILURE = "用户名或密码错误"
+
+
+def register_failure(session: Session, *, settings: Settings, user: User, ctx: AuditContext, reason: str) -> None:
+    """One more failed proof (password or TOTP) for a real account; the threshold-th locks it, audited."""
+    now = utcnow()
+    user.failed_logins += 1
+    _failure(session, ctx, user.username, reason, user)
+    if user.failed_logins >= settings.lockout_threshold:
+        user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
+        user.failed_logins = 0
+        audit.record(
+            session,
+            AuditContext(user.id, user.username, user.department_id, ctx.ip),
+            action="account_locked",
+            object_type="user",
+            object_id=user.id,
+            result="锁定",
+            detail={"minutes": settings.lockout_minutes, "threshold": settings.lockout_threshold, "reason": reason},
+        )
+    session.flush()
+
+
+def is_locked(user: User) -> bool:
+    return bool(user.locked_until and user.locked_until > utcnow())
+
+
 def authenticate(
     session: Session, *, settings: Settings, username: str, password: str, ctx: AuditContext, user_agent: str = ""
 ) -> LoginOutcome:
-    """Check a password sign-in; every outcome is audited, a fifth failure locks the account."""
+    """Check a password sign-in; every outcome is audited, the threshold-th failure locks the account.
+
+    Unknown users and wrong passwords get the same message. Whether an account is locked or disabled
+    is only told to someone who gave its correct password; wrong guesses during a lockout still count
+    (they extend it), so the lockout cannot be used as an unlimited password oracle.
+    """
     now = utcnow()
-    generic = "用户名或密码错误"
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         _verify(_dummy_hash(), password)  # same cost as a real check: no username probing by timing
         _failure(session, ctx, username[:64], "unknown_user", None)
-        return LoginOutcome(ok=False, message=generic)
+        return LoginOutcome(ok=False, message=GENERIC_LOGIN_FAILURE)
+    if not _verify(user.password_hash, password):
+        if user.active:
+            register_failure(session, settings=settings, user=user, ctx=ctx, reason="bad_password")
+        else:
+            _failure(session, ctx, username, "disabled", user)
+        return LoginOutcome(ok=False, message=GENERIC_LOGIN_FAILURE)
+    if not user.active:
+        _failure(session, ctx, username, "disabled", user)
+        return LoginOutcome(ok=False, message="账号已停用，请联系安全管理员")
     if user.locked_until and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
         _failure(session, ctx, username, "locked", user)
         return LoginOutcome(ok=False, message=f"账号已锁定，请 {minutes} 分钟后再试或联系安全管理员")
-    if not user.active:
-        _failure(session, ctx, username, "disabled", user)
-        return LoginOutcome(ok=False, message="账号已停用，请联系安全管理员")
-    if not _verify(user.password_hash, password):
-        user.failed_logins += 1
-        _failure(session, ctx, username, "bad_password", user)
-        if user.failed_logins >= settings.lockout_threshold:
-            user.locked_until = now + timedelta(minutes=settings.lockout_minutes)
-            user.failed_logins = 0
-            audit.record(
-                session,
-                AuditContext(user.id, user.username, user.department_id, ctx.ip),
-                action="account_locked",
-                object_type="user",
-                object_id=user.id,
-                result="锁定",
-                detail={"minutes": settings.lockout_minutes, "threshold": settings.lockout_threshold},
-            )
-            session.flush()
-            return LoginOutcome(
-                ok=False,
-                message=f"连续 {settings.lockout_threshold} 次密码错误，账号已锁定 {settings.lockout_minutes} 分钟",
-            )
-        session.flush()
-        left = settings.lockout_threshold - user.failed_logins
-        return LoginOutcome(ok=False, message=f"{generic}，再错 {left} 次将锁定账号")
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.failed_logins = 0
@@ -270,39 +285,119 @@ def end_session(session: Session, *, row: UserSession, ctx: AuditContext) -> Non
     session.flush()
 
 
-def end_all_sessions(session: Session, *, user_id: int) -> None:
-    session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+def end_all_sessions(session: Session, *, user_id: int, keep: int | None = None) -> int:
+    """Ends the user's sessions (all but ``keep``); the number ended."""
+    stmt = delete(UserSession).where(UserSession.user_id == user_id)
+    if keep is not None:
+        stmt = stmt.where(UserSession.id != keep)
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+def revoke_all_tokens(session: Session, *, user_id: int) -> int:
+    """Revokes every live API token of the user (a changed or reset password ends machine access too)."""
+    stmt = (
+        update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked.is_(False))
+        .values(revoked=True)
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(stmt).rowcount or 0)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Ended:
+    """What a password change or reset ended, for the message shown where it happened."""
+
+    sessions: int
+    tokens: int
+
+    @property
+    def message(self) -> str:
+        return f"已结束该账号的其他 {self.sessions} 个登录会话，并吊销全部 {self.tokens} 个 API 令牌"
+
+
+def set_password(session: Session, *, settings: Settings, user: User, new: str, keep_session: int | None) -> Ended:
+    """Stores a new password, keeps the old hash in the history and ends sessions and API tokens."""
+    session.add(PasswordHistory(user_id=user.id, password_hash=user.password_hash))
+    session.flush()
+    keep_ids = select(PasswordHistory.id).where(PasswordHistory.user_id == user.id)
+    keep_ids = keep_ids.order_by(PasswordHistory.id.desc()).limit(max(settings.password_history_count - 1, 1))
+    session.execute(
+        delete(PasswordHistory).where(
+            PasswordHistory.user_id == user.id, PasswordHistory.id.not_in(list(session.execute(keep_ids).scalars()))
+        )
+    )
+    user.password_hash = hash_password(new)
+    user.password_changed_at = utcnow()
+    ended = Ended(
+        sessions=end_all_sessions(session, user_id=user.id, keep=keep_session),
+        tokens=revoke_all_tokens(session, user_id=user.id),
+    )
+    session.flush()
+    return ended
+
+
+def _recently_used(session: Session, *, settings: Settings, user: User, password: str) -> bool:
+    """The current password and the previous ones up to ``password_history_count`` in all."""
+    older = session.execute(
+        select(PasswordHistory.password_hash)
+        .where(PasswordHistory.user_id == user.id)
+        .order_by(PasswordHistory.id.desc())
+        .limit(settings.password_history_count - 1)
+    ).scalars()
+    return any(_verify(h, password) for h in [user.password_hash, *older])
 
 
 def change_password(
-    session: Session, *, settings: Settings, user: User, current: str, new: str, ctx: AuditContext
-) -> None:
+    session: Session,
+    *,
+    settings: Settings,
+    user: User,
+    current: str,
+    new: str,
+    ctx: AuditContext,
+    session_id: int | None = None,
+) -> Ended:
+    """The user's own change: every other session and every API token of the user ends."""
     if not _verify(user.password_hash, current):
         audit.record(session, ctx, action="password_change", object_type="user", object_id=user.id, result="失败")
         raise Invalid("当前密码不正确", field="current_password")
     if current == new:
         raise Invalid("新密码不能与当前密码相同", field="new_password")
     check_password(new, settings=settings, username=user.username, field="new_password")
-    user.password_hash = hash_password(new)
-    user.password_changed_at = utcnow()
+    if _recently_used(session, settings=settings, user=user, password=new):
+        raise Invalid(f"新密码不能与最近 {settings.password_history_count} 次使用过的密码相同", field="new_password")
+    ended = set_password(session, settings=settings, user=user, new=new, keep_session=session_id)
     user.must_change_password = False
-    audit.record(session, ctx, action="password_change", object_type="user", object_id=user.id)
+    audit.record(
+        session,
+        ctx,
+        action="password_change",
+        object_type="user",
+        object_id=user.id,
+        detail={"sessions_ended": ended.sessions, "tokens_revoked": ended.tokens},
+    )
     session.flush()
+    return ended
 
 
 # --- API tokens
 
 
 def create_api_token(
-    session: Session, *, user: User, name: str, days: int | None, ctx: AuditContext
+    session: Session, *, user: User, name: str, days: int | None, settings: Settings, ctx: AuditContext
 ) -> tuple[str, ApiToken]:
+    """Every token expires: ``days`` defaults to the setting and may not exceed ``api_token_max_days``."""
+    days = days or settings.api_token_default_days
+    if days > settings.api_token_max_days:
+        raise Invalid(f"有效天数不能超过 {settings.api_token_max_days} 天", field="days")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user_id=user.id,
         name=name,
         prefix=plain[:10],
         token_hash=token_hash(plain),
-        expires_at=utcnow() + timedelta(days=days) if days else None,
+        expires_at=utcnow() + timedelta(days=days),
     )
     session.add(row)
     session.flush()
@@ -312,20 +407,31 @@ def create_api_token(
         action="api_token_create",
         object_type="api_token",
         object_id=row.id,
-        detail={"name": name, "user_id": user.id},
+        detail={"name": name, "user_id": user.id, "days": days},
     )
     return plain, row
 
 
-def resolve_api_token(session: Session, *, token: str) -> int | None:
-    """The user id behind a live bearer token (revoked and expired tokens count as unknown)."""
+def resolve_api_token(session: Session, *, token: str, settings: Settings) -> int | None:
+    """The user id behind a live bearer token (revoked and expired tokens count as unknown).
+
+    Tokens made before expiry was required end ``api_token_max_days`` after they were created.
+    """
     row = session.execute(
-        select(ApiToken.id, ApiToken.user_id, ApiToken.revoked, ApiToken.expires_at, ApiToken.last_used_at).where(
-            ApiToken.token_hash == token_hash(token)
-        )
+        select(
+            ApiToken.id,
+            ApiToken.user_id,
+            ApiToken.revoked,
+            ApiToken.created_at,
+            ApiToken.expires_at,
+            ApiToken.last_used_at,
+        ).where(ApiToken.token_hash == token_hash(token))
     ).first()
     now = utcnow()
-    if row is None or row.revoked or (row.expires_at and row.expires_at < now):
+    if row is None or row.revoked:
+        return None
+    expires = row.expires_at or row.created_at + timedelta(days=settings.api_token_max_days)
+    if expires < now:
         return None
     if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
         session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))
@@ -353,14 +459,53 @@ def totp_begin(session: Session, *, user: User, cipher: FieldCipher) -> str:
     return secret
 
 
-def totp_check(user: User, code: str, *, cipher: FieldCipher) -> bool:
-    if not user.totp_secret_enc or not code.isdigit():
+def totp_check(user: User, code: str, *, cipher: FieldCipher) -> int | None:
+    """The time-step a code is valid for (one step of clock drift either way), or None."""
+    if not user.totp_secret_enc or not code.isdigit() or len(code) != 6:
+        return None
+    totp = pyotp.TOTP(cipher.decrypt(user.totp_secret_enc))
+    now = utcnow()
+    for drift in (0, -1, 1):
+        at = now + timedelta(seconds=drift * totp.interval)
+        if hmac.compare_digest(totp.at(at), code):
+            return int(totp.timecode(at))
+    return None
+
+
+def totp_verify(
+    session: Session, *, settings: Settings, user: User, code: str, cipher: FieldCipher, ctx: AuditContext
+) -> bool:
+    """A TOTP proof: a wrong code counts toward the lockout like a wrong password, and a code is
+    accepted once only. The last accepted time-step is claimed with one conditional UPDATE, so two
+    workers cannot both accept the same code."""
+    if is_locked(user):
+        _failure(session, ctx, user.username, "locked", user)
         return False
-    return pyotp.TOTP(cipher.decrypt(user.totp_secret_enc)).verify(code, valid_window=1)
+    step = totp_check(user, code, cipher=cipher)
+    claimed = 0
+    if step is not None:
+        claim = (
+            update(User)
+            .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+            .values(totp_last_step=step)
+            .execution_options(synchronize_session=False)
+        )
+        claimed = int(session.execute(claim).rowcount or 0)  # type: ignore[attr-defined]
+    if not claimed:
+        reason = "bad_totp" if step is None else "reused_totp"
+        register_failure(session, settings=settings, user=user, ctx=ctx, reason=reason)
+        if is_locked(user):
+            end_all_sessions(session, user_id=user.id)
+        return False
+    user.failed_logins = 0
+    session.flush()
+    return True
 
 
-def totp_confirm(session: Session, *, user: User, code: str, cipher: FieldCipher, ctx: AuditContext) -> None:
-    if not totp_check(user, code, cipher=cipher):
+def totp_confirm(
+    session: Session, *, settings: Settings, user: User, code: str, cipher: FieldCipher, ctx: AuditContext
+) -> None:
+    if not totp_verify(session, settings=settings, user=user, code=code, cipher=cipher, ctx=ctx):
         raise Invalid("动态口令不正确", field="code")
     user.totp_enabled = True
     audit.record(session, ctx, action="totp_enable", object_type="user", object_id=user.id)

@@ -61,6 +61,8 @@ class User(Base):
     shared_account: Mapped[bool] = mapped_column(default=False)
     totp_secret_enc: Mapped[str | None] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
+    # the last TOTP time-step accepted: a code is refused once used, in every worker (see auth.totp_check)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -100,6 +102,38 @@ class UserSession(Base):
     mfa_passed: Mapped[bool] = mapped_column(default=False)
     ip: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+
+class PasswordHistory(Base):
+    """Earlier password hashes of a user, so a change cannot go back to one of the last few."""
+
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AdminChange(Base):
+    """A change to an administrator duty proposed by one administrator, waiting for another duty's confirmation.
+
+    Two-person rule of 三权分立 (等保 item 7): see ``platform.separation``.
+    """
+
+    __tablename__ = "admin_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # user_create / user_roles / user_reset / user_active / role
+    target: Mapped[str] = mapped_column(String(64), default="")  # user id, role code or new username
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending/confirmed/rejected
+    proposed_by: Mapped[int] = mapped_column(Integer)
+    proposed_by_name: Mapped[str] = mapped_column(String(64))
+    proposed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[int | None] = mapped_column(Integer)
+    decided_by_name: Mapped[str] = mapped_column(String(64), default="")
+    decided_at: Mapped[datetime | None]
 
 
 class ApiToken(Base):

@@ -129,6 +129,36 @@ class RoleIn(Input):
     permissions: list[str] = Field(default_factory=list, max_length=500)
 
 
+class AdminChangeIn(Input):
+    """A change to an administrator duty, proposed by a security administrator (三权分立 two-person rule)."""
+
+    kind: Literal["user_create", "user_roles", "user_reset", "user_active", "role"] = Field(
+        description="新建管理员账号 / 调整其角色 / 重置其密码 / 启用或停用 / 修改管理员角色"
+    )
+    user_id: int | None = Field(default=None, ge=1, description="user_roles、user_reset、user_active 的对象")
+    roles: list[Code] | None = Field(default=None, max_length=20)
+    active: bool | None = None
+    user: UserCreate | None = None
+    role: RoleIn | None = None
+
+
+class AdminChangeRead(Output):
+    id: int
+    kind: str
+    target: str
+    status: str
+    proposed_by_name: str
+    proposed_at: datetime
+    decided_by_name: str
+    decided_at: datetime | None
+
+
+class AdminChangeApplied(BaseModel):
+    change: AdminChangeRead
+    initial_password: str | None = Field(default=None, description="新建或重置时的一次性初始密码，只显示给确认人")
+    message: str
+
+
 class RoleRead(Output):
     code: str
     name: str
@@ -171,7 +201,9 @@ class PasswordChange(Input):
 
 class ApiTokenCreate(Input):
     name: Name
-    days: int | None = Field(default=90, ge=1, le=3650, description="有效天数；为空表示长期有效（不推荐）")
+    days: int | None = Field(
+        default=None, ge=1, le=3650, description="有效天数；为空取默认值（90 天），不能超过设置的上限（365 天）"
+    )
 
 
 class ApiTokenRead(Output):

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
 from zhixian.errors import Conflict, FieldError, Invalid, NotFound
-from zhixian.platform import audit, auth
+from zhixian.platform import audit, auth, separation
 from zhixian.platform.actor import COUNTY_SCOPE, Actor, system_actor
 from zhixian.platform.calendar import WorkingCalendar, WorkingTime
 from zhixian.platform.crypto import FieldCipher, mask_phone
@@ -35,10 +35,13 @@ from zhixian.platform.schemas import (
     UserRead,
     UserUpdate,
 )
+from zhixian.platform.separation import ADMIN_KIND_NAMES, ADMIN_PERMISSION_KIND
 from zhixian.settings import Settings
 from zhixian.subsystems import Registry, RoleSpec
 
 __all__ = [
+    "ADMIN_KIND_NAMES",
+    "ADMIN_PERMISSION_KIND",
     "COUNTY_SCOPE",
     "Actor",
     "county",
@@ -48,18 +51,6 @@ __all__ = [
     "list_divisions",
     "system_actor",
 ]
-
-# A permission that belongs to one of the three administrator duties (等保 item 7) may only sit in
-# a role of that duty, so holding two duties is always visible as two admin roles.
-ADMIN_PERMISSION_KIND = {
-    "platform.system.manage": "system",
-    "platform.users.manage": "security",
-    "platform.roles.manage": "security",
-    "platform.audit.read": "audit",
-    "platform.audit.export": "audit",
-}
-ADMIN_KIND_NAMES = {"system": "系统管理员", "security": "安全管理员", "audit": "审计管理员"}
-
 
 # --- actors
 
@@ -225,13 +216,6 @@ def read_user_personal(session: Session, *, actor: Actor, user_id: int, cipher: 
     return UserDetail(**user_read(user).model_dump(), phone=phone)
 
 
-def _check_separation(roles: Iterable[Role]) -> None:
-    kinds = sorted({r.admin_kind for r in roles if r.admin_kind})
-    if len(kinds) > 1:
-        names = "、".join(ADMIN_KIND_NAMES[k] for k in kinds)
-        raise Conflict(f"三权分立：同一人不能同时担任{names}", [FieldError("管理员角色互斥", field="roles")])
-
-
 def _roles(session: Session, codes: Iterable[str]) -> list[Role]:
     codes = list(dict.fromkeys(codes))
     found = {r.code: r for r in session.execute(select(Role).where(Role.code.in_(codes))).scalars()}
@@ -239,19 +223,39 @@ def _roles(session: Session, codes: Iterable[str]) -> list[Role]:
     if missing:
         raise Invalid(f"角色不存在：{'、'.join(missing)}", field="roles")
     roles = [found[c] for c in codes]
-    _check_separation(roles)
+    separation.check_roles(roles)
     return roles
 
 
 def create_user(
-    session: Session, *, actor: Actor, data: UserCreate, settings: Settings, cipher: FieldCipher
+    session: Session,
+    *,
+    actor: Actor,
+    data: UserCreate,
+    settings: Settings,
+    cipher: FieldCipher,
+    confirmed: bool = False,
 ) -> tuple[User, str | None]:
-    """A new account; without a password one is generated and must be changed at first sign-in."""
+    """A new account; without a password one is generated and must be changed at first sign-in.
+
+    An administrator-duty account needs another duty's confirmation (``platform.changes``).
+    """
     actor.require("platform.users.manage")
     if session.execute(select(User.id).where(func.lower(User.username) == data.username.lower())).first():
         raise Conflict(f"用户名 {data.username} 已存在", [FieldError("用户名已存在", field="username")])
     get_department(session, data.department_id)
     roles = _roles(session, data.roles)
+    kind = next((r.admin_kind for r in roles if r.admin_kind), None)
+    if kind:
+        if data.password:
+            raise Invalid("管理员账号的初始密码由系统生成，不能指定", field="password")
+        separation.require_confirmation(
+            session,
+            actor=actor,
+            what=f"新建{ADMIN_KIND_NAMES[kind]}账号",
+            confirmed=confirmed,
+            detail={"username": data.username, "roles": data.roles},
+        )
     generated = None
     if data.password:
         auth.check_password(data.password, settings=settings, username=data.username)
@@ -292,10 +296,21 @@ def create_user(
     return user, generated
 
 
-def update_user(session: Session, *, actor: Actor, user_id: int, data: UserUpdate, cipher: FieldCipher) -> User:
+def update_user(
+    session: Session, *, actor: Actor, user_id: int, data: UserUpdate, cipher: FieldCipher, confirmed: bool = False
+) -> User:
     actor.require("platform.users.manage")
     user = get_user(session, actor=actor, user_id=user_id)
     changes = data.model_dump(exclude_unset=True)
+    kind = separation.admin_kind(user)
+    if kind and changes.get("active") is not None and changes["active"] != user.active:
+        separation.require_confirmation(
+            session,
+            actor=actor,
+            what=f"{'启用' if changes['active'] else '停用'}{ADMIN_KIND_NAMES[kind]}账号",
+            confirmed=confirmed,
+            detail={"user_id": user.id, "active": changes["active"]},
+        )
     if "department_id" in changes and changes["department_id"] is not None:
         get_department(session, changes["department_id"])
         user.department_id = changes["department_id"]
@@ -313,6 +328,7 @@ def update_user(session: Session, *, actor: Actor, user_id: int, data: UserUpdat
         user.active = changes["active"]
         if not user.active:
             auth.end_all_sessions(session, user_id=user.id)
+            auth.revoke_all_tokens(session, user_id=user.id)
     if changes.get("shared_account") is not None:
         user.shared_account = changes["shared_account"]
     logged = {k: ("***" if k == "phone" else v) for k, v in changes.items()}
@@ -322,11 +338,20 @@ def update_user(session: Session, *, actor: Actor, user_id: int, data: UserUpdat
     return user
 
 
-def assign_roles(session: Session, *, actor: Actor, user_id: int, codes: list[str]) -> User:
+def assign_roles(session: Session, *, actor: Actor, user_id: int, codes: list[str], confirmed: bool = False) -> User:
     actor.require("platform.users.manage")
     user = get_user(session, actor=actor, user_id=user_id)
     before = [r.code for r in user.roles]
     roles = _roles(session, codes)
+    kind = separation.admin_kind(user) or next((r.admin_kind for r in roles if r.admin_kind), None)
+    if kind and sorted(before) != sorted(r.code for r in roles):
+        separation.require_confirmation(
+            session,
+            actor=actor,
+            what=f"调整{ADMIN_KIND_NAMES[kind]}账号的角色",
+            confirmed=confirmed,
+            detail={"user_id": user.id, "before": before, "after": codes},
+        )
     if (
         user.id == actor.user_id
         and any(r.admin_kind == "security" for r in user.roles)
@@ -346,20 +371,36 @@ def assign_roles(session: Session, *, actor: Actor, user_id: int, codes: list[st
     return user
 
 
-def reset_password(session: Session, *, actor: Actor, user_id: int) -> str:
-    """A new one-time password; the account is unlocked and its sessions end."""
+def reset_password(
+    session: Session, *, actor: Actor, user_id: int, settings: Settings, confirmed: bool = False
+) -> tuple[str, auth.Ended]:
+    """A new one-time password; the account is unlocked, all its sessions end and its API tokens are revoked."""
     actor.require("platform.users.manage")
     user = get_user(session, actor=actor, user_id=user_id)
+    kind = separation.admin_kind(user)
+    if kind:
+        separation.require_confirmation(
+            session,
+            actor=actor,
+            what=f"重置{ADMIN_KIND_NAMES[kind]}账号的密码",
+            confirmed=confirmed,
+            detail={"user_id": user.id},
+        )
     password = auth.generate_password()
-    user.password_hash = auth.hash_password(password)
-    user.password_changed_at = utcnow()
+    ended = auth.set_password(session, settings=settings, user=user, new=password, keep_session=None)
     user.must_change_password = True
     user.failed_logins = 0
     user.locked_until = None
-    auth.end_all_sessions(session, user_id=user.id)
-    audit.record(session, actor.audit, action="password_reset", object_type="user", object_id=user.id)
+    audit.record(
+        session,
+        actor.audit,
+        action="password_reset",
+        object_type="user",
+        object_id=user.id,
+        detail={"sessions_ended": ended.sessions, "tokens_revoked": ended.tokens},
+    )
     session.flush()
-    return password
+    return password, ended
 
 
 def unlock_user(session: Session, *, actor: Actor, user_id: int) -> User:
@@ -391,24 +432,22 @@ def list_roles(session: Session) -> list[Role]:
     return list(session.execute(select(Role).order_by(Role.builtin.desc(), Role.code)).scalars())
 
 
-def _check_role_permissions(role_kind: str | None, permissions: list[str], known: set[str]) -> None:
-    unknown = [p for p in permissions if p not in known]
-    if unknown:
-        raise Invalid(f"未知权限：{'、'.join(unknown[:5])}", field="permissions")
-    for perm in permissions:
-        kind = ADMIN_PERMISSION_KIND.get(perm)
-        if kind and kind != role_kind:
-            raise Conflict(
-                f"三权分立：权限 {perm} 只能授予{ADMIN_KIND_NAMES[kind]}角色",
-                [FieldError("管理员权限不可混入其他角色", field="permissions")],
-            )
-
-
-def save_role(session: Session, *, actor: Actor, data: RoleIn, known_permissions: set[str]) -> Role:
+def save_role(
+    session: Session, *, actor: Actor, data: RoleIn, known_permissions: set[str], confirmed: bool = False
+) -> Role:
     actor.require("platform.roles.manage")
     role = session.get(Role, data.code)
-    _check_role_permissions(role.admin_kind if role else None, data.permissions, known_permissions)
+    kind = role.admin_kind if role else None
+    separation.check_role_permissions(kind, data.permissions, known_permissions)
     before = list(role.permissions) if role else []
+    if role is not None and kind:
+        separation.require_confirmation(
+            session,
+            actor=actor,
+            what=f"修改{ADMIN_KIND_NAMES[kind]}角色",
+            confirmed=confirmed,
+            detail={"role": role.code, "before": before, "after": sorted(set(data.permissions))},
+        )
     if role is None:
         role = Role(code=data.code, builtin=False)
         session.add(role)

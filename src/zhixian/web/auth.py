@@ -41,7 +41,7 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        user_id = auth.resolve_api_token(session, token=header[7:].strip())
+        user_id = auth.resolve_api_token(session, token=header[7:].strip(), settings=settings)
         actor = service.load_actor(session, user_id=user_id, ip=client_ip(request), via="token") if user_id else None
         if actor is None:
             raise NotAuthenticated("API 令牌无效、已吊销或已过期")
@@ -87,9 +87,12 @@ async def check_csrf(request: Request, expected: str | None) -> None:
 class Require:
     """Dependency: the signed-in actor, holding ``permission`` (None: any signed-in user)."""
 
-    def __init__(self, permission: str | None = None, *, allow_pending: bool = False) -> None:
+    def __init__(
+        self, permission: str | None = None, *, allow_pending: bool = False, session_only: bool = False
+    ) -> None:
         self.permission = permission
         self.allow_pending = allow_pending
+        self.session_only = session_only  # e.g. creating API tokens: a token cannot breed further tokens
 
     async def __call__(self, request: Request, actor: Annotated[Actor, Depends(current_actor)]) -> Actor:
         if actor.via == "session" and request.method not in SAFE_METHODS:
@@ -99,6 +102,8 @@ class Require:
                 raise MustAct("请先完成动态口令验证", "/login/totp")
             if actor.must_change_password:
                 raise MustAct("首次登录或密码已过期，请先修改密码", "/account/password")
+        if self.session_only and actor.via != "session":
+            raise NotPermitted("此操作只能在登录会话中进行，API 令牌不能执行（例如不能用令牌创建新令牌）")
         if self.permission:
             actor.require(self.permission)
             settings: Settings = request.app.state.settings

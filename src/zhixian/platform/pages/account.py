@@ -11,7 +11,7 @@ from sqlalchemy import select
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError
 from zhixian.platform import auth, service
-from zhixian.platform.deps import Pending, Signed
+from zhixian.platform.deps import Pending, Signed, TokenCreator
 from zhixian.platform.models import ApiToken
 from zhixian.web.auth import SettingsDep
 from zhixian.web.templating import render
@@ -29,15 +29,31 @@ def account(request: Request, actor: Signed, session: SessionDep) -> HTMLRespons
 @router.post("/account/tokens")
 def account_new_token(
     request: Request,
-    actor: Signed,
+    actor: TokenCreator,
     session: SessionDep,
+    settings: SettingsDep,
     name: Annotated[str, Form(min_length=1, max_length=64)],
     days: Annotated[int, Form(ge=1, le=3650)] = 90,
 ) -> HTMLResponse:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
-    plain, _ = auth.create_api_token(session, user=user, name=name.strip(), days=days, ctx=actor.audit)
+    plain, error = None, ""
+    try:
+        plain, _ = auth.create_api_token(
+            session, user=user, name=name.strip(), days=days, settings=settings, ctx=actor.audit
+        )
+    except DomainError as exc:
+        error = exc.detail
     tokens = session.execute(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)).scalars().all()
-    return render(request, "platform/account.html", actor, user=user, tokens=tokens, new_token=plain)
+    return render(
+        request,
+        "platform/account.html",
+        actor,
+        status_code=422 if error else 200,
+        user=user,
+        tokens=tokens,
+        new_token=plain,
+        error=error,
+    )
 
 
 @router.get("/account/password")
@@ -67,7 +83,13 @@ def password_submit(
         )
     try:
         auth.change_password(
-            session, settings=settings, user=user, current=current_password, new=new_password, ctx=actor.audit
+            session,
+            settings=settings,
+            user=user,
+            current=current_password,
+            new=new_password,
+            ctx=actor.audit,
+            session_id=actor.session_id,
         )
     except DomainError as exc:
         session.commit()  # a failed attempt is still audited

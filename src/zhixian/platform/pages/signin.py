@@ -114,22 +114,16 @@ def totp_submit(
     request: Request,
     actor: Pending,
     session: SessionDep,
+    settings: SettingsDep,
     code: Annotated[str, Form(max_length=10)] = "",
     next: Annotated[str, Form(max_length=500)] = "/",
 ) -> Response:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
-    cipher = request.app.state.cipher
-    ok = auth.totp_check(user, code.strip(), cipher=cipher)
+    ok = auth.totp_verify(
+        session, settings=settings, user=user, code=code.strip(), cipher=request.app.state.cipher, ctx=actor.audit
+    )
     if not ok:
-        audit.record(
-            session,
-            actor.audit,
-            action="login_failed",
-            object_type="user",
-            object_id=user.id,
-            result="失败",
-            detail={"reason": "bad_totp"},
-        )
+        locked = auth.is_locked(user)
         return render(
             request,
             "platform/totp.html",
@@ -138,7 +132,7 @@ def totp_submit(
             next=_safe_next(next),
             secret=None,
             uri="",
-            message="动态口令不正确或已过期",
+            message="多次验证失败，账号已锁定，请稍后重新登录" if locked else "动态口令不正确、已使用过或已过期",
         )
     if not user.totp_enabled:
         user.totp_enabled = True

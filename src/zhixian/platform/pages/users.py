@@ -174,9 +174,13 @@ def user_action(
             service.assign_roles(session, actor=actor, user_id=user_id, codes=roles)
             message = "角色已更新"
         elif action == "reset":
-            password = service.reset_password(session, actor=actor, user_id=user_id)
+            password, ended = service.reset_password(
+                session, actor=actor, user_id=user_id, settings=request.app.state.settings
+            )
             user = service.user_read(service.get_user(session, actor=actor, user_id=user_id))
-            return render(request, "platform/user_created.html", actor, user=user, password=password, reset=True)
+            return render(
+                request, "platform/user_created.html", actor, user=user, password=password, reset=True, ended=ended
+            )
         elif action == "unlock":
             service.unlock_user(session, actor=actor, user_id=user_id)
             message = "已解除锁定"
