@@ -40,6 +40,12 @@ def _verify_cli(node: Node) -> Result:
     return Result(result.exit_code, result.stdout, result.stderr)
 
 
+def _existing(node: Node) -> int:
+    """Records a fresh node already holds (``zhixian init`` audits its break-glass bootstrap)."""
+    with node.db.transaction() as session:
+        return int(session.execute(text("SELECT count(*) FROM audit_record")).scalar_one())
+
+
 def _write(node: Node, count: int) -> list[int]:
     """``count`` records, one transaction each (as requests write them)."""
     ids = []
@@ -63,22 +69,24 @@ def _attack(node: Node, sql: str, **params: object) -> None:
 def test_intact_log_verifies_and_writes_a_checkpoint(fresh: Node) -> None:
     anchor = fresh.db.info["audit_anchor"]
     anchor.every_records, anchor.every_seconds = 1000, 3600  # only the first commit anchors
+    base = _existing(fresh)
     _write(fresh, 5)
     ok = _verify_cli(fresh)
     assert ok.returncode == 0, ok.stderr
-    assert "已校验 5 条" in ok.stdout
+    assert f"已校验 {base + 5} 条" in ok.stdout
     lines = (fresh.settings.data_dir / "keys" / "audit.anchor").read_text().splitlines()
     assert '"kind":"checkpoint"' in lines[-1]
-    assert '"n":5' in lines[-1]
+    assert f'"n":{base + 5}' in lines[-1]
     assert _verify_cli(fresh).returncode == 0  # its own checkpoint verifies
 
 
 def test_deleting_the_newest_ten_records_is_reported(fresh: Node) -> None:
+    base = _existing(fresh)
     ids = _write(fresh, 30)
     _attack(fresh, "DELETE FROM audit_record WHERE id > :i", i=ids[19])
     bad = _verify_cli(fresh)
     assert bad.returncode == 1
-    assert f"id={ids[-1]}（该道第 30 条）已不存在" in bad.stderr
+    assert f"id={ids[-1]}（该道第 {base + 30} 条）已不存在" in bad.stderr
     assert f"在 id={ids[19]} 之后缺失至少 10 条记录" in bad.stderr
     assert "第 0 道" in bad.stderr
 
@@ -92,13 +100,14 @@ def test_deleting_every_record_since_a_time_is_reported(fresh: Node) -> None:
 
 
 def test_deleting_the_whole_log_is_reported(fresh: Node) -> None:
+    base = _existing(fresh)
     _write(fresh, 7)
     _attack(fresh, "DELETE FROM audit_record")
     bad = _verify_cli(fresh)
     assert bad.returncode == 1
     assert "已校验 0 条" in bad.stderr
     assert "审计日志被整体删除" in bad.stderr
-    assert "至少有 7 条" in bad.stderr
+    assert f"至少有 {base + 7} 条" in bad.stderr
 
 
 def test_new_records_after_a_truncation_do_not_hide_it(fresh: Node) -> None:
@@ -113,6 +122,7 @@ def test_new_records_after_a_truncation_do_not_hide_it(fresh: Node) -> None:
 
 
 def test_rolled_back_transaction_does_not_advance_the_anchor(fresh: Node) -> None:
+    base = _existing(fresh)
     _write(fresh, 2)
 
     def failing(session: Session, what: str) -> None:
@@ -127,7 +137,7 @@ def test_rolled_back_transaction_does_not_advance_the_anchor(fresh: Node) -> Non
         audit.record(session, CTX, action="export", object_id="kept")
     ok = _verify_cli(fresh)
     assert ok.returncode == 0, ok.stderr
-    assert "已校验 3 条" in ok.stdout
+    assert f"已校验 {base + 3} 条" in ok.stdout
 
 
 def test_compacted_anchor_keeps_the_evidence(fresh: Node, monkeypatch: pytest.MonkeyPatch) -> None:
