@@ -21,6 +21,7 @@ from zhixian.citymgmt.standards import COMPONENT_MAJORS, EVENT_MAJORS
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted
+from zhixian.fields import Moment
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Public, client_ip
@@ -281,8 +282,8 @@ def list_requests(
     jurisdiction_id: str | None = None,
     service_request_id: str | None = None,
     service_code: str | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    start_date: Moment | None = None,
+    end_date: Moment | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
     _check_jurisdiction(request, jurisdiction_id)
@@ -357,8 +358,8 @@ def list_requests_xml(
     jurisdiction_id: str | None = None,
     service_request_id: str | None = None,
     service_code: str | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    start_date: Moment | None = None,
+    end_date: Moment | None = None,
     status: str | None = None,
 ) -> Response:
     rows = list_requests(
