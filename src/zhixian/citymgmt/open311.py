@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from zhixian.citymgmt import catalogue, service
@@ -75,7 +76,22 @@ def xml_response(root: str, item: str, rows: list[dict[str, Any]] | dict[str, An
     return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
 
 
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], dependencies=[Public, Depends(open311_errors)])
+class Open311Error(BaseModel):
+    """GeoReport v2 error item: clients parse this list, so the documented 4xx bodies are this shape."""
+
+    code: int
+    description: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": "GeoReport v2 错误列表", "model": list[Open311Error]} for code in (400, 403, 404, 422, 429)
+}
+router = APIRouter(
+    prefix="/open311/v2",
+    tags=["Open311 GeoReport v2"],
+    dependencies=[Public, Depends(open311_errors)],
+    responses=_ERRORS,
+)
 
 CITIZEN = Actor(
     user_id=0,
