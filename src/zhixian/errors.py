@@ -273,6 +273,13 @@ def install(app: FastAPI) -> None:
         log.warning("data error on %s %s: %s", request.method, request.url.path, exc.orig)
         return _render(request, 422, "输入不符合要求", "输入的数值超出允许范围或文字过长")
 
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
+        # the last line behind the typed inputs (fields.Id/Day/Moment): a number or date too large for the
+        # driver's bind (SQLite raises it unwrapped) or for date arithmetic; logged in full to find the route
+        log.warning("overflow on %s %s", request.method, request.url.path, exc_info=exc)
+        return _render(request, 422, "输入不符合要求", "输入的数值或日期超出允许范围")
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         incident = secrets.token_hex(4)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Path
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
+from fastapi import Path, Query
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+
+from zhixian.clock import LOCAL_TZ
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -45,6 +48,43 @@ Email = Annotated[
     str, BeforeValidator(_strip), StringConstraints(max_length=120, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 ]
 
-# Database integer keys: anything outside this range cannot exist, so it is a 422, not a query.
+# Database integer keys: anything outside this range cannot exist, so it is a 422, not a query
+# (an id past 2^63 would otherwise overflow the driver's bind and answer 500).
 ID_MAX = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=ID_MAX, description="记录编号")]  # inside bodies
 IdPath = Annotated[int, Path(ge=1, le=ID_MAX, description="记录编号")]
+IdQuery = Annotated[int | None, Query(ge=1, le=ID_MAX, description="记录编号")]  # optional filters
+
+# Dates people and systems send: the range keeps every conversion (to UTC, ± a period, working-day
+# arithmetic) inside what Python and the databases can hold; year 1 at +14:00 is not a time in UTC.
+DATE_MIN = date(1900, 1, 1)
+DATE_MAX = date(2199, 12, 31)
+_RANGE = f"{DATE_MIN.isoformat()} 至 {DATE_MAX.isoformat()}"
+
+
+def _day(value: date) -> date:
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise ValueError(f"日期须在 {_RANGE} 之间")
+    return value
+
+
+def _moment(value: datetime) -> datetime:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=LOCAL_TZ)  # naive = Beijing time
+    try:
+        utc = aware.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise ValueError(f"时间须在 {_RANGE} 之间") from None
+    if not DATE_MIN <= utc.date() <= DATE_MAX:
+        raise ValueError(f"时间须在 {_RANGE} 之间")
+    return value
+
+
+Day = Annotated[date, AfterValidator(_day)]
+Moment = Annotated[datetime, AfterValidator(_moment)]
+
+# Plain numbers: finite and small enough for every database column and for arithmetic on them.
+NUMBER_MAX = 10**15
+Number = Annotated[float, Field(ge=-NUMBER_MAX, le=NUMBER_MAX, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=ID_MAX)]
+Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False, description="经度")]
+Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False, description="纬度")]

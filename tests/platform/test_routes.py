@@ -5,25 +5,9 @@ from __future__ import annotations
 from fastapi.routing import APIRoute
 from starlette.routing import Mount
 
-from zhixian.web.auth import Require, public
-
-
-def _guards(dependant) -> set[object]:
-    found: set[object] = set()
-    for dep in dependant.dependencies:
-        call = dep.call
-        if isinstance(call, Require) or call is public:
-            found.add(call)
-        found |= _guards(dep)
-    return found
-
-
-def _flat(routes) -> list:
-    out = []
-    for route in routes:
-        inner = getattr(route, "original_router", None)
-        out.extend(_flat(inner.routes) if inner is not None else [route])
-    return out
+from tests.platform.route_access import flat_routes as _flat
+from tests.platform.route_access import guards as _guards
+from zhixian.web.auth import public
 
 
 def test_every_route_declares_a_permission_or_is_public(server) -> None:

@@ -23,6 +23,7 @@ from zhixian.catalog.schemas import (
     SystemRead,
 )
 from zhixian.db import SessionDep
+from zhixian.fields import IdPath, IdQuery
 from zhixian.platform import audit, uploads
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
@@ -62,7 +63,7 @@ def list_resources(
     session: SessionDep,
     paging: Paging,
     q: Annotated[str, Query(max_length=200)] = "",
-    department_id: Annotated[int | None, Query(ge=1)] = None,
+    department_id: IdQuery = None,
     kind: Annotated[Literal["基础", "主题", "部门"] | None, Query()] = None,
     share_type: Annotated[Literal["无条件共享", "有条件共享", "不予共享"] | None, Query()] = None,
     grade: Annotated[Literal["一般", "重要", "核心"] | None, Query()] = None,
@@ -81,35 +82,35 @@ def create_resource(data: ResourceIn, actor: Editor, session: SessionDep) -> Res
 
 
 @router.get("/resources/{resource_id}", summary="目录资源详情")
-def get_resource(resource_id: int, actor: Viewer, session: SessionDep) -> ResourceRead:
+def get_resource(resource_id: IdPath, actor: Viewer, session: SessionDep) -> ResourceRead:
     return service.resource_read(session, service.get_resource(session, actor=actor, resource_id=resource_id))
 
 
 @router.put("/resources/{resource_id}", summary="修改目录资源（已发布的将退回草稿重新审核）")
-def update_resource(resource_id: int, data: ResourceIn, actor: Editor, session: SessionDep) -> ResourceRead:
+def update_resource(resource_id: IdPath, data: ResourceIn, actor: Editor, session: SessionDep) -> ResourceRead:
     row = service.save_resource(session, actor=actor, data=data, resource_id=resource_id)
     return service.resource_read(session, row)
 
 
 @router.delete("/resources/{resource_id}", status_code=204, summary="删除草稿")
-def delete_resource(resource_id: int, actor: Editor, session: SessionDep) -> Response:
+def delete_resource(resource_id: IdPath, actor: Editor, session: SessionDep) -> Response:
     service.delete_resource(session, actor=actor, resource_id=resource_id)
     return Response(status_code=204)
 
 
 @router.post("/resources/{resource_id}/submit", summary="提交审核")
-def submit(resource_id: int, actor: Editor, session: SessionDep) -> ResourceRead:
+def submit(resource_id: IdPath, actor: Editor, session: SessionDep) -> ResourceRead:
     return service.resource_read(session, service.submit_resource(session, actor=actor, resource_id=resource_id))
 
 
 @router.post("/resources/{resource_id}/review", summary="审核（通过即发布，或退回）")
-def review(resource_id: int, data: ReviewIn, actor: Reviewer, session: SessionDep) -> ResourceRead:
+def review(resource_id: IdPath, data: ReviewIn, actor: Reviewer, session: SessionDep) -> ResourceRead:
     row = service.review_resource(session, actor=actor, resource_id=resource_id, data=data)
     return service.resource_read(session, row)
 
 
 @router.post("/resources/{resource_id}/withdraw", summary="撤回已发布资源")
-def withdraw(resource_id: int, data: ReviewIn, actor: Reviewer, session: SessionDep) -> ResourceRead:
+def withdraw(resource_id: IdPath, data: ReviewIn, actor: Reviewer, session: SessionDep) -> ResourceRead:
     row = service.withdraw_resource(session, actor=actor, resource_id=resource_id, note=data.note)
     return service.resource_read(session, row)
 
@@ -189,22 +190,22 @@ def create_system(data: SystemIn, actor: Editor, session: SessionDep) -> SystemR
 
 
 @router.get("/systems/{system_id}", summary="业务系统详情")
-def get_system(system_id: int, actor: Viewer, session: SessionDep) -> SystemRead:
+def get_system(system_id: IdPath, actor: Viewer, session: SessionDep) -> SystemRead:
     return service.system_read(session, service.get_system(session, actor=actor, system_id=system_id))
 
 
 @router.put("/systems/{system_id}", summary="修改业务系统")
-def update_system(system_id: int, data: SystemIn, actor: Editor, session: SessionDep) -> SystemRead:
+def update_system(system_id: IdPath, data: SystemIn, actor: Editor, session: SessionDep) -> SystemRead:
     return service.system_read(session, service.save_system(session, actor=actor, data=data, system_id=system_id))
 
 
 @router.post("/systems/{system_id}/applications", status_code=201, summary="登记向上级申请开放数据")
-def apply_upward(system_id: int, data: ApplicationIn, actor: Editor, session: SessionDep) -> ApplicationRead:
+def apply_upward(system_id: IdPath, data: ApplicationIn, actor: Editor, session: SessionDep) -> ApplicationRead:
     app = service.apply_upward(session, actor=actor, system_id=system_id, data=data)
     return ApplicationRead.model_validate(app)
 
 
 @router.post("/applications/{application_id}/decision", summary="记录上级答复")
-def decide(application_id: int, data: ApplicationDecision, actor: Editor, session: SessionDep) -> ApplicationRead:
+def decide(application_id: IdPath, data: ApplicationDecision, actor: Editor, session: SessionDep) -> ApplicationRead:
     app = service.decide_application(session, actor=actor, application_id=application_id, data=data)
     return ApplicationRead.model_validate(app)

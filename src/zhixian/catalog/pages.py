@@ -14,6 +14,7 @@ from zhixian.catalog import io as catalog_io
 from zhixian.catalog.schemas import ResourceIn, ReviewIn, SystemIn
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, pydantic_errors_to_chinese
+from zhixian.fields import IdPath
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department
@@ -49,7 +50,7 @@ def browse(
     grade: str = "",
     status: str = "",
     department: Annotated[str, Query(alias="department_id", max_length=12)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     department_id = int(department) if department.isdigit() else None  # the filter form sends "" for 全部
     flt = service.ResourceFilter(
@@ -119,7 +120,7 @@ def import_file(
 
 
 @router.get("/catalog/resources/{resource_id}")
-def detail(request: Request, resource_id: int, actor: Viewer, session: SessionDep) -> HTMLResponse:
+def detail(request: Request, resource_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
     row = service.get_resource(session, actor=actor, resource_id=resource_id)
     return render(
         request,
@@ -134,7 +135,7 @@ def detail(request: Request, resource_id: int, actor: Viewer, session: SessionDe
 @router.post("/catalog/resources/{resource_id}/action")
 def action(
     request: Request,
-    resource_id: int,
+    resource_id: IdPath,
     actor: Editor,
     session: SessionDep,
     do: Annotated[str, Form(max_length=20)],
@@ -204,7 +205,7 @@ def new(request: Request, actor: Editor, session: SessionDep) -> HTMLResponse:
 
 
 @router.get("/catalog/resources/{resource_id}/edit")
-def edit(request: Request, resource_id: int, actor: Editor, session: SessionDep) -> HTMLResponse:
+def edit(request: Request, resource_id: IdPath, actor: Editor, session: SessionDep) -> HTMLResponse:
     row = service.get_editable_resource(session, actor=actor, resource_id=resource_id)
     data = service.resource_input(session, row)
     form = data.model_dump(exclude={"items"})

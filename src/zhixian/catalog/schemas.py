@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from zhixian.catalog import grading
-from zhixian.fields import Code, Name, ShortText
+from zhixian.fields import Code, Day, Name, Number, ShortText
 from zhixian.platform.schemas import Input, Output
 
 ShareType = Literal["无条件共享", "有条件共享", "不予共享"]
@@ -32,8 +32,8 @@ class ItemIn(Input):
     grade: Grade = "一般"
     rule: Rule = ""
     required: bool = False
-    min_value: float | None = None
-    max_value: float | None = None
+    min_value: Number | None = None
+    max_value: Number | None = None
     masking: Literal["", "姓名", "手机号", "身份证号", "地址"] = ""
 
     @model_validator(mode="after")
@@ -62,7 +62,7 @@ class ResourceIn(Input):
     open_type: OpenType = "不予开放"
     open_condition: str = Field(default="", max_length=1000)
     update_cycle: Cycle = "每月"
-    publish_date: date | None = None
+    publish_date: Day | None = None
     linked_codes: list[str] = Field(default_factory=list, max_length=50)
     classified: bool = False
     grade: Grade
@@ -190,7 +190,7 @@ class SystemIn(Input):
     data_held: str = Field(default="", max_length=4000)
     access_status: Literal["none", "applied", "granted", "local_copy"] = "none"
     access_scope: str = Field(default="", max_length=500)
-    access_expires: date | None = None
+    access_expires: Day | None = None
     note: str = Field(default="", max_length=1000)
 
     @model_validator(mode="after")
@@ -231,16 +231,16 @@ class SystemRead(Output):
 
 
 class ApplicationIn(Input):
-    applied_on: date
+    applied_on: Day
     addressee: Name
     scope: str = Field(min_length=1, max_length=500)
 
 
 class ApplicationDecision(Input):
     outcome: Literal["granted", "refused"]
-    decided_on: date
+    decided_on: Day
     granted_scope: str = Field(default="", max_length=500)
-    expires: date | None = None
+    expires: Day | None = None
     reply: str = Field(default="", max_length=1000)
 
     @model_validator(mode="after")

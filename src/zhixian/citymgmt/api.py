@@ -33,6 +33,7 @@ from zhixian.citymgmt.schemas import (
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, Invalid, invalid_from
+from zhixian.fields import IdPath, IdQuery, Moment
 from zhixian.platform import idempotency
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep, Signed
@@ -241,7 +242,7 @@ def list_cases(
     light: str | None = Query(None, pattern="^(red|yellow|overdue_closed)$"),
     source: str | None = None,
     class_code: str | None = None,
-    department_id: int | None = None,
+    department_id: IdQuery = None,
     grid_code: str | None = None,
     community_code: str | None = None,
     street_code: str | None = None,
@@ -265,12 +266,12 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", summary="案件详情与时间线")
-def get_case(case_id: int, session: SessionDep, actor: Viewer) -> CaseDetail:
+def get_case(case_id: IdPath, session: SessionDep, actor: Viewer) -> CaseDetail:
     return detail(session, service.get_case(session, actor=actor, case_id=case_id), actor)
 
 
 @router.post("/cases/{case_id}/actions/{action}", summary="办理案件（JSON 或带照片的 multipart）")
-async def act(case_id: int, action: str, request: Request, session: SessionDep, actor: Signed) -> CaseDetail:
+async def act(case_id: IdPath, action: str, request: Request, session: SessionDep, actor: Signed) -> CaseDetail:
     photos: list[service.PhotoIn] = []
     ctype = request.headers.get("content-type", "")
     if ctype.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
@@ -302,7 +303,7 @@ async def act(case_id: int, action: str, request: Request, session: SessionDep, 
 
 
 @router.get("/photos/{photo_id}", summary="案件照片")
-def photo(photo_id: int, session: SessionDep, actor: Viewer, settings: SettingsDep) -> FileResponse:
+def photo(photo_id: IdPath, session: SessionDep, actor: Viewer, settings: SettingsDep) -> FileResponse:
     row, path = service.readable_photo(session, settings=settings, actor=actor, photo_id=photo_id)
     return FileResponse(
         path,
@@ -326,7 +327,7 @@ def my_tasks(session: SessionDep, actor: Signed) -> Page[CaseRead]:
 def exchange_cases(
     session: SessionDep,
     actor: Annotated[Actor, Depends(Require("citymgmt.view"))],
-    updated_since: datetime | None = None,
+    updated_since: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> dict[str, Any]:
     since = updated_since or datetime(2000, 1, 1, tzinfo=LOCAL_TZ)

@@ -16,6 +16,7 @@ from zhixian.citymgmt import evaluation
 from zhixian.clock import LOCAL_TZ, local_today
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid
+from zhixian.fields import Day
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
 
@@ -41,7 +42,7 @@ def period(start: date | None, end: date | None) -> tuple[datetime, datetime]:
 # before "/evaluation/{kind}", which would otherwise take "department.xlsx" as the kind
 @router.get("/evaluation/{kind}.xlsx", summary="综合评价导出（Excel）")
 def evaluate_excel(
-    kind: str, session: SessionDep, actor: Evaluator, start: date | None = None, end: date | None = None
+    kind: str, session: SessionDep, actor: Evaluator, start: Day | None = None, end: Day | None = None
 ) -> Response:
     lo, hi = period(start, end)
     content = evaluation.excel(session, actor=actor, kind=kind, start=lo, end=hi)
@@ -57,8 +58,8 @@ def evaluate(
     kind: str,
     session: SessionDep,
     actor: Evaluator,
-    start: date | None = None,
-    end: date | None = None,
+    start: Day | None = None,
+    end: Day | None = None,
     level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
 ) -> dict[str, Any]:
     lo, hi = period(start, end)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hmac
 import xml.etree.ElementTree as ET
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import select
 
 from zhixian.citymgmt import catalogue, service
@@ -23,6 +23,7 @@ from zhixian.citymgmt.schemas import CaseIntake
 from zhixian.citymgmt.standards import COMPONENT_MAJORS, EVENT_MAJORS
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted
+from zhixian.fields import Moment
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Public, client_ip
@@ -76,7 +77,22 @@ def xml_response(root: str, item: str, rows: list[dict[str, Any]] | dict[str, An
     return Response(body, status_code=status, media_type="text/xml; charset=utf-8")
 
 
-router = APIRouter(prefix="/open311/v2", tags=["Open311 GeoReport v2"], dependencies=[Public, Depends(open311_errors)])
+class Open311Error(BaseModel):
+    """GeoReport v2 error item: clients parse this list, so the documented 4xx bodies are this shape."""
+
+    code: int
+    description: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"description": "GeoReport v2 错误列表", "model": list[Open311Error]} for code in (400, 403, 404, 422, 429)
+}
+router = APIRouter(
+    prefix="/open311/v2",
+    tags=["Open311 GeoReport v2"],
+    dependencies=[Public, Depends(open311_errors)],
+    responses=_ERRORS,
+)
 
 CITIZEN = Actor(
     user_id=0,
@@ -241,8 +257,8 @@ def list_requests(
     jurisdiction_id: str | None = None,
     service_request_id: str | None = None,
     service_code: str | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    start_date: Moment | None = None,
+    end_date: Moment | None = None,
     status: str | None = None,
     page: int = 1,
     page_size: int = public.MAX_PAGE_SIZE,
@@ -303,8 +319,8 @@ def list_requests_xml(
     jurisdiction_id: str | None = None,
     service_request_id: str | None = None,
     service_code: str | None = None,
-    start_date: datetime | None = None,
-    end_date: datetime | None = None,
+    start_date: Moment | None = None,
+    end_date: Moment | None = None,
     status: str | None = None,
     page: int = 1,
     page_size: int = public.MAX_PAGE_SIZE,

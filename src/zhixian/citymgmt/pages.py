@@ -20,6 +20,7 @@ from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid, invalid_from
+from zhixian.fields import Day, IdPath
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
@@ -166,7 +167,7 @@ def cases(
 
 
 @router.get("/cases/{case_id}")
-def case_page(case_id: int, request: Request, session: SessionDep, actor: Signed) -> HTMLResponse:
+def case_page(case_id: IdPath, request: Request, session: SessionDep, actor: Signed) -> HTMLResponse:
     case = service.get_case(session, actor=actor, case_id=case_id)
     info = detail(session, case, actor)
     departments = platform.list_departments(session) if "dispatch" in info.actions else []
@@ -187,7 +188,7 @@ def case_page(case_id: int, request: Request, session: SessionDep, actor: Signed
 
 
 @router.post("/cases/{case_id}/act/{action}")
-async def case_act(case_id: int, action: str, request: Request, session: SessionDep, actor: Signed) -> Response:
+async def case_act(case_id: IdPath, action: str, request: Request, session: SessionDep, actor: Signed) -> Response:
     form = await request.form()
     raw: dict[str, Any] = {}
     photos: list[service.PhotoIn] = []
@@ -253,8 +254,8 @@ def evaluation_page(
     request: Request,
     session: SessionDep,
     actor: Annotated[Actor, Depends(Require("citymgmt.evaluate"))],
-    start: date | None = None,
-    end: date | None = None,
+    start: Day | None = None,
+    end: Day | None = None,
     level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
 ) -> HTMLResponse:
     lo, hi = period(start, end)

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from zhixian.fields import ShortText
+from zhixian.fields import Id, Number, ShortText
 from zhixian.platform.schemas import Input, Output
 
 DESCRIPTION_MAX = 1000
@@ -61,14 +61,14 @@ class BatchIntake(Input):
 
 class ActionIn(Input):
     note: str = Field("", max_length=DESCRIPTION_MAX)
-    department_id: int | None = None
+    department_id: Id | None = None
     hours: float = Field(0, ge=0, le=2000, allow_inf_nan=False)
     days: float = Field(0, ge=0, le=250, allow_inf_nan=False)
     passed: bool | None = None
     confirmed: bool | None = None
     approve: bool | None = None
-    target_id: int | None = None
-    postponement_id: int | None = None
+    target_id: Id | None = None
+    postponement_id: Id | None = None
 
 
 class EventRead(Output):
@@ -285,7 +285,7 @@ class ConfigIn(Input):
     filing_limit_hours: float | None = Field(None, gt=0, le=100)
     verify_limit_hours: float | None = Field(None, gt=0, le=100)
     check_limit_hours: float | None = Field(None, gt=0, le=100)
-    weights: dict[Literal["ontime_close_rate", "close_rate", "no_rework_rate"], float] | None = None
+    weights: dict[Literal["ontime_close_rate", "close_rate", "no_rework_rate"], Number] | None = None
     open311_api_keys: list[ApiKey] | None = Field(
         None, max_length=50, description="替换全部 api_key（只写；读取时只显示指纹）"
     )

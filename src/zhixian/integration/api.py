@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from sqlalchemy.orm import Session
 
 from zhixian.db import SessionDep
+from zhixian.fields import ID_MAX, IdPath, IdQuery
 from zhixian.integration import basedata, quarantine, remote_sources, service, worker
 from zhixian.integration.models import Run
 from zhixian.integration.schemas import (
@@ -59,7 +60,7 @@ def upload_source(
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="CSV（UTF-8/GBK/GB18030）、Excel 或 JSON")],
     name: Annotated[str, Form(max_length=200)],
-    resource_id: Annotated[int, Form(ge=1)],
+    resource_id: Annotated[int, Form(ge=1, le=ID_MAX)],
     sheet: Annotated[str, Form(max_length=100)] = "",
 ) -> SourceRead:
     row = service.create_file_source(
@@ -85,13 +86,13 @@ def create_remote(
 
 
 @router.get("/sources/{source_id}", summary="数据源详情")
-def get_source(source_id: int, actor: Viewer, session: SessionDep) -> SourceRead:
+def get_source(source_id: IdPath, actor: Viewer, session: SessionDep) -> SourceRead:
     return service.source_read(session, service.get_source(session, actor=actor, source_id=source_id))
 
 
 @router.put("/sources/{source_id}/file", summary="更换数据源文件")
 def replace_file(
-    source_id: int,
+    source_id: IdPath,
     actor: Runner,
     session: SessionDep,
     settings: SettingsDep,
@@ -105,7 +106,7 @@ def replace_file(
 
 @router.put("/sources/{source_id}/connection", summary="更换 SQL/HTTP 数据源的连接（连同密码或令牌整体重填）")
 def source_connection(
-    source_id: int, data: ConnectionIn, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+    source_id: IdPath, data: ConnectionIn, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> SourceRead:
     policy = outbound.Policy.of(settings)
     row = remote_sources.replace_connection(
@@ -115,18 +116,18 @@ def source_connection(
 
 
 @router.put("/sources/{source_id}/settings", summary="定时与增量设置")
-def source_settings(source_id: int, data: SourceSettings, actor: Runner, session: SessionDep) -> SourceRead:
+def source_settings(source_id: IdPath, data: SourceSettings, actor: Runner, session: SessionDep) -> SourceRead:
     return service.source_read(session, service.update_settings(session, actor=actor, source_id=source_id, data=data))
 
 
 @router.put("/sources/{source_id}/mapping", summary="保存字段映射（产生新版本）")
-def set_mapping(source_id: int, data: MappingIn, actor: Runner, session: SessionDep) -> MappingRead:
+def set_mapping(source_id: IdPath, data: MappingIn, actor: Runner, session: SessionDep) -> MappingRead:
     return MappingRead.model_validate(service.set_mapping(session, actor=actor, source_id=source_id, data=data))
 
 
 @router.get("/sources/{source_id}/preview", summary="预览前若干行及校验结果（不写入）")
 def preview(
-    source_id: int,
+    source_id: IdPath,
     actor: Runner,
     session: SessionDep,
     cipher: Cipher,
@@ -160,7 +161,7 @@ def accepted(run: Run) -> RunAccepted:
     summary="运行数据源（排队后台执行，按批提交；用 status_url 查询进度）",
 )
 def run_source(
-    source_id: int,
+    source_id: IdPath,
     request: Request,
     response: Response,
     actor: Runner,
@@ -173,7 +174,7 @@ def run_source(
 
 
 @router.post("/runs/{run_id}/resume", status_code=202, summary="从断点继续中断或失败的运行（排队后台执行）")
-def resume(run_id: int, request: Request, response: Response, actor: Runner, session: SessionDep) -> RunAccepted:
+def resume(run_id: IdPath, request: Request, response: Response, actor: Runner, session: SessionDep) -> RunAccepted:
     out = accepted(service.queue_resume(session, actor=actor, run_id=run_id))
     start_in_background(request, session, out.id)
     response.headers["Location"] = out.status_url
@@ -181,12 +182,12 @@ def resume(run_id: int, request: Request, response: Response, actor: Runner, ses
 
 
 @router.get("/runs", summary="运行记录")
-def runs(actor: Viewer, session: SessionDep, source_id: Annotated[int | None, Query(ge=1)] = None) -> list[RunRead]:
+def runs(actor: Viewer, session: SessionDep, source_id: IdQuery = None) -> list[RunRead]:
     return [RunRead.model_validate(r) for r in service.list_runs(session, actor=actor, source_id=source_id)]
 
 
 @router.get("/runs/{run_id}", summary="运行状态、进度、断点、报告与血缘")
-def get_run(run_id: int, actor: Viewer, session: SessionDep) -> RunRead:
+def get_run(run_id: IdPath, actor: Viewer, session: SessionDep) -> RunRead:
     return service.run_read(session, service.get_run(session, actor=actor, run_id=run_id))
 
 
@@ -194,7 +195,7 @@ def get_run(run_id: int, actor: Viewer, session: SessionDep) -> RunRead:
 def quarantine_list(
     actor: Viewer,
     session: SessionDep,
-    source_id: Annotated[int | None, Query(ge=1)] = None,
+    source_id: IdQuery = None,
     status: Literal["open", "resubmitted", "discarded", ""] = "open",
 ) -> list[QuarantineRead]:
     rows = quarantine.list_quarantine(session, actor=actor, source_id=source_id, status=status)
@@ -202,7 +203,7 @@ def quarantine_list(
 
 
 @router.get("/quarantine/{quarantine_id}", summary="隔离记录（含原始数据，查看留痕）")
-def quarantine_row(quarantine_id: int, actor: Runner, session: SessionDep, cipher: Cipher) -> QuarantineRead:
+def quarantine_row(quarantine_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher) -> QuarantineRead:
     row = quarantine.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
     out = QuarantineRead.model_validate(row)
     out.data = quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
@@ -211,7 +212,7 @@ def quarantine_row(quarantine_id: int, actor: Runner, session: SessionDep, ciphe
 
 @router.post("/quarantine/{quarantine_id}/resubmit", summary="修正后重新提交")
 def resubmit(
-    quarantine_id: int, data: ResubmitIn, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+    quarantine_id: IdPath, data: ResubmitIn, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> dict[str, object]:
     row, run, errors = quarantine.resubmit(
         session, actor=actor, cipher=cipher, settings=settings, quarantine_id=quarantine_id, data=data
@@ -220,7 +221,7 @@ def resubmit(
 
 
 @router.post("/quarantine/{quarantine_id}/discard", summary="放弃该行")
-def discard(quarantine_id: int, actor: Runner, session: SessionDep) -> QuarantineRead:
+def discard(quarantine_id: IdPath, actor: Runner, session: SessionDep) -> QuarantineRead:
     return QuarantineRead.model_validate(quarantine.discard(session, actor=actor, quarantine_id=quarantine_id))
 
 
@@ -237,7 +238,7 @@ def person_lookup(
 @router.get(
     "/persons/{person_id}", summary="人口记录（本部门提供的记录，脱敏，查看留痕）；unmasked=true 需个人信息查看权限"
 )
-def person(person_id: int, actor: Viewer, session: SessionDep, cipher: Cipher, unmasked: bool = False) -> PersonRead:
+def person(person_id: IdPath, actor: Viewer, session: SessionDep, cipher: Cipher, unmasked: bool = False) -> PersonRead:
     row = basedata.get_person(session, actor=actor, person_id=person_id)
     return basedata.person_read(session, actor=actor, cipher=cipher, row=row, unmasked=unmasked)
 
@@ -259,7 +260,7 @@ def conflicts(
 
 @router.post("/conflicts/{conflict_id}/resolve", summary="处理冲突：保留现值或采用新值")
 def resolve(
-    conflict_id: int, data: ConflictResolve, actor: Runner, session: SessionDep, cipher: Cipher
+    conflict_id: IdPath, data: ConflictResolve, actor: Runner, session: SessionDep, cipher: Cipher
 ) -> ConflictRead:
     row = basedata.resolve_conflict(session, actor=actor, cipher=cipher, conflict_id=conflict_id, action=data.action)
     return basedata.conflict_read(session, cipher=cipher, row=row)
@@ -271,5 +272,5 @@ def quality(actor: Viewer, session: SessionDep) -> list[QualityRead]:
 
 
 @router.get("/quality/{resource_id}/trend", summary="数据质量趋势")
-def quality_trend(resource_id: int, actor: Viewer, session: SessionDep) -> list[dict[str, object]]:
+def quality_trend(resource_id: IdPath, actor: Viewer, session: SessionDep) -> list[dict[str, object]]:
     return basedata.quality_trend(session, actor=actor, resource_id=resource_id)

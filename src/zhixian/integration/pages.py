@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from zhixian.catalog.models import Resource
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
 from zhixian.exports import Sheet, xlsx_bytes
+from zhixian.fields import ID_MAX, IdPath, IdQuery
 from zhixian.integration import basedata, quarantine, remote_sources, service, worker
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.models import Source
@@ -149,7 +150,7 @@ def upload(
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],
     name: Annotated[str, Form(max_length=200)],
-    resource_id: Annotated[int, Form(ge=1)],
+    resource_id: Annotated[int, Form(ge=1, le=ID_MAX)],
 ) -> Response:
     try:
         row = service.create_file_source(
@@ -228,7 +229,7 @@ def _remote_config(row: Source) -> list[tuple[str, str]]:
 
 def _source_page(
     request: Request,
-    source_id: int,
+    source_id: IdPath,
     actor: Actor,
     session: SessionDep,
     cipher: Cipher,
@@ -280,7 +281,7 @@ def _source_page(
 
 @router.get("/integration/sources/{source_id}")
 def source_page(
-    request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+    request: Request, source_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> HTMLResponse:
     return _source_page(request, source_id, actor, session, cipher, settings)
 
@@ -292,7 +293,7 @@ _CONNECTION_FIELDS = {
 
 @router.post("/integration/sources/{source_id}/connection")
 async def save_connection(
-    request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+    request: Request, source_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> Response:
     """The connection given again, through the connection API's service function; secrets are never echoed."""
     form = await request.form()
@@ -335,7 +336,7 @@ def _save_connection(
 
 @router.post("/integration/sources/{source_id}/settings")
 async def save_settings(
-    request: Request, source_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+    request: Request, source_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> Response:
     """Schedule and incremental mode through the settings API's service function; refused input re-renders."""
     form = await request.form()
@@ -386,7 +387,7 @@ def _refused(
 
 
 @router.post("/integration/sources/{source_id}/mapping")
-async def save_mapping(request: Request, source_id: int, actor: Runner, session: SessionDep) -> Response:
+async def save_mapping(request: Request, source_id: IdPath, actor: Runner, session: SessionDep) -> Response:
     form = await request.form()
     columns = {k.removeprefix("map_"): str(v) for k, v in form.items() if k.startswith("map_") and v}
     try:
@@ -397,7 +398,7 @@ async def save_mapping(request: Request, source_id: int, actor: Runner, session:
 
 
 @router.post("/integration/sources/{source_id}/run")
-def run(request: Request, source_id: int, actor: Runner, session: SessionDep) -> Response:
+def run(request: Request, source_id: IdPath, actor: Runner, session: SessionDep) -> Response:
     try:
         started = service.start_run(session, actor=actor, source_id=source_id)
     except DomainError as exc:
@@ -407,7 +408,7 @@ def run(request: Request, source_id: int, actor: Runner, session: SessionDep) ->
 
 
 @router.post("/integration/runs/{run_id}/resume")
-def resume(request: Request, run_id: int, actor: Runner, session: SessionDep) -> Response:
+def resume(request: Request, run_id: IdPath, actor: Runner, session: SessionDep) -> Response:
     run = service.queue_resume(session, actor=actor, run_id=run_id)
     start_in_background(request, session, run.id)
     return RedirectResponse(f"/integration/runs/{run.id}", status_code=303)
@@ -425,19 +426,19 @@ def _report_context(session: SessionDep, actor: Actor, run_id: int) -> dict[str,
 
 
 @router.get("/integration/runs/{run_id}")
-def run_page(request: Request, run_id: int, actor: Viewer, session: SessionDep) -> HTMLResponse:
+def run_page(request: Request, run_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
     return render(request, "integration/run.html", actor, **_report_context(session, actor, run_id))
 
 
 @router.get("/integration/runs/{run_id}/report")
-def run_report(request: Request, run_id: int, actor: Viewer, session: SessionDep) -> HTMLResponse:
+def run_report(request: Request, run_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
     """The report fragment the run page polls (htmx, every 2 s) while the run is queued or running."""
     return render(request, "integration/_run_report.html", actor, **_report_context(session, actor, run_id))
 
 
 @router.get("/integration/quarantine")
 def quarantine_list(
-    request: Request, actor: Viewer, session: SessionDep, source_id: int | None = None, status: str = "open"
+    request: Request, actor: Viewer, session: SessionDep, source_id: IdQuery = None, status: str = "open"
 ) -> HTMLResponse:
     rows = quarantine.list_quarantine(session, actor=actor, source_id=source_id, status=status)
     return render(request, "integration/quarantine.html", actor, rows=rows, status=status, source_id=source_id)
@@ -445,7 +446,7 @@ def quarantine_list(
 
 @router.get("/integration/quarantine/{quarantine_id}")
 def quarantine_row(
-    request: Request, quarantine_id: int, actor: Runner, session: SessionDep, cipher: Cipher
+    request: Request, quarantine_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher
 ) -> HTMLResponse:
     row = quarantine.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
     data = quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
@@ -454,7 +455,7 @@ def quarantine_row(
 
 @router.post("/integration/quarantine/{quarantine_id}")
 async def fix(
-    request: Request, quarantine_id: int, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+    request: Request, quarantine_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> Response:
     form = await request.form()
     if form.get("do") == "discard":
@@ -491,7 +492,7 @@ def conflicts(request: Request, actor: Viewer, session: SessionDep, cipher: Ciph
 
 @router.post("/integration/conflicts/{conflict_id}")
 def resolve(
-    conflict_id: int,
+    conflict_id: IdPath,
     actor: Runner,
     session: SessionDep,
     cipher: Cipher,
@@ -502,7 +503,9 @@ def resolve(
 
 
 @router.get("/integration/quality")
-def quality(request: Request, actor: Viewer, session: SessionDep, overdue: int = 0) -> HTMLResponse:
+def quality(
+    request: Request, actor: Viewer, session: SessionDep, overdue: Annotated[int, Query(ge=0, le=1)] = 0
+) -> HTMLResponse:
     rows = basedata.latest_quality(session, actor=actor)
     if overdue:
         rows = [r for r in rows if r.overdue]
@@ -510,7 +513,7 @@ def quality(request: Request, actor: Viewer, session: SessionDep, overdue: int =
 
 
 @router.get("/integration/resources/{resource_id}/template.xlsx")
-def template(resource_id: int, actor: Viewer, session: SessionDep) -> Response:
+def template(resource_id: IdPath, actor: Viewer, session: SessionDep) -> Response:
     """An empty workbook whose header is the resource's item names: fill it in and upload it as a source."""
     resource = catalog_service.get_resource(session, actor=actor, resource_id=resource_id)
     hints = [

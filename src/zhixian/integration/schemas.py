@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from zhixian.errors import Invalid
-from zhixian.fields import Name
+from zhixian.fields import Id, Name
 from zhixian.integration.connectors import remote
 from zhixian.platform.schemas import Input, Output
 
@@ -105,7 +105,7 @@ class RemoteSourceIn(ConnectionIn):
     """A new SQL or HTTP source: its connection, its name and target resource, and how it is kept fresh."""
 
     name: Name
-    resource_id: int = Field(ge=1)
+    resource_id: Id
     incremental: Literal["hash", "watermark"] = "hash"
     watermark_column: str = Field(default="", max_length=100)
     schedule: str = Field(default="", max_length=100)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
@@ -12,7 +11,7 @@ from fastapi.responses import JSONResponse
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid, NotAuthenticated
 from zhixian.exports import csv_text
-from zhixian.fields import IdPath
+from zhixian.fields import Day, IdPath, IdQuery, Moment
 from zhixian.platform import audit, auth, org, service, uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.deps import (
@@ -245,7 +244,7 @@ def users(
     session: SessionDep,
     paging: Paging,
     q: Annotated[str, Query(max_length=64)] = "",
-    department_id: Annotated[int | None, Query(ge=1)] = None,
+    department_id: IdQuery = None,
 ) -> Page[UserRead]:
     rows, total = service.list_users(
         session, actor=actor, q=q, department_id=department_id, offset=paging.offset, limit=paging.size
@@ -353,8 +352,8 @@ def _audit_filter(
     action: Annotated[str, Query(max_length=64)] = "",
     result: Annotated[str, Query(max_length=16)] = "",
     object_type: Annotated[str, Query(max_length=64)] = "",
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: Moment | None = None,
+    end: Moment | None = None,
 ) -> audit.AuditFilter:
     for name, value in (("start", start), ("end", end)):
         if value is not None and value.tzinfo is None:
@@ -441,7 +440,7 @@ def overrides(
 
 @router.put("/calendar/overrides/{day}", summary="设置某日为工作日或休息日")
 def set_override(
-    day: date,
+    day: Day,
     data: CalendarOverrideIn,
     actor: CalendarManager,
     session: SessionDep,
@@ -452,7 +451,7 @@ def set_override(
 
 
 @router.delete("/calendar/overrides/{day}", status_code=204, summary="删除日历调整")
-def delete_override(day: date, actor: CalendarManager, session: SessionDep) -> Response:
+def delete_override(day: Day, actor: CalendarManager, session: SessionDep) -> Response:
     service.delete_override(session, actor=actor, day=day)
     return Response(status_code=204)
 
@@ -462,7 +461,7 @@ def deadline(
     _: Signed,
     session: SessionDep,
     settings: SettingsDep,
-    start: datetime,
+    start: Moment,
     hours: Annotated[float, Query(ge=0, le=87600)] = 0,
     days: Annotated[float, Query(ge=0, le=3650)] = 0,
 ) -> DeadlineRead:

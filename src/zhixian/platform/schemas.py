@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from zhixian.fields import Code, DivisionCode, Email, Mobile, Name, ShortText, Username
+from zhixian.fields import Code, Day, DivisionCode, Email, Id, Mobile, Name, ShortText, Username
 
 
 class Input(BaseModel):
@@ -76,7 +76,7 @@ class ImportReport(Output):
 class UserCreate(Input):
     username: Username
     full_name: Name
-    department_id: int = Field(ge=1)
+    department_id: Id
     phone: Mobile | None = None
     email: Email | None = None
     roles: list[Code] = Field(default_factory=list, max_length=20)
@@ -85,7 +85,7 @@ class UserCreate(Input):
 
 class UserUpdate(Input):
     full_name: Name | None = None
-    department_id: int | None = Field(default=None, ge=1)
+    department_id: Id | None = None
     phone: Mobile | None = None
     email: Email | None = None
     active: bool | None = None
@@ -225,7 +225,7 @@ class ApiTokenCreated(BaseModel):
 
 
 class CalendarOverrideIn(Input):
-    day: date
+    day: Day
     is_workday: bool
     note: ShortText = ""
 

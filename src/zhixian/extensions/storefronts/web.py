@@ -15,6 +15,7 @@ from zhixian.citymgmt.models import CaseClass
 from zhixian.db import SessionDep
 from zhixian.extensions.storefronts import service
 from zhixian.extensions.storefronts.models import Shop, ShopNotice
+from zhixian.fields import IdPath
 from zhixian.platform.actor import Actor
 from zhixian.platform.schemas import Input
 from zhixian.web.auth import Require
@@ -65,7 +66,7 @@ def create_shop(
 
 
 @api.get("/shops/{shop_id}", summary="商铺详情与关联案件")
-def get_shop(shop_id: int, session: SessionDep, actor: Viewer) -> dict[str, Any]:
+def get_shop(shop_id: IdPath, session: SessionDep, actor: Viewer) -> dict[str, Any]:
     shop = service.get_shop(session, shop_id)
     cases = service.shop_cases(session, shop_id)
     notices = (
@@ -90,7 +91,7 @@ def shops_page(request: Request, session: SessionDep, actor: Viewer) -> HTMLResp
 
 
 @pages.get("/{shop_id}")
-def shop_page(shop_id: int, request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
+def shop_page(shop_id: IdPath, request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
     shop = service.get_shop(session, shop_id)
     cases = [citymgmt.case_read(session, c) for c in service.shop_cases(session, shop_id)]
     notices = (
@@ -117,7 +118,7 @@ def shop_page(shop_id: int, request: Request, session: SessionDep, actor: Viewer
 
 @pages.post("/{shop_id}/report")
 def report(
-    shop_id: int,
+    shop_id: IdPath,
     request: Request,
     session: SessionDep,
     actor: Annotated[Actor, Depends(Require("storefronts.report"))],

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from zhixian.clock import utcnow
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
-from zhixian.fields import IdPath
+from zhixian.fields import IdPath, IdQuery
 from zhixian.platform import org, service
 from zhixian.platform.deps import RoleManager, UserManager, UserReader
 from zhixian.platform.schemas import UserCreate, UserUpdate
@@ -33,7 +33,7 @@ def users_page(
     actor: UserReader,
     session: SessionDep,
     q: Annotated[str, Query(max_length=64)] = "",
-    department_id: Annotated[int | None, Query(ge=1)] = None,
+    department_id: IdQuery = None,
     status: Annotated[str, Query(pattern="^(|locked|pending|dormant|expired|shared)$")] = "",
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> HTMLResponse:
