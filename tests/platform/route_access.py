@@ -13,6 +13,7 @@ from tests.conftest import Client, LiveServer
 from zhixian.app import Node
 from zhixian.platform import auth, service
 from zhixian.platform.models import User
+from zhixian.settings import Settings
 from zhixian.web.auth import Require, public
 
 # demo users in the order they are preferred when several hold a permission: business users first,
@@ -110,13 +111,13 @@ def api_token(server: LiveServer, node: Node, username: str) -> str:
             return str(resp.json()["token"])
         assert resp.status_code == 403, resp.text
     with node.db.sessionmaker() as session:
-        return _direct_token(session, username)
+        return _direct_token(session, username, node.settings)
 
 
-def _direct_token(session: Session, username: str) -> str:
+def _direct_token(session: Session, username: str, settings: Settings) -> str:
     user = session.execute(select(User).where(User.username == username)).scalar_one()
     actor = service.load_actor(session, user_id=user.id)
     assert actor is not None
-    plain, _ = auth.create_api_token(session, user=user, name="tests", days=1, ctx=actor.audit)
+    plain, _ = auth.create_api_token(session, user=user, name="tests", days=1, settings=settings, ctx=actor.audit)
     session.commit()
     return plain

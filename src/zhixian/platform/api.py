@@ -495,6 +495,4 @@ def subsystem_list(_: SystemManager, request: Request) -> list[SubsystemRead]:
 
 # --- two-person rule for administrator duties (its own module: api.py is near the size limit)
 
-from zhixian.platform.api_changes import router as _changes_router  # noqa: E402
-
-router.include_router(_changes_router)
+from zhixian.platform import api_changes  # noqa: E402, F401 - registers its routes on this router

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from zhixian.db import SessionDep
 from zhixian.errors import NotPermitted
 from zhixian.fields import IdPath
 from zhixian.platform import changes
+from zhixian.platform.api import (
+    router,  # the platform router itself: a nested router would hide its prefix from route walks
+)
 from zhixian.platform.deps import Signed
 from zhixian.platform.schemas import AdminChangeApplied, AdminChangeIn, AdminChangeRead
 from zhixian.web.auth import SettingsDep
-
-router = APIRouter(tags=["底座"])
 
 
 def _admin_network(request: Request, actor: Signed) -> None:
