@@ -167,22 +167,22 @@ def confirm(
             session, actor=proposer, user_id=int(row.target), settings=settings, confirmed=True
         )
         message = f"密码已重置，已结束该账号全部 {ended.sessions} 个会话并吊销 {ended.tokens} 个 API 令牌"
-    row.status, row.decided_by, row.decided_by_name, row.decided_at = (
-        "confirmed",
-        actor.user_id,
-        actor.username,
-        utcnow(),
-    )
+    _decide(session, actor=actor, row=row, status="confirmed")
+    return Applied(row, password, message)
+
+
+def _decide(session: Session, *, actor: Actor, row: AdminChange, status: str) -> None:
+    """Records who decided, and audits it (admin_change_confirm / admin_change_reject)."""
+    row.status, row.decided_by, row.decided_by_name, row.decided_at = status, actor.user_id, actor.username, utcnow()
     audit.record(
         session,
         actor.audit,
-        action="admin_change_confirm",
+        action="admin_change_confirm" if status == "confirmed" else "admin_change_reject",
         object_type="admin_change",
         object_id=row.id,
         detail={"kind": row.kind, "target": row.target, "proposed_by": row.proposed_by_name},
     )
     session.flush()
-    return Applied(row, password, message)
 
 
 def reject(session: Session, *, actor: Actor, change_id: int, settings: Settings) -> AdminChange:
@@ -190,19 +190,5 @@ def reject(session: Session, *, actor: Actor, change_id: int, settings: Settings
     row = _pending(session, change_id, settings)
     if actor.user_id != row.proposed_by:
         _check_confirmer(session, actor=actor, row=row)
-    row.status, row.decided_by, row.decided_by_name, row.decided_at = (
-        "rejected",
-        actor.user_id,
-        actor.username,
-        utcnow(),
-    )
-    audit.record(
-        session,
-        actor.audit,
-        action="admin_change_reject",
-        object_type="admin_change",
-        object_id=row.id,
-        detail={"kind": row.kind, "target": row.target, "proposed_by": row.proposed_by_name},
-    )
-    session.flush()
+    _decide(session, actor=actor, row=row, status="rejected")
     return row
