@@ -6,12 +6,14 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from zhixian.citymgmt import api, catalogue_api, evaluation_api
-from zhixian.citymgmt.config_pages import router as config_router
+from zhixian.citymgmt.cases import api
+from zhixian.citymgmt.cases.home import home_cards
+from zhixian.citymgmt.cases.pages import router as pages_router
+from zhixian.citymgmt.config import api as catalogue_api
+from zhixian.citymgmt.config.pages import router as config_router
 from zhixian.citymgmt.demo import seed
-from zhixian.citymgmt.home import home_cards
-from zhixian.citymgmt.open311 import router as open311_router
-from zhixian.citymgmt.pages import router as pages_router
+from zhixian.citymgmt.evaluation import api as evaluation_api
+from zhixian.citymgmt.open311.api import router as open311_router
 from zhixian.citymgmt.tasks import escalate_overdue
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 

@@ -18,9 +18,10 @@ from shapely.geometry import MultiPoint, Polygon
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import catalogue, geo
+from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.config.standards import DEFAULT_CONFIG
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Address, Area, Case, CaseClass, CaseEvent, Component, Grid, Task
-from zhixian.citymgmt.standards import DEFAULT_CONFIG
 from zhixian.clock import utcnow
 from zhixian.platform import service as platform
 from zhixian.platform.calendar import WorkingCalendar

@@ -18,11 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import geo
-from zhixian.citymgmt.classes import class_table, get_class
-from zhixian.citymgmt.models import Case, CaseEvent, CasePhoto, Component, Grid
-from zhixian.citymgmt.parameters import config, set_config, shown_config
-from zhixian.citymgmt.photos import (
+from zhixian.citymgmt.cases.photos import (
     PHOTO_FORMATS,
     PhotoIn,
     check_photo,
@@ -31,9 +27,13 @@ from zhixian.citymgmt.photos import (
     readable_photo,
     store_photo,
 )
-from zhixian.citymgmt.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
+from zhixian.citymgmt.cases.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
+from zhixian.citymgmt.config.classes import class_table, get_class
+from zhixian.citymgmt.config.parameters import config, set_config, shown_config
+from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
+from zhixian.citymgmt.geo import service as geo
+from zhixian.citymgmt.models import Case, CaseEvent, CasePhoto, Component, Grid
 from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, DuplicateRead, PhotoRef
-from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import Invalid, NotPermitted
 from zhixian.platform import audit

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
-from zhixian.citymgmt import catalogue
+from zhixian.citymgmt.config import service as catalogue
 from zhixian.citymgmt.models import Grid
 from zhixian.extensions.storefronts import service
 from zhixian.extensions.storefronts.models import Shop

@@ -80,7 +80,7 @@ def create_shop(
     code = check_uscc(uscc)
     if session.execute(select(Shop.id).where(Shop.uscc == code)).first():
         raise Conflict(f"统一社会信用代码 {code} 已登记")
-    from zhixian.citymgmt import geo
+    from zhixian.citymgmt.geo import service as geo
 
     geo.locate(session, lon, lat)  # inside the county, or a clear error
     deg = zone_m / 111_000.0

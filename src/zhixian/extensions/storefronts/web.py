@@ -10,7 +10,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from zhixian.citymgmt import service as citymgmt
-from zhixian.citymgmt.api import intake_options
+from zhixian.citymgmt.cases.api import intake_options
 from zhixian.citymgmt.models import CaseClass
 from zhixian.db import SessionDep
 from zhixian.extensions.storefronts import service

@@ -16,10 +16,10 @@ from shapely.geometry import mapping
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import geo
+from zhixian.citymgmt.config.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Address, Area, Case, CaseClass, Component, Grid
 from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
-from zhixian.citymgmt.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
 from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid
 from zhixian.exports import Sheet, plain_cell, xlsx_bytes

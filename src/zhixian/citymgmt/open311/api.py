@@ -16,11 +16,12 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from zhixian.citymgmt import catalogue, service
-from zhixian.citymgmt import open311_public as public
+from zhixian.citymgmt import service
+from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.config.standards import COMPONENT_MAJORS, EVENT_MAJORS
 from zhixian.citymgmt.models import CaseClass
+from zhixian.citymgmt.open311 import service as public
 from zhixian.citymgmt.schemas import CaseIntake
-from zhixian.citymgmt.standards import COMPONENT_MAJORS, EVENT_MAJORS
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted
 from zhixian.fields import Moment

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from zhixian.citymgmt.config.parameters import config
 from zhixian.citymgmt.models import Case, CaseClass, CasePhoto
-from zhixian.citymgmt.parameters import config
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import FieldError, Invalid
 

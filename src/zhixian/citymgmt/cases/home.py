@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import service
-from zhixian.citymgmt.pages import ops_figures
+from zhixian.citymgmt.cases.pages import ops_figures
 from zhixian.platform.actor import Actor
 
 GROUP = "数字城管"

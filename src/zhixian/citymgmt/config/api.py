@@ -12,7 +12,9 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from zhixian.citymgmt import catalogue, geo, service
+from zhixian.citymgmt import service
+from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import CaseClass, Grid
 from zhixian.citymgmt.schemas import AddressRead, ClassIn, ClassRead, ConfigIn, CoverIn, GeoImportReport, LocationRead
 from zhixian.db import SessionDep

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from zhixian.citymgmt import evaluation
+from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.clock import LOCAL_TZ, local_today
 from zhixian.db import SessionDep
 from zhixian.errors import Invalid

@@ -16,7 +16,8 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from zhixian.citymgmt import service, workflow
+from zhixian.citymgmt import service
+from zhixian.citymgmt.cases import workflow
 from zhixian.citymgmt.models import Case, Postponement, Task
 from zhixian.citymgmt.schemas import (
     ActionIn,
