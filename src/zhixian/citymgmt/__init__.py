@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from zhixian.citymgmt.cases import api
+from zhixian.citymgmt.cases import api, field
 from zhixian.citymgmt.cases.home import home_cards
 from zhixian.citymgmt.cases.pages import router as pages_router
 from zhixian.citymgmt.config import api as catalogue_api
@@ -23,10 +23,12 @@ _HERE = Path(__file__).parent
 api_router = APIRouter()
 for _area in (api, catalogue_api, evaluation_api):
     api_router.include_router(_area.router)
+api_router.include_router(field.api_router)
 
 page_router = APIRouter()
 page_router.include_router(open311_router)
 page_router.include_router(pages_router)
+page_router.include_router(field.router)
 page_router.include_router(config_router)
 
 PERMISSIONS = [
@@ -78,10 +80,11 @@ subsystem = Subsystem(
         MenuItem("我的任务", "/citymgmt/my", "citymgmt.report", "数字城管"),
         MenuItem("本部门待办", "/citymgmt/my", "citymgmt.handle", "数字城管"),
         MenuItem("上报问题", "/citymgmt/report", "citymgmt.report", "数字城管"),
+        MenuItem("我的上报", "/citymgmt/reports/mine", "citymgmt.report", "数字城管"),
         MenuItem("综合评价", "/citymgmt/evaluation", "citymgmt.evaluate", "数字城管"),
         MenuItem("应用维护", "/citymgmt/config", "citymgmt.config", "数字城管"),
     ],
     jobs=[Job("citymgmt.escalate_overdue", escalate_overdue, 300)],
     seed=seed,
-    contributions={"home_cards": [home_cards]},
+    contributions={"home_cards": [home_cards, field.home_cards], "home_actions": [field.home_actions]},
 )

@@ -108,6 +108,7 @@ class Address(Base):
     """Standard address (地名地址) with coordinates; ``tokens`` holds jieba words for fuzzy search."""
 
     __tablename__ = "cm_address"
+    __table_args__ = (Index("ix_cm_address_lon_lat", "lon", "lat"),)  # nearest address to a case (cases/places)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(String(200))

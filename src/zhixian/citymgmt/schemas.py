@@ -161,6 +161,18 @@ class DuplicateRead(BaseModel):
     reported_at: datetime
 
 
+class PlaceRead(BaseModel):
+    """Where a case is in words: division names beside their codes, and the nearest standard address."""
+
+    grid_code: str | None
+    community_code: str | None
+    community_name: str
+    street_code: str | None
+    street_name: str
+    nearest_address: str | None
+    nearest_distance_m: float | None
+
+
 class CaseDetail(CaseRead):
     events: list[EventRead]
     photos: list[PhotoRead]
@@ -169,6 +181,8 @@ class CaseDetail(CaseRead):
     duplicates: list[DuplicateRead]
     actions: list[str]
     suggested_department_id: int | None
+    suggested_reason: str = ""  # why that department (component maintainer, class default, 属地) or why none
+    place: PlaceRead | None = None
     deadline_warnings: list[str] = []
 
 

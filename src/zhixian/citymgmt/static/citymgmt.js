@@ -1,4 +1,5 @@
-// 数字城管 pages: operations map and chart, and the inspector's retry-safe report form.
+// 数字城管 pages: operations map and chart, the inspector's retry-safe report form with its position
+// marker and class picker, the case page's small map and photo viewer.
 (function () {
   "use strict";
   var meta = document.querySelector('meta[name="csrf-token"]');
@@ -81,20 +82,73 @@
     return Date.now().toString(36) + Math.random().toString(36).slice(2);
   }
 
-  function reportForm() {
-    var form = document.getElementById("cm-report");
-    if (!form) { return; }
-    var msg = document.getElementById("cm-report-msg");
+  // --- phone report: the position as a marker that follows GPS, map clicks and typed coordinates
+
+  function pinIcon() {
+    return L.divIcon({ className: "cm-pin", html: "<span></span>", iconSize: [22, 22], iconAnchor: [11, 22] });
+  }
+
+  function placeText(data) {
+    if (!data.inside) { return data.message || "该位置不在本县管理范围内"; }
+    var parts = [data.community_name, data.street_name].filter(Boolean).join(" · ");
+    var near = data.nearest ? "；最近地名：" + data.nearest.text + "（约 " + Math.round(data.nearest.distance_m) + " 米）" : "";
+    return "位于 " + (parts || "本县") + near;
+  }
+
+  function positionPicker(form) {
     var lon = document.getElementById("lon"), lat = document.getElementById("lat"), crs = document.getElementById("crs");
     var pickEl = document.getElementById("cm-pick");
-    var marker = null, map = null;
-    if (pickEl && window.L) {
-      map = baseMap(pickEl);
-      map.on("click", function (e) {
-        lon.value = e.latlng.lng.toFixed(6); lat.value = e.latlng.lat.toFixed(6); crs.value = "WGS84";
-        if (marker) { marker.setLatLng(e.latlng); } else { marker = L.circleMarker(e.latlng, { radius: 8, color: "#b42318" }).addTo(map); }
+    var where = document.getElementById("cm-where");
+    var placesUrl = form.getAttribute("data-places");
+    var map = null, marker = null, accuracy = null, lookup = null;
+    if (pickEl && window.L) { map = baseMap(pickEl); }
+
+    function describe(lng, lt) {
+      if (!where || !placesUrl) { return; }
+      clearTimeout(lookup);
+      lookup = setTimeout(function () {
+        where.textContent = "正在确认位置…";
+        getJSON(placesUrl + "?lon=" + lng.toFixed(6) + "&lat=" + lt.toFixed(6)).then(function (data) {
+          where.textContent = placeText(data);
+          where.className = data.inside ? "hint" : "hint cm-warn";
+        }).catch(function () { where.textContent = "暂时无法确认位置所在社区（不影响上报）"; });
+      }, 300);
+    }
+
+    function show(lng, lt, zoom, radius) {
+      if (!map) { describe(lng, lt); return; }
+      var ll = L.latLng(lt, lng);
+      if (marker) { marker.setLatLng(ll); } else {
+        marker = L.marker(ll, { icon: pinIcon(), title: "问题位置", alt: "问题位置", keyboard: false }).addTo(map);
+      }
+      if (accuracy) { map.removeLayer(accuracy); accuracy = null; }
+      if (radius) { accuracy = L.circle(ll, { radius: radius, color: "#0b5cad", weight: 1, fillOpacity: 0.08, interactive: false }).addTo(map); }
+      if (zoom) { map.setView(ll, Math.max(map.getZoom(), zoom)); } else { map.panTo(ll); }
+      pickEl.setAttribute("data-marker", lng.toFixed(6) + "," + lt.toFixed(6));
+      describe(lng, lt);
+    }
+
+    function fromFields() {
+      var x = parseFloat(lon.value), y = parseFloat(lat.value);
+      if (isFinite(x) && isFinite(y) && Math.abs(x) <= 180 && Math.abs(y) <= 90) { show(x, y, 16); }
+    }
+
+    function set(lng, lt) {
+      lon.value = lng.toFixed(6); lat.value = lt.toFixed(6); crs.value = "WGS84";
+    }
+
+    if (map) {
+      map.on("click", function (e) { set(e.latlng.lng, e.latlng.lat); show(e.latlng.lng, e.latlng.lat, 0, 0); });
+      // the boundary layer may finish loading after a GPS fix and refit the view: keep the marker in sight
+      var follow = true;
+      map.on("dragstart zoomstart", function (e) { if (e.originalEvent || e.type === "dragstart") { follow = false; } });
+      map.on("moveend", function () {
+        if (follow && marker && !map.getBounds().contains(marker.getLatLng())) { map.setView(marker.getLatLng(), 16); }
       });
     }
+    lon.addEventListener("change", fromFields);
+    lat.addEventListener("change", fromFields);
+
     var locate = form.querySelector("[data-locate]");
     var gps = document.getElementById("cm-gps-status");
     if (locate) {
@@ -102,11 +156,112 @@
         if (!navigator.geolocation) { gps.textContent = "此设备不支持定位，请在地图上点选"; return; }
         gps.textContent = "正在定位…";
         navigator.geolocation.getCurrentPosition(function (pos) {
-          lon.value = pos.coords.longitude.toFixed(6); lat.value = pos.coords.latitude.toFixed(6); crs.value = "WGS84";
-          gps.textContent = "已定位（精度约 " + Math.round(pos.coords.accuracy) + " 米）";
-        }, function () { gps.textContent = "定位失败，请在地图上点选"; }, { enableHighAccuracy: true, timeout: 15000 });
+          set(pos.coords.longitude, pos.coords.latitude);
+          var acc = Math.round(pos.coords.accuracy || 0);
+          gps.textContent = "已定位（精度约 " + acc + " 米），可拖动地图点选修正";
+          show(pos.coords.longitude, pos.coords.latitude, 17, Math.min(acc, 500));
+        }, function (err) {
+          gps.textContent = err && err.code === 1 ? "未获准使用定位，请在浏览器设置中允许，或在地图上点选" : "定位失败，请在地图上点选";
+        }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
       });
     }
+    return {
+      clear: function () {
+        if (marker) { map.removeLayer(marker); marker = null; }
+        if (accuracy) { map.removeLayer(accuracy); accuracy = null; }
+        if (pickEl) { pickEl.removeAttribute("data-marker"); }
+        if (where) { where.textContent = "尚未选择位置"; }
+      }
+    };
+  }
+
+  // --- class picker: major class narrows the list, search by name or pinyin, recent classes one tap away
+
+  function classPicker(form) {
+    var box = form.querySelector("[data-classpick]");
+    if (!box) { return; }
+    var select = document.getElementById("class_code");
+    var major = box.querySelector("[data-class-major]");
+    var search = box.querySelector("[data-class-search]");
+    var hits = box.querySelector("[data-class-hits]");
+    var hint = box.querySelector("[data-class-hint]");
+    var groups = Array.prototype.map.call(select.querySelectorAll("optgroup"), function (g) { return g.cloneNode(true); });
+    var all = [];
+    groups.forEach(function (g) {
+      Array.prototype.forEach.call(g.children, function (o) {
+        all.push({ code: o.value, name: o.textContent, pinyin: o.getAttribute("data-pinyin") || "", major: g.getAttribute("data-major"), group: g.label });
+      });
+    });
+
+    function rebuild(majorCode, keep) {
+      while (select.options.length > 1) { select.remove(1); }
+      Array.prototype.slice.call(select.querySelectorAll("optgroup")).forEach(function (g) { g.remove(); });
+      groups.forEach(function (g) {
+        if (!majorCode || g.getAttribute("data-major") === majorCode) { select.appendChild(g.cloneNode(true)); }
+      });
+      select.value = keep || "";
+      showHint();
+    }
+
+    function showHint() {
+      var opt = select.options[select.selectedIndex];
+      hint.textContent = opt && opt.value ? (opt.getAttribute("data-hint") || "") : "";
+    }
+
+    function pick(code) {
+      var item = all.filter(function (c) { return c.code === code; })[0];
+      if (!item) { return; }
+      major.value = item.major;
+      rebuild(item.major, code);
+      search.value = "";
+      hits.hidden = true;
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+      select.focus();
+    }
+
+    major.addEventListener("change", function () { rebuild(major.value, ""); });
+    select.addEventListener("change", showHint);
+    box.addEventListener("click", function (e) {
+      var b = e.target.closest("[data-pick]");
+      if (b) { e.preventDefault(); pick(b.getAttribute("data-pick")); }
+    });
+    search.addEventListener("input", function () {
+      var q = search.value.trim().toLowerCase();
+      hits.innerHTML = "";
+      if (!q) { hits.hidden = true; return; }
+      var found = all.filter(function (c) {
+        return c.name.indexOf(q) >= 0 || c.code.toLowerCase().indexOf(q) === 0 ||
+          c.pinyin.split(" ").some(function (p) { return p.indexOf(q) === 0; });
+      }).slice(0, 8);
+      if (!found.length) {
+        var li = document.createElement("li"); li.className = "muted"; li.textContent = "没有匹配的类别，请换个说法或按大类查找";
+        hits.appendChild(li);
+      }
+      found.forEach(function (c) {
+        var li = document.createElement("li");
+        var b = document.createElement("button");
+        b.type = "button"; b.className = "chip"; b.setAttribute("data-pick", c.code);
+        b.textContent = c.name + " · " + c.group;
+        li.appendChild(b); hits.appendChild(li);
+      });
+      hits.hidden = false;
+    });
+    search.addEventListener("keydown", function (e) {
+      if (e.key === "Enter") {
+        e.preventDefault();
+        var first = hits.querySelector("[data-pick]");
+        if (first) { pick(first.getAttribute("data-pick")); }
+      }
+    });
+    return { reset: function () { major.value = ""; rebuild("", ""); } };
+  }
+
+  function reportForm() {
+    var form = document.getElementById("cm-report");
+    if (!form) { return; }
+    var msg = document.getElementById("cm-report-msg");
+    var picker = positionPicker(form);
+    var classes = classPicker(form);
     var self = form.querySelector("[data-self]");
     if (self) { self.addEventListener("change", function () { form.querySelector("[data-after]").hidden = !self.checked; }); }
     // the key lives until the report is accepted, so a retry after a dropped connection is the same report
@@ -138,6 +293,8 @@
             a.href = "/citymgmt/cases/" + res.data.id; a.textContent = "已上报，案件编号 " + res.data.number;
             msg.appendChild(a);
             form.reset();
+            picker.clear();
+            if (classes) { classes.reset(); }
           } else {
             msg.className = "notice err";
             var errs = (res.data.errors || []).map(function (e) { return e.message; });
@@ -157,7 +314,81 @@
     });
   }
 
+  // --- case page: a small map of the point, its grid and community
+
+  function caseMap() {
+    var el = document.getElementById("cm-case-map");
+    if (!el || !window.L) { return; }
+    var shapes = JSON.parse(el.getAttribute("data-shapes") || "{}");
+    var map = baseMap(el);
+    var bounds = null;
+    if (shapes.community) {
+      var c = L.geoJSON(shapes.community, { style: { color: "#5b6b7c", weight: 1, dashArray: "4 3", fill: false }, interactive: false }).addTo(map);
+      bounds = c.getBounds();
+    }
+    if (shapes.grid) {
+      var g = L.geoJSON(shapes.grid, { style: { color: "#0b5cad", weight: 2, fillOpacity: 0.06 }, interactive: false }).addTo(map);
+      bounds = g.getBounds();
+    }
+    var pt = shapes.point ? L.latLng(shapes.point[1], shapes.point[0]) : null;
+    if (pt) {
+      L.marker(pt, { icon: pinIcon(), title: "问题位置", alt: "问题位置", keyboard: false }).addTo(map);
+      bounds = bounds ? bounds.extend(pt) : L.latLngBounds(pt, pt);
+    }
+    if (bounds) { map.fitBounds(bounds.pad(0.6), { maxZoom: 17 }); }
+  }
+
+  // --- photos: tap to enlarge, arrows or swipe through the case's photos, Esc or tap outside to close
+
+  function lightbox() {
+    var links = Array.prototype.slice.call(document.querySelectorAll("[data-lightbox]"));
+    if (!links.length || typeof HTMLDialogElement === "undefined") { return; }
+    var dlg = document.createElement("dialog");
+    dlg.className = "cm-lightbox";
+    dlg.setAttribute("aria-label", "照片查看");
+    dlg.innerHTML = '<figure><img alt=""><figcaption></figcaption></figure>' +
+      '<button type="button" class="cm-lb-close" aria-label="关闭">×</button>' +
+      '<button type="button" class="cm-lb-prev" aria-label="上一张">‹</button>' +
+      '<button type="button" class="cm-lb-next" aria-label="下一张">›</button>';
+    document.body.appendChild(dlg);
+    var img = dlg.querySelector("img"), cap = dlg.querySelector("figcaption");
+    var index = 0, startX = null;
+    function show(i) {
+      index = (i + links.length) % links.length;
+      var a = links[index];
+      img.classList.remove("cm-lb-full");
+      img.src = a.getAttribute("href");
+      img.alt = a.getAttribute("data-caption") || "";
+      cap.textContent = (a.getAttribute("data-caption") || "") + (links.length > 1 ? "（" + (index + 1) + "/" + links.length + "）" : "") + " · 点按照片可查看原始大小";
+      dlg.querySelector(".cm-lb-prev").hidden = links.length < 2;
+      dlg.querySelector(".cm-lb-next").hidden = links.length < 2;
+    }
+    links.forEach(function (a, i) {
+      a.addEventListener("click", function (e) {
+        if (e.ctrlKey || e.metaKey || e.shiftKey) { return; }
+        e.preventDefault(); show(i); dlg.showModal();
+      });
+    });
+    dlg.querySelector(".cm-lb-close").addEventListener("click", function () { dlg.close(); });
+    dlg.querySelector(".cm-lb-prev").addEventListener("click", function () { show(index - 1); });
+    dlg.querySelector(".cm-lb-next").addEventListener("click", function () { show(index + 1); });
+    img.addEventListener("click", function () { img.classList.toggle("cm-lb-full"); });
+    dlg.addEventListener("click", function (e) { if (e.target === dlg) { dlg.close(); } });
+    dlg.addEventListener("keydown", function (e) {
+      if (e.key === "ArrowLeft") { show(index - 1); } else if (e.key === "ArrowRight") { show(index + 1); }
+    });
+    dlg.addEventListener("touchstart", function (e) { startX = e.touches[0].clientX; }, { passive: true });
+    dlg.addEventListener("touchend", function (e) {
+      if (startX === null) { return; }
+      var dx = e.changedTouches[0].clientX - startX;
+      startX = null;
+      if (Math.abs(dx) > 50 && !img.classList.contains("cm-lb-full")) { show(index + (dx < 0 ? 1 : -1)); }
+    });
+  }
+
   opsMap();
   sourceChart();
   reportForm();
+  caseMap();
+  lightbox();
 })();

@@ -33,7 +33,9 @@ def home(request: Request, session: SessionDep, actor: Annotated[Actor | None, D
     for provider in request.app.state.registry.contributed("home_cards"):
         cards.extend(provider(session, actor, request.app.state.settings))
     cards.extend(_platform_cards(session, actor, request.app.state.settings))
-    return render(request, "platform/home.html", actor, cards=cards)
+    settings = request.app.state.settings
+    actions = [a for p in request.app.state.registry.contributed("home_actions") for a in p(session, actor, settings)]
+    return render(request, "platform/home.html", actor, cards=cards, actions=actions)
 
 
 def _platform_cards(session: Session, actor: Actor, settings: Any) -> list[dict[str, Any]]:
