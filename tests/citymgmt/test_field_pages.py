@@ -87,9 +87,7 @@ def test_my_reports_filter_by_state_and_home_figures_open_their_lists(as_user, d
         assert listed.status_code == 200
         assert _total(listed.text) == value, title
     uid = _uid(db, "inspector01")
-    closed = db.execute(
-        select(func.count()).where(Case.reporter_id == uid, Case.status == "closed")
-    ).scalar_one()
+    closed = db.execute(select(func.count()).where(Case.reporter_id == uid, Case.status == "closed")).scalar_one()
     assert _total(mine.get("/citymgmt/reports/mine?state=closed", headers=HTML).text) == closed
     assert mine.get("/citymgmt/reports/mine?state=", headers=HTML).status_code == 200  # empty means all
     assert mine.get("/citymgmt/reports/mine?state=bogus", headers=HTML).status_code == 200
@@ -113,8 +111,8 @@ def test_case_page_and_list_name_the_place_with_codes_beside(as_user, db: Sessio
     community = db.execute(select(Division).where(Division.code == created["community_code"])).scalar_one()
     street = db.execute(select(Division).where(Division.code == created["street_code"])).scalar_one()
     page = acceptor.get(f"/citymgmt/cases/{created['id']}", headers=HTML).text
-    assert f"{community.name} <span class=\"muted\">{community.code}</span>" in page
-    assert f"{street.name} <span class=\"muted\">{street.code}</span>" in page
+    assert f'{community.name} <span class="muted">{community.code}</span>' in page
+    assert f'{street.name} <span class="muted">{street.code}</span>' in page
     assert f'<span class="muted">{grid}</span>' in page
     nearest = re.search(r'<dd id="cm-nearest">([^<]+) <span class="muted">（约 (\d+) 米）', page)
     assert nearest, "nearest gazetteer address missing"
@@ -141,7 +139,10 @@ def test_places_lookup_answers_inside_and_outside_the_county(as_user, db: Sessio
     inside = inspector.get(f"/api/v1/citymgmt/places?lon={lon}&lat={lat}").json()
     assert inside["inside"] is True
     assert inside["grid_code"] == grid
-    assert inside["community_name"] and inside["street_name"]
+    assert inside["grid"]["type"] == "Polygon"
+    assert set(inside["nearest"]) == {"text", "distance_m", "lon", "lat"}
+    assert inside["community_name"]
+    assert inside["street_name"]
     outside = inspector.get("/api/v1/citymgmt/places?lon=100.0&lat=20.0").json()
     assert outside == {"inside": False, "message": "坐标（100.000000, 20.000000）不在本县任何社区或单元网格内"}
     assert inspector.get("/api/v1/citymgmt/places?lon=abc&lat=1").status_code == 422
@@ -162,9 +163,7 @@ def _options(page: str) -> list[tuple[str, str, bool]]:
     return out
 
 
-def test_dispatch_puts_the_suggestion_first_marked_with_its_reason_then_sorted(
-    as_user, db: Session
-) -> None:
+def test_dispatch_puts_the_suggestion_first_marked_with_its_reason_then_sorted(as_user, db: Session) -> None:
     inspector, acceptor, dispatcher = as_user("inspector01"), as_user("acceptor"), as_user("dispatcher")
     lon, lat, _ = grid_point(db, "inspector01")
     case = report(inspector, lon, lat, class_code="S0102")
@@ -184,8 +183,11 @@ def test_dispatch_puts_the_suggestion_first_marked_with_its_reason_then_sorted(
     assert keys == sorted(keys)
     towns = [name for label, name, _ in options if label.startswith("乡镇街道")]
     codes = [depts[n].division_code for n in towns]
-    assert codes == sorted(codes) and len(towns) > 1
-    assert dispatcher.get(f"/api/v1/citymgmt/cases/{case['id']}").json()["suggested_reason"].startswith("类别“暴露垃圾”")
+    assert codes == sorted(codes)
+    assert len(towns) > 1
+    assert (
+        dispatcher.get(f"/api/v1/citymgmt/cases/{case['id']}").json()["suggested_reason"].startswith("类别“暴露垃圾”")
+    )
 
 
 def test_territory_rule_names_the_street(as_user, db: Session) -> None:
@@ -197,7 +199,8 @@ def test_territory_rule_names_the_street(as_user, db: Session) -> None:
     page = dispatcher.get(f"/citymgmt/cases/{case['id']}", headers=HTML).text
     assert f"按属地处置：案件位于{street}，由属地政府办理" in page
     first = _options(page)[0]
-    assert first[0] == "建议" and first[2]
+    assert first[0] == "建议"
+    assert first[2]
     assert street.removesuffix("街道").removesuffix("镇").removesuffix("乡") in first[1]
 
 
@@ -218,8 +221,9 @@ def test_merge_lists_near_duplicates_with_reasons_or_says_why_there_are_none(as_
     none = re.search(r'<p class="notice" id="merge-none">([^<]+)</p>', page)
     assert none, "no explanation when nothing can be merged"
     assert "没有可合并的案件" in none.group(1)
-    form = re.search(r'<form [^>]*act/merge.*?</form>', page, re.S).group(0)
-    assert "<select" not in form and "<button" not in form  # no empty dropdown, nothing to submit
+    form = re.search(r"<form [^>]*act/merge.*?</form>", page, re.S).group(0)
+    assert "<select" not in form
+    assert "<button" not in form
 
 
 # --- the phone report and the case page's photos
@@ -231,12 +235,14 @@ def test_report_page_groups_classes_offers_recent_and_pinyin(as_user, db: Sessio
     report(inspector, lon, lat, class_code="S0105")
     page = inspector.get("/citymgmt/report", headers=HTML).text
     recent = re.search(r'<div class="cm-recent".*?</div>', page, re.S)
-    assert recent and 'data-pick="S0105"' in recent.group(0)
+    assert recent
+    assert 'data-pick="S0105"' in recent.group(0)
     assert re.search(r'<optgroup label="事件·市容环境" data-major="S01">', page)
     assert re.search(r'<option value="S0105" data-pinyin="lvdizangluan ldzl"', page)
     majors = re.findall(r'<select id="class_major".*?</select>', page, re.S)[0]
     assert majors.count("<option") >= 6
-    assert 'name="class_code"' in page and '<label for="class_code">' in page  # plain field, labelled
+    assert 'name="class_code"' in page
+    assert '<label for="class_code">' in page
 
 
 def test_case_photos_open_in_the_viewer_and_check_form_takes_a_photo(as_user, db: Session) -> None:
@@ -252,6 +258,8 @@ def test_case_photos_open_in_the_viewer_and_check_form_takes_a_photo(as_user, db
     page = inspector.get(f"/citymgmt/cases/{case['id']}", headers=HTML).text
     links = re.findall(r'<a href="(/api/v1/citymgmt/photos/\d+)" data-lightbox data-caption="([^"]+)"', page)
     assert [c.split(" · ")[0] for _, c in links] == ["现场照片", "处置后照片"]
-    form = re.search(r'<form [^>]*act/check.*?</form>', page, re.S).group(0)
-    assert re.search(r'<input id="photo-\d+-check" type="file" name="photo" accept="image/\*" capture="environment" required>', form)
+    form = re.search(r"<form [^>]*act/check.*?</form>", page, re.S).group(0)
+    assert re.search(
+        r'<input id="photo-\d+-check" type="file" name="photo" accept="image/\*" capture="environment" required>', form
+    )
     assert "/static/citymgmt/citymgmt.js" in page

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import shapely
@@ -42,6 +42,8 @@ _NAMES_KEY = "citymgmt.division_names"
 class Nearest:
     text: str
     distance_m: float
+    lon: float
+    lat: float
 
 
 @dataclass(frozen=True)
@@ -96,7 +98,7 @@ def nearest_address(session: Session, lon: float, lat: float, *, max_m: float = 
     for text, alon, alat in rows:
         d = _distance_m(lon, lat, alon, alat)
         if d <= max_m and (best is None or d < best.distance_m):
-            best = Nearest(text, round(d))
+            best = Nearest(text, round(d), alon, alat)
     return best
 
 
@@ -141,8 +143,16 @@ def where(session: Session, lon: float, lat: float) -> dict[str, Any]:
         "community_name": names.get(loc.community_code or "", ""),
         "street_code": loc.street_code,
         "street_name": names.get(loc.street_code or "", ""),
-        "nearest": {"text": near.text, "distance_m": near.distance_m} if near else None,
+        "nearest": asdict(near) if near else None,
+        "grid": _grid_geojson(session, loc.grid_code),
     }
+
+
+def _grid_geojson(session: Session, code: str | None) -> dict[str, Any] | None:
+    if not code:
+        return None
+    wkt = session.execute(select(Grid.wkt).where(Grid.code == code)).scalar_one_or_none()
+    return _simplified_geojson(wkt, 0) if wkt and len(wkt) < 200_000 else None
 
 
 def _simplified_geojson(wkt: str, tolerance_deg: float) -> dict[str, Any] | None:
@@ -159,11 +169,8 @@ def _simplified_geojson(wkt: str, tolerance_deg: float) -> dict[str, Any] | None
 
 def map_shapes(session: Session, case: Case) -> dict[str, Any]:
     """The case page's small map: the point, its grid and (simplified, ~5 m) community outline."""
-    out: dict[str, Any] = {"point": [case.lon, case.lat], "grid": None, "community": None}
-    if case.grid_code:
-        wkt = session.execute(select(Grid.wkt).where(Grid.code == case.grid_code)).scalar_one_or_none()
-        if wkt and len(wkt) < 200_000:
-            out["grid"] = _simplified_geojson(wkt, 0)
+    out: dict[str, Any] = {"point": [case.lon, case.lat], "grid": _grid_geojson(session, case.grid_code)}
+    out["community"] = None
     if case.community_code:
         wkt = session.execute(select(Area.wkt).where(Area.division_code == case.community_code)).scalar_one_or_none()
         if wkt and len(wkt) < 2_000_000:

@@ -100,7 +100,7 @@
     var pickEl = document.getElementById("cm-pick");
     var where = document.getElementById("cm-where");
     var placesUrl = form.getAttribute("data-places");
-    var map = null, marker = null, accuracy = null, lookup = null;
+    var map = null, marker = null, accuracy = null, lookup = null, follow = false, around = null;
     if (pickEl && window.L) { map = baseMap(pickEl); }
 
     function describe(lng, lt) {
@@ -111,8 +111,22 @@
         getJSON(placesUrl + "?lon=" + lng.toFixed(6) + "&lat=" + lt.toFixed(6)).then(function (data) {
           where.textContent = placeText(data);
           where.className = data.inside ? "hint" : "hint cm-warn";
+          if (map) { context(data); }
         }).catch(function () { where.textContent = "暂时无法确认位置所在社区（不影响上报）"; });
       }, 300);
+    }
+
+    // without a basemap the located grid and the nearest standard address are what the inspector can recognise
+    function context(data) {
+      if (around) { map.removeLayer(around); }
+      around = L.layerGroup().addTo(map);
+      if (data.grid) {
+        L.geoJSON(data.grid, { style: { color: "#0b5cad", weight: 2, fillOpacity: 0.05 }, interactive: false }).addTo(around);
+      }
+      if (data.nearest) {
+        L.circleMarker([data.nearest.lat, data.nearest.lon], { radius: 5, color: "#5b6b7c", weight: 2, fillOpacity: 0.6 })
+          .bindTooltip(data.nearest.text).addTo(around);
+      }
     }
 
     function show(lng, lt, zoom, radius) {
@@ -139,11 +153,14 @@
 
     if (map) {
       map.on("click", function (e) { set(e.latlng.lng, e.latlng.lat); show(e.latlng.lng, e.latlng.lat, 0, 0); });
-      // the boundary layer may finish loading after a GPS fix and refit the view: keep the marker in sight
-      var follow = true;
-      map.on("dragstart zoomstart", function (e) { if (e.originalEvent || e.type === "dragstart") { follow = false; } });
+      // the boundary layer may finish loading after a GPS fix and refit the view to the whole county:
+      // until the inspector touches the map, a fix stays centred at street level
+      pickEl.addEventListener("pointerdown", function () { follow = false; });
       map.on("moveend", function () {
-        if (follow && marker && !map.getBounds().contains(marker.getLatLng())) { map.setView(marker.getLatLng(), 16); }
+        pickEl.setAttribute("data-zoom", String(map.getZoom()));
+        if (follow && marker && (map.getZoom() < 15 || !map.getBounds().contains(marker.getLatLng()))) {
+          map.setView(marker.getLatLng(), 16);
+        }
       });
     }
     lon.addEventListener("change", fromFields);
@@ -156,10 +173,11 @@
         if (!navigator.geolocation) { gps.textContent = "此设备不支持定位，请在地图上点选"; return; }
         gps.textContent = "正在定位…";
         navigator.geolocation.getCurrentPosition(function (pos) {
+          follow = true;
           set(pos.coords.longitude, pos.coords.latitude);
           var acc = Math.round(pos.coords.accuracy || 0);
           gps.textContent = "已定位（精度约 " + acc + " 米），可拖动地图点选修正";
-          show(pos.coords.longitude, pos.coords.latitude, 17, Math.min(acc, 500));
+          show(pos.coords.longitude, pos.coords.latitude, 16, Math.min(acc, 500));
         }, function (err) {
           gps.textContent = err && err.code === 1 ? "未获准使用定位，请在浏览器设置中允许，或在地图上点选" : "定位失败，请在地图上点选";
         }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 30000 });
@@ -169,6 +187,7 @@
       clear: function () {
         if (marker) { map.removeLayer(marker); marker = null; }
         if (accuracy) { map.removeLayer(accuracy); accuracy = null; }
+        if (around) { map.removeLayer(around); around = null; }
         if (pickEl) { pickEl.removeAttribute("data-marker"); }
         if (where) { where.textContent = "尚未选择位置"; }
       }
