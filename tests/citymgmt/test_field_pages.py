@@ -263,3 +263,15 @@ def test_case_photos_open_in_the_viewer_and_check_form_takes_a_photo(as_user, db
         r'<input id="photo-\d+-check" type="file" name="photo" accept="image/\*" capture="environment" required>', form
     )
     assert "/static/citymgmt/citymgmt.js" in page
+
+
+def test_my_tasks_say_where_to_go(as_user, db: Session) -> None:
+    inspector, acceptor = as_user("inspector01"), as_user("acceptor")
+    lon, lat, _ = grid_point(db, "inspector01")
+    case = report(inspector, lon, lat)
+    act(acceptor, case["id"], "verify")
+    community = db.execute(select(Division.name).where(Division.code == case["community_code"])).scalar_one()
+    page = inspector.get("/citymgmt/my", headers=HTML).text
+    task = re.search(rf'<li class="cm-task[^"]*">\s*<a href="/citymgmt/cases/{case["id"]}">.*?</li>', page, re.S)
+    assert task, "the verify task is not listed"
+    assert re.search(rf"{community} · [^<]+ · 近[^<]+（约 \d+ 米）", task.group(0))

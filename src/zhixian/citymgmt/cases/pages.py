@@ -224,6 +224,7 @@ def my_tasks(request: Request, session: SessionDep, actor: Signed) -> HTMLRespon
         "citymgmt/my.html",
         actor,
         rows=[service.case_read(session, c) for c in rows],
+        places=places.places(session, rows),
         total=total,
         done=request.query_params.get("done"),
     )
