@@ -1,7 +1,7 @@
 """JSON routes for cases: intake from every channel, lists and detail, actions, photos, the exchange feed.
 
 Base data and 应用维护 routes are in ``catalogue_api``, 综合评价 in ``evaluation_api``; the package
-``__init__`` registers the three routers, all under /api/v1/citymgmt.
+``subsystem`` registers the three routers, all under /api/v1/citymgmt.
 """
 
 from __future__ import annotations
@@ -31,13 +31,14 @@ from zhixian.citymgmt.schemas import (
     TaskRead,
 )
 from zhixian.clock import LOCAL_TZ, utcnow
-from zhixian.db import SessionDep
 from zhixian.errors import DomainError, Invalid, invalid_from
-from zhixian.fields import IdPath, IdQuery, Moment
+from zhixian.fields import Moment
 from zhixian.platform import idempotency
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep, Signed
+from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import Page, PageParams, page_params
+from zhixian.web.params import IdPath, IdQuery
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 

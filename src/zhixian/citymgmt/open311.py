@@ -21,12 +21,12 @@ from zhixian.citymgmt import open311_public as public
 from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.schemas import CaseIntake
 from zhixian.citymgmt.standards import COMPONENT_MAJORS, EVENT_MAJORS
-from zhixian.db import SessionDep
 from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted
 from zhixian.fields import Moment
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Public, client_ip
+from zhixian.web.deps import SessionDep
 
 
 def _error_items(status: int, detail: str, errors: list[FieldError]) -> list[dict[str, Any]]:

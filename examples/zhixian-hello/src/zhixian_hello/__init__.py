@@ -12,10 +12,11 @@ from sqlalchemy import String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhixian.clock import utcnow
-from zhixian.db import Base, SessionDep
+from zhixian.db import Base
 from zhixian.platform.actor import Actor
 from zhixian.subsystems import MenuItem, Permission, RoleSpec, Subsystem
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 HERE = Path(__file__).parent

@@ -12,13 +12,13 @@ from sqlalchemy import select
 from zhixian.citymgmt import service as citymgmt
 from zhixian.citymgmt.api import intake_options
 from zhixian.citymgmt.models import CaseClass
-from zhixian.db import SessionDep
 from zhixian.extensions.storefronts import service
 from zhixian.extensions.storefronts.models import Shop, ShopNotice
-from zhixian.fields import IdPath
 from zhixian.platform.actor import Actor
 from zhixian.platform.schemas import Input
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
+from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
 api = APIRouter(prefix="/api/v1/storefronts", tags=["商铺店面（扩展）"])
