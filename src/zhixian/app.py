@@ -19,7 +19,7 @@ from zhixian import subsystems
 from zhixian.db import Database
 from zhixian.platform import audit, audit_anchor
 from zhixian.platform.crypto import FieldCipher
-from zhixian.settings import Settings
+from zhixian.settings import Settings, use
 from zhixian.web import errors as web_errors
 from zhixian.web.auth import Public
 from zhixian.web.middleware import BodyLimit, SecurityHeaders
@@ -43,6 +43,7 @@ def build_node(settings: Settings | None = None) -> Node:
     settings = settings or Settings()
     _private_data_dir(settings)
     registry = subsystems.load(settings)
+    use(settings)  # declared settings read where no node is at hand (e.g. catalog grading in schemas)
     key = audit.load_key(settings.data_dir / "keys" / "audit.key")
     anchor = audit_anchor.Anchor(
         settings.data_dir / "keys" / "audit.anchor",

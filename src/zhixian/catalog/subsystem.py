@@ -10,6 +10,7 @@ from pathlib import Path
 from zhixian.catalog.api import router as api_router
 from zhixian.catalog.demo import seed
 from zhixian.catalog.pages import router as page_router
+from zhixian.catalog.settings import SETTINGS
 from zhixian.subsystems import MenuItem, Permission, RoleSpec, Subsystem
 
 _HERE = Path(__file__).parent
@@ -48,4 +49,5 @@ subsystem = Subsystem(
         MenuItem("业务系统台账", "/catalog/systems", "catalog.view", "数据中枢"),
     ],
     seed=seed,
+    settings=SETTINGS,
 )

@@ -46,16 +46,9 @@ Viewer = Annotated[Actor, Depends(Require())]  # scope is enforced by service.vi
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def intake_options(request: Request, **kwargs: Any) -> service.IntakeOptions:
-    registry = request.app.state.registry
-    extra = {s["code"]: s["permission"] for s in registry.contributed("intake_sources")}
-    return service.IntakeOptions(
-        settings=request.app.state.settings,
-        cipher=request.app.state.cipher,
-        hooks=registry.contributed("case_created"),
-        source_permissions=extra,
-        **kwargs,
-    )
+def intake_options(request: Request, photos: list[service.PhotoIn] | None = None) -> service.IntakeOptions:
+    state = request.app.state
+    return service.intake_options(state.registry, settings=state.settings, cipher=state.cipher, photos=photos or ())
 
 
 def detail(session: Any, case: Case, actor: Actor, request: Request | None = None) -> CaseDetail:

@@ -235,11 +235,8 @@ async def _create(request: Request, session: Any) -> dict[str, Any]:
         )
     except ValueError as exc:
         raise Invalid("invalid request / 请求参数不符合要求：" + str(exc).splitlines()[0]) from exc
-    options = service.IntakeOptions(
-        settings=request.app.state.settings,
-        cipher=request.app.state.cipher,
-        hooks=request.app.state.registry.contributed("case_created"),
-    )
+    state = request.app.state
+    options = service.intake_options(state.registry, settings=state.settings, cipher=state.cipher)
     case = service.intake(session, actor=CITIZEN, data=data, options=options)
     case.reporter_ip = ip
     return {

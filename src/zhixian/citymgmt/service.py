@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -41,6 +41,7 @@ from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
+from zhixian.subsystems import CaseHook, Registry
 
 __all__ = [
     "PHOTO_FORMATS",
@@ -60,6 +61,7 @@ __all__ = [
     "get_case",
     "grid_inspector",
     "intake",
+    "intake_options",
     "light",
     "list_cases",
     "photo_file",
@@ -85,7 +87,6 @@ SOURCE_PERMISSIONS: dict[str, str] = {
     "leader": "citymgmt.intake",
 }
 
-CaseHook = Callable[[Session, Case, dict[str, Any]], None]
 
 
 # --- who acts next: the handling department and the grid's inspector
@@ -159,6 +160,25 @@ class IntakeOptions:
     source_permissions: dict[str, str] = field(default_factory=dict)
     now: datetime | None = None
     stored: list[CasePhoto] = field(default_factory=list)  # filled by intake: the photos it saved
+
+
+def intake_options(
+    registry: Registry,
+    *,
+    settings: Settings,
+    cipher: FieldCipher,
+    photos: Sequence[PhotoIn] = (),
+    context: dict[str, Any] | None = None,
+) -> IntakeOptions:
+    """Options for intake on this node: the case hooks and intake channels its enabled subsystems contribute."""
+    return IntakeOptions(
+        settings=settings,
+        cipher=cipher,
+        photos=photos,
+        hooks=registry.contributed("case_hooks"),
+        context=context if context is not None else {},
+        source_permissions={s.code: s.permission for s in registry.contributed("intake_sources")},
+    )
 
 
 def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeOptions) -> Case:

@@ -15,6 +15,7 @@ from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.home import home_cards
 from zhixian.citymgmt.open311 import router as open311_router
 from zhixian.citymgmt.pages import router as pages_router
+from zhixian.citymgmt.settings import SETTINGS
 from zhixian.citymgmt.tasks import escalate_overdue
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -84,5 +85,6 @@ subsystem = Subsystem(
     ],
     jobs=[Job("citymgmt.escalate_overdue", escalate_overdue, 300)],
     seed=seed,
-    contributions={"home_cards": [home_cards]},
+    home_cards=[home_cards],
+    settings=SETTINGS,
 )

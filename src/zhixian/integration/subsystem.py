@@ -58,5 +58,5 @@ subsystem = Subsystem(
     jobs=[Job("integration.scheduler", tasks.scheduler, 60), Job("integration.quality", tasks.quality_daily, 86400)],
     seed=seed,
     depends_on=("platform", "catalog"),
-    contributions={"home_cards": [basedata.home_cards]},
+    home_cards=[basedata.home_cards],
 )

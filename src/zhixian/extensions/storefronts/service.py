@@ -18,38 +18,39 @@ from zhixian.extensions.storefronts.models import Shop, ShopCase, ShopNotice
 from zhixian.platform import audit
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher, mask_phone
+from zhixian.subsystems import CaseCategory
 
-CATEGORIES: list[dict[str, Any]] = [
-    {
-        "code": "S0601",
-        "major": "S06",
-        "major_name": "扩展事件·商铺店面",
-        "kind": "event",
-        "name": "门前三包不落实",
-        "filing_standard": "责任区内有垃圾、占道堆放或乱摆卖",
-        "closing_standard": "责任区整洁，物品归店",
-        "limit_value": 1,
-        "limit_unit": "days",
-        "urgent_value": 4,
-        "urgent_unit": "hours",
-        "department_code": "zfj",
-        "source": "storefronts",
-    },
-    {
-        "code": "S0602",
-        "major": "S06",
-        "major_name": "扩展事件·商铺店面",
-        "kind": "event",
-        "name": "店招店牌破损",
-        "filing_standard": "店招店牌破损、有坠落隐患",
-        "closing_standard": "店招修复或拆除",
-        "limit_value": 2,
-        "limit_unit": "days",
-        "urgent_value": 4,
-        "urgent_unit": "hours",
-        "department_code": "zfj",
-        "source": "storefronts",
-    },
+CATEGORIES = [
+    CaseCategory(
+        code="S0601",
+        major="S06",
+        major_name="扩展事件·商铺店面",
+        kind="event",
+        name="门前三包不落实",
+        filing_standard="责任区内有垃圾、占道堆放或乱摆卖",
+        closing_standard="责任区整洁，物品归店",
+        limit_value=1,
+        limit_unit="days",
+        urgent_value=4,
+        urgent_unit="hours",
+        department_code="zfj",
+        source="storefronts",
+    ),
+    CaseCategory(
+        code="S0602",
+        major="S06",
+        major_name="扩展事件·商铺店面",
+        kind="event",
+        name="店招店牌破损",
+        filing_standard="店招店牌破损、有坠落隐患",
+        closing_standard="店招修复或拆除",
+        limit_value=2,
+        limit_unit="days",
+        urgent_value=4,
+        urgent_unit="hours",
+        department_code="zfj",
+        source="storefronts",
+    ),
 ]
 
 

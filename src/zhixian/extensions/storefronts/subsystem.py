@@ -10,7 +10,7 @@ from pathlib import Path
 from zhixian.extensions.storefronts import service
 from zhixian.extensions.storefronts.demo import seed
 from zhixian.extensions.storefronts.web import api, pages
-from zhixian.subsystems import MenuItem, Permission, RoleSpec, Subsystem
+from zhixian.subsystems import IntakeSource, MenuItem, Permission, RoleSpec, Subsystem
 
 _HERE = Path(__file__).parent
 
@@ -37,9 +37,7 @@ subsystem = Subsystem(
     menu=[MenuItem("商铺店面", "/storefronts/", "storefronts.view", "自选动作")],
     seed=seed,
     depends_on=("platform", "citymgmt"),
-    contributions={
-        "case_categories": service.CATEGORIES,
-        "case_created": [service.on_case_created],
-        "intake_sources": [{"code": "storefront", "label": "商铺店面", "permission": "storefronts.report"}],
-    },
+    case_categories=service.CATEGORIES,
+    case_hooks=[service.on_case_created],
+    intake_sources=[IntakeSource("storefront", "商铺店面", "storefronts.report")],
 )
