@@ -76,3 +76,35 @@ def test_shop_pages_render(shop_server) -> None:
     assert acceptor.get("/storefronts/", headers={"accept": "text/html"}).status_code == 200
     first = acceptor.get("/api/v1/storefronts/shops").json()[0]
     assert "门前三包" in acceptor.get(f"/storefronts/{first['id']}", headers={"accept": "text/html"}).text
+
+
+def test_shop_api_answers_keep_their_shape(shop_server) -> None:
+    viewer = client(shop_server, "acceptor")
+    shops = viewer.get("/api/v1/storefronts/shops").json()
+    assert [s["id"] for s in shops] == sorted(s["id"] for s in shops)
+    keys = {"id", "name", "uscc", "address", "lon", "lat", "contact_name", "contact_phone", "zone_wkt", "cases"}
+    assert set(shops[0]) == keys
+    assert "*" in shops[0]["contact_phone"]
+    detail = viewer.get(f"/api/v1/storefronts/shops/{shops[0]['id']}").json()
+    assert set(detail) == keys | {"case_ids", "case_numbers", "notices"}
+    assert viewer.get("/api/v1/storefronts/shops/999999").status_code == 404
+
+
+def test_shop_table_pages_twenty_at_a_time_and_searches(shop_server) -> None:
+    viewer = client(shop_server, "acceptor")
+    html = {"accept": "text/html"}
+    shops = viewer.get("/api/v1/storefronts/shops").json()
+    first = viewer.get("/storefronts/", headers=html).text
+    assert f"（{len(shops)} 家）" in first
+    assert first.count('<tr><td><a href="/storefronts/') == 20
+    assert f"第 1/{(len(shops) + 19) // 20} 页" in first
+    last_page = (len(shops) + 19) // 20
+    last = viewer.get(f"/storefronts/?page={last_page}", headers=html).text
+    assert last.count('<tr><td><a href="/storefronts/') == len(shops) - 20 * (last_page - 1)
+    target = shops[7]
+    found = viewer.get("/storefronts/", params={"q": target["uscc"][-8:]}, headers=html).text
+    assert f'href="/storefronts/{target["id"]}"' in found
+    assert "（1 家）" in found
+    none = viewer.get("/storefronts/", params={"q": "没有这家%店"}, headers=html).text
+    assert "没有符合“没有这家%店”的商铺" in none
+    assert viewer.get("/storefronts/?page=0", headers=html).status_code == 422

@@ -18,9 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import geo
+from zhixian.citymgmt import catalogue, geo
 from zhixian.citymgmt.classes import class_table, get_class
-from zhixian.citymgmt.models import Case, CaseEvent, CasePhoto, Component, Grid
+from zhixian.citymgmt.models import Case, CaseClass, CaseEvent, CasePhoto, Component, Grid
 from zhixian.citymgmt.parameters import config, set_config, shown_config
 from zhixian.citymgmt.photos import (
     PHOTO_FORMATS,
@@ -32,7 +32,7 @@ from zhixian.citymgmt.photos import (
     store_photo,
 )
 from zhixian.citymgmt.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
-from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, DuplicateRead, PhotoRef
+from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, CaseRead, ClassRead, DuplicateRead, PhotoRef
 from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import Invalid, NotPermitted
@@ -41,7 +41,7 @@ from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
-from zhixian.subsystems import CaseHook, Registry
+from zhixian.subsystems import CaseCategory, CaseHook, Registry
 
 __all__ = [
     "PHOTO_FORMATS",
@@ -50,9 +50,12 @@ __all__ = [
     "CaseHook",
     "IntakeOptions",
     "PhotoIn",
+    "add_case_classes",
     "add_event",
+    "case_classes",
     "case_query",
     "case_read",
+    "case_reads",
     "check_photo",
     "config",
     "created",
@@ -60,10 +63,12 @@ __all__ = [
     "duplicates",
     "get_case",
     "grid_inspector",
+    "grid_outlines",
     "intake",
     "intake_options",
     "light",
     "list_cases",
+    "locate",
     "photo_file",
     "platform_tz",
     "read_upload",
@@ -86,7 +91,6 @@ SOURCE_PERMISSIONS: dict[str, str] = {
     "referral": "citymgmt.intake",
     "leader": "citymgmt.intake",
 }
-
 
 
 # --- who acts next: the handling department and the grid's inspector
@@ -334,3 +338,37 @@ def duplicates(session: Session, case: Case) -> list[DuplicateRead]:
                 )
             )
     return sorted(out, key=lambda r: r.distance_m)
+
+
+# --- for subsystems that link their own records to the case hub (e.g. storefronts)
+
+
+def locate(session: Session, lon: float, lat: float) -> geo.Location:
+    """The grid, community and street of a point, or ``Invalid`` when it is outside the county."""
+    return geo.locate(session, lon, lat)
+
+
+def grid_outlines(session: Session) -> list[tuple[str, str]]:
+    """(grid code, WKT outline) of every unit grid, by code."""
+    return [(str(code), str(wkt)) for code, wkt in session.execute(select(Grid.code, Grid.wkt).order_by(Grid.code))]
+
+
+def add_case_classes(session: Session, categories: Sequence[CaseCategory]) -> int:
+    """Seeds contributed 部件/事件 classes (and the code tables if still empty); edited rows are kept."""
+    return catalogue.seed_classes(session, categories)
+
+
+def case_classes(session: Session, *, source: str) -> list[ClassRead]:
+    """The 小类 a subsystem contributed (``CaseClass.source``), by code."""
+    rows = session.execute(
+        select(CaseClass).where(CaseClass.source == source, CaseClass.parent_code.is_not(None)).order_by(CaseClass.code)
+    ).scalars()
+    return [ClassRead.model_validate(c) for c in rows]
+
+
+def case_reads(session: Session, case_ids: Sequence[int]) -> list[CaseRead]:
+    """Cases by id, newest first, as read models: for records another subsystem linked to cases."""
+    if not case_ids:
+        return []
+    rows = session.execute(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id.desc())).scalars()
+    return [case_read(session, c) for c in rows]

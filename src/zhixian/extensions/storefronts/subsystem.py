@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from zhixian.extensions.storefronts import service
+from zhixian.extensions.storefronts.api import router as api_router
 from zhixian.extensions.storefronts.demo import seed
-from zhixian.extensions.storefronts.web import api, pages
+from zhixian.extensions.storefronts.pages import router as page_router
 from zhixian.subsystems import IntakeSource, MenuItem, Permission, RoleSpec, Subsystem
 
 _HERE = Path(__file__).parent
@@ -19,8 +20,8 @@ subsystem = Subsystem(
     name="商铺店面",
     kind="extension",
     description="商铺与门前三包责任区；商铺相关案件关联并通知联系人",
-    api_router=api,
-    page_router=pages,
+    api_router=api_router,
+    page_router=page_router,
     templates=_HERE / "templates",
     migrations=_HERE / "migrations",
     permissions=[
