@@ -41,7 +41,11 @@ def test_case_reported_at_a_shop_links_and_notifies_its_contact(shop_server) -> 
     assert len(shops) >= 10
     assert all(len(s["uscc"]) == 18 for s in shops)
     shop = shops[0]
-    resp = inspector.post(f"/storefronts/{shop['id']}/report", data={"class_code": "S0601", "description": "门前堆放纸箱", "csrf_token": inspector.headers["X-CSRF-Token"]}, follow_redirects=False)
+    resp = inspector.post(
+        f"/storefronts/{shop['id']}/report",
+        data={"class_code": "S0601", "description": "门前堆放纸箱", "csrf_token": inspector.headers["X-CSRF-Token"]},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303, resp.text
     detail = inspector.get(f"/api/v1/storefronts/shops/{shop['id']}").json()
     assert len(detail["case_ids"]) == 1
@@ -55,7 +59,10 @@ def test_case_reported_at_a_shop_links_and_notifies_its_contact(shop_server) -> 
 def test_case_inside_a_zone_from_another_channel_is_linked_too(shop_server) -> None:
     acceptor = client(shop_server, "acceptor")
     shop = acceptor.get("/api/v1/storefronts/shops").json()[1]
-    resp = acceptor.post("/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0502", "lon": shop["lon"], "lat": shop["lat"] + 0.00005})
+    resp = acceptor.post(
+        "/api/v1/citymgmt/cases",
+        json={"source": "hotline", "class_code": "S0502", "lon": shop["lon"], "lat": shop["lat"] + 0.00005},
+    )
     assert resp.status_code == 201
     detail = acceptor.get(f"/api/v1/storefronts/shops/{shop['id']}").json()
     assert resp.json()["id"] in detail["case_ids"]
@@ -64,10 +71,16 @@ def test_case_inside_a_zone_from_another_channel_is_linked_too(shop_server) -> N
 def test_shop_registration_validates_the_credit_code(shop_server) -> None:
     lead = client(shop_server, "shiftlead")
     shop = lead.get("/api/v1/storefronts/shops").json()[0]
-    bad = lead.post("/api/v1/storefronts/shops", json={"name": "测试店", "uscc": "91330421MA2B12345X", "lon": shop["lon"], "lat": shop["lat"]})
+    bad = lead.post(
+        "/api/v1/storefronts/shops",
+        json={"name": "测试店", "uscc": "91330421MA2B12345X", "lon": shop["lon"], "lat": shop["lat"]},
+    )
     assert bad.status_code == 422
     assert bad.json()["detail"] == "统一社会信用代码无效"
-    dup = lead.post("/api/v1/storefronts/shops", json={"name": "测试店", "uscc": shop["uscc"], "lon": shop["lon"], "lat": shop["lat"]})
+    dup = lead.post(
+        "/api/v1/storefronts/shops",
+        json={"name": "测试店", "uscc": shop["uscc"], "lon": shop["lon"], "lat": shop["lat"]},
+    )
     assert dup.status_code == 409
 
 
