@@ -78,6 +78,14 @@ class TooLarge(DomainError):
         super().__init__(f"请求体过大，上限为 {limit // 1024} KB", [], 413, "请求体过大")
 
 
+class TooManyRequests(DomainError):
+    """A caller over its rate limit; the web mapping adds ``Retry-After: <retry_after>`` (RFC 9110)."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, [], 429, "请求过于频繁")
+        self.retry_after = max(1, retry_after)
+
+
 class Unavailable(DomainError):
     def __init__(self, detail: str) -> None:
         super().__init__(detail, [], 503, "暂时无法完成")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
@@ -30,7 +29,7 @@ from zhixian.citymgmt.schemas import (
     PostponementRead,
     TaskRead,
 )
-from zhixian.clock import LOCAL_TZ, utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import DomainError, Invalid, invalid_from
 from zhixian.fields import Moment
 from zhixian.platform import idempotency
@@ -324,14 +323,10 @@ def exchange_cases(
     updated_since: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> dict[str, Any]:
-    since = updated_since or datetime(2000, 1, 1, tzinfo=LOCAL_TZ)
+    since = updated_since or service.LOCAL_EPOCH
     if since.tzinfo is None:
         raise Invalid("updated_since 必须带时区，如 2026-01-01T00:00:00+08:00", field="updated_since")
-    rows = (
-        session.execute(select(Case).where(Case.updated_at > since).order_by(Case.updated_at, Case.id).limit(limit))
-        .scalars()
-        .all()
-    )
+    rows = service.changed_since(session, since=since, limit=limit)
     items = [service.case_read(session, c).model_dump(mode="json") for c in rows]
     return {
         "schema": "zhixian.citymgmt.case/v1",

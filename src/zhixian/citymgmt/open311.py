@@ -21,7 +21,7 @@ from zhixian.citymgmt import open311_public as public
 from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.schemas import CaseIntake
 from zhixian.citymgmt.standards import COMPONENT_MAJORS, EVENT_MAJORS
-from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted
+from zhixian.errors import FieldError, Invalid, NotFound, NotPermitted
 from zhixian.fields import Moment
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
@@ -118,16 +118,7 @@ def _check_submitter(session: Any, api_key: object, ip: str) -> None:
     keys = cfg.get("open311_api_keys") or []
     if keys and not any(hmac.compare_digest(str(api_key or "").encode(), str(k).encode()) for k in keys):
         raise NotPermitted("api_key is missing or invalid / api_key 无效或缺失")
-    _, retry_after = public.recent_submissions(session, ip, limit=int(cfg["open311_reports_per_hour"]))
-    if retry_after:
-        raise DomainError(
-            f"too many requests from this address, retry after {retry_after} s"
-            f" / 本地址提交过于频繁，请 {retry_after} 秒后再试",
-            [],
-            429,
-            "请求过于频繁",
-            {"Retry-After": str(retry_after)},
-        )
+    public.check_submission_rate(session, ip, per_hour=int(cfg["open311_reports_per_hour"]))
 
 
 def _service(cls: CaseClass) -> dict[str, Any]:

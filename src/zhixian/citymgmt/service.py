@@ -44,6 +44,7 @@ from zhixian.settings import Settings
 from zhixian.subsystems import CaseCategory, CaseHook, Registry
 
 __all__ = [
+    "LOCAL_EPOCH",
     "PHOTO_FORMATS",
     "SOURCE_PERMISSIONS",
     "CaseFilter",
@@ -56,6 +57,7 @@ __all__ = [
     "case_query",
     "case_read",
     "case_reads",
+    "changed_since",
     "check_photo",
     "config",
     "created",
@@ -338,6 +340,15 @@ def duplicates(session: Session, case: Case) -> list[DuplicateRead]:
                 )
             )
     return sorted(out, key=lambda r: r.distance_m)
+
+
+LOCAL_EPOCH = datetime(2000, 1, 1, tzinfo=LOCAL_TZ)  # before any case: the exchange feed's first "since"
+
+
+def changed_since(session: Session, *, since: datetime, limit: int) -> list[Case]:
+    """The exchange feed (上报上级平台): cases updated after ``since``, oldest change first, at most ``limit``."""
+    stmt = select(Case).where(Case.updated_at > since).order_by(Case.updated_at, Case.id).limit(limit)
+    return list(session.execute(stmt).scalars())
 
 
 # --- for subsystems that link their own records to the case hub (e.g. storefronts)

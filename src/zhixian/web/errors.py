@@ -17,7 +17,14 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from zhixian.errors import PROBLEM_JSON, DomainError, FieldError, pydantic_errors_to_chinese, summary
+from zhixian.errors import (
+    PROBLEM_JSON,
+    DomainError,
+    FieldError,
+    TooManyRequests,
+    pydantic_errors_to_chinese,
+    summary,
+)
 
 log = logging.getLogger("zhixian.errors")
 
@@ -95,7 +102,10 @@ _HTTP_TITLES = {
 def install(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> Response:
-        return _render(request, exc.status, exc.title, exc.detail, exc.errors, exc.headers, exc.location)
+        headers = exc.headers
+        if isinstance(exc, TooManyRequests):
+            headers = {**(headers or {}), "Retry-After": str(exc.retry_after)}
+        return _render(request, exc.status, exc.title, exc.detail, exc.errors, headers, exc.location)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
