@@ -20,13 +20,14 @@ from zhixian.citymgmt.evaluation.api import period
 from zhixian.citymgmt.models import Case
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
-from zhixian.db import SessionDep
 from zhixian.errors import Invalid, invalid_from
-from zhixian.fields import Day, IdPath
+from zhixian.fields import Day
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import PageParams, page_params
+from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
 router = APIRouter(prefix="/citymgmt", include_in_schema=False)

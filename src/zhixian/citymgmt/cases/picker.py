@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from pypinyin import lazy_pinyin
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -48,6 +47,8 @@ class Picker:
 
 
 def _pinyin(text: str) -> str:
+    from pypinyin import lazy_pinyin  # deferred: its dictionaries take ~0.9 s to load
+
     syllables = lazy_pinyin(text)
     return f"{''.join(syllables)} {''.join(s[:1] for s in syllables)}".lower()
 

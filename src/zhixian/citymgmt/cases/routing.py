@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pypinyin import lazy_pinyin
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,9 @@ from zhixian.citymgmt.config.parameters import config
 from zhixian.citymgmt.models import Case, CaseEvent, Component
 from zhixian.citymgmt.schemas import DuplicateRead
 from zhixian.platform import service as platform
-from zhixian.platform.models import Department
+
+if TYPE_CHECKING:
+    from zhixian.platform.models import Department
 
 __all__ = [
     "DispatchChoices",
@@ -97,6 +99,8 @@ class DispatchChoices:
 
 def _pinyin_key(dept: Department) -> str:
     """Sort county departments by the pinyin of their short name (公安局 → gong an ju), not by code points."""
+    from pypinyin import lazy_pinyin  # deferred: its dictionaries take ~0.9 s to load
+
     return " ".join(lazy_pinyin(dept.short_name or dept.name))
 
 

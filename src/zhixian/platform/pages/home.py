@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.db import SessionDep
 from zhixian.platform import service
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import AuditRecord, Department, Division, User
 from zhixian.web.auth import Public, optional_actor
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -33,9 +33,7 @@ def home(request: Request, session: SessionDep, actor: Annotated[Actor | None, D
     for provider in request.app.state.registry.contributed("home_cards"):
         cards.extend(provider(session, actor, request.app.state.settings))
     cards.extend(_platform_cards(session, actor, request.app.state.settings))
-    settings = request.app.state.settings
-    actions = [a for p in request.app.state.registry.contributed("home_actions") for a in p(session, actor, settings)]
-    return render(request, "platform/home.html", actor, cards=cards, actions=actions)
+    return render(request, "platform/home.html", actor, cards=cards)
 
 
 def _platform_cards(session: Session, actor: Actor, settings: Any) -> list[dict[str, Any]]:

@@ -14,9 +14,10 @@ from zhixian.citymgmt import service
 from zhixian.citymgmt.cases import places
 from zhixian.citymgmt.config.standards import FINAL_STATUSES
 from zhixian.citymgmt.models import Case
-from zhixian.db import SessionDep
 from zhixian.platform.actor import Actor
+from zhixian.subsystems import HomeCard
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import PageParams, page_params
 from zhixian.web.templating import render
 
@@ -76,23 +77,16 @@ def where(
     return places.where(session, lon, lat)
 
 
-# --- home page contributions
+# --- home page: the 上报 button is the primary menu entry (subsystem.py); these are the figures
 
 
-def home_actions(session: Session, actor: Actor, _settings: Any) -> list[dict[str, Any]]:
-    """Buttons at the top of the home page: what the person came to do."""
-    if actor.can("citymgmt.report"):
-        return [{"label": "＋ 上报问题", "href": "/citymgmt/report"}]
-    return []
-
-
-def home_cards(session: Session, actor: Actor, _settings: Any) -> list[dict[str, Any]]:
+def home_cards(session: Session, actor: Actor, _settings: Any) -> list[HomeCard]:
     """我的上报 and those still being handled; each opens exactly the list it counts."""
     if not actor.can("citymgmt.report"):
         return []
     _, total = service.list_cases(session, actor=actor, flt=my_reports_filter(actor), limit=1)
     _, open_ = service.list_cases(session, actor=actor, flt=my_reports_filter(actor, "open"), limit=1)
     return [
-        {"title": "我的上报", "value": total, "href": "/citymgmt/reports/mine", "group": GROUP},
-        {"title": "我的上报中办理中", "value": open_, "href": "/citymgmt/reports/mine?state=open", "group": GROUP},
+        HomeCard(title="我的上报", value=total, href="/citymgmt/reports/mine", group=GROUP),
+        HomeCard(title="我的上报中办理中", value=open_, href="/citymgmt/reports/mine?state=open", group=GROUP),
     ]
