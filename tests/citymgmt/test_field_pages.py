@@ -95,7 +95,7 @@ def test_my_reports_filter_by_state_and_home_figures_open_their_lists(as_user, d
 
 def test_inspector_home_has_a_report_button_and_others_do_not(as_user) -> None:
     inspector = as_user("inspector01").get("/", headers=HTML).text
-    assert re.search(r'class="home-actions"><a class="btn" href="/citymgmt/report">＋ 上报问题</a>', inspector)
+    assert re.search(r'class="home-actions"><a class="btn" href="/citymgmt/report">上报问题</a>', inspector)
     dispatcher = as_user("dispatcher").get("/", headers=HTML).text
     assert "home-actions" not in dispatcher
     assert as_user("dispatcher").get("/citymgmt/reports/mine", headers=HTML).status_code == 403
