@@ -115,6 +115,18 @@ class Settings(BaseSettings):
         default=120, ge=1, le=3600, description="外部数据源单次请求总时长上限（秒），数据源自身的超时不能超过它"
     )
 
+    # --- maps (issue 9): the basemap is chosen on 应用维护 → 地图底图; these bound how the platform serves it
+    map_tiles_dir: Path | None = Field(
+        default=None, description="本地底图文件（.mbtiles / .pmtiles）所在目录；默认 <data_dir>/tiles"
+    )
+    map_tile_cache_mb: int = Field(
+        default=512, ge=0, le=1_000_000, description="代理在线瓦片服务时本机瓦片缓存的上限（MB）；0 表示不缓存"
+    )
+    map_tile_timeout_seconds: float = Field(default=8, gt=0, le=60, description="向瓦片服务取一张瓦片的超时（秒）")
+    map_tile_fetch_concurrency: int = Field(
+        default=8, ge=1, le=64, description="同时向瓦片服务取瓦片的请求数上限（其余稍候或返回 503）"
+    )
+
     # --- working calendar
     work_periods: list[tuple[str, str]] = Field(
         default_factory=lambda: [("08:30", "12:00"), ("13:30", "17:30")],
