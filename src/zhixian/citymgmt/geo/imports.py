@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,3 +202,39 @@ def read_features(content: bytes, filename: str, limits: GeoLimits | None = None
             continue
         features.append(ImportedFeature(row, dict(props), geom))
     return ImportResult(features, errors, repaired)
+
+
+_NAME_KEYS = ("name", "NAME", "名称", "社区名称", "村名", "街道名称", "XZQMC", "xzqmc")
+
+
+def area_divisions(
+    features: list[ImportedFeature], divisions: dict[str, Any], chosen: str | None
+) -> Iterable[tuple[ImportedFeature, Any, str]]:
+    """Each boundary's division: its code property, else the division picked on the page (for a file
+    holding one outline), else a unique name match, so nobody has to type a 12-digit code into a file."""
+    local = {c: d for c, d in divisions.items() if d.level in ("town", "village")}
+    by_name: dict[str, list[Any]] = {}
+    for d in local.values():
+        by_name.setdefault(d.name, []).append(d)
+    picked = local.get(chosen or "")
+    if chosen and picked is None:
+        yield from ((f, None, f"所选区划 {chosen} 不是本县的街道或社区") for f in features)
+        return
+    if picked is not None and len(features) == 1:
+        yield features[0], picked, ""
+        return
+    for feat in features:
+        code = str(feat.properties.get("code") or feat.properties.get("CODE") or "").strip()
+        if code:
+            found = local.get(code)
+            yield feat, found, "" if found else f"区划代码 {code} 不是本县的街道或社区"
+            continue
+        name = next((str(feat.properties[k]).strip() for k in _NAME_KEYS if feat.properties.get(k)), "")
+        matches = [d for d in by_name.get(name, []) if picked is None or d.parent_code == picked.code]
+        if len(matches) == 1:
+            yield feat, matches[0], ""
+        elif matches:
+            listed = "、".join(f"{d.name}（{d.code}）" for d in matches)
+            yield feat, None, f"名称“{name}”对应多个区划：{listed}，请在页面上选择所属街道后再导入"
+        else:
+            yield feat, None, f"要素没有区划代码（code），名称“{name or '（空）'}”也不是本县的街道或社区"

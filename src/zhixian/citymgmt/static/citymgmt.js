@@ -349,10 +349,35 @@
     }
   }
 
+  // --- 应用维护 → 网格与边界: the planned cover on a map (new squares, problem communities, overlaps)
+  var PREVIEW_STYLES = {
+    community: function (p) { return { color: p.problem ? "#b42318" : "#0b5cad", weight: 2, fillColor: p.problem ? "#b42318" : "#0b5cad", fillOpacity: p.problem ? 0.18 : 0.04 }; },
+    cell: function () { return { color: "#0b5cad", weight: 0.8, fillColor: "#4d94db", fillOpacity: 0.25 }; },
+    existing: function () { return { color: "#b42318", weight: 1, dashArray: "4 3", fillColor: "#f04438", fillOpacity: 0.35 }; },
+    outside: function () { return { color: "#5c6f82", weight: 1, fillColor: "#9aa5b1", fillOpacity: 0.35 }; }
+  };
+
+  function coverPreview() {
+    var el = document.getElementById("cm-cover-map");
+    if (!el || !window.L) { return; }
+    var fc = JSON.parse(el.getAttribute("data-preview") || '{"features": []}');
+    var map = baseMap(el);
+    var layer = L.geoJSON(fc, {
+      style: function (f) { return (PREVIEW_STYLES[f.properties.role] || PREVIEW_STYLES.cell)(f.properties); },
+      onEachFeature: function (f, l) {
+        var p = f.properties;
+        var text = p.role === "cell" ? "新网格 " + p.code : p.role === "existing" ? "重叠的已有网格" : p.role === "outside" ? "不属于任何社区" : (p.name || "") + " " + (p.code || "");
+        l.bindTooltip(text);
+      }
+    }).addTo(map);
+    if (layer.getLayers().length) { map.fitBounds(layer.getBounds(), { padding: [12, 12] }); }
+  }
+
   window.ZhixianMap = { baseMap: baseMap, addBasemap: addBasemap };
 
   opsMap();
   sourceChart();
   reportForm();
   basemapForm();
+  coverPreview();
 })();
