@@ -237,9 +237,7 @@ def _geo_context(session: Any) -> dict[str, Any]:
     """The divisions a cover or an export can be asked for, with what each already has."""
     divisions = platform.list_divisions(session)
     bounded = set(session.execute(select(Area.division_code)).scalars())
-    counts = dict(
-        session.execute(select(Grid.community_code, func.count()).group_by(Grid.community_code)).tuples().all()
-    )
+    counts = dict(session.execute(select(Grid.community_code, func.count()).group_by(Grid.community_code)).all())
     streets = [
         {
             "code": t.code,
