@@ -43,7 +43,6 @@ def draw_tile(z: int, x: int, y: int) -> bytes:
         d.rectangle([40, 150, 110, 210], fill=(205, 229, 194))  # a park
     if (x * 7 + y) % 5 == 0:
         d.line([(0, 200), (255, 60)], fill=(170, 211, 223), width=8)  # a river
-    d.text((8, 8), f"{z}/{x}/{y}", fill=(120, 120, 120))
     buf = io.BytesIO()
     img.save(buf, "PNG", optimize=True)
     return buf.getvalue()

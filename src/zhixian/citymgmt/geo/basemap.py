@@ -103,6 +103,7 @@ class Active:
     max_zoom: int
     attribution: str
     bounds: tuple[float, float, float, float] | None = None
+    native_max_zoom: int | None = None  # a file's deepest level: Leaflet enlarges its tiles beyond it
 
     @property
     def layers(self) -> list[str]:
@@ -268,12 +269,13 @@ def active(session: Session, cipher: FieldCipher, settings: Settings, version: i
     if row is None or row.kind == "none":
         built = Active(current, "none", {}, {}, "", "", 1, 18, "")
     else:
-        bounds = None
+        bounds, native = None, None
         if row.kind == "file":
             try:
-                bounds = tiles.describe(tiles_dir(settings), row.file).bounds
+                described = tiles.describe(tiles_dir(settings), row.file)
+                bounds, native = described.bounds, described.max_zoom
             except tiles.TileFileError:
-                bounds = None
+                pass
         built = Active(
             version=current,
             kind=row.kind,
@@ -285,6 +287,7 @@ def active(session: Session, cipher: FieldCipher, settings: Settings, version: i
             max_zoom=row.max_zoom,
             attribution=row.attribution,
             bounds=bounds,
+            native_max_zoom=native,
         )
     if len(_ACTIVE) > 64:
         _ACTIVE.clear()
@@ -306,6 +309,7 @@ def view(basemap: Active) -> dict[str, Any]:
                 "url": f"/citymgmt/basemap/tiles/{name}/{{z}}/{{x}}/{{y}}?v={basemap.version}",
                 "min_zoom": basemap.min_zoom,
                 "max_zoom": basemap.max_zoom,
+                "max_native_zoom": min(basemap.max_zoom, basemap.native_max_zoom or basemap.max_zoom),
             }
             for name in basemap.layers
         ],

@@ -50,7 +50,7 @@
       var renewing = null;
       info.layers.forEach(function (spec, i) {
         var layer = L.tileLayer(spec.url, {
-          minZoom: spec.min_zoom, maxZoom: spec.max_zoom, maxNativeZoom: spec.max_zoom,
+          minZoom: spec.min_zoom, maxZoom: spec.max_zoom, maxNativeZoom: spec.max_native_zoom || spec.max_zoom,
           zIndex: i + 1, className: "cm-tiles-" + spec.name, crossOrigin: false
         });
         layer.on("tileerror", function () {
@@ -95,6 +95,7 @@
     var el = document.getElementById("cm-map");
     if (!el || !window.L) { return; }
     var map = baseMap(el);
+    el.zhixianMap = map;  // for scripts (and browser tests) that move the view
     var layer = null;
     var mode = "open";
     var data = null;
@@ -109,7 +110,10 @@
       layer = L.geoJSON(data, {
         style: function (f) {
           var v = mode === "open" ? f.properties.open : f.properties.rate;
-          return { color: "#9aa5b1", weight: 0.3, fillColor: shade(v, max), fillOpacity: 0.85 };
+          // over a basemap, empty grids stay clear so roads and names show through
+          var clear = el.classList.contains("cm-has-basemap");
+          return { color: clear ? "#6b7a89" : "#9aa5b1", weight: clear ? 0.5 : 0.3, fillColor: shade(v, max),
+            fillOpacity: clear ? (v ? 0.55 : 0.04) : 0.85 };
         },
         onEachFeature: function (f, l) {
           var p = f.properties;
@@ -119,7 +123,10 @@
       }).addTo(map);
       if (!draw.fitted) { map.fitBounds(layer.getBounds()); draw.fitted = true; }
     }
-    getJSON(el.getAttribute("data-grids")).then(function (fc) { data = fc; draw(); });
+    getJSON(el.getAttribute("data-grids")).then(function (fc) { data = fc; return basemapView(false); }).then(function (info) {
+      if (info.layers && info.layers.length) { el.classList.add("cm-has-basemap"); }
+      draw();
+    });
     var select = document.querySelector("[data-map-mode]");
     if (select) { select.addEventListener("change", function () { mode = select.value; if (data) { draw(); } }); }
     caseLayers(map, el);
@@ -178,7 +185,7 @@
         if (window.L.heatLayer) {
           var top = Math.max(3, Math.ceil(data.max * 0.6));
           heat = L.heatLayer(data.cells.map(function (c) { return [c[0], c[1], Math.min(c[2], top)]; }),
-            { pane: "cm-cases", radius: 20, blur: 16, max: top, minOpacity: 0.35, gradient: HEAT_GRADIENT });
+            { pane: "cm-cases", radius: 20, blur: 16, max: top, maxZoom: 12, minOpacity: 0.35, gradient: HEAT_GRADIENT });
           if (!heatBox || heatBox.checked) { heat.addTo(map); }
         }
         showLegend(data);
@@ -192,7 +199,7 @@
       points.clearLayers();
       var hint = document.getElementById("cm-map-points-hint");
       if (pointsBox && !pointsBox.checked) { if (hint) { hint.textContent = ""; } return; }
-      if (map.getZoom() < 14) { if (hint) { hint.textContent = "放大到街道级别（14 级以上）显示案件点位"; } return; }
+      if (map.getZoom() < 13) { if (hint) { hint.textContent = "放大到街道级别（13 级以上）显示案件点位"; } return; }
       var b = map.getBounds(), mine = seq;
       var bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return v.toFixed(6); }).join(",");
       getJSON(pointsUrl + "?bbox=" + bbox + "&" + query()).then(function (data) {
