@@ -110,8 +110,8 @@ async def tile(
     request: Request,
     layer: Annotated[str, Path(pattern="^(base|labels)$")],
     z: Annotated[int, Path(ge=0, le=tiles.MAX_ZOOM)],
-    x: Annotated[int, Path(ge=0, lt=2**tiles.MAX_ZOOM)],
-    y: Annotated[int, Path(ge=0, lt=2**tiles.MAX_ZOOM)],
+    x: Annotated[int, Path(ge=0, le=2**tiles.MAX_ZOOM - 1)],
+    y: Annotated[int, Path(ge=0, le=2**tiles.MAX_ZOOM - 1)],
     v: Annotated[int, Query(ge=0, lt=2**31)] = 0,
 ) -> Response:
     """One tile. Authorised by the signed ticket cookie, not the session: no database work per tile."""
