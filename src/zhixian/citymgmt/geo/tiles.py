@@ -172,9 +172,21 @@ def _describe_pmtiles(path: Path) -> TileFile:
     )
 
 
+_DESCRIBED: dict[tuple[str, int, int], TileFile] = {}
+
+
 def describe(directory: Path, name: str) -> TileFile:
+    """What the file holds; remembered until the file changes (every tile asks for its content type)."""
     path = resolve(directory, name)
-    return _describe_pmtiles(path) if path.suffix == ".pmtiles" else _describe_mbtiles(path)
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    found = _DESCRIBED.get(key)
+    if found is None:
+        found = _describe_pmtiles(path) if path.suffix == ".pmtiles" else _describe_mbtiles(path)
+        if len(_DESCRIBED) > 256:
+            _DESCRIBED.clear()
+        _DESCRIBED[key] = found
+    return found
 
 
 @dataclass(frozen=True)
