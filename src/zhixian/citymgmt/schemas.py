@@ -287,6 +287,7 @@ class CoverIn(Input):
     community_code: str = Field(pattern=r"^\d{12}$")
     size_m: float = Field(gt=20, le=5000, allow_inf_nan=False)
     replace: bool = True
+    overlap: Literal["refuse", "clip"] = Field("refuse", description="与其他网格重叠时：refuse 拒绝，clip 裁去重叠部分")
 
 
 class AddressRead(Output):

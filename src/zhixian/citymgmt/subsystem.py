@@ -16,6 +16,8 @@ from zhixian.citymgmt.config import api as catalogue_api
 from zhixian.citymgmt.config.pages import router as config_router
 from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.evaluation import api as evaluation_api
+from zhixian.citymgmt.geo import api as geo_api
+from zhixian.citymgmt.geo.pages import router as geo_pages_router
 from zhixian.citymgmt.open311.api import router as open311_router
 from zhixian.citymgmt.settings import SETTINGS
 from zhixian.citymgmt.tasks import escalate_overdue
@@ -25,7 +27,7 @@ _HERE = Path(__file__).parent
 
 # JSON API under /api/v1/citymgmt: case routes, then base data and 应用维护, then evaluation
 api_router = APIRouter()
-for _area in (api, catalogue_api, evaluation_api):
+for _area in (api, catalogue_api, evaluation_api, geo_api):
     api_router.include_router(_area.router)
 api_router.include_router(field_pages.api_router)
 
@@ -34,6 +36,7 @@ page_router.include_router(open311_router)
 page_router.include_router(pages_router)
 page_router.include_router(field_pages.router)
 page_router.include_router(config_router)
+page_router.include_router(geo_pages_router)
 
 PERMISSIONS = [
     Permission("citymgmt.view", "查看全部城管案件与监督指挥"),
