@@ -98,7 +98,9 @@ def child(backend: str, path: Path) -> None:
         sid = source.id
     start = time.perf_counter()
     run_id = tasks.start_system_run(node, sid, trigger="manual")
-    pipeline.execute(node.db, node.cipher, run_id, county_code="330421")  # its own batch size and worker
+    pipeline.execute(  # its own batch size and worker
+        node.db, node.cipher, run_id, county_code="330421", data_dir=node.settings.data_dir
+    )
     elapsed = time.perf_counter() - start
     with node.db.transaction() as session:
         run = session.get(Run, run_id)

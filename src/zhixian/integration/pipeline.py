@@ -29,9 +29,10 @@ from zhixian.clock import utcnow
 from zhixian.db import Database
 from zhixian.errors import DomainError, Invalid, Unavailable
 from zhixian.integration import prepare, rules
+from zhixian.integration.bulk import among, bulk_insert
 from zhixian.integration.connectors import Opened, files, remote
-from zhixian.integration.loaders import Counts, EntityLoader, LoadContext, among, bulk_insert, loader_for
-from zhixian.integration.models import Mapping, QuarantineRow, Run, Source
+from zhixian.integration.loaders import Counts, EntityLoader, Held, LoadContext, loader_for
+from zhixian.integration.models import Mapping, QuarantineRow, QuarantineSighting, Run, Source
 from zhixian.platform import outbound
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Division
@@ -101,20 +102,31 @@ def current_mapping(session: Session, source: Source) -> Mapping:
     return row
 
 
+def file_of(source: Source, data_dir: Path | None) -> Path | None:
+    """Where an uploaded file is: stored relative to the data directory (older rows: absolute)."""
+    if not source.file_path:
+        return None
+    path = Path(source.file_path)
+    return path if path.is_absolute() or data_dir is None else data_dir / path
+
+
 def open_source(
     source: Source,
     cipher: FieldCipher,
     *,
+    data_dir: Path | None = None,
     limit: int | None = None,
     watermark: str = "",
     policy: outbound.Policy | None = None,
 ) -> Opened:
-    """The source's rows; remote ones only through ``policy`` (None: nothing local may be reached)."""
+    """The source's rows; remote ones only through ``policy`` (None: nothing local may be reached).
+
+    data_dir: what an uploaded file's stored path is relative to (settings.data_dir)."""
     cfg = source.config or {}
     timeout = int(cfg.get("timeout", 30))
     if source.kind in ("csv", "excel", "json"):
-        path = Path(source.file_path)
-        if not source.file_path or not path.exists():
+        path = file_of(source, data_dir)
+        if path is None or not path.exists():
             raise Invalid("数据源文件不存在，请重新上传")
         if source.kind == "csv":
             return files.open_csv(path, cfg.get("encoding", "utf-8"), cfg.get("delimiter", ","))
@@ -185,6 +197,124 @@ def _plan(session: Session, run: Run, county_code: str) -> Plan:
     )
 
 
+def fingerprint(resource_id: int, raw: dict[str, Any]) -> str:
+    """What makes two bad rows the same: their values as normalised text, whatever their row number."""
+    values = {str(k): rules.text(v) for k, v in raw.items()}
+    body = json.dumps([resource_id, values], sort_keys=True, ensure_ascii=False, default=str).encode()
+    return hashlib.blake2b(body, digest_size=32).hexdigest()
+
+
+def conflict_fingerprint(resource_id: int, held: Held) -> str:
+    body = json.dumps(
+        ["conflict", resource_id, held.values, held.fields], sort_keys=True, ensure_ascii=False, default=str
+    ).encode()
+    return hashlib.blake2b(body, digest_size=32).hexdigest()
+
+
+@dataclass
+class _Entry:
+    fingerprint: str
+    kind: str  # invalid | conflict
+    number: int
+    raw: dict[str, Any]
+    errors: list[dict[str, str]]
+    held: Held | None = None
+
+
+def _conflict_reasons(plan: Plan, held: Held) -> list[dict[str, str]]:
+    names = {spec.field: spec.name for spec, _, _ in plan.checker.plan}
+    key_name = names.get(plan.key_field, plan.key_field)
+    return [
+        {
+            "field": name,
+            "message": f"与第 {held.other_row} 行“{key_name}”相同，但“{names.get(name, name)}”不同",
+        }
+        for name in held.fields
+    ] or [{"field": plan.key_field, "message": f"与第 {held.other_row} 行“{key_name}”相同，但内容不同"}]
+
+
+def hold(session: Session, plan: Plan, run_id: int, entries: list[_Entry], cipher: FieldCipher) -> tuple[int, int, int]:
+    """Quarantine entries, one per department and fingerprint; this run's sighting of each.
+
+    Returns (invalid rows held, conflicting rows held, rows that repeat an entry already met in this
+    run — duplicates, like identical clean rows)."""
+    if not entries:
+        return 0, 0, 0
+    prints = {e.fingerprint for e in entries}
+
+    def ids() -> dict[str, int]:
+        return dict(
+            session.execute(
+                select(QuarantineRow.fingerprint, QuarantineRow.id).where(
+                    QuarantineRow.department_id == plan.department_id,
+                    among(session, QuarantineRow.fingerprint, prints),
+                )
+            ).tuples()
+        )
+
+    known = ids()
+    met = (
+        set(
+            session.execute(
+                select(QuarantineSighting.quarantine_id).where(
+                    QuarantineSighting.run_id == run_id,
+                    among(session, QuarantineSighting.quarantine_id, set(known.values())),
+                )
+            ).scalars()
+        )
+        if known
+        else set()
+    )
+    first: dict[str, _Entry] = {}
+    invalid = conflicts = duplicates = 0
+    for e in entries:
+        if e.fingerprint in first or known.get(e.fingerprint) in met:
+            duplicates += 1
+            continue
+        first[e.fingerprint] = e
+        if e.kind == "conflict":
+            conflicts += 1
+        else:
+            invalid += 1
+    fresh = [
+        {
+            "source_id": plan.source_id,
+            "run_id": run_id,
+            "department_id": plan.department_id,
+            "resource_id": plan.resource_id,
+            "kind": e.kind,
+            "row_number": e.number,
+            "row_hash": row_hash(e.number, e.raw),
+            "fingerprint": e.fingerprint,
+            "data_enc": cipher.encrypt(json.dumps(e.raw, ensure_ascii=False, default=str)),
+            "other_row": e.held.other_row if e.held else None,
+            "conflict_enc": cipher.encrypt(
+                json.dumps(
+                    {"key": e.held.key, "fields": e.held.fields, "values": e.held.values},
+                    ensure_ascii=False,
+                    default=str,
+                )
+            )
+            if e.held
+            else None,
+            "reasons": e.errors,
+            "reason": rules.reason_text(e.errors),
+            "status": "open",
+        }
+        for fp, e in first.items()
+        if fp not in known
+    ]
+    if fresh:
+        bulk_insert(session, QuarantineRow, fresh)
+        known = ids()
+    bulk_insert(
+        session,
+        QuarantineSighting,
+        [{"quarantine_id": known[fp], "run_id": run_id, "row_number": e.number} for fp, e in first.items()],
+    )
+    return invalid, conflicts, duplicates
+
+
 def process_batch(
     session: Session,
     plan: Plan,
@@ -192,8 +322,9 @@ def process_batch(
     rows: list[tuple[int, dict[str, Any]]],
     cipher: FieldCipher,
     prepared: prepare.Prepared | None = None,
-) -> tuple[Counts, int]:
-    """Validate, quarantine and load one batch in the caller's transaction. Returns counts and quarantined.
+    operator: str = "",
+) -> Counts:
+    """Validate, quarantine and load one batch in the caller's transaction; the counts of every row.
 
     prepared: the batch already validated (and sealed) by a worker process; else done here."""
     loader = loader_for(plan.base_library)
@@ -211,39 +342,33 @@ def process_batch(
         cipher=cipher,
         now=utcnow(),
         fields=list(plan.mapping),
+        operator=operator,
     )
     if not good:
         counts = Counts()
     elif isinstance(loader, EntityLoader):
-        counts = loader.apply(session, ctx, good, prepared.sealed)
+        counts = loader.apply(session, ctx, good, prepared.sealed, prepared.numbers)
     else:
-        counts = loader.apply(session, ctx, good)
-    if bad:
-        hashes = [row_hash(b["number"], b["raw"]) for b in bad]
-        known = set(
-            session.execute(
-                select(QuarantineRow.row_hash).where(
-                    QuarantineRow.source_id == plan.source_id, among(session, QuarantineRow.row_hash, hashes)
-                )
-            ).scalars()
+        counts = loader.apply(session, ctx, good, prepared.numbers)
+    raws = dict(rows) if counts.held else {}
+    entries = [
+        _Entry(fingerprint(plan.resource_id, b["raw"]), "invalid", b["number"], b["raw"], b["errors"]) for b in bad
+    ]
+    entries += [
+        _Entry(
+            conflict_fingerprint(plan.resource_id, h),
+            "conflict",
+            h.number,
+            raws.get(h.number, {}),
+            _conflict_reasons(plan, h),
+            h,
         )
-        fresh = [
-            {
-                "source_id": plan.source_id,
-                "run_id": run_id,
-                "row_number": b["number"],
-                "row_hash": h,
-                "data_enc": cipher.encrypt(json.dumps(b["raw"], ensure_ascii=False, default=str)),
-                "reasons": b["errors"],
-                "reason": rules.reason_text(b["errors"]),
-                "status": "open",
-            }
-            for b, h in zip(bad, hashes, strict=True)
-            if h not in known
-        ]
-        if fresh:
-            bulk_insert(session, QuarantineRow, fresh)
-    return counts, len(bad)
+        for h in counts.held
+    ]
+    invalid, conflicts, duplicates = hold(session, plan, run_id, entries, cipher)
+    counts.quarantined, counts.key_conflicts = invalid, conflicts
+    counts.duplicates += duplicates
+    return counts
 
 
 def _batches(
@@ -279,10 +404,12 @@ def _batches(
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # below this a worker process costs more than it saves
 
 
-def _pool(plan: Plan, source: Source, cipher: FieldCipher, workers: int | None) -> ProcessPoolExecutor | None:
+def _pool(
+    plan: Plan, source: Source, cipher: FieldCipher, workers: int | None, data_dir: Path | None
+) -> ProcessPoolExecutor | None:
     """Worker processes that validate and seal batches ahead of the writer (None: do it inline)."""
     if workers is None:
-        path = Path(source.file_path) if source.kind in ("csv", "excel", "json") and source.file_path else None
+        path = file_of(source, data_dir) if source.kind in ("csv", "excel", "json") else None
         workers = 1 if path is not None and path.exists() and path.stat().st_size >= PARALLEL_MIN_BYTES else 0
     if workers <= 0 or not plan.items:
         return None
@@ -359,13 +486,14 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
     progress: Callable[[Run], None] | None = None,
     workers: int | None = None,
     policy: outbound.Policy | None = None,
+    data_dir: Path | None = None,
 ) -> None:
     """Runs (or resumes) a run to the end. Owns its transactions; never call inside a request transaction.
 
     workers: processes preparing batches ahead (None: one for big files, none otherwise).
     batch_size: rows per transaction (None: BATCH, or BIG_BATCH when a worker prepares them).
     policy: where remote sources may connect (outbound.Policy.of(settings)); remote reads happen between
-    transactions, never inside one."""
+    transactions, never inside one. data_dir: settings.data_dir, where uploaded files are kept."""
     started = time.monotonic()
     done = 0
     pool: ProcessPoolExecutor | None = None
@@ -379,17 +507,18 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
             source = session.get(Source, run.source_id)
             assert source is not None
             skip = run.checkpoint
+            operator = run.operator
             top_seen = run.watermark_to
             session.expunge(source)
-        opened = open_source(source, cipher, watermark=plan.watermark_value, policy=policy)
-        pool = _pool(plan, source, cipher, workers)
+        opened = open_source(source, cipher, data_dir=data_dir, watermark=plan.watermark_value, policy=policy)
+        pool = _pool(plan, source, cipher, workers, data_dir)
         ahead = (workers or 1) + 1
         if batch_size is None:
             batch_size = BIG_BATCH if pool is not None else BATCH
         for (consumed, batch, top), prepared in _ahead(_batches(opened, skip, plan, batch_size), pool, ahead):
             with db.transaction() as session:
                 _size_cache(session, db, big=pool is not None)
-                counts, quarantined = process_batch(session, plan, run_id, batch, cipher, prepared)
+                counts = process_batch(session, plan, run_id, batch, cipher, prepared, operator)
                 run = session.get(Run, run_id)
                 assert run is not None
                 run.read += len(batch)
@@ -398,7 +527,8 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
                 run.unchanged += counts.unchanged
                 run.duplicates += counts.duplicates
                 run.conflicts += counts.conflicts
-                run.quarantined += quarantined
+                run.key_conflicts += counts.key_conflicts
+                run.quarantined += counts.quarantined
                 run.checkpoint += consumed
                 run.batches += 1
                 if top and (not top_seen or _wm_key(top) > _wm_key(top_seen)):
@@ -435,6 +565,7 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
                     "unchanged": run.unchanged,
                     "quarantined": run.quarantined,
                     "duplicates": run.duplicates,
+                    "key_conflicts": run.key_conflicts,
                     "conflicts": run.conflicts,
                 },
             )
