@@ -65,7 +65,7 @@ def child(backend: str, path: Path) -> None:
     from zhixian.app import build_node
     from zhixian.cli import initialise
     from zhixian.demo import seed as demo_seed
-    from zhixian.integration import demo, pipeline, service, tasks
+    from zhixian.integration import demo, file_sources, pipeline, service, tasks
     from zhixian.integration.models import Run
     from zhixian.integration.schemas import MappingIn
     from zhixian.settings import Settings
@@ -85,7 +85,7 @@ def child(backend: str, path: Path) -> None:
     with node.db.transaction() as session:
         rid = session.execute(select(Resource.id).where(Resource.base_library == "人口")).scalar_one()
         with path.open("rb") as stream:
-            source = service.create_file_source(
+            source = file_sources.create_file_source(
                 session,
                 actor=actor,
                 settings=settings,

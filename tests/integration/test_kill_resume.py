@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from tests.conftest import dispose_node, make_node
 from zhixian.catalog.models import Resource
-from zhixian.integration import demo, pipeline, service
+from zhixian.integration import demo, file_sources, pipeline, service
 from zhixian.integration.models import Person, QuarantineRow, Run
 from zhixian.integration.schemas import MappingIn
 from zhixian.platform.models import User
@@ -59,7 +59,7 @@ def test_sigkilled_run_resumes_to_the_reference_counts(tmp_path: Path) -> None:
             actor = actor_for(officer, ip="127.0.0.1")
             resource = session.execute(select(Resource).where(Resource.base_library == "人口")).scalar_one()
             with path.open("rb") as stream:
-                source = service.create_file_source(
+                source = file_sources.create_file_source(
                     session,
                     actor=actor,
                     settings=node.settings,
@@ -101,7 +101,7 @@ def test_sigkilled_run_resumes_to_the_reference_counts(tmp_path: Path) -> None:
             assert run.status == "running"
             assert run.checkpoint % 2000 == 0  # only whole batches were committed
             run_id = run.id
-        pipeline.execute(node.db, node.cipher, run_id, county_code="330421")
+        pipeline.execute(node.db, node.cipher, run_id, county_code="330421", data_dir=node.settings.data_dir)
         with node.db.transaction() as session:
             run = session.get(Run, run_id)
             assert run is not None

@@ -192,7 +192,7 @@ class RecordLoader:
         """The batch's writes; the values updates replace go to the history, rows held get both values."""
         wanted = [old.id for old, _ in updates] + [old.id for old, *_ in earlier]
         before: dict[int, dict[str, Any]] = (
-            dict(session.execute(select(Record.id, Record.data).where(among(session, Record.id, wanted))).tuples())
+            dict(session.execute(select(Record.id, Record.data).where(among(session, Record.id, wanted))).all())
             if wanted
             else {}
         )

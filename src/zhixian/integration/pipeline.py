@@ -249,7 +249,7 @@ def hold(session: Session, plan: Plan, run_id: int, entries: list[_Entry], ciphe
                     QuarantineRow.department_id == plan.department_id,
                     among(session, QuarantineRow.fingerprint, prints),
                 )
-            ).tuples()
+            ).all()
         )
 
     known = ids()

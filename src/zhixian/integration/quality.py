@@ -79,7 +79,7 @@ def snapshot(session: Session, *, resource_id: int, now: datetime | None = None)
             select(QuarantineRow.kind, func.count())
             .where(QuarantineRow.resource_id == resource_id, QuarantineRow.status == "open")
             .group_by(QuarantineRow.kind)
-        ).tuples()
+        ).all()
     )
     invalid, conflicting = int(held.get("invalid", 0)), int(held.get("conflict", 0))
     validity = total / (total + invalid) if total + invalid else 0.0

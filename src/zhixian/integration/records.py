@@ -69,7 +69,7 @@ def load_resource(session: Session, resource_id: int) -> Resource:
 
 
 def _department_names(session: Session) -> dict[int, str]:
-    return dict(session.execute(select(Department.id, Department.name)).tuples())
+    return dict(session.execute(select(Department.id, Department.name)).all())
 
 
 def changes(
@@ -295,11 +295,11 @@ class ChangedRecord:
 
 def _titles(session: Session, entity: str, ids: list[int]) -> dict[int, str]:
     if entity == "person":
-        people = session.execute(select(Person.id, Person.id_masked, Person.name).where(Person.id.in_(ids))).tuples()
+        people = session.execute(select(Person.id, Person.id_masked, Person.name).where(Person.id.in_(ids))).all()
         return {i: f"{masking.person_name(n)} {masking.id_number(m)}" for i, m, n in people}
     if entity == "legal":
-        return dict(session.execute(select(LegalPerson.id, LegalPerson.name).where(LegalPerson.id.in_(ids))).tuples())
-    return dict(session.execute(select(Record.id, Record.key).where(Record.id.in_(ids))).tuples())
+        return dict(session.execute(select(LegalPerson.id, LegalPerson.name).where(LegalPerson.id.in_(ids))).all())
+    return dict(session.execute(select(Record.id, Record.key).where(Record.id.in_(ids))).all())
 
 
 def run_changes(
