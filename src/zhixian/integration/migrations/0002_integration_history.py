@@ -46,7 +46,7 @@ def upgrade() -> None:
         "department_id = (SELECT s.department_id FROM integration_source s WHERE s.id = integration_quarantine.source_id), "
         "resource_id = (SELECT s.resource_id FROM integration_source s WHERE s.id = integration_quarantine.source_id), "
         # unique per (source, row hash) before: per department the pair stays unique
-        "fingerprint = 'legacy-' || CAST(source_id AS VARCHAR(20)) || '-' || row_hash"
+        "fingerprint = 'legacy-' || CAST(source_id AS VARCHAR(20)) || '-' || substr(row_hash, 1, 40)"
     )
     with op.batch_alter_table("integration_quarantine", schema=None) as batch_op:
         batch_op.alter_column("department_id", existing_type=sa.Integer(), nullable=False)
@@ -161,10 +161,16 @@ def downgrade() -> None:
         for column in ("conflict_enc", "other_row", "fingerprint", "kind", "resource_id", "department_id"):
             batch_op.drop_column(column)
     for table in ("integration_legal_person", "integration_person", "integration_record"):
-        with op.batch_alter_table(table, schema=None) as batch_op:
-            batch_op.drop_column("last_row")
-    with op.batch_alter_table("integration_run", schema=None) as batch_op:
-        batch_op.drop_column("key_conflicts")
-    with op.batch_alter_table("integration_source", schema=None) as batch_op:
-        batch_op.drop_column("deleted_by")
-        batch_op.drop_column("deleted_at")
+        _drop_column(table, "last_row")
+    _drop_column("integration_run", "key_conflicts")
+    _drop_column("integration_source", "deleted_by")
+    _drop_column("integration_source", "deleted_at")
+
+
+def _drop_column(table: str, column: str) -> None:
+    """SQLite's own DROP COLUMN: a batch copy would drop and recreate the table, and dropping a parent
+    table with foreign keys on deletes its children (runs, quarantine) by their ON DELETE CASCADE."""
+    if op.get_bind().dialect.name == "sqlite":
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    else:
+        op.drop_column(table, column)
