@@ -219,18 +219,17 @@ class _Entry:
     raw: dict[str, Any]
     errors: list[dict[str, str]]
     held: Held | None = None
+    summary: str = ""
 
 
-def _conflict_reasons(plan: Plan, held: Held) -> list[dict[str, str]]:
+def _conflict_reasons(plan: Plan, held: Held) -> tuple[list[dict[str, str]], str]:
+    """Per item (for the form) and one sentence (for the list): which row it repeats, what differs."""
     names = {spec.field: spec.name for spec, _, _ in plan.checker.plan}
     key_name = names.get(plan.key_field, plan.key_field)
-    return [
-        {
-            "field": name,
-            "message": f"与第 {held.other_row} 行“{key_name}”相同，但“{names.get(name, name)}”不同",
-        }
-        for name in held.fields
-    ] or [{"field": plan.key_field, "message": f"与第 {held.other_row} 行“{key_name}”相同，但内容不同"}]
+    differing = "".join(f"“{names.get(n, n)}”" for n in held.fields) or "内容"
+    sentence = f"与第 {held.other_row} 行“{key_name}”相同，但{differing}不同"
+    per_item = [{"field": n, "message": f"“{names.get(n, n)}”与第 {held.other_row} 行不同"} for n in held.fields]
+    return per_item or [{"field": plan.key_field, "message": sentence}], sentence
 
 
 def hold(session: Session, plan: Plan, run_id: int, entries: list[_Entry], cipher: FieldCipher) -> tuple[int, int, int]:
@@ -298,7 +297,7 @@ def hold(session: Session, plan: Plan, run_id: int, entries: list[_Entry], ciphe
             if e.held
             else None,
             "reasons": e.errors,
-            "reason": rules.reason_text(e.errors),
+            "reason": e.summary or rules.reason_text(e.errors),
             "status": "open",
         }
         for fp, e in first.items()
@@ -354,17 +353,19 @@ def process_batch(
     entries = [
         _Entry(fingerprint(plan.resource_id, b["raw"]), "invalid", b["number"], b["raw"], b["errors"]) for b in bad
     ]
-    entries += [
-        _Entry(
-            conflict_fingerprint(plan.resource_id, h),
-            "conflict",
-            h.number,
-            raws.get(h.number, {}),
-            _conflict_reasons(plan, h),
-            h,
+    for h in counts.held:
+        per_item, sentence = _conflict_reasons(plan, h)
+        entries.append(
+            _Entry(
+                conflict_fingerprint(plan.resource_id, h),
+                "conflict",
+                h.number,
+                raws.get(h.number, {}),
+                per_item,
+                h,
+                sentence,
+            )
         )
-        for h in counts.held
-    ]
     invalid, conflicts, duplicates = hold(session, plan, run_id, entries, cipher)
     counts.quarantined, counts.key_conflicts = invalid, conflicts
     counts.duplicates += duplicates

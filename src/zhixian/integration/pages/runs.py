@@ -12,7 +12,7 @@ from zhixian.db import SessionDep
 from zhixian.fields import IdPath
 from zhixian.integration import quarantine, records, service, worker
 from zhixian.integration.api import Cipher, start_in_background
-from zhixian.integration.pages.forms import Runner, Viewer
+from zhixian.integration.pages.forms import KINDS, Runner, Viewer
 from zhixian.platform.actor import Actor
 from zhixian.web.templating import render
 
@@ -41,7 +41,9 @@ def _report_context(session: Session, actor: Actor, run_id: int) -> dict[str, An
 
 @router.get("/integration/runs/{run_id}")
 def run_page(request: Request, run_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
-    return render(request, "integration/run.html", actor, **_report_context(session, actor, run_id))
+    context = _report_context(session, actor, run_id)
+    target = service.source_read(session, context["source"]).resource_name
+    return render(request, "integration/run.html", actor, kinds=KINDS, target=target, **context)
 
 
 @router.get("/integration/runs/{run_id}/report")
