@@ -201,3 +201,16 @@ def test_a_departmental_resource_holds_same_key_rows_and_keeps_history(as_user, 
     assert "2024-01-05" in page.text
     assert "业务台账" in page.text
     assert as_user("zjj_officer").get(f"/integration/records/{record.id}").status_code == 404
+
+
+def test_a_file_that_is_not_a_workbook_is_refused_with_its_reason_said_once(as_user, db):
+    client = _html(as_user("gaj_officer"))
+    person = db.execute(select(Resource.id).where(Resource.base_library == "人口")).scalar_one()
+    resp = client.post(
+        "/integration/sources",
+        data=_form(client, name="坏文件", resource_id=str(person)),
+        files={"file": ("坏.xlsx", b"PK not really a zip")},
+    )
+    assert resp.status_code == 422
+    assert unescape(resp.text).count("文件不是有效的 Excel 工作簿（.xlsx/.xls）") == 1
+    assert db.execute(select(func.count()).select_from(Source).where(Source.name == "坏文件")).scalar_one() == 0
