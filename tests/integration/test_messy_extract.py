@@ -224,3 +224,25 @@ def test_quality_describes_the_records_and_follows_a_fixed_quarantine_row(as_use
     assert second["validity"] > first["validity"]
     report = _page(client, f"/integration/runs/{run['id']}")
     assert re.search(r'id="open-invalid" href="[^"]+">1 行', report)
+
+
+def test_the_api_shows_both_values_and_keeping_the_loaded_one_changes_nothing(as_user, db):
+    extract = messy_extract("api-keep")
+    client = as_user("gaj_officer")
+    _, run = _load(client, db, extract.csv_gb18030(), "人口.csv", "接口")
+    listed = client.get("/api/v1/integration/quarantine", params={"run_id": run["id"], "kind": "conflict"}).json()
+    entry = next(q for q in listed if q["row_number"] == 20)
+    detail = client.get(f"/api/v1/integration/quarantine/{entry['id']}").json()
+    assert set(detail["pairs"]) == {"name", "phone"}
+    assert detail["pairs"]["name"] == ["周志强", "周智强"]
+    before = _everything(db)
+    wrong = client.post(f"/api/v1/integration/quarantine/{entry['id']}/choose", json={"choices": {"name": "kept"}})
+    assert wrong.status_code == 422
+    assert "联系电话" in wrong.json()["detail"]
+    kept = client.post(
+        f"/api/v1/integration/quarantine/{entry['id']}/choose", json={"choices": {"name": "kept", "phone": "kept"}}
+    )
+    assert kept.status_code == 200, kept.text
+    assert kept.json() == {"status": "resolved", "run": None}
+    assert _everything(db) == before
+    assert client.post(f"/api/v1/integration/quarantine/{entry['id']}/choose", json={"choices": {}}).status_code == 409

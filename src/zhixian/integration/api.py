@@ -226,6 +226,8 @@ def quarantine_row(quarantine_id: IdPath, actor: Runner, session: SessionDep, ci
     row = quarantine.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
     out = QuarantineRead.model_validate(row)
     out.data = quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
+    if row.kind == "conflict":
+        out.pairs = {k: list(v) for k, v in quarantine.conflict_payload(cipher, row).get("fields", {}).items()}
     return out
 
 

@@ -213,7 +213,10 @@ def resolve_conflict(
             source_id=run.source_id if run else 0,
             department_id=row.incoming_department_id,
             owner_department_id=row.owner_department_id,
-            resource_id=run.resource_id if run else 0,
+            resource_id=session.execute(
+                select(Resource.id).where(Resource.base_library == ("人口" if row.entity == "person" else "法人"))
+            ).scalar()
+            or (run.resource_id if run else 0),
             key_field=spec.key_field,
             cipher=cipher,
             now=utcnow(),

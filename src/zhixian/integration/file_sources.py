@@ -130,11 +130,11 @@ def replace_file(
     running = _running(session, row.id)
     if running is not None:
         raise Conflict(f"运行 #{running} 正在进行，请等它结束后再更换文件")
-    old_file, old_name = row.file_path, row.file_name
+    old_file, old_name, old_sha = row.file_path, row.file_name, row.file_sha256
     path, sha, info = store_upload(settings, stream, filename, (row.config or {}).get("sheet", ""))
     _apply_file(settings, row, path, sha, info, filename)
     session.flush()
-    _forget_file(session, settings, row, old_file)
+    _forget_file(session, settings, row, old_file, old_sha)
     audit.record(
         session,
         actor.audit,
@@ -146,12 +146,16 @@ def replace_file(
     return row
 
 
-def _forget_file(session: Session, settings: Settings, row: Source, old_file: str) -> None:
+def _forget_file(session: Session, settings: Settings, row: Source, old_file: str, old_sha: str) -> None:
     """Removes a file no longer used by any source that is not deleted (files are shared by content hash)."""
     if not old_file or old_file == row.file_path:
         return
     users = session.execute(
-        select(func.count()).where(Source.file_path == old_file, Source.deleted_at.is_(None), Source.id != row.id)
+        select(func.count()).where(
+            (Source.file_path == old_file) | (Source.file_sha256 == old_sha),
+            Source.deleted_at.is_(None),
+            Source.id != row.id,
+        )
     ).scalar_one()
     if users:
         return
@@ -180,7 +184,7 @@ def delete_file_source(session: Session, *, actor: Actor, settings: Settings, so
     if running is not None:
         raise Conflict(f"运行 #{running} 正在进行，请等它结束后再删除")
     summary = delete_summary(session, actor=actor, source_id=source_id)
-    old_file = row.file_path
+    old_file, old_sha = row.file_path, row.file_sha256
     row.deleted_at, row.deleted_by, row.active, row.schedule, row.next_run_at = (
         utcnow(),
         actor.username,
@@ -190,7 +194,7 @@ def delete_file_source(session: Session, *, actor: Actor, settings: Settings, so
     )
     row.file_path = ""
     session.flush()
-    _forget_file(session, settings, row, old_file)
+    _forget_file(session, settings, row, old_file, old_sha)
     audit.record(
         session,
         actor.audit,

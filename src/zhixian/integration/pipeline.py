@@ -306,11 +306,12 @@ def hold(session: Session, plan: Plan, run_id: int, entries: list[_Entry], ciphe
     if fresh:
         bulk_insert(session, QuarantineRow, fresh)
         known = ids()
-    bulk_insert(
-        session,
-        QuarantineSighting,
-        [{"quarantine_id": known[fp], "run_id": run_id, "row_number": e.number} for fp, e in first.items()],
-    )
+    if first:
+        bulk_insert(
+            session,
+            QuarantineSighting,
+            [{"quarantine_id": known[fp], "run_id": run_id, "row_number": e.number} for fp, e in first.items()],
+        )
     return invalid, conflicts, duplicates
 
 

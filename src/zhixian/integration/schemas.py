@@ -229,6 +229,9 @@ class QuarantineRead(Output):
     status: str
     resolved_by: str
     data: dict[str, Any] | None = None
+    pairs: dict[str, list[str | None]] | None = Field(
+        default=None, description="同键异值：各有差异的信息项 → [other_row 行的值, 本行的值]（仅详情，查看留痕）"
+    )
 
 
 class ResubmitIn(Input):
