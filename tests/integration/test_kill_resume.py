@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from tests.conftest import dispose_node, make_node
 from zhixian.catalog.models import Resource
-from zhixian.integration import demo, file_sources, loaders, pipeline, service
+from zhixian.integration import demo, file_sources, holding, loaders, pipeline, service
 from zhixian.integration.models import Person, QuarantineRow, Run
 from zhixian.integration.schemas import MappingIn
 from zhixian.platform.models import User
@@ -38,7 +38,7 @@ def _reference(session, node, path: Path, resource: Resource) -> dict[str, int]:
         out["read"] += 1
         clean, errors = checker.check(raw)
         if errors:
-            fingerprint = pipeline.fingerprint(resource.id, raw)
+            fingerprint = holding.fingerprint(resource.id, raw)
             out["duplicates" if fingerprint in bad else "quarantined"] += 1
             bad.add(fingerprint)
             continue
