@@ -37,13 +37,14 @@ class _Reader(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
-        if tag == "tr":
+        if tag in ("tr", "li"):
             self._row_text = []
         if a.get("data-total") is not None:
             ids = (*(i for _, i in self._stack if i), a.get("id") or "")
             self.totals.append((int(a["data-total"] or "0"), ids))
         if a.get("data-figure") is not None:
-            context = [*self._row_text[:1], a.get("title") or ""]  # the row's first cell names a table's figure
+            in_row = any(t in ("tr", "li") for t, _ in self._stack)
+            context = [*(self._row_text[:1] if in_row else []), a.get("title") or ""]  # a row's first cell names it
             self.figures.append((int(a["data-figure"] or "0"), unescape(a.get("href") or ""), context))
             if tag not in _VOID:
                 self._open.append((len(self.figures) - 1, len(self._stack)))
