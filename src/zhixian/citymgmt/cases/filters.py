@@ -163,7 +163,7 @@ class CaseFilter:
         return out
 
 
-_DEFAULTS = {f.name: f.default for f in fields(CaseFilter)}
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(CaseFilter)}
 _CODE = re.compile(r"[A-Za-z0-9_.-]{1,20}")  # sources come from extensions too, so any code is allowed
 _BOOLS = {"filed", "dispatched", "completed", "on_time", "reworked", "postponed", "held", "mine"}
 _INTS = {"department_id", "reporter_id", "grid_inspector_id"}
@@ -246,19 +246,20 @@ def conditions(flt: CaseFilter, *, now: datetime) -> list[ColumnElement[bool]]: 
     if flt.q:
         like = f"%{flt.q.replace('%', '').replace('_', '')}%"
         conds.append(or_(Case.number.like(like), Case.description.like(like), Case.address.like(like)))
-    for name, column in zip(_DATES, (Case.reported_at, Case.filed_at, Case.dispatched_at, Case.closed_at), strict=True):
+    moments = (Case.reported_at, Case.filed_at, Case.dispatched_at, Case.closed_at)
+    for name, moment in zip(_DATES, moments, strict=True):
         lo, hi = getattr(flt, f"{name}_from"), getattr(flt, f"{name}_to")
         if lo:
-            conds.append(column >= _start(lo))
+            conds.append(moment >= _start(lo))
         if hi:
-            conds.append(column < _start(hi + timedelta(days=1)))
-    for value, column in (
+            conds.append(moment < _start(hi + timedelta(days=1)))
+    for reached, moment in (
         (flt.filed, Case.filed_at),
         (flt.dispatched, Case.dispatched_at),
         (flt.completed, Case.completed_at),
     ):
-        if value is not None:
-            conds.append(column.is_not(None) if value else column.is_(None))
+        if reached is not None:
+            conds.append(moment.is_not(None) if reached else moment.is_(None))
     if flt.on_time is not None:
         conds.append(Case.completed_on_time.is_(flt.on_time))
     counters = ((flt.reworked, Case.rework_count), (flt.postponed, Case.postpone_count), (flt.held, Case.hold_count))
