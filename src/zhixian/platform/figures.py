@@ -7,7 +7,6 @@ users page, ``audit.search`` for the audit log, ``org`` for the organisation pag
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -16,6 +15,7 @@ from zhixian.platform import audit, org, service
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import User
 from zhixian.settings import Settings
+from zhixian.subsystems import HomeCard
 
 __all__ = ["USER_STATUSES", "home_cards", "users_with_status"]
 
@@ -54,13 +54,13 @@ def users_with_status(
     return rows
 
 
-def _card(title: str, value: int, href: str, group: str, *, alert: bool = False) -> dict[str, Any]:
-    return {"title": title, "value": value, "href": href, "group": group, "alert": alert}
+def _card(title: str, value: int, href: str, group: str, *, alert: bool = False) -> HomeCard:
+    return HomeCard(title=title, value=value, href=href, group=group, alert=alert)
 
 
-def home_cards(session: Session, actor: Actor, settings: Settings) -> list[dict[str, Any]]:
+def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:
     """What each administrator acts on first; every figure links to the records behind it."""
-    cards: list[dict[str, Any]] = []
+    cards: list[HomeCard] = []
     if actor.can("platform.users.manage"):
         for status, title in (
             ("active", "在用账号"),

@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session
 
 from zhixian.citymgmt.cases.figures import home_figures
 from zhixian.platform.actor import Actor
+from zhixian.subsystems import HomeCard
 
 GROUP = "数字城管"
 
 
-def home_cards(session: Session, actor: Actor, _settings: Any) -> list[dict[str, Any]]:
+def home_cards(session: Session, actor: Actor, _settings: Any) -> list[HomeCard]:
     return [
-        {"title": f.title, "value": f.value, "href": f.href, "group": GROUP, "alert": f.alert, "hint": f.hint}
+        HomeCard(title=f.title, value=f.value, href=f.href, group=GROUP, alert=f.alert)
         for f in home_figures(session, actor=actor)
     ]

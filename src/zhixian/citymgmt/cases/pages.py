@@ -22,13 +22,14 @@ from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.clock import local_today, utcnow
-from zhixian.db import SessionDep
 from zhixian.errors import NotFound, invalid_from
-from zhixian.fields import Day, IdPath
+from zhixian.fields import Day
 from zhixian.platform import service as platform
 from zhixian.platform.actor import COUNTY_SCOPE, Actor
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import PageParams, page_params
+from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
 router = APIRouter(prefix="/citymgmt", include_in_schema=False)

@@ -14,10 +14,10 @@ from fastapi.responses import Response
 from zhixian.citymgmt.evaluation import export
 from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.citymgmt.evaluation.periods import shown_period
-from zhixian.db import SessionDep
 from zhixian.fields import Day
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 

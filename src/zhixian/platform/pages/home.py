@@ -11,10 +11,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from zhixian.db import SessionDep
 from zhixian.platform import figures
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Public, optional_actor
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
