@@ -6,7 +6,7 @@ from dataclasses import fields
 from datetime import date
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zhixian.citymgmt.cases.filters import FILTER_LABELS, CaseFilter, href
@@ -37,6 +37,7 @@ filters = st.builds(
 )
 
 
+@settings(deadline=None)  # two cores shared by the whole suite: timing says nothing here
 @given(filters)
 def test_a_filter_survives_the_round_trip_through_its_link(flt: CaseFilter) -> None:
     assert CaseFilter.from_params(flt.to_params()) == flt
