@@ -84,7 +84,10 @@ def test_a_pie_slice_opens_this_months_cases_of_that_source(leader_page) -> None
     page.wait_for_load_state("networkidle")
     rows = page.evaluate("JSON.parse(document.getElementById('cm-sources').getAttribute('data-chart'))")
     assert rows, "本月没有案件来源数据"
-    box = page.locator("#cm-sources").bounding_box()
+    chart = page.locator("#cm-sources")
+    chart.scroll_into_view_if_needed()
+    page.wait_for_timeout(1200)  # the pie's opening animation
+    box = chart.bounding_box()
     # ECharts draws the first slice clockwise from 12 o'clock; click the middle of it, mid-ring
     share = rows[0]["count"] / sum(r["count"] for r in rows)
     angle = math.radians(90 - share * 180)

@@ -251,6 +251,7 @@ def grid_layer(
     stats = figures.grid_counts(session, actor=actor, now=now)
     features = []
     shapes, quarantined = _grid_shapes(session)
+    links = figures.grid_hrefs(code for code, *_ in shapes)
     for code, name, community, street, geometry in shapes:
         if street_code and street != street_code:
             continue
@@ -265,7 +266,7 @@ def grid_layer(
                     "community": community,
                     "open": open_n,
                     "overdue": overdue,
-                    "href": figures.grid_href(code),
+                    "href": links[code],
                 },
             }
         )

@@ -53,7 +53,8 @@ def _label(start: date, end: date, today: date) -> str:
     if start.day == 1 and end == last_of_month:
         return f"{start.year}年{start.month}月"
     if start.day == 1 and end == today and start.year == today.year and start.month == today.month:
-        return f"{start.year}年{start.month}月1日至{end.day}日（本月至今）"
+        days = "1日" if end.day == 1 else f"1日至{end.day}日"
+        return f"{start.year}年{start.month}月{days}（本月至今）"
     return f"{start.isoformat()} 至 {end.isoformat()}"
 
 
@@ -72,12 +73,12 @@ def default_period(session: Session) -> Shown:
         return Shown(start, today, _label(start, today, today))
     last_end = start - timedelta(days=1)
     last_start = last_end.replace(day=1)
-    current = _label(start, today, today)
+    so_far = f"{today.month}月1日" if today.day == 1 else f"{today.month}月1日至{today.day}日"
     return Shown(
         last_start,
         last_end,
         _label(last_start, last_end, today),
-        f"{current}派遣的案件尚无结案，各部门得分无从计算，故显示上一个完整月份",
+        f"本月至今（{so_far}）派遣的案件尚无结案，各部门得分无从计算，故显示上一个完整月份",
     )
 
 
