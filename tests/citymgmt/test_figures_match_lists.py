@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from urllib.parse import urlencode
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tests.citymgmt.conftest import grid_point
@@ -91,6 +91,11 @@ def _fetch(client: Client) -> Callable[[str], tuple[int, str]]:
     return fetch
 
 
+def _cards(html: str) -> dict[str, int]:
+    """Card label → number (a card reads "28 在办案件")."""
+    return {f.text.split()[-1]: f.value for f in figures_on(html) if f.text}
+
+
 def _check(client: Client, path: str, *, at_least: int) -> int:
     page = client.get(path, headers=HTML)
     assert page.status_code == 200, (path, page.text[:300])
@@ -104,15 +109,21 @@ def test_every_figure_on_the_operations_view_opens_a_list_of_that_many(as_user, 
     leader = as_user("leader")
     # eight cards, a street figure per township, the ranking's 应结案/返工, the source legend
     _check(leader, "/citymgmt/ops", at_least=8 + 5)
-    cards = {f.text.split()[-1]: f.value for f in figures_on(leader.get("/citymgmt/ops", headers=HTML).text) if f.text}
+    cards = _cards(leader.get("/citymgmt/ops", headers=HTML).text)
     assert cards["今日结案"] >= 1
     assert cards["超期（红灯）"] >= 1
 
 
 def test_every_home_card_of_every_demo_role_opens_a_list_of_that_many(
-    as_user, db: Session, planted: dict[str, str]
+    as_user, http: Client, db: Session, planted: dict[str, str]
 ) -> None:
-    """One user per distinct set of roles in the demo county (ten roles, and the staff without any)."""
+    """One user per distinct set of roles in the demo county (ten roles, and the staff without any).
+
+    A disabled account and a failed login first, so the administrators' cards are not all trivially equal."""
+    staff = db.execute(select(User).where(User.username == "staff")).scalar_one()
+    staff.active = False
+    db.flush()
+    assert http.post("/api/v1/auth/login", json={"username": "leader", "password": "wrong-1"}).status_code == 401
     people: dict[tuple[str, ...], str] = {}
     for user in db.execute(select(User).where(User.active.is_(True)).order_by(User.id)).scalars():
         people.setdefault(tuple(r.code for r in user.roles), user.username)
@@ -126,6 +137,11 @@ def test_every_home_card_of_every_demo_role_opens_a_list_of_that_many(
             _check(client, "/", at_least=1)
     # 三员, the data authority, department data officers, the centre's four roles, inspectors and handlers
     assert len(with_cards) >= 10, with_cards
+    cards = _cards(as_user("secadmin").get("/", headers=HTML).text)
+    active = db.execute(select(func.count()).select_from(User).where(User.active.is_(True))).scalar_one()
+    assert cards["在用账号"] == active  # the disabled account is not 在用
+    cards = _cards(as_user("auditor").get("/", headers=HTML).text)
+    assert cards["今日登录失败"] >= 1
 
 
 def _pages_of_evaluation(start: date, end: date) -> list[str]:
@@ -296,3 +312,15 @@ def test_the_checker_reports_a_figure_that_disagrees_with_its_list() -> None:
     org = '<h2 id="a">A（<span data-total="2">2</span>）</h2><h2 id="b">B（<span data-total="5">5</span>）</h2>'
     assert total_on(org, "b") == 5
     assert total_on(org, "a") == 2
+
+
+def test_operations_figures_are_counted_at_the_moment_given(db: Session, planted: dict[str, str]) -> None:
+    """``ops_figures(now=…)`` counts lights at that moment (it used to ignore ``now``)."""
+    from zhixian.citymgmt.cases.figures import ops_figures
+    from zhixian.platform import service as platform
+
+    leader = platform.actor_for(db.execute(select(User).where(User.username == "leader")).scalar_one())
+    now = clock.utcnow()
+    red_now = ops_figures(db, actor=leader, now=now)["red"].value
+    red_later = ops_figures(db, actor=leader, now=now + timedelta(hours=3))["red"].value
+    assert red_later == red_now + 1  # the planted yellow case's deadline passes in two hours

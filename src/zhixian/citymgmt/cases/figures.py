@@ -16,7 +16,7 @@ from urllib.parse import quote_plus
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt.cases.filters import CaseFilter, href
-from zhixian.citymgmt.cases.queries import count_cases, count_cases_by
+from zhixian.citymgmt.cases.queries import count_cases, count_cases_by, count_cases_by_with
 from zhixian.citymgmt.config.standards import SOURCES
 from zhixian.citymgmt.models import Case
 from zhixian.clock import local_today, utcnow
@@ -37,11 +37,14 @@ class Figure:
     alert: bool = False
 
 
+RED = CaseFilter(light="red")  # 处置中 past the time limit; every red case is also 在办
+
+
 # (key, title, filter, hint, alert when > 0); ``today`` is the county's calendar day
 def _ops_definitions(today: date) -> list[tuple[str, str, CaseFilter, str, bool]]:
     return [
         ("open", "在办案件", CaseFilter(status="open"), "待受理、核实中、待派遣、处置中、待核查；挂账缓办另计", False),
-        ("red", "超期（红灯）", CaseFilter(light="red"), "处置中且已过处置时限", True),
+        ("red", "超期（红灯）", RED, "处置中且已过处置时限", True),
         ("yellow", "临期（黄灯）", CaseFilter(light="yellow"), "处置中，已到预警时间、未过时限", False),
         ("to_accept", "待受理", CaseFilter(status="reported"), "已上报、尚未受理", True),
         ("to_dispatch", "待派遣", CaseFilter(status="dispatching"), "已立案、尚未派遣", True),
@@ -93,10 +96,10 @@ def home_figures(session: Session, *, actor: Actor, now: datetime | None = None)
 
 def grid_counts(session: Session, *, actor: Actor, now: datetime | None = None) -> dict[str | None, tuple[int, int]]:
     """Per grid: (在办, 超期), the same filters as the 在办 and 红灯 cards."""
-    now = now or utcnow()
-    open_n = count_cases_by(session, actor=actor, flt=CaseFilter(status="open"), column=Case.grid_code, now=now)
-    red = count_cases_by(session, actor=actor, flt=CaseFilter(light="red"), column=Case.grid_code, now=now)
-    return {code: (n, red.get(code, 0)) for code, n in open_n.items()}
+    counts = count_cases_by_with(
+        session, actor=actor, flt=CaseFilter(status="open"), column=Case.grid_code, narrower=[RED], now=now
+    )
+    return {code: (n, red) for code, (n, red) in counts.items()}
 
 
 def grid_hrefs(codes: Iterable[str]) -> dict[str, str]:

@@ -5,13 +5,14 @@ Every query starts from ``visible(actor)``, so a case outside the actor's scope 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt.cases.filters import CaseFilter, conditions
+from zhixian.citymgmt.cases.filters import CaseFilter, conditions, matches
 from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
 from zhixian.citymgmt.models import Case, CaseClass, Task
 from zhixian.citymgmt.schemas import CaseRead
@@ -86,8 +87,24 @@ def count_cases_by(
     session: Session, *, actor: Actor, flt: CaseFilter, column: Any, now: datetime | None = None
 ) -> dict[Any, int]:
     """The same count per value of a ``Case`` column (grid, street, source …), in one grouped query."""
-    query = select(column, func.count()).select_from(Case).where(*_where(actor, flt, now)).group_by(column)
-    return {key: int(n) for key, n in session.execute(query)}
+    return {key: n for key, (n,) in count_cases_by_with(session, actor=actor, flt=flt, column=column, now=now).items()}
+
+
+def count_cases_by_with(
+    session: Session,
+    *,
+    actor: Actor,
+    flt: CaseFilter,
+    column: Any,
+    narrower: Sequence[CaseFilter] = (),
+    now: datetime | None = None,
+) -> dict[Any, tuple[int, ...]]:
+    """Per value of ``column``: the count of ``flt`` and, in the same pass, of each narrower filter
+    (each must select a subset of ``flt``'s cases, e.g. 红灯 within 在办)."""
+    now = now or utcnow()
+    subsets = [func.sum(case((matches(f, now=now), 1), else_=0)) for f in narrower]
+    query = select(column, func.count(), *subsets).select_from(Case).where(*_where(actor, flt, now)).group_by(column)
+    return {row[0]: tuple(int(n or 0) for n in row[1:]) for row in session.execute(query)}
 
 
 def list_cases(
