@@ -67,7 +67,7 @@ def locate(
 def grids_geojson(
     session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.view"))], street_code: str | None = None
 ) -> dict[str, Any]:
-    return catalogue.grid_layer(session, street_code=street_code)
+    return catalogue.grid_layer(session, actor=actor, street_code=street_code)
 
 
 @router.get("/areas.geojson", summary="社区与街道边界 GeoJSON")
