@@ -49,7 +49,13 @@ def test_demo_command_seeds_a_county_of_each_kind(tmp_path: Path, code: str, nam
 
 @pytest.mark.parametrize(
     ("name", "kind"),
-    [("景宁畲族自治县", "自治县"), ("鄂温克族自治旗", "自治旗"), ("神农架林区", "林区"), ("六枝特区", "特区"), ("某地", "县")],
+    [
+        ("景宁畲族自治县", "自治县"),
+        ("鄂温克族自治旗", "自治旗"),
+        ("神农架林区", "林区"),
+        ("六枝特区", "特区"),
+        ("某地", "县"),
+    ],
 )
 def test_county_kind_reads_the_longest_ending_of_the_name(name: str, kind: str) -> None:
     assert generate(county_code="330421", county_name=name).divisions[0].kind == kind

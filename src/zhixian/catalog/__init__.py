@@ -6,6 +6,7 @@ from pathlib import Path
 
 from zhixian.catalog.api import router as api_router
 from zhixian.catalog.demo import seed
+from zhixian.catalog.labels import LABELS
 from zhixian.catalog.pages import router as page_router
 from zhixian.subsystems import MenuItem, Permission, RoleSpec, Subsystem
 
@@ -45,4 +46,5 @@ subsystem = Subsystem(
         MenuItem("业务系统台账", "/catalog/systems", "catalog.view", "数据中枢"),
     ],
     seed=seed,
+    contributions={"labels": [LABELS]},
 )

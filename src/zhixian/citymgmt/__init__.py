@@ -10,6 +10,7 @@ from zhixian.citymgmt import api, catalogue_api, evaluation_api
 from zhixian.citymgmt.config_pages import router as config_router
 from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.home import home_cards
+from zhixian.citymgmt.labels import LABELS
 from zhixian.citymgmt.open311 import router as open311_router
 from zhixian.citymgmt.pages import router as pages_router
 from zhixian.citymgmt.tasks import escalate_overdue
@@ -81,5 +82,5 @@ subsystem = Subsystem(
     ],
     jobs=[Job("citymgmt.escalate_overdue", escalate_overdue, 300)],
     seed=seed,
-    contributions={"home_cards": [home_cards]},
+    contributions={"home_cards": [home_cards], "labels": [LABELS]},
 )

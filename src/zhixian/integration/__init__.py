@@ -8,6 +8,7 @@ from zhixian.integration import basedata, tasks
 from zhixian.integration.api import router as api_router
 from zhixian.integration.cli import app as cli_app
 from zhixian.integration.demo import seed
+from zhixian.integration.labels import LABELS
 from zhixian.integration.pages import router as page_router
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -55,5 +56,5 @@ subsystem = Subsystem(
     jobs=[Job("integration.scheduler", tasks.scheduler, 60), Job("integration.quality", tasks.quality_daily, 86400)],
     seed=seed,
     depends_on=("platform", "catalog"),
-    contributions={"home_cards": [basedata.home_cards]},
+    contributions={"home_cards": [basedata.home_cards], "labels": [LABELS]},
 )

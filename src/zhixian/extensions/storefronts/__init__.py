@@ -10,6 +10,7 @@ from pathlib import Path
 
 from zhixian.extensions.storefronts import service
 from zhixian.extensions.storefronts.demo import seed
+from zhixian.extensions.storefronts.labels import LABELS
 from zhixian.extensions.storefronts.web import api, pages
 from zhixian.subsystems import MenuItem, Permission, RoleSpec, Subsystem
 
@@ -42,5 +43,6 @@ subsystem = Subsystem(
         "case_categories": service.CATEGORIES,
         "case_created": [service.on_case_created],
         "intake_sources": [{"code": "storefront", "label": "商铺店面", "permission": "storefronts.report"}],
+        "labels": [LABELS],
     },
 )
