@@ -28,6 +28,7 @@ class Labels:
     - ``object_ids``: object type → object id → name, where ids are words (``"evaluation": {"region": "区域评价"}``)
     - ``detail_keys``: key in an audit record's detail → its name (``"rows": "行数"``)
     - ``detail_values``: key → value code → name, for keys whose values are codes (``"to": {"closed": "已结案"}``)
+    - ``fields``: a list filter's query parameter → its name, for the tags that say what a list is filtered by
     """
 
     subsystem: str
@@ -37,6 +38,7 @@ class Labels:
     object_ids: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     detail_keys: Mapping[str, str] = field(default_factory=dict)
     detail_values: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -59,16 +61,22 @@ class LabelBook:
         self.object_types: dict[str, str] = {}
         self.object_links: dict[str, str] = {}
         self.object_ids: dict[str, Mapping[str, str]] = {}
+        self.fields: dict[str, str] = {}
         self.subsystem_names = dict(subsystem_names or {})
         for item in labels:
-            self._by_subsystem[item.subsystem] = item
+            known = self._by_subsystem.get(item.subsystem)
+            self._by_subsystem[item.subsystem] = _merged(known, item) if known else item
             self.audit_actions.update(item.audit_actions)
             self.object_types.update(item.object_types)
             self.object_links.update(item.object_links)
             self.object_ids.update(item.object_ids)
+            self.fields.update(item.fields)
 
     def action(self, code: str) -> str | None:
         return self.audit_actions.get(code)
+
+    def field(self, code: str) -> str | None:
+        return self.fields.get(code)
 
     def object_type(self, code: str) -> str | None:
         return self.object_types.get(code)
@@ -88,14 +96,37 @@ class LabelBook:
 
     def details(self, action: str, detail: Mapping[str, Any] | None) -> list[Detail]:
         """An audit record's detail as labelled lines, in the order it was written. Keys are looked up in
-        the writing subsystem's labels first, then the platform's (shared words such as 行数)."""
+        the writing subsystem's labels first, then the platform's (shared words such as 行数); a nested
+        mapping (the changed fields of a record) is written out with its keys named the same way."""
         books = [b for b in (self._by_subsystem.get(self.owner(action)), self._by_subsystem.get("platform")) if b]
-        out: list[Detail] = []
-        for key, value in (detail or {}).items():
-            label = next((b.detail_keys[key] for b in books if key in b.detail_keys), None)
-            names = next((b.detail_values[key] for b in books if key in b.detail_values), {})
-            out.append(Detail(label, key, readable(value, names)))
-        return out
+
+        def key_name(key: str) -> str | None:
+            return next((b.detail_keys[key] for b in books if key in b.detail_keys), None)
+
+        def value_names(key: str) -> Mapping[str, str]:
+            return next((b.detail_values[key] for b in books if key in b.detail_values), {})
+
+        def text(key: str, value: Any) -> str:
+            if isinstance(value, Mapping):
+                parts = [f"{key_name(k) or k}：{text(k, v)}" for k, v in value.items()]
+                return "；".join(parts) or "—"
+            return readable(value, value_names(key))
+
+        return [Detail(key_name(key), key, text(key, value)) for key, value in (detail or {}).items()]
+
+
+def _merged(a: Labels, b: Labels) -> Labels:
+    """Two declarations for one subsystem (its own, plus names the platform adds at start-up)."""
+    return Labels(
+        subsystem=a.subsystem,
+        audit_actions={**a.audit_actions, **b.audit_actions},
+        object_types={**a.object_types, **b.object_types},
+        object_links={**a.object_links, **b.object_links},
+        object_ids={**a.object_ids, **b.object_ids},
+        detail_keys={**a.detail_keys, **b.detail_keys},
+        detail_values={**a.detail_values, **b.detail_values},
+        fields={**a.fields, **b.fields},
+    )
 
 
 def readable(value: Any, names: Mapping[str, str] | None = None) -> str:  # noqa: PLR0911 - one return per kind of value

@@ -76,6 +76,17 @@ LABELS = Labels(
         "open311_reports_per_hour": "Open311 每小时上报上限",
         "open311_public_sources": "Open311 公开的来源",
     },
+    fields={
+        "grid_code": "网格",
+        "community_code": "社区",
+        "street_code": "街道",
+        "department_id": "处置部门",
+        "class_code": "类别",
+        "reported_from": "上报自",
+        "reported_to": "上报至",
+        "dispatched_from": "派遣自",
+        "dispatched_to": "派遣至",
+    },
     detail_values={
         "from": STATUS_LABELS,
         "to": STATUS_LABELS,

@@ -163,7 +163,15 @@ def cases(
         base_query=urlencode(params),
         statuses=STATUS_LABELS,
         sources=SOURCES,
+        filter_names=_filter_names(session),
     )
+
+
+def _filter_names(session: Session) -> dict[str, str]:
+    """What the list's filter tags show for ids and codes: departments, divisions, classes by name."""
+    names = {str(d.id): d.name for d in platform.list_departments(session, include_inactive=True)}
+    names |= {d.code: d.name for d in platform.list_divisions(session)}
+    return names | dict(session.execute(select(CaseClass.code, CaseClass.name)).tuples().all())
 
 
 @router.get("/cases/{case_id}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from zhixian.integration import basedata, tasks
 from zhixian.integration.api import router as api_router
+from zhixian.integration.catalog_facts import resource_facts
 from zhixian.integration.cli import app as cli_app
 from zhixian.integration.demo import seed
 from zhixian.integration.labels import LABELS
@@ -56,5 +57,9 @@ subsystem = Subsystem(
     jobs=[Job("integration.scheduler", tasks.scheduler, 60), Job("integration.quality", tasks.quality_daily, 86400)],
     seed=seed,
     depends_on=("platform", "catalog"),
-    contributions={"home_cards": [basedata.home_cards], "labels": [LABELS]},
+    contributions={
+        "home_cards": [basedata.home_cards],
+        "labels": [LABELS],
+        "catalog_resource_facts": [resource_facts],
+    },
 )

@@ -115,9 +115,28 @@ def named(name: Any, code: Any) -> Markup:
     return Markup("{} {}").format(name, code_html) if code_html else escape(name)
 
 
+def code(value: Any) -> Markup:
+    """A code marked as one (``<code>``), for codes shown beside a name in another column."""
+    return Markup('<code class="code">{}</code>').format(value)
+
+
 def lookup(code: Any, names: Mapping[Any, Any]) -> Markup:
     """``{{ d.code | lookup(department_names) }}``: the name from a page-supplied mapping, code beside."""
     return named(names.get(code), code)
+
+
+# accounts that are not people: what they stand for
+SPECIAL_ACCOUNTS = {"system": "系统（自动作业）", "demo": "演示数据", "": "—"}
+
+
+def person(username: str | None, names: Mapping[str, str] | None = None) -> Markup:
+    """Who did something: the person's name with the login name beside it, or what a special account
+    stands for (system jobs, the demo loader). Without a name from the page, the login name as a code."""
+    username = username or ""
+    if username in SPECIAL_ACCOUNTS:
+        return escape(SPECIAL_ACCOUNTS[username])
+    full = (names or {}).get(username)
+    return named(full, username) if full else code(username)
 
 
 class LabelFilters:
@@ -128,6 +147,11 @@ class LabelFilters:
 
     def action(self, code: str) -> Markup:
         return named(self.book.action(code) or "未登记的操作", code)
+
+    def field(self, code: str) -> Markup:
+        """A list filter's name (网格, 处置部门); an unnamed one as its code."""
+        name = self.book.field(code)
+        return escape(name) if name else named("未登记的条件", code)
 
     def object(self, object_type: str, object_id: Any = "") -> Markup:
         if not object_type:

@@ -21,12 +21,12 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, select_autoescape
 
 from zhixian.clock import LOCAL_TZ
-from zhixian.labels import LabelBook
+from zhixian.labels import LabelBook, Labels
 from zhixian.platform.actor import Actor
 from zhixian.platform.separation import ADMIN_KIND_NAMES
 from zhixian.settings import Settings
 from zhixian.subsystems import MenuItem, Registry
-from zhixian.web import page_helpers
+from zhixian.web import cron, page_helpers
 from zhixian.web.assets import AssetIndex
 
 WEB_TEMPLATES = Path(__file__).parent / "templates"
@@ -45,7 +45,11 @@ def asset_index(registry: Registry) -> AssetIndex:
 
 
 def label_book(registry: Registry) -> LabelBook:
-    return LabelBook(registry.contributed("labels"), {s.code: s.name for s in registry.available.values()})
+    """Every subsystem's labels, plus role and permission names for the audit details that list them
+    (the roles a user had before and after, the permissions of a role)."""
+    names = {r.code: r.name for r in registry.roles()} | {p.code: p.name for p in registry.permissions().values()}
+    granted = Labels("platform", detail_values={"before": names, "after": names, "roles": names})
+    return LabelBook([*registry.contributed("labels"), granted], {s.code: s.name for s in registry.available.values()})
 
 
 def make_templates(registry: Registry, settings: Settings) -> Jinja2Templates:
@@ -59,14 +63,18 @@ def make_templates(registry: Registry, settings: Settings) -> Jinja2Templates:
     env.filters["local"] = local_time
     env.filters["lookup"] = page_helpers.lookup
     env.filters["schedule_text"] = page_helpers.schedule_text
+    env.filters["person"] = page_helpers.person
     env.globals.update(
         static_url=asset_index(registry).url,
         link=page_helpers.link,
         may_open=page_helpers.may_open_global,
         named=page_helpers.named,
+        code=page_helpers.code,
         labels=page_helpers.LabelFilters(label_book(registry)),
         qr_svg=page_helpers.qr_svg,
+        schedule_picked=cron.picker,
         admin_kinds=ADMIN_KIND_NAMES,
+        subsystem_names={s.code: s.name for s in registry.available.values()},
         role_names={r.code: r.name for r in registry.roles()},
     )
     # defaults for pages rendered outside render() (error pages): no actor, no menu
