@@ -88,10 +88,11 @@ def resource_facts(session: Session, actor: Actor, resource: Resource) -> list[F
     ).all()
     origin = [
         Fact(
+            department,
             source.name,
-            f"{department} · {SOURCE_KINDS.get(source.kind, '其他')}" + ("" if source.active else " · 已停用"),
             href=f"/integration/sources/{source.id}" if source.id in seen else None,
-            note="定时运行" if source.schedule else "按需运行",
+            note=f"{SOURCE_KINDS.get(source.kind, '其他')} · {'定时运行' if source.schedule else '按需运行'}"
+            + ("" if source.active else " · 已停用"),
         )
         for source, department in sources
     ]
@@ -113,5 +114,5 @@ def resource_facts(session: Session, actor: Actor, resource: Resource) -> list[F
             "数据来源",
             origin or [Fact("尚无数据源", "部门数据管理员可在“数据整合”中为本资源新建数据源", href="/integration")],
         ),
-        FactGroup("填报与接口", downloads=downloads),
+        FactGroup("数据填报", downloads=downloads),
     ]

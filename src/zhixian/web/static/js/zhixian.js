@@ -51,7 +51,7 @@
     var box = document.createElement("input");
     box.type = "search";
     box.placeholder = "输入名称或代码筛选";
-    box.setAttribute("aria-label", "筛选" + (select.labels && select.labels[0] ? select.labels[0].textContent : "选项"));
+    box.setAttribute("aria-label", "输入名称或代码缩小下方列表");
     box.className = "select-filter";
     var count = document.createElement("span");
     count.className = "hint";
