@@ -44,6 +44,13 @@ def _departments(session: SessionDep) -> list[Department]:
     )
 
 
+def _systems(session: SessionDep) -> list[tuple[str, str]]:
+    return [
+        (c, n)
+        for c, n in session.execute(select(BusinessSystem.code, BusinessSystem.name).order_by(BusinessSystem.code))
+    ]
+
+
 @router.get("/catalog")
 def browse(
     request: Request,
@@ -237,6 +244,8 @@ def new(request: Request, actor: Editor, session: SessionDep) -> HTMLResponse:
         errors={},
         resource_id=None,
         item_help=ITEM_HELP,
+        departments=_departments(session),
+        systems=_systems(session),
         **_vocab(),
     )
 
@@ -256,6 +265,8 @@ def edit(request: Request, resource_id: IdPath, actor: Editor, session: SessionD
         errors={},
         resource_id=resource_id,
         item_help=ITEM_HELP,
+        departments=_departments(session),
+        systems=_systems(session),
         **_vocab(),
     )
 
@@ -291,6 +302,8 @@ async def save(request: Request, actor: Editor, session: SessionDep) -> Response
         errors=errors,
         resource_id=resource_id,
         item_help=ITEM_HELP,
+        departments=_departments(session),
+        systems=_systems(session),
         **_vocab(),
     )
 

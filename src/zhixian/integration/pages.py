@@ -441,7 +441,10 @@ def quarantine_list(
     request: Request, actor: Viewer, session: SessionDep, source_id: IdQuery = None, status: str = "open"
 ) -> HTMLResponse:
     rows = quarantine.list_quarantine(session, actor=actor, source_id=source_id, status=status)
-    return render(request, "integration/quarantine.html", actor, rows=rows, status=status, source_id=source_id)
+    names = {s.id: s.name for s in service.list_sources(session, actor=actor)}
+    return render(
+        request, "integration/quarantine.html", actor, rows=rows, status=status, source_id=source_id, source_names=names
+    )
 
 
 @router.get("/integration/quarantine/{quarantine_id}")
