@@ -75,7 +75,7 @@ def test_audit_log_reads_in_words(new_page) -> None:
     assert cells.nth(3).locator("code").count() == 1  # the action's code is marked as a code, beside its name
     action = cells.nth(3).inner_text().replace(cells.nth(3).locator("code").inner_text(), "").strip()
     assert action  # a name is shown, not the code alone
-    assert all("\u4e00" <= ch <= "\u9fff" or ch in "（）· " or ch.isascii() and not ch.isalpha() for ch in action)
+    assert all("\u4e00" <= ch <= "\u9fff" or ch in "（）· " or (ch.isascii() and not ch.isalpha()) for ch in action)
     table = page.locator("table").inner_text()
     assert '{"' not in table  # details are lines, not JSON
     shot(page, "audit-log-in-words")
