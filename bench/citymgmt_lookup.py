@@ -13,7 +13,7 @@ import numpy as np
 import shapely
 from shapely.geometry import box
 
-from zhixian.citymgmt.geo import build_index
+from zhixian.citymgmt.geo.service import build_index
 
 
 def grids(n: int) -> list[str]:

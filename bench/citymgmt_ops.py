@@ -32,7 +32,10 @@ from tests.conftest import dispose_node, make_node
 
 from zhixian import clock
 from zhixian.app import Node
-from zhixian.citymgmt import catalogue, evaluation, pages, service
+from zhixian.citymgmt import service
+from zhixian.citymgmt.cases import pages
+from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.citymgmt.models import Case, CaseClass, Grid
 from zhixian.platform import service as platform
 from zhixian.platform.models import Department, User

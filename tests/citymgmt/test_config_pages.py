@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.citymgmt.test_base_data import FAR, community, feature, square
-from zhixian.citymgmt.parameters import key_fingerprint
+from zhixian.citymgmt.config.parameters import key_fingerprint
 
 HTML = {"accept": "text/html"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from zhixian.citymgmt.parameters import key_fingerprint
+from zhixian.citymgmt.config.parameters import key_fingerprint
 from zhixian.platform.models import AuditRecord
 
 HTML = {"Accept": "text/html"}

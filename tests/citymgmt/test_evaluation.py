@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.citymgmt.conftest import grid_point
-from zhixian.citymgmt import evaluation
+from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.citymgmt.models import Case, CaseEvent, Task
 from zhixian.platform.models import Department, User
 

@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt.pages import ops_figures
+from zhixian.citymgmt.cases.pages import ops_figures
 
 
 def _card(html: str, title: str) -> tuple[str, int]:

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from tests.citymgmt.conftest import jpeg
 from tests.citymgmt.test_workflow_api import report
-from zhixian.citymgmt import geo, service, workflow
+from zhixian.citymgmt import service
+from zhixian.citymgmt.cases import workflow
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Case
 from zhixian.citymgmt.schemas import ActionIn, CaseIntake
 from zhixian.platform import service as platform

@@ -18,7 +18,8 @@ from PIL import Image
 from sqlalchemy import delete, select
 
 from tests.citymgmt.conftest import jpeg
-from zhixian.citymgmt import geo, photos
+from zhixian.citymgmt.cases import photos
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Area, CasePhoto, Grid
 from zhixian.errors import Invalid
 from zhixian.platform import uploads

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from zhixian.citymgmt.workflow import RULES
+from zhixian.citymgmt.cases.workflow import RULES
 from zhixian.labels import LabelBook, Labels, readable
 from zhixian.settings import Settings
 from zhixian.subsystems import load

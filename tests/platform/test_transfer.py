@@ -16,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from zhixian.app import create_app
-from zhixian.citymgmt import geo
+from zhixian.citymgmt.geo import service as geo
 from zhixian.web.assets import IMMUTABLE
 from zhixian.web.auth import Public
 

@@ -12,17 +12,16 @@ from sqlalchemy import select
 
 from zhixian.catalog import grading, service
 from zhixian.catalog import io as catalog_io
-from zhixian.catalog.facts import POINT as FACTS_POINT
 from zhixian.catalog.models import BusinessSystem, Resource
 from zhixian.catalog.schemas import ResourceIn, ReviewIn, SystemIn
 from zhixian.catalog.systems import SystemFilter, page_systems, system_resources
-from zhixian.db import SessionDep
 from zhixian.errors import DomainError, pydantic_errors_to_chinese
-from zhixian.fields import IdPath
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department, User
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
+from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -154,8 +153,11 @@ def detail(request: Request, resource_id: IdPath, actor: Viewer, session: Sessio
             select(Resource).where(Resource.code.in_(row.linked_codes or []), service.visible(actor))
         ).scalars()
     }
+    read = service.resource_read(session, row)
     facts = [
-        g for provider in request.app.state.registry.contributed(FACTS_POINT) for g in provider(session, actor, row)
+        g
+        for provider in request.app.state.registry.contributed("catalog_resource_facts")
+        for g in provider(session, actor, read)
     ]
     usernames = {u for u in (row.reviewer, row.submitted_by) if u}
     people = dict(
@@ -165,7 +167,7 @@ def detail(request: Request, resource_id: IdPath, actor: Viewer, session: Sessio
         request,
         "catalog/detail.html",
         actor,
-        r=service.resource_read(session, row),
+        r=read,
         status_labels=grading.STATUS_LABELS,
         grade_label=grading.grade_label,
         system=system,

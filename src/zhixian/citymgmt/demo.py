@@ -8,7 +8,6 @@ Volume: ``ZHIXIAN_CITYMGMT_DEMO_CASES`` (default 6000; the test suite sets a sma
 from __future__ import annotations
 
 import math
-import os
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,12 +17,15 @@ from shapely.geometry import MultiPoint, Polygon
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import catalogue, geo
+from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.config.standards import DEFAULT_CONFIG
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Address, Area, Case, CaseClass, CaseEvent, Component, Grid, Task
-from zhixian.citymgmt.standards import DEFAULT_CONFIG
+from zhixian.citymgmt.settings import DEMO_CASES
 from zhixian.clock import utcnow
 from zhixian.platform import service as platform
 from zhixian.platform.calendar import WorkingCalendar
+from zhixian.subsystems import CaseCategory
 
 CENTRE = (120.92, 30.84)
 ROADS = (
@@ -153,13 +155,13 @@ def seed(session: Session, ctx: Any) -> None:
     session.execute(insert(Grid), grid_rows)
     geo.bump_version(session)
     _components_and_addresses(session, ctx, grid_rows, community_geoms)
-    volume = int(os.environ.get("ZHIXIAN_CITYMGMT_DEMO_CASES", "6000"))
+    volume = ctx.settings.declared(DEMO_CASES)
     if volume > 0:
         generate_cases(session, ctx, volume=volume, years=2.0)
     ctx.notes.append(f"数字城管：{len(grid_rows)} 个单元网格，约 {volume} 件历史案件")
 
 
-def _contributed_classes(ctx: Any) -> list[dict[str, Any]]:
+def _contributed_classes(ctx: Any) -> list[CaseCategory]:
     from zhixian.subsystems import load
 
     try:

@@ -5,8 +5,8 @@ Case actions are named from ``workflow.RULES``, so a new workflow action is name
 
 from __future__ import annotations
 
-from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
-from zhixian.citymgmt.workflow import RULES
+from zhixian.citymgmt.cases.workflow import RULES
+from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
 from zhixian.labels import Labels
 
 LABELS = Labels(

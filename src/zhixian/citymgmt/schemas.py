@@ -47,6 +47,15 @@ class CaseIntake(Input):
     self_disposed: bool = Field(default=False, description="监督员已自行处置（需附处置后照片）")
 
 
+class ChannelIntake(CaseIntake):
+    """A report from a channel another subsystem contributes (``IntakeSource``), built by its service.
+
+    Not a request body: the public API keeps its documented channels; the hub checks this one's permission.
+    """
+
+    source: str = Field(min_length=1, max_length=16)  # type: ignore[assignment]  # any contributed channel code
+
+
 class BatchItem(CaseIntake):
     idempotency_key: str | None = Field(
         None, min_length=1, max_length=128, description="每条的幂等键；重发同键同内容得到同一案件"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,11 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import geo
-from zhixian.citymgmt.classes import class_table, get_class
-from zhixian.citymgmt.models import Case, CaseEvent, CasePhoto, Component, Grid
-from zhixian.citymgmt.parameters import config, set_config, shown_config
-from zhixian.citymgmt.photos import (
+from zhixian.citymgmt.cases.photos import (
     PHOTO_FORMATS,
     PhotoIn,
     check_photo,
@@ -31,9 +27,14 @@ from zhixian.citymgmt.photos import (
     readable_photo,
     store_photo,
 )
-from zhixian.citymgmt.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
-from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, DuplicateRead, PhotoRef
-from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
+from zhixian.citymgmt.cases.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
+from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.config.classes import class_table, get_class
+from zhixian.citymgmt.config.parameters import config, set_config, shown_config
+from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
+from zhixian.citymgmt.geo import service as geo
+from zhixian.citymgmt.models import Case, CaseClass, CaseEvent, CasePhoto, Component, Grid
+from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, CaseRead, ClassRead, DuplicateRead, PhotoRef
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import Invalid, NotPermitted
 from zhixian.platform import audit
@@ -41,17 +42,23 @@ from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
+from zhixian.subsystems import CaseCategory, CaseHook, Registry
 
 __all__ = [
+    "LOCAL_EPOCH",
     "PHOTO_FORMATS",
     "SOURCE_PERMISSIONS",
     "CaseFilter",
     "CaseHook",
     "IntakeOptions",
     "PhotoIn",
+    "add_case_classes",
     "add_event",
+    "case_classes",
     "case_query",
     "case_read",
+    "case_reads",
+    "changed_since",
     "check_photo",
     "config",
     "created",
@@ -59,9 +66,12 @@ __all__ = [
     "duplicates",
     "get_case",
     "grid_inspector",
+    "grid_outlines",
     "intake",
+    "intake_options",
     "light",
     "list_cases",
+    "locate",
     "photo_file",
     "platform_tz",
     "read_upload",
@@ -84,8 +94,6 @@ SOURCE_PERMISSIONS: dict[str, str] = {
     "referral": "citymgmt.intake",
     "leader": "citymgmt.intake",
 }
-
-CaseHook = Callable[[Session, Case, dict[str, Any]], None]
 
 
 # --- who acts next: the handling department and the grid's inspector
@@ -159,6 +167,25 @@ class IntakeOptions:
     source_permissions: dict[str, str] = field(default_factory=dict)
     now: datetime | None = None
     stored: list[CasePhoto] = field(default_factory=list)  # filled by intake: the photos it saved
+
+
+def intake_options(
+    registry: Registry,
+    *,
+    settings: Settings,
+    cipher: FieldCipher,
+    photos: Sequence[PhotoIn] = (),
+    context: dict[str, Any] | None = None,
+) -> IntakeOptions:
+    """Options for intake on this node: the case hooks and intake channels its enabled subsystems contribute."""
+    return IntakeOptions(
+        settings=settings,
+        cipher=cipher,
+        photos=photos,
+        hooks=registry.contributed("case_hooks"),
+        context=context if context is not None else {},
+        source_permissions={s.code: s.permission for s in registry.contributed("intake_sources")},
+    )
 
 
 def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeOptions) -> Case:
@@ -314,3 +341,46 @@ def duplicates(session: Session, case: Case) -> list[DuplicateRead]:
                 )
             )
     return sorted(out, key=lambda r: r.distance_m)
+
+
+LOCAL_EPOCH = datetime(2000, 1, 1, tzinfo=LOCAL_TZ)  # before any case: the exchange feed's first "since"
+
+
+def changed_since(session: Session, *, since: datetime, limit: int) -> list[Case]:
+    """The exchange feed (上报上级平台): cases updated after ``since``, oldest change first, at most ``limit``."""
+    stmt = select(Case).where(Case.updated_at > since).order_by(Case.updated_at, Case.id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+# --- for subsystems that link their own records to the case hub (e.g. storefronts)
+
+
+def locate(session: Session, lon: float, lat: float) -> geo.Location:
+    """The grid, community and street of a point, or ``Invalid`` when it is outside the county."""
+    return geo.locate(session, lon, lat)
+
+
+def grid_outlines(session: Session) -> list[tuple[str, str]]:
+    """(grid code, WKT outline) of every unit grid, by code."""
+    return [(str(code), str(wkt)) for code, wkt in session.execute(select(Grid.code, Grid.wkt).order_by(Grid.code))]
+
+
+def add_case_classes(session: Session, categories: Sequence[CaseCategory]) -> int:
+    """Seeds contributed 部件/事件 classes (and the code tables if still empty); edited rows are kept."""
+    return catalogue.seed_classes(session, categories)
+
+
+def case_classes(session: Session, *, source: str) -> list[ClassRead]:
+    """The 小类 a subsystem contributed (``CaseClass.source``), by code."""
+    rows = session.execute(
+        select(CaseClass).where(CaseClass.source == source, CaseClass.parent_code.is_not(None)).order_by(CaseClass.code)
+    ).scalars()
+    return [ClassRead.model_validate(c) for c in rows]
+
+
+def case_reads(session: Session, case_ids: Sequence[int]) -> list[CaseRead]:
+    """Cases by id, newest first, as read models: for records another subsystem linked to cases."""
+    if not case_ids:
+        return []
+    rows = session.execute(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id.desc())).scalars()
+    return [case_read(session, c) for c in rows]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zhixian.citymgmt import workflow
+from zhixian.citymgmt.cases import workflow
 
 
 def escalate_overdue(node: Any) -> int:

@@ -8,12 +8,12 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
-from zhixian.db import SessionDep
 from zhixian.errors import DomainError
 from zhixian.platform import auth, service
 from zhixian.platform.deps import Pending, Signed, TokenCreator
 from zhixian.platform.models import ApiToken
 from zhixian.web.auth import SettingsDep
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)

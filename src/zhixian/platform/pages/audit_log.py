@@ -10,10 +10,10 @@ from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
 from zhixian.clock import LOCAL_TZ
-from zhixian.db import SessionDep
 from zhixian.platform import audit
 from zhixian.platform.deps import AuditReader
 from zhixian.platform.models import User
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -9,7 +9,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhixian.db import SessionDep
 from zhixian.platform import audit, auth, service
 from zhixian.platform.deps import Pending
 from zhixian.platform.models import UserSession
@@ -24,6 +23,7 @@ from zhixian.web.auth import (
     login_csrf_token,
     set_cookie,
 )
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.db import SessionDep
 from zhixian.errors import DomainError
 from zhixian.platform import org, service, uploads
 from zhixian.platform.deps import CalendarManager, OrgManager, SystemManager
 from zhixian.platform.schemas import CalendarOverrideIn
 from zhixian.web.auth import SettingsDep
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)

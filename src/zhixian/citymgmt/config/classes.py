@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import geo
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import CaseClass
 from zhixian.errors import FieldError, Invalid
 

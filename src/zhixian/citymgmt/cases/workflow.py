@@ -16,10 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import service
+from zhixian.citymgmt.cases.steps import HANDLERS, Step, open_task, pending_postponement
+from zhixian.citymgmt.config.standards import STATUS_LABELS
 from zhixian.citymgmt.models import Case, Notice
 from zhixian.citymgmt.schemas import ActionIn
-from zhixian.citymgmt.standards import STATUS_LABELS
-from zhixian.citymgmt.workflow_steps import HANDLERS, Step, open_task, pending_postponement
 from zhixian.clock import utcnow
 from zhixian.errors import Conflict, NotFound, NotPermitted
 from zhixian.platform import audit

@@ -11,20 +11,23 @@ from pydantic import ValidationError
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import evaluation, service, workflow
-from zhixian.citymgmt.api import detail
-from zhixian.citymgmt.evaluation_api import period
+from zhixian.citymgmt import service
+from zhixian.citymgmt.cases import workflow
+from zhixian.citymgmt.cases.api import detail
+from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
+from zhixian.citymgmt.evaluation import service as evaluation
+from zhixian.citymgmt.evaluation.api import period
 from zhixian.citymgmt.models import Case, CaseClass
 from zhixian.citymgmt.schemas import ActionIn
-from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
-from zhixian.db import SessionDep
 from zhixian.errors import Invalid, invalid_from
-from zhixian.fields import Day, IdPath
+from zhixian.fields import Day
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import PageParams, page_params
+from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
 router = APIRouter(prefix="/citymgmt", include_in_schema=False)

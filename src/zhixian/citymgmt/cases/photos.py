@@ -17,9 +17,9 @@ from typing import Protocol
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
+from zhixian.citymgmt.cases.queries import get_case
+from zhixian.citymgmt.config.parameters import config
 from zhixian.citymgmt.models import Case, CasePhoto
-from zhixian.citymgmt.parameters import config
-from zhixian.citymgmt.queries import get_case
 from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid, NotFound
 from zhixian.platform.actor import Actor

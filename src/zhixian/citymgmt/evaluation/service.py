@@ -15,8 +15,8 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import service
+from zhixian.citymgmt.config.standards import PUBLIC_SOURCES, SOURCES
 from zhixian.citymgmt.models import Case, CaseEvent, Grid, Task
-from zhixian.citymgmt.standards import PUBLIC_SOURCES, SOURCES
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import NotFound
 from zhixian.exports import Sheet, xlsx_bytes

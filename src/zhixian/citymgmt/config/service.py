@@ -16,16 +16,17 @@ from shapely.geometry import mapping
 from sqlalchemy import and_, case, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import geo
+from zhixian.citymgmt.config.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Address, Area, Case, CaseClass, Component, Grid
 from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
-from zhixian.citymgmt.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
 from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid
 from zhixian.exports import Sheet, plain_cell, xlsx_bytes
 from zhixian.platform import audit, uploads
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
+from zhixian.subsystems import CaseCategory
 
 jieba.setLogLevel(60)
 
@@ -37,7 +38,7 @@ def division_names(session: Session) -> dict[str, str]:
 # --- classes
 
 
-def seed_classes(session: Session, extra: Iterable[dict[str, Any]] = ()) -> int:
+def seed_classes(session: Session, extra: Iterable[CaseCategory] = ()) -> int:
     """Shipped code tables plus classes contributed by extensions; existing rows are left as edited."""
     existing = set(session.execute(select(CaseClass.code)).scalars())
     added = 0
@@ -54,33 +55,27 @@ def seed_classes(session: Session, extra: Iterable[dict[str, Any]] = ()) -> int:
                 session.add(_class_from_row(row, kind, "citymgmt"))
                 added += 1
     for spec in extra:
-        code = spec["code"]
-        if spec.get("major") and spec["major"] not in existing and session.get(CaseClass, spec["major"]) is None:
+        code = spec.code
+        if spec.major and spec.major not in existing and session.get(CaseClass, spec.major) is None:
             session.add(
-                CaseClass(
-                    code=spec["major"],
-                    kind=spec.get("kind", "event"),
-                    name=spec["major_name"],
-                    parent_code=None,
-                    source=spec.get("source", ""),
-                )
+                CaseClass(code=spec.major, kind=spec.kind, name=spec.major_name, parent_code=None, source=spec.source)
             )
             session.flush()
         if code not in existing:
             session.add(
                 CaseClass(
                     code=code,
-                    kind=spec.get("kind", "event"),
-                    name=spec["name"],
-                    parent_code=spec.get("major") or code[:3],
-                    filing_standard=spec.get("filing_standard", ""),
-                    closing_standard=spec.get("closing_standard", ""),
-                    limit_value=spec.get("limit_value", 1),
-                    limit_unit=spec.get("limit_unit", "days"),
-                    urgent_value=spec.get("urgent_value", 4),
-                    urgent_unit=spec.get("urgent_unit", "hours"),
-                    department_code=spec.get("department_code"),
-                    source=spec.get("source", ""),
+                    kind=spec.kind,
+                    name=spec.name,
+                    parent_code=spec.major or code[:3],
+                    filing_standard=spec.filing_standard,
+                    closing_standard=spec.closing_standard,
+                    limit_value=spec.limit_value,
+                    limit_unit=spec.limit_unit,
+                    urgent_value=spec.urgent_value,
+                    urgent_unit=spec.urgent_unit,
+                    department_code=spec.department_code,
+                    source=spec.source,
                 )
             )
             added += 1

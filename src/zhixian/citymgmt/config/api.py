@@ -12,15 +12,17 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from zhixian.citymgmt import catalogue, geo, service
+from zhixian.citymgmt import service
+from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import CaseClass, Grid
 from zhixian.citymgmt.schemas import AddressRead, ClassIn, ClassRead, ConfigIn, CoverIn, GeoImportReport, LocationRead
-from zhixian.db import SessionDep
 from zhixian.errors import Invalid
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.settings import Settings
 from zhixian.web.auth import Require, Signed
+from zhixian.web.deps import SessionDep
 from zhixian.web.middleware import Revalidated
 from zhixian.web.pagination import Page, PageParams, page_params
 

@@ -10,16 +10,18 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from zhixian.citymgmt import catalogue, geo, service
+from zhixian.citymgmt import service
+from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.config.standards import SOURCES
+from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.schemas import ClassIn, ConfigIn, GeoImportReport
-from zhixian.citymgmt.standards import SOURCES
-from zhixian.db import SessionDep
 from zhixian.errors import Invalid, NotFound, pydantic_errors_to_chinese
 from zhixian.platform import service as platform
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 router = APIRouter(prefix="/citymgmt/config", include_in_schema=False)

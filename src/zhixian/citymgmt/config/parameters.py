@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhixian.citymgmt.config.standards import DEFAULT_CONFIG
 from zhixian.citymgmt.models import ConfigValue
-from zhixian.citymgmt.standards import DEFAULT_CONFIG
 from zhixian.errors import Invalid
 from zhixian.platform import audit
 from zhixian.platform.actor import Actor

@@ -14,10 +14,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.citymgmt import classes, service
+from zhixian.citymgmt import service
+from zhixian.citymgmt.config import classes
+from zhixian.citymgmt.config.standards import STATUS_LABELS
 from zhixian.citymgmt.models import Case, CasePhoto, Notice, Postponement, Task
 from zhixian.citymgmt.schemas import ActionIn
-from zhixian.citymgmt.standards import STATUS_LABELS
 from zhixian.errors import Conflict, FieldError, Invalid, NotFound
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor

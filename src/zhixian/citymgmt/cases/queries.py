@@ -12,9 +12,9 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
 from zhixian.citymgmt.models import Case, CaseClass, Task
 from zhixian.citymgmt.schemas import CaseRead
-from zhixian.citymgmt.standards import SOURCES, STATUS_LABELS
 from zhixian.clock import utcnow
 from zhixian.errors import NotFound, NotPermitted
 from zhixian.platform import service as platform
