@@ -18,7 +18,8 @@ import httpx
 
 # links a crawl does not follow: files, the API (JSON), and sign-out (it would end the crawl)
 SKIP = ("/static/", "/api/", "/logout", "/healthz")
-HREF = re.compile(r"""<a\s[^>]*?href="(/[^"#]*)""")
+# links, and the fragments htmx loads into a page by itself (hx-get): both must open for the user
+HREF = re.compile(r"""<a\s[^>]*?href="(/[^"#]*)|\shx-get="(/[^"#]*)""")
 CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\u3000-\u303f\uff00-\uffef]")
 LATIN = re.compile(r"[A-Za-z]")
 
@@ -120,8 +121,8 @@ def crawl(client: httpx.Client, *, per_shape: int = 3, limit: int = 600) -> Iter
         visit = Visit(url, resp.status_code, came_from)
         if resp.status_code == 200 and resp.headers.get("content-type", "").startswith("text/html"):
             visit.texts = readable_texts(resp.text)
-            for raw in HREF.findall(resp.text):
-                link = raw.replace("&amp;", "&")
+            for anchor, fragment in HREF.findall(resp.text):
+                link = (anchor or fragment).replace("&amp;", "&")
                 if not link.startswith(SKIP) and link not in seen:
                     queue.append((link, url))
         yield visit
