@@ -165,6 +165,17 @@ class Settings(BaseSettings):
         default_factory=dict, description="子系统声明的设置：zhixian.toml 中的 [subsystems.<代码>] 表"
     )
     _environ: dict[str, str] = PrivateAttr(default_factory=dict)
+    # --- maps (issue 9): the basemap is chosen on 应用维护 → 地图底图; these bound how the platform serves it
+    map_tiles_dir: Path | None = Field(
+        default=None, description="本地底图文件（.mbtiles / .pmtiles）所在目录；默认 <data_dir>/tiles"
+    )
+    map_tile_cache_mb: int = Field(
+        default=512, ge=0, le=1_000_000, description="代理在线瓦片服务时本机瓦片缓存的上限（MB）；0 表示不缓存"
+    )
+    map_tile_timeout_seconds: float = Field(default=8, gt=0, le=60, description="向瓦片服务取一张瓦片的超时（秒）")
+    map_tile_fetch_concurrency: int = Field(
+        default=8, ge=1, le=64, description="同时向瓦片服务取瓦片的请求数上限（其余稍候或返回 503）"
+    )
 
     # --- working calendar
     work_periods: list[tuple[str, str]] = Field(

@@ -60,6 +60,7 @@ class MenuItem:
     path: str
     permission: str | None = None
     group: str = ""
+    primary: bool = False  # also a button at the top of the home page (工作台): what the person came to do
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from zhixian.app import build_node
 from zhixian.cli import app
 from zhixian.demo.county import generate
 from zhixian.platform.models import Department, Division
+from zhixian.platform.schemas import DivisionIn
 from zhixian.settings import Settings
 
 
@@ -59,3 +60,19 @@ def test_demo_command_seeds_a_county_of_each_kind(tmp_path: Path, code: str, nam
 )
 def test_county_kind_reads_the_longest_ending_of_the_name(name: str, kind: str) -> None:
     assert generate(county_code="330421", county_name=name).divisions[0].kind == kind
+
+
+@pytest.mark.parametrize(
+    ("code", "name", "kind"),
+    [
+        ("520181", "清镇市", "县级市"),
+        ("152221", "科尔沁右翼前旗", "旗"),
+        ("330421", "嘉善县", "县"),
+        ("110105", "朝阳区", "区"),
+    ],
+)
+def test_every_kind_of_county_level_division_loads(code: str, name: str, kind: str) -> None:
+    county = generate(county_code=code, county_name=name)
+    rows = [DivisionIn.model_validate(d, from_attributes=True) for d in county.divisions]
+    assert rows[0].kind == kind
+    assert rows[0].name == name

@@ -78,7 +78,7 @@ def _cells(points: list[tuple[float, float]], boundary: Any, rounds: int = 2) ->
         regions = shapely.voronoi_polygons(MultiPoint(points), extend_to=boundary, ordered=True)
         cells = [shapely.intersection(g, boundary) for g in regions.geoms]
         points = [(c.centroid.x, c.centroid.y) for c in cells]
-    return [geo._polygonal(c) if not isinstance(c, Polygon) else c for c in cells]
+    return [geo.polygonal(c) if not isinstance(c, Polygon) else c for c in cells]
 
 
 def _point_in(rng: random.Random, poly: Any) -> tuple[float, float]:

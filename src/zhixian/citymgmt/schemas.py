@@ -170,6 +170,18 @@ class DuplicateRead(BaseModel):
     reported_at: datetime
 
 
+class PlaceRead(BaseModel):
+    """Where a case is in words: division names beside their codes, and the nearest standard address."""
+
+    grid_code: str | None
+    community_code: str | None
+    community_name: str
+    street_code: str | None
+    street_name: str
+    nearest_address: str | None
+    nearest_distance_m: float | None
+
+
 class CaseDetail(CaseRead):
     events: list[EventRead]
     photos: list[PhotoRead]
@@ -178,6 +190,8 @@ class CaseDetail(CaseRead):
     duplicates: list[DuplicateRead]
     actions: list[str]
     suggested_department_id: int | None
+    suggested_reason: str = ""  # why that department (component maintainer, class default, 属地) or why none
+    place: PlaceRead | None = None
     deadline_warnings: list[str] = []
 
 
@@ -273,6 +287,7 @@ class CoverIn(Input):
     community_code: str = Field(pattern=r"^\d{12}$")
     size_m: float = Field(gt=20, le=5000, allow_inf_nan=False)
     replace: bool = True
+    overlap: Literal["refuse", "clip"] = Field("refuse", description="与其他网格重叠时：refuse 拒绝，clip 裁去重叠部分")
 
 
 class AddressRead(Output):

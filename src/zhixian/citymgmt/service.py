@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhixian.citymgmt.cases import routing
 from zhixian.citymgmt.cases.photos import (
     PHOTO_FORMATS,
     PhotoIn,
@@ -29,7 +30,7 @@ from zhixian.citymgmt.cases.photos import (
 )
 from zhixian.citymgmt.cases.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
 from zhixian.citymgmt.config import service as catalogue
-from zhixian.citymgmt.config.classes import class_table, get_class
+from zhixian.citymgmt.config.classes import get_class
 from zhixian.citymgmt.config.parameters import config, set_config, shown_config
 from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
 from zhixian.citymgmt.geo import service as geo
@@ -38,7 +39,6 @@ from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, CaseRead, ClassRea
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import Invalid, NotPermitted
 from zhixian.platform import audit
-from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
@@ -100,19 +100,11 @@ SOURCE_PERMISSIONS: dict[str, str] = {
 
 
 def suggest_department(session: Session, case: Case) -> int | None:
-    """Component owner first, then the class's department; ``@属地`` → the street's government."""
-    if case.component_code:
-        comp = session.execute(select(Component).where(Component.code == case.component_code)).scalar_one_or_none()
-        if comp is not None and (comp.maintainer_department_id or comp.owner_department_id):
-            return comp.maintainer_department_id or comp.owner_department_id
-    cls = class_table(session).get(case.class_code)
-    code = cls.department_code if cls else None
-    if code == "@属地":
-        code = f"xz{case.street_code[6:9]}" if case.street_code else None
-    if not code:
-        return None
-    dept = platform.department_by_code(session, code)
-    return dept.id if dept is not None else None
+    """Component owner first, then the class's department; ``@属地`` → the street's government.
+
+    The rule and the words that explain it to the 派遣员 are in ``cases.routing.suggest``.
+    """
+    return routing.suggest(session, case).department_id
 
 
 def grid_inspector(session: Session, grid_code: str | None) -> int | None:

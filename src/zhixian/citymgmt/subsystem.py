@@ -9,13 +9,15 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from zhixian.citymgmt.cases import api
+from zhixian.citymgmt.cases import api, field_pages
 from zhixian.citymgmt.cases.home import home_cards
 from zhixian.citymgmt.cases.pages import router as pages_router
 from zhixian.citymgmt.config import api as catalogue_api
 from zhixian.citymgmt.config.pages import router as config_router
 from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.evaluation import api as evaluation_api
+from zhixian.citymgmt.geo import api as geo_api
+from zhixian.citymgmt.geo.pages import router as geo_pages_router
 from zhixian.citymgmt.labels import LABELS
 from zhixian.citymgmt.open311.api import router as open311_router
 from zhixian.citymgmt.settings import SETTINGS
@@ -26,13 +28,16 @@ _HERE = Path(__file__).parent
 
 # JSON API under /api/v1/citymgmt: case routes, then base data and 应用维护, then evaluation
 api_router = APIRouter()
-for _area in (api, catalogue_api, evaluation_api):
+for _area in (api, catalogue_api, evaluation_api, geo_api):
     api_router.include_router(_area.router)
+api_router.include_router(field_pages.api_router)
 
 page_router = APIRouter()
 page_router.include_router(open311_router)
 page_router.include_router(pages_router)
+page_router.include_router(field_pages.router)
 page_router.include_router(config_router)
+page_router.include_router(geo_pages_router)
 
 PERMISSIONS = [
     Permission("citymgmt.view", "查看全部城管案件与监督指挥"),
@@ -82,13 +87,14 @@ subsystem = Subsystem(
         MenuItem("案件列表", "/citymgmt/cases", "citymgmt.view", "数字城管"),
         MenuItem("我的任务", "/citymgmt/my", "citymgmt.report", "数字城管"),
         MenuItem("本部门待办", "/citymgmt/my", "citymgmt.handle", "数字城管"),
-        MenuItem("上报问题", "/citymgmt/report", "citymgmt.report", "数字城管"),
+        MenuItem("上报问题", "/citymgmt/report", "citymgmt.report", "数字城管", primary=True),
+        MenuItem("我的上报", "/citymgmt/reports/mine", "citymgmt.report", "数字城管"),
         MenuItem("综合评价", "/citymgmt/evaluation", "citymgmt.evaluate", "数字城管"),
         MenuItem("应用维护", "/citymgmt/config", "citymgmt.config", "数字城管"),
     ],
     jobs=[Job("citymgmt.escalate_overdue", escalate_overdue, 300)],
     seed=seed,
-    home_cards=[home_cards],
+    home_cards=[home_cards, field_pages.home_cards],
     settings=SETTINGS,
     labels=[LABELS],
 )

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from zhixian.citymgmt import service
-from zhixian.citymgmt.cases import workflow
+from zhixian.citymgmt.cases import places, routing, workflow
 from zhixian.citymgmt.models import Case, Postponement, Task
 from zhixian.citymgmt.schemas import (
     ActionIn,
@@ -27,6 +27,7 @@ from zhixian.citymgmt.schemas import (
     CaseRead,
     EventRead,
     PhotoRead,
+    PlaceRead,
     PostponementRead,
     TaskRead,
 )
@@ -62,7 +63,8 @@ def detail(session: Any, case: Case, actor: Actor, request: Request | None = Non
         .all()
     )
     dups = service.duplicates(session, case) if case.status in ("reported", "verifying") else []
-    suggested = service.suggest_department(session, case) if case.status == "dispatching" else None
+    suggestion = routing.suggest(session, case) if case.status == "dispatching" else None
+    where = places.place(session, case)
     return CaseDetail(
         **base.model_dump(),
         events=[EventRead.model_validate(e) for e in case.events],
@@ -74,7 +76,17 @@ def detail(session: Any, case: Case, actor: Actor, request: Request | None = Non
         postponements=[PostponementRead.model_validate(p) for p in posts],
         duplicates=dups,
         actions=workflow.allowed_actions(session, actor=actor, case=case),
-        suggested_department_id=suggested,
+        suggested_department_id=suggestion.department_id if suggestion else None,
+        suggested_reason=suggestion.reason if suggestion else "",
+        place=PlaceRead(
+            grid_code=where.grid_code,
+            community_code=where.community_code,
+            community_name=where.community_name,
+            street_code=where.street_code,
+            street_name=where.street_name,
+            nearest_address=where.nearest.text if where.nearest else None,
+            nearest_distance_m=where.nearest.distance_m if where.nearest else None,
+        ),
     )
 
 
