@@ -38,6 +38,7 @@ NOT_OBJECTS: dict[str, str] = {
     "/open311/v2/tokens/{token}.json": "public token lookup",
     "/open311/v2/tokens/{token}.xml": "public token lookup",
     "/api/v1/catalog/systems/{system_id}": "GET: the system registry is county-wide; writes are checked below",
+    "/catalog/systems/{system_id}": "the system registry is county-wide (its page only reads)",
     "/api/v1/users/{user_id}/roles": "only the security administrator (county scope) holds users.manage",
     "/api/v1/users/{user_id}/reset-password": "only the security administrator (county scope) holds users.manage",
     "/api/v1/users/{user_id}/unlock": "only the security administrator (county scope) holds users.manage",

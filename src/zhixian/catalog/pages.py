@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,11 +12,13 @@ from sqlalchemy import select
 
 from zhixian.catalog import grading, service
 from zhixian.catalog import io as catalog_io
+from zhixian.catalog.models import BusinessSystem, Resource
 from zhixian.catalog.schemas import ResourceIn, ReviewIn, SystemIn
+from zhixian.catalog.systems import SystemFilter, page_systems, system_resources
 from zhixian.errors import DomainError, pydantic_errors_to_chinese
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
-from zhixian.platform.models import Department
+from zhixian.platform.models import Department, User
 from zhixian.web.auth import Require
 from zhixian.web.deps import SessionDep
 from zhixian.web.params import IdPath
@@ -27,6 +30,7 @@ Viewer = Annotated[Actor, Depends(Require("catalog.view"))]
 Editor = Annotated[Actor, Depends(Require("catalog.edit"))]
 ITEM_COLUMNS = ("name", "field_name", "data_type", "length", "share_type", "grade", "sensitivity", "rule", "required")
 ITEM_HELP = "每行一个信息项：名称|字段名|数据类型|长度|共享类型|分级|敏感级别|校验规则|必填(是/否)"
+PAGE = 50
 
 
 def _vocab() -> dict[str, Any]:
@@ -37,6 +41,13 @@ def _departments(session: SessionDep) -> list[Department]:
     return list(
         session.execute(select(Department).where(Department.active.is_(True)).order_by(Department.path)).scalars()
     )
+
+
+def _systems(session: SessionDep) -> list[tuple[str, str]]:
+    return [
+        (c, n)
+        for c, n in session.execute(select(BusinessSystem.code, BusinessSystem.name).order_by(BusinessSystem.code))
+    ]
 
 
 @router.get("/catalog")
@@ -61,7 +72,7 @@ def browse(
         status=status or None,
         department_id=department_id,
     )
-    rows, total = service.list_resources(session, actor=actor, flt=flt, offset=(page - 1) * 50, limit=50)
+    rows, total = service.list_resources(session, actor=actor, flt=flt, offset=(page - 1) * PAGE, limit=PAGE)
     return render(
         request,
         "catalog/browse.html",
@@ -69,6 +80,17 @@ def browse(
         rows=rows,
         total=total,
         page=page,
+        size=PAGE,
+        base_query=urlencode(
+            {
+                "q": q,
+                "kind": kind,
+                "share_type": share_type,
+                "grade": grade,
+                "status": status,
+                "department_id": department,
+            }
+        ),
         q=q,
         kind=kind,
         share_type=share_type,
@@ -105,6 +127,8 @@ def import_file(
         rows=rows,
         total=total,
         page=1,
+        size=PAGE,
+        base_query="",
         q="",
         kind="",
         share_type="",
@@ -122,13 +146,35 @@ def import_file(
 @router.get("/catalog/resources/{resource_id}")
 def detail(request: Request, resource_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
     row = service.get_resource(session, actor=actor, resource_id=resource_id)
+    system = session.get(BusinessSystem, row.system_id) if row.system_id else None
+    linked = {
+        r.code: r
+        for r in session.execute(
+            select(Resource).where(Resource.code.in_(row.linked_codes or []), service.visible(actor))
+        ).scalars()
+    }
+    read = service.resource_read(session, row)
+    facts = [
+        g
+        for provider in request.app.state.registry.contributed("catalog_resource_facts")
+        for g in provider(session, actor, read)
+    ]
+    usernames = {u for u in (row.reviewer, row.submitted_by) if u}
+    people = dict(
+        session.execute(select(User.username, User.full_name).where(User.username.in_(usernames))).tuples().all()
+    )
     return render(
         request,
         "catalog/detail.html",
         actor,
-        r=service.resource_read(session, row),
-        labels=grading.STATUS_LABELS,
+        r=read,
+        status_labels=grading.STATUS_LABELS,
         grade_label=grading.grade_label,
+        system=system,
+        linked=linked,
+        facts=facts,
+        people=people,
+        editable=service.may_edit(session, actor, row.department_id),
     )
 
 
@@ -200,6 +246,8 @@ def new(request: Request, actor: Editor, session: SessionDep) -> HTMLResponse:
         errors={},
         resource_id=None,
         item_help=ITEM_HELP,
+        departments=_departments(session),
+        systems=_systems(session),
         **_vocab(),
     )
 
@@ -219,6 +267,8 @@ def edit(request: Request, resource_id: IdPath, actor: Editor, session: SessionD
         errors={},
         resource_id=resource_id,
         item_help=ITEM_HELP,
+        departments=_departments(session),
+        systems=_systems(session),
         **_vocab(),
     )
 
@@ -254,28 +304,90 @@ async def save(request: Request, actor: Editor, session: SessionDep) -> Response
         errors=errors,
         resource_id=resource_id,
         item_help=ITEM_HELP,
+        departments=_departments(session),
+        systems=_systems(session),
         **_vocab(),
     )
 
 
 @router.get("/catalog/systems")
 def systems(
-    request: Request, actor: Viewer, session: SessionDep, builder_level: str = "", access_status: str = ""
+    request: Request,
+    actor: Viewer,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    builder_level: Annotated[str, Query(max_length=8)] = "",
+    access_status: Annotated[str, Query(max_length=16)] = "",
+    department: Annotated[str, Query(alias="department_id", max_length=12)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    rows = service.list_systems(
-        session, actor=actor, builder_level=builder_level or None, access_status=access_status or None
+    return _systems_page(
+        request,
+        actor,
+        session,
+        q=q,
+        builder_level=builder_level,
+        access_status=access_status,
+        department=department,
+        page=page,
     )
+
+
+def _systems_page(
+    request: Request,
+    actor: Actor,
+    session: SessionDep,
+    *,
+    q: str = "",
+    builder_level: str = "",
+    access_status: str = "",
+    department: str = "",
+    page: int = 1,
+    status_code: int = 200,
+    errors: dict[str, str] | None = None,
+    form: dict[str, str] | None = None,
+) -> HTMLResponse:
+    department_id = int(department) if department.isdigit() else None  # the filter form sends "" for 全部
+    flt = SystemFilter(
+        q=q, builder_level=builder_level or None, access_status=access_status or None, department_id=department_id
+    )
+    rows, total = page_systems(session, actor=actor, flt=flt, offset=(page - 1) * PAGE, limit=PAGE)
     return render(
         request,
         "catalog/systems.html",
         actor,
+        status_code=status_code,
         rows=[service.system_read(session, r) for r in rows],
+        total=total,
+        page=page,
+        size=PAGE,
+        base_query=urlencode(
+            {"q": q, "builder_level": builder_level, "access_status": access_status, "department_id": department}
+        ),
         summary=service.registry_summary(session, actor=actor),
+        q=q,
         builder_level=builder_level,
         access_status=access_status,
-        errors={},
-        form={},
+        department_id=department_id,
+        errors=errors or {},
+        form=form or {},
         departments=_departments(session),
+        **_vocab(),
+    )
+
+
+@router.get("/catalog/systems/{system_id}")
+def system_detail(request: Request, system_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
+    row = service.get_system(session, actor=actor, system_id=system_id)
+    return render(
+        request,
+        "catalog/system.html",
+        actor,
+        s=service.system_read(session, row),
+        resources=system_resources(session, actor=actor, system_id=system_id),
+        editable=service.may_edit(session, actor, row.department_id),
+        department=session.get(Department, row.department_id),
+        status_labels=grading.STATUS_LABELS,
         **_vocab(),
     )
 
@@ -293,18 +405,4 @@ async def register_system(request: Request, actor: Editor, session: SessionDep) 
     except DomainError as exc:
         session.rollback()
         errors = {"_": exc.detail}
-    rows = service.list_systems(session, actor=actor)
-    return render(
-        request,
-        "catalog/systems.html",
-        actor,
-        status_code=422,
-        rows=[service.system_read(session, r) for r in rows],
-        summary=service.registry_summary(session, actor=actor),
-        builder_level="",
-        access_status="",
-        errors=errors,
-        form=form,
-        departments=_departments(session),
-        **_vocab(),
-    )
+    return _systems_page(request, actor, session, status_code=422, errors=errors, form=form)

@@ -68,6 +68,7 @@ def config_page(request: Request, session: SessionDep, actor: Configurer) -> HTM
         "citymgmt/config.html",
         actor,
         classes=classes,
+        department_names=dict(_departments(session)),
         config=service.shown_config(session),
         saved=request.query_params.get("saved"),
         imported=request.query_params.get("imported"),

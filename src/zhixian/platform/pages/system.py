@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
 from zhixian.errors import DomainError
@@ -21,17 +22,18 @@ from zhixian.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
+def _org_context(session: Session) -> dict[str, Any]:
+    divisions = org.list_divisions(session)
+    return {
+        "divisions": divisions,
+        "division_names": {d.code: d.name for d in divisions},
+        "departments": org.list_departments(session, include_inactive=True),
+    }
+
+
 @router.get("/admin/org")
 def org_page(request: Request, actor: OrgManager, session: SessionDep) -> HTMLResponse:
-    return render(
-        request,
-        "platform/org.html",
-        actor,
-        divisions=org.list_divisions(session),
-        departments=org.list_departments(session, include_inactive=True),
-        report=None,
-        errors=[],
-    )
+    return render(request, "platform/org.html", actor, report=None, errors=[], **_org_context(session))
 
 
 @router.post("/admin/org/import")
@@ -58,10 +60,9 @@ def org_import(
         "platform/org.html",
         actor,
         status_code=422 if errors else 200,
-        divisions=org.list_divisions(session),
-        departments=org.list_departments(session, include_inactive=True),
         report=report,
         errors=errors,
+        **_org_context(session),
     )
 
 
