@@ -94,6 +94,13 @@ class Unavailable(DomainError):
         super().__init__(detail, [], 503, "暂时无法完成")
 
 
+class TooManyRequests(DomainError):
+    """A rate limit or quota was reached; Retry-After says in how many seconds to come back."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail, [], 429, "请求过于频繁", {"Retry-After": str(max(1, retry_after))})
+
+
 # Pydantic error types → Chinese. Unknown types still get a message that names the field.
 _PYDANTIC_MESSAGES: dict[str, str] = {
     "missing": "必填",

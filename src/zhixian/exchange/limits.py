@@ -1,0 +1,105 @@
+"""Replay protection and rate limits that every worker and process shares: they live in the database.
+
+A nonce is a row keyed by (application, nonce): inserting it twice conflicts, in one process or ten,
+on SQLite or PostgreSQL. Calls are counted per application in a minute bucket and a (Beijing) day
+bucket with one upsert that returns both counts, so the limit is exact across workers. The upsert is
+the last statement before the audit record and the commit: on PostgreSQL it locks the counter row,
+and the lock should be held as briefly as possible.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from zhixian.clock import LOCAL_TZ
+from zhixian.errors import TooManyRequests
+from zhixian.exchange.models import Nonce, RateCounter
+
+
+def _insert(session: Session, table: Any) -> Any:
+    """INSERT … ON CONFLICT in the session's dialect (both SQLite and PostgreSQL have it)."""
+    return pg_insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
+
+
+def use_nonce(session: Session, *, application_id: int, nonce: str, now: datetime, ttl: timedelta) -> bool:
+    """True the first time (application, nonce) is seen while it is live; False for a replay."""
+    stmt = _insert(session, Nonce).values(application_id=application_id, nonce=nonce, expires_at=now + ttl)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Nonce.application_id, Nonce.nonce],
+        set_={"expires_at": stmt.excluded.expires_at},
+        where=Nonce.expires_at < now,  # a long-expired nonce may be used again: its timestamp no longer would be
+    )
+    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def _buckets(now: datetime) -> tuple[str, datetime, str, datetime, int, int]:
+    """The minute and day buckets of ``now`` with their expiry and the seconds until each ends."""
+    epoch = now.timestamp()
+    minute = math.floor(epoch // 60)
+    local = now.astimezone(LOCAL_TZ)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL_TZ)
+    to_minute = math.ceil((minute + 1) * 60 - epoch)
+    to_midnight = math.ceil((midnight - local).total_seconds())
+    return (
+        f"m:{minute}",
+        now + timedelta(minutes=2),
+        f"d:{local.date().isoformat()}",
+        midnight + timedelta(days=1),
+        max(1, to_minute),
+        max(1, to_midnight),
+    )
+
+
+def _refuse(per_minute: int, daily: int, minute_calls: int, day_calls: int, to_minute: int, to_midnight: int) -> None:
+    if day_calls > daily:
+        raise TooManyRequests(
+            f"已用完本应用今日的调用配额（{daily} 次），请于 {to_midnight} 秒后（次日零时）再试", to_midnight
+        )
+    if minute_calls > per_minute:
+        raise TooManyRequests(f"调用过于频繁：本应用每分钟最多 {per_minute} 次，请于 {to_minute} 秒后再试", to_minute)
+
+
+def precheck(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> None:
+    """A cheap read before any work: a client that is already over its limit is turned away at once."""
+    minute, _, day, _, to_minute, to_midnight = _buckets(now)
+    counts = dict(
+        session.execute(
+            select(RateCounter.bucket, RateCounter.calls).where(
+                RateCounter.application_id == application_id, RateCounter.bucket.in_((minute, day))
+            )
+        ).all()
+    )
+    _refuse(per_minute, daily, counts.get(minute, 0) + 1, counts.get(day, 0) + 1, to_minute, to_midnight)
+
+
+def count_call(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> int:
+    """Counts this call in both buckets (one statement) and refuses it if either is now over; returns what
+    is left of the minute's allowance."""
+    minute, minute_expiry, day, day_expiry, to_minute, to_midnight = _buckets(now)
+    stmt = _insert(session, RateCounter).values(
+        [
+            {"application_id": application_id, "bucket": minute, "calls": 1, "expires_at": minute_expiry},
+            {"application_id": application_id, "bucket": day, "calls": 1, "expires_at": day_expiry},
+        ]
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[RateCounter.application_id, RateCounter.bucket],
+        set_={"calls": RateCounter.calls + 1},
+    ).returning(RateCounter.bucket, RateCounter.calls)
+    counts = dict(session.execute(stmt).all())
+    _refuse(per_minute, daily, counts.get(minute, 0), counts.get(day, 0), to_minute, to_midnight)
+    return max(0, per_minute - int(counts.get(minute, 0)))
+
+
+def purge(session: Session, now: datetime) -> tuple[int, int]:
+    """Drops nonces and counters that can no longer matter (a job)."""
+    nonces = session.execute(delete(Nonce).where(Nonce.expires_at < now)).rowcount  # type: ignore[attr-defined]
+    counters = session.execute(delete(RateCounter).where(RateCounter.expires_at < now)).rowcount  # type: ignore[attr-defined]
+    return int(nonces or 0), int(counters or 0)

@@ -1,0 +1,7 @@
+"""HTML pages of the exchange."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(include_in_schema=False)
