@@ -188,12 +188,13 @@ def list_grants(
     return list(rows), int(total)
 
 
+def _manager(session: Session, actor: Actor, grant: Grant) -> bool:
+    """The provider side and the data authority manage a grant; the consumer only reads it."""
+    return _authority(actor) or (actor.can("exchange.approve") and _own(session, actor, grant.provider_department_id))
+
+
 def actions(session: Session, actor: Actor, grant: Grant) -> list[str]:
-    """Provider side and the data authority manage a grant; the consumer only reads it."""
-    manager = _authority(actor) or (
-        actor.can("exchange.approve") and _own(session, actor, grant.provider_department_id)
-    )
-    if not manager:
+    if not _manager(session, actor, grant):
         return []
     out = []
     if grant.status == "active":
@@ -207,9 +208,9 @@ def actions(session: Session, actor: Actor, grant: Grant) -> list[str]:
 
 def _manage(session: Session, actor: Actor, grant_id: int, action: str) -> Grant:
     grant = get_grant(session, actor=actor, grant_id=grant_id)
+    if not _manager(session, actor, grant):
+        raise NotPermitted("只有提供方或数据主管部门可以管理授权")
     if action not in actions(session, actor, grant):
-        if not actions(session, actor, grant):
-            raise NotPermitted("只有提供方或数据主管部门可以管理授权")
         raise Conflict(f"授权当前为“{state_label(state(grant))}”，不能执行此操作")
     return grant
 
