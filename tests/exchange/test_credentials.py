@@ -4,8 +4,8 @@ sent from the wrong time or place, and limits answered with 429 and Retry-After.
 from __future__ import annotations
 
 from sqlalchemy import select
+from tests.exchange.helpers import GATEWAY, people
 
-from tests.exchange.helpers import GATEWAY, Gateway, people
 from zhixian import clock
 from zhixian.exchange import signing
 from zhixian.exchange.models import Application, Event

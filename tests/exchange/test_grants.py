@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select, text
-
 from tests.exchange.helpers import Gateway, dept_id, people, period, resource_id
+
 from zhixian import clock
 from zhixian.exchange import apps, requests
 from zhixian.exchange.models import Grant

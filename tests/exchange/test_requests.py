@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-
 from tests.exchange.helpers import period, resource_id, resource_where
+
 from zhixian.exchange import policy
 from zhixian.exchange import requests as exchange_requests
 from zhixian.exchange.models import ShareRequest
@@ -84,7 +84,9 @@ def test_late_conditional_request_is_reminded_then_escalated_to_the_authority(as
     consumer = as_user("zjj_officer")
     req = _submit(consumer, resource_id(db, "人口"), ["id_number", "name"], operations=["verify"])
     row = db.get(ShareRequest, req["id"])
-    assert row is not None and row.remind_at is not None and row.due_at is not None
+    assert row is not None
+    assert row.remind_at is not None
+    assert row.due_at is not None
     days = node.settings.exchange_answer_days
     assert (
         row.due_at == platform_service.add_working_time(db, settings=node.settings, start=row.created_at, days=days).at

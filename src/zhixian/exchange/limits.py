@@ -36,7 +36,8 @@ def use_nonce(session: Session, *, application_id: int, nonce: str, now: datetim
         set_={"expires_at": stmt.excluded.expires_at},
         where=Nonce.expires_at < now,  # a long-expired nonce may be used again: its timestamp no longer would be
     )
-    return bool(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: the ORM session reports no rowcount for an upsert on PostgreSQL
+    return session.execute(stmt.returning(Nonce.nonce)).first() is not None
 
 
 def _buckets(now: datetime) -> tuple[str, datetime, str, datetime, int, int]:
