@@ -16,9 +16,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from tests.conftest import dispose_node, make_node
 from tests.exchange.helpers import GATEWAY, Gateway
+
 from zhixian import clock
 from zhixian.exchange import apps
 from zhixian.exchange.schemas import ApplicationIn
