@@ -249,6 +249,7 @@ def list_calls(
     operation: Literal["", "list", "lookup", "query", "verify"] = "",
     result: Literal["", "成功", "拒绝", "失败"] = "",
     side: Literal["", "consumer", "provider"] = "",
+    purpose: Annotated[str, Query(max_length=500)] = "",
     since: Annotated[Moment | None, Query()] = None,
     until: Annotated[Moment | None, Query()] = None,
 ) -> Page[CallRead]:
@@ -261,6 +262,7 @@ def list_calls(
         operation=operation,
         result=result,
         side=side,
+        purpose=purpose,
         since=since,
         until=until,
     )

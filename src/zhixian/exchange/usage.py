@@ -50,6 +50,11 @@ class CallFilter:
         return urlencode(pairs)
 
 
+def _aware(moment: datetime) -> datetime:
+    """A time typed without a zone is Beijing time (fields.Moment)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=LOCAL_TZ)
+
+
 def _own(actor: Actor) -> Select[int]:
     return select(Department.id).where(actor.department_filter(Department.path))
 
@@ -77,9 +82,9 @@ def _filtered(actor: Actor, flt: CallFilter) -> Select[Any]:
         if value is not None:
             stmt = stmt.where(column == value)
     if flt.since:
-        stmt = stmt.where(Call.at >= flt.since)
+        stmt = stmt.where(Call.at >= _aware(flt.since))
     if flt.until:
-        stmt = stmt.where(Call.at < flt.until)
+        stmt = stmt.where(Call.at < _aware(flt.until))
     if flt.side == "consumer":
         stmt = stmt.where(Call.consumer_department_id.in_(_own(actor)))
     elif flt.side == "provider":
@@ -108,40 +113,41 @@ def names(session: Session) -> dict[str, dict[int, str]]:
 
 
 def _window(days: int) -> datetime:
-    return utcnow() - timedelta(days=days)
+    """The start of a "last N days" window, to the minute: the links it makes carry the same instant."""
+    return (utcnow() - timedelta(days=days)).replace(second=0, microsecond=0)
 
 
 def usage_table(session: Session, *, actor: Actor, side: str, days: int = 30) -> list[dict[str, Any]]:
-    """Provider side: who uses our data (department, application, resource, purpose); consumer side:
-    what our applications used. Each row carries the call-list filter that opens it."""
+    """Provider side: who uses our data (department, application, resource, grant and its purpose);
+    consumer side: what our applications used. Calls refused before a grant applied used no data and are
+    left out here (the call list shows them). Each row carries the call-list filter that opens it."""
     actor.require("exchange.view")
     since = _window(days)
     own = _own(actor)
     column = Call.provider_department_id if side == "provider" else Call.consumer_department_id
+    everyone = side == "county" and is_authority(actor)
+    keys = (Call.consumer_department_id, Call.application_id, Call.resource_id, Call.grant_id, Call.purpose)
     stmt = (
         select(
-            Call.consumer_department_id,
-            Call.application_id,
-            Call.resource_id,
-            Call.purpose,
+            *keys,
             func.count(),
             func.sum(Call.rows),
             func.sum(case((Call.result != "成功", 1), else_=0)),
             func.max(Call.at),
         )
-        .where(column.in_(own) if not (side == "county" and is_authority(actor)) else Call.id.is_not(None))
-        .where(Call.at >= since, Call.resource_id.is_not(None))
-        .group_by(Call.consumer_department_id, Call.application_id, Call.resource_id, Call.purpose)
+        .where(Call.id.is_not(None) if everyone else column.in_(own))
+        .where(Call.at >= since, Call.grant_id.is_not(None))
+        .group_by(*keys)
         .order_by(func.count().desc())
         .limit(200)
     )
     out = []
-    for dept, app, resource, purpose, calls, rows, failed, last in session.execute(stmt).all():
+    for dept, app, resource, grant, purpose, calls, rows, failed, last in session.execute(stmt).all():
         flt = CallFilter(
             consumer_department_id=dept,
             application_id=app,
             resource_id=resource,
-            purpose=purpose,
+            grant_id=grant,
             since=since,
             side=side if side in ("provider", "consumer") else "",
         )
@@ -150,6 +156,7 @@ def usage_table(session: Session, *, actor: Actor, side: str, days: int = 30) ->
                 "consumer_department_id": dept,
                 "application_id": app,
                 "resource_id": resource,
+                "grant_id": grant,
                 "purpose": purpose,
                 "calls": int(calls),
                 "rows": int(rows or 0),
