@@ -61,6 +61,7 @@ def list_requests(
     status: Literal["", "check", "review", "dispute", "granted", "refused", "withdrawn"] = "",
     light: Literal["", "green", "yellow", "red"] = "",
     resource_id: IdQuery = None,
+    since: Annotated[Moment | None, Query()] = None,
 ) -> Page[RequestRead]:
     rows, total = requests.list_requests(
         session,
@@ -69,6 +70,7 @@ def list_requests(
         status=status,
         light=light,
         resource_id=resource_id,
+        since=since,
         offset=paging.offset,
         limit=paging.size,
     )

@@ -145,8 +145,10 @@ def seed(session: Session, ctx: Any) -> None:
     g_mzj, g_rsj = _base_requests(s, res, made)
     _other_requests(s, res, made)
     _exceptions(s, res)
-    with at(s.now - timedelta(minutes=5)):
-        requests.deadlines(s.session, now=clock.utcnow())
+    for days_ago in (12, 8, 4, 0):  # the deadline job, as it ran: reminders first, escalation later
+        moment = s.ago(days_ago, 8) if days_ago else s.now - timedelta(minutes=5)
+        with at(moment):
+            requests.deadlines(s.session, now=clock.utcnow())
     _history(s, made, res, g_mzj, g_rsj, s.officer("gaj"))
     s.session.flush()
 
@@ -427,7 +429,10 @@ def _history(s: _Seeder, apps_: dict[str, _App], res: dict[str, Any], g_mzj: Any
         if day % 10 == 4:
             plan.append(("mzj", "lookup", person, {"key": s.rng.choice(ids)}, "wrong-secret"))  # misconfigured client
         for i, (who, op, rid, body, secret) in enumerate(plan):
-            with at(s.ago(day, 9 + (i * 7) % 9)):
+            moment = s.ago(day, 9 + (i * 7) % 9)
+            if moment >= s.now:
+                continue  # today's calls only up to now
+            with at(moment):
                 incoming = _signed(apps_[who], "POST", base.format(rid, op), body, secret=secret)
                 gateway.handle(
                     s.session, settings=s.settings, cipher=s.cipher, incoming=incoming, operation=op, resource_id=rid

@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from zhixian.clock import local_today, utcnow
+from zhixian.clock import LOCAL_TZ, local_today, utcnow
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhixian.exchange import apps, filters, grants, policy, sources, timeline
 from zhixian.exchange.models import Grant, ShareRequest
@@ -335,11 +335,14 @@ def list_requests(
     status: str = "",
     light: str = "",
     resource_id: int | None = None,
+    since: datetime | None = None,
     offset: int = 0,
     limit: int = 50,
 ) -> tuple[list[ShareRequest], int]:
     actor.require("exchange.view")
     stmt = select(ShareRequest).where(scope(actor), _box(session, actor, box))
+    if since is not None:
+        stmt = stmt.where(ShareRequest.created_at >= (since if since.tzinfo else since.replace(tzinfo=LOCAL_TZ)))
     if status:
         stmt = stmt.where(ShareRequest.status == status)
     if resource_id:

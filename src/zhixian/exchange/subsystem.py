@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from zhixian.exchange import api, cards, gateway_api, grants, pages, tasks
+from zhixian.exchange import api, cards, gateway_api, grants, pages, pages_admin, pages_usage, tasks
 from zhixian.exchange.demo import seed
 from zhixian.integration import access
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
@@ -16,6 +16,10 @@ _HERE = Path(__file__).parent
 api_router = APIRouter()
 api_router.include_router(api.router)
 api_router.include_router(gateway_api.router)
+
+page_router = APIRouter()
+for _area in (pages, pages_admin, pages_usage):
+    page_router.include_router(_area.router)
 
 # base-database pages and APIs (integration) honour sharing grants through the one access decision
 access.register_grant(grants.base_read)
@@ -59,7 +63,7 @@ subsystem = Subsystem(
     description="共享申请与审批、授权、应用与签名密钥、共享网关（脱敏、核验、审计）、数据使用透明",
     standard="国发〔2016〕51号、GB/T 43697-2024、GB/T 35273-2020、GB/T 22239-2019",
     api_router=api_router,
-    page_router=pages.router,
+    page_router=page_router,
     templates=_HERE / "templates",
     static=_HERE / "static",
     migrations=_HERE / "migrations",

@@ -112,7 +112,7 @@ def names(session: Session) -> dict[str, dict[int, str]]:
     }
 
 
-def _window(days: int) -> datetime:
+def window_start(days: int) -> datetime:
     """The start of a "last N days" window, to the minute: the links it makes carry the same instant."""
     return (utcnow() - timedelta(days=days)).replace(second=0, microsecond=0)
 
@@ -122,7 +122,7 @@ def usage_table(session: Session, *, actor: Actor, side: str, days: int = 30) ->
     consumer side: what our applications used. Calls refused before a grant applied used no data and are
     left out here (the call list shows them). Each row carries the call-list filter that opens it."""
     actor.require("exchange.view")
-    since = _window(days)
+    since = window_start(days)
     own = _own(actor)
     column = Call.provider_department_id if side == "provider" else Call.consumer_department_id
     everyone = side == "county" and is_authority(actor)
@@ -170,7 +170,7 @@ def usage_table(session: Session, *, actor: Actor, side: str, days: int = 30) ->
 
 def daily_calls(session: Session, *, actor: Actor, side: str, days: int = 30) -> list[dict[str, Any]]:
     """Calls per Beijing day for the chart; each bar opens that day's calls."""
-    since = _window(days)
+    since = window_start(days)
     stmt = _filtered(actor, CallFilter(since=since, side=side if side in ("provider", "consumer") else ""))
     times = session.execute(stmt.with_only_columns(Call.at)).scalars()
     counts: dict[str, int] = {}
@@ -197,7 +197,7 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, days: int 
     """What the data authority reports upward: requests, answer times against the limits, calls, top
     resources and consumers, grants about to expire. Every figure with the link that lists it."""
     actor.require("exchange.stats")
-    since = _window(days)
+    since = window_start(days)
     today = local_today()
     by_status = dict(
         session.execute(
@@ -247,8 +247,10 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, days: int 
     expiring = session.execute(
         select(func.count()).where(live, Grant.valid_until <= today + timedelta(days=30))
     ).scalar_one()
+    since_q = since.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
     return {
         "since": since,
+        "requests_href": f"/exchange/requests?box=all&since={since_q}",
         "requests": {k: int(v) for k, v in by_status.items()},
         "requests_total": int(sum(by_status.values())),
         "by_share_type": {k: int(v) for k, v in by_type.items()},
@@ -259,6 +261,7 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, days: int 
         "overdue_open": int(overdue),
         "calls": {k: int(v) for k, v in calls.items()},
         "calls_total": int(sum(calls.values())),
+        "calls_href": f"/exchange/calls?since={since_q}",
         "top_resources": [
             {
                 "resource_id": r,
@@ -269,7 +272,11 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, days: int 
             for r, c, n in top_resources
         ],
         "top_consumers": [
-            {"department_id": d, "calls": int(c), "href": f"/exchange/calls?consumer_department_id={d}&result=成功"}
+            {
+                "department_id": d,
+                "calls": int(c),
+                "href": f"/exchange/calls?consumer_department_id={d}&result=成功&since={since_q}",
+            }
             for d, c in top_consumers
         ],
         "grants_live": int(grants_live),
