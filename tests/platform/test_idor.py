@@ -51,6 +51,7 @@ NOT_OBJECTS: dict[str, str] = {
     "/api/v1/exchange/gateway/resources/{resource_id}/lookup": "signed by an application (tests/exchange/test_idor_gateway)",
     "/api/v1/exchange/gateway/resources/{resource_id}/query": "signed by an application (tests/exchange/test_idor_gateway)",
     "/api/v1/exchange/gateway/resources/{resource_id}/verify": "signed by an application (tests/exchange/test_idor_gateway)",
+    "/exchange/docs/{resource_id}": "documentation of the published catalogue, county-wide",
 }
 
 
@@ -282,6 +283,12 @@ ATTEMPTS = [
     Attempt("GET", "/api/v1/exchange/applications/{}/events", "zjj_officer", "exchange_app"),
     Attempt("PATCH", "/api/v1/exchange/applications/{}", "zjj_officer", "exchange_app", {"status": "disabled"}),
     Attempt("POST", "/api/v1/exchange/applications/{}/secret", "zjj_officer", "exchange_app"),
+    Attempt("GET", "/exchange/requests/{}", "zjj_officer", "exchange_request"),
+    Attempt("POST", "/exchange/requests/{}/act/approve", "zjj_officer", "exchange_request", {"note": "同意"}),
+    Attempt("GET", "/exchange/grants/{}", "zjj_officer", "exchange_grant"),
+    Attempt("POST", "/exchange/grants/{}/act", "zjj_officer", "exchange_grant", {"do": "suspend", "reason": "暂停"}),
+    Attempt("GET", "/exchange/apps/{}", "zjj_officer", "exchange_app"),
+    Attempt("POST", "/exchange/apps/{}", "zjj_officer", "exchange_app", {"do": "rotate"}),
 ]
 
 _NOT_ZJJ = "(SELECT id FROM department WHERE path LIKE '/7/%')"
