@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.platform_api import CONCURRENCY, ME_SQL, db_load, free_port, pct
 from tests.conftest import PASSWORD, create_pg_database, drop_pg_database
 
+from zhixian import clock
 from zhixian.app import build_node
 from zhixian.exchange import signing
 from zhixian.integration.models import Person
@@ -85,7 +86,7 @@ def _consumer(base: str, resource: int) -> tuple[str, str, str]:
             json={"name": "压测应用", "rate_per_minute": 100_000, "daily_quota": 100_000_000},
         ).json()
         app = created["application"]
-        today = time.strftime("%Y-%m-%d", time.localtime())
+        today = clock.local_today().isoformat()
         req = mzj.post(
             "/api/v1/exchange/requests",
             json={
@@ -99,6 +100,7 @@ def _consumer(base: str, resource: int) -> tuple[str, str, str]:
                 "period_end": f"{int(today[:4]) + 1}{today[4:]}",
             },
         ).json()
+        assert "id" in req, req
         grant = gaj.post(f"/api/v1/exchange/requests/{req['id']}/approve", json={})
         assert grant.status_code == 200, grant.text
         token = gaj.post("/api/v1/me/tokens", json={"name": "bench", "days": 1}).json()["token"]
@@ -200,6 +202,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--backends", default="sqlite,postgresql")
     args = parser.parse_args()
+    clock.unpin()  # tests.conftest pins the test moment; the demo and server here run on the real clock
     os.environ.setdefault("ZHIXIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     for backend in args.backends.split(","):
         run_backend(backend, args.seconds)

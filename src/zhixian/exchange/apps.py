@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
@@ -141,8 +141,11 @@ def rotate_secret(
     return row, secret
 
 
+_BY_CLIENT = select(Application).where(Application.client_id == bindparam("cid"))
+
+
 def by_client_id(session: Session, client_id: str) -> Application | None:
-    return session.execute(select(Application).where(Application.client_id == client_id)).scalar_one_or_none()
+    return session.execute(_BY_CLIENT, {"cid": client_id}).scalar_one_or_none()
 
 
 @lru_cache(maxsize=4096)

@@ -31,7 +31,6 @@ from zhixian.exchange.schemas import (
     RequestIn,
     ResolveIn,
 )
-from zhixian.integration.models import LegalPerson, Person
 from zhixian.platform import service as platform_service
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department, User
@@ -385,14 +384,9 @@ def _signed(
 
 def _history(s: _Seeder, apps_: dict[str, _App], res: dict[str, Any], g_mzj: Any, g_rsj: Any, gaj: Actor) -> None:
     """A month of calls through the real gateway, including refusals (a suspended grant, a bad signature)."""
-    ids = [
-        sources.decrypted(p, "id_number", s.cipher)
-        for p in s.session.execute(select(Person).order_by(Person.id).limit(120)).scalars()
-    ]
-    names = dict(
-        zip(ids, s.session.execute(select(Person.name).order_by(Person.id).limit(120)).scalars(), strict=False)
-    )
-    usccs = list(s.session.execute(select(LegalPerson.uscc).order_by(LegalPerson.id).limit(60)).scalars())
+    persons, usccs = sources.sample_keys(s.session, s.cipher, 120)
+    ids = [idn for idn, _ in persons]
+    names = dict(persons)
     person, legal = res["person"], res["legal"]
     base = "/api/v1/exchange/gateway/resources/{}/{}"
     suspended = False

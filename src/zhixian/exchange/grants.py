@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import local_today, utcnow
@@ -255,22 +255,25 @@ def renew(session: Session, *, actor: Actor, settings: Settings, grant_id: int, 
 # --- the gateway's and integration's view
 
 
-def usable(session: Session, application: Application, resource_id: int, today: date) -> list[Grant]:
-    """Live grants this application may use for the resource, newest first."""
-    return list(
-        session.execute(
-            select(Grant)
-            .where(
-                Grant.resource_id == resource_id,
-                Grant.consumer_department_id == application.department_id,
-                or_(Grant.application_id.is_(None), Grant.application_id == application.id),
-                Grant.status == "active",
-                Grant.valid_from <= today,
-                Grant.valid_until >= today,
-            )
-            .order_by(Grant.id.desc())
-        ).scalars()
+_USABLE = (
+    select(Grant)
+    .where(
+        Grant.resource_id == bindparam("rid"),
+        Grant.consumer_department_id == bindparam("dept"),
+        or_(Grant.application_id.is_(None), Grant.application_id == bindparam("app")),
+        Grant.status == "active",
+        Grant.valid_from <= bindparam("today"),
+        Grant.valid_until >= bindparam("today"),
     )
+    .order_by(Grant.id.desc())
+)
+
+
+def usable(session: Session, application: Application, resource_id: int, today: date) -> list[Grant]:
+    """Live grants this application may use for the resource, newest first (read on every call, so a
+    suspension or revocation takes effect on the next one)."""
+    params = {"rid": resource_id, "dept": application.department_id, "app": application.id, "today": today}
+    return list(session.execute(_USABLE, params).scalars())
 
 
 def why_not(session: Session, application: Application, resource_id: int, today: date) -> str:

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -22,22 +22,45 @@ from zhixian.clock import LOCAL_TZ
 from zhixian.errors import TooManyRequests
 from zhixian.exchange.models import Nonce, RateCounter
 
+_NONCES = cast(Table, Nonce.__table__)
+_RATES = cast(Table, RateCounter.__table__)
+_STATEMENTS: dict[tuple[str, str], Any] = {}
 
-def _insert(session: Session, table: Any) -> Any:
-    """INSERT … ON CONFLICT in the session's dialect (both SQLite and PostgreSQL have it)."""
-    return pg_insert(table) if session.get_bind().dialect.name == "postgresql" else sqlite_insert(table)
+
+def _statement(session: Session, kind: str) -> Any:
+    """The upserts, built once per dialect as Core statements with bind parameters (they run on every call)."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, kind)
+    if key not in _STATEMENTS:
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        if kind == "nonce":
+            stmt = make(_NONCES).values(
+                application_id=bindparam("app"), nonce=bindparam("nonce"), expires_at=bindparam("exp")
+            )
+            _STATEMENTS[key] = stmt.on_conflict_do_update(
+                index_elements=[_NONCES.c.application_id, _NONCES.c.nonce],
+                set_={"expires_at": stmt.excluded.expires_at},
+                # a long-expired nonce may be used again: its timestamp no longer would be
+                where=_NONCES.c.expires_at < bindparam("now", type_=_NONCES.c.expires_at.type),
+            ).returning(_NONCES.c.nonce)
+        else:
+            rows = [
+                {"application_id": bindparam("app"), "bucket": bindparam(b), "calls": 1, "expires_at": bindparam(e)}
+                for b, e in (("m", "m_exp"), ("d", "d_exp"))
+            ]
+            stmt = make(_RATES).values(rows)
+            _STATEMENTS[key] = stmt.on_conflict_do_update(
+                index_elements=[_RATES.c.application_id, _RATES.c.bucket], set_={"calls": _RATES.c.calls + 1}
+            ).returning(_RATES.c.bucket, _RATES.c.calls)
+    return _STATEMENTS[key]
 
 
 def use_nonce(session: Session, *, application_id: int, nonce: str, now: datetime, ttl: timedelta) -> bool:
-    """True the first time (application, nonce) is seen while it is live; False for a replay."""
-    stmt = _insert(session, Nonce).values(application_id=application_id, nonce=nonce, expires_at=now + ttl)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Nonce.application_id, Nonce.nonce],
-        set_={"expires_at": stmt.excluded.expires_at},
-        where=Nonce.expires_at < now,  # a long-expired nonce may be used again: its timestamp no longer would be
-    )
-    # RETURNING, not rowcount: the ORM session reports no rowcount for an upsert on PostgreSQL
-    return session.execute(stmt.returning(Nonce.nonce)).first() is not None
+    """True the first time (application, nonce) is seen while it is live; False for a replay.
+
+    RETURNING, not rowcount: PostgreSQL reports no rowcount for an upsert that updated nothing."""
+    params = {"app": application_id, "nonce": nonce, "exp": now + ttl, "now": now}
+    return session.execute(_statement(session, "nonce"), params).first() is not None
 
 
 def _buckets(now: datetime) -> tuple[str, datetime, str, datetime, int, int]:
@@ -67,16 +90,15 @@ def _refuse(per_minute: int, daily: int, minute_calls: int, day_calls: int, to_m
         raise TooManyRequests(f"调用过于频繁：本应用每分钟最多 {per_minute} 次，请于 {to_minute} 秒后再试", to_minute)
 
 
+_COUNTS = select(RateCounter.bucket, RateCounter.calls).where(
+    RateCounter.application_id == bindparam("app"), RateCounter.bucket.in_((bindparam("m"), bindparam("d")))
+)
+
+
 def precheck(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> None:
     """A cheap read before any work: a client that is already over its limit is turned away at once."""
     minute, _, day, _, to_minute, to_midnight = _buckets(now)
-    counts = dict(
-        session.execute(
-            select(RateCounter.bucket, RateCounter.calls).where(
-                RateCounter.application_id == application_id, RateCounter.bucket.in_((minute, day))
-            )
-        ).all()
-    )
+    counts = dict(session.execute(_COUNTS, {"app": application_id, "m": minute, "d": day}).all())
     _refuse(per_minute, daily, counts.get(minute, 0) + 1, counts.get(day, 0) + 1, to_minute, to_midnight)
 
 
@@ -84,17 +106,8 @@ def count_call(session: Session, *, application_id: int, per_minute: int, daily:
     """Counts this call in both buckets (one statement) and refuses it if either is now over; returns what
     is left of the minute's allowance."""
     minute, minute_expiry, day, day_expiry, to_minute, to_midnight = _buckets(now)
-    stmt = _insert(session, RateCounter).values(
-        [
-            {"application_id": application_id, "bucket": minute, "calls": 1, "expires_at": minute_expiry},
-            {"application_id": application_id, "bucket": day, "calls": 1, "expires_at": day_expiry},
-        ]
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[RateCounter.application_id, RateCounter.bucket],
-        set_={"calls": RateCounter.calls + 1},
-    ).returning(RateCounter.bucket, RateCounter.calls)
-    counts = dict(session.execute(stmt).all())
+    params = {"app": application_id, "m": minute, "m_exp": minute_expiry, "d": day, "d_exp": day_expiry}
+    counts = dict(session.execute(_statement(session, "rate"), params).all())
     _refuse(per_minute, daily, counts.get(minute, 0), counts.get(day, 0), to_minute, to_midnight)
     return max(0, per_minute - int(counts.get(minute, 0)))
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from zhixian.catalog.models import Resource
@@ -72,7 +72,28 @@ class Source:
         return {f: i.name for f, i in self.items.items()}
 
 
+_STAMP = select(Resource.updated_at, Resource.status, Resource.classified).where(Resource.id == bindparam("rid"))
+_CACHE: dict[int, tuple[tuple[Any, ...], Source]] = {}
+
+
 def load(session: Session, resource_id: int) -> Source | None:
+    """The resource as the gateway needs it. Its items are cached per process and reloaded whenever the
+    catalogue entry changes (every edit and status change moves ``updated_at``): one light query per call."""
+    stamp = session.execute(_STAMP, {"rid": resource_id}).first()
+    if stamp is None:
+        return None
+    cached = _CACHE.get(resource_id)
+    if cached is not None and cached[0] == tuple(stamp):
+        return cached[1]
+    source = _load(session, resource_id)
+    if source is not None:
+        if len(_CACHE) > 2000:
+            _CACHE.clear()
+        _CACHE[resource_id] = (tuple(stamp), source)
+    return source
+
+
+def _load(session: Session, resource_id: int) -> Source | None:
     row = session.execute(
         select(Resource).where(Resource.id == resource_id).options(selectinload(Resource.items))
     ).scalar_one_or_none()
@@ -328,6 +349,16 @@ def row_id(row: Row) -> int:
 def filter_values(source: Source, row: Row) -> dict[str, Any]:
     """What a grant's row filter is judged on (row filters only use fields stored in clear)."""
     return raw_values(source, row)
+
+
+def sample_keys(session: Session, cipher: FieldCipher, limit: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """Some persons (ID number in clear, name) and legal persons (USCC): the keys the demo's consumers ask for."""
+    persons = [
+        (cipher.decrypt(p.id_enc, index=p.id_index), p.name)
+        for p in session.execute(select(Person).order_by(Person.id).limit(limit)).scalars()
+    ]
+    legal = list(session.execute(select(LegalPerson.uscc).order_by(LegalPerson.id).limit(limit // 2)).scalars())
+    return persons, legal
 
 
 def library_values(row: Row) -> dict[str, Any]:
