@@ -58,7 +58,7 @@ async def load(base: str, clients: int, seconds: float, make: object) -> tuple[f
     latencies: list[float] = []
     stop = time.perf_counter() + seconds
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120) as client:
 
         async def worker() -> None:
             while time.perf_counter() < stop:
@@ -192,7 +192,11 @@ def run_backend(backend: str, seconds: float) -> None:
         print("  * below target (≥ 50% of /me at 16 and 64 clients; p99 < 50 ms at 64)")
     finally:
         server.terminate()
-        server.wait(10)
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
         if backend == "postgresql":
             drop_pg_database(url)
 
