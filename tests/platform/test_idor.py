@@ -50,6 +50,10 @@ NOT_OBJECTS: dict[str, str] = {
     "/storefronts/{shop_id}": "extension; tested in tests/extensions",
     "/storefronts/{shop_id}/report": "extension; tested in tests/extensions",
     "/api/v1/storefronts/shops/{shop_id}": "extension; tested in tests/extensions",
+    "/api/v1/exchange/gateway/resources/{resource_id}/lookup": "signed by an application (tests/exchange/test_idor_gateway)",
+    "/api/v1/exchange/gateway/resources/{resource_id}/query": "signed by an application (tests/exchange/test_idor_gateway)",
+    "/api/v1/exchange/gateway/resources/{resource_id}/verify": "signed by an application (tests/exchange/test_idor_gateway)",
+    "/exchange/docs/{resource_id}": "documentation of the published catalogue, county-wide",
 }
 
 
@@ -290,7 +294,60 @@ ATTEMPTS = [
     Attempt("POST", "/citymgmt/cases/{}/act/finish", "handler_zjj", "case", {"note": "已处置"}),
     Attempt("GET", "/api/v1/citymgmt/photos/{}", "handler_zjj", "photo"),
     Attempt("GET", "/api/v1/citymgmt/photos/{}", "inspector01", "others_photo"),
+    # exchange: requests, grants and applications of departments other than 住建局 (/7/)
+    Attempt("GET", "/api/v1/exchange/requests/{}", "zjj_officer", "exchange_request"),
+    Attempt("POST", "/api/v1/exchange/requests/{}/approve", "zjj_officer", "exchange_request", {}),
+    Attempt("POST", "/api/v1/exchange/requests/{}/refuse", "zjj_officer", "exchange_request", {"reason": "不同意"}),
+    Attempt("POST", "/api/v1/exchange/requests/{}/dispute", "zjj_officer", "exchange_request", {"reason": "有争议"}),
+    Attempt(
+        "POST",
+        "/api/v1/exchange/requests/{}/resolve",
+        "zjj_officer",
+        "exchange_request",
+        {"decision": "refuse", "reason": "维持"},
+    ),
+    Attempt("POST", "/api/v1/exchange/requests/{}/withdraw", "zjj_officer", "exchange_request", {"note": "撤回"}),
+    Attempt("GET", "/api/v1/exchange/grants/{}", "zjj_officer", "exchange_grant"),
+    Attempt("POST", "/api/v1/exchange/grants/{}/suspend", "zjj_officer", "exchange_grant", {"reason": "暂停"}),
+    Attempt("POST", "/api/v1/exchange/grants/{}/resume", "zjj_officer", "exchange_grant", {"note": "恢复"}),
+    Attempt("POST", "/api/v1/exchange/grants/{}/renew", "zjj_officer", "exchange_grant", {"valid_until": "2027-06-30"}),
+    Attempt("POST", "/api/v1/exchange/grants/{}/revoke", "zjj_officer", "exchange_grant", {"reason": "撤销"}),
+    Attempt("GET", "/api/v1/exchange/applications/{}", "zjj_officer", "exchange_app"),
+    Attempt("GET", "/api/v1/exchange/applications/{}/events", "zjj_officer", "exchange_app"),
+    Attempt("PATCH", "/api/v1/exchange/applications/{}", "zjj_officer", "exchange_app", {"status": "disabled"}),
+    Attempt("POST", "/api/v1/exchange/applications/{}/secret", "zjj_officer", "exchange_app"),
+    Attempt("GET", "/exchange/requests/{}", "zjj_officer", "exchange_request"),
+    Attempt("POST", "/exchange/requests/{}/act/approve", "zjj_officer", "exchange_request", {"note": "同意"}),
+    Attempt("GET", "/exchange/grants/{}", "zjj_officer", "exchange_grant"),
+    Attempt("POST", "/exchange/grants/{}/act", "zjj_officer", "exchange_grant", {"do": "suspend", "reason": "暂停"}),
+    Attempt("GET", "/exchange/apps/{}", "zjj_officer", "exchange_app"),
+    Attempt("POST", "/exchange/apps/{}", "zjj_officer", "exchange_app", {"do": "rotate"}),
 ]
+
+_NOT_ZJJ = "(SELECT id FROM department WHERE path LIKE '/7/%')"
+
+
+@finder("exchange_request")
+def _exchange_request(db: Session) -> int:
+    return _one(
+        db,
+        f"SELECT id FROM exchange_request WHERE consumer_department_id NOT IN {_NOT_ZJJ} "
+        f"AND provider_department_id NOT IN {_NOT_ZJJ} AND status = 'review' ORDER BY id LIMIT 1",
+    )
+
+
+@finder("exchange_grant")
+def _exchange_grant(db: Session) -> int:
+    return _one(
+        db,
+        f"SELECT id FROM exchange_grant WHERE consumer_department_id NOT IN {_NOT_ZJJ} "
+        f"AND provider_department_id NOT IN {_NOT_ZJJ} AND status = 'active' ORDER BY id LIMIT 1",
+    )
+
+
+@finder("exchange_app")
+def _exchange_app(db: Session) -> int:
+    return _one(db, f"SELECT id FROM exchange_application WHERE department_id NOT IN {_NOT_ZJJ} ORDER BY id LIMIT 1")
 
 
 _CIPHER: list[Any] = []
@@ -426,6 +483,34 @@ LIST_FILTERS = [
         {"mine": "false", "size": "100"},
         "SELECT c.id FROM cm_case c WHERE c.reporter_id IS DISTINCT FROM 24 AND NOT EXISTS "
         "(SELECT 1 FROM cm_task t WHERE t.case_id = c.id AND t.assignee_id = 24)",
+    ),
+    (
+        "zjj_officer",
+        "datahub",
+        "/api/v1/exchange/requests",
+        {"size": "200"},
+        "SELECT id FROM exchange_request WHERE consumer_department_id <> 7 AND provider_department_id <> 7",
+    ),
+    (
+        "zjj_officer",
+        "datahub",
+        "/api/v1/exchange/grants",
+        {"size": "200", "state": "active"},
+        "SELECT id FROM exchange_grant WHERE consumer_department_id <> 7 AND provider_department_id <> 7",
+    ),
+    (
+        "zjj_officer",
+        "datahub",
+        "/api/v1/exchange/applications",
+        {},
+        "SELECT id FROM exchange_application WHERE department_id <> 7",
+    ),
+    (
+        "zjj_officer",
+        "datahub",
+        "/api/v1/exchange/calls",
+        {"size": "200", "result": "成功"},
+        "SELECT id FROM exchange_call WHERE consumer_department_id <> 7 AND provider_department_id <> 7",
     ),
 ]
 

@@ -1,0 +1,137 @@
+"""Replay protection and rate limits that every worker and process shares: they live in the database.
+
+A nonce is a row keyed by (application, nonce): inserting it twice conflicts, in one process or ten,
+on SQLite or PostgreSQL. Calls are counted per application in a minute bucket and a (Beijing) day
+bucket with one upsert that returns both counts, so the limit is exact across workers. The upsert is
+the last statement before the audit record and the commit: on PostgreSQL it locks the counter row,
+and the lock should be held as briefly as possible.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Engine, Table, bindparam, create_engine, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from zhixian.clock import LOCAL_TZ
+from zhixian.errors import TooManyRequests
+from zhixian.exchange.models import Nonce, RateCounter
+
+_NONCES = cast(Table, Nonce.__table__)
+_RATES = cast(Table, RateCounter.__table__)
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, kind: str) -> Any:
+    """The upserts, built once per dialect as Core statements with bind parameters (they run on every call)."""
+    dialect = session.get_bind().dialect.name
+    key = (dialect, kind)
+    if key not in _STATEMENTS:
+        make = pg_insert if dialect == "postgresql" else sqlite_insert
+        if kind == "nonce":
+            stmt = make(_NONCES).values(
+                application_id=bindparam("app"), nonce=bindparam("nonce"), expires_at=bindparam("exp")
+            )
+            _STATEMENTS[key] = stmt.on_conflict_do_update(
+                index_elements=[_NONCES.c.application_id, _NONCES.c.nonce],
+                set_={"expires_at": stmt.excluded.expires_at},
+                # a long-expired nonce may be used again: its timestamp no longer would be
+                where=_NONCES.c.expires_at < bindparam("now", type_=_NONCES.c.expires_at.type),
+            ).returning(_NONCES.c.nonce)
+        else:
+            rows = [
+                {"application_id": bindparam("app"), "bucket": bindparam(b), "calls": 1, "expires_at": bindparam(e)}
+                for b, e in (("m", "m_exp"), ("d", "d_exp"))
+            ]
+            stmt = make(_RATES).values(rows)
+            _STATEMENTS[key] = stmt.on_conflict_do_update(
+                index_elements=[_RATES.c.application_id, _RATES.c.bucket], set_={"calls": _RATES.c.calls + 1}
+            ).returning(_RATES.c.bucket, _RATES.c.calls)
+    return _STATEMENTS[key]
+
+
+def use_nonce(session: Session, *, application_id: int, nonce: str, now: datetime, ttl: timedelta) -> bool:
+    """True the first time (application, nonce) is seen while it is live; False for a replay.
+
+    RETURNING, not rowcount: PostgreSQL reports no rowcount for an upsert that updated nothing."""
+    params = {"app": application_id, "nonce": nonce, "exp": now + ttl, "now": now}
+    return session.execute(_statement(session, "nonce"), params).first() is not None
+
+
+def _buckets(now: datetime) -> tuple[str, datetime, str, datetime, int, int]:
+    """The minute and day buckets of ``now`` with their expiry and the seconds until each ends."""
+    epoch = now.timestamp()
+    minute = math.floor(epoch // 60)
+    local = now.astimezone(LOCAL_TZ)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL_TZ)
+    to_minute = math.ceil((minute + 1) * 60 - epoch)
+    to_midnight = math.ceil((midnight - local).total_seconds())
+    return (
+        f"m:{minute}",
+        now + timedelta(minutes=2),
+        f"d:{local.date().isoformat()}",
+        midnight + timedelta(days=1),
+        max(1, to_minute),
+        max(1, to_midnight),
+    )
+
+
+def _refuse(per_minute: int, daily: int, minute_calls: int, day_calls: int, to_minute: int, to_midnight: int) -> None:
+    if day_calls > daily:
+        raise TooManyRequests(
+            f"已用完本应用今日的调用配额（{daily} 次），请于 {to_midnight} 秒后（次日零时）再试", to_midnight
+        )
+    if minute_calls > per_minute:
+        raise TooManyRequests(f"调用过于频繁：本应用每分钟最多 {per_minute} 次，请于 {to_minute} 秒后再试", to_minute)
+
+
+_COUNTS = select(RateCounter.bucket, RateCounter.calls).where(
+    RateCounter.application_id == bindparam("app"), RateCounter.bucket.in_((bindparam("m"), bindparam("d")))
+)
+
+
+_COUNTER_ENGINES: dict[str, Engine] = {}
+
+
+def _counter_engine(engine: Engine) -> Engine:
+    key = engine.url.render_as_string(hide_password=False)
+    if key not in _COUNTER_ENGINES:
+        _COUNTER_ENGINES[key] = create_engine(engine.url, pool_size=4, max_overflow=8, pool_pre_ping=True)
+    return _COUNTER_ENGINES[key]
+
+
+def precheck(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> None:
+    """A cheap read before any work: a client that is already over its limit is turned away at once."""
+    minute, _, day, _, to_minute, to_midnight = _buckets(now)
+    counts = dict(session.execute(_COUNTS, {"app": application_id, "m": minute, "d": day}).all())
+    _refuse(per_minute, daily, counts.get(minute, 0) + 1, counts.get(day, 0) + 1, to_minute, to_midnight)
+
+
+def count_call(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> int:
+    """Counts this call in both buckets (one statement) and refuses it if either is now over; returns what
+    is left of the minute's allowance."""
+    minute, minute_expiry, day, day_expiry, to_minute, to_midnight = _buckets(now)
+    params = {"app": application_id, "m": minute, "m_exp": minute_expiry, "d": day, "d_exp": day_expiry}
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "postgresql":
+        # its own short transaction on its own pool: the counter row is locked for the upsert alone, not
+        # until the call's commit, so an application's concurrent calls do not queue behind each other's
+        # fsync; a separate pool, so a request never waits for a second connection from its own pool
+        with _counter_engine(bind).begin() as conn:
+            counts = dict(conn.execute(_statement(session, "rate"), params).all())
+    else:  # SQLite runs one transaction at a time anyway; tests run inside one outer transaction
+        counts = dict(session.execute(_statement(session, "rate"), params).all())
+    _refuse(per_minute, daily, counts.get(minute, 0), counts.get(day, 0), to_minute, to_midnight)
+    return max(0, per_minute - int(counts.get(minute, 0)))
+
+
+def purge(session: Session, now: datetime) -> tuple[int, int]:
+    """Drops nonces and counters that can no longer matter (a job)."""
+    nonces = session.execute(delete(Nonce).where(Nonce.expires_at < now)).rowcount  # type: ignore[attr-defined]
+    counters = session.execute(delete(RateCounter).where(RateCounter.expires_at < now)).rowcount  # type: ignore[attr-defined]
+    return int(nonces or 0), int(counters or 0)

@@ -1,0 +1,376 @@
+"""Where a catalogue resource's records live, read for the gateway: 人口 and 法人 base databases, or the
+departmental records integration loaded. The one module of exchange that reads those tables (read only).
+
+Encrypted fields (ID numbers, phones) are found through their blind index and only decrypted for a
+grant that delivers them unmasked; masked answers use the masks stored beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Literal, NamedTuple
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy.orm import Session, selectinload
+
+from zhixian.catalog.models import Resource
+from zhixian.errors import Invalid
+from zhixian.integration.models import LegalPerson, Person, Record
+from zhixian.platform import masking
+from zhixian.platform.crypto import FieldCipher
+
+Kind = Literal["person", "legal", "record"]
+Row = Person | LegalPerson | Record
+_ENCRYPTED = {"person": ("id_number", "phone"), "legal": ("phone",), "record": ()}
+_TYPES = {"日期": "date", "日期时间": "date", "整数": "number", "数值": "number"}
+
+
+@dataclass(frozen=True)
+class Item:
+    field: str
+    name: str
+    data_type: str
+    share_type: str
+    grade: str
+    sensitivity: int | None
+    masking: str
+    rule: str
+
+
+@dataclass(frozen=True)
+class Source:
+    """A resource as the gateway sees it: its items and where its records are."""
+
+    resource_id: int
+    code: str
+    name: str
+    kind: Kind
+    key_field: str
+    department_id: int
+    base_library: str
+    share_type: str
+    share_condition: str
+    grade: str
+    sensitivity: int | None
+    status: str
+    classified: bool
+    items: dict[str, Item] = field(default_factory=dict)
+
+    @property
+    def servable(self) -> bool:
+        """Published, not classified, with records this node holds (地理 resources point to other APIs)."""
+        return (
+            self.status == "published" and not self.classified and bool(self.key_field) and self.base_library != "地理"
+        )
+
+    def field_types(self, fields: Sequence[str] | None = None) -> dict[str, str]:
+        return {f: i.data_type for f, i in self.items.items() if fields is None or f in fields}
+
+    def names(self) -> dict[str, str]:
+        return {f: i.name for f, i in self.items.items()}
+
+
+_STAMP = select(Resource.updated_at, Resource.status, Resource.classified).where(Resource.id == bindparam("rid"))
+_CACHE: dict[int, tuple[tuple[Any, ...], Source]] = {}
+
+
+def load(session: Session, resource_id: int) -> Source | None:
+    """The resource as the gateway needs it. Its items are cached per process and reloaded whenever the
+    catalogue entry changes (every edit and status change moves ``updated_at``): one light query per call."""
+    stamp = session.execute(_STAMP, {"rid": resource_id}).first()
+    if stamp is None:
+        return None
+    cached = _CACHE.get(resource_id)
+    if cached is not None and cached[0] == tuple(stamp):
+        return cached[1]
+    source = _load(session, resource_id)
+    if source is not None:
+        if len(_CACHE) > 2000:
+            _CACHE.clear()
+        _CACHE[resource_id] = (tuple(stamp), source)
+    return source
+
+
+def _load(session: Session, resource_id: int) -> Source | None:
+    row = session.execute(
+        select(Resource).where(Resource.id == resource_id).options(selectinload(Resource.items))
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    kind: Kind = "person" if row.base_library == "人口" else "legal" if row.base_library == "法人" else "record"
+    return Source(
+        resource_id=row.id,
+        code=row.code,
+        name=row.name,
+        kind=kind,
+        key_field=row.key_field,
+        department_id=row.department_id,
+        base_library=row.base_library,
+        share_type=row.share_type,
+        share_condition=row.share_condition,
+        grade=row.grade,
+        sensitivity=row.sensitivity,
+        status=row.status,
+        classified=row.classified,
+        items={
+            i.field_name: Item(
+                i.field_name, i.name, i.data_type, i.share_type, i.grade, i.sensitivity, i.masking, i.rule
+            )
+            for i in row.items
+        },
+    )
+
+
+_NO_SOURCE = Source(0, "", "", "person", "", 0, "", "", "", "", None, "", classified=False)
+
+
+class Listed(NamedTuple):
+    id: int
+    code: str
+    name: str
+    department_id: int
+    share_type: str
+    base_library: str
+
+
+def published(session: Session) -> list[Listed]:
+    """Every published, non-classified resource (id, code, name, provider, share type, base library)."""
+    rows = session.execute(
+        select(
+            Resource.id,
+            Resource.code,
+            Resource.name,
+            Resource.department_id,
+            Resource.share_type,
+            Resource.base_library,
+        )
+        .where(Resource.status == "published", Resource.classified.is_(False))
+        .order_by(Resource.code)
+    ).all()
+    return [Listed(*r) for r in rows]
+
+
+# --- columns and conditions
+
+
+def _model(source: Source) -> Any:
+    return {"person": Person, "legal": LegalPerson, "record": Record}[source.kind]
+
+
+def _column(source: Source, name: str) -> Any:
+    model = _model(source)
+    if source.kind == "record":
+        if name == source.key_field:
+            return Record.key
+        item = source.items[name]
+        element = Record.data[name]
+        return element.as_float() if _TYPES.get(item.data_type) == "number" else element.as_string()
+    if name in _ENCRYPTED[source.kind]:
+        return model.id_index if name == "id_number" else model.phone_index
+    return getattr(model, name)
+
+
+def _typed(source: Source, name: str, value: str) -> Any:
+    kind = _TYPES.get(source.items[name].data_type) if name in source.items else None
+    if kind == "date" and source.kind != "record":
+        return date.fromisoformat(value[:10])
+    if kind == "number":
+        return float(value)
+    return value
+
+
+def _condition(source: Source, cipher: FieldCipher, cond: Mapping[str, Any]) -> ColumnElement[bool]:
+    name, op, value = cond["field"], cond["op"], cond["value"]
+    column = _column(source, name)
+    if name in _ENCRYPTED[source.kind]:
+        if op not in ("eq", "in"):
+            raise Invalid(f"加密存储的信息项 {name} 只能按“等于/属于”查询", field=name)
+        values = value if op == "in" else [value]
+        hashed = [cipher.blind_index(normalise_key(source, name, v)) for v in values]
+        found: ColumnElement[bool] = column.in_(hashed) if op == "in" else column == hashed[0]
+        return found
+    kind = _TYPES.get(source.items[name].data_type) if name in source.items else None
+    if op == "prefix":
+        if kind == "number" or (kind == "date" and source.kind != "record"):
+            raise Invalid(f"信息项 {name} 不是文字，不能按前缀查询", field=name)
+        escaped = str(value).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like: ColumnElement[bool] = column.like(escaped + "%", escape="\\")
+        return like
+    try:
+        typed = [_typed(source, name, v) for v in value] if op == "in" else _typed(source, name, value)
+    except ValueError as exc:
+        raise Invalid(f"信息项 {name} 的取值格式不正确", field=name) from exc
+    compared: ColumnElement[bool] = {
+        "in": lambda: column.in_(typed),
+        "eq": lambda: column == typed,
+        "gte": lambda: column >= typed,
+        "lte": lambda: column <= typed,
+    }[op]()
+    return compared
+
+
+def normalise_key(source: Source, name: str, value: str) -> str:
+    """Full-width to half-width, no spaces, upper case: how integration stored ID numbers and codes."""
+    text = value.translate(_FULLWIDTH).replace(" ", "").strip()
+    return text.upper() if name in ("id_number", "uscc") else text
+
+
+_FULLWIDTH = {0xFF10 + i: 0x30 + i for i in range(10)} | {0xFF38: 0x58, 0xFF58: 0x78, 0x3000: 0x20}
+
+
+def _select(source: Source, cipher: FieldCipher, conditions: Sequence[Mapping[str, Any]]) -> Select[Any]:
+    model = _model(source)
+    stmt = select(model)
+    if source.kind == "record":
+        stmt = stmt.where(Record.resource_id == source.resource_id)
+    if conditions:
+        stmt = stmt.where(and_(*(_condition(source, cipher, c) for c in conditions)))
+    return stmt
+
+
+def query(
+    session: Session,
+    source: Source,
+    cipher: FieldCipher,
+    conditions: Sequence[Mapping[str, Any]],
+    *,
+    after_id: int = 0,
+    limit: int = 50,
+) -> list[Row]:
+    """Records meeting every condition, in id order after ``after_id`` (keyset paging)."""
+    model = _model(source)
+    stmt = _select(source, cipher, conditions).where(model.id > after_id).order_by(model.id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def count(
+    session: Session, source: Source, cipher: FieldCipher, conditions: Sequence[Mapping[str, Any]], cap: int
+) -> tuple[int, bool]:
+    """Exact count up to ``cap`` (and whether it was capped): a count of millions is not worth the wait."""
+    model = _model(source)
+    inner = _select(source, cipher, conditions).with_only_columns(model.id).limit(cap + 1).subquery()
+    n = int(session.execute(select(func.count()).select_from(inner)).scalar_one())
+    return min(n, cap), n > cap
+
+
+# --- values of one row
+
+
+def raw_values(source: Source, row: Row) -> dict[str, Any]:
+    """The row's values that are stored in clear (encrypted fields are left out)."""
+    if isinstance(row, Record):
+        values = dict(row.data or {})
+        values.setdefault(source.key_field, row.key)
+        return values
+    if isinstance(row, Person):
+        return {
+            "name": row.name,
+            "gender": row.gender,
+            "birth_date": row.birth_date,
+            "address": row.address,
+            "division_code": row.division_code,
+        }
+    return {
+        "uscc": row.uscc,
+        "name": row.name,
+        "legal_rep": row.legal_rep,
+        "address": row.address,
+        "established": row.established,
+        "capital": row.capital,
+        "division_code": row.division_code,
+    }
+
+
+def stored_mask(row: Row, name: str) -> str | None:
+    """The mask kept beside an encrypted field (None if the field is not encrypted)."""
+    if isinstance(row, Person) and name == "id_number":
+        return row.id_masked
+    if isinstance(row, Person | LegalPerson) and name == "phone":
+        return row.phone_masked
+    return None
+
+
+def decrypted(row: Row, name: str, cipher: FieldCipher) -> str:
+    """An encrypted field in clear, for a grant that delivers it unmasked (checked against its index)."""
+    if isinstance(row, Person) and name == "id_number":
+        return cipher.decrypt(row.id_enc, index=row.id_index)
+    if isinstance(row, Person | LegalPerson) and name == "phone":
+        return cipher.decrypt(row.phone_enc, index=row.phone_index) if row.phone_enc else ""
+    raise KeyError(name)
+
+
+def static_kinds(source: Source) -> dict[str, masking.FieldKind]:
+    """The kinds that hold for every row of the resource (for documentation and grant pages)."""
+    out: dict[str, masking.FieldKind] = {}
+    if source.kind == "person":
+        out.update(masking.PERSON_KINDS)
+    elif source.kind == "legal":
+        out.update(masking.legal_kinds(""))
+    for name, item in source.items.items():
+        if item.masking in masking.CATALOG_KINDS:
+            out.setdefault(name, masking.CATALOG_KINDS[item.masking])
+        elif item.rule == "身份证号":
+            out.setdefault(name, "id_number")
+    return out
+
+
+def kinds(source: Source, row: Row) -> dict[str, masking.FieldKind]:
+    """The personal-field kinds of this row: the platform's person/legal rules plus the catalogue labels."""
+    out = static_kinds(source)
+    if isinstance(row, LegalPerson):
+        out.update(masking.legal_kinds(row.uscc))
+    return out
+
+
+def subject(source: Source, row: Row, cipher: FieldCipher) -> tuple[str, str]:
+    """Whose record this is, as a blind index (never the number itself): (kind, index)."""
+    if isinstance(row, Person):
+        return "person", row.id_index
+    if isinstance(row, LegalPerson):
+        return "legal", cipher.blind_index(row.uscc)
+    for name, item in source.items.items():
+        value = (row.data or {}).get(name)
+        if item.rule == "身份证号" and value:
+            return "person", cipher.blind_index(normalise_key(source, "id_number", str(value)))
+    return "record", cipher.blind_index(f"{source.resource_id}:{row.key}")
+
+
+def subject_index(cipher: FieldCipher, id_number: str) -> str:
+    """The blind index a person's disclosures are filed under."""
+    return cipher.blind_index(id_number)
+
+
+def row_id(row: Row) -> int:
+    return int(row.id)
+
+
+def filter_values(source: Source, row: Row) -> dict[str, Any]:
+    """What a grant's row filter is judged on (row filters only use fields stored in clear)."""
+    return raw_values(source, row)
+
+
+def sample_keys(session: Session, cipher: FieldCipher, limit: int) -> tuple[list[tuple[str, str]], list[str]]:
+    """Some persons (ID number in clear, name) and legal persons (USCC): the keys the demo's consumers ask for."""
+    persons = [
+        (cipher.decrypt(p.id_enc, index=p.id_index), p.name)
+        for p in session.execute(select(Person).order_by(Person.id).limit(limit)).scalars()
+    ]
+    legal = list(session.execute(select(LegalPerson.uscc).order_by(LegalPerson.id).limit(limit // 2)).scalars())
+    return persons, legal
+
+
+def library_values(row: Row) -> dict[str, Any]:
+    """The clear fields of a base-database row (人口 or 法人), for judging a row filter."""
+    if isinstance(row, Record):
+        raise TypeError("departmental records are judged with their resource")
+    return raw_values(_NO_SOURCE, row)
+
+
+def library_row(entity: str, row: Any) -> Row:
+    """A base-database row handed over by integration's access check."""
+    if entity not in ("person", "legal"):
+        raise ValueError(entity)
+    assert isinstance(row, Person | LegalPerson)
+    return row
