@@ -169,7 +169,7 @@ def device_series(
     device_id: IdPath,
     session: SessionDep,
     actor: Viewer,
-    key: Annotated[str, Query(max_length=32)],
+    key: Annotated[str | None, Query(max_length=32, description="遥测项；缺省为设备类型的第一项")] = None,
     start: Annotated[Moment | None, Query()] = None,
     end: Annotated[Moment | None, Query()] = None,
 ) -> Series:

@@ -33,13 +33,14 @@ def series(
     *,
     actor: Actor,
     device_id: int,
-    key: str,
+    key: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> Series:
     device = registry.get_device(session, actor=actor, device_id=device_id)
     profile = registry.get_profile(session, device.profile_id)
     meta = {str(t["key"]): t for t in profile.telemetry}
+    key = key or next(iter(meta), "")
     if key not in meta:
         raise Invalid(f"设备类型“{profile.name}”没有遥测项 {key}", field="key")
     end = end or utcnow()

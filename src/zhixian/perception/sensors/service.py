@@ -144,7 +144,7 @@ def profile_read(session: Session, profile: Profile, devices: int | None = None)
 
 def list_profiles(session: Session, *, actor: Actor) -> list[ProfileRead]:
     actor.require("perception.view")
-    counts = dict(session.execute(select(Device.profile_id, func.count()).group_by(Device.profile_id)).tuples().all())
+    counts = dict(session.execute(select(Device.profile_id, func.count()).group_by(Device.profile_id)).all())
     profiles = session.execute(select(Profile).order_by(Profile.code)).scalars()
     return [profile_read(session, p, int(counts.get(p.id, 0))) for p in profiles]
 
@@ -377,7 +377,7 @@ def device_reads(session: Session, devices: Sequence[Device]) -> list[DeviceRead
     alarms = dict(
         session.execute(
             select(Alarm.device_id, func.count()).where(Alarm.device_id.in_(ids), Alarm.status == "active").group_by(Alarm.device_id)
-        ).tuples().all()
+        ).all()
     )
     profiles = {p.id: p for p in session.execute(select(Profile)).scalars()}
     depts = {d.id: d.name for d in platform.list_departments(session, include_inactive=True)}
