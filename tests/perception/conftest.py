@@ -48,7 +48,10 @@ def mqtt_settings(node: Node) -> Settings:
     if not broker_up():
         pytest.fail("本地 Mosquitto（127.0.0.1:1883）未运行：城市感知的接入测试必须经过真实的 MQTT 代理")
     tag = uuid.uuid4().hex[:10]
-    tables = {**node.settings.subsystems, "perception": {"mqtt_topic_root": f"zx-test/{tag}", "mqtt_share_group": f"g{tag}", "batch_ms": 50}}
+    tables = {
+        **node.settings.subsystems,
+        "perception": {"mqtt_topic_root": f"zx-test/{tag}", "mqtt_share_group": f"g{tag}", "batch_ms": 50},
+    }
     return node.settings.model_copy(update={"subsystems": tables})
 
 
@@ -57,7 +60,10 @@ def workers(node: Node, mqtt_settings: Settings) -> Iterator[Callable[[int], lis
     started: list[IngestWorker] = []
 
     def start(n: int = 1) -> list[IngestWorker]:
-        new = [IngestWorker(node.db, mqtt_settings, client_id=f"zx-test-{uuid.uuid4().hex[:8]}", session_expiry=0).start() for _ in range(n)]
+        new = [
+            IngestWorker(node.db, mqtt_settings, client_id=f"zx-test-{uuid.uuid4().hex[:8]}", session_expiry=0).start()
+            for _ in range(n)
+        ]
         started.extend(new)
         time.sleep(0.3)  # the subscription is in place before anyone publishes
         return new
@@ -70,7 +76,9 @@ def workers(node: Node, mqtt_settings: Settings) -> Iterator[Callable[[int], lis
 class Publisher:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"zx-test-pub-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"zx-test-pub-{uuid.uuid4().hex[:8]}", protocol=mqtt.MQTTv5
+        )
         self.client.connect("127.0.0.1", 1883)
         self.client.loop_start()
 
@@ -135,10 +143,11 @@ def make_device(node: Node) -> Callable[..., TestDevice]:
             dept_row = platform.department_by_code(session, dept)
             assert dept_row is not None
             if where is None:
-                from zhixian.citymgmt import service as citymgmt
                 import shapely
 
-                code, wkt = citymgmt.grid_outlines(session)[7]
+                from zhixian.citymgmt import service as citymgmt
+
+                _code, wkt = citymgmt.grid_outlines(session)[7]
                 p = shapely.from_wkt(wkt).representative_point()
                 where = (p.x, p.y)
             device, secret = service.create_device(
@@ -174,7 +183,9 @@ def stored(node: Node, device_id: int) -> int:
     from zhixian.perception.sensors.models import DeviceState
 
     with node.db.transaction() as session:
-        return int(session.execute(select(DeviceState.readings).where(DeviceState.device_id == device_id)).scalar() or 0)
+        return int(
+            session.execute(select(DeviceState.readings).where(DeviceState.device_id == device_id)).scalar() or 0
+        )
 
 
 def device_row(node: Node, device_id: int) -> Device:

@@ -35,43 +35,77 @@ def _dept(db, code: str) -> int:
 def test_registering_a_device_shows_its_secret_once_and_keeps_only_a_digest(as_user, db) -> None:
     officer = as_user("zjj_officer")
     lon, lat, grid = _spot(db)
-    body = {"code": "WL-T001", "name": "下穿通道水位", "profile_id": _profile(db, "water"), "department_id": _dept(db, "zjj"), "lon": lon, "lat": lat}
+    body = {
+        "code": "WL-T001",
+        "name": "下穿通道水位",
+        "profile_id": _profile(db, "water"),
+        "department_id": _dept(db, "zjj"),
+        "lon": lon,
+        "lat": lat,
+    }
     created = officer.post("/api/v1/perception/devices", json=body)
     assert created.status_code == 201, created.text
     device = created.json()
     secret = device["secret"]
-    assert len(secret) >= 24 and device["grid_code"] == grid and device["state"] == "never"
+    assert len(secret) >= 24
+    assert device["grid_code"] == grid
+    assert device["state"] == "never"
     shown = officer.get(f"/api/v1/perception/devices/{device['id']}").json()
-    assert "secret" not in shown and secret not in str(shown)
+    assert "secret" not in shown
+    assert secret not in str(shown)
     stored = db.execute(select(Device.secret_hash).where(Device.id == device["id"])).scalar_one()
     assert stored == hashlib.sha256(secret.encode()).hexdigest()
     assert officer.post("/api/v1/perception/devices", json=body).status_code == 409
-    other = officer.post("/api/v1/perception/devices", json={**body, "code": "WL-T002", "department_id": _dept(db, "yjj")})
-    assert other.status_code == 422 and other.json()["errors"][0]["field"] == "department_id"
+    other = officer.post(
+        "/api/v1/perception/devices", json={**body, "code": "WL-T002", "department_id": _dept(db, "yjj")}
+    )
+    assert other.status_code == 422
+    assert other.json()["errors"][0]["field"] == "department_id"
     outside = officer.post("/api/v1/perception/devices", json={**body, "code": "WL-T003", "lon": 100.0, "lat": 30.0})
     assert outside.status_code == 422
     # a new secret replaces the old one at once
     rotated = officer.post(f"/api/v1/perception/devices/{device['id']}/secret").json()
-    assert rotated["secret"] != secret and rotated["topic"].endswith("/WL-T001/telemetry")
+    assert rotated["secret"] != secret
+    assert rotated["topic"].endswith("/WL-T001/telemetry")
 
 
 def test_a_device_posts_readings_over_http_with_its_token(http, db) -> None:
     code = "GS-0002"
     secret = simulate.demo_secret(http_settings(db), code)
     ts = int(utcnow().timestamp() * 1000)
-    ok = http.post(f"/api/v1/perception/ingest/{code}", json={"ts": ts, "values": {"lel": 3.2}}, headers={"X-Device-Token": secret})
+    ok = http.post(
+        f"/api/v1/perception/ingest/{code}", json={"ts": ts, "values": {"lel": 3.2}}, headers={"X-Device-Token": secret}
+    )
     assert ok.status_code == 202, ok.text
     assert ok.json()["accepted"] == 1
-    in_body = http.post(f"/api/v1/perception/ingest/{code}", json={"token": secret, "ts": ts + 1, "values": {"lel": 3.3, "x": 1}})
-    assert in_body.status_code == 202 and in_body.json()["refused"] == 1 and "设备类型中没有该遥测项" in in_body.json()["reasons"]
-    wrong = http.post(f"/api/v1/perception/ingest/{code}", json={"ts": ts, "values": {"lel": 3.2}}, headers={"X-Device-Token": "nope"})
+    in_body = http.post(
+        f"/api/v1/perception/ingest/{code}", json={"token": secret, "ts": ts + 1, "values": {"lel": 3.3, "x": 1}}
+    )
+    assert in_body.status_code == 202
+    assert in_body.json()["refused"] == 1
+    assert "设备类型中没有该遥测项" in in_body.json()["reasons"]
+    wrong = http.post(
+        f"/api/v1/perception/ingest/{code}", json={"ts": ts, "values": {"lel": 3.2}}, headers={"X-Device-Token": "nope"}
+    )
     assert wrong.status_code == 401
-    unknown = http.post("/api/v1/perception/ingest/NOPE-1", json={"ts": ts, "values": {"lel": 3.2}}, headers={"X-Device-Token": secret})
+    unknown = http.post(
+        "/api/v1/perception/ingest/NOPE-1", json={"ts": ts, "values": {"lel": 3.2}}, headers={"X-Device-Token": secret}
+    )
     assert unknown.status_code == 401  # an unknown code answers like a wrong secret: codes are not disclosed
-    bad = http.post(f"/api/v1/perception/ingest/{code}", json={"ts": ts + 2, "values": {"lel": 130}}, headers={"X-Device-Token": secret})
-    assert bad.status_code == 422 and "超出有效范围" in bad.text
-    future = http.post(f"/api/v1/perception/ingest/{code}", json={"ts": ts + 86_400_000, "values": {"lel": 1}}, headers={"X-Device-Token": secret})
-    assert future.status_code == 422 and "超前" in future.text
+    bad = http.post(
+        f"/api/v1/perception/ingest/{code}",
+        json={"ts": ts + 2, "values": {"lel": 130}},
+        headers={"X-Device-Token": secret},
+    )
+    assert bad.status_code == 422
+    assert "超出有效范围" in bad.text
+    future = http.post(
+        f"/api/v1/perception/ingest/{code}",
+        json={"ts": ts + 86_400_000, "values": {"lel": 1}},
+        headers={"X-Device-Token": secret},
+    )
+    assert future.status_code == 422
+    assert "超前" in future.text
 
 
 def http_settings(db):
@@ -96,7 +130,8 @@ def test_a_chart_reads_raw_values_for_hours_and_rollups_for_weeks(as_user, db) -
     raw, five, hourly = series(6), series(72), series(24 * 30)
     assert (raw["resolution"], five["resolution"], hourly["resolution"]) == ("raw", "5m", "1h")
     assert 30 <= len(raw["points"]) <= 40  # a reading every 10 minutes
-    assert 400 <= len(five["points"]) <= 440 and 60 <= len(hourly["points"]) <= 75
+    assert 400 <= len(five["points"]) <= 440
+    assert 60 <= len(hourly["points"]) <= 75
     # the storm of the demo history shows in the hourly maxima
     assert max(p[3] for p in hourly["points"]) > 0.15
     assert raw["unit"] == "m"
@@ -107,9 +142,15 @@ def test_a_chart_reads_raw_values_for_hours_and_rollups_for_weeks(as_user, db) -
 def _raise_gas_alarm(http, db) -> int:
     secret = simulate.demo_secret(http_settings(db), "GS-0003")
     ts = int(utcnow().timestamp() * 1000)
-    resp = http.post("/api/v1/perception/ingest/GS-0003", json={"ts": ts, "values": {"lel": 55}}, headers={"X-Device-Token": secret})
+    resp = http.post(
+        "/api/v1/perception/ingest/GS-0003", json={"ts": ts, "values": {"lel": 55}}, headers={"X-Device-Token": secret}
+    )
     assert resp.status_code == 202, resp.text
-    return db.execute(text("SELECT a.id FROM ps_alarm a JOIN ps_device d ON d.id = a.device_id WHERE d.code = 'GS-0003' AND a.type = 'gas_lel' AND a.status = 'active'")).scalar_one()
+    return db.execute(
+        text(
+            "SELECT a.id FROM ps_alarm a JOIN ps_device d ON d.id = a.device_id WHERE d.code = 'GS-0003' AND a.type = 'gas_lel' AND a.status = 'active'"
+        )
+    ).scalar_one()
 
 
 def test_the_duty_officer_acknowledges_assigns_comments_and_clears(http, as_user, db) -> None:
@@ -117,13 +158,20 @@ def test_the_duty_officer_acknowledges_assigns_comments_and_clears(http, as_user
     duty = as_user("duty01")
     detail = duty.get(f"/api/v1/perception/alarms/{alarm_id}").json()
     assert (detail["severity"], detail["level"], detail["acknowledged"]) == ("critical", "红", False)
-    assert duty.post(f"/api/v1/perception/alarms/{alarm_id}/ack", json={"note": "已通知燃气公司"}).json()["acknowledged"] is True
+    assert (
+        duty.post(f"/api/v1/perception/alarms/{alarm_id}/ack", json={"note": "已通知燃气公司"}).json()["acknowledged"]
+        is True
+    )
     assert duty.post(f"/api/v1/perception/alarms/{alarm_id}/ack", json={}).status_code == 409
     duty02 = db.execute(text("SELECT id FROM user_account WHERE username = 'duty02'")).scalar_one()
     staff = db.execute(text("SELECT id FROM user_account WHERE username = 'staff'")).scalar_one()
-    assert duty.post(f"/api/v1/perception/alarms/{alarm_id}/assign", json={"user_id": duty02}).json()["assignee_id"] == duty02
+    assert (
+        duty.post(f"/api/v1/perception/alarms/{alarm_id}/assign", json={"user_id": duty02}).json()["assignee_id"]
+        == duty02
+    )
     refused = duty.post(f"/api/v1/perception/alarms/{alarm_id}/assign", json={"user_id": staff})
-    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "user_id"
+    assert refused.status_code == 422
+    assert refused.json()["errors"][0]["field"] == "user_id"
     assert duty.post(f"/api/v1/perception/alarms/{alarm_id}/comments", json={"text": "现场人员已到"}).status_code == 200
     assert duty.post(f"/api/v1/perception/alarms/{alarm_id}/clear", json={"note": ""}).status_code == 422
     cleared = duty.post(f"/api/v1/perception/alarms/{alarm_id}/clear", json={"note": "阀门已关闭，浓度回落"})
@@ -148,7 +196,9 @@ def test_a_duty_officer_turns_an_alarm_into_a_case_at_once(http, as_user, db) ->
 def _cards(html: str) -> list[tuple[str, int, str]]:
     return [
         (href.replace("&amp;", "&"), int(value), label)
-        for href, value, label in re.findall(r'<a class="card[^"]*" href="([^"]+)"><div class="value">(\d+)</div><div class="label">([^<]+)</div>', html)
+        for href, value, label in re.findall(
+            r'<a class="card[^"]*" href="([^"]+)"><div class="value">(\d+)</div><div class="label">([^<]+)</div>', html
+        )
     ]
 
 
@@ -158,7 +208,8 @@ def test_every_figure_on_the_alarm_console_opens_exactly_its_alarms(http, as_use
     page = duty.get("/perception/alarms", headers=HTML)
     assert page.status_code == 200
     cards = _cards(page.text)
-    assert len(cards) >= 8 and any(v for _, v, _ in cards)
+    assert len(cards) >= 8
+    assert any(v for _, v, _ in cards)
     for href, value, label in cards:
         listed = duty.get(href.replace("/perception/alarms", "/api/v1/perception/alarms"))
         assert listed.status_code == 200, href
@@ -199,15 +250,38 @@ def test_pages_render_for_their_roles(as_user, db) -> None:
 def test_a_draft_rule_is_tried_against_recent_readings(as_user, db) -> None:
     lead = as_user("shiftlead")
     water = _profile(db, "water")
-    rule = {"code": "try_high", "name": "试算", "kind": "threshold", "key": "level", "params": {"op": ">=", "value": 0.12}}
+    rule = {
+        "code": "try_high",
+        "name": "试算",
+        "kind": "threshold",
+        "key": "level",
+        "params": {"op": ">=", "value": 0.12},
+    }
     tried = lead.post(f"/api/v1/perception/profiles/{water}/rules/test", json={"rule": rule, "hours": 72})
     assert tried.status_code == 200, tried.text
     result = tried.json()
-    assert result["devices"] >= 7 and result["readings"] > 1000
+    assert result["devices"] >= 7
+    assert result["readings"] > 1000
     assert {h["action"] for h in result["hits"]} == {"raise", "clear"}  # yesterday's storm
-    none = lead.post(f"/api/v1/perception/profiles/{water}/rules/test", json={"rule": {**rule, "params": {"op": ">=", "value": 5}}, "hours": 72})
+    none = lead.post(
+        f"/api/v1/perception/profiles/{water}/rules/test",
+        json={"rule": {**rule, "params": {"op": ">=", "value": 5}}, "hours": 72},
+    )
     assert none.json()["hits"] == []
     bad = lead.post(f"/api/v1/perception/profiles/{water}/rules/test", json={"rule": {**rule, "key": "nope"}})
-    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "key"
-    page = lead.post(f"/perception/profiles/{water}/test", data={**{k: v for k, v in rule.items() if k != "params"}, "value": "0.12", "op": ">=", "hours": "72", "csrf_token": lead.headers["X-CSRF-Token"]}, headers=HTML)
-    assert page.status_code == 200 and "试算" in page.text and "清除" in page.text
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "key"
+    page = lead.post(
+        f"/perception/profiles/{water}/test",
+        data={
+            **{k: v for k, v in rule.items() if k != "params"},
+            "value": "0.12",
+            "op": ">=",
+            "hours": "72",
+            "csrf_token": lead.headers["X-CSRF-Token"],
+        },
+        headers=HTML,
+    )
+    assert page.status_code == 200
+    assert "试算" in page.text
+    assert "清除" in page.text

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 from datetime import timedelta
 
-import shapely
 from PIL import Image
 from sqlalchemy import select
 
@@ -24,8 +23,20 @@ from zhixian.platform import service as platform
 from zhixian.platform.actor import COUNTY_SCOPE, system_actor
 from zhixian.platform.models import User
 
-HIGH = {"code": "ponding", "name": "积水超警", "kind": "threshold", "key": "v", "params": {"op": ">=", "value": 0.4, "level": "橙"}}
-OFFLINE = {"code": "offline", "name": "设备离线", "kind": "offline", "key": "", "params": {"minutes": 30, "severity": "minor"}}
+HIGH = {
+    "code": "ponding",
+    "name": "积水超警",
+    "kind": "threshold",
+    "key": "v",
+    "params": {"op": ">=", "value": 0.4, "level": "橙"},
+}
+OFFLINE = {
+    "code": "offline",
+    "name": "设备离线",
+    "kind": "offline",
+    "key": "",
+    "params": {"minutes": 30, "severity": "minor"},
+}
 READER = system_actor(frozenset({COUNTY_SCOPE, "citymgmt.view"}))
 
 
@@ -34,13 +45,14 @@ def _raise(node, publisher, device, value: float = 0.5):
     publisher.reading(device, {"v": value})
     wait_for(lambda: stored(node, device.id) > before, what="读数入库")
     with node.db.transaction() as session:
-        alarm = session.execute(select(Alarm).where(Alarm.device_id == device.id, Alarm.status == "active")).scalar_one()
-    return alarm
+        return session.execute(select(Alarm).where(Alarm.device_id == device.id, Alarm.status == "active")).scalar_one()
 
 
 def _ladder(node, at):
     with node.db.transaction() as session:
-        return escalation.run_ladder(session, options=tasks.intake_options(node), ladder=tasks.ladder(node.settings), now=at)
+        return escalation.run_ladder(
+            session, options=tasks.intake_options(node), ladder=tasks.ladder(node.settings), now=at
+        )
 
 
 def _alarm(node, alarm_id: int) -> Alarm:
@@ -50,7 +62,9 @@ def _alarm(node, alarm_id: int) -> Alarm:
         return row
 
 
-def test_unacknowledged_alarm_notifies_reminds_then_opens_a_case_in_its_grid(node, workers, publisher, make_device) -> None:
+def test_unacknowledged_alarm_notifies_reminds_then_opens_a_case_in_its_grid(
+    node, workers, publisher, make_device
+) -> None:
     device = make_device([HIGH], case_class_code="S0403")
     workers(1)
     alarm = _raise(node, publisher, device)
@@ -58,21 +72,32 @@ def test_unacknowledged_alarm_notifies_reminds_then_opens_a_case_in_its_grid(nod
     created = alarm.created_at
     # (minutes after the alarm, escalation step, notices so far, has a case) — the other alarms of the
     # demo county climb the same ladder in the same runs; this test follows its own
-    for minutes, step, notices, has_case in ((4, 0, [], False), (5, 1, ["notify"], False), (6, 1, ["notify"], False),
-                                             (14, 1, ["notify"], False), (15, 2, ["notify", "remind"], True)):
+    for minutes, step, notices, has_case in (
+        (4, 0, [], False),
+        (5, 1, ["notify"], False),
+        (6, 1, ["notify"], False),
+        (14, 1, ["notify"], False),
+        (15, 2, ["notify", "remind"], True),
+    ):
         _ladder(node, created + timedelta(minutes=minutes))
         assert _progress(node, alarm.id) == (step, notices, has_case), f"告警后第 {minutes} 分钟"
     escalated = _alarm(node, alarm.id)
-    assert escalated.escalation == 2 and escalated.case_id
+    assert escalated.escalation == 2
+    assert escalated.case_id
     with node.db.transaction() as session:
         case = citymgmt.case_read(session, citymgmt.get_case(session, actor=READER, case_id=escalated.case_id))
     assert case.source == "sensor"
     assert case.class_code == "S0403"
-    assert case.grid_code == device.grid_code and case.grid_code
+    assert case.grid_code == device.grid_code
+    assert case.grid_code
     assert device.code in case.description
     assert escalated.case_number == case.number
     with node.db.transaction() as session:
-        events = session.execute(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)).scalars().all()
+        events = (
+            session.execute(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+            .scalars()
+            .all()
+        )
     timeline = [(e.step, e.data.get("alarm_id")) for e in events]
     assert ("物联告警", alarm.id) in timeline, "案件时间线应显示该告警"
     _ladder(node, created + timedelta(minutes=60))
@@ -84,7 +109,9 @@ def test_unacknowledged_alarm_notifies_reminds_then_opens_a_case_in_its_grid(nod
 def _progress(node, alarm_id: int) -> tuple[int, list[str], bool]:
     with node.db.transaction() as session:
         alarm = session.get(Alarm, alarm_id)
-        notices = session.execute(select(Notice.kind).where(Notice.alarm_id == alarm_id).order_by(Notice.id)).scalars().all()
+        notices = (
+            session.execute(select(Notice.kind).where(Notice.alarm_id == alarm_id).order_by(Notice.id)).scalars().all()
+        )
         return alarm.escalation, list(notices), alarm.case_id is not None
 
 
@@ -125,7 +152,8 @@ def test_offline_device_opens_a_maintenance_case_for_its_component(node, workers
         alarm = session.execute(select(Alarm).where(Alarm.device_id == device.id, Alarm.type == "offline")).scalar_one()
         case = citymgmt.case_read(session, citymgmt.get_case(session, actor=READER, case_id=alarm.case_id or 0))
         where = citymgmt.locate(session, comp.lon, comp.lat)
-    assert alarm.status == "active" and alarm.rule_kind == "offline"
+    assert alarm.status == "active"
+    assert alarm.rule_kind == "offline"
     assert case.class_code == comp.class_code == "B0103"
     assert case.component_code == comp.code
     assert case.grid_code == where.grid_code
@@ -142,7 +170,9 @@ def _jpeg() -> bytes:
     return buf.getvalue()
 
 
-def test_closing_the_case_is_noted_on_the_alarm_and_a_repeat_joins_the_open_case(node, workers, publisher, make_device) -> None:
+def test_closing_the_case_is_noted_on_the_alarm_and_a_repeat_joins_the_open_case(
+    node, workers, publisher, make_device
+) -> None:
     device = make_device([HIGH], case_class_code="S0403")
     workers(1)
     first = _raise(node, publisher, device)
@@ -161,20 +191,39 @@ def test_closing_the_case_is_noted_on_the_alarm_and_a_repeat_joins_the_open_case
     with node.db.transaction() as session:
         users = {u.username: platform.actor_for(u) for u in session.execute(select(User)).scalars()}
         act = lambda who, action, **kw: workflow.perform(  # noqa: E731
-            session, actor=users[who], settings=node.settings, case_id=case_id, action=action, data=ActionIn(**kw),
+            session,
+            actor=users[who],
+            settings=node.settings,
+            case_id=case_id,
+            action=action,
+            data=ActionIn(**kw),
             photos=[citymgmt.PhotoIn(_jpeg(), "after.jpg", "after")] if action == "complete" else (),
         )
         act("acceptor", "file")
         case = act("dispatcher", "dispatch")
         dept = platform.get_department(session, case.department_id)
         handler = next(a for a in users.values() if "handler" in a.roles and a.department_id == dept.id)
-        workflow.perform(session, actor=handler, settings=node.settings, case_id=case_id, action="complete", data=ActionIn(note="已排水"),
-                         photos=[citymgmt.PhotoIn(_jpeg(), "after.jpg", "after")])
+        workflow.perform(
+            session,
+            actor=handler,
+            settings=node.settings,
+            case_id=case_id,
+            action="complete",
+            data=ActionIn(note="已排水"),
+            photos=[citymgmt.PhotoIn(_jpeg(), "after.jpg", "after")],
+        )
         act("acceptor", "check", passed=True, note="积水已排除")
     with node.db.transaction() as session:
         assert escalation.sync_cases(session) >= 2
     for alarm_id in (first.id, second.id):
         with node.db.transaction() as session:
-            texts = session.execute(select(AlarmEvent.text).where(AlarmEvent.alarm_id == alarm_id, AlarmEvent.kind == "case_closed")).scalars().all()
-        assert texts and "已结案" in texts[0]
+            texts = (
+                session.execute(
+                    select(AlarmEvent.text).where(AlarmEvent.alarm_id == alarm_id, AlarmEvent.kind == "case_closed")
+                )
+                .scalars()
+                .all()
+            )
+        assert texts
+        assert "已结案" in texts[0]
         assert _alarm(node, alarm_id).case_closed_at is not None

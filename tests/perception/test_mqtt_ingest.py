@@ -18,13 +18,21 @@ PROFILE_KEYS = [
     {"key": "v", "name": "读数", "unit": "m", "min": 0, "max": 10},
     {"key": "battery", "name": "电量", "unit": "%", "min": 0, "max": 100},
 ]
-HIGH = {"code": "high", "name": "超高", "kind": "threshold", "key": "v", "params": {"op": ">=", "value": 5, "severity": "major"}}
+HIGH = {
+    "code": "high",
+    "name": "超高",
+    "kind": "threshold",
+    "key": "v",
+    "params": {"op": ">=", "value": 5, "severity": "major"},
+}
 
 
 def _counts(node, since: dict[str, int] | None = None) -> dict[str, int]:
     day = utcnow().astimezone(LOCAL_TZ).date().isoformat()
     with node.db.transaction() as session:
-        rows = session.execute(select(IngestCount.outcome, IngestCount.n).where(IngestCount.day == day, IngestCount.channel == "mqtt"))
+        rows = session.execute(
+            select(IngestCount.outcome, IngestCount.n).where(IngestCount.day == day, IngestCount.channel == "mqtt")
+        )
         now = {o: int(n) for o, n in rows}
     return {k: v - (since or {}).get(k, 0) for k, v in now.items() if v - (since or {}).get(k, 0)}
 
@@ -42,8 +50,16 @@ def test_bad_readings_are_counted_and_refused_and_the_worker_keeps_going(node, w
     publisher.send(device.code, {**good, "ts": ms + 3_600_000})  # clock an hour ahead
     publisher.send(device.code, {**good, "ts": ms - 10 * 86_400_000})  # ten days old
     publisher.send(device.code, {**good, "ts": ms + 1, "values": {"v": 11.0, "battery": 80}})  # v out of range
-    publisher.send(device.code, {**good, "ts": ms + 2, "values": {"v": "high", "humidity": 3}})  # not a number, unknown key
-    publisher.send(device.code, {"token": device.secret, "readings": [{"ts": ms + 3, "values": {"v": 2.0}}, {"ts": ms + 4, "values": {"v": 6.0}}]})
+    publisher.send(
+        device.code, {**good, "ts": ms + 2, "values": {"v": "high", "humidity": 3}}
+    )  # not a number, unknown key
+    publisher.send(
+        device.code,
+        {
+            "token": device.secret,
+            "readings": [{"ts": ms + 3, "values": {"v": 2.0}}, {"ts": ms + 4, "values": {"v": 6.0}}],
+        },
+    )
     publisher.send(device.code, b"x" * 70_000)  # larger than the payload limit
     wait_for(lambda: worker.stats.messages >= 9, what="九条消息都已处理")
     counts = _counts(node, before)
@@ -61,9 +77,17 @@ def test_bad_readings_are_counted_and_refused_and_the_worker_keeps_going(node, w
     }
     assert worker.alive
     with node.db.transaction() as session:
-        values = session.execute(select(Reading.key, Reading.value).where(Reading.device_id == device.id).order_by(Reading.ts, Reading.key)).all()
-        samples = session.execute(select(Refusal.reason, Refusal.detail).where(Refusal.device_code.in_([device.code, "NO-SUCH-DEVICE"]))).all()
-        alarm = session.execute(select(Alarm.type).where(Alarm.device_id == device.id, Alarm.status == "active")).scalars().all()
+        values = session.execute(
+            select(Reading.key, Reading.value).where(Reading.device_id == device.id).order_by(Reading.ts, Reading.key)
+        ).all()
+        samples = session.execute(
+            select(Refusal.reason, Refusal.detail).where(Refusal.device_code.in_([device.code, "NO-SUCH-DEVICE"]))
+        ).all()
+        alarm = (
+            session.execute(select(Alarm.type).where(Alarm.device_id == device.id, Alarm.status == "active"))
+            .scalars()
+            .all()
+        )
     assert values == [("battery", 80.0), ("v", 2.0), ("v", 6.0)]
     assert alarm == ["high"]  # the buffered 6.0 ran through the rules
     assert {r for r, _ in samples} >= {"unknown_device", "bad_token", "bad_payload", "too_large"}
@@ -78,8 +102,17 @@ def test_an_alarm_is_created_once_per_device_and_type(node, workers, publisher, 
         publisher.reading(device, {"v": 5 + (i % 3)}, ts=t0 + timedelta(seconds=i))
     wait_for(lambda: stored(node, device.id) >= 40, what="40 条读数入库")
     with node.db.transaction() as session:
-        alarms = session.execute(select(Alarm.status).where(Alarm.device_id == device.id, Alarm.type == "high")).scalars().all()
-        events = session.execute(text("SELECT count(*) FROM ps_alarm_event e JOIN ps_alarm a ON a.id = e.alarm_id WHERE a.device_id = :d AND e.kind = 'raised'"), {"d": device.id}).scalar()
+        alarms = (
+            session.execute(select(Alarm.status).where(Alarm.device_id == device.id, Alarm.type == "high"))
+            .scalars()
+            .all()
+        )
+        events = session.execute(
+            text(
+                "SELECT count(*) FROM ps_alarm_event e JOIN ps_alarm a ON a.id = e.alarm_id WHERE a.device_id = :d AND e.kind = 'raised'"
+            ),
+            {"d": device.id},
+        ).scalar()
     assert alarms == ["active"]
     assert events == 1
     # the database refuses a second active alarm of the same type too (the last guard)
@@ -101,11 +134,23 @@ def test_two_workers_on_a_shared_subscription_process_every_message_once(node, w
     n = 600
     for i in range(n):
         d = devices[i % 4]
-        publisher.send(d.code, json.dumps({"token": d.secret, "ts": int((t0 + timedelta(seconds=i)).timestamp() * 1000), "values": {"v": 1.0, "battery": 50}}).encode())
+        publisher.send(
+            d.code,
+            json.dumps(
+                {
+                    "token": d.secret,
+                    "ts": int((t0 + timedelta(seconds=i)).timestamp() * 1000),
+                    "values": {"v": 1.0, "battery": 50},
+                }
+            ).encode(),
+        )
     wait_for(lambda: first.stats.messages + second.stats.messages >= n, timeout=60, what=f"{n} 条消息全部处理")
     assert first.stats.messages + second.stats.messages == n
-    assert first.stats.messages > 0 and second.stats.messages > 0, "共享订阅应把消息分给两个接入进程"
+    assert first.stats.messages > 0, "共享订阅应把消息分给两个接入进程"
+    assert second.stats.messages > 0, "共享订阅应把消息分给两个接入进程"
     assert first.stats.accepted + second.stats.accepted == 2 * n
     with node.db.transaction() as session:
-        rows = session.execute(select(func.count()).select_from(Reading).where(Reading.device_id.in_([d.id for d in devices]))).scalar()
+        rows = session.execute(
+            select(func.count()).select_from(Reading).where(Reading.device_id.in_([d.id for d in devices]))
+        ).scalar()
     assert rows == 2 * n

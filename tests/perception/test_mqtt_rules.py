@@ -58,7 +58,13 @@ def test_threshold_with_levels_and_hysteresis(node, workers, publisher, make_dev
         assert _alarm(node, device.id, "high") == expected, f"读数 {value} 之后"
 
 
-DURATION = {"code": "long", "name": "持续超限", "kind": "duration", "key": "v", "params": {"op": ">", "value": 50, "minutes": 10}}
+DURATION = {
+    "code": "long",
+    "name": "持续超限",
+    "kind": "duration",
+    "key": "v",
+    "params": {"op": ">", "value": 50, "minutes": 10},
+}
 # (minutes after t0, value, expected status) — above 50 for 10 minutes by the readings' own clock
 DURATION_STEPS = [
     (0, 55, None),
@@ -84,8 +90,23 @@ def test_duration_fires_after_n_minutes_by_reading_time(node, workers, publisher
         assert (got[0] if got else None) == expected, f"第 {minutes} 分钟读数 {value} 之后"
 
 
-REPEAT = {"code": "rep", "name": "连续超限", "kind": "repeat", "key": "v", "params": {"op": ">", "value": 25, "count": 3}}
-REPEAT_STEPS = [(30, None), (30, None), (20, None), (30, None), (30, None), (30, "active"), (26, "active"), (24, "cleared")]
+REPEAT = {
+    "code": "rep",
+    "name": "连续超限",
+    "kind": "repeat",
+    "key": "v",
+    "params": {"op": ">", "value": 25, "count": 3},
+}
+REPEAT_STEPS = [
+    (30, None),
+    (30, None),
+    (20, None),
+    (30, None),
+    (30, None),
+    (30, "active"),
+    (26, "active"),
+    (24, "cleared"),
+]
 
 
 def test_repetition_fires_on_the_nth_reading_in_a_row(node, workers, publisher, make_device) -> None:
@@ -98,7 +119,13 @@ def test_repetition_fires_on_the_nth_reading_in_a_row(node, workers, publisher, 
         assert (got[0] if got else None) == expected, f"第 {i + 1} 条读数 {value} 之后"
 
 
-RATE = {"code": "rise", "name": "快速上涨", "kind": "rate", "key": "v", "params": {"change": 0.1, "minutes": 10, "direction": "rise"}}
+RATE = {
+    "code": "rise",
+    "name": "快速上涨",
+    "kind": "rate",
+    "key": "v",
+    "params": {"change": 0.1, "minutes": 10, "direction": "rise"},
+}
 # (minutes, value, expected): rising more than 0.1 per 10 minutes between consecutive readings
 RATE_STEPS = [(0, 1.0, None), (10, 1.05, None), (20, 1.2, "active"), (25, 1.27, "active"), (30, 1.3, "cleared")]
 

@@ -203,14 +203,19 @@ def _photo(db: Session, case_id: int | None = None) -> int:
 @finder("ps_device")
 def _ps_device(db: Session) -> int:
     """A sensor of 应急管理局 (yjj): neither 住建局's officer nor its handler may see it."""
-    return _one(db, "SELECT d.id FROM ps_device d JOIN department p ON p.id = d.department_id WHERE p.code = 'yjj' ORDER BY d.id LIMIT 1")
+    return _one(
+        db,
+        "SELECT d.id FROM ps_device d JOIN department p ON p.id = d.department_id WHERE p.code = 'yjj' ORDER BY d.id LIMIT 1",
+    )
 
 
 @finder("ps_rule")
 def _ps_rule(db: Session) -> int:
     db.execute(
-        text("INSERT INTO ps_rule (device_id, code, name, kind, key, params, enabled, updated_at) "
-             "VALUES (:d, 'idor_rule', '越权测试', 'offline', '', '{}', true, '2026-11-01 00:00:00')"),
+        text(
+            "INSERT INTO ps_rule (device_id, code, name, kind, key, params, enabled, updated_at) "
+            "VALUES (:d, 'idor_rule', '越权测试', 'offline', '', '{}', true, '2026-11-01 00:00:00')"
+        ),
         {"d": _ps_device(db)},
     )
     db.flush()
@@ -220,10 +225,12 @@ def _ps_rule(db: Session) -> int:
 @finder("ps_alarm")
 def _ps_alarm(db: Session) -> int:
     db.execute(
-        text("INSERT INTO ps_alarm (device_id, type, name, rule_kind, severity, level, status, acknowledged, acked_by, key, message, "
-             "department_path, started_at, created_at, updated_at, escalation, case_number) SELECT d.id, 'idor', '越权测试', 'threshold', "
-             "'major', '', 'active', false, '', 'lel', 'x', d.department_path, '2026-11-01 00:00:00', '2026-11-01 00:00:00', "
-             "'2026-11-01 00:00:00', 0, '' FROM ps_device d WHERE d.id = :d"),
+        text(
+            "INSERT INTO ps_alarm (device_id, type, name, rule_kind, severity, level, status, acknowledged, acked_by, key, message, "
+            "department_path, started_at, created_at, updated_at, escalation, case_number) SELECT d.id, 'idor', '越权测试', 'threshold', "
+            "'major', '', 'active', false, '', 'lel', 'x', d.department_path, '2026-11-01 00:00:00', '2026-11-01 00:00:00', "
+            "'2026-11-01 00:00:00', 0, '' FROM ps_device d WHERE d.id = :d"
+        ),
         {"d": _ps_device(db)},
     )
     db.flush()
@@ -299,7 +306,13 @@ ATTEMPTS = [
     Attempt("PATCH", "/api/v1/perception/devices/{}", "zjj_officer", "ps_device", {"name": "改名"}),
     Attempt("POST", "/api/v1/perception/devices/{}/secret", "zjj_officer", "ps_device"),
     Attempt("GET", "/api/v1/perception/devices/{}/rules", "zjj_officer", "ps_device"),
-    Attempt("POST", "/api/v1/perception/devices/{}/rules", "zjj_officer", "ps_device", {"code": "x", "name": "x", "kind": "offline", "params": {"minutes": 5}}),
+    Attempt(
+        "POST",
+        "/api/v1/perception/devices/{}/rules",
+        "zjj_officer",
+        "ps_device",
+        {"code": "x", "name": "x", "kind": "offline", "params": {"minutes": 5}},
+    ),
     Attempt("GET", "/api/v1/perception/devices/{}/series", "zjj_officer", "ps_device"),
     Attempt("DELETE", "/api/v1/perception/rules/{}", "zjj_officer", "ps_rule"),
     Attempt("GET", "/perception/devices/{}", "zjj_officer", "ps_device"),

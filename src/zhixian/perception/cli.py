@@ -9,10 +9,13 @@ from typing import Annotated
 
 import typer
 
+from zhixian.app import Node
+
 app = typer.Typer(help="城市感知：传感器接入进程、演示模拟器", no_args_is_help=True)
 
 
-def _node():  # type: ignore[no-untyped-def]  # the CLI's own node builder (settings errors as Chinese messages)
+def _node() -> Node:
+    """The CLI's own node builder: settings errors become Chinese messages and exit code 2."""
     from zhixian.cli import _node as build
 
     return build()
@@ -40,7 +43,9 @@ def ingest(
             if report_every and time.monotonic() - last >= report_every:
                 last = time.monotonic()
                 s = worker.stats
-                typer.echo(f"消息 {s.messages}，接收读数 {s.accepted}，拒收 {s.refused}，告警变化 {s.alarms}，批次 {s.batches}")
+                typer.echo(
+                    f"消息 {s.messages}，接收读数 {s.accepted}，拒收 {s.refused}，告警变化 {s.alarms}，批次 {s.batches}"
+                )
             if not worker.alive:
                 typer.secho("接入线程意外退出", fg="red", err=True)
                 raise typer.Exit(1)
@@ -65,10 +70,15 @@ def simulate(
     node = _node()
     with node.db.transaction() as session:
         rows = session.execute(
-            select(Device.code, Profile.code).join(Profile, Profile.id == Device.profile_id).where(Device.active.is_(True)).order_by(Device.code)
+            select(Device.code, Profile.code)
+            .join(Profile, Profile.id == Device.profile_id)
+            .where(Device.active.is_(True))
+            .order_by(Device.code)
         ).all()
     node.db.engine.dispose()
-    devices = [(code, profile) for code, profile in rows if profile in sim.DEMO_PREFIX and code[:2] == sim.DEMO_PREFIX[profile]]
+    devices = [
+        (code, profile) for code, profile in rows if profile in sim.DEMO_PREFIX and code[:2] == sim.DEMO_PREFIX[profile]
+    ]
     if not devices:
         typer.secho("没有演示设备：先运行 zhixian demo", fg="red", err=True)
         raise typer.Exit(1)

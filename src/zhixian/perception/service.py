@@ -33,7 +33,12 @@ def home_cards(session: Session, actor: Actor, _settings: Any) -> list[HomeCard]
             group=GROUP,
             alert=f["unacked"] > 0,
         ),
-        HomeCard(title="离线设备告警", value=f["offline"], href="/perception/alarms?status=active&rule_kind=offline", group=GROUP),
+        HomeCard(
+            title="离线设备告警",
+            value=f["offline"],
+            href="/perception/alarms?status=active&rule_kind=offline",
+            group=GROUP,
+        ),
     ]
     if actor.can("perception.alarm.handle"):
         cards.append(HomeCard(title="值班告警（手机）", value=f["unacked"], href="/perception/duty", group=GROUP))

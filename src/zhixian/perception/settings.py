@@ -20,7 +20,11 @@ MQTT_SHARE_GROUP = Setting(
 )
 MQTT_QOS = Setting(P, "mqtt_qos", int, 1, "接入进程订阅的 QoS（1：至少一次，处理入库后才确认）", ge=0, le=1)
 INGEST_IN_PROCESS = Setting(
-    P, "ingest_in_process", bool, True, "单机部署时由 Web 进程内的线程接入 MQTT；另起 zhixian perception ingest 时设为 false"
+    P,
+    "ingest_in_process",
+    bool,
+    default=True,
+    description="单机部署时由 Web 进程内的线程接入 MQTT；另起 zhixian perception ingest 时设为 false",
 )
 BATCH_SIZE = Setting(P, "batch_size", int, 500, "每批写入的最多消息数", ge=1, le=20_000)
 BATCH_MS = Setting(P, "batch_ms", int, 200, "凑批最长等待（毫秒）", ge=1, le=10_000)

@@ -39,7 +39,9 @@ class Raised:
     back_online: bool = False
 
 
-def event(session: Session, alarm: Alarm, kind: str, text: str, *, actor: Actor | None = None, at: datetime | None = None) -> None:
+def event(
+    session: Session, alarm: Alarm, kind: str, text: str, *, actor: Actor | None = None, at: datetime | None = None
+) -> None:
     session.add(
         AlarmEvent(
             alarm_id=alarm.id,
@@ -62,14 +64,18 @@ def apply(session: Session, items: Sequence[Raised], *, now: datetime | None = N
     """Creates, updates or clears alarms; returns how many alarms changed."""
     now = now or utcnow()
     changed = 0
-    devices = {d.id: d for d in session.execute(select(Device).where(Device.id.in_({i.device_id for i in items}))).scalars()}
+    devices = {
+        d.id: d for d in session.execute(select(Device).where(Device.id.in_({i.device_id for i in items}))).scalars()
+    }
     for item in items:
         device = devices[item.device_id]
         if item.back_online:
-            for alarm in session.execute(
-                select(Alarm).where(Alarm.device_id == device.id, Alarm.rule_kind == "offline", Alarm.status == "active")
+            for stale in session.execute(
+                select(Alarm).where(
+                    Alarm.device_id == device.id, Alarm.rule_kind == "offline", Alarm.status == "active"
+                )
             ).scalars():
-                _clear(session, alarm, now, "设备恢复上报，离线告警自动清除")
+                _clear(session, stale, now, "设备恢复上报，离线告警自动清除")
                 changed += 1
             continue
         effect = item.effect
@@ -99,7 +105,13 @@ def apply(session: Session, items: Sequence[Raised], *, now: datetime | None = N
         alarm.peak = effect.peak if effect.peak is not None else alarm.peak
         if before != effect.severity:
             up = engine.SEVERITY_RANK[effect.severity] > engine.SEVERITY_RANK.get(before, 0)
-            event(session, alarm, "severity", f"{'升级' if up else '降级'}为{_level_text(alarm)}：{effect.message}", at=now)
+            event(
+                session,
+                alarm,
+                "severity",
+                f"{'升级' if up else '降级'}为{_level_text(alarm)}：{effect.message}",
+                at=now,
+            )
             if up and alarm.acknowledged:  # a worse level needs a fresh acknowledgement
                 alarm.acknowledged = False
                 alarm.escalation = min(alarm.escalation, 1)
@@ -150,7 +162,7 @@ def alarm_scope(actor: Actor) -> ColumnElement[bool]:
     actor.require("perception.view")
     if registry.sees_all(actor):
         return Alarm.id.is_not(None)
-    return actor.department_filter(Alarm.department_path)  # type: ignore[arg-type]
+    return actor.department_filter(Alarm.department_path)
 
 
 def get_alarm(session: Session, *, actor: Actor, alarm_id: int) -> Alarm:
@@ -266,7 +278,9 @@ def alarm_detail(session: Session, *, actor: Actor, alarm_id: int) -> AlarmDetai
     alarm = get_alarm(session, actor=actor, alarm_id=alarm_id)
     read = alarm_reads(session, [alarm])[0]
     device = session.get(Device, alarm.device_id)
-    events = session.execute(select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id).order_by(AlarmEvent.at, AlarmEvent.id)).scalars()
+    events = session.execute(
+        select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id).order_by(AlarmEvent.at, AlarmEvent.id)
+    ).scalars()
     return AlarmDetail(
         **read.model_dump(),
         events=[AlarmEventRead.model_validate(e) for e in events],
@@ -285,7 +299,14 @@ def _acting(session: Session, actor: Actor, alarm_id: int) -> Alarm:
 
 
 def _audit(session: Session, actor: Actor, alarm: Alarm, action: str, **detail: Any) -> None:
-    audit.record(session, actor.audit, action=f"perception.alarm_{action}", object_type="ps_alarm", object_id=alarm.id, detail=detail)
+    audit.record(
+        session,
+        actor.audit,
+        action=f"perception.alarm_{action}",
+        object_type="ps_alarm",
+        object_id=alarm.id,
+        detail=detail,
+    )
 
 
 def acknowledge(session: Session, *, actor: Actor, alarm_id: int, note: str = "", now: datetime | None = None) -> Alarm:
@@ -293,7 +314,12 @@ def acknowledge(session: Session, *, actor: Actor, alarm_id: int, note: str = ""
     if alarm.acknowledged:
         raise Conflict(f"告警已由 {alarm.acked_by} 确认")
     now = now or utcnow()
-    alarm.acknowledged, alarm.acked_by, alarm.acked_at, alarm.updated_at = True, actor.full_name or actor.username, now, now
+    alarm.acknowledged, alarm.acked_by, alarm.acked_at, alarm.updated_at = (
+        True,
+        actor.full_name or actor.username,
+        now,
+        now,
+    )
     event(session, alarm, "ack", "确认告警" + (f"：{note}" if note else ""), actor=actor, at=now)
     _audit(session, actor, alarm, "ack")
     return alarm
@@ -343,7 +369,11 @@ def handlers(session: Session, *, alarm: Alarm) -> list[tuple[int, str]]:
         perms = set().union(*(roles.get(r.code, set()) for r in u.roles)) if u.roles else set()
         if not u.active or HANDLE not in perms:
             continue
-        sees = registry.MONITOR in perms or platform.COUNTY_SCOPE in perms or alarm.department_path.startswith(u.department.path)
+        sees = (
+            registry.MONITOR in perms
+            or platform.COUNTY_SCOPE in perms
+            or alarm.department_path.startswith(u.department.path)
+        )
         if sees:
             out.append((u.id, f"{u.full_name}（{u.department.name}）"))
     return out

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from zhixian.errors import FieldError, Invalid, NotAuthenticated, NotPermitted
 from zhixian.fields import Moment
 from zhixian.perception.sensors import alarms, escalation, ingest, readings, service
+from zhixian.perception.sensors.mqtt import telemetry_topic
 from zhixian.perception.sensors.schemas import (
     AlarmAssign,
     AlarmComment,
@@ -32,7 +33,6 @@ from zhixian.perception.sensors.schemas import (
     Series,
     TelemetryIn,
 )
-from zhixian.perception.sensors.mqtt import telemetry_topic
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Public, Require
 from zhixian.web.deps import SessionDep
@@ -159,7 +159,9 @@ def device_rules(device_id: IdPath, session: SessionDep, actor: Viewer) -> list[
     return service.device_rules(session, actor=actor, device_id=device_id)
 
 
-@router.post("/devices/{device_id}/rules", summary="为设备覆盖设备类型的规则（同一代码；enabled=false 表示对该设备关闭）")
+@router.post(
+    "/devices/{device_id}/rules", summary="为设备覆盖设备类型的规则（同一代码；enabled=false 表示对该设备关闭）"
+)
 def save_device_rule(device_id: IdPath, data: RuleIn, session: SessionDep, actor: ProfileManager) -> RuleRead:
     return service.rule_read(service.save_rule(session, actor=actor, data=data, device_id=device_id))
 

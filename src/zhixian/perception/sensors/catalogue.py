@@ -64,7 +64,9 @@ def _rule(code: str, name: str, kind: str, key: str = "", **params: Any) -> dict
 
 
 BATTERY = {"key": "battery", "name": "电量", "unit": "%", "min": 0, "max": 100}
-BATTERY_RULE = _rule("battery_low", "电量低", "threshold", "battery", op="<=", value=20, severity="warning", hysteresis=5)
+BATTERY_RULE = _rule(
+    "battery_low", "电量低", "threshold", "battery", op="<=", value=20, severity="warning", hysteresis=5
+)
 
 PROFILES: list[dict[str, Any]] = [
     {
@@ -81,7 +83,15 @@ PROFILES: list[dict[str, Any]] = [
         "maintenance_class_code": "B0801",
         "case_min_severity": "minor",
         "rules": [
-            _rule("cover_tilt", "井盖倾斜", "threshold", "tilt", op=">=", hysteresis=2, levels=[{"level": "黄", "value": 10}, {"level": "红", "value": 30}]),
+            _rule(
+                "cover_tilt",
+                "井盖倾斜",
+                "threshold",
+                "tilt",
+                op=">=",
+                hysteresis=2,
+                levels=[{"level": "黄", "value": 10}, {"level": "红", "value": 30}],
+            ),
             _rule("cover_open", "井盖开启", "repeat", "open", op=">=", value=1, count=2, severity="critical"),
             BATTERY_RULE,
             _rule("offline", "设备离线", "offline", minutes=60, severity="minor"),
@@ -111,7 +121,16 @@ PROFILES: list[dict[str, Any]] = [
                     {"level": "红", "value": 0.6},
                 ],
             ),
-            _rule("water_rise", "水位快速上涨", "rate", "level", change=0.1, minutes=10, direction="rise", severity="minor"),
+            _rule(
+                "water_rise",
+                "水位快速上涨",
+                "rate",
+                "level",
+                change=0.1,
+                minutes=10,
+                direction="rise",
+                severity="minor",
+            ),
             BATTERY_RULE,
             _rule("offline", "设备离线", "offline", minutes=30, severity="minor"),
         ],
@@ -154,7 +173,15 @@ PROFILES: list[dict[str, Any]] = [
         "maintenance_class_code": "B0801",
         "case_min_severity": "major",
         "rules": [
-            _rule("h2s_high", "硫化氢超标", "threshold", "h2s", op=">=", hysteresis=1, levels=[{"level": "黄", "value": 10}, {"level": "红", "value": 20}]),
+            _rule(
+                "h2s_high",
+                "硫化氢超标",
+                "threshold",
+                "h2s",
+                op=">=",
+                hysteresis=1,
+                levels=[{"level": "黄", "value": 10}, {"level": "红", "value": 20}],
+            ),
             _rule("co_high", "一氧化碳超标", "repeat", "co", op=">", value=50, count=3, severity="major"),
             _rule("offline", "设备离线", "offline", minutes=30, severity="minor"),
         ],
@@ -191,7 +218,17 @@ PROFILES: list[dict[str, Any]] = [
         "case_min_severity": "minor",
         "case_minutes": 60,
         "rules": [
-            _rule("noise_over", "噪声超标", "duration", "laeq", op=">", value=70, minutes=30, hysteresis=2, severity="minor"),
+            _rule(
+                "noise_over",
+                "噪声超标",
+                "duration",
+                "laeq",
+                op=">",
+                value=70,
+                minutes=30,
+                hysteresis=2,
+                severity="minor",
+            ),
             _rule("offline", "设备离线", "offline", minutes=30, severity="warning"),
         ],
     },
@@ -217,7 +254,9 @@ PROFILES: list[dict[str, Any]] = [
                 hysteresis=10,
                 levels=[{"level": "黄", "value": 115}, {"level": "橙", "value": 150}, {"level": "红", "value": 250}],
             ),
-            _rule("pm25_persist", "PM2.5 持续偏高", "duration", "pm25", op=">", value=75, minutes=60, severity="warning"),
+            _rule(
+                "pm25_persist", "PM2.5 持续偏高", "duration", "pm25", op=">", value=75, minutes=60, severity="warning"
+            ),
             _rule("offline", "设备离线", "offline", minutes=30, severity="warning"),
         ],
     },

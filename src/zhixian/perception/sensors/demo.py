@@ -88,13 +88,14 @@ def seed(session: Session, ctx: Any) -> None:
         for i, (lon, lat, component) in enumerate(spots, start=1):
             code = f"{simulate.DEMO_PREFIX[profile_code]}-{i:04d}"
             where_ = citymgmt.locate(session, lon, lat)
+            place = ctx.county.division(where_.community_code).name if where_.community_code else ""
             device = Device(
                 code=code,
                 name=f"{profile.name}{i:02d}",
                 profile_id=profile.id,
                 department_id=dept.id,
                 department_path=dept.path,
-                address=f"{ctx.county.division(where_.community_code).name if where_.community_code else ''}{profile.name}点位{i}",
+                address=f"{place}{profile.name}点位{i}",
                 lon=lon,
                 lat=lat,
                 grid_code=where_.grid_code,
@@ -112,7 +113,13 @@ def seed(session: Session, ctx: Any) -> None:
     session.flush()
     hours = ctx.settings.declared(DEMO_HISTORY_HOURS)
     if hours:
-        stored = history(session, ctx.settings, devices, hours=hours, step=timedelta(minutes=ctx.settings.declared(DEMO_STEP_MINUTES)))
+        stored = history(
+            session,
+            ctx.settings,
+            devices,
+            hours=hours,
+            step=timedelta(minutes=ctx.settings.declared(DEMO_STEP_MINUTES)),
+        )
         ctx.notes.append(f"城市感知：{len(devices)} 台传感器，{stored} 条历史读数")
 
 
@@ -131,11 +138,15 @@ def history(session: Session, settings: Any, devices: list[tuple[str, str]], *, 
         batch = [
             ingest.Message(
                 device_code=code,
-                payload=json.dumps({"token": secrets[code], "ts": int(t.timestamp() * 1000), "values": values}).encode(),
+                payload=json.dumps(
+                    {"token": secrets[code], "ts": int(t.timestamp() * 1000), "values": values}
+                ).encode(),
                 channel="mqtt",
                 received=t,
             )
-            for t, code, values in simulate.timeline(model, devices, chunk_start, chunk_end - timedelta(microseconds=1), step)
+            for t, code, values in simulate.timeline(
+                model, devices, chunk_start, chunk_end - timedelta(microseconds=1), step
+            )
         ]
         if batch:
             result = ingest.process(session, batch, cache=cache, limits=limits, now=chunk_end)

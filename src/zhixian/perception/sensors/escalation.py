@@ -75,7 +75,13 @@ def run_ladder(session: Session, *, options: OptionsFor, ladder: Ladder, now: da
         notify, case = _minutes(profile, ladder)
         age = now - alarm.created_at
         if alarm.escalation == 0 and age >= timedelta(minutes=notify):
-            _notice(session, alarm, "notify", f"告警 {alarm.name} 已 {age.total_seconds() / 60:.0f} 分钟未确认，请值班员处理", now)
+            _notice(
+                session,
+                alarm,
+                "notify",
+                f"告警 {alarm.name} 已 {age.total_seconds() / 60:.0f} 分钟未确认，请值班员处理",
+                now,
+            )
             alarm.escalation, alarm.notified_at = 1, now
             done["notified"] += 1
         elif alarm.escalation == 1 and now - (alarm.reminded_at or alarm.notified_at or now) >= timedelta(
@@ -84,12 +90,22 @@ def run_ladder(session: Session, *, options: OptionsFor, ladder: Ladder, now: da
             _notice(session, alarm, "remind", f"再次提醒：告警 {alarm.name} 仍未确认", now)
             alarm.reminded_at = now
             done["reminded"] += 1
-        wanted = profile.case_min_severity != "never" and engine.SEVERITY_RANK.get(alarm.severity, 0) >= engine.SEVERITY_RANK.get(
-            profile.case_min_severity, 3
-        )
-        if wanted and alarm.case_id is None and age >= timedelta(minutes=case):
-            if open_case(session, alarm=alarm, options=options, reason=f"告警 {age.total_seconds() / 60:.0f} 分钟未确认，按升级规则转为案件", now=now):
-                done["cases"] += 1
+        wanted = profile.case_min_severity != "never" and engine.SEVERITY_RANK.get(
+            alarm.severity, 0
+        ) >= engine.SEVERITY_RANK.get(profile.case_min_severity, 3)
+        if (
+            wanted
+            and alarm.case_id is None
+            and age >= timedelta(minutes=case)
+            and open_case(
+                session,
+                alarm=alarm,
+                options=options,
+                reason=f"告警 {age.total_seconds() / 60:.0f} 分钟未确认，按升级规则转为案件",
+                now=now,
+            )
+        ):
+            done["cases"] += 1
     session.flush()
     return done
 
@@ -114,7 +130,13 @@ def case_class(session: Session, alarm: Alarm, device: Device, profile: Profile)
 
 
 def open_case(
-    session: Session, *, alarm: Alarm, options: OptionsFor, reason: str, actor: Actor | None = None, now: datetime | None = None
+    session: Session,
+    *,
+    alarm: Alarm,
+    options: OptionsFor,
+    reason: str,
+    actor: Actor | None = None,
+    now: datetime | None = None,
 ) -> bool:
     """Turns an alarm into a case (or joins the case this device already has open for it); False if unmapped."""
     now = now or utcnow()
@@ -132,7 +154,9 @@ def open_case(
     earlier = _open_case_of(session, alarm)
     if earlier is not None:
         alarm.case_id, alarm.case_number, alarm.escalation = earlier.id, earlier.number, 2
-        alarms.event(session, alarm, "case", f"该设备同类告警的案件 {earlier.number} 仍在办理，已关联，不重复立案", at=now)
+        alarms.event(
+            session, alarm, "case", f"该设备同类告警的案件 {earlier.number} 仍在办理，已关联，不重复立案", at=now
+        )
         citymgmt.add_event(
             session,
             _case(session, earlier.id),
@@ -179,7 +203,12 @@ def _open_case_of(session: Session, alarm: Alarm) -> Any:
     ids = list(
         session.execute(
             select(Alarm.case_id)
-            .where(Alarm.device_id == alarm.device_id, Alarm.type == alarm.type, Alarm.case_id.is_not(None), Alarm.case_closed_at.is_(None))
+            .where(
+                Alarm.device_id == alarm.device_id,
+                Alarm.type == alarm.type,
+                Alarm.case_id.is_not(None),
+                Alarm.case_closed_at.is_(None),
+            )
             .order_by(Alarm.id.desc())
             .limit(5)
         ).scalars()
@@ -208,7 +237,7 @@ def on_case_created(session: Session, case: Case, context: dict[str, Any]) -> No
         step="物联告警",
         from_status=case.status,
         to_status=case.status,
-        note=f"告警 #{alarm.id} {alarm.name}：{alarm.message}（设备 {device.code if device else ''}，{alarms.STATUS_LABELS[alarm.status]}）",
+        note=f"告警 #{alarm.id} {alarm.name}：{alarm.message}（设备 {device.code if device else ''}）",
         data={"alarm_id": alarm.id, "device_id": alarm.device_id, "href": f"/perception/alarms/{alarm.id}"},
     )
 
@@ -217,7 +246,9 @@ def sync_cases(session: Session, *, now: datetime | None = None) -> int:
     """The job: an alarm whose case was closed (or rejected, merged) gets a note saying so."""
     now = now or utcnow()
     rows = list(
-        session.execute(select(Alarm).where(Alarm.case_id.is_not(None), Alarm.case_closed_at.is_(None)).limit(2000)).scalars()
+        session.execute(
+            select(Alarm).where(Alarm.case_id.is_not(None), Alarm.case_closed_at.is_(None)).limit(2000)
+        ).scalars()
     )
     if not rows:
         return 0
@@ -260,9 +291,15 @@ def check_offline(session: Session, *, options: OptionsFor, now: datetime | None
             state.offline = True
             silent = (now - (state.last_seen or now)).total_seconds() / 60
             effect = engine.Effect(
-                "raise", spec, severity=spec.severity, colour=str(spec.params.get("level", "")), message=f"{silent:.0f} 分钟未收到数据"
+                "raise",
+                spec,
+                severity=spec.severity,
+                colour=str(spec.params.get("level", "")),
+                message=f"{silent:.0f} 分钟未收到数据",
             )
-            alarm = alarms.active_alarm(session, device.id, spec.code) or alarms.raise_alarm(session, device, effect, now, now)
+            alarm = alarms.active_alarm(session, device.id, spec.code) or alarms.raise_alarm(
+                session, device, effect, now, now
+            )
             if alarm.case_id is None and profiles[device.profile_id].case_min_severity != "never":
                 open_case(session, alarm=alarm, options=options, reason="设备离线，派维护单位检修", now=now)
             count += 1

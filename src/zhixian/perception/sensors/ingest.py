@@ -166,9 +166,9 @@ class BatchResult:
 
 
 class Refused(Exception):
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", device: CachedDevice | None = None) -> None:
         super().__init__(reason)
-        self.reason, self.detail = reason, detail
+        self.reason, self.detail, self.device = reason, detail, device
 
 
 def parse_ts(raw: Any, received: datetime) -> datetime:
@@ -256,29 +256,16 @@ def process(
         outcomes: Counter[str] = Counter()
         device = None
         try:
-            if len(msg.payload) > limits.max_payload:
-                raise Refused("too_large", f"{len(msg.payload)} 字节")
-            device = cache.find(session, msg.device_code)
-            if device is None:
-                raise Refused("unknown_device", msg.device_code[:64])
-            try:
-                doc = json.loads(msg.payload)
-            except (ValueError, UnicodeDecodeError):
-                raise Refused("bad_payload", "不是有效的 JSON") from None
-            token = msg.token or (doc.get("token") if isinstance(doc, dict) else None)
-            if not cache.token_ok(device, token if isinstance(token, str) else None):
-                raise Refused("bad_token")
-            if not device.active:
-                raise Refused("inactive_device")
-            readings = _split(msg, device, doc, now, limits, outcomes)
+            device, readings = _check(session, msg, cache, limits, now, outcomes)
+        except Refused as exc:
+            outcomes[exc.reason] += 1
+            if len(samples) < SAMPLES_PER_BATCH:
+                samples.append(_sample(msg, exc, exc.device, now))
+        else:
             if readings:
                 accepted[device.id].extend(readings)
                 devices[device.id] = device
                 outcomes["accepted"] += sum(len(v) for _, v in readings)
-        except Refused as exc:
-            outcomes[exc.reason] += 1
-            if len(samples) < SAMPLES_PER_BATCH:
-                samples.append(_sample(msg, exc, device, now))
         for outcome, n in outcomes.items():
             result.counts[(msg.channel, outcome)] += n
         if msg.channel == "http":
@@ -294,6 +281,31 @@ def process(
     if samples:
         session.execute(_insert(session, Refusal), samples)
     return result
+
+
+def _check(
+    session: Session, msg: Message, cache: DeviceCache, limits: Limits, now: datetime, outcomes: Counter[str]
+) -> tuple[CachedDevice, list[tuple[datetime, dict[str, float]]]]:
+    """The message's device and valid readings, or ``Refused`` with the reason the whole message is refused."""
+    if len(msg.payload) > limits.max_payload:
+        raise Refused("too_large", f"{len(msg.payload)} 字节")
+    device = cache.find(session, msg.device_code)
+    if device is None:
+        raise Refused("unknown_device", msg.device_code[:64])
+    try:
+        doc = json.loads(msg.payload)
+    except (ValueError, UnicodeDecodeError):
+        raise Refused("bad_payload", "不是有效的 JSON", device) from None
+    token = msg.token or (doc.get("token") if isinstance(doc, dict) else None)
+    if not cache.token_ok(device, token if isinstance(token, str) else None):
+        raise Refused("bad_token", "", device)
+    if not device.active:
+        raise Refused("inactive_device", "", device)
+    try:
+        return device, _split(msg, device, doc, now, limits, outcomes)
+    except Refused as exc:
+        exc.device = device
+        raise
 
 
 def _sample(msg: Message, exc: Refused, device: CachedDevice | None, now: datetime) -> dict[str, Any]:
@@ -325,7 +337,11 @@ def _store_and_evaluate(
         for ts, values in items
         for k, v in values.items()
     ]
-    stmt = _insert(session, Reading).on_conflict_do_nothing().returning(Reading.device_id, Reading.key, Reading.ts, Reading.value)
+    stmt = (
+        _insert(session, Reading)
+        .on_conflict_do_nothing()
+        .returning(Reading.device_id, Reading.key, Reading.ts, Reading.value)
+    )
     stored = session.execute(stmt, rows).all() if rows else []
     _roll_up(session, stored)
     new: dict[int, dict[datetime, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
@@ -359,7 +375,9 @@ def _store_and_evaluate(
             for rule in device.rules:
                 if rule.kind == "offline" or rule.key not in readings:
                     continue
-                effect = engine.evaluate(rule, rule_state.setdefault(rule.code, {}), ts, readings[rule.key], device.units.get(rule.key, ""))
+                effect = engine.evaluate(
+                    rule, rule_state.setdefault(rule.code, {}), ts, readings[rule.key], device.units.get(rule.key, "")
+                )
                 if effect is not None:
                     effects.append(alarms.Raised(device_id, ts, effect))
             last_ts = ts
@@ -421,5 +439,7 @@ def _count(session: Session, counts: Counter[tuple[str, str]], now: datetime) ->
     if not rows:
         return
     stmt = _insert(session, IngestCount)
-    stmt = stmt.on_conflict_do_update(index_elements=["day", "channel", "outcome"], set_={"n": IngestCount.n + stmt.excluded.n})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["day", "channel", "outcome"], set_={"n": IngestCount.n + stmt.excluded.n}
+    )
     session.execute(stmt, rows)

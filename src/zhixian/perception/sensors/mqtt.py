@@ -109,7 +109,9 @@ class IngestWorker:
         topic = msg.topic
         code = topic[len(self._prefix) : -len("/telemetry")] if topic.startswith(self._prefix) else ""
         self._queue.append(
-            ingest.Message(device_code=code, payload=msg.payload, channel="mqtt", received=utcnow(), ack=(msg.mid, msg.qos))
+            ingest.Message(
+                device_code=code, payload=bytes(msg.payload), channel="mqtt", received=utcnow(), ack=(msg.mid, msg.qos)
+            )
         )
         if len(self._queue) >= self.batch_size:
             self._wake.set()
@@ -117,7 +119,7 @@ class IngestWorker:
     # --- lifecycle
 
     def start(self, *, wait: float = 10.0) -> IngestWorker:
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho is untyped here
         props.ReceiveMaximum = min(65_535, max(100, self.batch_size * 4))
         props.SessionExpiryInterval = self.session_expiry
         self._client.reconnect_delay_set(1, 30)
@@ -154,7 +156,7 @@ class IngestWorker:
         if len(self._queue) < self.batch_size and not self._stop.is_set():
             self._wake.wait(self.batch_wait)
         self._wake.clear()
-        batch = []
+        batch: list[ingest.Message] = []
         while self._queue and len(batch) < self.batch_size:
             batch.append(self._queue.popleft())
         return batch
@@ -200,6 +202,8 @@ def ensure_in_process(db: Database, settings: Settings) -> IngestWorker | None:
     with _LOCK:
         worker = _IN_PROCESS.get(id(db))
         if worker is None or not worker.alive:
-            worker = IngestWorker(db, settings, client_id=f"zhixian-web-{socket.gethostname()}-{os.getpid()}").start(wait=0)
+            worker = IngestWorker(db, settings, client_id=f"zhixian-web-{socket.gethostname()}-{os.getpid()}").start(
+                wait=0
+            )
             _IN_PROCESS[id(db)] = worker
         return worker

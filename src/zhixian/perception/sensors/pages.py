@@ -51,7 +51,9 @@ def map_page(
     state: Annotated[str, Query(max_length=16)] = "",
 ) -> HTMLResponse:
     figures = alarms.figures(session, actor=actor)
-    return render(request, "perception/map.html", actor, figures=figures, profile=profile, state=state, **_common(session, actor))
+    return render(
+        request, "perception/map.html", actor, figures=figures, profile=profile, state=state, **_common(session, actor)
+    )
 
 
 @router.get("/devices")
@@ -65,7 +67,13 @@ def devices_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
     rows, total = service.list_devices(
-        session, actor=actor, profile_code=profile or None, state=state or None, q=q, offset=(page - 1) * SIZE, limit=SIZE
+        session,
+        actor=actor,
+        profile_code=profile or None,
+        state=state or None,
+        q=q,
+        offset=(page - 1) * SIZE,
+        limit=SIZE,
     )
     base_query = urlencode({"profile": profile, "state": state, "q": q})
     return render(
@@ -92,14 +100,20 @@ def _departments(session: Any, actor: Actor) -> list[Any]:
 @router.get("/devices/new")
 def new_device_page(request: Request, session: SessionDep, actor: DeviceManager) -> HTMLResponse:
     return render(
-        request, "perception/device_new.html", actor, departments=_departments(session, actor), form={}, errors={}, **_common(session, actor)
+        request,
+        "perception/device_new.html",
+        actor,
+        departments=_departments(session, actor),
+        form={},
+        errors={},
+        **_common(session, actor),
     )
 
 
 @router.post("/devices/new")
 async def create_device_page(request: Request, session: SessionDep, actor: DeviceManager) -> Response:
     form = dict((await request.form()).items())
-    values = {k: v for k, v in form.items() if k != "csrf_token" and v != ""}
+    values: dict[str, Any] = {k: v for k, v in form.items() if k != "csrf_token" and v != ""}
     values["active"] = form.get("active") == "on"
     try:
         data = DeviceIn.model_validate(values)
@@ -131,7 +145,9 @@ def device_page(device_id: IdPath, request: Request, session: SessionDep, actor:
     device = service.get_device(session, actor=actor, device_id=device_id)
     read = service.device_reads(session, [device])[0]
     profile = service.get_profile(session, device.profile_id)
-    active, _ = alarms.list_alarms(session, actor=actor, flt=alarms.AlarmFilter(status=None, device_id=device.id), limit=20)
+    active, _ = alarms.list_alarms(
+        session, actor=actor, flt=alarms.AlarmFilter(status=None, device_id=device.id), limit=20
+    )
     return render(
         request,
         "perception/device.html",
@@ -347,7 +363,7 @@ def _rule_from_form(form: dict[str, Any]) -> RuleIn:
     return RuleIn(
         code=str(form.get("code", "")),
         name=str(form.get("name", "")),
-        kind=form.get("kind", ""),  # type: ignore[arg-type]
+        kind=form.get("kind", ""),
         key=str(form.get("key", "")),
         params=params,
         enabled=form.get("enabled", "on") == "on",
@@ -359,7 +375,9 @@ async def _form(request: Request) -> dict[str, Any]:
 
 
 @router.post("/profiles/{profile_id}")
-async def save_profile_page(profile_id: IdPath, request: Request, session: SessionDep, actor: ProfileManager) -> Response:
+async def save_profile_page(
+    profile_id: IdPath, request: Request, session: SessionDep, actor: ProfileManager
+) -> Response:
     form = await _form(request)
     try:
         telemetry = json.loads(str(form.get("telemetry", "[]")))
@@ -413,7 +431,9 @@ def delete_rule_page(profile_id: IdPath, rule_id: IdPath, session: SessionDep, a
 
 
 @router.post("/profiles/{profile_id}/test")
-async def test_rule_page(profile_id: IdPath, request: Request, session: SessionDep, actor: ProfileManager) -> HTMLResponse:
+async def test_rule_page(
+    profile_id: IdPath, request: Request, session: SessionDep, actor: ProfileManager
+) -> HTMLResponse:
     form = await _form(request)
     try:
         rule = _rule_from_form(form)
@@ -431,4 +451,10 @@ async def test_rule_page(profile_id: IdPath, request: Request, session: SessionD
 @router.get("/ingest")
 def ingest_page(request: Request, session: SessionDep, actor: DeviceManager) -> HTMLResponse:
     stats = readings.ingest_stats(session, actor=actor, days=7)
-    return render(request, "perception/ingest.html", actor, stats=stats, topic=telemetry_topic(request.app.state.settings, "<设备编码>"))
+    return render(
+        request,
+        "perception/ingest.html",
+        actor,
+        stats=stats,
+        topic=telemetry_topic(request.app.state.settings, "<设备编码>"),
+    )

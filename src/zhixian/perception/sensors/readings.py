@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import CursorResult, delete, func, select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import LOCAL_TZ, utcnow
@@ -51,17 +51,17 @@ def series(
         raise Invalid("时间范围最长 3 年", field="start")
     span = end - start
     if span <= RAW_MAX:
-        rows = session.execute(
+        raw = session.execute(
             select(Reading.ts, Reading.value)
             .where(Reading.device_id == device.id, Reading.key == key, Reading.ts >= start, Reading.ts <= end)
             .order_by(Reading.ts)
             .limit(20_000)
         ).all()
-        points = [(int(ts.timestamp() * 1000), v, v, v) for ts, v in rows]
+        points = [(int(ts.timestamp() * 1000), v, v, v) for ts, v in raw]
         resolution = "raw"
     else:
         seconds = 300 if span <= FIVE_MAX else 3600
-        rows = session.execute(
+        rolled = session.execute(
             select(Rollup.bucket, Rollup.n, Rollup.total, Rollup.vmin, Rollup.vmax)
             .where(
                 Rollup.device_id == device.id,
@@ -72,30 +72,44 @@ def series(
             )
             .order_by(Rollup.bucket)
         ).all()
-        points = [(int(b.timestamp() * 1000), round(t / n, 4), lo, hi) for b, n, t, lo, hi in rows if n]
+        points = [(int(b.timestamp() * 1000), round(t / n, 4), lo, hi) for b, n, t, lo, hi in rolled if n]
         resolution = "5m" if seconds == 300 else "1h"
     return Series(
         device_id=device.id,
         key=key,
         name=str(meta[key].get("name", key)),
         unit=str(meta[key].get("unit", "")),
-        resolution=resolution,  # type: ignore[arg-type]
+        resolution=resolution,
         start=start,
         end=end,
         points=points,
     )
 
 
-def purge(session: Session, *, raw_days: int, five_days: int, hour_days: int, now: datetime | None = None) -> dict[str, int]:
-    """Retention: raw readings, then each rollup, older than their setting are deleted (in chunks, by time)."""
+def _deleted(session: Session, stmt: Any) -> int:
+    result: CursorResult[Any] = session.execute(stmt)  # type: ignore[assignment]  # a DELETE gives a cursor result
+    return int(result.rowcount or 0)
+
+
+def purge(
+    session: Session, *, raw_days: int, five_days: int, hour_days: int, now: datetime | None = None
+) -> dict[str, int]:
+    """Retention: raw readings, then each rollup, older than their setting are deleted.
+
+    At most one day of raw readings goes per run (the oldest), so a first run over a large backlog does
+    not hold the database for long; the hourly job catches up a day at a time.
+    """
     now = now or utcnow()
-    done = {}
-    done["raw"] = session.execute(delete(Reading).where(Reading.ts < now - timedelta(days=raw_days))).rowcount or 0
+    cutoff = now - timedelta(days=raw_days)
+    oldest = session.execute(select(func.min(Reading.ts)).where(Reading.ts < cutoff)).scalar()
+    done = {"raw": 0}
+    if oldest is not None:
+        done["raw"] = _deleted(session, delete(Reading).where(Reading.ts < min(cutoff, oldest + timedelta(days=1))))
     for seconds, days, name in ((300, five_days, "5m"), (3600, hour_days, "1h")):
         stmt = delete(Rollup).where(Rollup.seconds == seconds, Rollup.bucket < now - timedelta(days=days))
-        done[name] = session.execute(stmt).rowcount or 0
+        done[name] = _deleted(session, stmt)
     keep = session.execute(select(Refusal.id).order_by(Refusal.id.desc()).offset(5000).limit(1)).scalar()
-    done["refusals"] = session.execute(delete(Refusal).where(Refusal.id <= keep)).rowcount or 0 if keep else 0
+    done["refusals"] = _deleted(session, delete(Refusal).where(Refusal.id <= keep)) if keep else 0
     return done
 
 
@@ -114,14 +128,26 @@ def ingest_stats(session: Session, *, actor: Actor, days: int = 7) -> dict[str, 
         mine = select(Device.id).where(registry.device_scope(actor))
         stmt = stmt.where(Refusal.device_id.in_(mine))
     samples = [
-        {"at": r.at, "channel": r.channel, "reason": r.reason, "label": ingest.REASONS.get(r.reason, r.reason), "device_code": r.device_code, "detail": r.detail}
+        {
+            "at": r.at,
+            "channel": r.channel,
+            "reason": r.reason,
+            "label": ingest.REASONS.get(r.reason, r.reason),
+            "device_code": r.device_code,
+            "detail": r.detail,
+        }
         for r in session.execute(stmt).scalars()
     ]
-    totals = defaultdict(int)
+    totals: dict[str, int] = defaultdict(int)
     for row in table.values():
         for k, n in row.items():
             totals[k.split(":", 1)[1]] += n
-    return {"days": dict(sorted(table.items(), reverse=True)), "totals": dict(totals), "samples": samples, "labels": ingest.OUTCOMES}
+    return {
+        "days": dict(sorted(table.items(), reverse=True)),
+        "totals": dict(totals),
+        "samples": samples,
+        "labels": ingest.OUTCOMES,
+    }
 
 
 def try_rule(
@@ -170,4 +196,6 @@ def try_rule(
 
 
 def latest_count(session: Session, device_id: int) -> int:
-    return int(session.execute(select(func.count()).select_from(Reading).where(Reading.device_id == device_id)).scalar_one())
+    return int(
+        session.execute(select(func.count()).select_from(Reading).where(Reading.device_id == device_id)).scalar_one()
+    )

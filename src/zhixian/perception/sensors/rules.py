@@ -131,30 +131,42 @@ def evaluate(rule: RuleSpec, state: dict[str, Any], ts: datetime, value: float, 
     if rule.kind == "threshold":
         return _threshold(rule, state, value, op, hysteresis, unit)
     if rule.kind == "duration":
-        minutes = float(p.get("minutes", 10))
-        limit = float(p["value"])
-        if _meets(op, value, limit if not active else _toward_normal(op, limit, hysteresis)):
-            since = _parse_ts(state.get("since")) or ts
-            state["since"] = _iso(since)
-            held = (ts - since).total_seconds() / 60
-            if not active and held >= minutes:
-                return _raise(rule, state, value, f"{_label(rule)}{OPS[op]} {_num(limit)}{unit} 已持续 {held:.0f} 分钟")
-            return None
-        state.pop("since", None)
-        return _clear(rule, state, value) if active else None
+        return _duration(rule, state, ts, value, op, hysteresis, unit)
     if rule.kind == "repeat":
-        count = int(p.get("count", 3))
-        limit = float(p["value"])
-        if _meets(op, value, limit if not active else _toward_normal(op, limit, hysteresis)):
-            state["n"] = int(state.get("n", 0)) + 1
-            if not active and state["n"] >= count:
-                return _raise(rule, state, value, f"{_label(rule)}连续 {state['n']} 次{OPS[op]} {_num(limit)}{unit}")
-            return None
-        state["n"] = 0
-        return _clear(rule, state, value) if active else None
+        return _repeat(rule, state, value, op, hysteresis, unit)
     if rule.kind == "rate":
         return _rate(rule, state, ts, value, unit)
     return None  # offline rules are checked by the job, not per reading
+
+
+def _duration(
+    rule: RuleSpec, state: dict[str, Any], ts: datetime, value: float, op: str, hysteresis: float, unit: str
+) -> Effect | None:
+    active = bool(state.get("active"))
+    minutes, limit = float(rule.params.get("minutes", 10)), float(rule.params["value"])
+    if _meets(op, value, _toward_normal(op, limit, hysteresis) if active else limit):
+        since = _parse_ts(state.get("since")) or ts
+        state["since"] = _iso(since)
+        held = (ts - since).total_seconds() / 60
+        if not active and held >= minutes:
+            return _raise(rule, state, value, f"{_label(rule)}{OPS[op]} {_num(limit)}{unit} 已持续 {held:.0f} 分钟")
+        return None
+    state.pop("since", None)
+    return _clear(rule, state, value) if active else None
+
+
+def _repeat(
+    rule: RuleSpec, state: dict[str, Any], value: float, op: str, hysteresis: float, unit: str
+) -> Effect | None:
+    active = bool(state.get("active"))
+    count, limit = int(rule.params.get("count", 3)), float(rule.params["value"])
+    if _meets(op, value, _toward_normal(op, limit, hysteresis) if active else limit):
+        state["n"] = int(state.get("n", 0)) + 1
+        if not active and state["n"] >= count:
+            return _raise(rule, state, value, f"{_label(rule)}连续 {state['n']} 次{OPS[op]} {_num(limit)}{unit}")
+        return None
+    state["n"] = 0
+    return _clear(rule, state, value) if active else None
 
 
 def _label(rule: RuleSpec) -> str:
@@ -182,7 +194,9 @@ def _threshold(
     levels = rule.levels
     current = int(state.get("level", -1)) if state.get("active") else -1
     up = max((i for i, lv in enumerate(levels) if _meets(op, value, lv.value)), default=-1)
-    hold = max((i for i, lv in enumerate(levels) if _meets(op, value, _toward_normal(op, lv.value, hysteresis))), default=-1)
+    hold = max(
+        (i for i, lv in enumerate(levels) if _meets(op, value, _toward_normal(op, lv.value, hysteresis))), default=-1
+    )
     new = up if up > current else min(current, hold)
     if new == current:
         return None
@@ -192,7 +206,13 @@ def _threshold(
     level = levels[new]
     name = f"{level.colour}色" if level.colour else SEVERITIES.get(level.severity, level.severity)
     peak = state.get("peak")
-    effect = _raise(rule, state, value, f"{_label(rule)}{_num(value)}{unit}，达到{name}（{OPS[op]} {_num(level.value)}{unit}）", level)
+    effect = _raise(
+        rule,
+        state,
+        value,
+        f"{_label(rule)}{_num(value)}{unit}，达到{name}（{OPS[op]} {_num(level.value)}{unit}）",
+        level,
+    )
     if current >= 0 and peak is not None:
         state["peak"] = peak if (peak > value if op in (">", ">=") else peak < value) else value
     return effect
@@ -216,7 +236,10 @@ def _rate(rule: RuleSpec, state: dict[str, Any], ts: datetime, value: float, uni
     )
     if hit and not state.get("active"):
         return _raise(
-            rule, state, value, f"{_label(rule)}{DIRECTIONS.get(direction, '')}速率 {per_window:+.2f}{unit}/{_num(minutes)} 分钟"
+            rule,
+            state,
+            value,
+            f"{_label(rule)}{DIRECTIONS.get(direction, '')}速率 {per_window:+.2f}{unit}/{_num(minutes)} 分钟",
         )
     if not hit and state.get("active"):
         return _clear(rule, state, value)
@@ -257,22 +280,24 @@ def check(kind: str, key: str, params: Mapping[str, Any], keys: Mapping[str, Any
             raise Invalid("比较方式无效", [FieldError("应为 >、>=、<、<=", field="op")])
         out["op"] = op
         out["hysteresis"] = _number(params, "hysteresis", 0, 1e9, default=0.0)
+    return out | _kind_params(kind, params, str(out.get("op", ">=")))
+
+
+def _kind_params(kind: str, params: Mapping[str, Any], op: str) -> dict[str, Any]:
     if kind == "threshold":
-        out |= _check_levels(params, str(out["op"]))
-    elif kind in ("duration", "repeat"):
-        out["value"] = _number(params, "value", -1e12, 1e12)
-        if kind == "duration":
-            out["minutes"] = _number(params, "minutes", 0.1, 10_080)
-        else:
-            out["count"] = int(_number(params, "count", 1, 1000))
-    else:
-        out["change"] = _number(params, "change", 1e-9, 1e12)
-        out["minutes"] = _number(params, "minutes", 0.01, 10_080, default=1.0)
-        direction = params.get("direction", "rise")
-        if direction not in DIRECTIONS:
-            raise Invalid("变化方向无效", [FieldError("应为 rise、fall 或 both", field="direction")])
-        out["direction"] = direction
-    return out
+        return _check_levels(params, op)
+    if kind == "duration":
+        return {"value": _number(params, "value", -1e12, 1e12), "minutes": _number(params, "minutes", 0.1, 10_080)}
+    if kind == "repeat":
+        return {"value": _number(params, "value", -1e12, 1e12), "count": int(_number(params, "count", 1, 1000))}
+    direction = params.get("direction", "rise")
+    if direction not in DIRECTIONS:
+        raise Invalid("变化方向无效", [FieldError("应为 rise、fall 或 both", field="direction")])
+    return {
+        "change": _number(params, "change", 1e-9, 1e12),
+        "minutes": _number(params, "minutes", 0.01, 10_080, default=1.0),
+        "direction": direction,
+    }
 
 
 def _check_levels(params: Mapping[str, Any], op: str) -> dict[str, Any]:
@@ -313,5 +338,7 @@ def _number(
     except (TypeError, ValueError):
         value = None
     if value is None or not math.isfinite(value) or not lo <= value <= hi:
-        raise Invalid(f"参数 {name} 无效", [FieldError(f"应为 {_num(lo)} 到 {_num(hi)} 之间的数", field=field_name or name)])
+        raise Invalid(
+            f"参数 {name} 无效", [FieldError(f"应为 {_num(lo)} 到 {_num(hi)} 之间的数", field=field_name or name)]
+        )
     return value

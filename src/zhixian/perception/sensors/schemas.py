@@ -188,7 +188,9 @@ class TelemetryIn(BaseModel):
     """The payload: one reading (``ts`` + ``values``) or several buffered ones (``readings``)."""
 
     model_config = ConfigDict(extra="ignore")
-    token: str | None = Field(None, max_length=200, description="设备密钥（MQTT 必填；HTTP 也可放在 X-Device-Token 头）")
+    token: str | None = Field(
+        None, max_length=200, description="设备密钥（MQTT 必填；HTTP 也可放在 X-Device-Token 头）"
+    )
     ts: int | float | str | None = None
     values: dict[str, Any] | None = None
     readings: list[ReadingIn] | None = Field(None, max_length=500)

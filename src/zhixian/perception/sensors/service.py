@@ -52,7 +52,7 @@ def device_scope(actor: Actor) -> ColumnElement[bool]:
     actor.require("perception.view")
     if sees_all(actor):
         return Device.id.is_not(None)
-    return actor.department_filter(Device.department_path)  # type: ignore[arg-type]
+    return actor.department_filter(Device.department_path)
 
 
 def get_device(session: Session, *, actor: Actor, device_id: int) -> Device:
@@ -97,7 +97,10 @@ def rule_summary(kind: str, key: str, params: dict[str, Any], unit: str = "") ->
         return f"{params.get('minutes', '?')} 分钟无数据"
     if kind == "threshold":
         if params.get("levels"):
-            parts = [f"{lv.get('level') or engine.SEVERITIES.get(lv.get('severity', ''), '')}{op}{lv['value']:g}" for lv in params["levels"]]
+            parts = [
+                f"{lv.get('level') or engine.SEVERITIES.get(lv.get('severity', ''), '')}{op}{lv['value']:g}"
+                for lv in params["levels"]
+            ]
             levels = "，".join(parts)
         else:
             levels = f"{op} {float(params.get('value', 0)):g}{unit}"
@@ -184,7 +187,12 @@ def save_profile(session: Session, *, actor: Actor, data: ProfileIn, profile_id:
         session.add(profile)
     session.flush()
     audit.record(
-        session, actor.audit, action="perception.profile_save", object_type="ps_profile", object_id=profile.id, detail={"code": data.code}
+        session,
+        actor.audit,
+        action="perception.profile_save",
+        object_type="ps_profile",
+        object_id=profile.id,
+        detail={"code": data.code},
     )
     return profile
 
@@ -231,7 +239,14 @@ def delete_rule(session: Session, *, actor: Actor, rule_id: int) -> None:
         raise NotFound("规则不存在")
     session.delete(rule)
     session.flush()
-    audit.record(session, actor.audit, action="perception.rule_delete", object_type="ps_rule", object_id=rule_id, detail={"code": rule.code})
+    audit.record(
+        session,
+        actor.audit,
+        action="perception.rule_delete",
+        object_type="ps_rule",
+        object_id=rule_id,
+        detail={"code": rule.code},
+    )
 
 
 def _device_visible(session: Session, actor: Actor, device_id: int) -> bool:
@@ -310,7 +325,12 @@ def create_device(session: Session, *, actor: Actor, data: DeviceIn) -> tuple[De
     session.add(DeviceState(device_id=device.id))
     session.flush()
     audit.record(
-        session, actor.audit, action="perception.device_create", object_type="ps_device", object_id=device.code, detail={"profile": data.profile_id}
+        session,
+        actor.audit,
+        action="perception.device_create",
+        object_type="ps_device",
+        object_id=device.code,
+        detail={"profile": data.profile_id},
     )
     return device, secret
 
@@ -354,7 +374,9 @@ def rotate_secret(session: Session, *, actor: Actor, device_id: int) -> tuple[De
     secret = new_secret()
     device.secret_hash, device.secret_set_at, device.updated_at = hash_secret(secret), utcnow(), utcnow()
     session.flush()
-    audit.record(session, actor.audit, action="perception.device_secret", object_type="ps_device", object_id=device.code)
+    audit.record(
+        session, actor.audit, action="perception.device_secret", object_type="ps_device", object_id=device.code
+    )
     return device, secret
 
 
@@ -373,10 +395,14 @@ def device_reads(session: Session, devices: Sequence[Device]) -> list[DeviceRead
     ids = [d.id for d in devices]
     if not ids:
         return []
-    states = {s.device_id: s for s in session.execute(select(DeviceState).where(DeviceState.device_id.in_(ids))).scalars()}
+    states = {
+        s.device_id: s for s in session.execute(select(DeviceState).where(DeviceState.device_id.in_(ids))).scalars()
+    }
     alarms = dict(
         session.execute(
-            select(Alarm.device_id, func.count()).where(Alarm.device_id.in_(ids), Alarm.status == "active").group_by(Alarm.device_id)
+            select(Alarm.device_id, func.count())
+            .where(Alarm.device_id.in_(ids), Alarm.status == "active")
+            .group_by(Alarm.device_id)
         ).all()
     )
     profiles = {p.id: p for p in session.execute(select(Profile)).scalars()}
@@ -405,7 +431,7 @@ def device_reads(session: Session, devices: Sequence[Device]) -> list[DeviceRead
                 component_code=d.component_code,
                 active=d.active,
                 note=d.note,
-                state=code,  # type: ignore[arg-type]
+                state=code,
                 state_label=STATE_LABELS[code],
                 last_seen=state.last_seen if state else None,
                 values=dict(state.values) if state else {},
@@ -433,7 +459,11 @@ def list_devices(
         stmt = stmt.join(Profile, Profile.id == Device.profile_id).where(Profile.code == profile_code)
     if q.strip():
         text = q.strip()
-        stmt = stmt.where(Device.code.contains(text, autoescape=True) | Device.name.contains(text, autoescape=True) | Device.address.contains(text, autoescape=True))
+        stmt = stmt.where(
+            Device.code.contains(text, autoescape=True)
+            | Device.name.contains(text, autoescape=True)
+            | Device.address.contains(text, autoescape=True)
+        )
     if state:
         stmt = _state_filter(stmt, state)
     total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
@@ -459,7 +489,9 @@ def _state_filter(stmt: Any, state: str) -> Any:
     raise Invalid("未知的设备状态", field="state")
 
 
-def devices_geojson(session: Session, *, actor: Actor, profile_code: str | None = None, state: str | None = None) -> dict[str, Any]:
+def devices_geojson(
+    session: Session, *, actor: Actor, profile_code: str | None = None, state: str | None = None
+) -> dict[str, Any]:
     """Every device in scope as a GeoJSON point with its state and links (the perception map)."""
     reads, _ = list_devices(session, actor=actor, profile_code=profile_code, state=state, limit=20_000)
     return {

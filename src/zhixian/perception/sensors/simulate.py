@@ -28,7 +28,9 @@ DEMO_PREFIX = {"manhole": "MH", "water": "WL", "gas": "GS", "toxic": "TX", "smok
 
 
 def demo_secret(settings: Settings, code: str) -> str:
-    return hmac.new(settings.effective_secret_key.encode(), f"perception-demo:{code}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(
+        settings.effective_secret_key.encode(), f"perception-demo:{code}".encode(), hashlib.sha256
+    ).hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,7 @@ class Model:
     seed: int = 20261121
 
     def _rng(self, code: str, t: datetime) -> random.Random:
-        return random.Random(f"{self.seed}:{code}:{int(t.timestamp()) // 60}")
+        return random.Random(f"{self.seed}:{code}:{int(t.timestamp()) // 60}")  # noqa: S311 - demo readings, not secrets
 
     def _hour(self, t: datetime) -> float:
         local = t.astimezone(LOCAL_TZ)
@@ -78,7 +80,11 @@ class Model:
 
 def _bump(phase: float) -> float:
     """0 → 1 → 0 over an event: quick rise, slower fall (a flood hydrograph, a leak found and closed)."""
-    return math.sin(math.pi * min(1.0, phase * 1.6)) if phase < 0.3125 else max(0.0, math.cos((phase - 0.3125) / 0.6875 * math.pi / 2))
+    return (
+        math.sin(math.pi * min(1.0, phase * 1.6))
+        if phase < 0.3125
+        else max(0.0, math.cos((phase - 0.3125) / 0.6875 * math.pi / 2))
+    )
 
 
 def _daily(hour: float, peaks: tuple[float, ...] = (8.0, 18.0), width: float = 1.5) -> float:
@@ -180,7 +186,9 @@ def live_events(start: datetime, only: set[str] | None = None) -> list[Event]:
     return [e for e in events if only is None or e.kind in only]
 
 
-def timeline(model: Model, devices: list[tuple[str, str]], start: datetime, end: datetime, step: timedelta) -> Iterator[tuple[datetime, str, dict[str, float]]]:
+def timeline(
+    model: Model, devices: list[tuple[str, str]], start: datetime, end: datetime, step: timedelta
+) -> Iterator[tuple[datetime, str, dict[str, float]]]:
     """(moment, device code, values) from ``start`` to ``end`` every ``step``, skipping silent devices."""
     t = start
     while t <= end:
@@ -200,8 +208,8 @@ def publish_loop(
     echo: Callable[[str], None] = print,
 ) -> int:
     """Publishes one reading per device every ``interval`` seconds until ``duration`` (0: until stopped)."""
-    from zhixian.perception.sensors import mqtt as transport
     from zhixian.perception import settings as conf
+    from zhixian.perception.sensors import mqtt as transport
 
     start = utcnow()
     model = Model(events=live_events(start, events))
@@ -214,7 +222,11 @@ def publish_loop(
         while duration <= 0 or (utcnow() - start).total_seconds() < duration:
             now = utcnow()
             for code, profile in devices:
-                payload = {"token": secrets[code], "ts": int(now.timestamp() * 1000), "values": model.values(code, profile, now)}
+                payload = {
+                    "token": secrets[code],
+                    "ts": int(now.timestamp() * 1000),
+                    "values": model.values(code, profile, now),
+                }
                 c.publish(transport.telemetry_topic(settings, code), json.dumps(payload), qos=1)
                 sent += 1
             echo(f"{now.astimezone(LOCAL_TZ):%H:%M:%S} 已发布 {len(devices)} 台设备的读数（累计 {sent} 条）")
