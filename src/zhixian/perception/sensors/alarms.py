@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
@@ -61,66 +61,75 @@ def active_alarm(session: Session, device_id: int, type_: str) -> Alarm | None:
 
 
 def apply(session: Session, items: Sequence[Raised], *, now: datetime | None = None) -> int:
-    """Creates, updates or clears alarms; returns how many alarms changed."""
+    """Creates, updates or clears alarms for a batch; returns how many alarms changed.
+
+    A handful of statements per batch, whatever its size: the batch's active alarms are read at once,
+    changes are made in memory, and new alarms and their timeline entries are written in two flushes.
+    """
     now = now or utcnow()
-    changed = 0
-    devices = {
-        d.id: d for d in session.execute(select(Device).where(Device.id.in_({i.device_id for i in items}))).scalars()
+    ids = {i.device_id for i in items}
+    devices = {d.id: d for d in session.execute(select(Device).where(Device.id.in_(ids))).scalars()}
+    active = {
+        (a.device_id, a.type): a
+        for a in session.execute(select(Alarm).where(Alarm.device_id.in_(ids), Alarm.status == "active")).scalars()
     }
-    for item in items:
-        device = devices[item.device_id]
-        if item.back_online:
-            for stale in session.execute(
-                select(Alarm).where(
-                    Alarm.device_id == device.id, Alarm.rule_kind == "offline", Alarm.status == "active"
-                )
-            ).scalars():
-                _clear(session, stale, now, "设备恢复上报，离线告警自动清除")
-                changed += 1
-            continue
-        effect = item.effect
-        if effect is None:
-            continue
-        alarm = active_alarm(session, device.id, effect.rule.code)
-        if effect.action == "clear":
-            if alarm is not None:
-                if effect.peak is not None:
-                    alarm.peak = effect.peak
-                alarm.value = effect.value
-                _clear(session, alarm, now, effect.message)
-                changed += 1
-            continue
-        changed += 1
-        if alarm is None:
-            raise_alarm(session, device, effect, item.ts, now)
-            continue
-        before = alarm.severity
-        alarm.severity, alarm.level, alarm.value, alarm.message, alarm.updated_at = (
-            effect.severity,
-            effect.colour,
-            effect.value,
-            effect.message[:300],
-            now,
-        )
-        alarm.peak = effect.peak if effect.peak is not None else alarm.peak
-        if before != effect.severity:
-            up = engine.SEVERITY_RANK[effect.severity] > engine.SEVERITY_RANK.get(before, 0)
-            event(
-                session,
-                alarm,
-                "severity",
-                f"{'升级' if up else '降级'}为{_level_text(alarm)}：{effect.message}",
-                at=now,
-            )
-            if up and alarm.acknowledged:  # a worse level needs a fresh acknowledgement
-                alarm.acknowledged = False
-                alarm.escalation = min(alarm.escalation, 1)
+    notes: list[tuple[Alarm, str, str]] = []
+    with session.no_autoflush:
+        for item in items:
+            device = devices[item.device_id]
+            if item.back_online:
+                for key in [k for k, a in active.items() if k[0] == device.id and a.rule_kind == "offline"]:
+                    stale = active.pop(key)
+                    _close(stale, now)
+                    notes.append((stale, "clear", "设备恢复上报，离线告警自动清除"))
+                continue
+            if item.effect is not None:
+                notes += _apply_one(session, device, item, active, now)
     session.flush()
-    return changed
+    if notes:
+        rows = [
+            {"alarm_id": a.id, "at": now, "kind": kind, "actor_id": None, "actor_name": "系统", "text": text[:2000]}
+            for a, kind, text in notes
+        ]
+        session.execute(insert(AlarmEvent), rows)
+    return len(notes)
 
 
-def raise_alarm(session: Session, device: Device, effect: engine.Effect, ts: datetime, now: datetime) -> Alarm:
-    alarm = Alarm(
+def _apply_one(
+    session: Session, device: Device, item: Raised, active: dict[tuple[int, str], Alarm], now: datetime
+) -> list[tuple[Alarm, str, str]]:
+    effect = item.effect
+    assert effect is not None
+    key = (device.id, effect.rule.code)
+    alarm = active.get(key)
+    if effect.action == "clear":
+        if alarm is None:
+            return []
+        del active[key]
+        alarm.peak = effect.peak if effect.peak is not None else alarm.peak
+        alarm.value = effect.value
+        _close(alarm, now)
+        return [(alarm, "clear", effect.message)]
+    if alarm is None:
+        alarm = _new_alarm(device, effect, item.ts, now)
+        session.add(alarm)
+        active[key] = alarm
+        return [(alarm, "raised", f"产生告警（{_level_text(alarm)}）：{effect.message}")]
+    before = alarm.severity
+    alarm.severity, alarm.level, alarm.value = effect.severity, effect.colour, effect.value
+    alarm.message, alarm.updated_at = effect.message[:300], now
+    alarm.peak = effect.peak if effect.peak is not None else alarm.peak
+    if before == effect.severity:
+        return []
+    up = engine.SEVERITY_RANK[effect.severity] > engine.SEVERITY_RANK.get(before, 0)
+    if up and alarm.acknowledged:  # a worse level needs a fresh acknowledgement
+        alarm.acknowledged = False
+        alarm.escalation = min(alarm.escalation, 1)
+    return [(alarm, "severity", f"{'升级' if up else '降级'}为{_level_text(alarm)}：{effect.message}")]
+
+
+def _new_alarm(device: Device, effect: engine.Effect, ts: datetime, now: datetime) -> Alarm:
+    return Alarm(
         device_id=device.id,
         type=effect.rule.code,
         name=effect.rule.name,
@@ -138,7 +147,19 @@ def raise_alarm(session: Session, device: Device, effect: engine.Effect, ts: dat
         started_at=ts,
         created_at=now,
         updated_at=now,
+        escalation=0,
+        case_number="",
+        acked_by="",
     )
+
+
+def _close(alarm: Alarm, now: datetime) -> None:
+    alarm.status, alarm.cleared_at, alarm.updated_at = "cleared", now, now
+
+
+def raise_alarm(session: Session, device: Device, effect: engine.Effect, ts: datetime, now: datetime) -> Alarm:
+    """One new alarm outside a batch (the offline check)."""
+    alarm = _new_alarm(device, effect, ts, now)
     session.add(alarm)
     session.flush()
     event(session, alarm, "raised", f"产生告警（{_level_text(alarm)}）：{effect.message}", at=now)
@@ -151,7 +172,7 @@ def _level_text(alarm: Alarm) -> str:
 
 
 def _clear(session: Session, alarm: Alarm, now: datetime, text: str, actor: Actor | None = None) -> None:
-    alarm.status, alarm.cleared_at, alarm.updated_at = "cleared", now, now
+    _close(alarm, now)
     event(session, alarm, "clear", text, actor=actor, at=now)
 
 

@@ -330,23 +330,13 @@ def _store_and_evaluate(
     now: datetime,
     result: BatchResult,
 ) -> tuple[int, int]:
-    """(late, duplicate) reading counts; only readings stored for the first time are rolled up and evaluated."""
-    rows = [
-        {"device_id": device_id, "key": k, "ts": ts, "value": v}
-        for device_id, items in accepted.items()
-        for ts, values in items
-        for k, v in values.items()
-    ]
-    stmt = (
-        _insert(session, Reading)
-        .on_conflict_do_nothing()
-        .returning(Reading.device_id, Reading.key, Reading.ts, Reading.value)
-    )
-    stored = session.execute(stmt, rows).all() if rows else []
-    _roll_up(session, stored)
-    new: dict[int, dict[datetime, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for device_id, key, ts, value in stored:
-        new[device_id][ts][key] = value
+    """(late, duplicate) reading counts; only readings stored for the first time are rolled up and evaluated.
+
+    The batch's device states are locked first (PostgreSQL ``FOR UPDATE``; SQLite writes one at a time), so
+    two workers never evaluate the same device at once. Readings newer than what the rules have seen go
+    in with one plain multi-row insert; older ones (late, or delivered twice) are inserted with RETURNING
+    to learn which are new, and only those are rolled up.
+    """
     ids = sorted(accepted)
     states = {
         s.device_id: s
@@ -354,45 +344,72 @@ def _store_and_evaluate(
             select(DeviceState).where(DeviceState.device_id.in_(ids)).order_by(DeviceState.device_id).with_for_update()
         ).scalars()
     }
-    late = 0
+    fresh: list[dict[str, Any]] = []
+    older: list[dict[str, Any]] = []
+    plans: dict[int, list[tuple[datetime, dict[str, float]]]] = {}
+    for device_id in ids:
+        state = states.get(device_id)
+        last_ts = state.last_ts if state is not None else None
+        merged: dict[datetime, dict[str, float]] = defaultdict(dict)
+        for ts, values in accepted[device_id]:
+            merged[ts].update(values)
+        plans[device_id] = [(ts, merged[ts]) for ts in sorted(merged) if last_ts is None or ts > last_ts]
+        for ts, values in merged.items():
+            target = fresh if last_ts is None or ts > last_ts else older
+            target.extend({"device_id": device_id, "key": k, "ts": ts, "value": v} for k, v in values.items())
+    conn = session.connection()
+    if fresh:
+        conn.execute(_insert(session, Reading).on_conflict_do_nothing(), fresh)
+    late_stored: list[Any] = []
+    if older:
+        stmt = _insert(session, Reading).on_conflict_do_nothing()
+        late_stored = list(
+            conn.execute(stmt.returning(Reading.device_id, Reading.key, Reading.ts, Reading.value), older)
+        )
+    _roll_up(session, [(r["device_id"], r["key"], r["ts"], r["value"]) for r in fresh] + late_stored)
     effects: list[alarms.Raised] = []
     for device_id in ids:
-        device = devices[device_id]
         state = states.get(device_id)
         if state is None:
             state = DeviceState(device_id=device_id, values={}, rules={}, readings=0, offline=False)
             session.add(state)
-        rule_state = {k: dict(v) for k, v in (state.rules or {}).items()}
-        values = dict(state.values or {})
-        last_ts = state.last_ts
-        count = 0
-        for ts in sorted(new.get(device_id, {})):
-            readings = new[device_id][ts]
-            count += len(readings)
-            if last_ts is not None and ts <= last_ts:
-                late += len(readings)
-                continue
-            for rule in device.rules:
-                if rule.kind == "offline" or rule.key not in readings:
-                    continue
-                effect = engine.evaluate(
-                    rule, rule_state.setdefault(rule.code, {}), ts, readings[rule.key], device.units.get(rule.key, "")
-                )
-                if effect is not None:
-                    effects.append(alarms.Raised(device_id, ts, effect))
-            last_ts = ts
-            values.update(readings)
-            values["_ts"] = ts.isoformat()
-        if state.offline:
-            state.offline = False
-            effects.append(alarms.Raised(device_id, now, None, back_online=True))
-        state.last_seen = now
-        state.last_ts, state.values, state.rules = last_ts, values, rule_state
-        state.readings = (state.readings or 0) + count
+        effects += _evaluate(devices[device_id], state, plans[device_id], now)
+        state.readings = (
+            (state.readings or 0)
+            + sum(len(v) for _, v in plans[device_id])
+            + sum(1 for r in late_stored if r[0] == device_id)
+        )
     session.flush()
     if effects:
         result.effects = alarms.apply(session, effects, now=now)
-    return late, len(rows) - len(stored)
+    total_in = len(fresh) + len(older)
+    return len(late_stored), total_in - len(fresh) - len(late_stored)
+
+
+def _evaluate(
+    device: CachedDevice, state: DeviceState, plan: list[tuple[datetime, dict[str, float]]], now: datetime
+) -> list[alarms.Raised]:
+    """Runs the device's rules over its new readings in time order; updates the state in place."""
+    rule_state = {k: dict(v) for k, v in (state.rules or {}).items()}
+    values = dict(state.values or {})
+    effects: list[alarms.Raised] = []
+    for ts, readings in plan:
+        for rule in device.rules:
+            if rule.kind == "offline" or rule.key not in readings:
+                continue
+            unit = device.units.get(rule.key, "")
+            effect = engine.evaluate(rule, rule_state.setdefault(rule.code, {}), ts, readings[rule.key], unit)
+            if effect is not None:
+                effects.append(alarms.Raised(device.id, ts, effect))
+        values.update(readings)
+        values["_ts"] = ts.isoformat()
+    if plan:
+        state.last_ts = plan[-1][0]
+    if state.offline:
+        state.offline = False
+        effects.append(alarms.Raised(device.id, now, None, back_online=True))
+    state.last_seen, state.values, state.rules = now, values, rule_state
+    return effects
 
 
 def _roll_up(session: Session, stored: Sequence[Any]) -> None:
@@ -428,7 +445,7 @@ def _roll_up(session: Session, stored: Sequence[Any]) -> None:
             "vmax": greatest(Rollup.vmax, ex.vmax),
         },
     )
-    session.execute(stmt, rows)
+    session.connection().execute(stmt, rows)
 
 
 def _count(session: Session, counts: Counter[tuple[str, str]], now: datetime) -> None:
@@ -442,4 +459,4 @@ def _count(session: Session, counts: Counter[tuple[str, str]], now: datetime) ->
     stmt = stmt.on_conflict_do_update(
         index_elements=["day", "channel", "outcome"], set_={"n": IngestCount.n + stmt.excluded.n}
     )
-    session.execute(stmt, rows)
+    session.connection().execute(stmt, rows)
