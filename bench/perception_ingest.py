@@ -40,8 +40,8 @@ os.environ.setdefault("ZHIXIAN_PERCEPTION_DEMO_HISTORY_HOURS", "0")
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, insert, select, text
-
 from tests.conftest import dispose_node, make_node
+
 from zhixian.clock import utcnow
 from zhixian.perception.sensors import readings, service
 from zhixian.perception.sensors.models import Alarm, Device, DeviceState, IngestCount, Profile, Reading, Rollup, Rule
@@ -49,10 +49,32 @@ from zhixian.platform.actor import COUNTY_SCOPE, system_actor
 
 HOST, PORT = "127.0.0.1", 1883
 RULES = [
-    {"code": "high", "name": "超高", "kind": "threshold", "key": "v", "params": {"op": ">=", "hysteresis": 0.5, "levels": [{"level": "黄", "value": 80}, {"level": "红", "value": 90}]}},
-    {"code": "long", "name": "持续偏高", "kind": "duration", "key": "v", "params": {"op": ">", "value": 70, "minutes": 10}},
+    {
+        "code": "high",
+        "name": "超高",
+        "kind": "threshold",
+        "key": "v",
+        "params": {
+            "op": ">=",
+            "hysteresis": 0.5,
+            "levels": [{"level": "黄", "value": 80}, {"level": "红", "value": 90}],
+        },
+    },
+    {
+        "code": "long",
+        "name": "持续偏高",
+        "kind": "duration",
+        "key": "v",
+        "params": {"op": ">", "value": 70, "minutes": 10},
+    },
     {"code": "rep", "name": "连续偏高", "kind": "repeat", "key": "v", "params": {"op": ">", "value": 75, "count": 5}},
-    {"code": "jump", "name": "骤升", "kind": "rate", "key": "v", "params": {"change": 30, "minutes": 1, "direction": "rise"}},
+    {
+        "code": "jump",
+        "name": "骤升",
+        "kind": "rate",
+        "key": "v",
+        "params": {"change": 30, "minutes": 1, "direction": "rise"},
+    },
     {"code": "offline", "name": "离线", "kind": "offline", "params": {"minutes": 30}},
 ]
 ACTOR = system_actor(frozenset({COUNTY_SCOPE, "perception.view", "perception.device.manage"}))
@@ -61,15 +83,22 @@ ACTOR = system_actor(frozenset({COUNTY_SCOPE, "perception.view", "perception.dev
 def setup_devices(node, n: int) -> list[tuple[int, str, str]]:
     """(id, code, secret) of ``n`` bench devices of one profile with the four per-reading rule kinds."""
     with node.db.transaction() as session:
-        profile = Profile(code="bench", name="基准设备", telemetry=[{"key": "v", "name": "读数", "unit": "", "min": 0, "max": 200},
-                                                            {"key": "battery", "name": "电量", "unit": "%", "min": 0, "max": 100}])
+        profile = Profile(
+            code="bench",
+            name="基准设备",
+            telemetry=[
+                {"key": "v", "name": "读数", "unit": "", "min": 0, "max": 200},
+                {"key": "battery", "name": "电量", "unit": "%", "min": 0, "max": 100},
+            ],
+        )
         session.add(profile)
         session.flush()
         for r in RULES:
             session.add(Rule(profile_id=profile.id, **r))
         dept = session.execute(text("SELECT id, path FROM department WHERE code = 'zjj'")).one()
-        from zhixian.citymgmt import service as citymgmt
         import shapely
+
+        from zhixian.citymgmt import service as citymgmt
 
         grids = citymgmt.grid_outlines(session)
         out = []
@@ -77,12 +106,26 @@ def setup_devices(node, n: int) -> list[tuple[int, str, str]]:
         for i in range(n):
             p = shapely.from_wkt(grids[i % len(grids)][1]).representative_point()
             secret = service.new_secret()
-            rows.append({"code": f"B-{i:05d}", "name": f"基准{i}", "profile_id": profile.id, "department_id": dept.id, "department_path": dept.path,
-                         "lon": p.x, "lat": p.y, "grid_code": grids[i % len(grids)][0], "secret_hash": service.hash_secret(secret)})
+            rows.append(
+                {
+                    "code": f"B-{i:05d}",
+                    "name": f"基准{i}",
+                    "profile_id": profile.id,
+                    "department_id": dept.id,
+                    "department_path": dept.path,
+                    "lon": p.x,
+                    "lat": p.y,
+                    "grid_code": grids[i % len(grids)][0],
+                    "secret_hash": service.hash_secret(secret),
+                }
+            )
             out.append((f"B-{i:05d}", secret))
         session.execute(insert(Device), rows)
         ids = dict(session.execute(select(Device.code, Device.id).where(Device.profile_id == profile.id)).all())
-        session.execute(insert(DeviceState), [{"device_id": ids[c], "values": {}, "rules": {}, "readings": 0, "offline": False} for c, _ in out])
+        session.execute(
+            insert(DeviceState),
+            [{"device_id": ids[c], "values": {}, "rules": {}, "readings": 0, "offline": False} for c, _ in out],
+        )
     return [(ids[c], c, s) for c, s in out]
 
 
@@ -110,7 +153,9 @@ def bare_subscriber(root: str, group: str, progress: str, stop: str) -> None:
 class Publisher:
     def __init__(self, root: str) -> None:
         self.root = root
-        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5)
+        self.c = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
+        )
         self.c.max_inflight_messages_set(1000)
         self.c.connect(HOST, PORT)
         self.c.loop_start()
@@ -155,7 +200,12 @@ def pump(pub: Publisher, devices, n: int, window: int, done) -> float:
                 raise RuntimeError(f"consumer stalled at {done()} of {n}")
         _, code, secret = devices[i % len(devices)]
         # each device reports every 10 seconds
-        pub.send(code, secret, {"v": values[i], "battery": 88}, base + timedelta(seconds=10 * (i // len(devices)), milliseconds=i % len(devices)))
+        pub.send(
+            code,
+            secret,
+            {"v": values[i], "battery": 88},
+            base + timedelta(seconds=10 * (i // len(devices)), milliseconds=i % len(devices)),
+        )
     while done() < n:
         time.sleep(0.002)
         if time.perf_counter() - start > 600:
@@ -185,7 +235,11 @@ def _ready(check, what: str, timeout: float = 120) -> None:
 
 def _refused(node) -> int:
     with node.db.engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.sum(IngestCount.n), 0)).where(IngestCount.outcome == "unknown_device")).scalar_one())
+        return int(
+            conn.execute(
+                select(func.coalesce(func.sum(IngestCount.n), 0)).where(IngestCount.outcome == "unknown_device")
+            ).scalar_one()
+        )
 
 
 def _probe(node, pub: Publisher, workers: int) -> None:
@@ -202,7 +256,11 @@ def _probe(node, pub: Publisher, workers: int) -> None:
 
 def accepted(node) -> int:
     with node.db.engine.connect() as conn:
-        return int(conn.execute(select(func.coalesce(func.sum(IngestCount.n), 0)).where(IngestCount.outcome == "accepted")).scalar_one())
+        return int(
+            conn.execute(
+                select(func.coalesce(func.sum(IngestCount.n), 0)).where(IngestCount.outcome == "accepted")
+            ).scalar_one()
+        )
 
 
 def run_throughput(node, devices, n: int, workers: int, window: int, batch: int) -> dict[str, float]:
@@ -221,8 +279,23 @@ def run_throughput(node, devices, n: int, workers: int, window: int, batch: int)
     pub2 = Publisher(root2)
     env = worker_env(node, root2, f"ingest{tag}", batch)
     procs = [
-        subprocess.Popen([sys.executable, "-m", "zhixian.cli", "perception", "ingest", "--report-every", "0", "--client-id", f"bench-{tag}-{w}"],
-                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "zhixian.cli",
+                "perception",
+                "ingest",
+                "--report-every",
+                "0",
+                "--client-id",
+                f"bench-{tag}-{w}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for w in range(workers)
     ]
     _probe(node, pub2, workers)
@@ -243,8 +316,12 @@ def run_latency(node, devices, samples: int) -> list[float]:
     tag = uuid.uuid4().hex[:8]
     root = f"zx-bench/{tag}-lat"
     env = worker_env(node, root, f"lat{tag}", 500)
-    proc = subprocess.Popen([sys.executable, "-m", "zhixian.cli", "perception", "ingest", "--report-every", "0"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zhixian.cli", "perception", "ingest", "--report-every", "0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     pub = Publisher(root)
     _probe(node, pub, 1)
     out = []
@@ -257,7 +334,14 @@ def run_latency(node, devices, samples: int) -> list[float]:
             pub.send(code, secret, {"v": 99.0, "battery": 80})
             while True:
                 with node.db.engine.connect() as conn:
-                    hit = conn.execute(select(Alarm.id).where(Alarm.device_id == device_id, Alarm.type == "high", Alarm.status == "active", Alarm.id > last)).first()
+                    hit = conn.execute(
+                        select(Alarm.id).where(
+                            Alarm.device_id == device_id,
+                            Alarm.type == "high",
+                            Alarm.status == "active",
+                            Alarm.id > last,
+                        )
+                    ).first()
                 if hit:
                     out.append(time.perf_counter() - t0)
                     break
@@ -302,8 +386,22 @@ def run_chart(node, total: int) -> dict[str, float]:
                         cell[2] = min(cell[2], v)
                         cell[3] = max(cell[3], v)
             conn.execute(insert(Reading), rows)
-        conn.execute(insert(Rollup), [{"device_id": device_id, "key": "v", "seconds": s, "bucket": b, "n": c[0], "total": c[1], "vmin": c[2], "vmax": c[3]}
-                                      for (s, b), c in rollups.items()])
+        conn.execute(
+            insert(Rollup),
+            [
+                {
+                    "device_id": device_id,
+                    "key": "v",
+                    "seconds": s,
+                    "bucket": b,
+                    "n": c[0],
+                    "total": c[1],
+                    "vmin": c[2],
+                    "vmax": c[3],
+                }
+                for (s, b), c in rollups.items()
+            ],
+        )
     load_s = time.perf_counter() - t0
     if node.db.dialect == "postgresql":
         with node.db.engine.connect() as conn:
@@ -321,12 +419,26 @@ def run_chart(node, total: int) -> dict[str, float]:
     # the same chart without rollups: hourly averages computed from the raw readings (one run)
     t2 = time.perf_counter()
     with node.db.engine.connect() as conn:
-        bucket = func.strftime("%Y-%m-%d %H", Reading.ts) if node.db.dialect == "sqlite" else func.date_trunc("hour", Reading.ts)
-        raw = conn.execute(select(bucket, func.avg(Reading.value), func.min(Reading.value), func.max(Reading.value))
-                           .where(Reading.device_id == device_id, Reading.key == "v", Reading.ts >= start).group_by(bucket)).all()
+        bucket = (
+            func.strftime("%Y-%m-%d %H", Reading.ts)
+            if node.db.dialect == "sqlite"
+            else func.date_trunc("hour", Reading.ts)
+        )
+        raw = conn.execute(
+            select(bucket, func.avg(Reading.value), func.min(Reading.value), func.max(Reading.value))
+            .where(Reading.device_id == device_id, Reading.key == "v", Reading.ts >= start)
+            .group_by(bucket)
+        ).all()
     raw_s = time.perf_counter() - t2
-    return {"load_s": load_s, "p50_ms": statistics.median(times) * 1000, "max_ms": max(times) * 1000, "points": points,
-            "raw_ms": raw_s * 1000, "raw_points": len(raw), "stored": total}
+    return {
+        "load_s": load_s,
+        "p50_ms": statistics.median(times) * 1000,
+        "max_ms": max(times) * 1000,
+        "points": points,
+        "raw_ms": raw_s * 1000,
+        "raw_points": len(raw),
+        "stored": total,
+    }
 
 
 def main() -> None:
@@ -334,7 +446,9 @@ def main() -> None:
     ap.add_argument("--messages", type=int, default=20_000)
     ap.add_argument("--devices", type=int, default=1000)
     ap.add_argument("--workers", default="1,2")
-    ap.add_argument("--window", type=int, default=800, help="outstanding messages per consumer (< Mosquitto's 1,000 queue)")
+    ap.add_argument(
+        "--window", type=int, default=800, help="outstanding messages per consumer (< Mosquitto's 1,000 queue)"
+    )
     ap.add_argument("--batch", type=int, default=500)
     ap.add_argument("--latency-samples", type=int, default=200)
     ap.add_argument("--chart-readings", type=int, default=10_000_000)
@@ -346,19 +460,27 @@ def main() -> None:
         try:
             everything = setup_devices(node, args.devices + args.latency_samples)
             devices, spare = everything[: args.devices], everything[args.devices :]
-            print(f"\n== {backend}: {args.devices} devices, {args.messages} messages × 2 values, rules: threshold/duration/repeat/rate")
+            print(
+                f"\n== {backend}: {args.devices} devices, {args.messages} messages × 2 values, rules: threshold/duration/repeat/rate"
+            )
             for w in (int(x) for x in args.workers.split(",")):
                 r = run_throughput(node, devices, args.messages, w, args.window, args.batch)
-                print(f"  {w} ingest process(es): bare subscriber {r['bare']:8.0f} msg/s | ingest with rules {r['rules']:8.0f} msg/s "
-                      f"({2 * r['rules']:.0f} values/s) = {r['rules'] / r['bare']:.0%} of bare")
+                print(
+                    f"  {w} ingest process(es): bare subscriber {r['bare']:8.0f} msg/s | ingest with rules {r['rules']:8.0f} msg/s "
+                    f"({2 * r['rules']:.0f} values/s) = {r['rules'] / r['bare']:.0%} of bare"
+                )
             lat = run_latency(node, spare, args.latency_samples)
             q = statistics.quantiles(lat, n=100)
-            print(f"  publish→alarm committed: p50 {statistics.median(lat) * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms "
-                  f"({len(lat)} samples, batch wait 100 ms)")
+            print(
+                f"  publish→alarm committed: p50 {statistics.median(lat) * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms "
+                f"({len(lat)} samples, batch wait 100 ms)"
+            )
             c = run_chart(node, args.chart_readings)
-            print(f"  30-day chart, {c['stored']:,} readings stored for the device (loaded in {c['load_s']:.0f} s): "
-                  f"series p50 {c['p50_ms']:.1f} ms, max {c['max_ms']:.1f} ms, {c['points']} points | "
-                  f"same chart from raw readings {c['raw_ms']:.0f} ms ({c['raw_points']} points)")
+            print(
+                f"  30-day chart, {c['stored']:,} readings stored for the device (loaded in {c['load_s']:.0f} s): "
+                f"series p50 {c['p50_ms']:.1f} ms, max {c['max_ms']:.1f} ms, {c['points']} points | "
+                f"same chart from raw readings {c['raw_ms']:.0f} ms ({c['raw_points']} points)"
+            )
         finally:
             dispose_node(node)
 

@@ -20,19 +20,26 @@ def _ids(demo_server) -> tuple[int, int]:
 
 def _raise(demo_server) -> int:
     """A gas leak reading through the platform's own ingest, as the HTTP channel would bring it."""
+    import json
+
+    from zhixian.clock import utcnow
     from zhixian.perception.sensors import ingest, simulate
     from zhixian.perception.sensors.models import Alarm, Device
-    from zhixian.clock import utcnow
-    import json
 
     node = demo_server.app.state.node
     secret = simulate.demo_secret(node.settings, "GS-0005")
-    msg = ingest.Message("GS-0005", json.dumps({"token": secret, "ts": int(utcnow().timestamp() * 1000), "values": {"lel": 62}}).encode(), "http")
+    msg = ingest.Message(
+        "GS-0005",
+        json.dumps({"token": secret, "ts": int(utcnow().timestamp() * 1000), "values": {"lel": 62}}).encode(),
+        "http",
+    )
     with node.db.transaction() as s:
         ingest.process(s, [msg], cache=ingest.DeviceCache(), limits=ingest.Limits())
     with node.db.transaction() as s:
         device = s.execute(select(Device.id).where(Device.code == "GS-0005")).scalar_one()
-        return s.execute(select(Alarm.id).where(Alarm.device_id == device, Alarm.status == "active", Alarm.type == "gas_lel")).scalar_one()
+        return s.execute(
+            select(Alarm.id).where(Alarm.device_id == device, Alarm.status == "active", Alarm.type == "gas_lel")
+        ).scalar_one()
 
 
 def test_map_shows_devices_and_the_device_page_charts_its_history(new_page, demo_server) -> None:
