@@ -261,10 +261,10 @@ def check(kind: str, key: str, params: Mapping[str, Any], keys: Mapping[str, Any
     if kind != "offline" and key not in keys:
         raise Invalid("规则的遥测项不在设备类型中", [FieldError(f"可用：{'、'.join(keys) or '无'}", field="key")])
     out: dict[str, Any] = {}
-    severity = params.get("severity")
+    severity = _text(params, "severity")
     if severity not in (None, "") and severity not in SEVERITIES:
         raise Invalid("告警级别无效", [FieldError("应为 critical、major、minor 或 warning", field="severity")])
-    colour = params.get("level")
+    colour = _text(params, "level")
     if colour not in (None, "") and colour not in LEVELS:
         raise Invalid("预警颜色无效", [FieldError("应为 蓝、黄、橙、红", field="level")])
     if severity:
@@ -275,7 +275,7 @@ def check(kind: str, key: str, params: Mapping[str, Any], keys: Mapping[str, Any
         out["minutes"] = _number(params, "minutes", 1, 10_080)
         return out
     if kind != "rate":
-        op = params.get("op", ">=")
+        op = _text(params, "op") or ">="
         if op not in OPS:
             raise Invalid("比较方式无效", [FieldError("应为 >、>=、<、<=", field="op")])
         out["op"] = op
@@ -290,7 +290,7 @@ def _kind_params(kind: str, params: Mapping[str, Any], op: str) -> dict[str, Any
         return {"value": _number(params, "value", -1e12, 1e12), "minutes": _number(params, "minutes", 0.1, 10_080)}
     if kind == "repeat":
         return {"value": _number(params, "value", -1e12, 1e12), "count": int(_number(params, "count", 1, 1000))}
-    direction = params.get("direction", "rise")
+    direction = _text(params, "direction") or "rise"
     if direction not in DIRECTIONS:
         raise Invalid("变化方向无效", [FieldError("应为 rise、fall 或 both", field="direction")])
     return {
@@ -310,7 +310,7 @@ def _check_levels(params: Mapping[str, Any], op: str) -> dict[str, Any]:
     for i, item in enumerate(raw):
         if not isinstance(item, Mapping):
             raise Invalid("分级阈值无效", [FieldError(f"第 {i + 1} 级格式错误", field="levels")])
-        colour, severity = item.get("level", ""), item.get("severity", "")
+        colour, severity = _text(item, "level", "levels"), _text(item, "severity", "levels")
         if colour and colour not in LEVELS:
             raise Invalid("预警颜色无效", [FieldError(f"第 {i + 1} 级应为 蓝、黄、橙、红", field="levels")])
         if severity and severity not in SEVERITIES:
@@ -327,6 +327,16 @@ def _check_levels(params: Mapping[str, Any], op: str) -> dict[str, Any]:
         order = "从低到高递增" if ascending else "从高到低递减"
         raise Invalid("分级阈值顺序不对", [FieldError(f"按严重程度排列时阈值应{order}", field="levels")])
     return {"levels": levels}
+
+
+def _text(params: Mapping[str, Any], name: str, field_name: str = "") -> str:
+    """A choice parameter as text ('' when absent); anything but a string is refused, not compared."""
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return ""
+    if not isinstance(raw, str):
+        raise Invalid(f"参数 {name} 应为文字", [FieldError("应为文字", field=field_name or name)])
+    return raw
 
 
 def _number(
