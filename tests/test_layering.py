@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1] / "src" / "zhixian"
 WEB_LIBRARIES = ("fastapi", "starlette", "jinja2", "zhixian.web")
-FEATURES = ("platform", "catalog", "integration", "citymgmt", "exchange", "extensions.storefronts")
+FEATURES = ("platform", "catalog", "integration", "citymgmt", "exchange", "perception", "extensions.storefronts")
 PUBLIC = {"service", "schemas"}
 # the 底座's shared kernel: not business rules of the platform feature, but the tools every feature uses
 PLATFORM_KERNEL = {"actor", "audit", "crypto", "masking", "uploads", "outbound", "idempotency"}
@@ -162,6 +162,7 @@ def test_importing_a_service_loads_no_web_framework() -> None:
     """The issue's done-when check, in a fresh interpreter: ``python -X importtime -c 'import zhixian.catalog.service'``."""
     services = ["zhixian.catalog.service", "zhixian.citymgmt.service", "zhixian.integration.service"]
     services += ["zhixian.platform.service", "zhixian.extensions.storefronts.service"]
+    services += ["zhixian.perception.service", "zhixian.perception.sensors.service"]
     for module in services:
         run = subprocess.run(
             [sys.executable, "-X", "importtime", "-c", f"import {module}"],

@@ -54,6 +54,13 @@ NOT_OBJECTS: dict[str, str] = {
     "/api/v1/exchange/gateway/resources/{resource_id}/query": "signed by an application (tests/exchange/test_idor_gateway)",
     "/api/v1/exchange/gateway/resources/{resource_id}/verify": "signed by an application (tests/exchange/test_idor_gateway)",
     "/exchange/docs/{resource_id}": "documentation of the published catalogue, county-wide",
+    "/api/v1/perception/profiles/{profile_id}": "device profiles are county-wide configuration (perception.profile.manage)",
+    "/api/v1/perception/profiles/{profile_id}/rules": "device profiles are county-wide configuration",
+    "/api/v1/perception/profiles/{profile_id}/rules/test": "county-wide profile; the readings it tries are scoped",
+    "/api/v1/perception/ingest/{device_code}": "devices authenticate with their own secret, not as users",
+    "/perception/profiles/{profile_id}": "device profiles are county-wide configuration",
+    "/perception/profiles/{profile_id}/rules": "device profiles are county-wide configuration",
+    "/perception/profiles/{profile_id}/test": "county-wide profile; the readings it tries are scoped",
 }
 
 
@@ -221,6 +228,43 @@ def _photo(db: Session, case_id: int | None = None) -> int:
     return _one(db, "SELECT max(id) FROM cm_case_photo")
 
 
+@finder("ps_device")
+def _ps_device(db: Session) -> int:
+    """A sensor of 应急管理局 (yjj): neither 住建局's officer nor its handler may see it."""
+    return _one(
+        db,
+        "SELECT d.id FROM ps_device d JOIN department p ON p.id = d.department_id WHERE p.code = 'yjj' ORDER BY d.id LIMIT 1",
+    )
+
+
+@finder("ps_rule")
+def _ps_rule(db: Session) -> int:
+    db.execute(
+        text(
+            "INSERT INTO ps_rule (device_id, code, name, kind, key, params, enabled, updated_at) "
+            "VALUES (:d, 'idor_rule', '越权测试', 'offline', '', '{}', true, '2026-11-01 00:00:00')"
+        ),
+        {"d": _ps_device(db)},
+    )
+    db.flush()
+    return _one(db, "SELECT max(id) FROM ps_rule")
+
+
+@finder("ps_alarm")
+def _ps_alarm(db: Session) -> int:
+    db.execute(
+        text(
+            "INSERT INTO ps_alarm (device_id, type, name, rule_kind, severity, level, status, acknowledged, acked_by, key, message, "
+            "department_path, started_at, created_at, updated_at, escalation, case_number) SELECT d.id, 'idor', '越权测试', 'threshold', "
+            "'major', '', 'active', false, '', 'lel', 'x', d.department_path, '2026-11-01 00:00:00', '2026-11-01 00:00:00', "
+            "'2026-11-01 00:00:00', 0, '' FROM ps_device d WHERE d.id = :d"
+        ),
+        {"d": _ps_device(db)},
+    )
+    db.flush()
+    return _one(db, "SELECT max(id) FROM ps_alarm")
+
+
 FILE = {"file": ("x.csv", b"a,b\n1,2\n", "text/csv")}
 
 ATTEMPTS = [
@@ -322,6 +366,33 @@ ATTEMPTS = [
     Attempt("POST", "/exchange/grants/{}/act", "zjj_officer", "exchange_grant", {"do": "suspend", "reason": "暂停"}),
     Attempt("GET", "/exchange/apps/{}", "zjj_officer", "exchange_app"),
     Attempt("POST", "/exchange/apps/{}", "zjj_officer", "exchange_app", {"do": "rotate"}),
+    # 城市感知: zjj_officer (住建局 /7/, registers devices) and handler_zjj (handles alarms) against 应急管理局's
+    Attempt("GET", "/api/v1/perception/devices/{}", "zjj_officer", "ps_device"),
+    Attempt("PATCH", "/api/v1/perception/devices/{}", "zjj_officer", "ps_device", {"name": "改名"}),
+    Attempt("POST", "/api/v1/perception/devices/{}/secret", "zjj_officer", "ps_device"),
+    Attempt("GET", "/api/v1/perception/devices/{}/rules", "zjj_officer", "ps_device"),
+    Attempt(
+        "POST",
+        "/api/v1/perception/devices/{}/rules",
+        "zjj_officer",
+        "ps_device",
+        {"code": "x", "name": "x", "kind": "offline", "params": {"minutes": 5}},
+    ),
+    Attempt("GET", "/api/v1/perception/devices/{}/series", "zjj_officer", "ps_device"),
+    Attempt("DELETE", "/api/v1/perception/rules/{}", "zjj_officer", "ps_rule"),
+    Attempt("GET", "/perception/devices/{}", "zjj_officer", "ps_device"),
+    Attempt("GET", "/perception/devices/{}/live", "zjj_officer", "ps_device"),
+    Attempt("POST", "/perception/devices/{}/secret", "zjj_officer", "ps_device", {}),
+    Attempt("POST", "/perception/profiles/1/rules/{}/delete", "zjj_officer", "ps_rule", {}),
+    Attempt("GET", "/api/v1/perception/alarms/{}", "handler_zjj", "ps_alarm"),
+    Attempt("POST", "/api/v1/perception/alarms/{}/ack", "handler_zjj", "ps_alarm", {"note": ""}),
+    Attempt("POST", "/api/v1/perception/alarms/{}/assign", "handler_zjj", "ps_alarm", {"user_id": 1}),
+    Attempt("POST", "/api/v1/perception/alarms/{}/clear", "handler_zjj", "ps_alarm", {"note": "误报"}),
+    Attempt("POST", "/api/v1/perception/alarms/{}/comments", "handler_zjj", "ps_alarm", {"text": "看一下"}),
+    Attempt("POST", "/api/v1/perception/alarms/{}/case", "handler_zjj", "ps_alarm", {"note": ""}),
+    Attempt("GET", "/perception/alarms/{}", "handler_zjj", "ps_alarm"),
+    Attempt("POST", "/perception/alarms/{}/act/ack", "handler_zjj", "ps_alarm", {"note": ""}),
+    Attempt("POST", "/perception/alarms/{}/act/clear", "handler_zjj", "ps_alarm", {"note": "误报"}),
 ]
 
 _NOT_ZJJ = "(SELECT id FROM department WHERE path LIKE '/7/%')"

@@ -50,6 +50,7 @@ __all__ = [
     "SOURCE_PERMISSIONS",
     "CaseFilter",
     "CaseHook",
+    "ComponentRef",
     "IntakeOptions",
     "PhotoIn",
     "add_case_classes",
@@ -60,6 +61,9 @@ __all__ = [
     "case_reads",
     "changed_since",
     "check_photo",
+    "class_names",
+    "component",
+    "components",
     "config",
     "created",
     "distance_m",
@@ -376,3 +380,36 @@ def case_reads(session: Session, case_ids: Sequence[int]) -> list[CaseRead]:
         return []
     rows = session.execute(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id.desc())).scalars()
     return [case_read(session, c) for c in rows]
+
+
+@dataclass(frozen=True)
+class ComponentRef:
+    """A 部件 as other subsystems see it (e.g. the manhole cover a sensor watches)."""
+
+    code: str
+    class_code: str
+    name: str
+    lon: float
+    lat: float
+    grid_code: str | None
+
+
+def _ref(c: Component) -> ComponentRef:
+    return ComponentRef(code=c.code, class_code=c.class_code, name=c.name, lon=c.lon, lat=c.lat, grid_code=c.grid_code)
+
+
+def component(session: Session, code: str) -> ComponentRef | None:
+    """The 部件 with this 16-digit code, or ``None``."""
+    row = session.execute(select(Component).where(Component.code == code)).scalar_one_or_none()
+    return _ref(row) if row is not None else None
+
+
+def components(session: Session, *, class_codes: Sequence[str], limit: int = 100) -> list[ComponentRef]:
+    """部件 of these classes, by code (demo seeds place sensors on them)."""
+    stmt = select(Component).where(Component.class_code.in_(class_codes)).order_by(Component.code).limit(limit)
+    return [_ref(c) for c in session.execute(stmt).scalars()]
+
+
+def class_names(session: Session) -> dict[str, str]:
+    """Active 小类 code → name, for pickers in other subsystems."""
+    return {c.code: c.name for c in class_table(session).values() if c.active and c.parent_code is not None}

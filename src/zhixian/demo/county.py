@@ -39,6 +39,7 @@ ROLES: dict[str, str] = {
     "inspector": "监督员",
     "handler": "处置人员",
     "staff": "普通用户",
+    "duty_officer": "值班员",
 }
 """Role code → Chinese label; the codes are what ``UserRow.roles`` holds."""
 
@@ -304,6 +305,8 @@ def _user_plan(departments: list[DepartmentRow]) -> list[tuple[str, str, tuple[s
         plan.append((f"handler_{dept}{suffix}", dept, ("handler",)))
     plan.append(("staff", "zfb", ("staff",)))
     plan.extend((f"staff_{d.code}", d.code, ("staff",)) for d in departments)
+    # appended last so every earlier account keeps its id and generated name
+    plan.extend((f"duty{i:02d}", "szcg", ("duty_officer",)) for i in (1, 2))
     return plan
 
 

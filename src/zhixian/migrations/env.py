@@ -30,9 +30,14 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
     if only is None:
         return True
     if type_ == "table":
-        return _table_dirs().get(name or "") == Path(only)
+        return _inside(_table_dirs().get(name or ""), Path(only))
     table = getattr(obj, "table", None)
-    return table is None or _table_dirs().get(table.name) == Path(only)
+    return table is None or _inside(_table_dirs().get(table.name), Path(only))
+
+
+def _inside(folder: Path | None, package: Path) -> bool:
+    """A subsystem's tables may live in its sub-packages (perception/sensors, perception/cameras)."""
+    return folder is not None and folder.is_relative_to(package)
 
 
 def run() -> None:

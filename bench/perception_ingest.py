@@ -1,0 +1,489 @@
+"""Sensor ingest through the real local Mosquitto: readings/s with rule evaluation beside a bare subscriber
+receiving the same messages from the same broker in the same run; publish→alarm latency; a 30-day chart
+for one device with many readings stored.
+
+* Throughput: the same N messages (two values each) are published twice at QoS 1 — first to a bare paho
+  subscriber that only counts and acknowledges, then to ``zhixian perception ingest`` worker processes
+  (validation, token check, batched writes, 5-minute and hourly rollups, four rule kinds on every
+  reading). Mosquitto drops QoS 1 messages once a client's queue (1,000 by default) is full, so the
+  publisher keeps at most ``--window`` messages outstanding per consumer: the figure is what the consumer
+  sustains, not what the broker dropped.
+* Latency: a reading that crosses a threshold is published while the worker is otherwise idle, and the
+  bench polls the database until the alarm row is committed; then a clearing reading, and again.
+* Chart: ``--chart-readings`` values for one device over 30 days are bulk-loaded with their rollups, then
+  the chart's series call for 30 days is timed beside the same chart computed from the raw readings.
+
+Run: .venv/bin/python bench/perception_ingest.py [--messages 20000] [--workers 1,2] [--backends sqlite,postgresql]
+     [--chart-readings 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("ZHIXIAN_CITYMGMT_DEMO_CASES", "0")
+os.environ.setdefault("ZHIXIAN_PERCEPTION_DEMO_HISTORY_HOURS", "0")
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, insert, select, text
+from tests.conftest import dispose_node, make_node
+
+from zhixian.clock import utcnow
+from zhixian.perception.sensors import readings, service
+from zhixian.perception.sensors.models import Alarm, Device, DeviceState, IngestCount, Profile, Reading, Rollup, Rule
+from zhixian.platform.actor import COUNTY_SCOPE, system_actor
+
+HOST, PORT = "127.0.0.1", 1883
+RULES = [
+    {
+        "code": "high",
+        "name": "超高",
+        "kind": "threshold",
+        "key": "v",
+        "params": {
+            "op": ">=",
+            "hysteresis": 0.5,
+            "levels": [{"level": "黄", "value": 80}, {"level": "红", "value": 90}],
+        },
+    },
+    {
+        "code": "long",
+        "name": "持续偏高",
+        "kind": "duration",
+        "key": "v",
+        "params": {"op": ">", "value": 70, "minutes": 10},
+    },
+    {"code": "rep", "name": "连续偏高", "kind": "repeat", "key": "v", "params": {"op": ">", "value": 75, "count": 5}},
+    {
+        "code": "jump",
+        "name": "骤升",
+        "kind": "rate",
+        "key": "v",
+        "params": {"change": 30, "minutes": 1, "direction": "rise"},
+    },
+    {"code": "offline", "name": "离线", "kind": "offline", "params": {"minutes": 30}},
+]
+ACTOR = system_actor(frozenset({COUNTY_SCOPE, "perception.view", "perception.device.manage"}))
+
+
+def setup_devices(node, n: int) -> list[tuple[int, str, str]]:
+    """(id, code, secret) of ``n`` bench devices of one profile with the four per-reading rule kinds."""
+    with node.db.transaction() as session:
+        profile = Profile(
+            code="bench",
+            name="基准设备",
+            telemetry=[
+                {"key": "v", "name": "读数", "unit": "", "min": 0, "max": 200},
+                {"key": "battery", "name": "电量", "unit": "%", "min": 0, "max": 100},
+            ],
+        )
+        session.add(profile)
+        session.flush()
+        for r in RULES:
+            session.add(Rule(profile_id=profile.id, **r))
+        dept = session.execute(text("SELECT id, path FROM department WHERE code = 'zjj'")).one()
+        import shapely
+
+        from zhixian.citymgmt import service as citymgmt
+
+        grids = citymgmt.grid_outlines(session)
+        out = []
+        rows = []
+        for i in range(n):
+            p = shapely.from_wkt(grids[i % len(grids)][1]).representative_point()
+            secret = service.new_secret()
+            rows.append(
+                {
+                    "code": f"B-{i:05d}",
+                    "name": f"基准{i}",
+                    "profile_id": profile.id,
+                    "department_id": dept.id,
+                    "department_path": dept.path,
+                    "lon": p.x,
+                    "lat": p.y,
+                    "grid_code": grids[i % len(grids)][0],
+                    "secret_hash": service.hash_secret(secret),
+                }
+            )
+            out.append((f"B-{i:05d}", secret))
+        session.execute(insert(Device), rows)
+        ids = dict(session.execute(select(Device.code, Device.id).where(Device.profile_id == profile.id)).all())
+        session.execute(
+            insert(DeviceState),
+            [{"device_id": ids[c], "values": {}, "rules": {}, "readings": 0, "offline": False} for c, _ in out],
+        )
+    return [(ids[c], c, s) for c, s in out]
+
+
+def bare_subscriber(root: str, group: str, progress: str, stop: str) -> None:
+    """A subscriber that only counts and acknowledges: the broker's and paho's own speed."""
+    count = 0
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-bare-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5)
+
+    def on_message(_c, _u, _m) -> None:
+        nonlocal count
+        count += 1
+
+    c.on_message = on_message
+    c.on_connect = lambda cl, _u, _f, _r, _p: cl.subscribe(f"$share/{group}/{root}/+/telemetry", qos=1)
+    c.on_subscribe = lambda *_: Path(progress).write_text("0")
+    c.connect(HOST, PORT)
+    c.loop_start()
+    while not Path(stop).exists():
+        Path(progress).write_text(str(count))
+        time.sleep(0.02)
+    Path(progress).write_text(str(count))
+    c.loop_stop()
+
+
+class Publisher:
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.c = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{uuid.uuid4().hex[:6]}", protocol=mqtt.MQTTv5
+        )
+        self.c.max_inflight_messages_set(1000)
+        self.c.connect(HOST, PORT)
+        self.c.loop_start()
+
+    def send(self, code: str, secret: str, values: dict, ts: datetime | None = None) -> mqtt.MQTTMessageInfo:
+        ts = ts or datetime.now(UTC)
+        body = json.dumps({"token": secret, "ts": int(ts.timestamp() * 1000), "values": values})
+        return self.c.publish(f"{self.root}/{code}/telemetry", body, qos=1)
+
+    def close(self) -> None:
+        self.c.loop_stop()
+        self.c.disconnect()
+
+
+def workload(n: int, devices: int, seed: int = 7) -> list[float]:
+    """Readings as sensors send them: each device's value wanders slowly around its level, and now and
+    then (0.5 %) jumps past the red threshold for three readings — alarms raised and cleared as in a county."""
+    rng = random.Random(seed)
+    level = [rng.uniform(30, 50) for _ in range(devices)]
+    hot: dict[int, int] = {}
+    out = []
+    for i in range(n):
+        d = i % devices
+        if hot.get(d, 0) > 0 or rng.random() < 0.005:
+            hot[d] = hot.get(d, 3) - 1
+            out.append(round(rng.uniform(91, 99), 2))
+            continue
+        level[d] += rng.gauss(0, 0.4) + (40 - level[d]) * 0.05
+        out.append(round(level[d], 2))
+    return out
+
+
+def pump(pub: Publisher, devices, n: int, window: int, done) -> float:
+    """Publishes n messages keeping at most ``window`` unconsumed; seconds until the consumer has all."""
+    values = workload(n, len(devices))
+    start = time.perf_counter()
+    base = datetime.now(UTC) - timedelta(minutes=30)
+    for i in range(n):
+        while i - done() >= window:
+            time.sleep(0.002)
+            if time.perf_counter() - start > 600:
+                raise RuntimeError(f"consumer stalled at {done()} of {n}")
+        _, code, secret = devices[i % len(devices)]
+        # each device reports every 10 seconds
+        pub.send(
+            code,
+            secret,
+            {"v": values[i], "battery": 88},
+            base + timedelta(seconds=10 * (i // len(devices)), milliseconds=i % len(devices)),
+        )
+    while done() < n:
+        time.sleep(0.002)
+        if time.perf_counter() - start > 600:
+            raise RuntimeError(f"consumer stalled at {done()} of {n}")
+    return time.perf_counter() - start
+
+
+def worker_env(node, root: str, group: str, batch: int) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ZHIXIAN_DATA_DIR": str(node.settings.data_dir),
+        "ZHIXIAN_DATABASE_URL": node.settings.database_url,
+        "ZHIXIAN_PERCEPTION_MQTT_TOPIC_ROOT": root,
+        "ZHIXIAN_PERCEPTION_MQTT_SHARE_GROUP": group,
+        "ZHIXIAN_PERCEPTION_BATCH_SIZE": str(batch),
+        "ZHIXIAN_PERCEPTION_BATCH_MS": "100",
+    }
+
+
+def _ready(check, what: str, timeout: float = 120) -> None:
+    deadline = time.perf_counter() + timeout
+    while not check():
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{what} not ready")
+        time.sleep(0.05)
+
+
+def _refused(node) -> int:
+    with node.db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.coalesce(func.sum(IngestCount.n), 0)).where(IngestCount.outcome == "unknown_device")
+            ).scalar_one()
+        )
+
+
+def _probe(node, pub: Publisher, workers: int) -> None:
+    """Waits until every worker process answers: probes for an unknown device are refused and counted."""
+    start = _refused(node)
+    deadline = time.perf_counter() + 120
+    while _refused(node) - start < 4 * workers:
+        pub.send("PROBE", "x", {"v": 1})
+        time.sleep(0.25)
+        if time.perf_counter() > deadline:
+            raise RuntimeError("ingest workers not ready")
+    time.sleep(1.0)  # a slow second worker may still be subscribing
+
+
+def accepted(node) -> int:
+    with node.db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                select(func.coalesce(func.sum(IngestCount.n), 0)).where(IngestCount.outcome == "accepted")
+            ).scalar_one()
+        )
+
+
+def run_throughput(node, devices, n: int, workers: int, window: int, batch: int) -> dict[str, float]:
+    tag = uuid.uuid4().hex[:8]
+    root = f"zx-bench/{tag}"
+    tmp = Path(tempfile.mkdtemp(prefix="zx-bench-bare-"))
+    progress, stop = str(tmp / "count"), str(tmp / "stop")
+    bare = mp.get_context("spawn").Process(target=bare_subscriber, args=(root, f"bare{tag}", progress, stop))
+    bare.start()
+    _ready(lambda: Path(progress).exists(), "bare subscriber")
+    pub = Publisher(root)
+    bare_s = pump(pub, devices, n, window, lambda: int(Path(progress).read_text() or 0))
+    Path(stop).write_text("1")
+    bare.join(10)
+    root2 = f"zx-bench/{tag}-rules"
+    pub2 = Publisher(root2)
+    env = worker_env(node, root2, f"ingest{tag}", batch)
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "zhixian.cli",
+                "perception",
+                "ingest",
+                "--report-every",
+                "0",
+                "--client-id",
+                f"bench-{tag}-{w}",
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for w in range(workers)
+    ]
+    _probe(node, pub2, workers)
+    before = accepted(node)
+    try:
+        rules_s = pump(pub2, devices, n, window * workers, lambda: (accepted(node) - before) // 2)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(20)
+        pub.close()
+        pub2.close()
+    return {"bare": n / bare_s, "rules": n / rules_s}
+
+
+def run_latency(node, devices, samples: int) -> list[float]:
+    tag = uuid.uuid4().hex[:8]
+    root = f"zx-bench/{tag}-lat"
+    env = worker_env(node, root, f"lat{tag}", 500)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "zhixian.cli", "perception", "ingest", "--report-every", "0"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    pub = Publisher(root)
+    _probe(node, pub, 1)
+    out = []
+    try:
+        for i in range(samples):
+            device_id, code, secret = devices[i]  # a device no other phase touched: no alarm active yet
+            with node.db.engine.connect() as conn:
+                last = conn.execute(select(func.coalesce(func.max(Alarm.id), 0))).scalar_one()
+            t0 = time.perf_counter()
+            pub.send(code, secret, {"v": 99.0, "battery": 80})
+            while True:
+                with node.db.engine.connect() as conn:
+                    hit = conn.execute(
+                        select(Alarm.id).where(
+                            Alarm.device_id == device_id,
+                            Alarm.type == "high",
+                            Alarm.status == "active",
+                            Alarm.id > last,
+                        )
+                    ).first()
+                if hit:
+                    out.append(time.perf_counter() - t0)
+                    break
+                if time.perf_counter() - t0 > 10:
+                    raise RuntimeError("no alarm within 10 s")
+                time.sleep(0.002)
+            time.sleep(0.05)
+    finally:
+        proc.terminate()
+        proc.wait(20)
+        pub.close()
+    return out
+
+
+def run_chart(node, total: int) -> dict[str, float]:
+    """Bulk-loads ``total`` readings over 30 days for one device with their rollups, then times the chart."""
+    now = utcnow()
+    start = now - timedelta(days=30)
+    step = (now - start) / total
+    with node.db.transaction() as session:
+        device_id = session.execute(select(Device.id).where(Device.code == "B-00000")).scalar_one()
+    t0 = time.perf_counter()
+    rollups: dict[tuple[int, datetime], list[float]] = {}
+    chunk = 50_000 if node.db.dialect == "sqlite" else 100_000
+    rng = random.Random(3)
+    with node.db.engine.begin() as conn:
+        for first in range(0, total, chunk):
+            rows = []
+            for i in range(first, min(total, first + chunk)):
+                ts = start + step * i
+                v = 50 + 20 * ((i % 86_400) / 86_400) + rng.random()
+                rows.append({"device_id": device_id, "key": "v", "ts": ts, "value": v})
+                epoch = ts.timestamp()
+                for seconds in (300, 3600):
+                    b = datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+                    cell = rollups.get((seconds, b))
+                    if cell is None:
+                        rollups[(seconds, b)] = [1, v, v, v]
+                    else:
+                        cell[0] += 1
+                        cell[1] += v
+                        cell[2] = min(cell[2], v)
+                        cell[3] = max(cell[3], v)
+            conn.execute(insert(Reading), rows)
+        conn.execute(
+            insert(Rollup),
+            [
+                {
+                    "device_id": device_id,
+                    "key": "v",
+                    "seconds": s,
+                    "bucket": b,
+                    "n": c[0],
+                    "total": c[1],
+                    "vmin": c[2],
+                    "vmax": c[3],
+                }
+                for (s, b), c in rollups.items()
+            ],
+        )
+    load_s = time.perf_counter() - t0
+    if node.db.dialect == "postgresql":
+        with node.db.engine.connect() as conn:
+            conn.execute(text("ANALYZE ps_reading"))
+            conn.execute(text("ANALYZE ps_rollup"))
+            conn.commit()
+    times = []
+    points = 0
+    for _ in range(20):
+        with node.db.transaction() as session:
+            t1 = time.perf_counter()
+            s = readings.series(session, actor=ACTOR, device_id=device_id, key="v", start=start, end=now)
+            times.append(time.perf_counter() - t1)
+            points = len(s.points)
+    # the same chart without rollups: hourly averages computed from the raw readings (one run)
+    t2 = time.perf_counter()
+    with node.db.engine.connect() as conn:
+        bucket = (
+            func.strftime("%Y-%m-%d %H", Reading.ts)
+            if node.db.dialect == "sqlite"
+            else func.date_trunc("hour", Reading.ts)
+        )
+        raw = conn.execute(
+            select(bucket, func.avg(Reading.value), func.min(Reading.value), func.max(Reading.value))
+            .where(Reading.device_id == device_id, Reading.key == "v", Reading.ts >= start)
+            .group_by(bucket)
+        ).all()
+    raw_s = time.perf_counter() - t2
+    return {
+        "load_s": load_s,
+        "p50_ms": statistics.median(times) * 1000,
+        "max_ms": max(times) * 1000,
+        "points": points,
+        "raw_ms": raw_s * 1000,
+        "raw_points": len(raw),
+        "stored": total,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=20_000)
+    ap.add_argument("--devices", type=int, default=1000)
+    ap.add_argument("--workers", default="1,2")
+    ap.add_argument(
+        "--window", type=int, default=800, help="outstanding messages per consumer (< Mosquitto's 1,000 queue)"
+    )
+    ap.add_argument("--batch", type=int, default=500)
+    ap.add_argument("--latency-samples", type=int, default=200)
+    ap.add_argument("--chart-readings", type=int, default=10_000_000)
+    ap.add_argument("--backends", default="sqlite")
+    args = ap.parse_args()
+    print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} (shared with other work)")
+    for backend in args.backends.split(","):
+        node = make_node(Path(tempfile.mkdtemp(prefix=f"zx-bench-ps-{backend}-")), backend)
+        try:
+            everything = setup_devices(node, args.devices + args.latency_samples)
+            devices, spare = everything[: args.devices], everything[args.devices :]
+            print(
+                f"\n== {backend}: {args.devices} devices, {args.messages} messages × 2 values, rules: threshold/duration/repeat/rate"
+            )
+            for w in (int(x) for x in args.workers.split(",")):
+                r = run_throughput(node, devices, args.messages, w, args.window, args.batch)
+                print(
+                    f"  {w} ingest process(es): bare subscriber {r['bare']:8.0f} msg/s | ingest with rules {r['rules']:8.0f} msg/s "
+                    f"({2 * r['rules']:.0f} values/s) = {r['rules'] / r['bare']:.0%} of bare"
+                )
+            lat = run_latency(node, spare, args.latency_samples)
+            q = statistics.quantiles(lat, n=100)
+            print(
+                f"  publish→alarm committed: p50 {statistics.median(lat) * 1000:.0f} ms, p99 {q[98] * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms "
+                f"({len(lat)} samples, batch wait 100 ms)"
+            )
+            c = run_chart(node, args.chart_readings)
+            print(
+                f"  30-day chart, {c['stored']:,} readings stored for the device (loaded in {c['load_s']:.0f} s): "
+                f"series p50 {c['p50_ms']:.1f} ms, max {c['max_ms']:.1f} ms, {c['points']} points | "
+                f"same chart from raw readings {c['raw_ms']:.0f} ms ({c['raw_points']} points)"
+            )
+        finally:
+            dispose_node(node)
+
+
+if __name__ == "__main__":
+    main()

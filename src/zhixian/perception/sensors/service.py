@@ -1,0 +1,518 @@
+"""The sensor registry: device profiles with their rules, devices with their location and credentials.
+
+Who sees what: the command centre (``perception.monitor``) and county-scope users see every device;
+anyone else only the devices of their own department and its units. Objects out of scope answer 404.
+A device secret is a random token shown once; only its SHA-256 digest is stored, which is enough for a
+high-entropy token and cheap enough to check on every one of thousands of messages a second.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select
+from sqlalchemy.orm import Session
+
+from zhixian.citymgmt import service as citymgmt
+from zhixian.clock import utcnow
+from zhixian.errors import Conflict, FieldError, Invalid, NotFound
+from zhixian.perception.sensors import rules as engine
+from zhixian.perception.sensors.models import Alarm, Device, DeviceState, Profile, Rule
+from zhixian.perception.sensors.schemas import (
+    DeviceIn,
+    DeviceRead,
+    DeviceUpdate,
+    ProfileIn,
+    ProfileRead,
+    RuleIn,
+    RuleRead,
+)
+from zhixian.platform import audit
+from zhixian.platform import service as platform
+from zhixian.platform.actor import Actor
+
+MONITOR = "perception.monitor"
+STATE_LABELS = {"normal": "正常", "alarm": "告警", "offline": "离线", "never": "未上线", "inactive": "停用"}
+
+
+# --- scope
+
+
+def sees_all(actor: Actor) -> bool:
+    return actor.county_scope or actor.can(MONITOR)
+
+
+def device_scope(actor: Actor) -> ColumnElement[bool]:
+    """Devices this actor may see."""
+    actor.require("perception.view")
+    if sees_all(actor):
+        return Device.id.is_not(None)
+    return actor.department_filter(Device.department_path)
+
+
+def get_device(session: Session, *, actor: Actor, device_id: int) -> Device:
+    row = session.execute(select(Device).where(Device.id == device_id, device_scope(actor))).scalar_one_or_none()
+    if row is None:
+        raise NotFound("设备不存在或无权查看")
+    return row
+
+
+def _department_for(session: Session, actor: Actor, department_id: int) -> Any:
+    try:
+        dept = platform.get_department(session, department_id)
+    except NotFound:
+        raise Invalid("部门不存在", field="department_id") from None
+    if not (sees_all(actor) or actor.sees_department(dept.path)):
+        raise Invalid("只能为本部门及下属单位登记设备", field="department_id")
+    return dept
+
+
+# --- secrets
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def secret_matches(secret: str | None, digest: str) -> bool:
+    return bool(secret) and hmac.compare_digest(hash_secret(secret or ""), digest)
+
+
+# --- profiles and rules
+
+
+def rule_summary(kind: str, key: str, params: dict[str, Any], unit: str = "") -> str:
+    """The rule in one Chinese sentence, for lists and the editor."""
+    op = engine.OPS.get(str(params.get("op", ">=")), "")
+    if kind == "offline":
+        return f"{params.get('minutes', '?')} 分钟无数据"
+    if kind == "threshold":
+        if params.get("levels"):
+            parts = [
+                f"{lv.get('level') or engine.SEVERITIES.get(lv.get('severity', ''), '')}{op}{lv['value']:g}"
+                for lv in params["levels"]
+            ]
+            levels = "，".join(parts)
+        else:
+            levels = f"{op} {float(params.get('value', 0)):g}{unit}"
+        hysteresis = float(params.get("hysteresis", 0) or 0)
+        return f"{key} {levels}" + (f"（回差 {hysteresis:g}{unit}）" if hysteresis else "")
+    if kind == "duration":
+        return f"{key} {op} {float(params.get('value', 0)):g}{unit} 持续 {float(params.get('minutes', 0)):g} 分钟"
+    if kind == "repeat":
+        return f"{key} 连续 {params.get('count', '?')} 次 {op} {float(params.get('value', 0)):g}{unit}"
+    direction = engine.DIRECTIONS.get(str(params.get("direction", "rise")), "")
+    return f"{key} {float(params.get('minutes', 1)):g} 分钟内{direction}超过 {float(params.get('change', 0)):g}{unit}"
+
+
+def rule_read(rule: Rule, units: dict[str, str] | None = None) -> RuleRead:
+    unit = (units or {}).get(rule.key, "")
+    return RuleRead(
+        id=rule.id,
+        profile_id=rule.profile_id,
+        device_id=rule.device_id,
+        code=rule.code,
+        name=rule.name,
+        kind=rule.kind,
+        kind_label=engine.KINDS.get(rule.kind, rule.kind),
+        key=rule.key,
+        params=rule.params,
+        enabled=rule.enabled,
+        summary=rule_summary(rule.kind, rule.key, rule.params, unit),
+    )
+
+
+def units(profile: Profile) -> dict[str, str]:
+    return {str(t["key"]): str(t.get("unit", "")) for t in profile.telemetry}
+
+
+def profile_read(session: Session, profile: Profile, devices: int | None = None) -> ProfileRead:
+    rows = session.execute(select(Rule).where(Rule.profile_id == profile.id).order_by(Rule.code)).scalars()
+    if devices is None:
+        devices = int(session.execute(select(func.count()).where(Device.profile_id == profile.id)).scalar_one())
+    read = ProfileRead.model_validate(profile)
+    read.rules = [rule_read(r, units(profile)) for r in rows]
+    read.devices = devices
+    return read
+
+
+def list_profiles(session: Session, *, actor: Actor) -> list[ProfileRead]:
+    actor.require("perception.view")
+    counts = dict(session.execute(select(Device.profile_id, func.count()).group_by(Device.profile_id)).all())
+    profiles = session.execute(select(Profile).order_by(Profile.code)).scalars()
+    return [profile_read(session, p, int(counts.get(p.id, 0))) for p in profiles]
+
+
+def get_profile(session: Session, profile_id: int) -> Profile:
+    row = session.get(Profile, profile_id)
+    if row is None:
+        raise NotFound("设备类型不存在")
+    return row
+
+
+def _check_class(session: Session, code: str, field: str) -> None:
+    if code and code not in citymgmt.class_names(session):
+        raise Invalid(f"案件类别 {code} 不存在或已停用", field=field)
+
+
+def save_profile(session: Session, *, actor: Actor, data: ProfileIn, profile_id: int | None = None) -> Profile:
+    actor.require("perception.profile.manage")
+    _check_class(session, data.case_class_code, "case_class_code")
+    _check_class(session, data.maintenance_class_code, "maintenance_class_code")
+    same = session.execute(select(Profile).where(Profile.code == data.code)).scalar_one_or_none()
+    if same is not None and same.id != profile_id:
+        raise Conflict(f"设备类型代码 {data.code} 已存在")
+    profile = get_profile(session, profile_id) if profile_id else Profile()
+    if profile_id:
+        used = {r.key for r in session.execute(select(Rule).where(Rule.profile_id == profile_id)).scalars() if r.key}
+        missing = used - {t.key for t in data.telemetry}
+        if missing:
+            hint = f"先修改或删除使用 {'、'.join(sorted(missing))} 的规则"
+            raise Invalid("仍有规则使用被删除的遥测项", [FieldError(hint, field="telemetry")])
+    values = data.model_dump()
+    values["telemetry"] = [t.model_dump() for t in data.telemetry]
+    for name, value in values.items():
+        setattr(profile, name, value)
+    profile.updated_at = utcnow()
+    if not profile_id:
+        session.add(profile)
+    session.flush()
+    audit.record(
+        session,
+        actor.audit,
+        action="perception.profile_save",
+        object_type="ps_profile",
+        object_id=profile.id,
+        detail={"code": data.code},
+    )
+    return profile
+
+
+def _keys(profile: Profile) -> dict[str, dict[str, Any]]:
+    return {str(t["key"]): t for t in profile.telemetry}
+
+
+def save_rule(
+    session: Session, *, actor: Actor, data: RuleIn, profile_id: int | None = None, device_id: int | None = None
+) -> Rule:
+    """A rule on a profile, or a device's override of the profile's rule with the same code."""
+    actor.require("perception.profile.manage")
+    if device_id is not None:
+        device = get_device(session, actor=actor, device_id=device_id)
+        profile = get_profile(session, device.profile_id)
+        owner = Rule.device_id == device_id
+    else:
+        profile = get_profile(session, profile_id or 0)
+        owner = Rule.profile_id == profile.id
+    params = engine.check(data.kind, data.key, data.params, _keys(profile)) if data.enabled or data.params else {}
+    rule = session.execute(select(Rule).where(owner, Rule.code == data.code)).scalar_one_or_none()
+    if rule is None:
+        rule = Rule(profile_id=None if device_id else profile.id, device_id=device_id, code=data.code)
+        session.add(rule)
+    rule.name, rule.kind, rule.key = data.name, data.kind, data.key if data.kind != "offline" else ""
+    rule.params, rule.enabled, rule.updated_at = params, data.enabled, utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor.audit,
+        action="perception.rule_save",
+        object_type="ps_rule",
+        object_id=rule.id,
+        detail={"code": data.code, "kind": data.kind, "profile": profile.code, "device": device_id or ""},
+    )
+    return rule
+
+
+def delete_rule(session: Session, *, actor: Actor, rule_id: int) -> None:
+    actor.require("perception.profile.manage")
+    rule = session.get(Rule, rule_id)
+    if rule is None or (rule.device_id is not None and not _device_visible(session, actor, rule.device_id)):
+        raise NotFound("规则不存在")
+    session.delete(rule)
+    session.flush()
+    audit.record(
+        session,
+        actor.audit,
+        action="perception.rule_delete",
+        object_type="ps_rule",
+        object_id=rule_id,
+        detail={"code": rule.code},
+    )
+
+
+def _device_visible(session: Session, actor: Actor, device_id: int) -> bool:
+    return session.execute(select(Device.id).where(Device.id == device_id, device_scope(actor))).first() is not None
+
+
+def device_rules(session: Session, *, actor: Actor, device_id: int) -> list[RuleRead]:
+    device = get_device(session, actor=actor, device_id=device_id)
+    profile = get_profile(session, device.profile_id)
+    rows = session.execute(select(Rule).where(Rule.device_id == device_id).order_by(Rule.code)).scalars()
+    return [rule_read(r, units(profile)) for r in rows]
+
+
+def effective(profile_rules: Sequence[Rule], device_rules: Sequence[Rule]) -> list[engine.RuleSpec]:
+    """The profile's rules with the device's overrides applied (a disabled override switches a rule off)."""
+    by_code = {r.code: r for r in profile_rules}
+    by_code.update({r.code: r for r in device_rules})
+    return [
+        engine.RuleSpec(code=r.code, name=r.name, kind=r.kind, key=r.key, params=dict(r.params))
+        for r in sorted(by_code.values(), key=lambda r: r.code)
+        if r.enabled
+    ]
+
+
+# --- devices
+
+
+@dataclass
+class Placed:
+    lon: float
+    lat: float
+    grid_code: str | None
+    community_code: str | None
+    street_code: str | None
+
+
+def _place(session: Session, lon: float, lat: float) -> Placed:
+    where = citymgmt.locate(session, lon, lat)
+    return Placed(lon, lat, where.grid_code, where.community_code, where.street_code)
+
+
+def _check_component(session: Session, code: str | None) -> None:
+    if code and citymgmt.component(session, code) is None:
+        raise Invalid("部件编码不存在", field="component_code")
+
+
+def create_device(session: Session, *, actor: Actor, data: DeviceIn) -> tuple[Device, str]:
+    """Registers a device; returns it with its secret, which is shown this once."""
+    actor.require("perception.device.manage")
+    if session.execute(select(Device.id).where(Device.code == data.code)).first():
+        raise Conflict(f"设备编码 {data.code} 已登记")
+    get_profile(session, data.profile_id)
+    dept = _department_for(session, actor, data.department_id)
+    _check_component(session, data.component_code)
+    at = _place(session, data.lon, data.lat)
+    secret = new_secret()
+    device = Device(
+        code=data.code,
+        name=data.name,
+        profile_id=data.profile_id,
+        department_id=dept.id,
+        department_path=dept.path,
+        address=data.address,
+        lon=at.lon,
+        lat=at.lat,
+        grid_code=at.grid_code,
+        community_code=at.community_code,
+        street_code=at.street_code,
+        component_code=data.component_code,
+        secret_hash=hash_secret(secret),
+        active=data.active,
+        note=data.note,
+    )
+    session.add(device)
+    session.flush()
+    session.add(DeviceState(device_id=device.id))
+    session.flush()
+    audit.record(
+        session,
+        actor.audit,
+        action="perception.device_create",
+        object_type="ps_device",
+        object_id=device.code,
+        detail={"profile": data.profile_id},
+    )
+    return device, secret
+
+
+def update_device(session: Session, *, actor: Actor, device_id: int, data: DeviceUpdate) -> Device:
+    actor.require("perception.device.manage")
+    device = get_device(session, actor=actor, device_id=device_id)
+    if data.department_id is not None:
+        dept = _department_for(session, actor, data.department_id)
+        device.department_id, device.department_path = dept.id, dept.path
+    if (data.lon is None) != (data.lat is None):
+        raise Invalid("经纬度须同时提供", field="lon")
+    if data.lon is not None and data.lat is not None:
+        at = _place(session, data.lon, data.lat)
+        device.lon, device.lat = at.lon, at.lat
+        device.grid_code, device.community_code, device.street_code = at.grid_code, at.community_code, at.street_code
+    if data.component_code is not None:
+        _check_component(session, data.component_code or None)
+        device.component_code = data.component_code or None
+    for name in ("name", "address", "note", "active"):
+        value = getattr(data, name)
+        if value is not None:
+            setattr(device, name, value)
+    device.updated_at = utcnow()
+    session.flush()
+    audit.record(
+        session,
+        actor.audit,
+        action="perception.device_update",
+        object_type="ps_device",
+        object_id=device.code,
+        detail={k: v for k, v in data.model_dump(exclude_none=True).items() if isinstance(v, str | int | float | bool)},
+    )
+    return device
+
+
+def rotate_secret(session: Session, *, actor: Actor, device_id: int) -> tuple[Device, str]:
+    """A new secret (the old one stops working at once); shown this once."""
+    actor.require("perception.device.manage")
+    device = get_device(session, actor=actor, device_id=device_id)
+    secret = new_secret()
+    device.secret_hash, device.secret_set_at, device.updated_at = hash_secret(secret), utcnow(), utcnow()
+    session.flush()
+    audit.record(
+        session, actor.audit, action="perception.device_secret", object_type="ps_device", object_id=device.code
+    )
+    return device, secret
+
+
+def device_state(device: Device, state: DeviceState | None, alarms: int) -> str:
+    if not device.active:
+        return "inactive"
+    if state is None or state.last_seen is None:
+        return "never"
+    if state.offline:
+        return "offline"
+    return "alarm" if alarms else "normal"
+
+
+def device_reads(session: Session, devices: Sequence[Device]) -> list[DeviceRead]:
+    """Read models for devices, with state, last values and active alarm counts (three queries in all)."""
+    ids = [d.id for d in devices]
+    if not ids:
+        return []
+    states = {
+        s.device_id: s for s in session.execute(select(DeviceState).where(DeviceState.device_id.in_(ids))).scalars()
+    }
+    alarms = dict(
+        session.execute(
+            select(Alarm.device_id, func.count())
+            .where(Alarm.device_id.in_(ids), Alarm.status == "active")
+            .group_by(Alarm.device_id)
+        ).all()
+    )
+    profiles = {p.id: p for p in session.execute(select(Profile)).scalars()}
+    depts = {d.id: d.name for d in platform.list_departments(session, include_inactive=True)}
+    out = []
+    for d in devices:
+        state = states.get(d.id)
+        code = device_state(d, state, int(alarms.get(d.id, 0)))
+        profile = profiles[d.profile_id]
+        out.append(
+            DeviceRead(
+                id=d.id,
+                code=d.code,
+                name=d.name,
+                profile_id=d.profile_id,
+                profile_code=profile.code,
+                profile_name=profile.name,
+                department_id=d.department_id,
+                department_name=depts.get(d.department_id, ""),
+                address=d.address,
+                lon=d.lon,
+                lat=d.lat,
+                grid_code=d.grid_code,
+                community_code=d.community_code,
+                street_code=d.street_code,
+                component_code=d.component_code,
+                active=d.active,
+                note=d.note,
+                state=code,
+                state_label=STATE_LABELS[code],
+                last_seen=state.last_seen if state else None,
+                values=dict(state.values) if state else {},
+                active_alarms=int(alarms.get(d.id, 0)),
+                secret_set_at=d.secret_set_at,
+                links={"page": f"/perception/devices/{d.id}", "alarms": f"/perception/alarms?device_id={d.id}"},
+            )
+        )
+    return out
+
+
+def list_devices(
+    session: Session,
+    *,
+    actor: Actor,
+    profile_code: str | None = None,
+    state: str | None = None,
+    q: str = "",
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[DeviceRead], int]:
+    """Devices in scope, filtered by profile, state and text; ``state`` is computed, so it filters in SQL too."""
+    stmt = select(Device).where(device_scope(actor))
+    if profile_code:
+        stmt = stmt.join(Profile, Profile.id == Device.profile_id).where(Profile.code == profile_code)
+    if q.strip():
+        text = q.strip()
+        stmt = stmt.where(
+            Device.code.contains(text, autoescape=True)
+            | Device.name.contains(text, autoescape=True)
+            | Device.address.contains(text, autoescape=True)
+        )
+    if state:
+        stmt = _state_filter(stmt, state)
+    total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+    rows = session.execute(stmt.order_by(Device.code).offset(offset).limit(limit)).scalars().all()
+    return device_reads(session, rows), total
+
+
+def _state_filter(stmt: Any, state: str) -> Any:
+    has_alarm = select(Alarm.id).where(Alarm.device_id == Device.id, Alarm.status == "active").exists()
+    stmt = stmt.outerjoin(DeviceState, DeviceState.device_id == Device.id)
+    if state == "inactive":
+        return stmt.where(Device.active.is_(False))
+    stmt = stmt.where(Device.active.is_(True))
+    if state == "never":
+        return stmt.where(DeviceState.last_seen.is_(None))
+    if state == "offline":
+        return stmt.where(DeviceState.offline.is_(True), DeviceState.last_seen.is_not(None))
+    seen = stmt.where(DeviceState.last_seen.is_not(None), DeviceState.offline.is_(False))
+    if state == "alarm":
+        return seen.where(has_alarm)
+    if state == "normal":
+        return seen.where(~has_alarm)
+    raise Invalid("未知的设备状态", field="state")
+
+
+def devices_geojson(
+    session: Session, *, actor: Actor, profile_code: str | None = None, state: str | None = None
+) -> dict[str, Any]:
+    """Every device in scope as a GeoJSON point with its state and links (the perception map)."""
+    reads, _ = list_devices(session, actor=actor, profile_code=profile_code, state=state, limit=20_000)
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [d.lon, d.lat]},
+                "properties": {
+                    "id": d.id,
+                    "code": d.code,
+                    "name": d.name,
+                    "profile": d.profile_code,
+                    "profile_name": d.profile_name,
+                    "state": d.state,
+                    "state_label": d.state_label,
+                    "alarms": d.active_alarms,
+                    "href": d.links["page"],
+                    "alarms_href": d.links["alarms"],
+                },
+            }
+            for d in reads
+        ],
+    }
