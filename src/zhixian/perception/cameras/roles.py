@@ -27,7 +27,5 @@ CAMERA_ROLES = [
         "视频平台或分析盒子的接入账号（API 令牌），只能推送视频分析事件",
     ),
 ]
-CAMERA_MENU = [
-    MenuItem("视频共享", "/perception/cameras", VIEW, "城市感知"),
-]
+CAMERA_MENU: list[MenuItem] = []  # pages (camera map, grants, video wall) are not built yet
 CAMERA_SOURCE = IntakeSource("video", "视频分析", EVENT)
