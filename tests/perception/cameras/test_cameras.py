@@ -10,12 +10,12 @@ from datetime import timedelta
 import shapely
 from sqlalchemy import func, select, text
 
+from tests.citymgmt.conftest import jpeg
 from zhixian.citymgmt import service as citymgmt
 from zhixian.clock import utcnow
 from zhixian.perception.cameras import events, play
 from zhixian.perception.cameras.models import Camera, VideoEvent, VideoGroup, View
 from zhixian.perception.cameras.schemas import VideoEventIn
-from tests.citymgmt.conftest import jpeg
 
 COUNTY = "330421"
 BG = "33042100002150000001"  # 业务分组
@@ -93,7 +93,8 @@ def test_catalogue_with_a_dtd_is_refused_and_an_all_bad_file_names_each_row(as_u
     bad = _import(officer, csv, "csv")
     assert bad.status_code == 422
     rows = {e["row"]: e["message"] for e in bad.json()["errors"]}
-    assert "20 位数字" in rows[2] and "行业编码 12 为标准预留值" in rows[3]
+    assert "20 位数字" in rows[2]
+    assert "行业编码 12 为标准预留值" in rows[3]
 
 
 def _approved_group_grant(as_user, db):
@@ -110,10 +111,13 @@ def _approved_group_grant(as_user, db):
     )
     assert asked.status_code == 201, asked.text
     grant = asked.json()
-    assert viewer.post(f"/api/v1/perception/video-grants/{grant['id']}/decide", json={"approve": True}).status_code == 404
+    assert (
+        viewer.post(f"/api/v1/perception/video-grants/{grant['id']}/decide", json={"approve": True}).status_code == 404
+    )
     assert viewer.post(f"/api/v1/perception/cameras/{cam.id}/play").status_code == 404  # pending is not a grant
     ok = owner.post(f"/api/v1/perception/video-grants/{grant['id']}/decide", json={"approve": True, "note": "同意"})
-    assert ok.status_code == 200 and ok.json()["status"] == "approved"
+    assert ok.status_code == 200
+    assert ok.json()["status"] == "approved"
     return owner, viewer, cam, grant
 
 
@@ -121,7 +125,8 @@ def test_a_grant_gives_a_play_url_both_media_servers_accept_and_every_view_is_au
     _owner, viewer, cam, _grant = _approved_group_grant(as_user, db)
     ticket = viewer.post(f"/api/v1/perception/cameras/{cam.id}/play").json()
     token = ticket["token"]
-    assert token in ticket["url"] and CAM2 in ticket["url"]
+    assert token in ticket["url"]
+    assert CAM2 in ticket["url"]
     zlm = http.post(
         "/api/v1/perception/hooks/zlm/on_play",
         json={"app": "rtp", "stream": CAM2, "params": f"token={token}", "ip": "10.1.2.3", "schema": "hls"},
@@ -129,29 +134,42 @@ def test_a_grant_gives_a_play_url_both_media_servers_accept_and_every_view_is_au
     assert zlm.json() == {"code": 0, "msg": "success"}
     mtx = http.post(
         "/api/v1/perception/hooks/mediamtx/auth",
-        json={"user": "", "password": "", "token": "", "ip": "10.1.2.4", "action": "read", "path": f"rtp/{CAM2}",
-              "protocol": "hls", "query": f"token={token}"},
+        json={
+            "user": "",
+            "password": "",
+            "token": "",
+            "ip": "10.1.2.4",
+            "action": "read",
+            "path": f"rtp/{CAM2}",
+            "protocol": "hls",
+            "query": f"token={token}",
+        },
     )
     assert mtx.status_code == 200
     # the same token for another camera, or to publish, is refused
     other = http.post("/api/v1/perception/hooks/zlm/on_play", json={"stream": CAM1, "params": f"token={token}"}).json()
-    assert other["code"] != 0 and "不符" in other["msg"]
+    assert other["code"] != 0
+    assert "不符" in other["msg"]
     publish = http.post(
         "/api/v1/perception/hooks/mediamtx/auth", json={"action": "publish", "path": f"rtp/{CAM2}", "token": token}
     )
     assert publish.status_code == 401
     view = db.execute(select(View).where(View.camera_id == cam.id)).scalar_one()
     assert (view.username, view.plays, view.refusals) == ("gaj_officer", 2, 2)
-    assert {view.server} <= {"zlm", "mediamtx"} and view.first_play_at is not None
+    assert {view.server} <= {"zlm", "mediamtx"}
+    assert view.first_play_at is not None
     audited = db.execute(
         text("SELECT username, result FROM audit_record WHERE action = '视频播放鉴权' AND object_id = :c"),
         {"c": str(cam.id)},
     ).all()
     assert sorted(audited) == sorted([("gaj_officer", "成功")] * 2 + [("gaj_officer", "拒绝")] * 2)
     # duration from ZLMediaKit's flow report
-    http.post("/api/v1/perception/hooks/zlm/on_flow_report", json={"player": True, "duration": 95, "params": f"token={token}"})
+    http.post(
+        "/api/v1/perception/hooks/zlm/on_flow_report", json={"player": True, "duration": 95, "params": f"token={token}"}
+    )
     db.refresh(view)
-    assert view.seconds == 95 and view.ended_at is not None
+    assert view.seconds == 95
+    assert view.ended_at is not None
 
 
 def test_expired_tampered_and_revoked_tokens_are_refused_by_both_hooks(as_user, http, db, node) -> None:
@@ -162,17 +180,24 @@ def test_expired_tampered_and_revoked_tokens_are_refused_by_both_hooks(as_user, 
     view = db.execute(select(View).where(View.camera_id == cam.id)).scalar_one()
     key = play.load_key(node.settings.data_dir)
     expired = play.sign(
-        key, nonce=view.nonce, user_id=view.user_id, camera_id=cam.id, mode="live", expires=utcnow() - timedelta(seconds=1)
+        key,
+        nonce=view.nonce,
+        user_id=view.user_id,
+        camera_id=cam.id,
+        mode="live",
+        expires=utcnow() - timedelta(seconds=1),
     )
     for bad, why in ((tampered, "签名无效"), (expired, "已过期"), ("", "缺少")):
         zlm = http.post("/api/v1/perception/hooks/zlm/on_play", json={"stream": CAM2, "params": f"token={bad}"}).json()
-        assert zlm["code"] != 0 and why in zlm["msg"], zlm
+        assert zlm["code"] != 0
+        assert why in zlm["msg"], zlm
         mtx = http.post("/api/v1/perception/hooks/mediamtx/auth", json={"action": "read", "path": CAM2, "token": bad})
         assert mtx.status_code == 401
     revoked = owner.post(f"/api/v1/perception/video-grants/{grant['id']}/revoke", json={"note": "巡查结束"})
     assert revoked.status_code == 200
     after = http.post("/api/v1/perception/hooks/zlm/on_play", json={"stream": CAM2, "params": f"token={token}"}).json()
-    assert after["code"] != 0 and "授权" in after["msg"]
+    assert after["code"] != 0
+    assert "授权" in after["msg"]
     assert viewer.post(f"/api/v1/perception/cameras/{cam.id}/play").status_code == 404
 
 
@@ -180,8 +205,16 @@ def test_an_analytics_event_with_a_snapshot_becomes_a_case_with_that_photo_once(
     lon, lat = _spot(db)
     dept = db.execute(text("SELECT id, path FROM department WHERE code = 'zjj'")).one()
     cam = Camera(
-        gb_id="33042100081320000077", name="东门广场", type_code="132", industry_code="08", network_code="6",
-        civil_code=COUNTY, department_id=dept.id, department_path=dept.path, lon=lon, lat=lat,
+        gb_id="33042100081320000077",
+        name="东门广场",
+        type_code="132",
+        industry_code="08",
+        network_code="6",
+        civil_code=COUNTY,
+        department_id=dept.id,
+        department_path=dept.path,
+        lon=lon,
+        lat=lat,
         event_classes={"3": "S0102"},
     )
     db.add(cam)
@@ -195,8 +228,12 @@ def test_an_analytics_event_with_a_snapshot_becomes_a_case_with_that_photo_once(
 
     def send(minutes: int, event_id: str) -> VideoEvent:
         data = VideoEventIn(
-            device_id=cam.gb_id, alarm_type=3, at=utcnow() + timedelta(minutes=minutes), event_id=event_id,
-            description="广场东侧有遗留物", snapshot=base64.b64encode(photo).decode(),
+            device_id=cam.gb_id,
+            alarm_type=3,
+            at=utcnow() + timedelta(minutes=minutes),
+            event_id=event_id,
+            description="广场东侧有遗留物",
+            snapshot=base64.b64encode(photo).decode(),
         )
         return events.receive(db, data=data, source="json", options=options, window_minutes=30)
 
@@ -206,15 +243,21 @@ def test_an_analytics_event_with_a_snapshot_becomes_a_case_with_that_photo_once(
     assert sha == hashlib.sha256(photo).hexdigest()
     assert db.execute(text("SELECT class_code FROM cm_case WHERE id = :c"), {"c": first.case_id}).scalar() == "S0102"
     repeat = send(10, "e2")
-    assert repeat.outcome == "duplicate" and repeat.case_id == first.case_id
+    assert repeat.outcome == "duplicate"
+    assert repeat.case_id == first.case_id
     assert send(0, "e1").id == first.id  # the same event re-sent
     later = send(45, "e3")
-    assert later.outcome == "case" and later.case_id != first.case_id
+    assert later.outcome == "case"
+    assert later.case_id != first.case_id
     unmapped = events.receive(
-        db, data=VideoEventIn(device_id=cam.gb_id, alarm_type=5, at=utcnow()), source="json", options=options,
+        db,
+        data=VideoEventIn(device_id=cam.gb_id, alarm_type=5, at=utcnow()),
+        source="json",
+        options=options,
         window_minutes=30,
     )
-    assert unmapped.outcome == "unmapped" and unmapped.case_id is None
+    assert unmapped.outcome == "unmapped"
+    assert unmapped.case_id is None
 
 
 def test_a_gb28181_alarm_notify_is_read_as_a_video_event() -> None:

@@ -84,7 +84,9 @@ def get_camera(camera_id: IdPath, session: SessionDep, actor: Viewer) -> CameraR
 
 @router.put("/cameras/{camera_id}/event-classes", summary="视频分析事件类型 → 案件类别（本摄像机）")
 def set_event_classes(camera_id: IdPath, data: CameraClassesIn, session: SessionDep, actor: Manager) -> CameraRead:
-    camera = service.set_event_classes(session, actor=actor, camera_id=camera_id, classes=dict(data.classes))
+    camera = service.set_event_classes(
+        session, actor=actor, camera_id=camera_id, classes={str(k): v for k, v in data.classes.items()}
+    )
     return service.camera_read(camera, actor)
 
 
@@ -98,7 +100,9 @@ def video_tree(session: SessionDep, actor: Viewer) -> list[TreeNode]:
     return service.tree(session, actor=actor)
 
 
-@router.post("/cameras/import", summary="导入视频平台目录（GB/T 28181 Catalog XML、CSV、Excel、wvp JSON；按国标编码更新）")
+@router.post(
+    "/cameras/import", summary="导入视频平台目录（GB/T 28181 Catalog XML、CSV、Excel、wvp JSON；按国标编码更新）"
+)
 def import_cameras(
     request: Request,
     session: SessionDep,
@@ -132,9 +136,7 @@ def list_grants(
 
 @router.post("/video-grants", status_code=201, summary="申请视频授权")
 def request_grant(request: Request, data: GrantIn, session: SessionDep, actor: Requester) -> GrantRead:
-    grant = service.request_grant(
-        session, actor=actor, data=data, county_code=request.app.state.settings.county_code
-    )
+    grant = service.request_grant(session, actor=actor, data=data, county_code=request.app.state.settings.county_code)
     return service.grant_read(session, grant)
 
 
@@ -220,8 +222,10 @@ def zlm_flow_report(request: Request, session: SessionDep, body: Annotated[dict[
     summary="MediaMTX 外部 HTTP 认证（authHTTPAddress）：200 放行，401 拒绝",
 )
 def mediamtx_auth(request: Request, session: SessionDep, body: Annotated[dict[str, Any], Body()]) -> Response:
-    token = str(body.get("token") or "") or _token_from_query(str(body.get("query") or "")) or str(
-        body.get("password") or ""
+    token = (
+        str(body.get("token") or "")
+        or _token_from_query(str(body.get("query") or ""))
+        or str(body.get("password") or "")
     )
     path = str(body.get("path") or "")[:200]
     decision = play.check(

@@ -75,7 +75,7 @@ def _entry(row: int, get: Any) -> Entry:
     e.address = str(get("address") or "").strip()[:200]
     e.lon = _float(get("lon"), "经度", e)
     e.lat = _float(get("lat"), "纬度", e)
-    if e.lon is not None and not -180 <= e.lon <= 180 or e.lat is not None and not -90 <= e.lat <= 90:
+    if (e.lon is not None and not -180 <= e.lon <= 180) or (e.lat is not None and not -90 <= e.lat <= 90):
         e.problems.append("经纬度超出范围")
     e.status = _status(get("status") or "")
     e.ptz_type = _int(get("ptz_type"))
@@ -116,14 +116,14 @@ def _decode_xml(content: bytes) -> str:
 
 
 def parse_catalog_xml(content: bytes) -> list[Entry]:
-    """One or several ``<Response><CmdType>Catalog</CmdType>…<DeviceList>`` messages (a platform splits big catalogues)."""
+    """One or several ``<Response><CmdType>Catalog</CmdType>…<DeviceList>`` messages (big catalogues come split)."""
     if len(content) > MAX_BYTES:
         raise Invalid("目录文件过大", field="file")
     text = _decode_xml(content)
     if re.search(r"<!(DOCTYPE|ENTITY)", text, re.I):
         raise Invalid("目录 XML 不得包含 DOCTYPE 或实体声明（安全原因拒收）", field="file")
     try:
-        root = ET.fromstring(f"<Batch>{text}</Batch>")
+        root = ET.fromstring(f"<Batch>{text}</Batch>")  # noqa: S314 -- DTD and entities refused just above
     except ET.ParseError as exc:
         raise Invalid(f"目录 XML 格式错误：{exc}", field="file") from exc
     responses = [r for r in root if r.tag in ("Response", "Notify")]

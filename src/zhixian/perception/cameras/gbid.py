@@ -106,7 +106,7 @@ def problem(value: str, county_code: str) -> str | None:
     if 12 <= industry <= 39:
         return f"行业编码 {gb.industry} 为标准预留值，不能使用"
     code = int(gb.type_code)
-    if not (111 <= code <= 499) or gb.type_code not in TYPES and not (119 <= code <= 130 or 140 <= code <= 199):
+    if not (111 <= code <= 499) or (gb.type_code not in TYPES and not (119 <= code <= 130 or 140 <= code <= 199)):
         return f"类型编码 {gb.type_code} 不是 GB/T 28181 规定的设备类型"
     if gb.network not in NETWORKS:
         return f"网络标识 {gb.network} 无效（应为 0–8）"

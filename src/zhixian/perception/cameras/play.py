@@ -101,8 +101,13 @@ def issue(
     reason = service.may_use(session, department_path=actor.department_path, camera=camera, mode=mode)
     if reason:
         audit.record(
-            session, actor.audit, action="申请视频播放", object_type="pv_camera", object_id=camera.id,
-            result="拒绝", detail={"mode": mode, "reason": reason},
+            session,
+            actor.audit,
+            action="申请视频播放",
+            object_type="pv_camera",
+            object_id=camera.id,
+            result="拒绝",
+            detail={"mode": mode, "reason": reason},
         )
         raise NotPermitted(reason)
     grant = service.grant_for(session, department_path=actor.department_path, camera=camera, mode=mode)
@@ -126,11 +131,17 @@ def issue(
     session.add(view)
     session.flush()
     audit.record(
-        session, actor.audit, action="申请视频播放", object_type="pv_camera", object_id=camera.id,
+        session,
+        actor.audit,
+        action="申请视频播放",
+        object_type="pv_camera",
+        object_id=camera.id,
         detail={"mode": mode, "view_id": view.id, "grant_id": view.grant_id},
     )
     url = url_template.format(app=camera.app, stream=camera.gb_id, token=token)
-    return PlayTicket(url=url, token=token, expires_at=expires, camera_id=camera.id, stream=camera.gb_id, app=camera.app)
+    return PlayTicket(
+        url=url, token=token, expires_at=expires, camera_id=camera.id, stream=camera.gb_id, app=camera.app
+    )
 
 
 @dataclass(frozen=True)
@@ -175,8 +186,12 @@ def check(
             view.first_play_at = view.first_play_at or now
             view.last_play_at = now
     audit.record(
-        session, ctx, action="视频播放鉴权", object_type="pv_camera",
-        object_id=view.camera_id if view else "", result="拒绝" if reason else "成功",
+        session,
+        ctx,
+        action="视频播放鉴权",
+        object_type="pv_camera",
+        object_id=view.camera_id if view else "",
+        result="拒绝" if reason else "成功",
         detail={"server": server, "stream": stream[:64], "view_id": view.id if view else None, "reason": reason},
     )
     session.flush()

@@ -60,9 +60,7 @@ class CameraPage(BaseModel):
 class CameraClassesIn(BaseModel):
     """Analytics type (1–12) → case class code for this camera."""
 
-    classes: dict[Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"], str] = Field(
-        max_length=12
-    )
+    classes: dict[Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"], str] = Field(max_length=12)
 
     @field_validator("classes")
     @classmethod

@@ -46,9 +46,7 @@ COUNTY_OWNER = "/"
 
 def _active_grants(session: Session, department_path: str, now: datetime) -> list[Grant]:
     """Approved, unexpired grants of the department or a department above it."""
-    rows = session.execute(
-        select(Grant).where(Grant.status == "approved", Grant.valid_until > now)
-    ).scalars()
+    rows = session.execute(select(Grant).where(Grant.status == "approved", Grant.valid_until > now)).scalars()
     return [g for g in rows if department_path.startswith(g.department_path)]
 
 
@@ -104,7 +102,9 @@ def grant_for(
 ) -> Grant | None:
     """The grant that lets this department use this camera now in this mode (live/playback/ptz)."""
     now = now or utcnow()
-    grants = [g for g in _active_grants(session, department_path, now) if getattr(g, mode) and _in_window(g.windows, now)]
+    grants = [
+        g for g in _active_grants(session, department_path, now) if getattr(g, mode) and _in_window(g.windows, now)
+    ]
     groups_of: dict[int, set[str]] = {}
     for g in grants:
         if g.scope == "camera" and g.target == camera.gb_id:
@@ -250,13 +250,22 @@ def import_catalogue(
     entries = PARSERS[kind](content)
     result = ImportResult()
     groups = {g.gb_id for g in session.execute(select(VideoGroup)).scalars()}
-    groups |= {
-        e.gb_id for e in entries if gbid.is_id(e.gb_id) and e.gb_id[10:13] in gbid.GROUP_TYPES
-    }
+    groups |= {e.gb_id for e in entries if gbid.is_id(e.gb_id) and e.gb_id[10:13] in gbid.GROUP_TYPES}
     for entry in entries:
-        reason = _apply(session, actor=actor, entry=entry, dept=dept, county_code=county_code, groups=groups, kind=kind, result=result)
+        reason = _apply(
+            session,
+            actor=actor,
+            entry=entry,
+            dept=dept,
+            county_code=county_code,
+            groups=groups,
+            kind=kind,
+            result=result,
+        )
         if reason:
-            result.refused.append(RefusedRow(row=entry.row, gb_id=entry.gb_id[:40], message=f"第 {entry.row} 条：{reason}"))
+            result.refused.append(
+                RefusedRow(row=entry.row, gb_id=entry.gb_id[:40], message=f"第 {entry.row} 条：{reason}")
+            )
     if result.refused and not (result.created or result.updated or result.unchanged or result.regions or result.groups):
         raise Invalid(
             "目录中没有可导入的条目",
@@ -273,7 +282,7 @@ def import_catalogue(
     return result
 
 
-def _apply(
+def _apply(  # noqa: PLR0911 -- one early answer per kind of catalogue entry reads best
     session: Session,
     *,
     actor: Actor,
@@ -323,9 +332,7 @@ def _apply(
     }
     camera = session.execute(select(Camera).where(Camera.gb_id == entry.gb_id)).scalar()
     if camera is None:
-        session.add(
-            Camera(gb_id=entry.gb_id, department_id=dept.id, department_path=dept.path, source=kind, **values)
-        )
+        session.add(Camera(gb_id=entry.gb_id, department_id=dept.id, department_path=dept.path, source=kind, **values))
         result.created += 1
         return None
     if not actor.sees_department(camera.department_path):
@@ -422,7 +429,11 @@ def request_grant(session: Session, *, actor: Actor, data: GrantIn, county_code:
     session.add(grant)
     session.flush()
     audit.record(
-        session, actor.audit, action="申请视频授权", object_type="pv_grant", object_id=grant.id,
+        session,
+        actor.audit,
+        action="申请视频授权",
+        object_type="pv_grant",
+        object_id=grant.id,
         detail={"scope": data.scope, "target": data.target, "purpose": data.purpose},
     )
     return grant
@@ -453,8 +464,10 @@ def _decider(session: Session, actor: Actor, grant_id: int) -> Grant:
         raise NotFound("授权不存在")
     if grant.owner_path == COUNTY_OWNER:
         if not actor.county_scope:
-            raise NotFound("授权不存在") if not actor.sees_department(grant.department_path) else Invalid(
-                "区域授权须由县级视频管理部门审批", field="approve"
+            raise (
+                NotFound("授权不存在")
+                if not actor.sees_department(grant.department_path)
+                else Invalid("区域授权须由县级视频管理部门审批", field="approve")
             )
     else:
         actor.check_department(grant.owner_path)
@@ -472,7 +485,11 @@ def decide_grant(session: Session, *, actor: Actor, grant_id: int, data: GrantDe
     grant.status = "approved" if data.approve else "rejected"
     grant.decided_by, grant.decided_at, grant.decision_note = actor.username, utcnow(), data.note
     audit.record(
-        session, actor.audit, action="审批视频授权", object_type="pv_grant", object_id=grant.id,
+        session,
+        actor.audit,
+        action="审批视频授权",
+        object_type="pv_grant",
+        object_id=grant.id,
         detail={"approve": data.approve, "note": data.note},
     )
     session.flush()
@@ -495,7 +512,9 @@ def grant_read(session: Session, grant: Grant) -> GrantRead:
     if grant.scope == "camera":
         read.target_name = session.execute(select(Camera.name).where(Camera.gb_id == grant.target)).scalar() or ""
     elif grant.scope == "group":
-        read.target_name = session.execute(select(VideoGroup.name).where(VideoGroup.gb_id == grant.target)).scalar() or ""
+        read.target_name = (
+            session.execute(select(VideoGroup.name).where(VideoGroup.gb_id == grant.target)).scalar() or ""
+        )
     else:
         read.target_name = (
             session.execute(select(VideoRegion.name).where(VideoRegion.civil_code == grant.target)).scalar() or ""

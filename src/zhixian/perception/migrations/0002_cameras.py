@@ -12,7 +12,6 @@ from alembic import op
 
 import zhixian.db
 
-
 revision: str = "perception_0002"
 down_revision: str | Sequence[str] | None = "perception_0001"
 branch_labels: str | Sequence[str] | None = None
