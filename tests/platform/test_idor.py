@@ -335,6 +335,9 @@ ATTEMPTS = [
     Attempt("GET", "/api/v1/perception/video-grants/{}", "zjj_officer", "pv_grant"),
     Attempt("POST", "/api/v1/perception/video-grants/{}/decide", "zjj_officer", "pv_grant", {"approve": True}),
     Attempt("POST", "/api/v1/perception/video-grants/{}/revoke", "zjj_officer", "pv_grant", {"note": ""}),
+    Attempt("GET", "/perception/cameras/{}", "zjj_officer", "pv_camera"),
+    Attempt("POST", "/perception/cameras/{}/play", "zjj_officer", "pv_camera", {}),
+    Attempt("POST", "/perception/video-grants/{}/decide", "zjj_officer", "pv_grant", {"approve": "yes", "note": ""}),
 ]
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.perception import service, tasks
 from zhixian.perception.cameras import api as cameras_api
+from zhixian.perception.cameras import pages as cameras_pages
 from zhixian.perception.cameras.roles import CAMERA_MENU, CAMERA_PERMISSIONS, CAMERA_ROLES, CAMERA_SOURCE
 from zhixian.perception.cameras.settings import CAMERA_SETTINGS
 from zhixian.perception.cli import app as cli
@@ -77,7 +78,7 @@ SENSOR_JOBS = [
 ]
 
 API_ROUTERS = [sensors_api.router, cameras_api.router]
-PAGE_ROUTERS = [sensors_pages.router]
+PAGE_ROUTERS = [sensors_pages.router, cameras_pages.router]
 PERMISSIONS = [*SENSOR_PERMISSIONS, *CAMERA_PERMISSIONS]
 ROLES = [*SENSOR_ROLES, *CAMERA_ROLES]
 MENU = [*SENSOR_MENU, *CAMERA_MENU]

@@ -27,5 +27,9 @@ CAMERA_ROLES = [
         "视频平台或分析盒子的接入账号（API 令牌），只能推送视频分析事件",
     ),
 ]
-CAMERA_MENU: list[MenuItem] = []  # pages (camera map, grants, video wall) are not built yet
+CAMERA_MENU = [
+    MenuItem("视频共享", "/perception/cameras", VIEW, "城市感知"),
+    MenuItem("视频墙", "/perception/video-wall", PLAY, "城市感知"),
+    MenuItem("调阅授权", "/perception/video-grants", VIEW, "城市感知"),
+]
 CAMERA_SOURCE = IntakeSource("video", "视频分析", EVENT)
