@@ -16,6 +16,7 @@ const files = {
   "leaflet/images": "leaflet/dist/images",
   "swagger-ui/swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
   "swagger-ui/swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+  "hls/hls.min.js": "hls.js/dist/hls.min.js",
 };
 
 rmSync(out, { recursive: true, force: true });

@@ -55,6 +55,8 @@ NOT_OBJECTS: dict[str, str] = {
     "/perception/profiles/{profile_id}": "device profiles are county-wide configuration",
     "/perception/profiles/{profile_id}/rules": "device profiles are county-wide configuration",
     "/perception/profiles/{profile_id}/test": "county-wide profile; the readings it tries are scoped",
+    "/perception/relay/{camera_id}/index.m3u8": "viewers present a signed play token bound to user and camera, not a session",
+    "/perception/relay/{camera_id}/{segment}": "viewers present a signed play token bound to user and camera, not a session",
 }
 
 
@@ -331,10 +333,15 @@ ATTEMPTS = [
     Attempt("GET", "/api/v1/perception/cameras/{}", "zjj_officer", "pv_camera"),
     Attempt("POST", "/api/v1/perception/cameras/{}/play", "zjj_officer", "pv_camera", {"mode": "live"}),
     Attempt("GET", "/api/v1/perception/cameras/{}/views", "zjj_officer", "pv_camera"),
-    Attempt("PUT", "/api/v1/perception/cameras/{}/event-classes", "zjj_officer", "pv_camera", {"classes": {"3": "S0102"}}),
+    Attempt(
+        "PUT", "/api/v1/perception/cameras/{}/event-classes", "zjj_officer", "pv_camera", {"classes": {"3": "S0102"}}
+    ),
     Attempt("GET", "/api/v1/perception/video-grants/{}", "zjj_officer", "pv_grant"),
     Attempt("POST", "/api/v1/perception/video-grants/{}/decide", "zjj_officer", "pv_grant", {"approve": True}),
     Attempt("POST", "/api/v1/perception/video-grants/{}/revoke", "zjj_officer", "pv_grant", {"note": ""}),
+    Attempt(
+        "PUT", "/api/v1/perception/cameras/{}/source", "zjj_officer", "pv_camera", {"source_url": "rtsp://10.0.0.9/s"}
+    ),
     Attempt("GET", "/perception/cameras/{}", "zjj_officer", "pv_camera"),
     Attempt("POST", "/perception/cameras/{}/play", "zjj_officer", "pv_camera", {}),
     Attempt("POST", "/perception/video-grants/{}/decide", "zjj_officer", "pv_grant", {"approve": "yes", "note": ""}),
@@ -348,8 +355,9 @@ def _pv_camera(db: Session) -> int:
         text(
             "INSERT INTO pv_camera (gb_id, name, type_code, industry_code, network_code, civil_code, parent_gb_id, "
             "group_gb_id, department_id, department_path, manufacturer, model, address, ptz_type, status, source, app, "
-            "event_classes, updated_at) SELECT '33042100091320009999', '应急仓库', '132', '09', '6', '330421', '', '', "
-            "id, path, '', '', '', 0, 'ON', 'manual', 'rtp', '{}', '2026-11-01 00:00:00' FROM department WHERE code = 'yjj'"
+            "source_url, event_classes, updated_at) SELECT '33042100091320009999', '应急仓库', '132', '09', '6', '330421', "
+            "'', '', id, path, '', '', '', 0, 'ON', 'manual', 'rtp', '', '{}', '2026-11-01 00:00:00' "
+            "FROM department WHERE code = 'yjj'"
         )
     )
     db.flush()

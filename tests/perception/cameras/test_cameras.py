@@ -267,3 +267,36 @@ def test_a_gb28181_alarm_notify_is_read_as_a_video_event() -> None:
     data = events.parse_gb_alarm(xml.encode("gb18030"))
     assert (data.alarm_type, data.device_id, data.event_id) == (5, "33042100081320000077", "gb-33042100081320000077-9")
     assert data.at.utcoffset() == timedelta(hours=8)
+
+
+def test_the_relay_serves_hls_only_with_a_valid_token(as_user, http, db, synthetic_camera) -> None:
+    owner, viewer, cam, _grant = _approved_group_grant(as_user, db)
+    assert (
+        owner.put(f"/api/v1/perception/cameras/{cam.id}/source", json={"source_url": "file:///etc/passwd"}).status_code
+        == 422
+    )
+    assert (
+        owner.put(f"/api/v1/perception/cameras/{cam.id}/source", json={"source_url": synthetic_camera}).status_code
+        == 200
+    )
+    ticket = viewer.post(f"/api/v1/perception/cameras/{cam.id}/play").json()
+    url = ticket["relay_url"]
+    assert url.startswith(f"/perception/relay/{cam.id}/index.m3u8?token=")
+    base = f"/perception/relay/{cam.id}/index.m3u8"
+    assert http.get(base).status_code == 403
+    token = ticket["token"]
+    assert http.get(base, params={"token": token[:-3] + "AAA"}).status_code == 403
+    assert http.get(f"/perception/relay/{cam.id}/seg00000.ts", params={"token": token}).status_code == 403
+    listed = http.get(url, timeout=40)
+    assert listed.status_code == 200, listed.text
+    segments = [line for line in listed.text.splitlines() if line.startswith("seg")]
+    assert segments
+    assert all(line.endswith(f"?token={token}") for line in segments)
+    chunk = http.get(f"/perception/relay/{cam.id}/{segments[0]}")
+    assert chunk.status_code == 200
+    assert chunk.content[:1] == b"G"  # an MPEG-TS sync byte
+    assert http.get(f"/perception/relay/{cam.id}/{segments[0].split('?')[0]}").status_code == 403
+    view = db.execute(select(View).where(View.camera_id == cam.id)).scalar_one()
+    db.refresh(view)
+    assert view.server == "relay"
+    assert view.plays == 1

@@ -19,6 +19,7 @@ from zhixian.perception.cameras.schemas import (
     ImportResult,
     PlayIn,
     PlayTicket,
+    SourceIn,
     TreeNode,
     VideoEventIn,
     VideoEventRead,
@@ -87,6 +88,12 @@ def set_event_classes(camera_id: IdPath, data: CameraClassesIn, session: Session
     camera = service.set_event_classes(
         session, actor=actor, camera_id=camera_id, classes={str(k): v for k, v in data.classes.items()}
     )
+    return service.camera_read(camera, actor)
+
+
+@router.put("/cameras/{camera_id}/source", summary="设置平台转发用的视频源（RTSP/HLS；无媒体服务器时）")
+def set_source(camera_id: IdPath, data: SourceIn, session: SessionDep, actor: Manager) -> CameraRead:
+    camera = service.set_source(session, actor=actor, camera_id=camera_id, source_url=data.source_url)
     return service.camera_read(camera, actor)
 
 

@@ -68,6 +68,7 @@ class Camera(Base):
     status: Mapped[str] = mapped_column(String(8), default="OFF")  # ON | OFF
     source: Mapped[str] = mapped_column(String(16), default="manual")  # manual | catalog | csv | excel | wvp
     app: Mapped[str] = mapped_column(String(32), default="rtp")  # the media server's app; stream = gb_id
+    source_url: Mapped[str] = mapped_column(String(500), default="")  # RTSP/HLS for the platform's own relay
     # analytics type (1–12) → case class code, overriding the defaults for this camera
     event_classes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,20 +5,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from zhixian.clock import LOCAL_TZ
-from zhixian.errors import DomainError, invalid_from
+from zhixian.errors import DomainError, Invalid, invalid_from
 from zhixian.perception.cameras import gbid, play, service
 from zhixian.perception.cameras.api import _key
 from zhixian.perception.cameras.events import ALARM_TYPES
+from zhixian.perception.cameras.relay import Relay, with_token
 from zhixian.perception.cameras.schemas import GrantDecision, GrantIn
 from zhixian.perception.cameras.settings import PLAY_TOKEN_SECONDS, PLAY_URL
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
-from zhixian.web.auth import Require
+from zhixian.web.auth import Public, Require
 from zhixian.web.deps import SessionDep
 from zhixian.web.params import IdPath
 from zhixian.web.templating import render
@@ -143,6 +144,60 @@ def play_page(camera_id: IdPath, request: Request, session: SessionDep, actor: P
     return render(request, "perception/camera_play.html", actor, camera=camera, ticket=ticket)
 
 
+def _relay(request: Request) -> Relay:
+    state = request.app.state
+    relay = getattr(state, "perception_relay", None)
+    if relay is None:
+        relay = state.perception_relay = Relay(state.settings.data_dir)
+    return relay
+
+
+def _refuse(reason: str) -> Response:
+    return PlainTextResponse(reason, status_code=403)
+
+
+@router.get("/relay/{camera_id}/index.m3u8", dependencies=[Public])
+def relay_playlist(
+    camera_id: IdPath,
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Query(max_length=500)] = "",
+) -> Response:
+    camera = play.relay_camera(session, camera_id)
+    if camera is None or not camera.source_url:
+        return PlainTextResponse("该摄像机没有可转发的视频源", status_code=404)
+    ip = request.client.host if request.client else ""
+    reason = play.relay_check(session, key=_key(request), token=token, camera=camera, ip=ip, segment=False)
+    if reason:
+        return _refuse(reason)
+    folder = _relay(request).ensure(camera.id, camera.source_url)
+    text = (folder / "index.m3u8").read_text()
+    return Response(
+        with_token(text, token), media_type="application/vnd.apple.mpegurl", headers={"Cache-Control": "no-store"}
+    )
+
+
+@router.get("/relay/{camera_id}/{segment}", dependencies=[Public])
+def relay_segment(
+    camera_id: IdPath,
+    segment: Annotated[str, Path(pattern=r"^seg\d{5}\.ts$")],
+    request: Request,
+    session: SessionDep,
+    token: Annotated[str, Query(max_length=500)] = "",
+) -> Response:
+    camera = play.relay_camera(session, camera_id)
+    if camera is None:
+        return PlainTextResponse("摄像机不存在", status_code=404)
+    reason = play.relay_check(session, key=_key(request), token=token, camera=camera, ip="", segment=True)
+    if reason:
+        return _refuse(reason)
+    folder = _relay(request).touch(camera.id)
+    path = folder / segment if folder else None
+    if path is None or not path.is_file():
+        return PlainTextResponse("分片已过期", status_code=404)
+    return FileResponse(path, media_type="video/mp2t")
+
+
 @router.get("/video-wall")
 def video_wall(request: Request, session: SessionDep, actor: Player) -> HTMLResponse:
     _total, rows = service.list_cameras(session, actor=actor, status="ON", size=16)
@@ -216,7 +271,7 @@ def decide_page(
         service.decide_grant(
             session, actor=actor, grant_id=grant_id, data=GrantDecision(approve=approve == "yes", note=note)
         )
-    except DomainError as exc:
+    except Invalid as exc:  # NotFound (another department's request) goes to the error page
         message, errors = _errors(exc)
         return _grants(request, session, actor, status_code=422, message=message, errors=errors)
     return RedirectResponse("/perception/video-grants", status_code=303)

@@ -139,8 +139,15 @@ def issue(
         detail={"mode": mode, "view_id": view.id, "grant_id": view.grant_id},
     )
     url = url_template.format(app=camera.app, stream=camera.gb_id, token=token)
+    relay_url = f"/perception/relay/{camera.id}/index.m3u8?token={token}" if camera.source_url else ""
     return PlayTicket(
-        url=url, token=token, expires_at=expires, camera_id=camera.id, stream=camera.gb_id, app=camera.app
+        url=url,
+        relay_url=relay_url,
+        token=token,
+        expires_at=expires,
+        camera_id=camera.id,
+        stream=camera.gb_id,
+        app=camera.app,
     )
 
 
@@ -196,6 +203,44 @@ def check(
     )
     session.flush()
     return Decision(allowed=not reason, reason=reason, view_id=view.id if view else None)
+
+
+def relay_camera(session: Session, camera_id: int) -> Camera | None:
+    """The camera a relay URL names; who may watch it is the token's business (``relay_check``)."""
+    return session.get(Camera, camera_id)
+
+
+RELAY_HOURS = 4  # a relayed view keeps going this long after its token first played, while the grant holds
+
+
+def relay_check(  # noqa: PLR0911 -- one early answer per refusal reads best
+    session: Session, *, key: bytes, token: str, camera: Camera, ip: str, segment: bool
+) -> str:
+    """'' when the platform's relay may serve this request, else why not.
+
+    The first playlist request is the play decision (full check, audited, the token must be fresh); the
+    playlist reloads and segments that follow continue that view while its grant holds, as a media server
+    keeps serving a viewer it admitted once.
+    """
+    claims = verify(key, token) if token else "缺少播放令牌"
+    if isinstance(claims, str):
+        return claims
+    if claims.camera_id != camera.id:
+        return "令牌与所播放的摄像机不符"
+    view = session.execute(select(View).where(View.nonce == claims.nonce)).scalar()
+    if view is None:
+        return "令牌不对应任何已签发的播放"
+    if view.first_play_at is None:
+        if segment:
+            return "请先取播放列表"
+        decision = check(session, key=key, token=token, stream=camera.gb_id, server="relay", ip=ip)
+        return decision.reason
+    if utcnow() - view.first_play_at > timedelta(hours=RELAY_HOURS):
+        return "本次调阅已超过时长上限，请重新调阅"
+    if segment:
+        return ""
+    view.last_play_at = utcnow()
+    return service.may_use(session, department_path=view.department_path, camera=camera, mode=claims.mode)
 
 
 def flow_report(session: Session, *, key: bytes, token: str, seconds: int) -> None:

@@ -49,6 +49,7 @@ class CameraRead(BaseModel):
     lat: float | None
     status: str
     source: str
+    relay: bool = False  # the platform can relay it (a source is set; the address itself is not shown)
     own: bool = False  # the actor's department runs it
 
 
@@ -129,8 +130,13 @@ class PlayIn(BaseModel):
     mode: Literal["live", "playback"] = "live"
 
 
+class SourceIn(BaseModel):
+    source_url: str = Field(max_length=500, description="rtsp://… 或 HLS（http(s)://…m3u8）；空为不经平台转发")
+
+
 class PlayTicket(BaseModel):
     url: str
+    relay_url: str = ""  # the platform's own HLS relay, when the camera has a source for it
     token: str
     expires_at: datetime
     camera_id: int

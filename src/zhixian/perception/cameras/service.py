@@ -19,6 +19,7 @@ from zhixian.errors import FieldError, Invalid, NotFound
 from zhixian.perception.cameras import gbid
 from zhixian.perception.cameras.catalog_import import PARSERS, Entry
 from zhixian.perception.cameras.models import Camera, Grant, VideoGroup, VideoRegion
+from zhixian.perception.cameras.relay import check_source
 from zhixian.perception.cameras.schemas import (
     CameraRead,
     GrantDecision,
@@ -134,6 +135,7 @@ def may_use(session: Session, *, department_path: str, camera: Camera, mode: str
 def camera_read(camera: Camera, actor: Actor) -> CameraRead:
     read = CameraRead.model_validate(camera)
     read.type_name = gbid.TYPES.get(camera.type_code, camera.type_code)
+    read.relay = bool(camera.source_url)
     read.own = actor.sees_department(camera.department_path) and not (
         actor.county_scope and not camera.department_path.startswith(actor.department_path)
     )
@@ -189,6 +191,16 @@ def set_event_classes(session: Session, *, actor: Actor, camera_id: int, classes
     camera.event_classes = {k: v for k, v in classes.items() if v}
     camera.updated_at = utcnow()
     audit.record(session, actor.audit, action="摄像机事件类别映射", object_type="pv_camera", object_id=camera.id)
+    session.flush()
+    return camera
+
+
+def set_source(session: Session, *, actor: Actor, camera_id: int, source_url: str) -> Camera:
+    """Where the platform's own relay pulls the camera from (RTSP or HLS); kept from the viewers."""
+    camera = owned_camera(session, actor=actor, camera_id=camera_id)
+    camera.source_url = check_source(source_url) if source_url else ""
+    camera.updated_at = utcnow()
+    audit.record(session, actor.audit, action="设置摄像机视频源", object_type="pv_camera", object_id=camera.id)
     session.flush()
     return camera
 

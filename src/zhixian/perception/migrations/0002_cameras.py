@@ -67,6 +67,7 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=8), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
         sa.Column("app", sa.String(length=32), nullable=False),
+        sa.Column("source_url", sa.String(length=500), nullable=False),
         sa.Column("event_classes", sa.JSON(), nullable=False),
         sa.Column("updated_at", zhixian.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -29,6 +29,31 @@
     }).catch(function () {});
   }
 
+  // HLS in the browser: hls.js where Media Source Extensions exist, the native player elsewhere (Safari, iOS)
+  function attach(video, url) {
+    var status = document.getElementById("pv-status");
+    video.setAttribute("data-url", url);
+    if (window.Hls && window.Hls.isSupported()) {
+      var hls = new window.Hls({ liveDurationInfinity: true });
+      hls.on(window.Hls.Events.ERROR, function (_e, data) {
+        if (data.fatal) {
+          video.setAttribute("data-error", data.details || "error");
+          if (status) { status.textContent = "无法播放：" + (data.response && data.response.code === 403 ? "令牌无效、已过期或无授权" : data.details); }
+        }
+      });
+      hls.loadSource(url);
+      hls.attachMedia(video);
+    } else {
+      video.src = url;
+    }
+    video.addEventListener("playing", function () { video.setAttribute("data-playing", "1"); if (status) { status.textContent = "正在播放"; } });
+  }
+
+  function player() {
+    var video = document.getElementById("pv-player");
+    if (video) { attach(video, video.getAttribute("data-hls")); }
+  }
+
   function wall() {
     var token = document.querySelector('meta[name="csrf-token"]');
     Array.prototype.forEach.call(document.querySelectorAll(".pv-tile"), function (tile) {
@@ -45,13 +70,12 @@
           if (!res.ok) { screen.textContent = res.body.detail || "无法调阅"; return; }
           var video = document.createElement("video");
           video.controls = true; video.muted = true; video.autoplay = true; video.setAttribute("playsinline", "");
-          video.src = res.body.url;
-          video.setAttribute("data-url", res.body.url);
           screen.appendChild(video);
+          attach(video, res.body.relay_url || res.body.url);
         }).catch(function () { button.disabled = false; });
       });
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { cameraMap(); wall(); });
+  document.addEventListener("DOMContentLoaded", function () { cameraMap(); player(); wall(); });
 })();
