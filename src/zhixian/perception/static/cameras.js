@@ -34,7 +34,7 @@
     var status = document.getElementById("pv-status");
     video.setAttribute("data-url", url);
     if (window.Hls && window.Hls.isSupported()) {
-      var hls = new window.Hls({ liveDurationInfinity: true });
+      var hls = new window.Hls({ liveDurationInfinity: true, enableWorker: false });
       hls.on(window.Hls.Events.ERROR, function (_e, data) {
         if (data.fatal) {
           video.setAttribute("data-error", data.details || "error");
