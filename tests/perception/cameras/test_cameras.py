@@ -300,3 +300,52 @@ def test_the_relay_serves_hls_only_with_a_valid_token(as_user, http, db, synthet
     db.refresh(view)
     assert view.server == "relay"
     assert view.plays == 1
+
+
+def test_wvp_json_and_excel_channel_lists_import_by_gb_id(db) -> None:
+    import io
+    import json
+
+    import openpyxl
+
+    from zhixian.perception.cameras import service
+    from zhixian.platform.actor import COUNTY_SCOPE, system_actor
+
+    actor = system_actor(frozenset({COUNTY_SCOPE, service.MANAGE}))
+    zjj = db.execute(text("SELECT id FROM department WHERE code = 'zjj'")).scalar_one()
+    wvp = {
+        "code": 0,
+        "msg": "成功",
+        "data": {
+            "total": 3,
+            "list": [
+                {"gbDeviceId": "33042100041320000301", "gbName": "体育路口", "gbCivilCode": "33042101", "gbStatus": "ON",
+                 "gbLongitude": 120.92, "gbLatitude": 30.84, "gbPtzType": 1},
+                {"channelId": "33042100041320000302", "name": "老接口字段", "status": 0, "civilCode": "33042101"},
+                {"gbDeviceId": "3304210004132000030X", "gbName": "坏编码"},
+            ],
+        },
+    }  # fmt: skip
+    result = service.import_catalogue(
+        db, actor=actor, kind="wvp", content=json.dumps(wvp).encode(), county_code=COUNTY, department_id=zjj
+    )
+    assert (result.created, len(result.refused)) == (2, 1)
+    assert result.refused[0].row == 3
+    old = db.execute(select(Camera).where(Camera.gb_id == "33042100041320000302")).scalar_one()
+    assert (old.name, old.status, old.industry_code) == ("老接口字段", "OFF", "04")
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["国标编码", "名称", "状态"])
+    sheet.append(["33042100041320000302", "老接口字段（Excel 改名）", "在线"])
+    sheet.append([33042100041320000303, "数字格式的编码", "ON"])  # Excel turned it into a number
+    buf = io.BytesIO()
+    book.save(buf)
+    again = service.import_catalogue(
+        db, actor=actor, kind="excel", content=buf.getvalue(), county_code=COUNTY, department_id=zjj
+    )
+    assert again.updated == 1
+    db.refresh(old)
+    assert (old.name, old.status) == ("老接口字段（Excel 改名）", "ON")
+    assert again.created == 0  # a 20-digit code stored as a number is never guessed
+    assert "存成了数字" in again.refused[0].message

@@ -184,9 +184,13 @@ def _table(rows: list[list[Any]]) -> list[Entry]:
         if not any(str(c).strip() for c in row):
             continue
         cells = {k: (row[i] if i < len(row) else "") for k, i in index.items()}
-        if isinstance(cells.get("gb_id"), float):  # Excel turns 20 digits into a float; refuse, don't guess
+        numeric = isinstance(cells.get("gb_id"), (int, float))
+        if numeric:
             cells["gb_id"] = f"{cells['gb_id']:.0f}"
-        out.append(_entry(number, cells.get))
+        entry = _entry(number, cells.get)
+        if numeric:  # a 20-digit number has lost its last digits in the spreadsheet: refuse, never guess
+            entry.problems.append("国标编码被 Excel 存成了数字，末几位已丢失；请把该列设为文本后重新填写")
+        out.append(entry)
     return out
 
 

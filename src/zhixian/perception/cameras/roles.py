@@ -16,7 +16,8 @@ CAMERA_PERMISSIONS = [
 _USER = (VIEW, REQUEST, PLAY)
 CAMERA_ROLES = [
     RoleSpec("duty_officer", "值班员", _USER),
-    RoleSpec("shift_lead", "值班长", (*_USER, MANAGE, APPROVE)),
+    # the shift lead may also enter an analytics event by hand (a box that reported by phone); boxes use 视频分析接入
+    RoleSpec("shift_lead", "值班长", (*_USER, MANAGE, APPROVE, EVENT)),
     RoleSpec("dept_data_officer", "部门数据管理员", (*_USER, MANAGE, APPROVE)),
     RoleSpec("data_authority", "数据管理机构", (VIEW, APPROVE)),
     RoleSpec("leader", "县领导", (VIEW, PLAY)),
