@@ -17,6 +17,7 @@ const files = {
   "leaflet-heat/leaflet-heat.js": "leaflet.heat/dist/leaflet-heat.js",
   "swagger-ui/swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
   "swagger-ui/swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
+  "hls/hls.min.js": "hls.js/dist/hls.min.js",
 };
 
 rmSync(out, { recursive: true, force: true });

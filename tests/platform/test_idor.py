@@ -61,6 +61,8 @@ NOT_OBJECTS: dict[str, str] = {
     "/perception/profiles/{profile_id}": "device profiles are county-wide configuration",
     "/perception/profiles/{profile_id}/rules": "device profiles are county-wide configuration",
     "/perception/profiles/{profile_id}/test": "county-wide profile; the readings it tries are scoped",
+    "/perception/relay/{camera_id}/index.m3u8": "viewers present a signed play token bound to user and camera, not a session",
+    "/perception/relay/{camera_id}/{segment}": "viewers present a signed play token bound to user and camera, not a session",
 }
 
 
@@ -393,6 +395,21 @@ ATTEMPTS = [
     Attempt("GET", "/perception/alarms/{}", "handler_zjj", "ps_alarm"),
     Attempt("POST", "/perception/alarms/{}/act/ack", "handler_zjj", "ps_alarm", {"note": ""}),
     Attempt("POST", "/perception/alarms/{}/act/clear", "handler_zjj", "ps_alarm", {"note": "误报"}),
+    Attempt("GET", "/api/v1/perception/cameras/{}", "zjj_officer", "pv_camera"),
+    Attempt("POST", "/api/v1/perception/cameras/{}/play", "zjj_officer", "pv_camera", {"mode": "live"}),
+    Attempt("GET", "/api/v1/perception/cameras/{}/views", "zjj_officer", "pv_camera"),
+    Attempt(
+        "PUT", "/api/v1/perception/cameras/{}/event-classes", "zjj_officer", "pv_camera", {"classes": {"3": "S0102"}}
+    ),
+    Attempt("GET", "/api/v1/perception/video-grants/{}", "zjj_officer", "pv_grant"),
+    Attempt("POST", "/api/v1/perception/video-grants/{}/decide", "zjj_officer", "pv_grant", {"approve": True}),
+    Attempt("POST", "/api/v1/perception/video-grants/{}/revoke", "zjj_officer", "pv_grant", {"note": ""}),
+    Attempt(
+        "PUT", "/api/v1/perception/cameras/{}/source", "zjj_officer", "pv_camera", {"source_url": "rtsp://10.0.0.9/s"}
+    ),
+    Attempt("GET", "/perception/cameras/{}", "zjj_officer", "pv_camera"),
+    Attempt("POST", "/perception/cameras/{}/play", "zjj_officer", "pv_camera", {}),
+    Attempt("POST", "/perception/video-grants/{}/decide", "zjj_officer", "pv_grant", {"approve": "yes", "note": ""}),
 ]
 
 _NOT_ZJJ = "(SELECT id FROM department WHERE path LIKE '/7/%')"
@@ -419,6 +436,38 @@ def _exchange_grant(db: Session) -> int:
 @finder("exchange_app")
 def _exchange_app(db: Session) -> int:
     return _one(db, f"SELECT id FROM exchange_application WHERE department_id NOT IN {_NOT_ZJJ} ORDER BY id LIMIT 1")
+
+
+@finder("pv_camera")
+def _pv_camera(db: Session) -> int:
+    """A camera of 应急管理局 (yjj) that 住建局 holds no grant for."""
+    db.execute(
+        text(
+            "INSERT INTO pv_camera (gb_id, name, type_code, industry_code, network_code, civil_code, parent_gb_id, "
+            "group_gb_id, department_id, department_path, manufacturer, model, address, ptz_type, status, source, app, "
+            "source_url, event_classes, updated_at) SELECT '33042100091320009999', '应急仓库', '132', '09', '6', '330421', "
+            "'', '', id, path, '', '', '', 0, 'ON', 'manual', 'rtp', '', '{}', '2026-11-01 00:00:00' "
+            "FROM department WHERE code = 'yjj'"
+        )
+    )
+    db.flush()
+    return _one(db, "SELECT id FROM pv_camera WHERE gb_id = '33042100091320009999'")
+
+
+@finder("pv_grant")
+def _pv_grant(db: Session) -> int:
+    """应急管理局's request for a camera of its own unit: neither side is 住建局."""
+    _pv_camera(db)
+    db.execute(
+        text(
+            "INSERT INTO pv_grant (department_id, department_path, scope, target, owner_path, live, playback, ptz, "
+            "windows, purpose, valid_until, status, requested_by, requested_at, decided_by, decision_note) "
+            "SELECT id, path, 'camera', '33042100091320009999', path, true, false, false, '[]', '应急值守', "
+            "'2027-12-01 00:00:00', 'pending', 'x', '2026-11-01 00:00:00', '', '' FROM department WHERE code = 'yjj'"
+        )
+    )
+    db.flush()
+    return _one(db, "SELECT max(id) FROM pv_grant")
 
 
 _CIPHER: list[Any] = []

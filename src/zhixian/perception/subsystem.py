@@ -14,6 +14,10 @@ from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
 from zhixian.perception import service, tasks
+from zhixian.perception.cameras import api as cameras_api
+from zhixian.perception.cameras import pages as cameras_pages
+from zhixian.perception.cameras.roles import CAMERA_MENU, CAMERA_PERMISSIONS, CAMERA_ROLES, CAMERA_SOURCE
+from zhixian.perception.cameras.settings import CAMERA_SETTINGS
 from zhixian.perception.cli import app as cli
 from zhixian.perception.sensors import api as sensors_api
 from zhixian.perception.sensors import catalogue as sensors_catalogue
@@ -73,11 +77,11 @@ SENSOR_JOBS = [
     Job("perception.ingest", tasks.ingest_watchdog, 30),
 ]
 
-API_ROUTERS = [sensors_api.router]
-PAGE_ROUTERS = [sensors_pages.router]
-PERMISSIONS = [*SENSOR_PERMISSIONS]
-ROLES = [*SENSOR_ROLES]
-MENU = [*SENSOR_MENU]
+API_ROUTERS = [sensors_api.router, cameras_api.router]
+PAGE_ROUTERS = [sensors_pages.router, cameras_pages.router]
+PERMISSIONS = [*SENSOR_PERMISSIONS, *CAMERA_PERMISSIONS]
+ROLES = [*SENSOR_ROLES, *CAMERA_ROLES]
+MENU = [*SENSOR_MENU, *CAMERA_MENU]
 JOBS = [*SENSOR_JOBS]
 SEEDS = [sensors_demo.seed]
 
@@ -115,6 +119,6 @@ subsystem = Subsystem(
     home_cards=[service.home_cards],
     case_categories=[*sensors_catalogue.CATEGORIES],
     case_hooks=[service.on_case_created],
-    intake_sources=[IntakeSource("sensor", "物联感知", ESCALATE)],
-    settings=SETTINGS,
+    intake_sources=[IntakeSource("sensor", "物联感知", ESCALATE), CAMERA_SOURCE],
+    settings=[*SETTINGS, *CAMERA_SETTINGS],
 )
