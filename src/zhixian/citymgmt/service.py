@@ -30,7 +30,7 @@ from zhixian.citymgmt.cases.photos import (
 )
 from zhixian.citymgmt.cases.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
 from zhixian.citymgmt.config import service as catalogue
-from zhixian.citymgmt.config.classes import get_class
+from zhixian.citymgmt.config.classes import class_table, get_class
 from zhixian.citymgmt.config.parameters import config, set_config, shown_config
 from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
 from zhixian.citymgmt.geo import service as geo
