@@ -191,6 +191,22 @@ def conflict_views(session: Session, *, actor: Actor, cipher: FieldCipher, statu
     return [conflict_read(session, cipher=cipher, row=c) for c in rows]
 
 
+def readable_records(session: Session, *, actor: Actor, rows: list[ConflictRead]) -> set[tuple[str, int]]:
+    """Which of the conflicts' records this actor may open, so a list links only to pages that answer."""
+    people = {r.entity_id for r in rows if r.entity == "person"}
+    legal = {r.entity_id for r in rows if r.entity == "legal"}
+    found = {
+        ("person", p.id)
+        for p in session.execute(select(Person).where(Person.id.in_(people))).scalars()
+        if access.may_read(session, actor, p)
+    }
+    return found | {
+        ("legal", e.id)
+        for e in session.execute(select(LegalPerson).where(LegalPerson.id.in_(legal))).scalars()
+        if access.may_read(session, actor, e)
+    }
+
+
 def resolve_conflict(
     session: Session, *, actor: Actor, cipher: FieldCipher, conflict_id: int, action: str
 ) -> FieldConflict:

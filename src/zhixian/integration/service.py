@@ -413,6 +413,14 @@ def queue_resume(session: Session, *, actor: Actor, run_id: int) -> Run:
     return run
 
 
+def visible_run_ids(session: Session, *, actor: Actor, ids: set[int]) -> set[int]:
+    """Which of these runs this actor may open (a record's history names runs of other departments)."""
+    if not ids or not actor.can("integration.view"):
+        return set()
+    stmt = select(Run.id).join(Source, Source.id == Run.source_id).where(Run.id.in_(ids), source_scope(actor))
+    return set(session.execute(stmt).scalars())
+
+
 def list_runs(session: Session, *, actor: Actor, source_id: int | None = None, limit: int = 100) -> list[Run]:
     actor.require("integration.view")
     stmt = select(Run).join(Source, Source.id == Run.source_id).where(source_scope(actor))

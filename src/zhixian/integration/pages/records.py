@@ -3,7 +3,7 @@ quality overview, and the fill-in template of a resource."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,9 +11,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhixian.catalog import service as catalog_service
 from zhixian.errors import DomainError
 from zhixian.exports import Sheet, xlsx_bytes
-from zhixian.integration import basedata, records
+from zhixian.integration import basedata, records, service
 from zhixian.integration.api import Cipher
 from zhixian.integration.pages.forms import Viewer
+from zhixian.platform.actor import Actor
 from zhixian.web.deps import SessionDep
 from zhixian.web.params import IdPath
 from zhixian.web.templating import render
@@ -22,12 +23,18 @@ router = APIRouter(include_in_schema=False)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
+def _record(request: Request, session: SessionDep, actor: Actor, page: Any) -> HTMLResponse:
+    ids = {page.first_run_id, page.last_run_id} | {c.run_id for c in page.history if c.run_id}
+    runs_open = service.visible_run_ids(session, actor=actor, ids={i for i in ids if i})
+    return render(request, "integration/record.html", actor, page=page, runs_open=runs_open)
+
+
 @router.get("/integration/records/{record_id}")
 def record_page(
     request: Request, record_id: IdPath, actor: Viewer, session: SessionDep, cipher: Cipher
 ) -> HTMLResponse:
     page = records.record_page(session, actor=actor, cipher=cipher, record_id=record_id)
-    return render(request, "integration/record.html", actor, page=page)
+    return _record(request, session, actor, page)
 
 
 @router.get("/integration/persons/{person_id}")
@@ -35,13 +42,13 @@ def person_page(
     request: Request, person_id: IdPath, actor: Viewer, session: SessionDep, cipher: Cipher
 ) -> HTMLResponse:
     page = records.person_page(session, actor=actor, cipher=cipher, person_id=person_id)
-    return render(request, "integration/record.html", actor, page=page)
+    return _record(request, session, actor, page)
 
 
 @router.get("/integration/legal-persons/{legal_id}")
 def legal_page(request: Request, legal_id: IdPath, actor: Viewer, session: SessionDep, cipher: Cipher) -> HTMLResponse:
     page = records.legal_page(session, actor=actor, cipher=cipher, legal_id=legal_id)
-    return render(request, "integration/record.html", actor, page=page)
+    return _record(request, session, actor, page)
 
 
 @router.get("/integration/lookup")
