@@ -21,7 +21,7 @@ from zhixian.platform import audit, audit_anchor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
 from zhixian.web.auth import Public
-from zhixian.web.middleware import BodyLimit, SecurityHeaders
+from zhixian.web.middleware import BodyLimit, EmptyQuery, SecurityHeaders
 from zhixian.web.templating import make_templates
 
 log = logging.getLogger("zhixian")
@@ -111,6 +111,7 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
         max_upload=settings.max_upload_bytes,
         timing=lambda: (settings.body_timeout_seconds, settings.body_min_rate_bytes),
     )
+    app.add_middleware(EmptyQuery)  # pages read an empty filter as no filter
     app.add_middleware(SecurityHeaders)
     for sub in node.registry.enabled.values():
         if sub.static is not None:

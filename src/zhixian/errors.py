@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import secrets
 from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -28,6 +30,7 @@ class FieldError:
     message: str
     field: str | None = None
     row: int | None = None
+    label: str | None = None  # the field's Chinese name for people (summaries); never sent as JSON
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message}
@@ -136,11 +139,18 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
 }
 
 
-def pydantic_errors_to_chinese(errors: list[Any]) -> list[FieldError]:
+def pydantic_errors_to_chinese(
+    errors: list[Any], labels: Mapping[str, str] | None = None, *, located: bool = True
+) -> list[FieldError]:
+    """Pydantic's errors in Chinese, each with its field and, when ``labels`` knows it, the field's label.
+
+    ``located``: the errors come from FastAPI, whose first ``loc`` item is where the value was (body,
+    query, …), not a field; a model validated by hand has no such item (and may have a field named "query").
+    """
     out: list[FieldError] = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):  # FastAPI's location, not a field
+        if located and loc and loc[0] in ("body", "query", "path", "header", "cookie"):
             loc = loc[1:]
         field_name = ".".join(loc) or None
         kind = err.get("type", "")
@@ -161,18 +171,42 @@ def pydantic_errors_to_chinese(errors: list[Any]) -> list[FieldError]:
                 message = template
         if kind == "json_invalid":
             field_name = None
-        out.append(FieldError(message, field=field_name))
+        label = (labels or {}).get(field_name or "") or (labels or {}).get(loc[0] if loc else "")
+        out.append(FieldError(message, field=field_name, label=label))
     return out
 
 
 def _summary(errors: list[FieldError]) -> str:
-    return "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5])
+    named = (f"{e.label or e.field}：{e.message}" if e.field else e.message for e in errors[:5])
+    return "；".join(dict.fromkeys(named))
 
 
-def invalid_from(exc: Any) -> Invalid:
+def invalid_from(exc: Any, labels: Mapping[str, str] | None = None) -> Invalid:
     """A pydantic ValidationError raised outside FastAPI's own parsing (forms, raw bodies), as the same 422."""
-    errors = pydantic_errors_to_chinese(list(exc.errors()))
+    errors = pydantic_errors_to_chinese(list(exc.errors()), labels, located=False)
     return Invalid(_summary(errors), errors)
+
+
+def _route_labels(request: Request) -> dict[str, str]:
+    """Chinese names of the route's parameters: ``title=`` on Query/Form/…, or on a body model's fields."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if dependant is None:
+        return {}
+    labels: dict[str, str] = {}
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        pending.extend(current.dependencies)
+        for param in (*current.path_params, *current.query_params, *current.header_params, *current.body_params):
+            info = param.field_info
+            if info.title:
+                labels.setdefault(param.alias, info.title)
+            model = info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                for name, f in model.model_fields.items():
+                    if f.title:
+                        labels.setdefault(f.alias or name, f.title)
+    return labels
 
 
 def wants_html(request: Request) -> bool:
@@ -252,7 +286,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = pydantic_errors_to_chinese(list(exc.errors()))
+        errors = pydantic_errors_to_chinese(list(exc.errors()), _route_labels(request))
         if any(e.message == "JSON 格式错误" for e in errors):
             return _render(request, 400, "请求有误", "请求体不是有效的 JSON", errors)
         return _render(request, 422, "输入不符合要求", _summary(errors), errors)
