@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass, field
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 

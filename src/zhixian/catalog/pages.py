@@ -13,12 +13,13 @@ from zhixian.catalog import grading, service
 from zhixian.catalog import io as catalog_io
 from zhixian.catalog.schemas import ResourceIn, ReviewIn, SystemIn
 from zhixian.db import SessionDep
-from zhixian.errors import DomainError, pydantic_errors_to_chinese
+from zhixian.errors import Conflict, DomainError, FieldError, Invalid
 from zhixian.fields import IdPath
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department
 from zhixian.web.auth import Require
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -26,7 +27,45 @@ router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Actor, Depends(Require("catalog.view"))]
 Editor = Annotated[Actor, Depends(Require("catalog.edit"))]
 ITEM_COLUMNS = ("name", "field_name", "data_type", "length", "share_type", "grade", "sensitivity", "rule", "required")
-ITEM_HELP = "每行一个信息项：名称|字段名|数据类型|长度|共享类型|分级|敏感级别|校验规则|必填(是/否)"
+ITEM_NAMES = ("名称", "字段名", "数据类型", "长度", "共享类型", "分级", "敏感级别", "校验规则", "必填")
+ITEM_HELP = "每行一个信息项：" + "|".join(ITEM_NAMES) + "(是/否)"
+# the resource form's labels: the template draws its fields with them, refusals name the fields by them
+RESOURCE_LABELS = {
+    "name": "信息资源名称",
+    "category": "信息资源分类代码",
+    "code": "信息资源代码",
+    "kind": "目录类型",
+    "base_library": "基础库",
+    "department_code": "提供方部门代码",
+    "system_code": "所属业务系统代码",
+    "summary": "信息资源摘要",
+    "format": "信息资源格式",
+    "share_type": "共享类型",
+    "share_condition": "共享条件（不予共享须写明依据）",
+    "share_method": "共享方式",
+    "open_type": "开放类型",
+    "open_condition": "开放条件",
+    "update_cycle": "更新周期",
+    "publish_date": "发布日期",
+    "linked_codes": "关联资源代码（用；分隔）",
+    "grade": "数据分级（GB/T 43697）",
+    "sensitivity": "敏感级别（一般数据 1–4）",
+    "key_field": "主键信息项（字段名）",
+    "items_text": "信息项",
+} | {f"items.{c}": n for c, n in zip(ITEM_COLUMNS, ITEM_NAMES, strict=True)}
+SYSTEM_LABELS = {
+    "code": "系统代码",
+    "name": "系统名称",
+    "department_code": "使用部门代码",
+    "builder": "建设/主管单位",
+    "deployment": "部署位置",
+    "data_held": "持有数据",
+    "access_scope": "授权范围",
+    "builder_level": "建设层级",
+    "access_status": "获取状态",
+}
+IMPORT_LABELS = {"file": "导入文件"}
+NOTE_MAX = 1000
 
 
 def _vocab() -> dict[str, Any]:
@@ -62,30 +101,62 @@ def browse(
         department_id=department_id,
     )
     rows, total = service.list_resources(session, actor=actor, flt=flt, offset=(page - 1) * 50, limit=50)
+    return _browse(
+        request,
+        actor,
+        session,
+        rows=rows,
+        total=total,
+        page=page,
+        filters={"q": q, "kind": kind, "share_type": share_type, "grade": grade, "status": status},
+        department_id=department_id,
+    )
+
+
+def _browse(
+    request: Request,
+    actor: Actor,
+    session: SessionDep,
+    *,
+    rows: Any,
+    total: int,
+    page: int = 1,
+    filters: dict[str, str] | None = None,
+    department_id: int | None = None,
+    message: str = "",
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    filters = filters or {}
     return render(
         request,
         "catalog/browse.html",
         actor,
+        status_code=422 if errors else 200,
         rows=rows,
         total=total,
         page=page,
-        q=q,
-        kind=kind,
-        share_type=share_type,
-        grade=grade,
-        status=status,
+        q=filters.get("q", ""),
+        kind=filters.get("kind", ""),
+        share_type=filters.get("share_type", ""),
+        grade=filters.get("grade", ""),
+        status=filters.get("status", ""),
         department_id=department_id,
         names=service.department_names(session),
         departments=_departments(session),
+        message=message,
+        errors=errors or FormErrors(),
         **_vocab(),
     )
 
 
 @router.post("/catalog/import")
 def import_file(
-    request: Request, actor: Editor, session: SessionDep, file: Annotated[UploadFile, File()]
+    request: Request, actor: Editor, session: SessionDep, file: Annotated[UploadFile | None, File()] = None
 ) -> HTMLResponse:
+    message, errors = "", FormErrors()
     try:
+        if file is None or not file.filename:
+            raise Invalid("请选择要导入的文件（xlsx、json 或 xml）", field="file")
         report = catalog_io.import_resources(
             session,
             actor=actor,
@@ -93,42 +164,39 @@ def import_file(
                 uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES), file.filename or ""
             ),
         )
-        message, errors = f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}", []
+        message = f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}"
     except DomainError as exc:
         session.rollback()
-        message, errors = exc.detail, [e.message for e in exc.errors[:30]]
+        errors = form_errors(exc, IMPORT_LABELS, fallback="未导入任何资源")
     rows, total = service.list_resources(session, actor=actor, flt=service.ResourceFilter(), limit=50)
-    return render(
-        request,
-        "catalog/browse.html",
-        actor,
-        rows=rows,
-        total=total,
-        page=1,
-        q="",
-        kind="",
-        share_type="",
-        grade="",
-        status="",
-        department_id=None,
-        names=service.department_names(session),
-        departments=_departments(session),
-        message=message,
-        errors=errors,
-        **_vocab(),
-    )
+    return _browse(request, actor, session, rows=rows, total=total, message=message, errors=errors)
 
 
 @router.get("/catalog/resources/{resource_id}")
 def detail(request: Request, resource_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
+    return _detail(request, resource_id, actor, session)
+
+
+def _detail(
+    request: Request,
+    resource_id: int,
+    actor: Actor,
+    session: SessionDep,
+    *,
+    note: str = "",
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
     row = service.get_resource(session, actor=actor, resource_id=resource_id)
     return render(
         request,
         "catalog/detail.html",
         actor,
+        status_code=422 if errors else 200,
         r=service.resource_read(session, row),
         labels=grading.STATUS_LABELS,
         grade_label=grading.grade_label,
+        note=note,
+        errors=errors or FormErrors(),
     )
 
 
@@ -139,20 +207,29 @@ def action(
     actor: Editor,
     session: SessionDep,
     do: Annotated[str, Form(max_length=20)],
-    note: Annotated[str, Form(max_length=1000)] = "",
+    note: Annotated[str, Form(max_length=100_000)] = "",
 ) -> Response:
+    try:
+        _act(session, actor, resource_id, do, note)
+    except (ValidationError, Invalid, Conflict) as exc:
+        session.rollback()
+        errors = form_errors(exc, {"note": "审核意见"}, title="未办理")
+        return _detail(request, resource_id, actor, session, note=note, errors=errors)
+    return RedirectResponse(f"/catalog/resources/{resource_id}", status_code=303)
+
+
+def _act(session: SessionDep, actor: Actor, resource_id: int, do: str, note: str) -> None:
+    if len(note) > NOTE_MAX:
+        raise Invalid(f"长度不能超过 {NOTE_MAX} 个字符", field="note")
     if do == "submit":
         service.submit_resource(session, actor=actor, resource_id=resource_id)
     elif do in ("approve", "reject"):
-        service.review_resource(
-            session,
-            actor=actor,
-            resource_id=resource_id,
-            data=ReviewIn(decision="approve" if do == "approve" else "reject", note=note),
-        )
+        data = ReviewIn.model_validate({"decision": do, "note": note})
+        service.review_resource(session, actor=actor, resource_id=resource_id, data=data)
     elif do == "withdraw":
         service.withdraw_resource(session, actor=actor, resource_id=resource_id, note=note)
-    return RedirectResponse(f"/catalog/resources/{resource_id}", status_code=303)
+    else:
+        raise Invalid("不支持的操作", field="do")
 
 
 def _items_text(items: list[Any]) -> str:
@@ -197,7 +274,8 @@ def new(request: Request, actor: Editor, session: SessionDep) -> HTMLResponse:
         actor,
         form=form,
         items_text="",
-        errors={},
+        errors=FormErrors(),
+        labels=RESOURCE_LABELS,
         resource_id=None,
         item_help=ITEM_HELP,
         **_vocab(),
@@ -216,7 +294,8 @@ def edit(request: Request, resource_id: IdPath, actor: Editor, session: SessionD
         actor,
         form=form,
         items_text=_items_text(data.items),
-        errors={},
+        errors=FormErrors(),
+        labels=RESOURCE_LABELS,
         resource_id=resource_id,
         item_help=ITEM_HELP,
         **_vocab(),
@@ -232,18 +311,14 @@ async def save(request: Request, actor: Editor, session: SessionDep) -> Response
     form: dict[str, Any] = {k: str(v) for k, v in raw.items()}
     data: dict[str, Any] = {k: catalog_io.from_text(k, v) for k, v in form.items() if k in ResourceIn.model_fields}
     data["classified"] = form.get("classified") == "on"
-    errors: dict[str, str] = {}
     try:
         data["items"] = _parse_items(items_text)
         model = ResourceIn.model_validate(data)
         row = service.save_resource(session, actor=actor, data=model, resource_id=resource_id)
         return RedirectResponse(f"/catalog/resources/{row.id}", status_code=303)
-    except ValidationError as exc:
-        for e in pydantic_errors_to_chinese(list(exc.errors())):
-            errors[(e.field or "_").split(".")[0]] = e.message
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors["_"] = exc.detail
+        errors = form_errors(exc, RESOURCE_LABELS, title="资源未保存", place=_resource_field)
     return render(
         request,
         "catalog/edit.html",
@@ -252,15 +327,34 @@ async def save(request: Request, actor: Editor, session: SessionDep) -> Response
         form=form,
         items_text=items_text,
         errors=errors,
+        labels=RESOURCE_LABELS,
         resource_id=resource_id,
         item_help=ITEM_HELP,
         **_vocab(),
     )
 
 
+def _resource_field(error: FieldError) -> str | None:
+    """Items are typed as lines of one text box: their errors go beside it."""
+    return "items_text" if (error.field or "").split(".")[0] == "items" else None
+
+
 @router.get("/catalog/systems")
 def systems(
     request: Request, actor: Viewer, session: SessionDep, builder_level: str = "", access_status: str = ""
+) -> HTMLResponse:
+    return _systems(request, actor, session, builder_level=builder_level, access_status=access_status)
+
+
+def _systems(
+    request: Request,
+    actor: Actor,
+    session: SessionDep,
+    *,
+    builder_level: str = "",
+    access_status: str = "",
+    form: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
 ) -> HTMLResponse:
     rows = service.list_systems(
         session, actor=actor, builder_level=builder_level or None, access_status=access_status or None
@@ -269,12 +363,14 @@ def systems(
         request,
         "catalog/systems.html",
         actor,
+        status_code=422 if errors else 200,
         rows=[service.system_read(session, r) for r in rows],
         summary=service.registry_summary(session, actor=actor),
         builder_level=builder_level,
         access_status=access_status,
-        errors={},
-        form={},
+        errors=errors or FormErrors(),
+        form=form or {},
+        labels=SYSTEM_LABELS,
         departments=_departments(session),
         **_vocab(),
     )
@@ -284,27 +380,15 @@ def systems(
 async def register_system(request: Request, actor: Editor, session: SessionDep) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}
     data = {k: v for k, v in form.items() if v != ""}
-    errors: dict[str, str] = {}
     try:
         service.save_system(session, actor=actor, data=SystemIn.model_validate(data))
         return RedirectResponse("/catalog/systems", status_code=303)
-    except ValidationError as exc:
-        errors = {(e.field or "_"): e.message for e in pydantic_errors_to_chinese(list(exc.errors()))}
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors = {"_": exc.detail}
-    rows = service.list_systems(session, actor=actor)
-    return render(
-        request,
-        "catalog/systems.html",
-        actor,
-        status_code=422,
-        rows=[service.system_read(session, r) for r in rows],
-        summary=service.registry_summary(session, actor=actor),
-        builder_level="",
-        access_status="",
-        errors=errors,
-        form=form,
-        departments=_departments(session),
-        **_vocab(),
-    )
+        errors = form_errors(exc, SYSTEM_LABELS, title="系统未登记", place=_system_field)
+    return _systems(request, actor, session, form=form, errors=errors)
+
+
+def _system_field(error: FieldError) -> str | None:
+    """The model's own rule about the scope of a grant is about the 授权范围 field."""
+    return "access_scope" if error.field is None and "授权范围" in error.message else None

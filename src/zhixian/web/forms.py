@@ -43,6 +43,15 @@ class FormErrors:
         """(field, label, message) in the order the errors came, for the summary's links."""
         return [(name, self.labels.get(name, name), message) for name, message in self.fields.items()]
 
+    def merge(self, other: FormErrors) -> FormErrors:
+        """Another check's refusals on the same form (this message wins when both have one)."""
+        for name, message in other.fields.items():
+            for part in message.split("；"):
+                self.add(name, part, other.labels.get(name, ""))
+        self.details += [d for d in other.details if d not in self.details]
+        self.message = self.message or other.message
+        return self
+
     def add(self, name: str, message: str, label: str = "") -> None:
         """One more message beside ``name`` (several join with "；", each said once)."""
         if label:
@@ -79,6 +88,18 @@ def _field_errors(exc: BaseException, labels: Labels) -> tuple[str, list[FieldEr
     raise TypeError(f"not a refusal a form can show: {type(exc).__name__}") from exc
 
 
+def _within(path: str, labels: Labels) -> str:
+    """Where inside a field a list's error is: "items.3.name" → 第 4 行“名称” (label of "items.name")."""
+    name, *rest = path.split(".")
+    parts = []
+    for part in rest:
+        if part.isdigit():
+            parts.append(f"第 {int(part) + 1} 行")
+        else:
+            parts.append(f"“{labels.get(f'{name}.{part}', part)}”")
+    return "".join(parts)
+
+
 def form_errors(
     exc: BaseException,
     labels: Labels | None = None,
@@ -101,8 +122,11 @@ def form_errors(
     shown_fields = set(on_form) if on_form is not None else set(labels)
     detail, errors = _field_errors(exc, labels)
     out = FormErrors()
-    for e in errors:
-        name = (place(e) if place else None) or (e.field or "").split(".")[0]
+    for error in errors:
+        name = (place(error) if place else None) or (error.field or "").split(".")[0]
+        e = error
+        if e.field and "." in e.field and name in shown_fields:  # inside a list the field holds
+            e = FieldError(f"{_within(e.field, labels)}：{e.message}", e.field, e.row, e.label)
         if e.row is not None:
             out.details.append(f"第 {e.row} 行：{e.message}" if f"第 {e.row} 行" not in e.message else e.message)
         elif name and name in shown_fields:

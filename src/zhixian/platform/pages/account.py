@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 from zhixian.db import SessionDep
 from zhixian.errors import DomainError
 from zhixian.platform import auth, service
-from zhixian.platform.deps import Pending, Signed, TokenCreator
 from zhixian.platform.actor import Actor
+from zhixian.platform.deps import Pending, Signed, TokenCreator
 from zhixian.platform.models import ApiToken
 from zhixian.platform.schemas import ApiTokenCreate
 from zhixian.web.auth import SettingsDep
