@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
@@ -21,11 +22,12 @@ from zhixian.citymgmt.models import Case, CaseClass
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
 from zhixian.db import SessionDep
-from zhixian.errors import Invalid, invalid_from
+from zhixian.errors import Conflict, Invalid
 from zhixian.fields import Day, IdPath
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.pagination import PageParams, page_params
 from zhixian.web.templating import render
 
@@ -33,6 +35,17 @@ router = APIRouter(prefix="/citymgmt", include_in_schema=False)
 Viewer = Annotated[Actor, Depends(Require("citymgmt.view"))]
 Signed = Annotated[Actor, Depends(Require())]
 ACTION_LABELS = {name: rule.label for name, rule in workflow.RULES.items()}
+ACTION_FIELDS = {
+    "department_id": "处置部门",
+    "target_id": "并入案件",
+    "confirmed": "核实结果",
+    "passed": "核查结果",
+    "approve": "审批意见",
+    "days": "延期工作日",
+    "hours": "延期工作小时",
+    "photo": "处置后照片",
+}
+REASON_REQUIRED = ("reject", "return", "hold", "postpone", "supervise")  # their note is a required reason
 
 
 def _today_start() -> datetime:
@@ -186,34 +199,54 @@ def case_page(case_id: IdPath, request: Request, session: SessionDep, actor: Sig
         statuses=STATUS_LABELS,
         names=names,
         done=request.query_params.get("done"),
+        failed=getattr(request.state, "failed_action", None),
     )
+
+
+@dataclass
+class FailedAction:
+    """A workflow form that was refused: the case page shows it again with what was typed and why."""
+
+    action: str
+    values: dict[str, Any]
+    errors: FormErrors
+
+
+def action_labels(action: str) -> dict[str, str]:
+    """The workflow forms' labels (_action.html draws them), by which a refusal names its fields."""
+    return ACTION_FIELDS | {"note": "理由" if action in REASON_REQUIRED else "说明"}
 
 
 @router.post("/cases/{case_id}/act/{action}")
 async def case_act(case_id: IdPath, action: str, request: Request, session: SessionDep, actor: Signed) -> Response:
     form = await request.form()
     raw: dict[str, Any] = {}
-    photos: list[service.PhotoIn] = []
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            if key != "csrf_token" and value != "":
-                raw[key] = value
-        elif value.filename:
-            max_bytes = int(service.config(session)["photo_max_bytes"])
-            photos.append(await service.read_upload(value, max_bytes=max_bytes, stage="after"))
     try:
-        data = ActionIn.model_validate(raw)
-    except ValidationError as exc:
-        raise invalid_from(exc) from exc
-    workflow.perform(
-        session,
-        actor=actor,
-        settings=request.app.state.settings,
-        case_id=case_id,
-        action=action,
-        data=data,
-        photos=photos,
-    )
+        photos: list[service.PhotoIn] = []
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                if key != "csrf_token" and value != "":
+                    raw[key] = value
+            elif value.filename:
+                max_bytes = int(service.config(session)["photo_max_bytes"])
+                photos.append(await service.read_upload(value, max_bytes=max_bytes, stage="after"))
+        workflow.perform(
+            session,
+            actor=actor,
+            settings=request.app.state.settings,
+            case_id=case_id,
+            action=action,
+            data=ActionIn.model_validate(raw),
+            photos=photos,
+        )
+    except (ValidationError, Invalid, Conflict) as exc:
+        session.rollback()
+        label = ACTION_LABELS.get(action, "办理")
+        errors = form_errors(exc, action_labels(action), title=f"未能{label}")
+        request.state.failed_action = FailedAction(action, raw, errors)
+        page = case_page(case_id, request, session, actor)
+        page.status_code = 409 if isinstance(exc, Conflict) else 422
+        return page
     back = "/citymgmt/my" if request.query_params.get("from") == "my" else f"/citymgmt/cases/{case_id}"
     return RedirectResponse(f"{back}?done={action}", status_code=303)
 

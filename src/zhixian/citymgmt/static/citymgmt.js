@@ -70,7 +70,7 @@
     var rows = JSON.parse(el.getAttribute("data-chart") || "[]");
     var chart = echarts.init(el);
     chart.setOption({
-      tooltip: { trigger: "item" },
+      tooltip: { trigger: "item", renderMode: "richText" },  // drawn on the canvas: no inline styles (CSP)
       series: [{ type: "pie", radius: ["35%", "70%"], data: rows.map(function (r) { return { name: r.label, value: r.count, source: r.source }; }) }]
     });
     chart.on("click", function (p) { window.location.href = "/citymgmt/cases?source=" + encodeURIComponent(p.data.source); });
@@ -132,6 +132,7 @@
           if (res.status === 201) {
             sessionStorage.removeItem("cm-report-key");
             key = newKey(); sessionStorage.setItem("cm-report-key", key);
+            window.zhixian.clearErrors(form);
             msg.className = "notice ok";
             msg.innerHTML = "";
             var a = document.createElement("a");
@@ -139,9 +140,7 @@
             msg.appendChild(a);
             form.reset();
           } else {
-            msg.className = "notice err";
-            var errs = (res.data.errors || []).map(function (e) { return e.message; });
-            msg.textContent = (res.data.detail || "提交失败") + (errs.length ? "：" + errs.join("；") : "");
+            window.zhixian.showErrors(form, msg, res.data, "未能上报");  // each message beside its field
           }
         }).catch(function () {
           if (attempt < 5) {

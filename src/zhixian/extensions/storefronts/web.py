@@ -6,19 +6,21 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import Field
+from pydantic import Field, ValidationError
 from sqlalchemy import select
 
 from zhixian.citymgmt import service as citymgmt
 from zhixian.citymgmt.cases.api import intake_options
 from zhixian.citymgmt.models import CaseClass
 from zhixian.db import SessionDep
+from zhixian.errors import Invalid
 from zhixian.extensions.storefronts import service
 from zhixian.extensions.storefronts.models import Shop, ShopNotice
 from zhixian.fields import IdPath
 from zhixian.platform.actor import Actor
 from zhixian.platform.schemas import Input
 from zhixian.web.auth import Require
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.templating import render
 
 api = APIRouter(prefix="/api/v1/storefronts", tags=["商铺店面（扩展）"])
@@ -92,6 +94,18 @@ def shops_page(request: Request, session: SessionDep, actor: Viewer) -> HTMLResp
 
 @pages.get("/{shop_id}")
 def shop_page(shop_id: IdPath, request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
+    return _shop_page(shop_id, request, session, actor)
+
+
+def _shop_page(
+    shop_id: int,
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    *,
+    form: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
     shop = service.get_shop(session, shop_id)
     cases = [citymgmt.case_read(session, c) for c in service.shop_cases(session, shop_id)]
     notices = (
@@ -108,12 +122,23 @@ def shop_page(shop_id: IdPath, request: Request, session: SessionDep, actor: Vie
         request,
         "storefronts/shop.html",
         actor,
+        status_code=422 if errors else 200,
         shop=shop,
         cases=cases,
         notices=notices,
         classes=classes,
         done=request.query_params.get("done"),
+        form=form or {},
+        errors=errors or FormErrors(),
     )
+
+
+REPORT_LABELS = {"class_code": "问题类别", "description": "描述"}
+
+
+class ShopReportIn(Input):
+    class_code: str = Field(min_length=1, max_length=8)
+    description: str = Field("", max_length=1000)
 
 
 @pages.post("/{shop_id}/report")
@@ -122,15 +147,22 @@ def report(
     request: Request,
     session: SessionDep,
     actor: Annotated[Actor, Depends(Require("storefronts.report"))],
-    class_code: Annotated[str, Form()],
-    description: Annotated[str, Form(max_length=1000)] = "",
+    class_code: Annotated[str, Form(max_length=100)] = "",
+    description: Annotated[str, Form(max_length=100_000)] = "",
 ) -> Response:
-    case = service.report_at_shop(
-        session,
-        actor=actor,
-        options=intake_options(request),
-        shop_id=shop_id,
-        class_code=class_code,
-        description=description,
-    )
+    try:
+        data = ShopReportIn.model_validate({"class_code": class_code, "description": description})
+        case = service.report_at_shop(
+            session,
+            actor=actor,
+            options=intake_options(request),
+            shop_id=shop_id,
+            class_code=data.class_code,
+            description=data.description,
+        )
+    except (ValidationError, Invalid) as exc:
+        session.rollback()
+        errors = form_errors(exc, REPORT_LABELS, title="未能上报")
+        form = {"class_code": class_code, "description": description}
+        return _shop_page(shop_id, request, session, actor, form=form, errors=errors)
     return RedirectResponse(f"/storefronts/{shop_id}?done={case.number}", status_code=303)
