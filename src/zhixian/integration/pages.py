@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -16,10 +16,10 @@ from starlette.datastructures import FormData
 from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
 from zhixian.db import SessionDep
-from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
+from zhixian.errors import Conflict, DomainError, FieldError, Invalid
 from zhixian.exports import Sheet, xlsx_bytes
-from zhixian.fields import ID_MAX, IdPath, IdQuery
-from zhixian.integration import basedata, quarantine, remote_sources, service, worker
+from zhixian.fields import Id, IdPath, IdQuery, Name
+from zhixian.integration import basedata, pipeline, quarantine, remote_sources, service, worker
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.models import Source
 from zhixian.integration.schemas import ConnectionIn, MappingIn, RemoteSourceIn, ResubmitIn, SourceSettings
@@ -27,6 +27,7 @@ from zhixian.platform import outbound
 from zhixian.platform.actor import Actor
 from zhixian.settings import Settings
 from zhixian.web.auth import Require, SettingsDep
+from zhixian.web.forms import FormErrors, form_errors, refusal
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -87,39 +88,22 @@ def _targets(session: SessionDep, actor: Actor) -> list[Resource]:
     return [r for r in rows if r.kind == "基础" or names.get(r.department_id) == actor.department_name]
 
 
-def _pydantic(exc: ValidationError) -> list[FieldError]:
-    """Chinese messages, each with its field (a form field named "query" is not a FastAPI query location)."""
-    out = []
-    for err in exc.errors():
-        (translated,) = pydantic_errors_to_chinese([err])
-        loc = err.get("loc") or ()
-        out.append(FieldError(translated.message, field=str(loc[0]) if loc else None))
-    return out
-
-
-def _by_field(errors: list[FieldError], labels: dict[str, str]) -> dict[str, str]:
-    """Field → message (first one wins); errors about no field go under "_"; a summary naming each field too."""
-    out: dict[str, str] = {}
-    summary: list[str] = []
-    for e in errors:
-        name = (e.field or "").split(".")[0] or _MODEL_ERRORS.get(e.message, "_")
-        out.setdefault(name, e.message)
-        summary.append(f"{labels[name]}：{e.message}" if name in labels else e.message)
-    out["__all__"] = "；".join(dict.fromkeys(summary))
-    return out
+def _model_field(error: FieldError) -> str | None:
+    """A rule about the whole record that is about one field: its message goes beside that field."""
+    return _MODEL_ERRORS.get(error.message) if not error.field else None
 
 
 def _index(
     request: Request,
     actor: Actor,
     session: SessionDep,
-    error: str = "",
     status: int = 200,
     *,
     kind: str = "",
     form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
 ) -> HTMLResponse:
+    """The sources page; ``kind`` is the form that was refused ("file", "sql", "http"), shown again."""
     sources = [service.source_read(session, s) for s in service.list_sources(session, actor=actor)]
     return render(
         request,
@@ -129,11 +113,11 @@ def _index(
         sources=sources,
         runs=service.list_runs(session, actor=actor, limit=30),
         targets=_targets(session, actor),
-        error=error,
         kinds=KINDS,
-        remote_kind=kind,
-        remote_form=form or {},
-        remote_errors=errors or {},
+        labels=LABELS,
+        refused_kind=kind,
+        refused_form=form or {},
+        refused_errors=errors or FormErrors(),
     )
 
 
@@ -148,25 +132,36 @@ def upload(
     actor: Runner,
     session: SessionDep,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File()],
-    name: Annotated[str, Form(max_length=200)],
-    resource_id: Annotated[int, Form(ge=1, le=ID_MAX)],
+    file: Annotated[UploadFile | None, File()] = None,
+    name: Annotated[str, Form(max_length=10_000)] = "",
+    resource_id: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    labels = {**LABELS, "name": "数据源名称", "resource_id": "加载到目录资源", "file": "文件"}
     try:
+        data = FileSourceForm.model_validate({"name": name, "resource_id": resource_id})
+        if file is None or not file.filename:
+            raise Invalid("请选择要上传的文件（CSV、Excel 或 JSON）", field="file")
         row = service.create_file_source(
             session,
             actor=actor,
             settings=settings,
-            name=name,
-            resource_id=resource_id,
-            filename=file.filename or "",
+            name=data.name,
+            resource_id=data.resource_id,
+            filename=file.filename,
             stream=file.file,
         )
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        detail = exc.detail + ("：" + "；".join(e.message for e in exc.errors[:5]) if exc.errors else "")
-        return _index(request, actor, session, error=detail, status=exc.status)
+        errors = form_errors(exc, labels, on_form=("name", "resource_id", "file"), title="文件未保存")
+        status = exc.status if isinstance(exc, DomainError) else 422
+        form = {"name": name, "resource_id": resource_id}
+        return _index(request, actor, session, status=status, kind="file", form=form, errors=errors)
     return RedirectResponse(f"/integration/sources/{row.id}", status_code=303)
+
+
+class FileSourceForm(BaseModel):
+    name: Name
+    resource_id: Id
 
 
 @router.post("/integration/sources/remote")
@@ -184,29 +179,25 @@ def _create_remote(
 ) -> Response:
     kind = str(form.get("kind", ""))
     if kind not in REMOTE_FIELDS:
-        return _index(request, actor, session, error="数据源类型只能是 SQL 数据库或 HTTP 接口", status=422)
+        errors = refusal("数据源类型只能是 SQL 数据库或 HTTP 接口")
+        return _index(request, actor, session, status=422, kind="sql", errors=errors)
     values = {f: str(form.get(f) or "").strip() for f in REMOTE_FIELDS[kind]}
     echo = {k: v for k, v in values.items() if k != REMOTE_SECRET[kind]}
     if "@" in echo.get("url", "").partition("?")[0]:
         echo.pop("url")  # an address with user:password@ in it: not shown again either
     labels = {**LABELS, "url": URL_LABEL[kind]}
+    title = "SQL 数据源未建立" if kind == "sql" else "接口数据源未建立"
     try:
         data = RemoteSourceIn.model_validate({"kind": kind, **{k: v for k, v in values.items() if v}})
         row = remote_sources.create_remote_source(
             session, actor=actor, cipher=cipher, data=data, policy=outbound.Policy.of(settings)
         )
-    except ValidationError as exc:
-        errors, status = _by_field(_pydantic(exc), labels), 422
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors, status = _by_field(exc.errors, labels), exc.status
-        if not exc.errors:
-            errors["__all__"] = exc.detail
-    else:
-        return RedirectResponse(f"/integration/sources/{row.id}", status_code=303)
-    title = "SQL 数据源未建立" if kind == "sql" else "接口数据源未建立"
-    errors["__all__"] = f"{title}：{errors['__all__']}"
-    return _index(request, actor, session, status=status, kind=kind, form=echo, errors=errors)
+        errors = form_errors(exc, labels, on_form=REMOTE_FIELDS[kind], title=title, place=_model_field)
+        status = exc.status if isinstance(exc, DomainError) else 422
+        return _index(request, actor, session, status=status, kind=kind, form=echo, errors=errors)
+    return RedirectResponse(f"/integration/sources/{row.id}", status_code=303)
 
 
 def _remote_config(row: Source) -> list[tuple[str, str]]:
@@ -237,9 +228,11 @@ def _source_page(
     *,
     status: int = 200,
     form: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
     conn_form: dict[str, str] | None = None,
-    conn_errors: dict[str, str] | None = None,
+    conn_errors: FormErrors | None = None,
+    mapping_form: dict[str, str] | None = None,
+    mapping_errors: FormErrors | None = None,
 ) -> HTMLResponse:
     row = service.get_source(session, actor=actor, source_id=source_id)
     kept = {k: str(v) for k, v in (row.config or {}).items() if k in _CONNECTION_FIELDS.get(row.kind, ())}
@@ -268,13 +261,16 @@ def _source_page(
         runs=service.list_runs(session, actor=actor, source_id=source_id),
         error=error,
         settings_form=form or current,
-        settings_errors=errors or {},
+        settings_errors=errors or FormErrors(),
         saved=request.query_params.get("saved") == "settings" and not errors,
         conn_fields=[
             (f, URL_LABEL[row.kind] if f == "url" else LABELS[f]) for f in _CONNECTION_FIELDS.get(row.kind, ())
         ],
         conn_form=conn_form if conn_form is not None else kept,
-        conn_errors=conn_errors or {},
+        conn_errors=conn_errors or FormErrors(),
+        labels=LABELS,
+        mapping_form=mapping_form,
+        mapping_errors=mapping_errors or FormErrors(),
         conn_saved=request.query_params.get("saved") == "connection",
     )
 
@@ -319,15 +315,12 @@ def _save_connection(
         remote_sources.replace_connection(
             session, actor=actor, cipher=cipher, source_id=source_id, data=data, policy=outbound.Policy.of(settings)
         )
-    except ValidationError as exc:
-        errors, status = _by_field(_pydantic(exc), labels), 422
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors, status = _by_field(exc.errors, labels), exc.status
-        errors["__all__"] = errors["__all__"] or exc.detail
+        errors = form_errors(exc, labels, on_form=fields, title="连接未更换", place=_model_field)
+        status = exc.status if isinstance(exc, DomainError) else 422
     else:
         return RedirectResponse(f"/integration/sources/{source_id}?saved=connection", status_code=303)
-    errors["__all__"] = f"连接未更换：{errors['__all__']}"
     echo = {k: v for k, v in values.items() if k != REMOTE_SECRET.get(row.kind) and not (k == "url" and "@" in v)}
     return _source_page(
         request, source_id, actor, session, cipher, settings, status=status, conn_form=echo, conn_errors=errors
@@ -349,15 +342,14 @@ async def save_settings(
     try:
         service.update_settings(session, actor=actor, source_id=source_id, data=SourceSettings.model_validate(values))
     except ValidationError as exc:
-        errors, status = _by_field(_pydantic(exc), LABELS), 422
+        errors, status = form_errors(exc, LABELS, title="设置未保存", place=_model_field), 422
     except DomainError as exc:
         session.rollback()
         if not exc.errors:
             raise  # not found, not permitted, ...: the error page
-        errors, status = _by_field(exc.errors, LABELS), exc.status
+        errors, status = form_errors(exc, LABELS, title="设置未保存", place=_model_field), exc.status
     else:
         return RedirectResponse(f"/integration/sources/{source_id}?saved=settings", status_code=303)
-    errors["__all__"] = f"设置未保存：{errors['__all__']}"
     # the page previews the source: in a worker thread, so the remote read waits outside the gate
     return await run_in_threadpool(
         partial(_source_page, status=status, form=values, errors=errors),
@@ -387,13 +379,26 @@ def _refused(
 
 
 @router.post("/integration/sources/{source_id}/mapping")
-async def save_mapping(request: Request, source_id: IdPath, actor: Runner, session: SessionDep) -> Response:
+async def save_mapping(
+    request: Request, source_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+) -> Response:
     form = await request.form()
     columns = {k.removeprefix("map_"): str(v) for k, v in form.items() if k.startswith("map_") and v}
     try:
         service.set_mapping(session, actor=actor, source_id=source_id, data=MappingIn(columns=columns))
-    except DomainError as exc:
-        return _refused(request, session, actor, exc, "映射未保存", source_id)
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        errors = form_errors(exc, {}, title="映射未保存")
+        # the page previews the source: in a worker thread, so the remote read waits outside the gate
+        return await run_in_threadpool(
+            partial(_source_page, status=exc.status, mapping_form=columns, mapping_errors=errors),
+            request,
+            source_id,
+            actor,
+            session,
+            cipher,
+            settings,
+        )
     return RedirectResponse(f"/integration/sources/{source_id}", status_code=303)
 
 
@@ -450,7 +455,29 @@ def quarantine_row(
 ) -> HTMLResponse:
     row = quarantine.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
     data = quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
-    return render(request, "integration/fix.html", actor, q=row, data=data, errors=row.reasons, message="")
+    errors = _fix_errors(session, actor, row, row.reasons, data, "该行未通过校验，请修改后重新提交")
+    return render(request, "integration/fix.html", actor, q=row, data=data, errors=errors)
+
+
+def _fix_errors(
+    session: Session, actor: Actor, row: Any, reasons: list[dict[str, str]], data: dict[str, Any], title: str
+) -> FormErrors:
+    """Each reason beside the column it is about: the reason names a catalogue item, the form shows the
+    file's columns, so the source's mapping (item → column) places it."""
+    try:
+        columns = dict(
+            pipeline.current_mapping(session, service.get_source(session, actor=actor, source_id=row.source_id)).columns
+        )
+    except DomainError:
+        columns = {}
+    out = FormErrors(message=title)
+    for reason in reasons:
+        column = columns.get(reason.get("field", ""), reason.get("field", ""))
+        if column in data:
+            out.add(f"col_{column}", reason["message"], column)
+        elif reason["message"] not in out.details:
+            out.details.append(reason["message"])
+    return out
 
 
 @router.post("/integration/quarantine/{quarantine_id}")
@@ -462,7 +489,7 @@ async def fix(
         quarantine.discard(session, actor=actor, quarantine_id=quarantine_id)
         return RedirectResponse("/integration/quarantine", status_code=303)
     values = {k.removeprefix("col_"): str(v) for k, v in form.items() if k.startswith("col_")}
-    row, done, errors = quarantine.resubmit(
+    row, done, reasons = quarantine.resubmit(
         session,
         actor=actor,
         cipher=cipher,
@@ -471,16 +498,8 @@ async def fix(
         data=ResubmitIn(values=values),
     )
     if done is None:
-        return render(
-            request,
-            "integration/fix.html",
-            actor,
-            status_code=422,
-            q=row,
-            data=values,
-            errors=errors,
-            message="仍未通过校验，请按提示修改",
-        )
+        errors = _fix_errors(session, actor, row, reasons, values, "仍未通过校验，请按提示修改")
+        return render(request, "integration/fix.html", actor, status_code=422, q=row, data=values, errors=errors)
     return RedirectResponse(f"/integration/quarantine?source_id={row.source_id}&done={row.id}", status_code=303)
 
 
