@@ -155,7 +155,7 @@ def test_sql_source_from_the_page_previews_maps_runs_and_never_shows_its_connect
     db.refresh(row)
     assert row.mapping_version == 1
     page = client.get(f"/integration/sources/{sid}")
-    assert "<option value=\"id_no\" selected>id_no</option>" in page.text
+    assert '<option value="id_no" selected>id_no</option>' in page.text
     assert "校验位错误" in page.text  # the preview now checks the rows as they will load
     assert '<span class="tag red">不通过 6</span>' in page.text
     assert "运行加载" in page.text
@@ -286,7 +286,7 @@ def test_http_source_from_the_page_previews_with_its_token_and_never_shows_it(as
     assert "<th>公民身份号码</th>" in page.text
     assert "校验位错误" in page.text
     # the API's field names are the item names, so the editor suggests the mapping and checks with it
-    assert "<option value=\"公民身份号码\" selected>公民身份号码</option>" in page.text
+    assert '<option value="公民身份号码" selected>公民身份号码</option>' in page.text
     for path in ("/integration", f"/integration/sources/{sid}"):
         assert TOKEN not in client.get(path).text
 
