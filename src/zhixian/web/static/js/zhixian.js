@@ -58,7 +58,8 @@
     if (item) {
       var list = item.parentElement;
       item.remove();
-      if (list && !list.children.length && form._summary) { form._summary.hidden = true; form._summary.textContent = ""; }
+      // every refused field changed: the summary goes too (the box stays for the next answer)
+      if (list && !list.children.length && form._summary) { form._summary.className = ""; form._summary.textContent = ""; }
     }
   }
 
@@ -92,7 +93,6 @@
     });
     summaryBox.className = "notice err form-summary";
     summaryBox.textContent = "";
-    summaryBox.hidden = false;
     var head = document.createElement("p");
     head.className = "form-summary-title";
     head.textContent = placed.length ? title + "，请修改标出的 " + placed.length + " 项" : (problem.detail || title);
