@@ -208,3 +208,29 @@ def test_admin_user_list_and_its_next_page_read_an_empty_department_as_all(as_us
     assert nxt.status_code == 200
     api = client.get("/api/v1/users?department_id=")  # the API's contract stays strict
     assert api.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("user", "page", "action", "extra", "file_id"),
+    [
+        ("gaj_officer", "/integration", "/integration/sources", {"name": "坏文件"}, "file-file"),
+        ("sysadmin", "/admin/org", "/admin/org/import", {}, "f-file"),
+        ("datahub", "/catalog", "/catalog/import", {}, "f-file"),
+    ],
+)
+def test_a_file_that_is_not_a_workbook_is_said_once_beside_the_file_field(as_user, user, page, action, extra, file_id):  # type: ignore[no-untyped-def]
+    client = as_user(user)
+    target = re.search(
+        r'<select id="file-resource_id"[^>]*>\s*<option value="(\d+)"', client.get(page, headers=HTML).text
+    )
+    if action == "/integration/sources":  # it loads into a catalogue resource: the first one it offers
+        assert target
+        extra = extra | {"resource_id": target.group(1)}
+    resp = client.post(action, data=extra, files={"file": ("x.xlsx", b"not a workbook", XLSX)}, headers=HTML)
+    assert resp.status_code == 422, resp.text[:300]
+    assert resp.text.count("文件不是有效的 Excel 工作簿") == 2  # beside the field and in the summary's link
+    assert "有效的 Excel 工作簿（.xlsx/.xls）：文件不是" not in resp.text
+    assert "（.xlsx/.xls）" in _field_error(resp.text, file_id)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
