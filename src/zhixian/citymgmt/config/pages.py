@@ -58,7 +58,7 @@ WEIGHTS = (
 )
 PARAMETER_LABELS = (
     {field: f"{label}（{unit}）" for field, label, unit, _, _ in PARAMETERS}
-    | {f"w_{name}": f"{label}权重" for name, label in WEIGHTS}
+    | {f"w_{name}": label for name, label in WEIGHTS}
     | {
         "open311_api_keys_remove": "已设置的 api_key",
         "open311_api_keys_add": "新增 api_key",
