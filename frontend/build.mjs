@@ -14,6 +14,7 @@ const files = {
   "leaflet/leaflet.js": "leaflet/dist/leaflet.js",
   "leaflet/leaflet.css": "leaflet/dist/leaflet.css",
   "leaflet/images": "leaflet/dist/images",
+  "leaflet-heat/leaflet-heat.js": "leaflet.heat/dist/leaflet-heat.js",
   "swagger-ui/swagger-ui-bundle.js": "swagger-ui-dist/swagger-ui-bundle.js",
   "swagger-ui/swagger-ui.css": "swagger-ui-dist/swagger-ui.css",
 };

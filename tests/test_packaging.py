@@ -30,6 +30,7 @@ def test_wheel_contains_assets_templates_and_migrations(wheel: Path) -> None:
         "zhixian/web/static/vendor/htmx/htmx.min.js",
         "zhixian/web/static/vendor/echarts/echarts.min.js",
         "zhixian/web/static/vendor/leaflet/leaflet.js",
+        "zhixian/web/static/vendor/leaflet-heat/leaflet-heat.js",
         "zhixian/web/static/vendor/swagger-ui/swagger-ui-bundle.js",
         "zhixian/web/static/css/zhixian.css",
         "zhixian/web/templates/base.html",

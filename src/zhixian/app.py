@@ -15,11 +15,12 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from zhixian import errors, subsystems
+from zhixian import subsystems
 from zhixian.db import Database
 from zhixian.platform import audit, audit_anchor
 from zhixian.platform.crypto import FieldCipher
-from zhixian.settings import Settings
+from zhixian.settings import Settings, use
+from zhixian.web import errors as web_errors
 from zhixian.web.auth import Public
 from zhixian.web.middleware import BodyLimit, EmptyQuery, SecurityHeaders
 from zhixian.web.templating import make_templates
@@ -42,6 +43,7 @@ def build_node(settings: Settings | None = None) -> Node:
     settings = settings or Settings()
     _private_data_dir(settings)
     registry = subsystems.load(settings)
+    use(settings)  # declared settings read where no node is at hand (e.g. catalog grading in schemas)
     key = audit.load_key(settings.data_dir / "keys" / "audit.key")
     anchor = audit_anchor.Anchor(
         settings.data_dir / "keys" / "audit.anchor",
@@ -102,7 +104,7 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
     app.state.db = node.db
     app.state.cipher = node.cipher
     app.state.templates = make_templates(node.registry, settings)
-    errors.install(app)
+    web_errors.install(app)
 
     # the last added runs first: SecurityHeaders wraps BodyLimit, so its 408/413 carry the headers too
     app.add_middleware(

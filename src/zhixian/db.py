@@ -7,20 +7,19 @@ and nearly every request writes (session touch, audit). So on SQLite, requests t
 transaction one at a time through an asyncio FIFO gate *before* a worker thread is used: waiting
 in threads (or in SQLite's sleep-and-retry busy handler) starved the thread pool and timed out at
 64 clients. Threads outside requests (jobs) queue on a lock; other processes on the busy timeout.
+The per-request session (``SessionDep``) is a web dependency and lives in ``zhixian.web.deps``.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 from anyio import from_thread
-from anyio.to_thread import run_sync
-from fastapi import Depends, Request
 from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -159,7 +158,7 @@ _TURN = "zx_request_turn"
 T = TypeVar("T")
 
 
-class _Turn:
+class RequestTurn:
     """A request's turn at the gate (if any). It may step out while the request waits on something else."""
 
     def __init__(self, gate: anyio.Semaphore | None) -> None:
@@ -176,22 +175,14 @@ class _Turn:
             self.gate.release()
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    database: Database = request.app.state.db
-    turn = _Turn(database.request_gate())
-    await turn.take()
-    try:
-        session = database.sessionmaker(info={_TURN: turn})
-        try:
-            yield session
-            await run_sync(session.commit)
-        except BaseException:
-            await run_sync(session.rollback)
-            raise
-        finally:
-            session.close()  # after commit/rollback this only returns the connection to the pool
-    finally:
-        turn.give_back()
+def request_turn(database: Database) -> RequestTurn:
+    """A request's (not yet taken) turn at the database's gate; ``zhixian.web.deps`` takes it per request."""
+    return RequestTurn(database.request_gate())
+
+
+def turn_session(database: Database, turn: RequestTurn) -> Session:
+    """A session that knows its request's turn, so ``outside_gate`` can hand the turn back while it waits."""
+    return database.sessionmaker(info={_TURN: turn})
 
 
 def outside_gate(session: Session, wait: Callable[[], T]) -> T:
@@ -204,7 +195,7 @@ def outside_gate(session: Session, wait: Callable[[], T]) -> T:
     there the caller owns the transaction and holds no gate.
     """
     turn = session.info.get(_TURN)
-    if not isinstance(turn, _Turn):
+    if not isinstance(turn, RequestTurn):
         return wait()
     session.commit()
     from_thread.run_sync(turn.give_back)
@@ -212,7 +203,3 @@ def outside_gate(session: Session, wait: Callable[[], T]) -> T:
         return wait()
     finally:
         from_thread.run(turn.take)
-
-
-# scope="function": commit before the response is sent, so a failed commit is never reported as success.
-SessionDep = Annotated[Session, Depends(get_session, scope="function")]

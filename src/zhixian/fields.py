@@ -1,4 +1,7 @@
-"""Pydantic field types shared by every feature's schemas: one definition of a clean name or code."""
+"""Pydantic field types shared by every feature's schemas: one definition of a clean name or code.
+
+Route parameters built on them (``IdPath``, ``IdQuery``) are in ``zhixian.web.params``: FastAPI stays out of schemas.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import Path, Query
 from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from zhixian.clock import LOCAL_TZ
@@ -52,8 +54,6 @@ Email = Annotated[
 # (an id past 2^63 would otherwise overflow the driver's bind and answer 500).
 ID_MAX = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=ID_MAX, description="记录编号")]  # inside bodies
-IdPath = Annotated[int, Path(ge=1, le=ID_MAX, description="记录编号")]
-IdQuery = Annotated[int | None, Query(ge=1, le=ID_MAX, description="记录编号")]  # optional filters
 
 # Dates people and systems send: the range keeps every conversion (to UTC, ± a period, working-day
 # arithmetic) inside what Python and the databases can hold; year 1 at +14:00 is not a time in UTC.

@@ -7,12 +7,14 @@ administrator never finds out about a typo from a half-working platform.
 from __future__ import annotations
 
 import ipaddress
+import os
 import secrets
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, PrivateAttr, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -25,6 +27,49 @@ from pydantic_settings import (
 KNOWN_DEFAULT_SECRETS = frozenset(
     {"", "secret", "changeme", "change-me", "change_me", "zhixian", "password", "123456", "admin", "test"}
 )
+
+
+T = TypeVar("T")
+_TYPE_NAMES = {int: "整数", float: "数字", bool: "布尔值（true/false）", str: "文字"}
+
+
+@dataclass(frozen=True)
+class Setting(Generic[T]):
+    """A setting a subsystem declares (as CKAN's config_declaration): type, default and a Chinese description.
+
+    Read it with ``Settings.declared(spec)``; the county sets it as env ``ZHIXIAN_<SUBSYSTEM>_<NAME>`` or in
+    zhixian.toml under ``[subsystems.<subsystem>]``. A bad value or an undeclared name stops start-up.
+    """
+
+    subsystem: str
+    name: str
+    type: type[T]
+    default: T
+    description: str
+    ge: float | None = None
+    le: float | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.name.isidentifier() and self.name.islower()):
+            raise ValueError(f"设置名 {self.name!r} 须为小写英文标识符")
+        if self.type not in _TYPE_NAMES:
+            raise TypeError(f"设置 {self.env} 的类型须为 int、float、bool 或 str")
+
+    @property
+    def env(self) -> str:
+        return f"ZHIXIAN_{self.subsystem}_{self.name}".upper()
+
+    def parse(self, raw: object, where: str) -> T:
+        """The value checked against type and range, or a Chinese error naming where it came from."""
+        try:
+            value: T = TypeAdapter(self.type).validate_python(raw, strict=False)
+        except ValidationError:
+            raise ValueError(f"{where} 的值 {raw!r} 无效：{self.description}，应为{_TYPE_NAMES[self.type]}") from None
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        if number and ((self.ge is not None and value < self.ge) or (self.le is not None and value > self.le)):  # type: ignore[operator]
+            span = f"{'' if self.ge is None else self.ge}–{'' if self.le is None else self.le}"
+            raise ValueError(f"{where} 的值 {value} 超出范围 {span}：{self.description}")
+        return value
 
 
 class Settings(BaseSettings):
@@ -115,6 +160,23 @@ class Settings(BaseSettings):
         default=120, ge=1, le=3600, description="外部数据源单次请求总时长上限（秒），数据源自身的超时不能超过它"
     )
 
+    # --- settings that subsystems declare (Subsystem.settings); the env ZHIXIAN_<CODE>_<NAME> wins over this table
+    subsystems: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="子系统声明的设置：zhixian.toml 中的 [subsystems.<代码>] 表"
+    )
+    _environ: dict[str, str] = PrivateAttr(default_factory=dict)
+    # --- maps (issue 9): the basemap is chosen on 应用维护 → 地图底图; these bound how the platform serves it
+    map_tiles_dir: Path | None = Field(
+        default=None, description="本地底图文件（.mbtiles / .pmtiles）所在目录；默认 <data_dir>/tiles"
+    )
+    map_tile_cache_mb: int = Field(
+        default=512, ge=0, le=1_000_000, description="代理在线瓦片服务时本机瓦片缓存的上限（MB）；0 表示不缓存"
+    )
+    map_tile_timeout_seconds: float = Field(default=8, gt=0, le=60, description="向瓦片服务取一张瓦片的超时（秒）")
+    map_tile_fetch_concurrency: int = Field(
+        default=8, ge=1, le=64, description="同时向瓦片服务取瓦片的请求数上限（其余稍候或返回 503）"
+    )
+
     # --- working calendar
     work_periods: list[tuple[str, str]] = Field(
         default_factory=lambda: [("08:30", "12:00"), ("13:30", "17:30")],
@@ -197,6 +259,37 @@ class Settings(BaseSettings):
             raise ValueError("secret_key 不能使用默认值，且至少 32 个字符；留空则自动生成")
         return self
 
+    def model_post_init(self, context: Any, /) -> None:
+        # declared settings come from the environment as it was when the settings were read, like every field
+        self._environ = {k: v for k, v in os.environ.items() if k.startswith("ZHIXIAN_")}
+
+    def declared(self, spec: Setting[T]) -> T:
+        """A subsystem's declared setting: env ZHIXIAN_<CODE>_<NAME>, then zhixian.toml, then its default."""
+        if spec.env in self._environ:
+            return spec.parse(self._environ[spec.env], f"环境变量 {spec.env}")
+        table = self.subsystems.get(spec.subsystem, {})
+        if spec.name in table:
+            return spec.parse(table[spec.name], f"zhixian.toml [subsystems.{spec.subsystem}] {spec.name}")
+        return spec.default
+
+    def check_declared(self, specs: list[Setting[Any]], codes: set[str]) -> None:
+        """Fails fast for the enabled subsystems ``codes``: every value given is valid, and no name is set
+        that its subsystem does not declare (a misspelt ZHIXIAN_CITYMGMT_DEMO_CASSES is an error, not a no-op)."""
+        declared = {(s.subsystem, s.name) for s in specs}
+        for spec in specs:
+            self.declared(spec)
+        for code, table in self.subsystems.items():
+            unknown = [name for name in table if (code, name) not in declared]
+            if code in codes and unknown:
+                raise ValueError(f"zhixian.toml [subsystems.{code}] 中的 {unknown[0]} 不是子系统 {code} 声明的设置")
+        core = {f"ZHIXIAN_{name.upper()}" for name in type(self).model_fields}
+        for key in sorted(self._environ.keys() - core):
+            for code in codes:
+                prefix = f"ZHIXIAN_{code.upper()}_"
+                if key.startswith(prefix) and (code, key[len(prefix) :].lower()) not in declared:
+                    known = "、".join(s.env for s in specs if s.subsystem == code)
+                    raise ValueError(f"环境变量 {key} 不是子系统 {code} 声明的设置（可用：{known or '无'}）")
+
     @cached_property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'zhixian.db').resolve()}"
@@ -229,3 +322,20 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+
+_current: Settings | None = None
+
+
+def use(settings: Settings) -> None:
+    """Makes these the settings of this process (``build_node`` calls it), for code that has no node at hand."""
+    global _current  # noqa: PLW0603 - one node per process; tests build nodes one after another
+    _current = settings
+
+
+def current() -> Settings:
+    """The settings of this process's node, or, before a node is built, those of the environment."""
+    global _current  # noqa: PLW0603 - see use()
+    if _current is None:
+        _current = Settings()
+    return _current

@@ -3,22 +3,30 @@
 Everything a subsystem brings is declared on its ``Subsystem`` object, so the core mounts an
 extension (routers, templates, permissions, roles, menus, demo seed, migrations) without
 knowing it. Core subsystems are always on; extensions only when the county's settings name them.
+
+What a subsystem adds to another one's extension points (home cards, case classes, case hooks,
+intake channels, declared settings) is a typed field, not an open dict: a misspelled field is a
+``TypeError`` when the package is imported, and mypy checks each item's shape.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
+
+from zhixian.settings import Setting
 
 if TYPE_CHECKING:
     import typer
     from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
+    from zhixian.citymgmt.models import Case
+    from zhixian.platform.actor import Actor
     from zhixian.settings import Settings
 
 log = logging.getLogger("zhixian.subsystems")
@@ -49,6 +57,7 @@ class MenuItem:
     path: str
     permission: str | None = None
     group: str = ""
+    primary: bool = False  # also a button at the top of the home page (工作台): what the person came to do
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,52 @@ class Job:
     name: str
     func: Callable[..., Any]
     every_seconds: int
+
+
+@dataclass(frozen=True)
+class HomeCard:
+    """One figure on the home page (工作台); ``href`` opens the records behind it."""
+
+    title: str
+    value: int | str
+    href: str
+    group: str
+    alert: bool = False
+
+
+HomeCardProvider = Callable[["Session", "Actor", "Settings"], Sequence[HomeCard]]
+"""Cards for this actor, grouped under ``group``; an empty list when the actor may see none."""
+
+CaseHook = Callable[["Session", "Case", dict[str, Any]], None]
+"""Called by the case hub after a case is created, in its transaction, with the intake's ``context``."""
+
+
+@dataclass(frozen=True)
+class CaseCategory:
+    """A 部件/事件 class a subsystem adds to the city-management code tables (seeded, then editable)."""
+
+    code: str  # 小类, e.g. S0601
+    major: str  # 大类, e.g. S06
+    major_name: str
+    name: str
+    kind: Literal["component", "event"] = "event"
+    filing_standard: str = ""  # 立案标准
+    closing_standard: str = ""  # 结案标准
+    limit_value: int = 1  # 处置时限
+    limit_unit: Literal["hours", "days"] = "days"
+    urgent_value: int = 4  # 紧急案件处置时限
+    urgent_unit: Literal["hours", "days"] = "hours"
+    department_code: str | None = None  # default handling department
+    source: str = ""  # code of the subsystem that contributed it
+
+
+@dataclass(frozen=True)
+class IntakeSource:
+    """A channel cases come in through (渠道), and the permission that lets an actor use it."""
+
+    code: str  # stored on the case, at most 16 characters
+    label: str
+    permission: str
 
 
 @dataclass
@@ -77,8 +132,31 @@ class Subsystem:
     jobs: list[Job] = field(default_factory=list)
     seed: Callable[[Session, Any], None] | None = None
     depends_on: tuple[str, ...] = ("platform",)
-    contributions: dict[str, list[Any]] = field(default_factory=dict)
-    """Open-ended extension points, e.g. ``{"case_categories": [...], "intake_sources": [...]}``."""
+    # --- contributions to other subsystems' extension points, read through ``Registry.contributed``
+    home_cards: list[HomeCardProvider] = field(default_factory=list)
+    case_categories: list[CaseCategory] = field(default_factory=list)
+    case_hooks: list[CaseHook] = field(default_factory=list)
+    intake_sources: list[IntakeSource] = field(default_factory=list)
+    settings: list[Setting[Any]] = field(default_factory=list)
+    """Declared settings, read with ``Settings.declared(spec)`` (env ``ZHIXIAN_<CODE>_<NAME>``)."""
+
+    def __post_init__(self) -> None:
+        for spec in self.settings:
+            if spec.subsystem != self.code:
+                raise ValueError(f"子系统 {self.code} 声明的设置 {spec.env} 属于另一个子系统 {spec.subsystem}")
+        for source in self.intake_sources:
+            if not 0 < len(source.code) <= 16:
+                raise ValueError(f"子系统 {self.code} 的上报渠道代码 {source.code!r} 须为 1–16 个字符")
+
+
+ContributionPoint = Literal["home_cards", "case_categories", "case_hooks", "intake_sources", "settings"]
+CONTRIBUTION_POINTS: tuple[ContributionPoint, ...] = (
+    "home_cards",
+    "case_categories",
+    "case_hooks",
+    "intake_sources",
+    "settings",
+)
 
 
 @dataclass
@@ -98,8 +176,21 @@ class Registry:
     def roles(self) -> list[RoleSpec]:
         return [r for s in self.enabled.values() for r in s.roles]
 
-    def contributed(self, point: str) -> list[Any]:
-        return [item for s in self.enabled.values() for item in s.contributions.get(point, [])]
+    @overload
+    def contributed(self, point: Literal["home_cards"]) -> list[HomeCardProvider]: ...
+    @overload
+    def contributed(self, point: Literal["case_categories"]) -> list[CaseCategory]: ...
+    @overload
+    def contributed(self, point: Literal["case_hooks"]) -> list[CaseHook]: ...
+    @overload
+    def contributed(self, point: Literal["intake_sources"]) -> list[IntakeSource]: ...
+    @overload
+    def contributed(self, point: Literal["settings"]) -> list[Setting[Any]]: ...
+    def contributed(self, point: ContributionPoint) -> list[Any]:
+        """Every enabled subsystem's items for one extension point, dependencies first."""
+        if point not in CONTRIBUTION_POINTS:
+            raise KeyError(f"unknown extension point {point!r}; known: {', '.join(CONTRIBUTION_POINTS)}")
+        return [item for s in self.enabled.values() for item in getattr(s, point)]
 
 
 def discover() -> dict[str, Subsystem]:
@@ -142,4 +233,5 @@ def load(settings: Settings) -> Registry:
 
     for sub in sorted(chosen.values(), key=lambda s: (s.kind != "core", s.code)):
         visit(sub, ())
+    settings.check_declared([spec for sub in enabled.values() for spec in sub.settings], set(enabled))
     return Registry(available=available, enabled=enabled)

@@ -27,6 +27,13 @@ def complete(client, case_id, note="已清理"):
     return client.post(f"/api/v1/citymgmt/cases/{case_id}/actions/complete", data={"note": note}, files=files)
 
 
+def check(client, case_id, *, passed, note="", photo=True):
+    """核查 as the inspector does it on site: the result, a note and a photo of what they found."""
+    data = {"passed": "true" if passed else "false", "note": note}
+    files = {"photo": ("check.jpg", jpeg(color="blue"), "image/jpeg")} if photo else None
+    return client.post(f"/api/v1/citymgmt/cases/{case_id}/actions/check", data=data, files=files)
+
+
 def steps(detail):
     return [e["step"] for e in detail["events"]]
 
@@ -58,7 +65,7 @@ def test_normal_path_from_report_to_closed(as_user, spot, db) -> None:
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "checking"
     assert any(t["kind"] == "check" and t["done_at"] is None for t in done.json()["tasks"])
-    closed = act(inspector, cid, "check", passed=True, note="现场已整改")
+    closed = check(inspector, cid, passed=True, note="现场已整改")
     assert closed.status_code == 200, closed.text
     final = closed.json()
     assert final["status"] == "closed"
@@ -75,15 +82,42 @@ def test_failed_check_sends_case_back_as_rework(as_user, spot) -> None:
     act(acceptor, cid, "file")
     act(dispatcher, cid, "dispatch")
     complete(handler, cid)
-    refused = act(inspector, cid, "check", passed=False)
+    refused = check(inspector, cid, passed=False)
     assert refused.status_code == 422  # a reason is required
-    rework = act(inspector, cid, "check", passed=False, note="垃圾仍未清运")
+    assert refused.json()["errors"][0]["field"] == "note"
+    rework = check(inspector, cid, passed=False, note="垃圾仍未清运")
     assert rework.json()["status"] == "handling"
     assert rework.json()["rework_count"] == 1
     complete(handler, cid, "已全部清运")
-    final = act(inspector, cid, "check", passed=True).json()
+    final = check(inspector, cid, passed=True).json()
     assert final["status"] == "closed"
     assert steps(final) == ["上报", "立案", "派遣", "处置反馈", "返工", "处置反馈", "核查结案"]
+
+
+def test_inspector_check_needs_a_photo_and_keeps_it_as_check_photo(as_user, spot) -> None:
+    inspector, acceptor, dispatcher, handler = (as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj"))
+    cid = report(inspector, spot).json()["id"]
+    act(acceptor, cid, "file")
+    act(dispatcher, cid, "dispatch")
+    complete(handler, cid)
+    bare = act(inspector, cid, "check", passed=True, note="已整改")
+    assert bare.status_code == 422
+    assert bare.json()["errors"][0]["field"] == "photo"
+    assert bare.json()["detail"] == "核查须上传现场核查照片"
+    closed = check(inspector, cid, passed=True, note="已整改")
+    assert closed.status_code == 200, closed.text
+    assert [p["stage"] for p in closed.json()["photos"]] == ["before", "after", "check"]
+
+
+def test_centre_may_record_a_phoned_in_check_without_photo(as_user, spot) -> None:
+    inspector, acceptor, dispatcher, handler = (as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj"))
+    cid = report(inspector, spot).json()["id"]
+    act(acceptor, cid, "file")
+    act(dispatcher, cid, "dispatch")
+    complete(handler, cid)
+    phoned = act(acceptor, cid, "check", passed=True, note="监督员电话报告已整改")
+    assert phoned.status_code == 200, phoned.text
+    assert phoned.json()["status"] == "closed"
 
 
 def test_verification_task_goes_to_grid_inspector(as_user, spot) -> None:

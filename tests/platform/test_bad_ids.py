@@ -150,7 +150,7 @@ def test_a_number_too_large_for_the_driver_is_a_422_not_a_500() -> None:
     from fastapi import FastAPI
     from fastapi.testclient import TestClient
 
-    from zhixian import errors
+    from zhixian.web import errors
 
     app = FastAPI()
     errors.install(app)

@@ -45,6 +45,7 @@ NOT_OBJECTS: dict[str, str] = {
     "/api/v1/integration/quality/{resource_id}/trend": "quality of a published catalogue resource is public",
     "/api/v1/admin-changes/{change_id}/confirm": "administrator duty changes: county-wide, two-person rule",
     "/api/v1/admin-changes/{change_id}/reject": "administrator duty changes: county-wide, two-person rule",
+    "/citymgmt/basemap/tiles/{layer}/{z}/{x}/{y}": "basemap tiles, county-wide; ticket tested in test_maps",
     "/storefronts/{shop_id}": "extension; tested in tests/extensions",
     "/storefronts/{shop_id}/report": "extension; tested in tests/extensions",
     "/api/v1/storefronts/shops/{shop_id}": "extension; tested in tests/extensions",

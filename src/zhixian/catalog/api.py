@@ -22,12 +22,12 @@ from zhixian.catalog.schemas import (
     SystemIn,
     SystemRead,
 )
-from zhixian.db import SessionDep
-from zhixian.fields import IdPath, IdQuery
 from zhixian.platform import audit, uploads
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import Page, PageParams, page_params
+from zhixian.web.params import IdPath, IdQuery
 
 router = APIRouter(prefix="/api/v1/catalog", tags=["资源目录"])
 

@@ -1,16 +1,18 @@
 """GB/T 43697-2024 grades and the vocabularies of the catalogue.
 
 一般数据 is split into sensitivity levels 1–4 (Annex H); counties confirm the split locally, so the
-number of levels is a module setting read once (``ZHIXIAN_CATALOG_GENERAL_LEVELS``, default 4).
+number of levels is the catalogue's declared setting ``general_levels`` (``ZHIXIAN_CATALOG_GENERAL_LEVELS``,
+default 4), read from the node's settings: schema validators have no node at hand.
 """
 
 from __future__ import annotations
 
-import os
 import re
 
+from zhixian import settings
+from zhixian.catalog.settings import GENERAL_LEVELS
+
 GRADES = ("一般", "重要", "核心")
-GENERAL_LEVELS = int(os.environ.get("ZHIXIAN_CATALOG_GENERAL_LEVELS", "4"))
 SHARE_TYPES = ("无条件共享", "有条件共享", "不予共享")
 SHARE_METHODS = ("接口", "库表", "文件")
 OPEN_TYPES = ("无条件开放", "有条件开放", "不予开放")
@@ -32,12 +34,17 @@ RESOURCE_CODE_RE = re.compile(r"^([1-3]\d{2}(?:\d{3}(?:\d{1,6})?)?)/(\d{4,6})$")
 KIND_BY_CLASS = {"1": "基础", "2": "主题", "3": "部门"}
 
 
+def general_levels() -> int:
+    """How many sensitivity levels 一般数据 has in this county."""
+    return settings.current().declared(GENERAL_LEVELS)
+
+
 def grade_rank(grade: str, sensitivity: int | None) -> int:
     """One ordering over all grades: 一般 level 1 lowest, 核心 highest."""
     if grade == "核心":
-        return GENERAL_LEVELS + 2
+        return general_levels() + 2
     if grade == "重要":
-        return GENERAL_LEVELS + 1
+        return general_levels() + 1
     return sensitivity or 1
 
 
@@ -50,8 +57,9 @@ def check_grade(grade: str, sensitivity: int | None) -> str | None:
     if grade not in GRADES:
         return f"分级必须是 {'、'.join(GRADES)} 之一"
     if grade == "一般":
-        if sensitivity is None or not 1 <= sensitivity <= GENERAL_LEVELS:
-            return f"一般数据须注明敏感级别 1–{GENERAL_LEVELS}"
+        levels = general_levels()
+        if sensitivity is None or not 1 <= sensitivity <= levels:
+            return f"一般数据须注明敏感级别 1–{levels}"
     elif sensitivity is not None:
         return f"{grade}数据不再细分敏感级别，请留空"
     return None

@@ -12,14 +12,14 @@ from sqlalchemy import select
 from zhixian.catalog import grading, service
 from zhixian.catalog import io as catalog_io
 from zhixian.catalog.schemas import ResourceIn, ReviewIn, SystemIn
-from zhixian.db import SessionDep
 from zhixian.errors import Conflict, DomainError, FieldError, Invalid
-from zhixian.fields import IdPath
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors
+from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -8,7 +8,6 @@ Volume: ``ZHIXIAN_CITYMGMT_DEMO_CASES`` (default 6000; the test suite sets a sma
 from __future__ import annotations
 
 import math
-import os
 import random
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,9 +21,11 @@ from zhixian.citymgmt.config import service as catalogue
 from zhixian.citymgmt.config.standards import DEFAULT_CONFIG
 from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Address, Area, Case, CaseClass, CaseEvent, Component, Grid, Task
+from zhixian.citymgmt.settings import DEMO_CASES
 from zhixian.clock import utcnow
 from zhixian.platform import service as platform
 from zhixian.platform.calendar import WorkingCalendar
+from zhixian.subsystems import CaseCategory
 
 CENTRE = (120.92, 30.84)
 ROADS = (
@@ -77,7 +78,7 @@ def _cells(points: list[tuple[float, float]], boundary: Any, rounds: int = 2) ->
         regions = shapely.voronoi_polygons(MultiPoint(points), extend_to=boundary, ordered=True)
         cells = [shapely.intersection(g, boundary) for g in regions.geoms]
         points = [(c.centroid.x, c.centroid.y) for c in cells]
-    return [geo._polygonal(c) if not isinstance(c, Polygon) else c for c in cells]
+    return [geo.polygonal(c) if not isinstance(c, Polygon) else c for c in cells]
 
 
 def _point_in(rng: random.Random, poly: Any) -> tuple[float, float]:
@@ -154,13 +155,13 @@ def seed(session: Session, ctx: Any) -> None:
     session.execute(insert(Grid), grid_rows)
     geo.bump_version(session)
     _components_and_addresses(session, ctx, grid_rows, community_geoms)
-    volume = int(os.environ.get("ZHIXIAN_CITYMGMT_DEMO_CASES", "6000"))
+    volume = ctx.settings.declared(DEMO_CASES)
     if volume > 0:
         generate_cases(session, ctx, volume=volume, years=2.0)
     ctx.notes.append(f"数字城管：{len(grid_rows)} 个单元网格，约 {volume} 件历史案件")
 
 
-def _contributed_classes(ctx: Any) -> list[dict[str, Any]]:
+def _contributed_classes(ctx: Any) -> list[CaseCategory]:
     from zhixian.subsystems import load
 
     try:

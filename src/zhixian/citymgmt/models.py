@@ -108,6 +108,7 @@ class Address(Base):
     """Standard address (地名地址) with coordinates; ``tokens`` holds jieba words for fuzzy search."""
 
     __tablename__ = "cm_address"
+    __table_args__ = (Index("ix_cm_address_lon_lat", "lon", "lat"),)  # nearest address to a case (cases/places)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     text: Mapped[str] = mapped_column(String(200))
@@ -277,3 +278,25 @@ class Notice(Base):
     message: Mapped[str] = mapped_column(String(500))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     sent: Mapped[bool] = mapped_column(default=False)
+
+
+class Basemap(Base):
+    """The maps' background (one row): none, an online tile service proxied by the platform, or a local
+    MBTiles/PMTiles file. The service key is stored SM4-encrypted and never shown again (write-only)."""
+
+    __tablename__ = "cm_basemap"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), default="none")  # none / url / file
+    url: Mapped[str] = mapped_column(String(1000), default="")
+    labels_url: Mapped[str] = mapped_column(String(1000), default="")
+    subdomains: Mapped[str] = mapped_column(String(16), default="")
+    key_enc: Mapped[str | None] = mapped_column(String(600))
+    key_fingerprint: Mapped[str] = mapped_column(String(12), default="")
+    file: Mapped[str] = mapped_column(String(200), default="")
+    labels_file: Mapped[str] = mapped_column(String(200), default="")
+    min_zoom: Mapped[int] = mapped_column(Integer, default=1)
+    max_zoom: Mapped[int] = mapped_column(Integer, default=18)
+    attribution: Mapped[str] = mapped_column(String(200), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")

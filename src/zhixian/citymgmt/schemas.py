@@ -47,6 +47,15 @@ class CaseIntake(Input):
     self_disposed: bool = Field(default=False, description="监督员已自行处置（需附处置后照片）")
 
 
+class ChannelIntake(CaseIntake):
+    """A report from a channel another subsystem contributes (``IntakeSource``), built by its service.
+
+    Not a request body: the public API keeps its documented channels; the hub checks this one's permission.
+    """
+
+    source: str = Field(min_length=1, max_length=16)  # type: ignore[assignment]  # any contributed channel code
+
+
 class BatchItem(CaseIntake):
     idempotency_key: str | None = Field(
         None, min_length=1, max_length=128, description="每条的幂等键；重发同键同内容得到同一案件"
@@ -161,6 +170,18 @@ class DuplicateRead(BaseModel):
     reported_at: datetime
 
 
+class PlaceRead(BaseModel):
+    """Where a case is in words: division names beside their codes, and the nearest standard address."""
+
+    grid_code: str | None
+    community_code: str | None
+    community_name: str
+    street_code: str | None
+    street_name: str
+    nearest_address: str | None
+    nearest_distance_m: float | None
+
+
 class CaseDetail(CaseRead):
     events: list[EventRead]
     photos: list[PhotoRead]
@@ -169,6 +190,8 @@ class CaseDetail(CaseRead):
     duplicates: list[DuplicateRead]
     actions: list[str]
     suggested_department_id: int | None
+    suggested_reason: str = ""  # why that department (component maintainer, class default, 属地) or why none
+    place: PlaceRead | None = None
     deadline_warnings: list[str] = []
 
 
@@ -264,6 +287,7 @@ class CoverIn(Input):
     community_code: str = Field(pattern=r"^\d{12}$")
     size_m: float = Field(gt=20, le=5000, allow_inf_nan=False)
     replace: bool = True
+    overlap: Literal["refuse", "clip"] = Field("refuse", description="与其他网格重叠时：refuse 拒绝，clip 裁去重叠部分")
 
 
 class AddressRead(Output):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhixian.citymgmt.cases import routing
 from zhixian.citymgmt.cases.photos import (
     PHOTO_FORMATS,
     PhotoIn,
@@ -28,30 +29,36 @@ from zhixian.citymgmt.cases.photos import (
     store_photo,
 )
 from zhixian.citymgmt.cases.queries import CaseFilter, case_query, case_read, get_case, light, list_cases, visible
-from zhixian.citymgmt.config.classes import class_table, get_class
+from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.config.classes import get_class
 from zhixian.citymgmt.config.parameters import config, set_config, shown_config
 from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
 from zhixian.citymgmt.geo import service as geo
-from zhixian.citymgmt.models import Case, CaseEvent, CasePhoto, Component, Grid
-from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, DuplicateRead, PhotoRef
+from zhixian.citymgmt.models import Case, CaseClass, CaseEvent, CasePhoto, Component, Grid
+from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, CaseRead, ClassRead, DuplicateRead, PhotoRef
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import Invalid, NotPermitted
 from zhixian.platform import audit
-from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
+from zhixian.subsystems import CaseCategory, CaseHook, Registry
 
 __all__ = [
+    "LOCAL_EPOCH",
     "PHOTO_FORMATS",
     "SOURCE_PERMISSIONS",
     "CaseFilter",
     "CaseHook",
     "IntakeOptions",
     "PhotoIn",
+    "add_case_classes",
     "add_event",
+    "case_classes",
     "case_query",
     "case_read",
+    "case_reads",
+    "changed_since",
     "check_photo",
     "config",
     "created",
@@ -59,9 +66,12 @@ __all__ = [
     "duplicates",
     "get_case",
     "grid_inspector",
+    "grid_outlines",
     "intake",
+    "intake_options",
     "light",
     "list_cases",
+    "locate",
     "photo_file",
     "platform_tz",
     "read_upload",
@@ -85,26 +95,16 @@ SOURCE_PERMISSIONS: dict[str, str] = {
     "leader": "citymgmt.intake",
 }
 
-CaseHook = Callable[[Session, Case, dict[str, Any]], None]
-
 
 # --- who acts next: the handling department and the grid's inspector
 
 
 def suggest_department(session: Session, case: Case) -> int | None:
-    """Component owner first, then the class's department; ``@属地`` → the street's government."""
-    if case.component_code:
-        comp = session.execute(select(Component).where(Component.code == case.component_code)).scalar_one_or_none()
-        if comp is not None and (comp.maintainer_department_id or comp.owner_department_id):
-            return comp.maintainer_department_id or comp.owner_department_id
-    cls = class_table(session).get(case.class_code)
-    code = cls.department_code if cls else None
-    if code == "@属地":
-        code = f"xz{case.street_code[6:9]}" if case.street_code else None
-    if not code:
-        return None
-    dept = platform.department_by_code(session, code)
-    return dept.id if dept is not None else None
+    """Component owner first, then the class's department; ``@属地`` → the street's government.
+
+    The rule and the words that explain it to the 派遣员 are in ``cases.routing.suggest``.
+    """
+    return routing.suggest(session, case).department_id
 
 
 def grid_inspector(session: Session, grid_code: str | None) -> int | None:
@@ -159,6 +159,25 @@ class IntakeOptions:
     source_permissions: dict[str, str] = field(default_factory=dict)
     now: datetime | None = None
     stored: list[CasePhoto] = field(default_factory=list)  # filled by intake: the photos it saved
+
+
+def intake_options(
+    registry: Registry,
+    *,
+    settings: Settings,
+    cipher: FieldCipher,
+    photos: Sequence[PhotoIn] = (),
+    context: dict[str, Any] | None = None,
+) -> IntakeOptions:
+    """Options for intake on this node: the case hooks and intake channels its enabled subsystems contribute."""
+    return IntakeOptions(
+        settings=settings,
+        cipher=cipher,
+        photos=photos,
+        hooks=registry.contributed("case_hooks"),
+        context=context if context is not None else {},
+        source_permissions={s.code: s.permission for s in registry.contributed("intake_sources")},
+    )
 
 
 def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeOptions) -> Case:
@@ -314,3 +333,46 @@ def duplicates(session: Session, case: Case) -> list[DuplicateRead]:
                 )
             )
     return sorted(out, key=lambda r: r.distance_m)
+
+
+LOCAL_EPOCH = datetime(2000, 1, 1, tzinfo=LOCAL_TZ)  # before any case: the exchange feed's first "since"
+
+
+def changed_since(session: Session, *, since: datetime, limit: int) -> list[Case]:
+    """The exchange feed (上报上级平台): cases updated after ``since``, oldest change first, at most ``limit``."""
+    stmt = select(Case).where(Case.updated_at > since).order_by(Case.updated_at, Case.id).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+# --- for subsystems that link their own records to the case hub (e.g. storefronts)
+
+
+def locate(session: Session, lon: float, lat: float) -> geo.Location:
+    """The grid, community and street of a point, or ``Invalid`` when it is outside the county."""
+    return geo.locate(session, lon, lat)
+
+
+def grid_outlines(session: Session) -> list[tuple[str, str]]:
+    """(grid code, WKT outline) of every unit grid, by code."""
+    return [(str(code), str(wkt)) for code, wkt in session.execute(select(Grid.code, Grid.wkt).order_by(Grid.code))]
+
+
+def add_case_classes(session: Session, categories: Sequence[CaseCategory]) -> int:
+    """Seeds contributed 部件/事件 classes (and the code tables if still empty); edited rows are kept."""
+    return catalogue.seed_classes(session, categories)
+
+
+def case_classes(session: Session, *, source: str) -> list[ClassRead]:
+    """The 小类 a subsystem contributed (``CaseClass.source``), by code."""
+    rows = session.execute(
+        select(CaseClass).where(CaseClass.source == source, CaseClass.parent_code.is_not(None)).order_by(CaseClass.code)
+    ).scalars()
+    return [ClassRead.model_validate(c) for c in rows]
+
+
+def case_reads(session: Session, case_ids: Sequence[int]) -> list[CaseRead]:
+    """Cases by id, newest first, as read models: for records another subsystem linked to cases."""
+    if not case_ids:
+        return []
+    rows = session.execute(select(Case).where(Case.id.in_(case_ids)).order_by(Case.id.desc())).scalars()
+    return [case_read(session, c) for c in rows]

@@ -146,8 +146,8 @@ def _unique(rng: random.Random, make: Callable[[random.Random], str], seen: set[
 
 
 def _county_kind(county_name: str) -> str:
-    """县, 区, 市 (county-level city) or 旗, read from the name's last character."""
-    return county_name[-1] if county_name[-1:] in ("县", "区", "市", "旗") else "县"
+    """县, 区, 县级市 (a name ending in 市) or 旗, read from the name's last character."""
+    return {"县": "县", "区": "区", "市": "县级市", "旗": "旗"}.get(county_name[-1:], "县")
 
 
 def _divisions(rng: random.Random, county_code: str, county_name: str) -> list[DivisionRow]:

@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile
 from sqlalchemy.orm import Session
 
-from zhixian.db import SessionDep
-from zhixian.fields import ID_MAX, IdPath, IdQuery
+from zhixian.fields import ID_MAX
 from zhixian.integration import basedata, quarantine, remote_sources, service, worker
 from zhixian.integration.models import Run
 from zhixian.integration.schemas import (
@@ -33,6 +32,8 @@ from zhixian.platform import outbound
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.web.auth import Require, SettingsDep
+from zhixian.web.deps import SessionDep
+from zhixian.web.params import IdPath, IdQuery
 
 router = APIRouter(prefix="/api/v1/integration", tags=["数据整合"])
 

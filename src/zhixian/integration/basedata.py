@@ -17,6 +17,7 @@ from zhixian.platform import audit, masking
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Department
+from zhixian.subsystems import HomeCard
 
 _FIELD_LABELS = {
     "name": "姓名/名称",
@@ -284,7 +285,7 @@ def quality_trend(session: Session, *, actor: Actor, resource_id: int, days: int
     ]
 
 
-def home_cards(session: Session, actor: Actor, settings: Any) -> list[dict[str, Any]]:
+def home_cards(session: Session, actor: Actor, settings: Any) -> list[HomeCard]:
     """Overdue resources of the actor's department (all, for the data authority) and open conflicts/quarantine."""
     if not actor.can("integration.view"):
         return []
@@ -304,18 +305,18 @@ def home_cards(session: Session, actor: Actor, settings: Any) -> list[dict[str, 
     overdue = session.execute(stmt).scalar_one()
     conflicts = len(list_conflicts(session, actor=actor))
     return [
-        {
-            "title": "超期未更新的资源",
-            "value": overdue,
-            "href": "/integration/quality?overdue=1",
-            "group": "数据整合",
-            "alert": overdue > 0,
-        },
-        {
-            "title": "待处理的数据冲突",
-            "value": conflicts,
-            "href": "/integration/conflicts",
-            "group": "数据整合",
-            "alert": conflicts > 0,
-        },
+        HomeCard(
+            title="超期未更新的资源",
+            value=overdue,
+            href="/integration/quality?overdue=1",
+            group="数据整合",
+            alert=overdue > 0,
+        ),
+        HomeCard(
+            title="待处理的数据冲突",
+            value=conflicts,
+            href="/integration/conflicts",
+            group="数据整合",
+            alert=conflicts > 0,
+        ),
     ]

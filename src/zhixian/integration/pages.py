@@ -15,10 +15,9 @@ from starlette.datastructures import FormData
 
 from zhixian.catalog import service as catalog_service
 from zhixian.catalog.models import Resource
-from zhixian.db import SessionDep
 from zhixian.errors import Conflict, DomainError, FieldError, Invalid
 from zhixian.exports import Sheet, xlsx_bytes
-from zhixian.fields import Id, IdPath, IdQuery, Name
+from zhixian.fields import Id, Name
 from zhixian.integration import basedata, pipeline, quarantine, remote_sources, service, worker
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.models import Source
@@ -27,7 +26,9 @@ from zhixian.platform import outbound
 from zhixian.platform.actor import Actor
 from zhixian.settings import Settings
 from zhixian.web.auth import Require, SettingsDep
+from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors, refusal
+from zhixian.web.params import IdPath, IdQuery
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)

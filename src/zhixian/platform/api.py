@@ -8,10 +8,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from fastapi.responses import JSONResponse
 
-from zhixian.db import SessionDep
 from zhixian.errors import Invalid, NotAuthenticated
 from zhixian.exports import csv_text
-from zhixian.fields import Day, IdPath, IdQuery, Moment
+from zhixian.fields import Day, Moment
 from zhixian.platform import audit, auth, org, service, uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.deps import (
@@ -57,7 +56,9 @@ from zhixian.platform.schemas import (
     UserUpdate,
 )
 from zhixian.web.auth import SESSION_COOKIE, Public, SettingsDep, client_ip, set_cookie
+from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import Page, PageParams, page_params
+from zhixian.web.params import IdPath, IdQuery
 
 router = APIRouter(prefix="/api/v1", tags=["底座"])
 

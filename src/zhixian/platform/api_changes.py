@@ -6,9 +6,7 @@ from typing import Annotated
 
 from fastapi import Query, Request
 
-from zhixian.db import SessionDep
 from zhixian.errors import NotPermitted
-from zhixian.fields import IdPath
 from zhixian.platform import changes
 from zhixian.platform.api import (
     router,  # the platform router itself: a nested router would hide its prefix from route walks
@@ -16,6 +14,8 @@ from zhixian.platform.api import (
 from zhixian.platform.deps import Signed
 from zhixian.platform.schemas import AdminChangeApplied, AdminChangeIn, AdminChangeRead
 from zhixian.web.auth import SettingsDep
+from zhixian.web.deps import SessionDep
+from zhixian.web.params import IdPath
 
 
 def _admin_network(request: Request, actor: Signed) -> None:

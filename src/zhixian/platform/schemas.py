@@ -25,7 +25,7 @@ class DivisionIn(Input):
     code: DivisionCode
     name: Name
     level: Literal["county", "town", "village"]
-    kind: Literal["县", "县级市", "区", "街道", "镇", "乡", "社区", "村"]
+    kind: Literal["县", "县级市", "区", "旗", "街道", "镇", "乡", "苏木", "社区", "村", "嘎查"]
     parent_code: DivisionCode | None = None
 
 

@@ -13,12 +13,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request, Response
 
-from zhixian.db import SessionDep
 from zhixian.errors import MustAct, NotAuthenticated, NotPermitted
 from zhixian.platform import auth, service
 from zhixian.platform.actor import Actor
 from zhixian.platform.service import ADMIN_PERMISSION_KIND
 from zhixian.settings import Settings
+from zhixian.web.deps import SessionDep
 
 SESSION_COOKIE = "zx_session"
 LOGIN_CSRF_COOKIE = "zx_csrf"

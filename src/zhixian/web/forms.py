@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -59,6 +60,27 @@ class FormErrors:
         shown = self.fields.get(name, "")
         if message and message not in shown.split("；"):
             self.fields[name] = f"{shown}；{message}" if shown else message
+
+
+def route_labels(request: Request) -> dict[str, str]:
+    """Chinese names of the route's parameters (``title=`` on Query/Form/…, or on a body model's fields), by
+    which FastAPI's own refusals name them (the phone report's 问题类别, not class_code)."""
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    labels: dict[str, str] = {}
+    pending = [dependant] if dependant is not None else []
+    while pending:
+        current = pending.pop()
+        pending.extend(current.dependencies)
+        for param in (*current.path_params, *current.query_params, *current.header_params, *current.body_params):
+            info = param.field_info
+            if info.title:
+                labels.setdefault(param.alias, info.title)
+            model = info.annotation
+            if isinstance(model, type) and issubclass(model, BaseModel):
+                for name, f in model.model_fields.items():
+                    if f.title:
+                        labels.setdefault(f.alias or name, f.title)
+    return labels
 
 
 def labels_of(*models: type[BaseModel]) -> dict[str, str]:

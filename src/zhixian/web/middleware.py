@@ -1,7 +1,7 @@
 """ASGI middleware: the whole request body is read (bounded in size and time) before the app runs,
 and security headers go on every response.
 
-On SQLite every request transaction passes one FIFO gate (db.get_session). If the app read the body
+On SQLite every request transaction passes one FIFO gate (web.deps.get_session). If the app read the body
 itself, a client that declares 100 KB and sends 18 bytes would hold that gate — and the county —
 for as long as it likes. So BodyLimit reads the body first, with a deadline and a minimum rate,
 spools multipart uploads to a temporary file, and replays it: the app never waits on the client.

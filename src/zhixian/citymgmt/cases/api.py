@@ -1,14 +1,13 @@
 """JSON routes for cases: intake from every channel, lists and detail, actions, photos, the exchange feed.
 
 Base data and 应用维护 routes are in ``catalogue_api``, 综合评价 in ``evaluation_api``; the package
-``__init__`` registers the three routers, all under /api/v1/citymgmt.
+``subsystem`` registers the three routers, all under /api/v1/citymgmt.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, UploadFile
@@ -17,7 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from zhixian.citymgmt import service
-from zhixian.citymgmt.cases import workflow
+from zhixian.citymgmt.cases import places, routing, workflow
 from zhixian.citymgmt.models import Case, Postponement, Task
 from zhixian.citymgmt.schemas import (
     ActionIn,
@@ -28,17 +27,19 @@ from zhixian.citymgmt.schemas import (
     CaseRead,
     EventRead,
     PhotoRead,
+    PlaceRead,
     PostponementRead,
     TaskRead,
 )
-from zhixian.clock import LOCAL_TZ, utcnow
-from zhixian.db import SessionDep
+from zhixian.clock import utcnow
 from zhixian.errors import DomainError, Invalid, invalid_from
-from zhixian.fields import IdPath, IdQuery, Moment
+from zhixian.fields import Moment
 from zhixian.platform import idempotency
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep, Signed
+from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import Page, PageParams, page_params
+from zhixian.web.params import IdPath, IdQuery
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 
@@ -46,16 +47,9 @@ Viewer = Annotated[Actor, Depends(Require())]  # scope is enforced by service.vi
 Paging = Annotated[PageParams, Depends(page_params)]
 
 
-def intake_options(request: Request, **kwargs: Any) -> service.IntakeOptions:
-    registry = request.app.state.registry
-    extra = {s["code"]: s["permission"] for s in registry.contributed("intake_sources")}
-    return service.IntakeOptions(
-        settings=request.app.state.settings,
-        cipher=request.app.state.cipher,
-        hooks=registry.contributed("case_created"),
-        source_permissions=extra,
-        **kwargs,
-    )
+def intake_options(request: Request, photos: list[service.PhotoIn] | None = None) -> service.IntakeOptions:
+    state = request.app.state
+    return service.intake_options(state.registry, settings=state.settings, cipher=state.cipher, photos=photos or ())
 
 
 def detail(session: Any, case: Case, actor: Actor, request: Request | None = None) -> CaseDetail:
@@ -69,7 +63,8 @@ def detail(session: Any, case: Case, actor: Actor, request: Request | None = Non
         .all()
     )
     dups = service.duplicates(session, case) if case.status in ("reported", "verifying") else []
-    suggested = service.suggest_department(session, case) if case.status == "dispatching" else None
+    suggestion = routing.suggest(session, case) if case.status == "dispatching" else None
+    where = places.place(session, case)
     return CaseDetail(
         **base.model_dump(),
         events=[EventRead.model_validate(e) for e in case.events],
@@ -81,7 +76,17 @@ def detail(session: Any, case: Case, actor: Actor, request: Request | None = Non
         postponements=[PostponementRead.model_validate(p) for p in posts],
         duplicates=dups,
         actions=workflow.allowed_actions(session, actor=actor, case=case),
-        suggested_department_id=suggested,
+        suggested_department_id=suggestion.department_id if suggestion else None,
+        suggested_reason=suggestion.reason if suggestion else "",
+        place=PlaceRead(
+            grid_code=where.grid_code,
+            community_code=where.community_code,
+            community_name=where.community_name,
+            street_code=where.street_code,
+            street_name=where.street_name,
+            nearest_address=where.nearest.text if where.nearest else None,
+            nearest_distance_m=where.nearest.distance_m if where.nearest else None,
+        ),
     )
 
 
@@ -347,14 +352,10 @@ def exchange_cases(
     updated_since: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 500,
 ) -> dict[str, Any]:
-    since = updated_since or datetime(2000, 1, 1, tzinfo=LOCAL_TZ)
+    since = updated_since or service.LOCAL_EPOCH
     if since.tzinfo is None:
         raise Invalid("updated_since 必须带时区，如 2026-01-01T00:00:00+08:00", field="updated_since")
-    rows = (
-        session.execute(select(Case).where(Case.updated_at > since).order_by(Case.updated_at, Case.id).limit(limit))
-        .scalars()
-        .all()
-    )
+    rows = service.changed_since(session, since=since, limit=limit)
     items = [service.case_read(session, c).model_dump(mode="json") for c in rows]
     return {
         "schema": "zhixian.citymgmt.case/v1",

@@ -13,22 +13,23 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import service
-from zhixian.citymgmt.cases import workflow
+from zhixian.citymgmt.cases import places, views, workflow
 from zhixian.citymgmt.cases.api import detail
 from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
 from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.citymgmt.evaluation.api import period
-from zhixian.citymgmt.models import Case, CaseClass
+from zhixian.citymgmt.models import Case
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
-from zhixian.db import SessionDep
 from zhixian.errors import Conflict, Invalid
-from zhixian.fields import Day, IdPath
+from zhixian.fields import Day
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.pagination import PageParams, page_params
+from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
 router = APIRouter(prefix="/citymgmt", include_in_schema=False)
@@ -171,6 +172,7 @@ def cases(
         "citymgmt/cases.html",
         actor,
         rows=[service.case_read(session, c) for c in rows],
+        places=places.places(session, rows),
         total=total,
         page=paging.page,
         size=paging.size,
@@ -185,20 +187,15 @@ def cases(
 def case_page(case_id: IdPath, request: Request, session: SessionDep, actor: Signed) -> HTMLResponse:
     case = service.get_case(session, actor=actor, case_id=case_id)
     info = detail(session, case, actor)
-    departments = platform.list_departments(session) if "dispatch" in info.actions else []
-    cls = session.get(CaseClass, case.class_code)
-    names = {d.code: d.name for d in platform.list_divisions(session)}
     return render(
         request,
         "citymgmt/case.html",
         actor,
         case=info,
-        cls=cls,
-        departments=departments,
         action_labels=ACTION_LABELS,
         statuses=STATUS_LABELS,
-        names=names,
         done=request.query_params.get("done"),
+        **views.case_context(session, case, info, actor),
         failed=getattr(request.state, "failed_action", None),
     )
 
@@ -261,6 +258,7 @@ def my_tasks(request: Request, session: SessionDep, actor: Signed) -> HTMLRespon
         "citymgmt/my.html",
         actor,
         rows=[service.case_read(session, c) for c in rows],
+        places=places.places(session, rows),
         total=total,
         done=request.query_params.get("done"),
     )
@@ -270,18 +268,7 @@ def my_tasks(request: Request, session: SessionDep, actor: Signed) -> HTMLRespon
 def report_page(
     request: Request, session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.report"))]
 ) -> HTMLResponse:
-    classes = (
-        session.execute(select(CaseClass).where(CaseClass.active.is_(True)).order_by(CaseClass.code)).scalars().all()
-    )
-    majors = {c.code: c.name for c in classes if c.parent_code is None}
-    groups: dict[str, list[CaseClass]] = {}
-    for c in classes:
-        if c.parent_code:
-            groups.setdefault(
-                ("部件·" if c.kind == "component" else "事件·") + majors.get(c.parent_code, c.parent_code), []
-            ).append(c)
-    max_mb = int(service.config(session)["photo_max_bytes"]) // 1024 // 1024
-    return render(request, "citymgmt/report.html", actor, groups=groups, max_mb=max_mb)
+    return render(request, "citymgmt/report.html", actor, **views.report_context(session, actor))
 
 
 @router.get("/evaluation")

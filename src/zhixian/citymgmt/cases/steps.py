@@ -283,6 +283,9 @@ def _check(step: Step) -> Handled:
     session, case = step.session, step.case
     if step.data.passed is None:
         raise Invalid("请说明核查结果（通过或不通过）", field="passed")
+    if not step.photos and not step.actor.can("citymgmt.accept"):
+        # the inspector on site shows what they found; the centre may record a result phoned in without one
+        raise Invalid("核查须上传现场核查照片", [FieldError("请拍摄或选择核查照片", field="photo")])
     _close_task(
         open_task(session, case, "check"),
         result="passed" if step.data.passed else "failed",

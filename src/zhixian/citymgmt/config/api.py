@@ -14,15 +14,17 @@ from sqlalchemy import func, select
 
 from zhixian.citymgmt import service
 from zhixian.citymgmt.config import service as catalogue
+from zhixian.citymgmt.geo import grids as cover_grids
+from zhixian.citymgmt.geo import plan as cover_plan
 from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import CaseClass, Grid
 from zhixian.citymgmt.schemas import AddressRead, ClassIn, ClassRead, ConfigIn, CoverIn, GeoImportReport, LocationRead
-from zhixian.db import SessionDep
 from zhixian.errors import Invalid
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.settings import Settings
 from zhixian.web.auth import Require, Signed
+from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
@@ -92,6 +94,77 @@ def geo_import(
 def geo_cover(data: CoverIn, session: SessionDep, actor: Configurer) -> list[dict[str, Any]]:
     grids = catalogue.generate_cover(session, actor=actor, data=data)
     return [{"code": g.code, "area_m2": round(g.area_m2, 1)} for g in grids]
+
+
+ScopeForm = Annotated[str, Form(pattern=r"^\d{12}$", description="范围：社区、街道（乡镇）或全县的 12 位区划代码")]
+SizeForm = Annotated[float, Form(gt=20, le=5000, allow_inf_nan=False, description="网格边长（米）")]
+OverlapForm = Annotated[str, Form(pattern="^(refuse|clip)$", description="与已有网格重叠时：refuse 拒绝，clip 裁去")]
+OutlineFile = Annotated[UploadFile | None, File(description="轮廓（GeoJSON 或 Shapefile ZIP，可空）")]
+
+
+def _cover_plan(
+    request: Request,
+    session: SessionDep,
+    scope: str,
+    size_m: float,
+    replace: bool,
+    overlap: str,
+    file: UploadFile | None,
+) -> cover_plan.CoverPlan:
+    outline = None
+    if file is not None and file.filename:
+        limits = geo.GeoLimits.from_settings(request.app.state.settings)
+        content = uploads.read_limited(file.file, limits.max_file_bytes, label="轮廓文件")
+        outline = cover_grids.read_outline(content, file.filename, limits)
+    mode: cover_plan.Overlap = "clip" if overlap == "clip" else "refuse"
+    return cover_plan.plan(session, scope_code=scope, size_m=size_m, replace=replace, overlap=mode, outline=outline)
+
+
+@router.post("/geo/cover/preview", summary="预览网格覆盖（不保存）：社区、街道或全县，可附轮廓按社区边界切分")
+def geo_cover_preview(
+    request: Request,
+    session: SessionDep,
+    actor: Configurer,
+    scope: ScopeForm,
+    size_m: SizeForm,
+    file: OutlineFile = None,
+    replace: Annotated[bool, Form()] = True,
+    overlap: OverlapForm = "refuse",
+) -> dict[str, Any]:
+    planned = _cover_plan(request, session, scope, size_m, replace, overlap, file)
+    return cover_plan.describe(planned, catalogue.division_names(session))
+
+
+@router.post("/geo/cover/generate", summary="生成网格覆盖（重叠时拒绝或裁剪；每个社区不超过 999 个）")
+def geo_cover_generate(
+    request: Request,
+    session: SessionDep,
+    actor: Configurer,
+    scope: ScopeForm,
+    size_m: SizeForm,
+    file: OutlineFile = None,
+    replace: Annotated[bool, Form()] = True,
+    overlap: OverlapForm = "refuse",
+    save_boundary: Annotated[bool, Form(description="同时把轮廓保存为所选社区或街道的边界")] = False,
+) -> dict[str, Any]:
+    planned = _cover_plan(request, session, scope, size_m, replace, overlap, file)
+    grids = cover_grids.apply(session, actor=actor, plan=planned, save_boundary=save_boundary)
+    summary = cover_plan.describe(planned, catalogue.division_names(session), with_cells=False)
+    return {**summary, "generated": len(grids)}
+
+
+@router.get("/grids/export", summary="导出网格（按社区、街道或全县；GeoJSON、Shapefile ZIP 或 Excel）")
+def grids_export(
+    session: SessionDep,
+    actor: Annotated[Actor, Depends(Require("citymgmt.view"))],
+    format: Annotated[str, Query(pattern="^(geojson|zip|xlsx)$")] = "geojson",
+    community_code: Annotated[str | None, Query(pattern=r"^(\d{12})?$")] = None,
+    street_code: Annotated[str | None, Query(pattern=r"^(\d{12})?$")] = None,
+) -> Response:
+    content, media, name = cover_grids.export_grids(
+        session, actor=actor, fmt=format, community_code=community_code or None, street_code=street_code or None
+    )
+    return Response(content, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.get("/addresses", summary="标准地址模糊查询")

@@ -3,25 +3,28 @@ the run parameters (运行参数), each field shown in the unit a centre thinks 
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from zhixian.citymgmt import service
 from zhixian.citymgmt.config import service as catalogue
 from zhixian.citymgmt.config.standards import SOURCES
+from zhixian.citymgmt.geo import grids as cover_grids
+from zhixian.citymgmt.geo import plan as cover_plan
 from zhixian.citymgmt.geo import service as geo
-from zhixian.citymgmt.models import CaseClass
+from zhixian.citymgmt.models import Area, CaseClass, Grid
 from zhixian.citymgmt.schemas import ClassIn, ConfigIn, GeoImportReport
-from zhixian.db import SessionDep
 from zhixian.errors import FieldError, Invalid, NotFound
 from zhixian.platform import service as platform
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors, refusal
 from zhixian.web.templating import render
 
@@ -248,7 +251,14 @@ async def classes_import(request: Request, session: SessionDep, actor: Configure
     return RedirectResponse(f"/citymgmt/config?imported={saved}", status_code=303)
 
 
-GEO_LABELS = {"kind": "数据类型", "file": "文件"}
+GEO_LABELS = {"kind": "数据类型", "division_code": "边界所属区划", "file": "文件"}
+COVER_LABELS = {
+    "scope": "范围",
+    "size_m": "网格边长（米）",
+    "file": "轮廓文件",
+    "replace": "该范围已有的网格",
+    "overlap": "与其他网格重叠时",
+}
 
 
 async def _upload(upload: Any, what: str) -> bytes:
@@ -263,15 +273,148 @@ async def _upload(upload: Any, what: str) -> bytes:
     return content
 
 
+def _geo_context(session: Any) -> dict[str, Any]:
+    """The divisions a cover or an export can be asked for, with what each already has; and the same as
+    the option groups the page's pickers draw (全县, then each street with its communities)."""
+    divisions = platform.list_divisions(session)
+    bounded = set(session.execute(select(Area.division_code)).scalars())
+    counts = dict(session.execute(select(Grid.community_code, func.count()).group_by(Grid.community_code)).all())
+    streets = [
+        {
+            "code": t.code,
+            "name": t.name,
+            "bounded": t.code in bounded,
+            "communities": [
+                {"code": v.code, "name": v.name, "bounded": v.code in bounded, "grids": counts.get(v.code, 0)}
+                for v in divisions
+                if v.level == "village" and v.parent_code == t.code
+            ],
+        }
+        for t in divisions
+        if t.level == "town"
+    ]
+    county = platform.county(session)
+    towns = [t for t in divisions if t.level == "town"]
+    villages = {t.code: [v for v in divisions if v.level == "village" and v.parent_code == t.code] for t in towns}
+    places = [
+        (
+            t.name,
+            [(t.code, f"{t.name}（整个街道/乡镇）")]
+            + [
+                (
+                    v.code,
+                    v.name
+                    + ("" if v.code in bounded else "（无边界）")
+                    + (f"，已有 {counts[v.code]} 个网格" if counts.get(v.code) else ""),
+                )
+                for v in villages[t.code]
+            ],
+        )
+        for t in towns
+    ]
+    scopes = ([("全县", [(county.code, f"全县（{county.name}）")])] if county else []) + places
+    return {
+        "streets": streets,
+        "county": county,
+        "export_formats": cover_grids.EXPORT_FORMATS,
+        "scope_groups": scopes,
+        "division_groups": places,
+        "community_groups": [
+            (t.name, [(v.code, f"{v.name}（{counts.get(v.code, 0)} 个）") for v in villages[t.code]]) for t in towns
+        ],
+    }
+
+
+def _geo_page(request: Request, session: Any, actor: Actor, status: int = 200, **extra: Any) -> HTMLResponse:
+    context: dict[str, Any] = {"report": None, "kind": "grid", "errors": FormErrors(), "cover": {}, "plan": None}
+    context |= {"cover_errors": FormErrors(), "generated": None, "outline": ""}
+    return render(
+        request, "citymgmt/config_geo.html", actor, status_code=status, **(context | _geo_context(session) | extra)
+    )
+
+
 @router.get("/geo")
 def geo_page(request: Request, session: SessionDep, actor: Configurer) -> HTMLResponse:
-    return render(request, "citymgmt/config_geo.html", actor, report=None, kind="grid", errors=FormErrors())
+    cover = {"scope": request.query_params.get("scope", ""), "size_m": "100", "replace": "append", "overlap": "refuse"}
+    return _geo_page(request, session, actor, cover=cover)
+
+
+async def _outline(request: Request, raw: Any) -> Any:
+    """The uploaded outline, or the one carried over from the preview, or None."""
+    limits = geo.GeoLimits.from_settings(request.app.state.settings)
+    upload = raw.get("file")
+    if upload is not None and not isinstance(upload, str) and upload.filename:
+        content = await upload.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            raise Invalid("轮廓文件不能超过 20 MB", field="file")
+        return cover_grids.read_outline(content, upload.filename, limits)
+    carried = str(raw.get("outline", ""))
+    return cover_grids.read_outline(carried.encode(), "outline.geojson", limits) if carried else None
+
+
+@router.post("/geo/cover")
+async def geo_cover(request: Request, session: SessionDep, actor: Configurer) -> HTMLResponse:
+    """预览 shows the plan (squares on a map, a row per community); 生成 writes it once every check passes.
+    An uploaded outline rides along in a hidden field, so 生成 after 预览 needs no second upload."""
+    raw = await request.form()
+    cover = {k: str(raw.get(k, "")).strip() for k in ("scope", "size_m", "replace", "overlap", "action")}
+    cover["save_boundary"] = "on" if raw.get("save_boundary") == "on" else ""
+    errors = FormErrors()
+    if not re.fullmatch(r"\d{12}", cover["scope"]):
+        errors.add("scope", "请选择社区、街道（乡镇）或全县", COVER_LABELS["scope"])
+    try:
+        size_m = float(cover["size_m"])
+    except ValueError:
+        errors.add("size_m", "网格边长应为数字（米）", COVER_LABELS["size_m"])
+        size_m = 0.0
+    outline = None
+    try:
+        outline = await _outline(request, raw)
+    except Invalid as exc:
+        errors.merge(form_errors(exc, COVER_LABELS, place=lambda _: "file"))
+    plan_view = None
+    generated = None
+    if not errors:
+        mode: cover_plan.Overlap = "clip" if cover["overlap"] == "clip" else "refuse"
+        try:
+            planned = cover_plan.plan(
+                session,
+                scope_code=cover["scope"],
+                size_m=size_m,
+                replace=cover["replace"] == "replace",
+                overlap=mode,
+                outline=outline,
+            )
+            plan_view = cover_plan.describe(planned, catalogue.division_names(session))
+            if cover["action"] == "generate" and planned.ok:
+                generated = len(
+                    cover_grids.apply(session, actor=actor, plan=planned, save_boundary=bool(cover["save_boundary"]))
+                )
+        except Invalid as exc:  # a rule about no field of the form is about the chosen 范围
+            errors.merge(form_errors(exc, COVER_LABELS, place=lambda e: None if e.field in COVER_LABELS else "scope"))
+            if not errors.fields:
+                errors.add("scope", exc.detail, COVER_LABELS["scope"])
+    if errors:
+        errors.message = "未生成网格" if cover["action"] == "generate" else "未能预览"
+    failed = bool(errors) or (cover["action"] == "generate" and generated is None)
+    return _geo_page(
+        request,
+        session,
+        actor,
+        status=422 if failed else 200,
+        cover=cover,
+        plan=plan_view,
+        cover_errors=errors,
+        generated=generated,
+        outline=cover_grids.outline_text(outline) if outline is not None and generated is None else "",
+    )
 
 
 @router.post("/geo")
 async def geo_import(request: Request, session: SessionDep, actor: Configurer) -> HTMLResponse:
     raw = await request.form()
     kind = str(raw.get("kind", "grid"))
+    division_code = str(raw.get("division_code", "")).strip() or None
     upload = raw.get("file")
     report: GeoImportReport | None = None
     errors = FormErrors()
@@ -286,16 +429,10 @@ async def geo_import(request: Request, session: SessionDep, actor: Configurer) -
                 content=await _upload(upload, "GeoJSON 或 Shapefile ZIP 文件"),
                 filename=getattr(upload, "filename", "") or "",
                 limits=geo.GeoLimits.from_settings(request.app.state.settings),
+                division_code=division_code,
             )
         except Invalid as exc:
             session.rollback()
             errors = form_errors(exc, GEO_LABELS, fallback="未导入")
-    return render(
-        request,
-        "citymgmt/config_geo.html",
-        actor,
-        status_code=422 if errors else 200,
-        report=report,
-        kind=kind,
-        errors=errors,
-    )
+    status = 422 if errors else 200
+    return _geo_page(request, session, actor, status=status, report=report, kind=kind, errors=errors)

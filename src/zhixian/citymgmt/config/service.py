@@ -14,10 +14,13 @@ import shapely
 from pydantic import ValidationError
 from python_calamine import CalamineWorkbook
 from shapely.geometry import mapping
-from sqlalchemy import and_, case, delete, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt.config.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
+from zhixian.citymgmt.geo import grids as cover_grids
+from zhixian.citymgmt.geo import imports as geo_imports
+from zhixian.citymgmt.geo import plan as cover_plan
 from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Address, Area, Case, CaseClass, Component, Grid
 from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
@@ -27,6 +30,7 @@ from zhixian.exports import Sheet, plain_cell, xlsx_bytes
 from zhixian.platform import audit, uploads
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
+from zhixian.subsystems import CaseCategory
 
 jieba.setLogLevel(60)
 
@@ -38,7 +42,7 @@ def division_names(session: Session) -> dict[str, str]:
 # --- classes
 
 
-def seed_classes(session: Session, extra: Iterable[dict[str, Any]] = ()) -> int:
+def seed_classes(session: Session, extra: Iterable[CaseCategory] = ()) -> int:
     """Shipped code tables plus classes contributed by extensions; existing rows are left as edited."""
     existing = set(session.execute(select(CaseClass.code)).scalars())
     added = 0
@@ -55,33 +59,27 @@ def seed_classes(session: Session, extra: Iterable[dict[str, Any]] = ()) -> int:
                 session.add(_class_from_row(row, kind, "citymgmt"))
                 added += 1
     for spec in extra:
-        code = spec["code"]
-        if spec.get("major") and spec["major"] not in existing and session.get(CaseClass, spec["major"]) is None:
+        code = spec.code
+        if spec.major and spec.major not in existing and session.get(CaseClass, spec.major) is None:
             session.add(
-                CaseClass(
-                    code=spec["major"],
-                    kind=spec.get("kind", "event"),
-                    name=spec["major_name"],
-                    parent_code=None,
-                    source=spec.get("source", ""),
-                )
+                CaseClass(code=spec.major, kind=spec.kind, name=spec.major_name, parent_code=None, source=spec.source)
             )
             session.flush()
         if code not in existing:
             session.add(
                 CaseClass(
                     code=code,
-                    kind=spec.get("kind", "event"),
-                    name=spec["name"],
-                    parent_code=spec.get("major") or code[:3],
-                    filing_standard=spec.get("filing_standard", ""),
-                    closing_standard=spec.get("closing_standard", ""),
-                    limit_value=spec.get("limit_value", 1),
-                    limit_unit=spec.get("limit_unit", "days"),
-                    urgent_value=spec.get("urgent_value", 4),
-                    urgent_unit=spec.get("urgent_unit", "hours"),
-                    department_code=spec.get("department_code"),
-                    source=spec.get("source", ""),
+                    kind=spec.kind,
+                    name=spec.name,
+                    parent_code=spec.major or code[:3],
+                    filing_standard=spec.filing_standard,
+                    closing_standard=spec.closing_standard,
+                    limit_value=spec.limit_value,
+                    limit_unit=spec.limit_unit,
+                    urgent_value=spec.urgent_value,
+                    urgent_unit=spec.urgent_unit,
+                    department_code=spec.department_code,
+                    source=spec.source,
                 )
             )
             added += 1
@@ -311,7 +309,14 @@ def area_layer(session: Session, *, level: str = "village") -> dict[str, Any]:
 
 
 def import_geodata(  # noqa: PLR0912 - one branch per kind of per-feature problem, reported together
-    session: Session, *, actor: Actor, kind: str, content: bytes, filename: str, limits: geo.GeoLimits | None = None
+    session: Session,
+    *,
+    actor: Actor,
+    kind: str,
+    content: bytes,
+    filename: str,
+    limits: geo.GeoLimits | None = None,
+    division_code: str | None = None,
 ) -> GeoImportReport:
     """Valid features are saved; invalid ones are reported by row; overlapping grids are refused."""
     actor.require("citymgmt.config")
@@ -360,15 +365,11 @@ def import_geodata(  # noqa: PLR0912 - one branch per kind of per-feature proble
             _save_grid(session, code=code, name=str(feat.properties.get("name") or ""), geom=feat.geometry)
             imported += 1
     elif kind == "area":
-        for feat in result.features:
-            code = str(feat.properties.get("code") or feat.properties.get("CODE") or "").strip()
-            division = divisions.get(code)
-            if division is None or division.level not in ("town", "village"):
-                errors.append(
-                    FieldError(f"区划代码 {code or '（空）'} 不是本县的街道或社区", field="code", row=feat.row)
-                )
+        for feat, division, problem in geo_imports.area_divisions(result.features, divisions, division_code):
+            if division is None:
+                errors.append(FieldError(problem, field="code", row=feat.row))
                 continue
-            row = session.get(Area, code) or Area(division_code=code)
+            row = session.get(Area, division.code) or Area(division_code=division.code)
             row.name, row.level, row.parent_code, row.wkt = (
                 division.name,
                 division.level,
@@ -412,30 +413,15 @@ def _save_grid(session: Session, *, code: str, name: str, geom: Any, inspector_i
 
 
 def generate_cover(session: Session, *, actor: Actor, data: CoverIn, inspector_id: int | None = None) -> list[Grid]:
+    """One community's cover through the same plan as the page: overlaps refused (or clipped), 999 checked."""
     actor.require("citymgmt.config")
     area = session.get(Area, data.community_code)
     if area is None:
         raise Invalid("该社区还没有边界，请先导入社区边界", field="community_code")
-    cells = geo.grid_cover(shapely.from_wkt(area.wkt), size_m=data.size_m)
-    if data.replace:
-        session.execute(delete(Grid).where(Grid.community_code == data.community_code))
-    existing = set(session.execute(select(Grid.code).where(Grid.community_code == data.community_code)).scalars())
-    start = 1 + max((int(c[-3:]) for c in existing), default=0)
-    if start + len(cells) - 1 > 999:
-        raise Invalid("社区网格序号超过 999", field="size_m")
-    grids = [
-        _save_grid(session, code=f"{data.community_code}{start + i:03d}", name="", geom=cell, inspector_id=inspector_id)
-        for i, cell in enumerate(cells)
-    ]
-    geo.bump_version(session)
-    audit.record(
-        session,
-        actor.audit,
-        action="citymgmt.grid_cover",
-        object_type="cm_area",
-        object_id=data.community_code,
-        detail={"size_m": data.size_m, "grids": len(grids)},
+    planned = cover_plan.plan(
+        session, scope_code=data.community_code, size_m=data.size_m, replace=data.replace, overlap=data.overlap
     )
+    grids = cover_grids.apply(session, actor=actor, plan=planned, inspector_id=inspector_id)
     session.flush()
     return grids
 

@@ -14,11 +14,11 @@ from fastapi.responses import Response
 
 from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.clock import LOCAL_TZ, local_today
-from zhixian.db import SessionDep
 from zhixian.errors import Invalid
 from zhixian.fields import Day
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
+from zhixian.web.deps import SessionDep
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 

@@ -22,12 +22,12 @@ from zhixian.citymgmt.config.standards import COMPONENT_MAJORS, EVENT_MAJORS
 from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.open311 import service as public
 from zhixian.citymgmt.schemas import CaseIntake
-from zhixian.db import SessionDep
-from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted, pydantic_errors_to_chinese
+from zhixian.errors import FieldError, Invalid, NotFound, NotPermitted, pydantic_errors_to_chinese
 from zhixian.fields import Moment
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Public, client_ip
+from zhixian.web.deps import SessionDep
 
 # CaseIntake's fields by the GeoReport v2 parameter they come from
 _OPEN311_NAMES = {
@@ -129,16 +129,7 @@ def _check_submitter(session: Any, api_key: object, ip: str) -> None:
     keys = cfg.get("open311_api_keys") or []
     if keys and not any(hmac.compare_digest(str(api_key or "").encode(), str(k).encode()) for k in keys):
         raise NotPermitted("api_key is missing or invalid / api_key 无效或缺失")
-    _, retry_after = public.recent_submissions(session, ip, limit=int(cfg["open311_reports_per_hour"]))
-    if retry_after:
-        raise DomainError(
-            f"too many requests from this address, retry after {retry_after} s"
-            f" / 本地址提交过于频繁，请 {retry_after} 秒后再试",
-            [],
-            429,
-            "请求过于频繁",
-            {"Retry-After": str(retry_after)},
-        )
+    public.check_submission_rate(session, ip, per_hour=int(cfg["open311_reports_per_hour"]))
 
 
 def _service(cls: CaseClass) -> dict[str, Any]:
@@ -252,11 +243,8 @@ async def _create(request: Request, session: Any) -> dict[str, Any]:
         ]
         detail = "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5])
         raise Invalid(f"invalid request / 请求参数不符合要求：{detail}", errors) from exc
-    options = service.IntakeOptions(
-        settings=request.app.state.settings,
-        cipher=request.app.state.cipher,
-        hooks=request.app.state.registry.contributed("case_created"),
-    )
+    state = request.app.state
+    options = service.intake_options(state.registry, settings=state.settings, cipher=state.cipher)
     case = service.intake(session, actor=CITIZEN, data=data, options=options)
     case.reporter_ip = ip
     return {

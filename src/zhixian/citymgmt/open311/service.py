@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from zhixian.citymgmt.config.parameters import config
 from zhixian.citymgmt.models import Case, CaseClass, CasePhoto
 from zhixian.clock import LOCAL_TZ, utcnow
-from zhixian.errors import FieldError, Invalid
+from zhixian.errors import FieldError, Invalid, TooManyRequests
 
 __all__ = [
     "MAX_PAGE_SIZE",
@@ -31,6 +31,7 @@ __all__ = [
     "PUBLIC_NOTES",
     "Window",
     "check_page",
+    "check_submission_rate",
     "find_public",
     "list_public",
     "public_sources",
@@ -206,6 +207,17 @@ def recent_submissions(session: Session, ip: str, *, limit: int) -> tuple[int, i
         return count, 0
     oldest_counted = times[limit - 1]  # one more is allowed once this one is an hour old
     return count, max(1, math.ceil((oldest_counted + timedelta(hours=1) - now).total_seconds()))
+
+
+def check_submission_rate(session: Session, ip: str, *, per_hour: int) -> None:
+    """Public reports are capped per address (IPv6: per /64) per hour; over the cap is a 429 with Retry-After."""
+    _, retry_after = recent_submissions(session, ip, limit=per_hour)
+    if retry_after:
+        raise TooManyRequests(
+            f"too many requests from this address, retry after {retry_after} s"
+            f" / 本地址提交过于频繁，请 {retry_after} 秒后再试",
+            retry_after,
+        )
 
 
 def check_page(page: int, page_size: int) -> None:

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from stdnum.cn import uscc
 
-from zhixian.citymgmt.config import service as catalogue
-from zhixian.citymgmt.models import Grid
+from zhixian.citymgmt import service as citymgmt
 from zhixian.extensions.storefronts import service
 from zhixian.extensions.storefronts.models import Shop
 from zhixian.platform.actor import system_actor
@@ -20,11 +19,11 @@ SURNAMES = ("王", "李", "张", "刘", "陈", "杨", "沈", "钱", "孙", "周"
 
 
 def seed(session: Session, ctx: Any) -> None:
-    catalogue.seed_classes(session, service.CATEGORIES)
+    citymgmt.add_case_classes(session, service.CATEGORIES)
     if session.execute(select(Shop.id).limit(1)).first():
         return
     rng = ctx.rng("storefronts")
-    grids = session.execute(select(Grid.code, Grid.wkt).order_by(Grid.code)).all()
+    grids = citymgmt.grid_outlines(session)
     urban = [g for g in grids if g[0][9] == "0"][:: max(1, len(grids) // 80)]
     actor = system_actor(frozenset({"storefronts.manage", "platform.scope.county"}))
     for i, (_code, wkt) in enumerate(urban[:60]):

@@ -10,7 +10,6 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.db import SessionDep
 from zhixian.errors import DomainError
 from zhixian.platform import auth, service
 from zhixian.platform.actor import Actor
@@ -18,6 +17,7 @@ from zhixian.platform.deps import Pending, Signed, TokenCreator
 from zhixian.platform.models import ApiToken
 from zhixian.platform.schemas import ApiTokenCreate
 from zhixian.web.auth import SettingsDep
+from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.templating import render
 

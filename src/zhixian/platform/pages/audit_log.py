@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
 from zhixian.clock import LOCAL_TZ
-from zhixian.db import SessionDep
 from zhixian.platform import audit
 from zhixian.platform.deps import AuditReader
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)

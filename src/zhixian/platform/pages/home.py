@@ -11,11 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.db import SessionDep
 from zhixian.platform import service
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import AuditRecord, Department, Division, User
 from zhixian.web.auth import Public, optional_actor
+from zhixian.web.deps import SessionDep
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)

@@ -8,7 +8,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhixian.db import SessionDep
 from zhixian.platform import audit, auth, service
 from zhixian.platform.deps import Pending
 from zhixian.platform.models import UserSession
@@ -22,6 +21,7 @@ from zhixian.web.auth import (
     login_csrf_token,
     set_cookie,
 )
+from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, refusal
 from zhixian.web.templating import render
 

@@ -12,7 +12,6 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.db import SessionDep
 from zhixian.errors import DomainError, Invalid, NotFound
 from zhixian.platform import org, service, uploads
 from zhixian.platform.actor import Actor
@@ -20,6 +19,7 @@ from zhixian.platform.deps import CalendarManager, OrgManager, SystemManager
 from zhixian.platform.schemas import CalendarOverrideIn, ImportReport
 from zhixian.settings import Settings
 from zhixian.web.auth import SettingsDep
+from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.templating import render
 

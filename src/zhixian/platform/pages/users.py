@@ -10,13 +10,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from zhixian.clock import utcnow
-from zhixian.db import SessionDep
 from zhixian.errors import DomainError
-from zhixian.fields import IdPath, IdQuery
 from zhixian.platform import org, service
 from zhixian.platform.deps import RoleManager, UserManager, UserReader
 from zhixian.platform.schemas import UserCreate, UserUpdate
+from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors
+from zhixian.web.params import IdPath, IdQuery
 from zhixian.web.templating import render
 
 # "/admin/users/new" is declared before "/admin/users/{user_id}", which would otherwise take it.
