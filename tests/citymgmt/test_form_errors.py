@@ -42,8 +42,8 @@ def test_case_page_form_refused_comes_back_with_its_message_beside_the_field(as_
     resp = acceptor.post(f"/citymgmt/cases/{cid}/act/reject", data={"note": ""}, headers=HTML)
     assert resp.status_code == 422
     assert "未能不予立案" in resp.text
-    assert re.search(r'id="a-reject-note"[^>]*aria-invalid="true"', resp.text)
-    assert '<div class="field-error" id="a-reject-note-error">请填写' in resp.text
+    assert re.search(rf'id="c{cid}-reject-note"[^>]*aria-invalid="true"', resp.text)
+    assert f'<div class="field-error" id="c{cid}-reject-note-error">请填写' in resp.text
     assert "note：" not in resp.text
     # the page is the case itself: the other forms are still there to use
     assert f'action="/citymgmt/cases/{cid}/act/file"' in resp.text

@@ -19,10 +19,17 @@ ROLES = {
     "datahub": ["/catalog", "/catalog/systems", "/catalog/new", "/integration", "/integration/quality"],
     "leader": ["/citymgmt/ops", "/citymgmt/evaluation", "/citymgmt/cases"],
     "acceptor": ["/citymgmt/cases?status=reported"],
+    "shiftlead": [
+        "/citymgmt/config",
+        "/citymgmt/config/geo",
+        "/citymgmt/config/basemap",
+        "/citymgmt/config/parameters",
+    ],
     "dispatcher": ["/citymgmt/cases?status=dispatching"],
     "inspector01": ["/citymgmt/my", "/citymgmt/report"],
     "handler_zfj": ["/citymgmt/my"],
     "gaj_officer": ["/integration", "/integration/quarantine"],
+    "staff": [],
 }
 
 

@@ -1,4 +1,4 @@
-"""Every GET form of every page, as each demo user: sent with its fields empty it answers 200 (an empty
+"""Every GET form of every page, as a demo user of each role: sent with its fields empty it answers 200 (an empty
 field is "no filter"), and so it does with each field given a sensible value, and so does its 下一页.
 
 The pages are found as scripts/snapshot.py finds them: signed in as each demo user, following every
@@ -21,10 +21,12 @@ USERS = (
     "datahub",
     "leader",
     "acceptor",
+    "shiftlead",
     "dispatcher",
     "inspector01",
     "handler_zfj",
     "gaj_officer",
+    "staff",
 )
 SKIP = ("/static/", "/api/", "/logout", "/docs", "/openapi", "/open311/")
 HTML = {"accept": "text/html"}
@@ -89,6 +91,13 @@ class Page(HTMLParser):
 def _shape(url: str) -> str:
     parts = urlsplit(url)
     return re.sub(r"/\d+", "/{id}", parts.path) + ("?" if parts.query else "")
+
+
+def _empty(control: Control) -> str:
+    """What a browser sends for a field left alone: nothing typed; a select without an empty choice sends its first."""
+    if control.kind == "select" and control.options and "" not in control.options:
+        return control.options[0]
+    return ""
 
 
 def _sensible(control: Control) -> str:
@@ -162,7 +171,7 @@ def test_every_get_form_of_every_page_answers_200_empty_and_filled(as_user) -> N
                 tested.add(key)
                 hidden = {c.name: c.value for c in form.controls if c.kind == "hidden"}
                 visible = [c for c in form.controls if c.kind != "hidden"]
-                empty = hidden | {c.name: "" for c in visible if c.kind not in ("checkbox", "radio")}
+                empty = hidden | {c.name: _empty(c) for c in visible if c.kind not in ("checkbox", "radio")}
                 _submit(client, url, form, empty, failures)
                 submitted += 1
                 for control in visible:
