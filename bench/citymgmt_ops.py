@@ -33,7 +33,7 @@ from tests.conftest import dispose_node, make_node
 from zhixian import clock
 from zhixian.app import Node
 from zhixian.citymgmt import service
-from zhixian.citymgmt.cases import pages
+from zhixian.citymgmt.cases import figures
 from zhixian.citymgmt.config import service as catalogue
 from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.citymgmt.models import Case, CaseClass, Grid
@@ -247,12 +247,13 @@ def run(backend: str, n: int, repeat: int) -> None:
         del cases, events
         gc.collect()
         now = clock.utcnow()
-        month = pages._today_start().replace(day=1)
+        today_start = datetime.combine(clock.local_today(), datetime.min.time(), tzinfo=clock.LOCAL_TZ)
+        month = today_start.replace(day=1)
         with node.db.transaction() as s:
             acceptor = platform.actor_for(s.execute(select(User).where(User.username == "acceptor")).scalar_one())
             total = s.execute(select(func.count()).select_from(Case)).scalar_one()
         print(f"  cm_case rows: {total:,}; month from {month:%Y-%m-%d}", flush=True)
-        dk = {"now": now, "m": month, "t": pages._today_start()}
+        dk = {"now": now, "m": month, "t": today_start}
         p = {k: v if backend == "postgresql" else _sqlite_value(v) for k, v in dk.items()}
         raw_open = f"SELECT grid_code, count(*), sum(CASE WHEN status='handling' AND deadline < :now THEN 1 ELSE 0 END) FROM cm_case WHERE status IN {OPEN} GROUP BY grid_code"
         raw_dept = "SELECT department_id, count(*), sum(CASE WHEN status='closed' AND completed_on_time THEN 1 ELSE 0 END) FROM cm_case WHERE dispatched_at >= :m AND department_id IS NOT NULL GROUP BY department_id"
@@ -283,8 +284,8 @@ def run(backend: str, n: int, repeat: int) -> None:
                 return go
 
             rows = [
-                ("KPI cards (ops_figures)", app(lambda: pages.ops_figures(s)), raw_kpi),
-                ("grid shading (grids.geojson)", app(lambda: catalogue.grid_layer(s)), raw_open),
+                ("KPI cards (ops_figures)", app(lambda: figures.ops_figures(s, actor=acceptor)), raw_kpi),
+                ("grid shading (grids.geojson)", app(lambda: catalogue.grid_layer(s, actor=acceptor)), raw_open),
                 (
                     "live list, red/yellow lights",
                     app(

@@ -65,7 +65,7 @@ def child(backend: str, path: Path) -> None:
     from zhixian.app import build_node
     from zhixian.cli import initialise
     from zhixian.demo import seed as demo_seed
-    from zhixian.integration import demo, pipeline, service, tasks
+    from zhixian.integration import demo, file_sources, pipeline, service, tasks
     from zhixian.integration.models import Run
     from zhixian.integration.schemas import MappingIn
     from zhixian.settings import Settings
@@ -85,7 +85,7 @@ def child(backend: str, path: Path) -> None:
     with node.db.transaction() as session:
         rid = session.execute(select(Resource.id).where(Resource.base_library == "人口")).scalar_one()
         with path.open("rb") as stream:
-            source = service.create_file_source(
+            source = file_sources.create_file_source(
                 session,
                 actor=actor,
                 settings=settings,
@@ -98,7 +98,9 @@ def child(backend: str, path: Path) -> None:
         sid = source.id
     start = time.perf_counter()
     run_id = tasks.start_system_run(node, sid, trigger="manual")
-    pipeline.execute(node.db, node.cipher, run_id, county_code="330421")  # its own batch size and worker
+    pipeline.execute(  # its own batch size and worker
+        node.db, node.cipher, run_id, county_code="330421", data_dir=node.settings.data_dir
+    )
     elapsed = time.perf_counter() - start
     with node.db.transaction() as session:
         run = session.get(Run, run_id)

@@ -13,7 +13,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
-from fastapi.staticfiles import StaticFiles
+from starlette.middleware.gzip import GZipMiddleware
 
 from zhixian import subsystems
 from zhixian.db import Database
@@ -21,12 +21,14 @@ from zhixian.platform import audit, audit_anchor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings, use
 from zhixian.web import errors as web_errors
+from zhixian.web.assets import StaticAssets
 from zhixian.web.auth import Public
-from zhixian.web.middleware import BodyLimit, EmptyQuery, SecurityHeaders
-from zhixian.web.templating import make_templates
+from zhixian.web.middleware import BodyLimit, ConditionalGet, EmptyQuery, SecurityHeaders
+from zhixian.web.templating import asset_index, make_templates
 
 log = logging.getLogger("zhixian")
 STATIC = Path(__file__).parent / "web" / "static"
+GZIP_MIN_BYTES = 1024  # below about one packet compression saves nothing
 
 
 @dataclass
@@ -104,9 +106,12 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
     app.state.db = node.db
     app.state.cipher = node.cipher
     app.state.templates = make_templates(node.registry, settings)
+    assets = asset_index(node.registry)
     web_errors.install(app)
 
-    # the last added runs first: SecurityHeaders wraps BodyLimit, so its 408/413 carry the headers too
+    # the last added runs first: SecurityHeaders wraps BodyLimit, so its 408/413 carry the headers too;
+    # GZip is outermost and skips small bodies, event streams and what is already compressed (static assets)
+    app.add_middleware(ConditionalGet)
     app.add_middleware(
         BodyLimit,
         max_body=settings.max_body_bytes,
@@ -115,10 +120,11 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
     )
     app.add_middleware(EmptyQuery)  # pages read an empty filter as no filter
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=6)
     for sub in node.registry.enabled.values():
         if sub.static is not None:
-            app.mount(f"/static/{sub.code}", StaticFiles(directory=sub.static), name=f"static-{sub.code}")
-    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+            app.mount(f"/static/{sub.code}", StaticAssets(directory=sub.static), name=f"static-{sub.code}")
+    app.mount("/static", StaticAssets(directory=STATIC, check_dir=False), name="static")
 
     # every API router before any page router: FastAPI matches routes one by one in this order, and API
     # paths (/api/...) never overlap page paths, so API calls (intake, devices) skip the page routes
@@ -134,9 +140,9 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
         return get_swagger_ui_html(
             openapi_url="/api/openapi.json",
             title="智县 API 文档",
-            swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
-            swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
-            swagger_favicon_url="/static/favicon.svg",
+            swagger_js_url=assets.url("vendor/swagger-ui/swagger-ui-bundle.js"),
+            swagger_css_url=assets.url("vendor/swagger-ui/swagger-ui.css"),
+            swagger_favicon_url=assets.url("favicon.svg"),
         )
 
     @app.get("/healthz", include_in_schema=False, dependencies=[Public])

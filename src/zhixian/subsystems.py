@@ -5,7 +5,8 @@ extension (routers, templates, permissions, roles, menus, demo seed, migrations)
 knowing it. Core subsystems are always on; extensions only when the county's settings name them.
 
 What a subsystem adds to another one's extension points (home cards, case classes, case hooks,
-intake channels, declared settings) is a typed field, not an open dict: a misspelled field is a
+intake channels, declared settings, the names of its codes, facts on catalogue resources) is a typed
+field, not an open dict: a misspelled field is a
 ``TypeError`` when the package is imported, and mypy checks each item's shape.
 """
 
@@ -25,7 +26,9 @@ if TYPE_CHECKING:
     from fastapi import APIRouter
     from sqlalchemy.orm import Session
 
+    from zhixian.catalog.schemas import ResourceFacts
     from zhixian.citymgmt.models import Case
+    from zhixian.labels import Labels
     from zhixian.platform.actor import Actor
     from zhixian.settings import Settings
 
@@ -139,6 +142,10 @@ class Subsystem:
     intake_sources: list[IntakeSource] = field(default_factory=list)
     settings: list[Setting[Any]] = field(default_factory=list)
     """Declared settings, read with ``Settings.declared(spec)`` (env ``ZHIXIAN_<CODE>_<NAME>``)."""
+    labels: list[Labels] = field(default_factory=list)
+    """Chinese names of the codes this subsystem writes (audit actions, object types, detail keys)."""
+    catalog_resource_facts: list[ResourceFacts] = field(default_factory=list)
+    """What this subsystem knows about a catalogue resource (records, quality, sources), on its page."""
 
     def __post_init__(self) -> None:
         for spec in self.settings:
@@ -149,13 +156,17 @@ class Subsystem:
                 raise ValueError(f"子系统 {self.code} 的上报渠道代码 {source.code!r} 须为 1–16 个字符")
 
 
-ContributionPoint = Literal["home_cards", "case_categories", "case_hooks", "intake_sources", "settings"]
+ContributionPoint = Literal[
+    "home_cards", "case_categories", "case_hooks", "intake_sources", "settings", "labels", "catalog_resource_facts"
+]
 CONTRIBUTION_POINTS: tuple[ContributionPoint, ...] = (
     "home_cards",
     "case_categories",
     "case_hooks",
     "intake_sources",
     "settings",
+    "labels",
+    "catalog_resource_facts",
 )
 
 
@@ -186,6 +197,10 @@ class Registry:
     def contributed(self, point: Literal["intake_sources"]) -> list[IntakeSource]: ...
     @overload
     def contributed(self, point: Literal["settings"]) -> list[Setting[Any]]: ...
+    @overload
+    def contributed(self, point: Literal["labels"]) -> list[Labels]: ...
+    @overload
+    def contributed(self, point: Literal["catalog_resource_facts"]) -> list[ResourceFacts]: ...
     def contributed(self, point: ContributionPoint) -> list[Any]:
         """Every enabled subsystem's items for one extension point, dependencies first."""
         if point not in CONTRIBUTION_POINTS:

@@ -13,6 +13,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from tests.citymgmt.conftest import grid_point
+from zhixian.citymgmt.evaluation import export
 from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.citymgmt.models import Case, CaseEvent, Task
 from zhixian.platform.models import Department, User
@@ -128,7 +129,7 @@ def test_excel_export_has_the_figures(db, fixture) -> None:
     from zhixian.platform import service as platform
 
     leader = platform.actor_for(db.execute(select(User).where(User.username == "leader")).scalar_one())
-    content = evaluation.excel(db, actor=leader, kind="department", start=MARCH[0], end=MARCH[1])
+    content = export.excel(db, actor=leader, kind="department", start=MARCH[0], end=MARCH[1])
     ws = load_workbook(io.BytesIO(content)).active
     header = [c.value for c in ws[1]]
     assert "按期结案率" in header

@@ -31,7 +31,7 @@ def test_grid_layer_carries_counts_and_links(as_user) -> None:
     assert fc["features"]
     props = fc["features"][0]["properties"]
     assert {"open", "overdue", "href"} <= set(props)
-    assert props["href"].startswith("/citymgmt/cases?grid_code=")
+    assert props["href"] == f"/citymgmt/cases?status=open&grid_code={props['code']}"
 
 
 def test_inspector_cannot_open_the_operations_view(as_user) -> None:

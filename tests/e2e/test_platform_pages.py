@@ -16,7 +16,7 @@ def test_security_admin_and_auditor_each_see_their_own_home(new_page) -> None:
 
     auditor = new_page()
     sign_in(auditor, "auditor")
-    assert auditor.get_by_text("24 小时登录失败").is_visible()
+    assert auditor.get_by_text("今日登录失败").is_visible()
     assert auditor.get_by_role("link", name="用户管理").count() == 0
     auditor.get_by_role("link", name="审计日志").click()
     auditor.wait_for_load_state("networkidle")

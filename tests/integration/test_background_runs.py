@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import select
 
 from tests.integration.helpers import csv_bytes, messy_people, set_people_mapping, upload, wait_run
@@ -58,13 +56,13 @@ def test_queued_run_left_by_a_restart_is_picked_up_by_the_scheduler_job(as_user,
     assert not worker.claim(node.db, run_id)
 
 
-def test_failed_background_run_records_a_chinese_reason_and_resumes(as_user, db):
+def test_failed_background_run_records_a_chinese_reason_and_resumes(as_user, db, node):
     client = as_user("gaj_officer")
     rows, expected, _ = messy_people("vanish")
     sid = upload(client, db, csv_bytes(rows)).json()["id"]
     set_people_mapping(client, sid)
     source = db.get(Source, sid)
-    path = Path(source.file_path)
+    path = node.settings.data_dir / source.file_path  # stored relative to the data directory
     saved = path.read_bytes()
     path.unlink()
     failed = wait_run(client, client.post(f"/api/v1/integration/sources/{sid}/runs"))

@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from tests.conftest import dispose_node, make_node
 from zhixian.catalog.models import Resource
-from zhixian.integration import demo, pipeline, service
+from zhixian.integration import demo, file_sources, holding, loaders, pipeline, service
 from zhixian.integration.models import Person, QuarantineRow, Run
 from zhixian.integration.schemas import MappingIn
 from zhixian.platform.models import User
@@ -24,26 +24,35 @@ ROWS = 24_000
 
 
 def _reference(session, node, path: Path, resource: Resource) -> dict[str, int]:
-    """What an uninterrupted run must report, computed independently row by row."""
+    """What an uninterrupted run must report, computed independently row by row: a bad row met before
+    in the file and a row identical (once normalised) to one met before are duplicates; a row repeating
+    an ID number with other values is held as a same-key conflict."""
     checker = pipeline.make_checker(session, resource, demo.PEOPLE_MAPPING, "330421")
     existing = set(session.execute(select(Person.id_index)).scalars())
-    seen: set[str] = set()
-    out = dict.fromkeys(("read", "loaded", "quarantined", "duplicates", "existing"), 0)
+    first: dict[str, str] = {}
+    bad: set[str] = set()
+    held: set[tuple[str, str]] = set()
+    out = dict.fromkeys(("read", "loaded", "quarantined", "duplicates", "key_conflicts", "existing"), 0)
     opened = pipeline.files.open_csv(path, "utf-8-sig", ",")
     for _, raw in opened.rows:
         out["read"] += 1
         clean, errors = checker.check(raw)
         if errors:
-            out["quarantined"] += 1
+            fingerprint = holding.fingerprint(resource.id, raw)
+            out["duplicates" if fingerprint in bad else "quarantined"] += 1
+            bad.add(fingerprint)
             continue
         key = node.cipher.blind_index(clean["id_number"])
-        if key in seen:
-            out["duplicates"] += 1
-        elif key in existing:
-            out["existing"] += 1
-        else:
-            out["loaded"] += 1
-        seen.add(key)
+        digest = loaders.content_hash(clean)
+        if key in first:
+            if first[key] == digest or (key, digest) in held:
+                out["duplicates"] += 1
+            else:
+                out["key_conflicts"] += 1
+                held.add((key, digest))
+            continue
+        first[key] = digest
+        out["existing" if key in existing else "loaded"] += 1
     return out
 
 
@@ -59,7 +68,7 @@ def test_sigkilled_run_resumes_to_the_reference_counts(tmp_path: Path) -> None:
             actor = actor_for(officer, ip="127.0.0.1")
             resource = session.execute(select(Resource).where(Resource.base_library == "人口")).scalar_one()
             with path.open("rb") as stream:
-                source = service.create_file_source(
+                source = file_sources.create_file_source(
                     session,
                     actor=actor,
                     settings=node.settings,
@@ -101,7 +110,7 @@ def test_sigkilled_run_resumes_to_the_reference_counts(tmp_path: Path) -> None:
             assert run.status == "running"
             assert run.checkpoint % 2000 == 0  # only whole batches were committed
             run_id = run.id
-        pipeline.execute(node.db, node.cipher, run_id, county_code="330421")
+        pipeline.execute(node.db, node.cipher, run_id, county_code="330421", data_dir=node.settings.data_dir)
         with node.db.transaction() as session:
             run = session.get(Run, run_id)
             assert run is not None
@@ -110,12 +119,13 @@ def test_sigkilled_run_resumes_to_the_reference_counts(tmp_path: Path) -> None:
             assert run.loaded == expected["loaded"]
             assert run.quarantined == expected["quarantined"]
             assert run.duplicates == expected["duplicates"]
+            assert run.key_conflicts == expected["key_conflicts"]
             assert run.updated + run.unchanged == expected["existing"]
             persons = session.execute(select(func.count()).select_from(Person)).scalar_one()
             assert persons == persons_before + expected["loaded"]
             n_quarantine = session.execute(
                 select(func.count()).select_from(QuarantineRow).where(QuarantineRow.source_id == sid)
             ).scalar_one()
-            assert n_quarantine == expected["quarantined"]
+            assert n_quarantine == expected["quarantined"] + expected["key_conflicts"]
     finally:
         dispose_node(node)

@@ -24,6 +24,7 @@ def test_pages_render_for_officer_and_authority(as_user, db):
             "/integration/quarantine",
             "/integration/conflicts",
             "/integration/quality",
+            "/integration/lookup",
             f"/integration/resources/{person.id}/template.xlsx",
         ):
             resp = client.get(path)

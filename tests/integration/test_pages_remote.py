@@ -72,7 +72,7 @@ def post_form(client, page: str, action: str, data: dict[str, str]):  # type: ig
 
 
 def card(html: str, label: str) -> int:
-    found = re.search(rf'<div class="value">(\d+)</div><div class="label">{label}</div>', html)
+    found = re.search(rf'<div class="value">(?:<a [^>]*>)?(\d+)(?:</a>)?</div><div class="label">{label}[<（]', html)
     assert found, label
     return int(found.group(1))
 
@@ -171,7 +171,7 @@ def test_sql_source_from_the_page_previews_maps_runs_and_never_shows_its_connect
         k: card(report.text, label)
         for k, label in (("read", "读取"), ("loaded", "新增"), ("quarantined", "隔离"), ("duplicates", "重复"))
     } == {k: expected[k] for k in ("read", "loaded", "quarantined", "duplicates")}
-    assert "派出所人口库（sql）" in report.text
+    assert "派出所人口库（SQL 数据库）" in report.text
 
     for path in ("/integration", f"/integration/sources/{sid}", started.headers["Location"]):
         html = client.get(path).text

@@ -112,7 +112,15 @@ def test_run_killed_midway_resumes_to_the_same_result(as_user, db, node):
     set_people_mapping(client, sid)
     run_id = tasks.start_system_run(node, sid, trigger="manual")
     with pytest.raises(pipeline.Interrupted):
-        pipeline.execute(node.db, node.cipher, run_id, county_code="330421", batch_size=5, stop_after_batches=1)
+        pipeline.execute(
+            node.db,
+            node.cipher,
+            run_id,
+            county_code="330421",
+            batch_size=5,
+            stop_after_batches=1,
+            data_dir=node.settings.data_dir,
+        )
     partial = db.get(Run, run_id)
     db.refresh(partial)
     assert partial.status == "running"
@@ -174,12 +182,21 @@ def test_batches_prepared_in_a_worker_process_load_the_same_and_resume(as_user, 
     run_id = tasks.start_system_run(node, sid, trigger="manual")
     with pytest.raises(pipeline.Interrupted):
         pipeline.execute(
-            node.db, node.cipher, run_id, county_code="330421", batch_size=5, stop_after_batches=1, workers=1
+            node.db,
+            node.cipher,
+            run_id,
+            county_code="330421",
+            batch_size=5,
+            stop_after_batches=1,
+            workers=1,
+            data_dir=node.settings.data_dir,
         )
     run = db.get(Run, run_id)
     db.refresh(run)
     assert (run.status, run.checkpoint, run.read) == ("running", 5, 5)
-    pipeline.execute(node.db, node.cipher, run_id, county_code="330421", batch_size=5, workers=1)
+    pipeline.execute(
+        node.db, node.cipher, run_id, county_code="330421", batch_size=5, workers=1, data_dir=node.settings.data_dir
+    )
     db.refresh(run)
     assert run.status == "succeeded"
     assert {k: getattr(run, k) for k in expected} == expected

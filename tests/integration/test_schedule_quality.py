@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from tests.integration.helpers import (
     csv_bytes,
@@ -18,7 +18,7 @@ from tests.integration.helpers import (
 from zhixian.clock import utcnow
 from zhixian.errors import Invalid
 from zhixian.integration import quality, schedule, tasks, worker
-from zhixian.integration.models import QualitySnapshot, Run, Source
+from zhixian.integration.models import Person, QualitySnapshot, QuarantineRow, Run, Source
 
 
 def test_cron_expressions_are_checked_and_computed_in_beijing_time():
@@ -62,8 +62,17 @@ def test_missed_update_cycle_is_flagged_on_the_department_home(as_user, db, node
     today = next(q for q in client.get("/api/v1/integration/quality").json() if q["resource_id"] == resource.id)
     assert not today["overdue"]
     assert today["timeliness"] == 1.0
-    assert today["validity"] == pytest.approx(1 - 6 / 12, abs=0.001)
-    assert today["duplication"] == pytest.approx(1 / 12, abs=0.001)
+    # quality describes the resource's records, not the last run: records ÷ (records + rows still invalid)
+    records = db.execute(select(func.count()).select_from(Person)).scalar_one()
+    invalid = db.execute(
+        select(func.count()).where(
+            QuarantineRow.resource_id == resource.id, QuarantineRow.status == "open", QuarantineRow.kind == "invalid"
+        )
+    ).scalar_one()
+    assert invalid >= 6
+    assert today["records"] == records
+    assert today["validity"] == pytest.approx(records / (records + invalid), abs=0.0001)
+    assert today["duplication"] == 0
     later = utcnow() + timedelta(days=3)  # 人口基础信息 is updated daily
     quality.daily(db, now=later)
     snap = (

@@ -31,7 +31,7 @@ def test_login_page_form_signs_in_and_redirects_home(http: Client) -> None:
     assert resp.headers["location"] == "/"
     home = http.get("/")
     assert "审计管理员" in home.text or "审计" in home.text
-    assert "24 小时登录失败" in home.text
+    assert "今日登录失败" in home.text
 
 
 def test_wrong_password_gives_chinese_message_without_revealing_the_user(http: Client) -> None:

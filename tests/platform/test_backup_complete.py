@@ -89,7 +89,7 @@ def test_restore_into_a_wiped_data_directory_brings_back_photos_and_source_files
             sources = session.execute(select(Source).where(Source.kind.in_(("csv", "excel", "json")))).scalars().all()
             assert sources
             for source in sources:
-                opened = pipeline.open_source(source, node.cipher, limit=1)
+                opened = pipeline.open_source(source, node.cipher, data_dir=node.settings.data_dir, limit=1)
                 assert next(iter(opened.rows), None) is not None
     finally:
         server.stop()

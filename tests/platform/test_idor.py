@@ -38,6 +38,7 @@ NOT_OBJECTS: dict[str, str] = {
     "/open311/v2/tokens/{token}.json": "public token lookup",
     "/open311/v2/tokens/{token}.xml": "public token lookup",
     "/api/v1/catalog/systems/{system_id}": "GET: the system registry is county-wide; writes are checked below",
+    "/catalog/systems/{system_id}": "the system registry is county-wide (its page only reads)",
     "/api/v1/users/{user_id}/roles": "only the security administrator (county scope) holds users.manage",
     "/api/v1/users/{user_id}/reset-password": "only the security administrator (county scope) holds users.manage",
     "/api/v1/users/{user_id}/unlock": "only the security administrator (county scope) holds users.manage",
@@ -161,6 +162,28 @@ def _person(db: Session) -> int:
     return _one(db, "SELECT id FROM integration_person ORDER BY id LIMIT 1")
 
 
+@finder("legal")
+def _legal(db: Session) -> int:
+    return _one(db, "SELECT id FROM integration_legal_person ORDER BY id LIMIT 1")
+
+
+@finder("record")
+def _record(db: Session) -> int:
+    """A record of a 公安局 (/4/) departmental resource, loaded by its source."""
+    db.execute(
+        text(
+            "INSERT INTO integration_record (id, resource_id, key, data, content_hash, source_id, first_run_id, "
+            "last_run_id, last_row, updated_at) "
+            "SELECT 990002, r.id, 'GA-IDOR', '{}', 'x', :s, 0, 0, 0, '2026-11-01 00:00:00' FROM catalog_resource r "
+            "JOIN department d ON d.id = r.department_id WHERE d.path LIKE '/4/%' AND r.kind = '部门' "
+            "ORDER BY r.id LIMIT 1"
+        ),
+        {"s": _source(db)},
+    )
+    db.flush()
+    return _one(db, "SELECT id FROM integration_record WHERE id = 990002")
+
+
 @finder("case")
 def _case(db: Session) -> int:
     return _one(db, "SELECT id FROM cm_case WHERE department_path LIKE '/5/%' ORDER BY id LIMIT 1")
@@ -248,6 +271,15 @@ ATTEMPTS = [
     Attempt("POST", "/api/v1/integration/quarantine/{}/resubmit", "zjj_officer", "quarantine", {"values": {}}),
     Attempt("POST", "/api/v1/integration/quarantine/{}/discard", "zjj_officer", "quarantine"),
     Attempt("GET", "/api/v1/integration/persons/{}", "nyj_officer", "person"),
+    Attempt("GET", "/integration/persons/{}", "nyj_officer", "person"),
+    Attempt("GET", "/integration/legal-persons/{}", "zjj_officer", "legal"),
+    Attempt("GET", "/integration/records/{}", "zjj_officer", "record"),
+    Attempt("POST", "/integration/sources/{}/file", "zjj_officer", "source", FILE),
+    Attempt("GET", "/integration/sources/{}/delete", "zjj_officer", "source"),
+    Attempt("POST", "/integration/sources/{}/delete", "zjj_officer", "source", {"confirm": "yes"}),
+    Attempt("DELETE", "/api/v1/integration/sources/{}", "zjj_officer", "source"),
+    Attempt("GET", "/integration/runs/{}/changes", "zjj_officer", "run"),
+    Attempt("POST", "/api/v1/integration/quarantine/{}/choose", "zjj_officer", "quarantine", {"choices": {}}),
     Attempt("POST", "/api/v1/integration/conflicts/{}/resolve", "zjj_officer", "conflict", {"action": "keep"}),
     Attempt("POST", "/integration/conflicts/{}", "zjj_officer", "conflict", {"action": "keep"}),
     Attempt("GET", "/integration/resources/{}/template.xlsx", "zjj_officer", "draft"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,11 +12,13 @@ from sqlalchemy import select
 
 from zhixian.catalog import grading, service
 from zhixian.catalog import io as catalog_io
+from zhixian.catalog.models import BusinessSystem, Resource
 from zhixian.catalog.schemas import ResourceIn, ReviewIn, SystemIn
+from zhixian.catalog.systems import SystemFilter, page_systems, system_resources
 from zhixian.errors import Conflict, DomainError, FieldError, Invalid
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
-from zhixian.platform.models import Department
+from zhixian.platform.models import Department, User
 from zhixian.web.auth import Require
 from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors
@@ -36,8 +39,8 @@ RESOURCE_LABELS = {
     "code": "信息资源代码",
     "kind": "目录类型",
     "base_library": "基础库",
-    "department_code": "提供方部门代码",
-    "system_code": "所属业务系统代码",
+    "department_code": "提供方部门",
+    "system_code": "所属业务系统",
     "summary": "信息资源摘要",
     "format": "信息资源格式",
     "share_type": "共享类型",
@@ -56,7 +59,7 @@ RESOURCE_LABELS = {
 SYSTEM_LABELS = {
     "code": "系统代码",
     "name": "系统名称",
-    "department_code": "使用部门代码",
+    "department_code": "使用部门",
     "builder": "建设/主管单位",
     "deployment": "部署位置",
     "data_held": "持有数据",
@@ -66,6 +69,7 @@ SYSTEM_LABELS = {
 }
 IMPORT_LABELS = {"file": "导入文件"}
 NOTE_MAX = 1000
+PAGE = 50
 
 
 def _vocab() -> dict[str, Any]:
@@ -76,6 +80,13 @@ def _departments(session: SessionDep) -> list[Department]:
     return list(
         session.execute(select(Department).where(Department.active.is_(True)).order_by(Department.path)).scalars()
     )
+
+
+def _systems(session: SessionDep) -> list[tuple[str, str]]:
+    return [
+        (c, n)
+        for c, n in session.execute(select(BusinessSystem.code, BusinessSystem.name).order_by(BusinessSystem.code))
+    ]
 
 
 @router.get("/catalog")
@@ -100,7 +111,7 @@ def browse(
         status=status or None,
         department_id=department_id,
     )
-    rows, total = service.list_resources(session, actor=actor, flt=flt, offset=(page - 1) * 50, limit=50)
+    rows, total = service.list_resources(session, actor=actor, flt=flt, offset=(page - 1) * PAGE, limit=PAGE)
     return _browse(
         request,
         actor,
@@ -109,7 +120,7 @@ def browse(
         total=total,
         page=page,
         filters={"q": q, "kind": kind, "share_type": share_type, "grade": grade, "status": status},
-        department_id=department_id,
+        department=department,
     )
 
 
@@ -122,11 +133,12 @@ def _browse(
     total: int,
     page: int = 1,
     filters: dict[str, str] | None = None,
-    department_id: int | None = None,
+    department: str = "",
     message: str = "",
     errors: FormErrors | None = None,
 ) -> HTMLResponse:
     filters = filters or {}
+    department_id = int(department) if department.isdigit() else None
     return render(
         request,
         "catalog/browse.html",
@@ -135,6 +147,8 @@ def _browse(
         rows=rows,
         total=total,
         page=page,
+        size=PAGE,
+        base_query=urlencode({**filters, "department_id": department}) if filters or department else "",
         q=filters.get("q", ""),
         kind=filters.get("kind", ""),
         share_type=filters.get("share_type", ""),
@@ -187,14 +201,36 @@ def _detail(
     errors: FormErrors | None = None,
 ) -> HTMLResponse:
     row = service.get_resource(session, actor=actor, resource_id=resource_id)
+    system = session.get(BusinessSystem, row.system_id) if row.system_id else None
+    linked = {
+        r.code: r
+        for r in session.execute(
+            select(Resource).where(Resource.code.in_(row.linked_codes or []), service.visible(actor))
+        ).scalars()
+    }
+    read = service.resource_read(session, row)
+    facts = [
+        g
+        for provider in request.app.state.registry.contributed("catalog_resource_facts")
+        for g in provider(session, actor, read)
+    ]
+    usernames = {u for u in (row.reviewer, row.submitted_by) if u}
+    people = dict(
+        session.execute(select(User.username, User.full_name).where(User.username.in_(usernames))).tuples().all()
+    )
     return render(
         request,
         "catalog/detail.html",
         actor,
         status_code=422 if errors else 200,
-        r=service.resource_read(session, row),
-        labels=grading.STATUS_LABELS,
+        r=read,
+        status_labels=grading.STATUS_LABELS,
         grade_label=grading.grade_label,
+        system=system,
+        linked=linked,
+        facts=facts,
+        people=people,
+        editable=service.may_edit(session, actor, row.department_id),
         note=note,
         errors=errors or FormErrors(),
     )
@@ -278,6 +314,8 @@ def new(request: Request, actor: Editor, session: SessionDep) -> HTMLResponse:
         labels=RESOURCE_LABELS,
         resource_id=None,
         item_help=ITEM_HELP,
+        departments=_departments(session),
+        systems=_systems(session),
         **_vocab(),
     )
 
@@ -298,6 +336,8 @@ def edit(request: Request, resource_id: IdPath, actor: Editor, session: SessionD
         labels=RESOURCE_LABELS,
         resource_id=resource_id,
         item_help=ITEM_HELP,
+        departments=_departments(session),
+        systems=_systems(session),
         **_vocab(),
     )
 
@@ -330,6 +370,8 @@ async def save(request: Request, actor: Editor, session: SessionDep) -> Response
         labels=RESOURCE_LABELS,
         resource_id=resource_id,
         item_help=ITEM_HELP,
+        departments=_departments(session),
+        systems=_systems(session),
         **_vocab(),
     )
 
@@ -341,37 +383,82 @@ def _resource_field(error: FieldError) -> str | None:
 
 @router.get("/catalog/systems")
 def systems(
-    request: Request, actor: Viewer, session: SessionDep, builder_level: str = "", access_status: str = ""
+    request: Request,
+    actor: Viewer,
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    builder_level: Annotated[str, Query(max_length=8)] = "",
+    access_status: Annotated[str, Query(max_length=16)] = "",
+    department: Annotated[str, Query(alias="department_id", max_length=12)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    return _systems(request, actor, session, builder_level=builder_level, access_status=access_status)
+    return _systems_page(
+        request,
+        actor,
+        session,
+        q=q,
+        builder_level=builder_level,
+        access_status=access_status,
+        department=department,
+        page=page,
+    )
 
 
-def _systems(
+def _systems_page(
     request: Request,
     actor: Actor,
     session: SessionDep,
     *,
+    q: str = "",
     builder_level: str = "",
     access_status: str = "",
-    form: dict[str, str] | None = None,
+    department: str = "",
+    page: int = 1,
     errors: FormErrors | None = None,
+    form: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    rows = service.list_systems(
-        session, actor=actor, builder_level=builder_level or None, access_status=access_status or None
+    department_id = int(department) if department.isdigit() else None  # the filter form sends "" for 全部
+    flt = SystemFilter(
+        q=q, builder_level=builder_level or None, access_status=access_status or None, department_id=department_id
     )
+    rows, total = page_systems(session, actor=actor, flt=flt, offset=(page - 1) * PAGE, limit=PAGE)
     return render(
         request,
         "catalog/systems.html",
         actor,
         status_code=422 if errors else 200,
         rows=[service.system_read(session, r) for r in rows],
+        total=total,
+        page=page,
+        size=PAGE,
+        base_query=urlencode(
+            {"q": q, "builder_level": builder_level, "access_status": access_status, "department_id": department}
+        ),
         summary=service.registry_summary(session, actor=actor),
+        q=q,
         builder_level=builder_level,
         access_status=access_status,
+        department_id=department_id,
         errors=errors or FormErrors(),
         form=form or {},
         labels=SYSTEM_LABELS,
         departments=_departments(session),
+        **_vocab(),
+    )
+
+
+@router.get("/catalog/systems/{system_id}")
+def system_detail(request: Request, system_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
+    row = service.get_system(session, actor=actor, system_id=system_id)
+    return render(
+        request,
+        "catalog/system.html",
+        actor,
+        s=service.system_read(session, row),
+        resources=system_resources(session, actor=actor, system_id=system_id),
+        editable=service.may_edit(session, actor, row.department_id),
+        department=session.get(Department, row.department_id),
+        status_labels=grading.STATUS_LABELS,
         **_vocab(),
     )
 
@@ -386,7 +473,7 @@ async def register_system(request: Request, actor: Editor, session: SessionDep) 
     except (ValidationError, DomainError) as exc:
         session.rollback()
         errors = form_errors(exc, SYSTEM_LABELS, title="系统未登记", place=_system_field)
-    return _systems(request, actor, session, form=form, errors=errors)
+    return _systems_page(request, actor, session, errors=errors, form=form)
 
 
 def _system_field(error: FieldError) -> str | None:

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from zhixian.catalog import grading
 from zhixian.fields import Code, Day, Name, Number, ShortText
 from zhixian.platform.schemas import Input, Output
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from zhixian.platform.actor import Actor
 
 ShareType = Literal["无条件共享", "有条件共享", "不予共享"]
 ShareMethod = Literal["接口", "库表", "文件"]
@@ -263,3 +269,26 @@ class CatalogImportReport(Output):
     created: int
     updated: int
     unchanged: int
+
+
+# --- what other subsystems know about a resource (Subsystem.catalog_resource_facts), shown on its page
+
+
+class Fact(Output):
+    """One line of a resource's sheet: a label, its value, and where to go for the records behind it."""
+
+    label: str
+    value: str
+    href: str | None = None
+    note: str = ""
+
+
+class FactGroup(Output):
+    title: str
+    facts: list[Fact] = Field(default_factory=list)
+    downloads: list[Fact] = Field(default_factory=list)  # files and API addresses for this resource
+
+
+ResourceFacts = Callable[["Session", "Actor", ResourceRead], list[FactGroup]]
+"""``fn(session, actor, resource)``: another subsystem's facts on one resource (integration: records,
+quality, sources), contributed as ``Subsystem(catalog_resource_facts=[fn])`` so the catalogue imports none."""

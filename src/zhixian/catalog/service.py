@@ -96,6 +96,14 @@ def get_resource(session: Session, *, actor: Actor, resource_id: int) -> Resourc
     return row
 
 
+def may_edit(session: Session, actor: Actor, department_id: int) -> bool:
+    """Whether the actor may change a record of this department (pages show 修改 only then)."""
+    if not actor.can("catalog.edit"):
+        return False
+    dept = session.get(Department, department_id)
+    return dept is not None and (_is_authority(actor) or actor.sees_department(dept.path))
+
+
 def get_editable_resource(session: Session, *, actor: Actor, resource_id: int) -> Resource:
     """A resource the actor may change: its own department's (the authority: any); others' are read-only."""
     actor.require("catalog.edit")

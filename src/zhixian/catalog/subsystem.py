@@ -9,6 +9,7 @@ from pathlib import Path
 
 from zhixian.catalog.api import router as api_router
 from zhixian.catalog.demo import seed
+from zhixian.catalog.labels import LABELS
 from zhixian.catalog.pages import router as page_router
 from zhixian.catalog.settings import SETTINGS
 from zhixian.subsystems import MenuItem, Permission, RoleSpec, Subsystem
@@ -50,4 +51,5 @@ subsystem = Subsystem(
     ],
     seed=seed,
     settings=SETTINGS,
+    labels=[LABELS],
 )

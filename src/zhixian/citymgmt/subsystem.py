@@ -18,6 +18,7 @@ from zhixian.citymgmt.demo import seed
 from zhixian.citymgmt.evaluation import api as evaluation_api
 from zhixian.citymgmt.geo import api as geo_api
 from zhixian.citymgmt.geo.pages import router as geo_pages_router
+from zhixian.citymgmt.labels import LABELS
 from zhixian.citymgmt.open311.api import router as open311_router
 from zhixian.citymgmt.settings import SETTINGS
 from zhixian.citymgmt.tasks import escalate_overdue
@@ -95,4 +96,5 @@ subsystem = Subsystem(
     seed=seed,
     home_cards=[home_cards, field_pages.home_cards],
     settings=SETTINGS,
+    labels=[LABELS],
 )

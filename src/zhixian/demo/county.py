@@ -53,7 +53,7 @@ class DivisionRow:
     code: str
     name: str
     level: DivisionLevel
-    kind: str  # 县/区/市, 街道/镇/乡, 社区/村
+    kind: str  # 县/县级市/区/旗…, 街道/镇/乡, 社区/村
     parent_code: str | None
 
 
@@ -145,9 +145,29 @@ def _unique(rng: random.Random, make: Callable[[random.Random], str], seen: set[
     raise RuntimeError("name pool exhausted")  # pragma: no cover - pools are far larger than the county
 
 
+# The division kind (GB/T 2260 names) of a county-level division, by the ending of its name; the longer
+# endings first, so 自治县 is not read as 县. A name with none of them is taken for a 县.
+_COUNTY_KINDS: tuple[tuple[str, str], ...] = (
+    ("自治县", "自治县"),
+    ("自治旗", "自治旗"),
+    ("林区", "林区"),
+    ("特区", "特区"),
+    ("县", "县"),
+    ("市", "县级市"),
+    ("区", "区"),
+    ("旗", "旗"),
+)
+
+
 def _county_kind(county_name: str) -> str:
-    """县, 区, 县级市 (a name ending in 市) or 旗, read from the name's last character."""
-    return {"县": "县", "区": "区", "市": "县级市", "旗": "旗"}.get(county_name[-1:], "县")
+    """The county row's division kind: 县, 自治县, 县级市 (a name ending in 市), 区, 旗, 自治旗, 林区, 特区."""
+    return next((kind for ending, kind in _COUNTY_KINDS if county_name.endswith(ending)), "县")
+
+
+def _county_word(county_name: str) -> str:
+    """The one character a county calls itself in short names: 县委办, 市政府办, 区委办, 旗委办."""
+    last = county_name[-1:]
+    return last if last in ("县", "区", "市", "旗") else "县"
 
 
 def _divisions(rng: random.Random, county_code: str, county_name: str) -> list[DivisionRow]:
@@ -219,7 +239,7 @@ def _township_code(town_code: str) -> str:
 
 def _departments(county_name: str, towns: list[DivisionRow]) -> list[DepartmentRow]:
     """County departments (with a few child units), then one government per town."""
-    k = _county_kind(county_name)
+    k = _county_word(county_name)
     rows: list[DepartmentRow] = []
     for code, name, short, parent, kind in _DEPARTMENT_SPECS:
         rows.append(DepartmentRow(code, name.format(c=county_name, k=k), short.format(k=k), parent, kind, None))

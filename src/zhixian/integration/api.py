@@ -8,9 +8,10 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, Up
 from sqlalchemy.orm import Session
 
 from zhixian.fields import ID_MAX
-from zhixian.integration import basedata, quarantine, remote_sources, service, worker
+from zhixian.integration import basedata, file_sources, quarantine, remote_sources, service, worker
 from zhixian.integration.models import Run
 from zhixian.integration.schemas import (
+    ChooseIn,
     ConflictRead,
     ConflictResolve,
     ConnectionIn,
@@ -54,6 +55,14 @@ def sources(actor: Viewer, session: SessionDep) -> list[SourceRead]:
     return [service.source_read(session, s) for s in service.list_sources(session, actor=actor)]
 
 
+@router.get("/targets", summary="本账号可建立数据源、加载数据的目录资源（与页面表单一致）")
+def targets(actor: Runner, session: SessionDep) -> list[dict[str, object]]:
+    return [
+        {"id": r.id, "code": r.code, "name": r.name, "kind": r.kind, "base_library": r.base_library}
+        for r in service.loadable_targets(session, actor=actor)
+    ]
+
+
 @router.post("/sources/upload", status_code=201, summary="上传文件建立数据源（CSV/Excel/JSON，整体检查后才保存）")
 def upload_source(
     actor: Runner,
@@ -64,7 +73,7 @@ def upload_source(
     resource_id: Annotated[int, Form(ge=1, le=ID_MAX)],
     sheet: Annotated[str, Form(max_length=100)] = "",
 ) -> SourceRead:
-    row = service.create_file_source(
+    row = file_sources.create_file_source(
         session,
         actor=actor,
         settings=settings,
@@ -99,9 +108,15 @@ def replace_file(
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],
 ) -> SourceRead:
-    row = service.replace_file(
+    row = file_sources.replace_file(
         session, actor=actor, settings=settings, source_id=source_id, filename=file.filename or "", stream=file.file
     )
+    return service.source_read(session, row)
+
+
+@router.delete("/sources/{source_id}", summary="删除文件数据源（已加载的记录与运行记录保留，文件删除）")
+def delete_source(source_id: IdPath, actor: Runner, session: SessionDep, settings: SettingsDep) -> SourceRead:
+    row = file_sources.delete_file_source(session, actor=actor, settings=settings, source_id=source_id)
     return service.source_read(session, row)
 
 
@@ -184,7 +199,7 @@ def resume(run_id: IdPath, request: Request, response: Response, actor: Runner, 
 
 @router.get("/runs", summary="运行记录")
 def runs(actor: Viewer, session: SessionDep, source_id: IdQuery = None) -> list[RunRead]:
-    return [RunRead.model_validate(r) for r in service.list_runs(session, actor=actor, source_id=source_id)]
+    return [service.run_read(session, r) for r in service.list_runs(session, actor=actor, source_id=source_id)]
 
 
 @router.get("/runs/{run_id}", summary="运行状态、进度、断点、报告与血缘")
@@ -197,9 +212,13 @@ def quarantine_list(
     actor: Viewer,
     session: SessionDep,
     source_id: IdQuery = None,
-    status: Literal["open", "resubmitted", "discarded", ""] = "open",
+    status: Literal["open", "resubmitted", "resolved", "discarded", ""] = "open",
+    run_id: IdQuery = None,
+    kind: Literal["invalid", "conflict", ""] = "",
 ) -> list[QuarantineRead]:
-    rows = quarantine.list_quarantine(session, actor=actor, source_id=source_id, status=status)
+    rows = quarantine.list_quarantine(
+        session, actor=actor, source_id=source_id, status=status, run_id=run_id, kind=kind, limit=1000
+    )
     return [QuarantineRead.model_validate(r) for r in rows]
 
 
@@ -208,6 +227,8 @@ def quarantine_row(quarantine_id: IdPath, actor: Runner, session: SessionDep, ci
     row = quarantine.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
     out = QuarantineRead.model_validate(row)
     out.data = quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
+    if row.kind == "conflict":
+        out.pairs = {k: list(v) for k, v in quarantine.conflict_payload(cipher, row).get("fields", {}).items()}
     return out
 
 
@@ -219,6 +240,14 @@ def resubmit(
         session, actor=actor, cipher=cipher, settings=settings, quarantine_id=quarantine_id, data=data
     )
     return {"status": row.status, "errors": errors, "run": RunRead.model_validate(run).model_dump() if run else None}
+
+
+@router.post("/quarantine/{quarantine_id}/choose", summary="同键异值：逐项选择采用已加载行（kept）或本行（held）的值")
+def choose(
+    quarantine_id: IdPath, data: ChooseIn, actor: Runner, session: SessionDep, cipher: Cipher
+) -> dict[str, object]:
+    row, run = quarantine.choose(session, actor=actor, cipher=cipher, quarantine_id=quarantine_id, data=data)
+    return {"status": row.status, "run": RunRead.model_validate(run).model_dump() if run else None}
 
 
 @router.post("/quarantine/{quarantine_id}/discard", summary="放弃该行")

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from zhixian.catalog.models import Resource
+from zhixian.clock import utcnow
 from zhixian.errors import Conflict, Invalid, NotFound
 from zhixian.integration import access, loaders, rules
-from zhixian.integration.models import FieldConflict, LegalPerson, Person, QualitySnapshot
+from zhixian.integration.models import FieldConflict, LegalPerson, Person, QualitySnapshot, Run
 from zhixian.integration.schemas import ConflictRead, LegalPersonRead, PersonRead, QualityRead
 from zhixian.platform import audit, masking
 from zhixian.platform.actor import Actor
@@ -201,16 +202,29 @@ def resolve_conflict(
         raise NotFound()
     if row.status != "open":
         raise Conflict("该冲突已处理")
-    from zhixian.clock import utcnow
-
     if action == "replace":
         spec = loaders.PERSON if row.entity == "person" else loaders.LEGAL
         entity: Any = session.get(spec.model, row.entity_id)
         if entity is None:
             raise NotFound()
         mark = {"dept": row.incoming_department_id, "run": row.run_id, "resolved_by": actor.user_id}
-        loaders.apply_value(spec, cipher, entity, row.field, cipher.decrypt(row.incoming_enc), mark)
-        entity.updated_at = utcnow()
+        run = session.get(Run, row.run_id)
+        ctx = loaders.LoadContext(
+            run_id=row.run_id,
+            source_id=run.source_id if run else 0,
+            department_id=row.incoming_department_id,
+            owner_department_id=row.owner_department_id,
+            resource_id=session.execute(
+                select(Resource.id).where(Resource.base_library == ("人口" if row.entity == "person" else "法人"))
+            ).scalar()
+            or (run.resource_id if run else 0),
+            key_field=spec.key_field,
+            cipher=cipher,
+            now=utcnow(),
+            operator=actor.username,
+            note="数据冲突：资源部门采用新值",
+        )
+        loaders.apply_value(session, spec, ctx, entity, row.field, cipher.decrypt(row.incoming_enc), mark)
     row.status = "replaced" if action == "replace" else "kept"
     row.resolved_by, row.resolved_at = actor.username, utcnow()
     session.flush()

@@ -80,11 +80,12 @@ def run(
         county_code=node.settings.county_code,
         progress=lambda r: typer.echo(f"已处理 {r.checkpoint} 行"),
         policy=outbound.Policy.of(node.settings),
+        data_dir=node.settings.data_dir,
     )
     with node.db.transaction() as session:
         r = session.get(Run, run_id)
         assert r is not None
         typer.echo(
             f"运行 #{r.id}：读取 {r.read}，新增 {r.loaded}，更新 {r.updated}，未变 {r.unchanged}，"
-            f"隔离 {r.quarantined}，重复 {r.duplicates}，冲突 {r.conflicts}"
+            f"隔离 {r.quarantined}，重复 {r.duplicates}，同键异值 {r.key_conflicts}，与他部门冲突字段 {r.conflicts}"
         )

@@ -199,7 +199,7 @@ def seed(session: Session, ctx: Any) -> None:
             kind="csv",
             department_id=dept.id,
             resource_id=resource.id,
-            file_path=str(path),
+            file_path=path.relative_to(ctx.settings.data_dir).as_posix(),
             file_name=filename,
             file_sha256="demo",
             mapping_version=1,
@@ -235,11 +235,18 @@ def seed(session: Session, ctx: Any) -> None:
             watermark_value="",
         )
         numbered = list(enumerate(rows, start=2))
-        counts, quarantined = pipeline.process_batch(
-            session, plan, run.id, [(n, dict(zip(columns, r, strict=True))) for n, r in numbered], ctx.cipher
+        counts = pipeline.process_batch(
+            session,
+            plan,
+            run.id,
+            [(n, dict(zip(columns, r, strict=True))) for n, r in numbered],
+            ctx.cipher,
+            None,
+            "demo",
         )
         run.read, run.loaded, run.updated, run.unchanged = len(rows), counts.loaded, counts.updated, counts.unchanged
-        run.duplicates, run.conflicts, run.quarantined = counts.duplicates, counts.conflicts, quarantined
+        run.duplicates, run.conflicts, run.quarantined = counts.duplicates, counts.conflicts, counts.quarantined
+        run.key_conflicts = counts.key_conflicts
         run.checkpoint, run.batches, run.status = len(rows), 1, "succeeded"
         from zhixian.clock import utcnow
 

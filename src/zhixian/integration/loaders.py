@@ -1,128 +1,54 @@
 """Loading clean rows: departmental records by key, and the 人口/法人 base databases with entity resolution.
 
 Each batch is fetched with one query per table and written with executemany, so a million rows
-cost a few hundred round trips. A value already supplied by another department is never
-overwritten: the disagreement becomes a FieldConflict for the owning department to settle.
+cost a few hundred round trips. Nothing is lost silently:
+
+* a row repeating a key already read in the same run is a duplicate only when it is identical after
+  normalisation; with other values it is held (``Held``) for the department to choose, never dropped;
+* a value already supplied by another department is never overwritten: the disagreement becomes a
+  FieldConflict for the owning department to settle;
+* every value an update replaces is kept in the record's history (``Change``: who, when, which run).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import JSON, ColumnElement, Text, any_, bindparam, func, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from zhixian.integration.models import FieldConflict, LegalPerson, Person, Record
+from zhixian.integration.bulk import RawJSON, among, bulk_insert
+from zhixian.integration.models import Change, FieldConflict, LegalPerson, Person, Record
 from zhixian.integration.prepare import Sealed, SealSpec
 from zhixian.platform.crypto import FieldCipher, mask_id_number, mask_phone
 
-
-class RawJSON(str):
-    """A JSON column value already encoded: many rows of a batch share one provenance document."""
-
-    __slots__ = ()
-
-
-def _scalar_defaults(table: Any, given: dict[str, Any]) -> dict[str, Any]:
-    """Column defaults Core would fill for columns the rows leave out (callable defaults are never left out)."""
-    return {
-        c.name: c.default.arg
-        for c in table.columns
-        if c.name not in given and not c.primary_key and c.default is not None and c.default.is_scalar
-    }
-
-
-def _sqlite_insert(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
-    """Plain-tuple executemany through the DBAPI, each value converted by its column type's own bind
-    processor (the same one Core applies), so what lands on disk is identical to a Core insert."""
-    fill = _scalar_defaults(table, rows[0])
-    columns = [*rows[0], *fill]
-    dialect = conn.dialect
-    processors = [
-        None if isinstance(rows[0].get(c, fill.get(c)), RawJSON) else _processor(table.c[c].type, dialect)
-        for c in columns
-    ]
-    given = list(rows[0])
-    defaults = tuple(fill.values())
-    active = [(i, p) for i, p in enumerate(processors) if p is not None]
-    params: list[tuple[Any, ...]] = []
-    append = params.append
-    for row in rows:
-        values = [row[c] for c in given]
-        values.extend(defaults)
-        for i, proc in active:
-            values[i] = proc(values[i])
-        append(tuple(values))
-    quote = dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
-    marks = ", ".join(["?"] * len(columns))
-    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608 - names from the model
-    conn.exec_driver_sql(sql, params)
-
-
-def _processor(type_: Any, dialect: Any) -> Any:
-    return type_.dialect_impl(dialect).bind_processor(dialect)
-
-
-def bulk_insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
-    """COPY on PostgreSQL, DBAPI executemany elsewhere: the ORM's per-row bookkeeping costs more than the load."""
-    table = model.__table__
-    conn = session.connection()
-    if conn.dialect.name == "sqlite":
-        _sqlite_insert(conn, table, rows)
-        return
-    if conn.dialect.name != "postgresql":
-        raw_json = [c for c, v in rows[0].items() if isinstance(v, RawJSON)]
-        stmt = table.insert()
-        if raw_json:  # bind as text, so the JSON type does not encode it again
-            stmt = stmt.values({c: bindparam(c, type_=Text()) for c in raw_json})
-        conn.execute(stmt, rows)
-        return
-    columns = list(rows[0])
-    fill = _scalar_defaults(table, rows[0])
-    columns += list(fill)
-    rows = [row | fill for row in rows] if fill else rows
-    json_cols = {c.name for c in table.columns if isinstance(c.type, JSON)}
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[c], ensure_ascii=False, default=str)
-                    if c in json_cols and row[c] is not None and not isinstance(row[c], RawJSON)
-                    else row[c]
-                    for c in columns
-                ]
-            )
-
-
-def among(session: Session, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
-    """column IN values, bound as one parameter (a JSON array on SQLite, an array on PostgreSQL): a batch
-    of twenty thousand keys compiles and plans like a batch of one."""
-    dialect = session.get_bind().dialect.name
-    items = list(values)
-    if dialect == "sqlite":
-        table = func.json_each(
-            bindparam("among", json.dumps(items, default=str), type_=Text(), unique=True)
-        ).table_valued("value")
-        clause: ColumnElement[bool] = column.in_(select(table.c.value))
-    elif dialect == "postgresql":
-        clause = column == any_(bindparam("among", items, type_=ARRAY(column.type), unique=True))
-    else:
-        clause = column.in_(items)
-    return clause
+__all__ = ["RawJSON", "among", "bulk_insert"]
 
 
 def content_hash(values: dict[str, Any]) -> str:
     raw = json.dumps(values, sort_keys=True, ensure_ascii=False, default=str).encode()
     return hashlib.blake2b(raw, digest_size=20).hexdigest()
+
+
+def as_text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+@dataclass
+class Held:
+    """A clean row that repeats a key already read in this run with other values: both are kept."""
+
+    number: int
+    other_row: int
+    key: str  # the key as the department wrote it (an ID number in clear: only ever stored encrypted)
+    values: dict[str, Any]
+    fields: dict[str, tuple[str | None, str | None]]  # field -> (value of other_row, value of this row)
 
 
 @dataclass
@@ -131,11 +57,10 @@ class Counts:
     updated: int = 0
     unchanged: int = 0
     duplicates: int = 0
-    conflicts: int = 0
-
-    def add(self, other: Counts) -> None:
-        for name in ("loaded", "updated", "unchanged", "duplicates", "conflicts"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+    conflicts: int = 0  # fields held for another department's decision (the row itself still counts)
+    held: list[Held] = field(default_factory=list)
+    quarantined: int = 0  # set by the pipeline once the batch's bad and held rows are in the quarantine
+    key_conflicts: int = 0
 
 
 @dataclass
@@ -149,33 +74,74 @@ class LoadContext:
     cipher: FieldCipher
     now: datetime
     fields: list[str] = field(default_factory=list)  # mapped item fields
+    operator: str = ""  # who started the run or made the decision
+    note: str = ""  # why, when not a plain load (a quarantine row resubmitted, a conflict decided)
+
+    def change(self, entity: str, entity_id: int, name: str, old: Any, new: Any) -> dict[str, Any]:
+        old_text, new_text = as_text(old), as_text(new)
+        return {
+            "entity": entity,
+            "entity_id": entity_id,
+            "resource_id": self.resource_id,
+            "field": name,
+            "old_enc": self.cipher.encrypt(old_text) if old_text is not None else None,
+            "new_enc": self.cipher.encrypt(new_text) if new_text is not None else None,
+            "run_id": self.run_id,
+            "source_id": self.source_id,
+            "department_id": self.department_id,
+            "operator": self.operator,
+            "note": self.note,
+            "changed_at": self.now,
+        }
+
+
+def _differing(first: dict[str, Any], values: dict[str, Any], key_field: str) -> dict[str, tuple[Any, Any]]:
+    return {
+        name: (as_text(first.get(name)), as_text(values.get(name)))
+        for name in sorted(set(first) | set(values))
+        if name != key_field and as_text(first.get(name)) != as_text(values.get(name))
+    }
 
 
 class RecordLoader:
     """Departmental resources: one row per key value; the supplying department owns the whole row."""
 
-    def apply(self, session: Session, ctx: LoadContext, rows: list[dict[str, Any]]) -> Counts:
+    def apply(
+        self, session: Session, ctx: LoadContext, rows: list[dict[str, Any]], numbers: list[int] | None = None
+    ) -> Counts:
         counts = Counts()
+        numbers = numbers if numbers is not None else [0] * len(rows)
         keys = [str(r[ctx.key_field]) for r in rows]
         existing = {
             rec.key: rec
             for rec in session.execute(
-                select(Record.id, Record.key, Record.content_hash, Record.last_run_id).where(
+                select(Record.id, Record.key, Record.content_hash, Record.last_run_id, Record.last_row).where(
                     Record.resource_id == ctx.resource_id, among(session, Record.key, set(keys))
                 )
             ).all()
         }
-        seen: set[str] = set()
+        seen: dict[str, tuple[int, str, dict[str, Any]]] = {}
         inserts: list[dict[str, Any]] = []
-        updates: list[dict[str, Any]] = []
-        touched: list[int] = []
-        for key, values in zip(keys, rows, strict=True):
-            if key in seen:
-                counts.duplicates += 1
-                continue
-            seen.add(key)
+        updates: list[tuple[Any, dict[str, Any]]] = []
+        earlier: list[tuple[Any, int, str, dict[str, Any]]] = []  # held against a row of an earlier batch
+        touched: list[dict[str, Any]] = []
+        for key, values, number in zip(keys, rows, numbers, strict=True):
             digest = content_hash(values)
+            first = seen.get(key)
             old = existing.get(key)
+            if first is None and old is not None and old.last_run_id == ctx.run_id:
+                if old.content_hash == digest:
+                    counts.duplicates += 1
+                else:
+                    earlier.append((old, number, key, values))
+                continue
+            if first is not None:
+                if first[1] == digest:
+                    counts.duplicates += 1
+                else:
+                    counts.held.append(Held(number, first[0], key, values, _differing(first[2], values, ctx.key_field)))
+                continue
+            seen[key] = (number, digest, values)
             if old is None:
                 inserts.append(
                     {
@@ -186,34 +152,67 @@ class RecordLoader:
                         "source_id": ctx.source_id,
                         "first_run_id": ctx.run_id,
                         "last_run_id": ctx.run_id,
+                        "last_row": number,
                         "updated_at": ctx.now,
                     }
                 )
                 counts.loaded += 1
-            elif old.last_run_id == ctx.run_id:
-                counts.duplicates += 1
             elif old.content_hash == digest:
-                touched.append(old.id)
+                touched.append({"id": old.id, "last_run_id": ctx.run_id, "last_row": number})
                 counts.unchanged += 1
             else:
                 updates.append(
-                    {
-                        "id": old.id,
-                        "data": values,
-                        "content_hash": digest,
-                        "last_run_id": ctx.run_id,
-                        "source_id": ctx.source_id,
-                        "updated_at": ctx.now,
-                    }
+                    (
+                        old,
+                        {
+                            "id": old.id,
+                            "data": values,
+                            "content_hash": digest,
+                            "last_run_id": ctx.run_id,
+                            "last_row": number,
+                            "source_id": ctx.source_id,
+                            "updated_at": ctx.now,
+                        },
+                    )
                 )
                 counts.updated += 1
+        self._write(session, ctx, counts, inserts, updates, earlier, touched)
+        return counts
+
+    def _write(
+        self,
+        session: Session,
+        ctx: LoadContext,
+        counts: Counts,
+        inserts: list[dict[str, Any]],
+        updates: list[tuple[Any, dict[str, Any]]],
+        earlier: list[tuple[Any, int, str, dict[str, Any]]],
+        touched: list[dict[str, Any]],
+    ) -> None:
+        """The batch's writes; the values updates replace go to the history, rows held get both values."""
+        wanted = [old.id for old, _ in updates] + [old.id for old, *_ in earlier]
+        before: dict[int, dict[str, Any]] = (
+            dict(session.execute(select(Record.id, Record.data).where(among(session, Record.id, wanted))).all())
+            if wanted
+            else {}
+        )
+        changes = [
+            ctx.change("record", old.id, name, was, now)
+            for old, new in updates
+            for name, (was, now) in _differing(before.get(old.id, {}), new["data"], "").items()
+        ]
+        for old, number, key, values in earlier:
+            counts.held.append(
+                Held(number, old.last_row, key, values, _differing(before.get(old.id, {}), values, ctx.key_field))
+            )
         if inserts:
             bulk_insert(session, Record, inserts)
         if updates:
-            session.execute(update(Record), updates)
+            session.execute(update(Record), [new for _, new in updates])
         if touched:
-            session.execute(update(Record).where(among(session, Record.id, touched)).values(last_run_id=ctx.run_id))
-        return counts
+            session.execute(update(Record), touched)
+        if changes:
+            bulk_insert(session, Change, changes)
 
 
 @dataclass(frozen=True)
@@ -225,6 +224,10 @@ class EntitySpec:
     dates: tuple[str, ...] = ()
     numbers: tuple[str, ...] = ()
     encrypted_key: bool = False
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return (*self.plain, *self.dates, *self.numbers, "phone")
 
 
 PERSON = EntitySpec(
@@ -245,6 +248,14 @@ def _typed(spec: EntitySpec, name: str, value: Any) -> Any:
     return value
 
 
+def current_value(spec: EntitySpec, cipher: FieldCipher, row: Any, name: str) -> Any:
+    """A field of a stored person or legal person as text would show it (the phone decrypted)."""
+    if name == "phone":
+        return cipher.decrypt(row.phone_enc, index=row.phone_index) if row.phone_enc else None
+    value = getattr(row, name)
+    return None if value == "" else value
+
+
 class EntityLoader:
     """人口/法人: one record per ID number or USCC, merged across departments with per-field provenance."""
 
@@ -258,12 +269,18 @@ class EntityLoader:
         return SealSpec(self.spec.key_field, self.spec.encrypted_key, "phone" in fields)
 
     def apply(
-        self, session: Session, ctx: LoadContext, rows: list[dict[str, Any]], sealed: list[Sealed] | None = None
+        self,
+        session: Session,
+        ctx: LoadContext,
+        rows: list[dict[str, Any]],
+        sealed: list[Sealed] | None = None,
+        numbers: list[int] | None = None,
     ) -> Counts:
         """sealed: the rows' key index and ciphertexts computed ahead (prepare.seal_rows), else done here."""
         spec, model = self.spec, cast("Any", self.spec.model)
         key_col = model.id_index if spec.encrypted_key else model.uscc
         counts = Counts()
+        numbers = numbers if numbers is not None else [0] * len(rows)
         keyed: list[tuple[str, dict[str, Any], Sealed | None]]
         if sealed is None:
             keyed = [(self._key_value(ctx, str(r[spec.key_field])), r, None) for r in rows]
@@ -273,42 +290,71 @@ class EntityLoader:
         found = session.execute(select(model).where(among(session, key_col, keys))).scalars().all()
         existing = {(p.id_index if spec.encrypted_key else p.uscc): p for p in found}
         mapped = set(ctx.fields)
-        seen: set[str] = set()
+        seen: dict[str, tuple[int, str, dict[str, Any]]] = {}
         inserts: list[dict[str, Any]] = []
-        touched: list[int] = []
+        touched: list[dict[str, Any]] = []
         conflicts: list[dict[str, Any]] = []
+        changes: list[dict[str, Any]] = []
         mark = {"dept": ctx.department_id, "run": ctx.run_id, "source": ctx.source_id}
         provenance_docs: dict[tuple[str, ...], RawJSON] = {}
-        for key, values, seal in keyed:
-            if key in seen:
-                counts.duplicates += 1
-                continue
-            seen.add(key)
+        for (key, values, seal), number in zip(keyed, numbers, strict=True):
+            digest = content_hash(values)
+            first = seen.get(key)
             row = existing.get(key)
+            if first is not None or (row is not None and row.last_run_id == ctx.run_id):
+                self._repeat(ctx, counts, key, values, number, digest, first, row)
+                continue
+            seen[key] = (number, digest, values)
             if row is None:
-                inserts.append(self._new(ctx, key, values, mapped, mark, provenance_docs, seal))
+                inserts.append(self._new(ctx, key, values, mapped, mark, provenance_docs, seal, digest, number))
                 counts.loaded += 1
                 continue
-            if row.last_run_id == ctx.run_id:
-                counts.duplicates += 1
-                continue
-            changed, new_conflicts = self._merge(session, ctx, row, values, mapped, mark)
+            changed, new_conflicts = self._merge(session, ctx, row, values, mapped, mark, changes)
             conflicts.extend(new_conflicts)
             counts.conflicts += len(new_conflicts)
             if changed:
-                row.last_run_id, row.updated_at = ctx.run_id, ctx.now
+                row.last_run_id, row.updated_at, row.content_hash, row.last_row = ctx.run_id, ctx.now, digest, number
                 counts.updated += 1
             else:
-                touched.append(row.id)
+                touched.append({"id": row.id, "last_run_id": ctx.run_id, "content_hash": digest, "last_row": number})
                 counts.unchanged += 1
         if inserts:
             bulk_insert(session, model, inserts)
         if touched:
-            session.execute(update(model).where(among(session, model.id, touched)).values(last_run_id=ctx.run_id))
+            session.execute(update(model), touched)
         if conflicts:
             bulk_insert(session, FieldConflict, conflicts)
         session.flush()
+        if changes:
+            bulk_insert(session, Change, changes)
         return counts
+
+    def _repeat(
+        self,
+        ctx: LoadContext,
+        counts: Counts,
+        key: str,
+        values: dict[str, Any],
+        number: int,
+        digest: str,
+        first: tuple[int, str, dict[str, Any]] | None,
+        row: Any,
+    ) -> None:
+        """The key was already read in this run: identical → duplicate, otherwise held with both values."""
+        if first is not None:
+            if first[1] == digest:
+                counts.duplicates += 1
+                return
+            fields = _differing(first[2], values, self.spec.key_field)
+            other = first[0]
+        else:
+            if row.content_hash == digest:
+                counts.duplicates += 1
+                return
+            stored = {n: current_value(self.spec, ctx.cipher, row, n) for n in values if n != self.spec.key_field}
+            fields = _differing(stored, values, self.spec.key_field)
+            other = row.last_row
+        counts.held.append(Held(number, other, str(values[self.spec.key_field]), values, fields))
 
     def _new(
         self,
@@ -318,11 +364,19 @@ class EntityLoader:
         mapped: set[str],
         mark: dict[str, int],
         provenance_docs: dict[tuple[str, ...], RawJSON],
-        seal: Sealed | None = None,
+        seal: Sealed | None,
+        digest: str,
+        number: int,
     ) -> dict[str, Any]:
         spec = self.spec
         raw_key = str(values[spec.key_field])
-        out: dict[str, Any] = {"first_run_id": ctx.run_id, "last_run_id": ctx.run_id, "updated_at": ctx.now}
+        out: dict[str, Any] = {
+            "first_run_id": ctx.run_id,
+            "last_run_id": ctx.run_id,
+            "last_row": number,
+            "content_hash": digest,
+            "updated_at": ctx.now,
+        }
         if spec.encrypted_key:
             key_enc = seal[1] if seal is not None else ctx.cipher.encrypt(raw_key)
             out.update(id_index=key, id_enc=key_enc, id_masked=mask_id_number(raw_key))
@@ -363,12 +417,13 @@ class EntityLoader:
         values: dict[str, Any],
         mapped: set[str],
         mark: dict[str, int],
+        changes: list[dict[str, Any]],
     ) -> tuple[bool, list[dict[str, Any]]]:
         spec = self.spec
         provenance = dict(row.provenance or {})
         changed = False
         conflicts: list[dict[str, Any]] = []
-        for name in (*spec.plain, *spec.dates, *spec.numbers, "phone"):
+        for name in spec.fields:
             incoming = values.get(name) if name in mapped else None
             if incoming is None:
                 continue
@@ -385,6 +440,10 @@ class EntityLoader:
                 continue
             owner = (provenance.get(name) or {}).get("dept")
             if empty or owner in (None, ctx.department_id):
+                entity_id = row.id
+                changes.append(
+                    ctx.change(spec.entity, entity_id, name, current_value(spec, ctx.cipher, row, name), incoming)
+                )
                 self._set(ctx, row, name, incoming)
                 provenance[name] = mark
                 changed = True
@@ -399,11 +458,7 @@ class EntityLoader:
                 )
             ).first()
             if dup is None and not any(c["entity_id"] == row.id and c["incoming_hash"] == digest for c in conflicts):
-                current_text = (
-                    ctx.cipher.decrypt(row.phone_enc, index=row.phone_index)
-                    if name == "phone"
-                    else str(getattr(row, name))
-                )
+                current_text = as_text(current_value(spec, ctx.cipher, row, name)) or ""
                 conflicts.append(
                     {
                         "entity": spec.entity,
@@ -425,29 +480,29 @@ class EntityLoader:
         return changed, conflicts
 
     def _set(self, ctx: LoadContext, row: Any, name: str, value: Any) -> None:
-        if name == "phone":
-            row.phone_enc = ctx.cipher.encrypt(value)
-            row.phone_index = ctx.cipher.blind_index(value)
-            row.phone_masked = mask_phone(value)
-        else:
-            setattr(row, name, _typed(self.spec, name, value))
+        set_value(self.spec, ctx.cipher, row, name, value)
 
 
-def apply_value(spec: EntitySpec, cipher: FieldCipher, row: Any, name: str, value: str, mark: dict[str, int]) -> None:
-    """Used when a department resolves a conflict by taking the incoming value."""
-    loader = EntityLoader(spec)
-    ctx_cipher = cipher
+def set_value(spec: EntitySpec, cipher: FieldCipher, row: Any, name: str, value: Any) -> None:
     if name == "phone":
-        row.phone_enc, row.phone_index, row.phone_masked = (
-            ctx_cipher.encrypt(value),
-            cipher.blind_index(value),
-            mask_phone(value),
-        )
+        row.phone_enc = cipher.encrypt(value)
+        row.phone_index = cipher.blind_index(value)
+        row.phone_masked = mask_phone(value)
     else:
-        setattr(row, name, _typed(loader.spec, name, value))
+        setattr(row, name, _typed(spec, name, value))
+
+
+def apply_value(
+    session: Session, spec: EntitySpec, ctx: LoadContext, row: Any, name: str, value: str, mark: dict[str, Any]
+) -> None:
+    """A department resolves a conflict by taking the incoming value: kept in the record's history too."""
+    old = current_value(spec, ctx.cipher, row, name)
+    set_value(spec, ctx.cipher, row, name, value)
     provenance = dict(row.provenance or {})
     provenance[name] = mark
     row.provenance = provenance
+    row.updated_at = ctx.now
+    session.add(Change(**ctx.change(spec.entity, row.id, name, old, value)))
 
 
 def loader_for(base_library: str) -> RecordLoader | EntityLoader:

@@ -38,6 +38,9 @@ class Source(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_by: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a deleted file source stays as a row: its runs, records and history still name it
+    deleted_at: Mapped[datetime | None]
+    deleted_by: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Mapping(Base):
@@ -81,30 +84,58 @@ class Run(Base):
     unchanged: Mapped[int] = mapped_column(default=0)
     quarantined: Mapped[int] = mapped_column(default=0)
     duplicates: Mapped[int] = mapped_column(default=0)
-    conflicts: Mapped[int] = mapped_column(default=0)
+    conflicts: Mapped[int] = mapped_column(default=0)  # fields held because another department supplied them
+    key_conflicts: Mapped[int] = mapped_column(default=0)  # rows repeating a key of this run with other values
     watermark_to: Mapped[str] = mapped_column(String(100), default="")
     error: Mapped[str] = mapped_column(String(2000), default="")
     lineage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
 class QuarantineRow(Base):
-    """A row that failed normalisation or validation: kept with its row number and reasons until fixed."""
+    """A row held back: it failed normalisation or validation (kind "invalid"), or it repeats a key
+    already read in the same run with different values (kind "conflict"). Kept, encrypted, with its
+    row number and reasons until fixed, chosen or discarded.
+
+    One entry per department and content fingerprint: the same bad row uploaded again (as the same or
+    a new source) is seen again (QuarantineSighting), never added again."""
 
     __tablename__ = "integration_quarantine"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("integration_source.id", ondelete="CASCADE"), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("integration_run.id", ondelete="CASCADE"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("catalog_resource.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(12), default="invalid")  # invalid | conflict
     row_number: Mapped[int]
     row_hash: Mapped[str] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
     data_enc: Mapped[str] = mapped_column(Text)  # the raw row, SM4-encrypted: it may hold personal data
+    # kind "conflict": the row it repeats and the differing values of both, SM4-encrypted JSON
+    other_row: Mapped[int | None]
+    conflict_enc: Mapped[str | None] = mapped_column(Text)
     reasons: Mapped[list[dict[str, str]]] = mapped_column(JSON)
     reason: Mapped[str] = mapped_column(String(1000))
-    status: Mapped[str] = mapped_column(String(12), default="open")  # open resubmitted discarded
+    status: Mapped[str] = mapped_column(String(12), default="open")  # open resubmitted discarded resolved
     resolved_by: Mapped[str] = mapped_column(String(64), default="")
     resolved_at: Mapped[datetime | None]
 
-    __table_args__ = (UniqueConstraint("source_id", "row_hash"),)
+    __table_args__ = (UniqueConstraint("department_id", "fingerprint"),)
+
+
+class QuarantineSighting(Base):
+    """A run met a quarantine entry (at this row): what the run's report links to as still open."""
+
+    __tablename__ = "integration_quarantine_sighting"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    quarantine_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("integration_quarantine.id", ondelete="CASCADE"), index=True
+    )
+    run_id: Mapped[int] = mapped_column(ForeignKey("integration_run.id", ondelete="CASCADE"), index=True)
+    row_number: Mapped[int]
+
+    __table_args__ = (UniqueConstraint("run_id", "quarantine_id"),)
 
 
 class Record(Base):
@@ -120,6 +151,7 @@ class Record(Base):
     source_id: Mapped[int | None] = mapped_column(ForeignKey("integration_source.id", ondelete="SET NULL"))
     first_run_id: Mapped[int] = mapped_column(default=0)
     last_run_id: Mapped[int] = mapped_column(default=0)
+    last_row: Mapped[int] = mapped_column(default=0)  # its row in the last run: names it in an in-run conflict
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (UniqueConstraint("resource_id", "key"),)
@@ -146,6 +178,7 @@ class Person(Base):
     content_hash: Mapped[str] = mapped_column(String(40), default="")
     first_run_id: Mapped[int] = mapped_column(default=0)
     last_run_id: Mapped[int] = mapped_column(default=0)
+    last_row: Mapped[int] = mapped_column(default=0)  # its row in the last run: names it in an in-run conflict
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -169,6 +202,7 @@ class LegalPerson(Base):
     content_hash: Mapped[str] = mapped_column(String(40), default="")
     first_run_id: Mapped[int] = mapped_column(default=0)
     last_run_id: Mapped[int] = mapped_column(default=0)
+    last_row: Mapped[int] = mapped_column(default=0)  # its row in the last run: names it in an in-run conflict
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -194,6 +228,30 @@ class FieldConflict(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     __table_args__ = (Index("ix_integration_conflict_key", "entity", "entity_id", "field", "incoming_hash"),)
+
+
+class Change(Base):
+    """One field of a record changed by a load or a decision: who, when, which run, old → new.
+
+    Values are SM4-encrypted (they may be personal data) and shown masked as the record is."""
+
+    __tablename__ = "integration_change"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(12))  # record | person | legal
+    entity_id: Mapped[int] = mapped_column(BigId)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("catalog_resource.id"), index=True)
+    field: Mapped[str] = mapped_column(String(64))
+    old_enc: Mapped[str | None] = mapped_column(Text)
+    new_enc: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("integration_run.id", ondelete="SET NULL"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("integration_source.id", ondelete="SET NULL"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"))
+    operator: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_integration_change_entity", "entity", "entity_id"),)
 
 
 class QualitySnapshot(Base):

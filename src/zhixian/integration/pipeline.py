@@ -9,8 +9,6 @@ process resolves entities and writes; batches are still committed one by one, in
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import multiprocessing
 import time
@@ -28,10 +26,10 @@ from zhixian.catalog import service as catalog_service
 from zhixian.clock import utcnow
 from zhixian.db import Database
 from zhixian.errors import DomainError, Invalid, Unavailable
-from zhixian.integration import prepare, rules
+from zhixian.integration import holding, prepare, rules
 from zhixian.integration.connectors import Opened, files, remote
-from zhixian.integration.loaders import Counts, EntityLoader, LoadContext, among, bulk_insert, loader_for
-from zhixian.integration.models import Mapping, QuarantineRow, Run, Source
+from zhixian.integration.loaders import Counts, EntityLoader, LoadContext, loader_for
+from zhixian.integration.models import Mapping, Run, Source
 from zhixian.platform import outbound
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Division
@@ -101,20 +99,31 @@ def current_mapping(session: Session, source: Source) -> Mapping:
     return row
 
 
+def file_of(source: Source, data_dir: Path | None) -> Path | None:
+    """Where an uploaded file is: stored relative to the data directory (older rows: absolute)."""
+    if not source.file_path:
+        return None
+    path = Path(source.file_path)
+    return path if path.is_absolute() or data_dir is None else data_dir / path
+
+
 def open_source(
     source: Source,
     cipher: FieldCipher,
     *,
+    data_dir: Path | None = None,
     limit: int | None = None,
     watermark: str = "",
     policy: outbound.Policy | None = None,
 ) -> Opened:
-    """The source's rows; remote ones only through ``policy`` (None: nothing local may be reached)."""
+    """The source's rows; remote ones only through ``policy`` (None: nothing local may be reached).
+
+    data_dir: what an uploaded file's stored path is relative to (settings.data_dir)."""
     cfg = source.config or {}
     timeout = int(cfg.get("timeout", 30))
     if source.kind in ("csv", "excel", "json"):
-        path = Path(source.file_path)
-        if not source.file_path or not path.exists():
+        path = file_of(source, data_dir)
+        if path is None or not path.exists():
             raise Invalid("数据源文件不存在，请重新上传")
         if source.kind == "csv":
             return files.open_csv(path, cfg.get("encoding", "utf-8"), cfg.get("delimiter", ","))
@@ -142,11 +151,6 @@ def open_source(
         timeout=timeout,
         policy=policy,
     )
-
-
-def row_hash(number: int, raw: dict[str, Any]) -> str:
-    body = json.dumps([number, raw], sort_keys=True, ensure_ascii=False, default=str).encode()
-    return hashlib.blake2b(body, digest_size=20).hexdigest()
 
 
 def _wm_key(value: Any) -> tuple[int, float, str]:
@@ -192,8 +196,9 @@ def process_batch(
     rows: list[tuple[int, dict[str, Any]]],
     cipher: FieldCipher,
     prepared: prepare.Prepared | None = None,
-) -> tuple[Counts, int]:
-    """Validate, quarantine and load one batch in the caller's transaction. Returns counts and quarantined.
+    operator: str = "",
+) -> Counts:
+    """Validate, quarantine and load one batch in the caller's transaction; the counts of every row.
 
     prepared: the batch already validated (and sealed) by a worker process; else done here."""
     loader = loader_for(plan.base_library)
@@ -211,39 +216,36 @@ def process_batch(
         cipher=cipher,
         now=utcnow(),
         fields=list(plan.mapping),
+        operator=operator,
     )
     if not good:
         counts = Counts()
     elif isinstance(loader, EntityLoader):
-        counts = loader.apply(session, ctx, good, prepared.sealed)
+        counts = loader.apply(session, ctx, good, prepared.sealed, prepared.numbers)
     else:
-        counts = loader.apply(session, ctx, good)
-    if bad:
-        hashes = [row_hash(b["number"], b["raw"]) for b in bad]
-        known = set(
-            session.execute(
-                select(QuarantineRow.row_hash).where(
-                    QuarantineRow.source_id == plan.source_id, among(session, QuarantineRow.row_hash, hashes)
-                )
-            ).scalars()
+        counts = loader.apply(session, ctx, good, prepared.numbers)
+    raws = dict(rows) if counts.held else {}
+    entries = [
+        holding.Entry(holding.fingerprint(plan.resource_id, b["raw"]), "invalid", b["number"], b["raw"], b["errors"])
+        for b in bad
+    ]
+    for h in counts.held:
+        per_item, sentence = holding.conflict_reasons(plan, h)
+        entries.append(
+            holding.Entry(
+                holding.conflict_fingerprint(plan.resource_id, h),
+                "conflict",
+                h.number,
+                raws.get(h.number, {}),
+                per_item,
+                h,
+                sentence,
+            )
         )
-        fresh = [
-            {
-                "source_id": plan.source_id,
-                "run_id": run_id,
-                "row_number": b["number"],
-                "row_hash": h,
-                "data_enc": cipher.encrypt(json.dumps(b["raw"], ensure_ascii=False, default=str)),
-                "reasons": b["errors"],
-                "reason": rules.reason_text(b["errors"]),
-                "status": "open",
-            }
-            for b, h in zip(bad, hashes, strict=True)
-            if h not in known
-        ]
-        if fresh:
-            bulk_insert(session, QuarantineRow, fresh)
-    return counts, len(bad)
+    invalid, conflicts, duplicates = holding.hold(session, plan, run_id, entries, cipher)
+    counts.quarantined, counts.key_conflicts = invalid, conflicts
+    counts.duplicates += duplicates
+    return counts
 
 
 def _batches(
@@ -279,10 +281,12 @@ def _batches(
 PARALLEL_MIN_BYTES = 8 * 1024 * 1024  # below this a worker process costs more than it saves
 
 
-def _pool(plan: Plan, source: Source, cipher: FieldCipher, workers: int | None) -> ProcessPoolExecutor | None:
+def _pool(
+    plan: Plan, source: Source, cipher: FieldCipher, workers: int | None, data_dir: Path | None
+) -> ProcessPoolExecutor | None:
     """Worker processes that validate and seal batches ahead of the writer (None: do it inline)."""
     if workers is None:
-        path = Path(source.file_path) if source.kind in ("csv", "excel", "json") and source.file_path else None
+        path = file_of(source, data_dir) if source.kind in ("csv", "excel", "json") else None
         workers = 1 if path is not None and path.exists() and path.stat().st_size >= PARALLEL_MIN_BYTES else 0
     if workers <= 0 or not plan.items:
         return None
@@ -359,13 +363,14 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
     progress: Callable[[Run], None] | None = None,
     workers: int | None = None,
     policy: outbound.Policy | None = None,
+    data_dir: Path | None = None,
 ) -> None:
     """Runs (or resumes) a run to the end. Owns its transactions; never call inside a request transaction.
 
     workers: processes preparing batches ahead (None: one for big files, none otherwise).
     batch_size: rows per transaction (None: BATCH, or BIG_BATCH when a worker prepares them).
     policy: where remote sources may connect (outbound.Policy.of(settings)); remote reads happen between
-    transactions, never inside one."""
+    transactions, never inside one. data_dir: settings.data_dir, where uploaded files are kept."""
     started = time.monotonic()
     done = 0
     pool: ProcessPoolExecutor | None = None
@@ -379,17 +384,18 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
             source = session.get(Source, run.source_id)
             assert source is not None
             skip = run.checkpoint
+            operator = run.operator
             top_seen = run.watermark_to
             session.expunge(source)
-        opened = open_source(source, cipher, watermark=plan.watermark_value, policy=policy)
-        pool = _pool(plan, source, cipher, workers)
+        opened = open_source(source, cipher, data_dir=data_dir, watermark=plan.watermark_value, policy=policy)
+        pool = _pool(plan, source, cipher, workers, data_dir)
         ahead = (workers or 1) + 1
         if batch_size is None:
             batch_size = BIG_BATCH if pool is not None else BATCH
         for (consumed, batch, top), prepared in _ahead(_batches(opened, skip, plan, batch_size), pool, ahead):
             with db.transaction() as session:
                 _size_cache(session, db, big=pool is not None)
-                counts, quarantined = process_batch(session, plan, run_id, batch, cipher, prepared)
+                counts = process_batch(session, plan, run_id, batch, cipher, prepared, operator)
                 run = session.get(Run, run_id)
                 assert run is not None
                 run.read += len(batch)
@@ -398,7 +404,8 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
                 run.unchanged += counts.unchanged
                 run.duplicates += counts.duplicates
                 run.conflicts += counts.conflicts
-                run.quarantined += quarantined
+                run.key_conflicts += counts.key_conflicts
+                run.quarantined += counts.quarantined
                 run.checkpoint += consumed
                 run.batches += 1
                 if top and (not top_seen or _wm_key(top) > _wm_key(top_seen)):
@@ -435,6 +442,7 @@ def execute(  # noqa: PLR0915 - one linear story: plan, batches, failure, finish
                     "unchanged": run.unchanged,
                     "quarantined": run.quarantined,
                     "duplicates": run.duplicates,
+                    "key_conflicts": run.key_conflicts,
                     "conflicts": run.conflicts,
                 },
             )

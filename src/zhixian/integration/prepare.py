@@ -29,6 +29,7 @@ class Prepared:
     good: list[dict[str, Any]]
     bad: list[dict[str, Any]]  # {"number", "raw", "errors"}
     sealed: list[Sealed] | None  # parallel to good, when sealing was asked for
+    numbers: list[int]  # parallel to good: each clean row's number in the source
 
 
 def seal_rows(cipher: FieldCipher, spec: SealSpec, rows: list[dict[str, Any]]) -> list[Sealed]:
@@ -58,13 +59,15 @@ def prepare(
 ) -> Prepared:
     good: list[dict[str, Any]] = []
     bad: list[dict[str, Any]] = []
+    numbers: list[int] = []
     for number, raw in rows:
         clean, errors = checker.check(raw)
         if errors:
             bad.append({"number": number, "raw": raw, "errors": errors})
         else:
             good.append(clean)
-    return Prepared(good, bad, seal_rows(cipher, seal, good) if seal is not None else None)
+            numbers.append(number)
+    return Prepared(good, bad, seal_rows(cipher, seal, good) if seal is not None else None, numbers)
 
 
 _worker: tuple[rules.RowChecker, FieldCipher, SealSpec | None] | None = None

@@ -1,8 +1,14 @@
-"""Data quality per resource: completeness, validity, timeliness (against the update cycle), duplication.
+"""Data quality per resource, a property of its current records rather than of the last run:
 
-A snapshot is taken after every run and by the daily job, one row per resource and day, so the
-dashboard shows a trend. A resource whose last load is older than its update cycle is overdue and
-shows on its department's home page.
+* completeness — share of the items filled in the records;
+* validity — records ÷ (records + rows still open in the quarantine as invalid): a row fixed and
+  loaded from the quarantine counts at once, and one small file cannot halve a large resource;
+* duplication — records whose key still has an unsettled same-key conflict ÷ records;
+* timeliness — age of the last load against the resource's update cycle.
+
+A snapshot is taken after every run, after every quarantine decision and by the daily job, one row
+per resource and day, so the dashboard shows a trend. A resource whose last load is older than its
+update cycle is overdue and shows on its department's home page.
 """
 
 from __future__ import annotations
@@ -16,7 +22,7 @@ from sqlalchemy.orm import Session
 from zhixian.catalog import grading
 from zhixian.catalog.models import Resource
 from zhixian.clock import LOCAL_TZ, utcnow
-from zhixian.integration.models import LegalPerson, Person, QualitySnapshot, Record, Run, Source
+from zhixian.integration.models import LegalPerson, Person, QualitySnapshot, QuarantineRow, Record, Run, Source
 
 _PERSON_FIELDS = ("name", "gender", "birth_date", "phone_index", "address", "division_code")
 _LEGAL_FIELDS = ("name", "legal_rep", "address", "established", "phone_index", "division_code")
@@ -68,8 +74,16 @@ def snapshot(session: Session, *, resource_id: int, now: datetime | None = None)
         .all()
     )
     last = runs[0] if runs else None
-    validity = 1 - last.quarantined / last.read if last and last.read else 0.0
-    duplication = last.duplicates / last.read if last and last.read else 0.0
+    held = dict(
+        session.execute(
+            select(QuarantineRow.kind, func.count())
+            .where(QuarantineRow.resource_id == resource_id, QuarantineRow.status == "open")
+            .group_by(QuarantineRow.kind)
+        ).all()
+    )
+    invalid, conflicting = int(held.get("invalid", 0)), int(held.get("conflict", 0))
+    validity = total / (total + invalid) if total + invalid else 0.0
+    duplication = min(1.0, conflicting / total) if total else 0.0
     cycle = grading.CYCLE_DAYS.get(resource.update_cycle)
     last_at = last.finished_at if last else None
     overdue = False
@@ -90,7 +104,12 @@ def snapshot(session: Session, *, resource_id: int, now: datetime | None = None)
     snap.records, snap.completeness, snap.validity = total, round(completeness, 4), round(validity, 4)
     snap.timeliness, snap.duplication, snap.overdue = round(timeliness, 4), round(duplication, 4), overdue
     snap.last_load_at = last_at
-    snap.detail = {"update_cycle": resource.update_cycle, "last_run": last.id if last else None}
+    snap.detail = {
+        "update_cycle": resource.update_cycle,
+        "last_run": last.id if last else None,
+        "open_invalid": invalid,
+        "open_conflicts": conflicting,
+    }
     session.flush()
     return snap
 

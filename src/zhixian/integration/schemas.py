@@ -142,6 +142,9 @@ class SourceRead(Output):
     next_run_at: datetime | None
     mapping_version: int
     active: bool
+    deleted_at: datetime | None = None
+    deleted_by: str = ""
+    department_name: str = ""
     columns: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
     rows: int | None = None
@@ -195,11 +198,14 @@ class RunRead(Output):
     unchanged: int
     quarantined: int
     duplicates: int
-    conflicts: int
+    key_conflicts: int = Field(description="与本次已读行主键相同、内容不同而暂存待选的行")
+    conflicts: int = Field(description="与其他部门所供值不同、留待资源部门确认的字段数（该行仍计入新增/更新/未变）")
     error: str
     lineage: dict[str, Any]
     total: int | None = None  # rows in the source file, when known
     progress: float | None = None  # checkpoint / total
+    source_name: str = ""
+    still_open: int | None = Field(default=None, description="本次隔离与暂存的行中仍待处理的条数")
 
 
 class RunAccepted(Output):
@@ -215,16 +221,42 @@ class QuarantineRead(Output):
     id: int
     source_id: int
     run_id: int
+    kind: str = Field(description="invalid：未通过校验；conflict：与 other_row 行主键相同、内容不同")
     row_number: int
+    other_row: int | None = None
     reason: str
     reasons: list[dict[str, str]]
     status: str
     resolved_by: str
     data: dict[str, Any] | None = None
+    pairs: dict[str, list[str | None]] | None = Field(
+        default=None, description="同键异值：各有差异的信息项 → [other_row 行的值, 本行的值]（仅详情，查看留痕）"
+    )
 
 
 class ResubmitIn(Input):
     values: dict[str, Any] = Field(max_length=500)
+
+
+class ChooseIn(Input):
+    """For each differing item: keep the value of the row already loaded ("kept") or take this row's ("held")."""
+
+    choices: dict[str, Literal["kept", "held"]] = Field(max_length=500)
+
+
+class ChangeRead(Output):
+    """One field of a record changed: old → new (masked as the record is), who, when, which run."""
+
+    field: str
+    label: str
+    old: str
+    new: str
+    run_id: int | None
+    source_name: str
+    department_name: str
+    operator: str
+    note: str
+    changed_at: datetime
 
 
 class PersonRead(Output):

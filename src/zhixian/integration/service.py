@@ -7,12 +7,8 @@ started here is only queued; ``worker`` executes it outside the request (it comm
 
 from __future__ import annotations
 
-import hashlib
-import shutil
-import tempfile
 from datetime import datetime
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
@@ -23,7 +19,7 @@ from zhixian.clock import utcnow
 from zhixian.db import outside_gate
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhixian.integration import pipeline, rules, schedule, worker
-from zhixian.integration.connectors import FileInfo, Opened, files, kind_for, remote
+from zhixian.integration.connectors import Opened, remote
 from zhixian.integration.models import Mapping, Run, Source
 from zhixian.integration.schemas import (
     MappingIn,
@@ -39,12 +35,6 @@ from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Department
 from zhixian.settings import Settings
 
-CHUNK = 1 << 20
-
-
-def _authority(actor: Actor) -> bool:
-    return actor.county_scope and actor.can("catalog.review")
-
 
 def source_scope(actor: Actor) -> ColumnElement[bool]:
     if actor.county_scope:
@@ -52,12 +42,41 @@ def source_scope(actor: Actor) -> ColumnElement[bool]:
     return Source.department_id.in_(select(Department.id).where(actor.department_filter(Department.path)))
 
 
+# --- where a department may load (one rule: the forms offer exactly what the API accepts)
+
+MAINTAINED_ELSEWHERE = ("地理",)  # the geographic base library is kept by 数字城管 (grids, gazetteer)
+
+
+def _may_load(actor: Actor, resource: Resource, department_path: str) -> bool:
+    """Into the county's base resources, or into a resource of the actor's own department (or below);
+    county scope (the data authority) into any."""
+    return resource.kind == "基础" or actor.sees_department(department_path)
+
+
+def loadable_targets(session: Session, *, actor: Actor) -> list[Resource]:
+    """The resources the actor may create a source for: what the source forms list."""
+    actor.require("integration.run")
+    rows = session.execute(
+        select(Resource, Department.path)
+        .join(Department, Department.id == Resource.department_id)
+        .where(
+            Resource.status == "published",
+            Resource.classified.is_(False),
+            Resource.key_field != "",
+            Resource.base_library.not_in(MAINTAINED_ELSEWHERE),
+        )
+        .order_by(Resource.code)
+    ).all()
+    return [r for r, path in rows if _may_load(actor, r, path)]
+
+
 def target_resource(session: Session, actor: Actor, resource_id: int) -> Resource:
+    """The resource a source loads into, if the actor may load there; the reason in Chinese if not."""
     resource = catalog_service.loadable_resource(session, resource_id)
-    if _authority(actor) or resource.kind == "基础":
-        return resource
+    if resource.base_library in MAINTAINED_ELSEWHERE:
+        raise Invalid(f"目录资源“{resource.name}”由数字城管子系统维护（地理基础库），不能在此加载数据")
     dept = session.get(Department, resource.department_id)
-    if dept is None or not actor.sees_department(dept.path):
+    if dept is None or not _may_load(actor, resource, dept.path):
         raise NotPermitted("只能向本部门的目录资源或全县基础库加载数据")
     return resource
 
@@ -71,8 +90,26 @@ def get_source(session: Session, *, actor: Actor, source_id: int) -> Source:
 
 
 def list_sources(session: Session, *, actor: Actor) -> list[Source]:
+    """The sources in use (a deleted file source is reached from its runs and records, not listed)."""
     actor.require("integration.view")
-    return list(session.execute(select(Source).where(source_scope(actor)).order_by(Source.id.desc())).scalars())
+    stmt = select(Source).where(source_scope(actor), Source.deleted_at.is_(None)).order_by(Source.id.desc())
+    return list(session.execute(stmt).scalars())
+
+
+def live_source(session: Session, *, actor: Actor, source_id: int) -> Source:
+    """A source that may still be changed or run."""
+    row = get_source(session, actor=actor, source_id=source_id)
+    if row.deleted_at is not None:
+        raise Conflict("该数据源已删除，不能再修改或运行")
+    return row
+
+
+def source_names(session: Session, ids: set[int]) -> dict[int, str]:
+    """Names to show instead of ids; a deleted source says so."""
+    if not ids:
+        return {}
+    rows = session.execute(select(Source.id, Source.name, Source.deleted_at).where(Source.id.in_(ids))).all()
+    return {i: f"{n}（已删除）" if gone else n for i, n, gone in rows}
 
 
 def source_read(session: Session, row: Source) -> SourceRead:
@@ -85,40 +122,6 @@ def source_read(session: Session, row: Source) -> SourceRead:
 
 
 # --- uploads
-
-
-def store_upload(settings: Settings, stream: IO[bytes], filename: str, sheet: str = "") -> tuple[Path, str, FileInfo]:
-    """Streams the upload to disk (never whole in memory), checks it whole, and keeps it by content hash."""
-    kind = kind_for(filename)
-    if kind is None:
-        raise Invalid("只支持 CSV、Excel（.xlsx/.xls）和 JSON 文件", field="file")
-    folder = settings.data_dir / "integration" / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
-    size = 0
-    with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".part") as tmp:
-        tmp_path = Path(tmp.name)
-        while chunk := stream.read(CHUNK):
-            digest.update(chunk)
-            size += len(chunk)
-            if size > settings.max_upload_bytes:
-                tmp.close()
-                tmp_path.unlink(missing_ok=True)
-                raise Invalid(f"文件超过上传上限 {settings.max_upload_bytes // (1024 * 1024)} MB", field="file")
-            tmp.write(chunk)
-    if size == 0:
-        tmp_path.unlink(missing_ok=True)
-        raise Invalid("文件为空（0 字节），请选择有内容的文件", field="file")
-    try:
-        suffix = Path(filename).suffix.lower()
-        final = folder / f"{digest.hexdigest()}{suffix}"
-        shutil.move(tmp_path, final)
-        tmp_path = final
-        info = files.scan(final, kind, sheet)
-    except BaseException:
-        tmp_path.unlink(missing_ok=True)
-        raise
-    return final, digest.hexdigest(), info
 
 
 def check_new_source(session: Session, actor: Actor, resource_id: int) -> None:
@@ -143,71 +146,9 @@ def register_source(session: Session, *, actor: Actor, row: Source, detail: dict
     return row
 
 
-def _apply_file(row: Source, path: Path, sha: str, info: FileInfo, filename: str) -> None:
-    row.kind, row.file_path, row.file_sha256, row.file_name = info.kind, str(path), sha, Path(filename).name[:255]
-    row.config = {
-        **(row.config or {}),
-        "columns": info.columns,
-        "rows": info.rows,
-        "notes": info.notes,
-        "encoding": info.encoding,
-        "delimiter": info.delimiter,
-        "sheet": info.sheet,
-    }
-
-
-def create_file_source(
-    session: Session,
-    *,
-    actor: Actor,
-    settings: Settings,
-    name: str,
-    resource_id: int,
-    filename: str,
-    stream: IO[bytes],
-    sheet: str = "",
-) -> Source:
-    if not name.strip():
-        raise Invalid("请填写数据源名称", field="name")
-    check_new_source(session, actor, resource_id)
-    path, sha, info = store_upload(settings, stream, filename, sheet)
-    row = Source(
-        name=name.strip()[:200],
-        department_id=actor.department_id,
-        resource_id=resource_id,
-        created_by=actor.username,
-        config={},
-    )
-    _apply_file(row, path, sha, info, filename)
-    return register_source(
-        session, actor=actor, row=row, detail={"file": row.file_name, "sha256": sha, "rows": info.rows}
-    )
-
-
-def replace_file(
-    session: Session, *, actor: Actor, settings: Settings, source_id: int, filename: str, stream: IO[bytes]
-) -> Source:
-    actor.require("integration.run")
-    row = get_source(session, actor=actor, source_id=source_id)
-    if row.kind not in ("csv", "excel", "json"):
-        raise Invalid("该数据源不是文件数据源")
-    path, sha, info = store_upload(settings, stream, filename, (row.config or {}).get("sheet", ""))
-    _apply_file(row, path, sha, info, filename)
-    session.flush()
-    audit.record(
-        session,
-        actor.audit,
-        action="integration.source.file",
-        object_type="integration_source",
-        object_id=row.id,
-        detail={"file": row.file_name, "sha256": sha},
-    )
-    return row
-
-
 def update_settings(session: Session, *, actor: Actor, source_id: int, data: SourceSettings) -> Source:
     actor.require("integration.run")
-    row = get_source(session, actor=actor, source_id=source_id)
+    row = live_source(session, actor=actor, source_id=source_id)
     if data.schedule:
         schedule.parse(data.schedule)
     if data.incremental == "watermark" and not data.watermark_column:
@@ -251,7 +192,7 @@ def suggest_mapping(columns: list[str], resource: Resource) -> dict[str, str]:
 
 def set_mapping(session: Session, *, actor: Actor, source_id: int, data: MappingIn) -> Mapping:
     actor.require("integration.run")
-    row = get_source(session, actor=actor, source_id=source_id)
+    row = live_source(session, actor=actor, source_id=source_id)
     resource = catalog_service.loadable_resource(session, row.resource_id)
     fields = {i.field_name: i for i in resource.items}
     columns = {k: v for k, v in data.columns.items() if v}
@@ -319,7 +260,8 @@ def preview(
     policy = outbound.Policy.of(settings)
 
     def read() -> tuple[list[str], list[tuple[int, dict[str, Any]]]]:
-        return _first_rows(pipeline.open_source(row, cipher, limit=rows, policy=policy), rows)
+        opened = pipeline.open_source(row, cipher, data_dir=settings.data_dir, limit=rows, policy=policy)
+        return _first_rows(opened, rows)
 
     columns, first = outside_gate(session, read) if row.kind in ("sql", "http") else read()
     if mapping is None and row.mapping_version:
@@ -366,14 +308,18 @@ def preview(
 
 def start_run(session: Session, *, actor: Actor, source_id: int, trigger: str = "manual") -> Run:
     actor.require("integration.run")
-    source = get_source(session, actor=actor, source_id=source_id)
+    source = live_source(session, actor=actor, source_id=source_id)
     if not source.active:
         raise Conflict("数据源已停用")
     resource = target_resource(session, actor, source.resource_id)
     mapping = pipeline.current_mapping(session, source)
+    # an unfinished run blocks a new one while it can still be resumed (its file is still the source's)
     open_run = session.execute(
         select(Run.id).where(
-            Run.source_id == source.id, Run.status.in_(("queued", "running", "failed")), Run.kind == "load"
+            Run.source_id == source.id,
+            Run.kind == "load",
+            (Run.status.in_(("queued", "running")))
+            | ((Run.status == "failed") & (Run.source_fingerprint == source.file_sha256)),
         )
     ).scalar()
     if open_run is not None:
@@ -425,8 +371,12 @@ def get_run(session: Session, *, actor: Actor, run_id: int) -> Run:
 
 def run_read(session: Session, run: Run) -> RunRead:
     """The status view: counters, checkpoint and, for file sources, progress against the file's rows."""
+    from zhixian.integration import quarantine  # the quarantine builds on this module
+
     out = RunRead.model_validate(run)
     source = session.get(Source, run.source_id)
+    out.source_name = source_names(session, {run.source_id}).get(run.source_id, "")
+    out.still_open = sum(quarantine.still_open(session, run.id).values())
     total = (source.config or {}).get("rows") if source is not None and run.kind == "load" else None
     if isinstance(total, int) and total > 0:
         out.total = total
@@ -439,7 +389,7 @@ def check_resumable(session: Session, *, actor: Actor, run_id: int) -> Run:
     run = get_run(session, actor=actor, run_id=run_id)
     if run.status == "succeeded":
         raise Conflict("该运行已完成")
-    source = get_source(session, actor=actor, source_id=run.source_id)
+    source = live_source(session, actor=actor, source_id=run.source_id)
     if source.file_sha256 != run.source_fingerprint:
         raise Conflict("数据源文件已更换，不能继续原运行；请重新运行")
     return run

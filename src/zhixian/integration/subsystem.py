@@ -9,8 +9,10 @@ from pathlib import Path
 
 from zhixian.integration import basedata, tasks
 from zhixian.integration.api import router as api_router
+from zhixian.integration.catalog_facts import resource_facts
 from zhixian.integration.cli import app as cli_app
 from zhixian.integration.demo import seed
+from zhixian.integration.labels import LABELS
 from zhixian.integration.pages import router as page_router
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -59,4 +61,6 @@ subsystem = Subsystem(
     seed=seed,
     depends_on=("platform", "catalog"),
     home_cards=[basedata.home_cards],
+    labels=[LABELS],
+    catalog_resource_facts=[resource_facts],
 )

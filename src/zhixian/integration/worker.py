@@ -61,6 +61,7 @@ def _execute(node: Any, run_id: int) -> None:
             run_id,
             county_code=node.settings.county_code,
             policy=outbound.Policy.of(node.settings),
+            data_dir=node.settings.data_dir,
         )
     except Exception:  # the pipeline has recorded the failure on the run; keep the worker alive
         log.exception("integration run %s failed", run_id)

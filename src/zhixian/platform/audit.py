@@ -299,27 +299,3 @@ def iter_filtered(session: Session, *, flt: AuditFilter) -> Iterator[AuditRecord
     rows, _ = search(session, flt=flt, limit=1_000_000)
     yield from rows
 
-
-ACTION_NAMES = {
-    "login": "登录",
-    "login_failed": "登录失败",
-    "logout": "退出",
-    "account_locked": "账号锁定",
-    "password_change": "修改密码",
-    "password_reset": "重置密码",
-    "user_create": "创建用户",
-    "user_update": "修改用户",
-    "user_unlock": "解锁用户",
-    "permission_change": "权限变更",
-    "personal_read": "查阅个人信息",
-    "audit_export": "导出审计日志",
-    "org_import": "导入组织机构",
-    "api_token_create": "创建 API 令牌",
-    "api_token_revoke": "吊销 API 令牌",
-    "totp_enable": "启用动态口令",
-    "calendar_override": "调整工作日历",
-    "calendar_override_delete": "删除日历调整",
-    "department_create": "新建部门",
-    "department_update": "修改部门",
-    "export": "导出数据",
-}

@@ -25,7 +25,11 @@ class DivisionIn(Input):
     code: DivisionCode
     name: Name
     level: Literal["county", "town", "village"]
-    kind: Literal["县", "县级市", "区", "旗", "街道", "镇", "乡", "苏木", "社区", "村", "嘎查"]
+    # GB/T 2260 county-level kinds, then township (苏木: Inner Mongolia) and village (嘎查) kinds
+    kind: Literal[
+        "县", "自治县", "县级市", "区", "旗", "自治旗", "林区", "特区",
+        "街道", "镇", "乡", "民族乡", "苏木", "社区", "村", "嘎查",
+    ]  # fmt: skip
     parent_code: DivisionCode | None = None
 
 

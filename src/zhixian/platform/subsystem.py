@@ -9,6 +9,7 @@ from pathlib import Path
 
 from zhixian.platform import audit_anchor
 from zhixian.platform.api import router as api_router
+from zhixian.platform.labels import LABELS
 from zhixian.platform.pages import router as page_router
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -95,4 +96,5 @@ subsystem = Subsystem(
     ],
     depends_on=(),
     jobs=[Job("platform.audit_anchor", audit_anchor.job, 30)],  # anchors a log that went quiet
+    labels=[LABELS],
 )

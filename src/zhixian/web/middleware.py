@@ -1,5 +1,5 @@
 """ASGI middleware: the whole request body is read (bounded in size and time) before the app runs,
-and security headers go on every response.
+security headers go on every response, and answers marked for revalidation get a content ETag.
 
 On SQLite every request transaction passes one FIFO gate (web.deps.get_session). If the app read the body
 itself, a client that declares 100 KB and sends 18 bytes would hold that gate — and the county —
@@ -9,11 +9,13 @@ spools multipart uploads to a temporary file, and replays it: the app never wait
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Callable
 
 import anyio
+from fastapi import Depends, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline styles either: a page styles itself through its CSS files (tests/platform/test_forms.py keeps
@@ -154,7 +156,8 @@ class SecurityHeaders:
     """Security headers on every response (also the 408/413 above: this middleware wraps BodyLimit).
 
     Everything but static assets is ``Cache-Control: no-store``: pages and API answers of a signed-in
-    user must not stay in a shared or back-button cache."""
+    user must not stay in a shared or back-button cache. A route that sets its own Cache-Control (a
+    map layer without personal data, ``Revalidated``) keeps it."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -211,3 +214,68 @@ class EmptyQuery:
             if len(kept) < len(pairs):
                 scope = {**scope, "query_string": b"&".join(kept)}
         await self.app(scope, receive, send)
+
+
+class ConditionalGet:
+    """ETag revalidation for answers a route marked ``Cache-Control: private, no-cache`` (``Revalidated``).
+
+    The ETag is a hash of the body, so it changes exactly when the content does (grids reconfigured,
+    counts moved) and a browser that already holds the same body gets a 304 instead of a megabyte. The
+    body is still computed; only its transfer is saved. Answers not so marked pass through untouched.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        sent_tags = {
+            t.strip().removeprefix("W/")
+            for k, v in scope["headers"]
+            if k == b"if-none-match"
+            for t in v.decode("latin-1").split(",")
+        }
+        start: Message | None = None
+        chunks: list[bytes] = []
+
+        async def buffered(message: Message) -> None:
+            nonlocal start
+            if message["type"] == "http.response.start":
+                named = {k.lower(): v for k, v in message.get("headers", [])}
+                wanted = message["status"] == 200 and b"no-cache" in named.get(b"cache-control", b"")
+                if not wanted or b"etag" in named:
+                    await send(message)
+                    return
+                start = message
+                return
+            if start is None or message["type"] != "http.response.body":
+                await send(message)
+                return
+            chunks.append(message.get("body", b""))
+            if message.get("more_body", False):
+                return
+            body = b"".join(chunks)
+            tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+            headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+            headers.append((b"etag", tag.encode()))
+            if tag in sent_tags:
+                kept = [(k, v) for k, v in headers if k.lower() != b"content-type"]
+                await send({"type": "http.response.start", "status": 304, "headers": kept})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            headers.append((b"content-length", str(len(body)).encode()))
+            await send({**start, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+
+        await self.app(scope, receive, buffered)
+
+
+def revalidate(response: Response) -> None:
+    """Route dependency: the answer holds no personal data and may be kept by the browser, which asks
+    again each time and gets a 304 when nothing changed (see ``ConditionalGet``)."""
+    response.headers["cache-control"] = "private, no-cache"
+
+
+Revalidated = Depends(revalidate)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from zhixian.citymgmt import service
 from zhixian.citymgmt.cases import places, routing, workflow
+from zhixian.citymgmt.cases.filters import query_parameters
 from zhixian.citymgmt.models import Case, Postponement, Task
 from zhixian.citymgmt.schemas import (
     ActionIn,
@@ -39,7 +40,7 @@ from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep, Signed
 from zhixian.web.deps import SessionDep
 from zhixian.web.pagination import Page, PageParams, page_params
-from zhixian.web.params import IdPath, IdQuery
+from zhixian.web.params import IdPath
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 
@@ -255,34 +256,15 @@ async def report(
 # --- reading and acting
 
 
-@router.get("/cases", summary="案件列表（按权限范围）")
-def list_cases(
-    session: SessionDep,
-    actor: Viewer,
-    paging: Paging,
-    status: str | None = None,
-    light: str | None = Query(None, pattern="^(red|yellow|overdue_closed)$"),
-    source: str | None = None,
-    class_code: str | None = None,
-    department_id: IdQuery = None,
-    grid_code: str | None = None,
-    community_code: str | None = None,
-    street_code: str | None = None,
-    q: Annotated[str, Query(max_length=50)] = "",
-    mine: bool = False,
-) -> Page[CaseRead]:
-    flt = service.CaseFilter(
-        status=status,
-        light=light,
-        source=source,
-        class_code=class_code,
-        department_id=department_id,
-        grid_code=grid_code,
-        community_code=community_code,
-        street_code=street_code,
-        q=q,
-        mine=mine,
-    )
+@router.get(
+    "/cases",
+    summary="案件列表（按权限范围）",
+    description="条件与案件列表页相同（状态 open 为在办，不含挂账缓办，on_hold=include 时包含）；"
+    "日期为北京时间的日期，起止两端都含；参数为空即不限。",
+    openapi_extra={"parameters": query_parameters()},
+)
+def list_cases(request: Request, session: SessionDep, actor: Viewer, paging: Paging) -> Page[CaseRead]:
+    flt = service.CaseFilter.from_params(request.query_params)
     rows, total = service.list_cases(session, actor=actor, flt=flt, offset=paging.offset, limit=paging.size)
     return Page(items=[service.case_read(session, c) for c in rows], total=total, page=paging.page, size=paging.size)
 

@@ -12,8 +12,6 @@ from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import service
 from zhixian.citymgmt.cases import places
-from zhixian.citymgmt.config.standards import FINAL_STATUSES
-from zhixian.citymgmt.models import Case
 from zhixian.platform.actor import Actor
 from zhixian.subsystems import HomeCard
 from zhixian.web.auth import Require
@@ -33,11 +31,10 @@ GROUP = "数字城管"
 def my_reports_filter(actor: Actor, state: str | None = None) -> service.CaseFilter:
     """The actor's own reports (any channel they reported through), optionally by state: one definition
     for the home card's figure and the list it opens."""
-    extra = [Case.reporter_id == actor.user_id]
-    if state == "open":
-        extra.append(Case.status.not_in(FINAL_STATUSES))
-        return service.CaseFilter(extra=extra)
-    return service.CaseFilter(status=state if state in REPORT_STATES else None, extra=extra)
+    mine = service.CaseFilter(reporter_id=actor.user_id)
+    if state == "open":  # every unfinished report, 挂账缓办 included
+        return mine.with_(status="open", on_hold="include")
+    return mine.with_(status=state if state in REPORT_STATES else None)
 
 
 @router.get("/reports/mine")

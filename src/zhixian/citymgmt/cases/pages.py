@@ -2,29 +2,30 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import service
-from zhixian.citymgmt.cases import places, views, workflow
+from zhixian.citymgmt.cases import figures, places, views, workflow
 from zhixian.citymgmt.cases.api import detail
+from zhixian.citymgmt.cases.filters import href
 from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
+from zhixian.citymgmt.evaluation import periods
 from zhixian.citymgmt.evaluation import service as evaluation
-from zhixian.citymgmt.evaluation.api import period
-from zhixian.citymgmt.models import Case
+from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.schemas import ActionIn
-from zhixian.clock import LOCAL_TZ, local_today, utcnow
-from zhixian.errors import Conflict, Invalid
+from zhixian.clock import local_today, utcnow
+from zhixian.errors import Conflict, Invalid, NotFound
 from zhixian.fields import Day
 from zhixian.platform import service as platform
-from zhixian.platform.actor import Actor
+from zhixian.platform.actor import COUNTY_SCOPE, Actor
 from zhixian.web.auth import Require
 from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors
@@ -49,63 +50,30 @@ ACTION_FIELDS = {
 REASON_REQUIRED = ("reject", "return", "hold", "postpone", "supervise")  # their note is a required reason
 
 
-def _today_start() -> datetime:
-    return datetime.combine(local_today(), time(0), tzinfo=LOCAL_TZ)
-
-
-def ops_figures(session: Session, now: datetime | None = None) -> dict[str, Any]:
-    now = now or utcnow()
-    today = _today_start()
-    open_statuses = ("reported", "verifying", "dispatching", "handling", "checking")
-    count = evaluation._count
-    row = session.execute(
-        select(
-            func.count(),
-            count(and_(Case.status == "handling", Case.deadline < now)),
-            count(and_(Case.status == "handling", Case.deadline >= now, Case.warn_at <= now)),
-            count(Case.status == "reported"),
-            count(Case.status == "dispatching"),
-        ).where(Case.status.in_(open_statuses))
-    ).one()
-    today_in = session.execute(select(func.count()).where(Case.reported_at >= today)).scalar_one()
-    today_closed = session.execute(
-        select(func.count()).where(Case.status == "closed", Case.closed_at >= today)
-    ).scalar_one()
-    return {
-        "open": int(row[0] or 0),
-        "red": int(row[1] or 0),
-        "yellow": int(row[2] or 0),
-        "to_accept": int(row[3] or 0),
-        "to_dispatch": int(row[4] or 0),
-        "today_in": int(today_in),
-        "today_closed": int(today_closed),
-    }
-
-
 @router.get("/ops")
 def ops(request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
-    figures = ops_figures(session)
-    start = _today_start().replace(day=1)
-    ranking = evaluation.department_rows(session, start, utcnow() + timedelta(seconds=1))
-    mix = evaluation.breakdown(session, start, utcnow() + timedelta(seconds=1))["by_source"]
+    now = utcnow()
+    today = local_today()
+    ranked = periods.default_period(session)
+    towns = [(d.code, d.name) for d in platform.list_divisions(session, level="town")]
     live, _ = service.list_cases(
-        session, actor=actor, flt=service.CaseFilter(status="handling"), limit=15, order="deadline"
+        session, actor=actor, flt=service.CaseFilter(status="handling"), limit=15, order="deadline", now=now
     )
-    recent, _ = service.list_cases(session, actor=actor, flt=service.CaseFilter(status="closed"), limit=10)
-    recent.sort(key=lambda c: c.closed_at or c.reported_at, reverse=True)
-    streets = list(platform.list_divisions(session, level="town"))
+    closed = service.CaseFilter(status="closed")
+    recent, _ = service.list_cases(session, actor=actor, flt=closed, limit=10, order="closed", now=now)
     return render(
         request,
         "citymgmt/ops.html",
         actor,
-        figures=figures,
-        ranking=ranking,
-        mix=mix,
-        live=[service.case_read(session, c) for c in live],
-        recent=[service.case_read(session, c) for c in recent],
-        month_start=start.date().isoformat(),
-        today=_today_start().date().isoformat(),
-        streets=streets,
+        figures=figures.ops_figures(session, actor=actor, now=now),
+        ranking=evaluation.department_rows(session, *ranked.bounds),
+        ranked=ranked,
+        mix=figures.source_mix(session, actor=actor, start=today.replace(day=1), end=today),
+        mix_label=f"{today.month}月1日至{today.day}日",
+        live=[service.case_read(session, c, now=now) for c in live],
+        recent=[service.case_read(session, c, now=now) for c in recent],
+        recent_href=href(closed),
+        streets=figures.street_figures(session, actor=actor, streets=towns, now=now),
     )
 
 
@@ -117,13 +85,34 @@ def ops_live(request: Request, session: SessionDep, actor: Viewer) -> HTMLRespon
     return render(request, "citymgmt/_live.html", actor, live=[service.case_read(session, c) for c in live])
 
 
-def _date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.combine(date.fromisoformat(value), time(0), tzinfo=LOCAL_TZ)
-    except ValueError as exc:
-        raise Invalid("日期格式应为 YYYY-MM-DD") from exc
+# conditions the list form shows as fields; the others (set by the figure a user followed) stay as
+# hidden fields and as removable tags above the table
+_FORM_FIELDS = {"q", "status", "on_hold", "light", "source"}
+_MORE_FIELDS = {
+    "reported_from", "reported_to", "filed_from", "filed_to", "dispatched_from", "dispatched_to",
+    "closed_from", "closed_to", "filed", "dispatched", "completed", "on_time", "reworked", "postponed", "held",
+}  # fmt: skip
+
+
+def _filter_names(session: Session, flt: service.CaseFilter) -> dict[str, str]:
+    """Names for the codes and ids a filter holds, so its tags read 综合执法局, not 7."""
+    names: dict[str, str] = {}
+    if flt.department_id:
+        with suppress(NotFound):
+            names[f"department_id:{flt.department_id}"] = platform.get_department(session, flt.department_id).name
+    divisions = {d.code: d.name for d in platform.list_divisions(session)}
+    for key in ("street_code", "community_code"):
+        code = getattr(flt, key)
+        if code in divisions:
+            names[f"{key}:{code}"] = f"{divisions[code]}（{code}）"
+    staff = platform.system_actor(frozenset({"platform.users.read", COUNTY_SCOPE}))
+    for key in ("reporter_id", "grid_inspector_id"):
+        if uid := getattr(flt, key):
+            with suppress(NotFound):
+                names[f"{key}:{uid}"] = platform.get_user(session, actor=staff, user_id=uid).full_name
+    if flt.class_code and (cls := session.get(CaseClass, flt.class_code)) is not None:
+        names[f"class_code:{flt.class_code}"] = f"{cls.name}（{cls.code}）"
+    return names
 
 
 @router.get("/cases")
@@ -132,41 +121,13 @@ def cases(
     session: SessionDep,
     actor: Signed,
     paging: Annotated[PageParams, Depends(page_params)],
-    status: str | None = None,
-    light: Annotated[str | None, Query(pattern="^(red|yellow|overdue_closed)?$")] = None,
-    source: str | None = None,
-    class_code: str | None = None,
-    department_id: Annotated[str | None, Query()] = None,
-    grid_code: str | None = None,
-    community_code: str | None = None,
-    street_code: str | None = None,
-    q: Annotated[str, Query(max_length=50)] = "",
-    reported_from: str | None = None,
-    reported_to: str | None = None,
-    dispatched_from: str | None = None,
-    dispatched_to: str | None = None,
 ) -> HTMLResponse:
-    dept = int(department_id) if department_id and department_id.isdigit() else None
-    to_r, to_d = _date(reported_to), _date(dispatched_to)
-    flt = service.CaseFilter(
-        status=status or None,
-        light=light or None,
-        source=source or None,
-        class_code=class_code or None,
-        department_id=dept,
-        grid_code=grid_code or None,
-        community_code=community_code or None,
-        street_code=street_code or None,
-        q=q,
-        reported_from=_date(reported_from),
-        reported_to=to_r + timedelta(days=1) if to_r else None,
-        dispatched_from=_date(dispatched_from),
-        dispatched_to=to_d + timedelta(days=1) if to_d else None,
-    )
+    """The case list; its query parameters are a ``CaseFilter``, the same one every figure links with."""
+    flt = service.CaseFilter.from_params(request.query_params)
     rows, total = service.list_cases(session, actor=actor, flt=flt, offset=paging.offset, limit=paging.size)
-    params = {k: v for k, v in request.query_params.items() if k not in ("page", "size") and v}
-    from urllib.parse import urlencode
-
+    params = flt.to_params()
+    names = _filter_names(session, flt)
+    tags = [(label, shown, href(flt.without(key))) for key, label, shown in flt.chips(names)]
     return render(
         request,
         "citymgmt/cases.html",
@@ -177,6 +138,9 @@ def cases(
         page=paging.page,
         size=paging.size,
         params=params,
+        hidden={k: v for k, v in params.items() if k not in _FORM_FIELDS | _MORE_FIELDS},
+        more_open=any(k in _MORE_FIELDS for k in params),
+        tags=tags,
         base_query=urlencode(params),
         statuses=STATUS_LABELS,
         sources=SOURCES,
@@ -280,7 +244,8 @@ def evaluation_page(
     end: Day | None = None,
     level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
 ) -> HTMLResponse:
-    lo, hi = period(start, end)
+    shown = periods.shown_period(session, start, end)
+    lo, hi = shown.bounds
     data = {
         k: evaluation.report(session, kind=k, start=lo, end=hi, level=level)
         for k in ("department", "inspector", "region")
@@ -290,8 +255,9 @@ def evaluation_page(
         "citymgmt/evaluation.html",
         actor,
         data=data,
-        start=lo.date().isoformat(),
-        end=(hi - timedelta(days=1)).date().isoformat(),
+        shown=shown,
+        start=shown.start.isoformat(),
+        end=shown.end.isoformat(),
         level=level,
         labels=evaluation.LABELS,
     )

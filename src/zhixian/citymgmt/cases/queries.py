@@ -5,13 +5,14 @@ Every query starts from ``visible(actor)``, so a case outside the actor's scope 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from zhixian.citymgmt.cases.filters import CaseFilter, conditions, matches
 from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
 from zhixian.citymgmt.models import Case, CaseClass, Task
 from zhixian.citymgmt.schemas import CaseRead
@@ -20,7 +21,17 @@ from zhixian.errors import NotFound, NotPermitted
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 
-__all__ = ["CaseFilter", "case_query", "case_read", "get_case", "light", "list_cases", "visible"]
+__all__ = [
+    "CaseFilter",
+    "case_query",
+    "case_read",
+    "count_cases",
+    "count_cases_by",
+    "get_case",
+    "light",
+    "list_cases",
+    "visible",
+]
 
 
 def visible(actor: Actor) -> ColumnElement[bool]:
@@ -45,64 +56,8 @@ def get_case(session: Session, *, actor: Actor, case_id: int) -> Case:
     return row
 
 
-@dataclass
-class CaseFilter:
-    status: str | None = None
-    light: str | None = None  # red / yellow
-    source: str | None = None
-    class_code: str | None = None
-    department_id: int | None = None
-    grid_code: str | None = None
-    community_code: str | None = None
-    street_code: str | None = None
-    q: str = ""
-    open_only: bool = False
-    closed: bool | None = None
-    reported_from: datetime | None = None
-    reported_to: datetime | None = None
-    dispatched_from: datetime | None = None
-    dispatched_to: datetime | None = None
-    mine: bool = False
-    extra: list[ColumnElement[bool]] = field(default_factory=list)
-
-
-def case_query(  # noqa: PLR0912 - one condition per filter field
-    actor: Actor, flt: CaseFilter, *, now: datetime | None = None
-) -> Select[Any]:
-    now = now or utcnow()
-    query = select(Case).where(visible(actor))
-    conds: list[ColumnElement[bool]] = list(flt.extra)
-    if flt.status == "open":
-        conds.append(Case.status.in_(("reported", "verifying", "dispatching", "handling", "checking", "on_hold")))
-    elif flt.status:
-        conds.append(Case.status == flt.status)
-    if flt.light == "red":
-        conds += [Case.status == "handling", Case.deadline < now]
-    elif flt.light == "yellow":
-        conds += [Case.status == "handling", Case.deadline >= now, Case.warn_at <= now]
-    elif flt.light == "overdue_closed":
-        conds += [Case.status == "closed", Case.completed_on_time.is_(False)]
-    for column, value in (
-        (Case.source, flt.source),
-        (Case.class_code, flt.class_code),
-        (Case.department_id, flt.department_id),
-        (Case.grid_code, flt.grid_code),
-        (Case.community_code, flt.community_code),
-        (Case.street_code, flt.street_code),
-    ):
-        if value:
-            conds.append(column == value)
-    if flt.q:
-        like = f"%{flt.q.replace('%', '').replace('_', '')}%"
-        conds.append(or_(Case.number.like(like), Case.description.like(like), Case.address.like(like)))
-    if flt.reported_from:
-        conds.append(Case.reported_at >= flt.reported_from)
-    if flt.reported_to:
-        conds.append(Case.reported_at < flt.reported_to)
-    if flt.dispatched_from:
-        conds.append(Case.dispatched_at >= flt.dispatched_from)
-    if flt.dispatched_to:
-        conds.append(Case.dispatched_at < flt.dispatched_to)
+def _where(actor: Actor, flt: CaseFilter, now: datetime | None) -> list[ColumnElement[bool]]:
+    conds = [visible(actor), *conditions(flt, now=now or utcnow())]
     if flt.mine:
         conds.append(
             or_(
@@ -114,17 +69,62 @@ def case_query(  # noqa: PLR0912 - one condition per filter field
                 exists().where(Task.case_id == Case.id, Task.assignee_id == actor.user_id, Task.done_at.is_(None)),
             )
         )
-    if conds:
-        query = query.where(*conds)
-    return query
+    return conds
+
+
+def case_query(actor: Actor, flt: CaseFilter, *, now: datetime | None = None) -> Select[Any]:
+    """The cases a filter selects among those the actor may see."""
+    return select(Case).where(*_where(actor, flt, now))
+
+
+def count_cases(session: Session, *, actor: Actor, flt: CaseFilter, now: datetime | None = None) -> int:
+    """How many cases the list with this filter shows: the number of every figure."""
+    query = select(func.count()).select_from(Case).where(*_where(actor, flt, now))
+    return int(session.execute(query).scalar_one())
+
+
+def count_cases_by(
+    session: Session, *, actor: Actor, flt: CaseFilter, column: Any, now: datetime | None = None
+) -> dict[Any, int]:
+    """The same count per value of a ``Case`` column (grid, street, source …), in one grouped query."""
+    return {key: n for key, (n,) in count_cases_by_with(session, actor=actor, flt=flt, column=column, now=now).items()}
+
+
+def count_cases_by_with(
+    session: Session,
+    *,
+    actor: Actor,
+    flt: CaseFilter,
+    column: Any,
+    narrower: Sequence[CaseFilter] = (),
+    now: datetime | None = None,
+) -> dict[Any, tuple[int, ...]]:
+    """Per value of ``column``: the count of ``flt`` and, in the same pass, of each narrower filter
+    (each must select a subset of ``flt``'s cases, e.g. 红灯 within 在办)."""
+    now = now or utcnow()
+    subsets = [func.sum(case((matches(f, now=now), 1), else_=0)) for f in narrower]
+    query = select(column, func.count(), *subsets).select_from(Case).where(*_where(actor, flt, now)).group_by(column)
+    return {row[0]: tuple(int(n or 0) for n in row[1:]) for row in session.execute(query)}
 
 
 def list_cases(
-    session: Session, *, actor: Actor, flt: CaseFilter, offset: int = 0, limit: int = 50, order: str = "recent"
+    session: Session,
+    *,
+    actor: Actor,
+    flt: CaseFilter,
+    offset: int = 0,
+    limit: int = 50,
+    order: str = "recent",
+    now: datetime | None = None,
 ) -> tuple[list[Case], int]:
-    query = case_query(actor, flt)
-    total = session.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar_one()
-    ordering = (Case.deadline.asc(), Case.id) if order == "deadline" else (Case.reported_at.desc(), Case.id.desc())
+    """A page of cases and the total, counted by ``count_cases`` like every figure that links here."""
+    now = now or utcnow()
+    query = case_query(actor, flt, now=now)
+    total = count_cases(session, actor=actor, flt=flt, now=now)
+    ordering = {
+        "deadline": (Case.deadline.asc(), Case.id),
+        "closed": (Case.closed_at.desc(), Case.id.desc()),
+    }.get(order, (Case.reported_at.desc(), Case.id.desc()))
     rows = session.execute(query.order_by(*ordering).offset(offset).limit(limit)).scalars().all()
     return list(rows), int(total)
 

@@ -25,6 +25,7 @@ from zhixian.platform.actor import Actor
 from zhixian.settings import Settings
 from zhixian.web.auth import Require, Signed
 from zhixian.web.deps import SessionDep
+from zhixian.web.middleware import Revalidated
 from zhixian.web.pagination import Page, PageParams, page_params
 
 router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
@@ -63,14 +64,14 @@ def locate(
     )
 
 
-@router.get("/grids.geojson", summary="网格 GeoJSON（含在办与超期案件数）")
+@router.get("/grids.geojson", summary="网格 GeoJSON（含在办与超期案件数）", dependencies=[Revalidated])
 def grids_geojson(
     session: SessionDep, actor: Annotated[Actor, Depends(Require("citymgmt.view"))], street_code: str | None = None
 ) -> dict[str, Any]:
-    return catalogue.grid_layer(session, street_code=street_code)
+    return catalogue.grid_layer(session, actor=actor, street_code=street_code)
 
 
-@router.get("/areas.geojson", summary="社区与街道边界 GeoJSON")
+@router.get("/areas.geojson", summary="社区与街道边界 GeoJSON", dependencies=[Revalidated])
 def areas_geojson(session: SessionDep, actor: Signed, level: str = "village") -> dict[str, Any]:
     return catalogue.area_layer(session, level=level)
 

@@ -84,6 +84,7 @@ def _config_page(request: Request, session: Any, actor: Actor, *, errors: FormEr
         actor,
         status_code=422 if errors else 200,
         classes=classes,
+        department_names=dict(_departments(session)),
         config=service.shown_config(session),
         saved=request.query_params.get("saved"),
         imported=request.query_params.get("imported"),

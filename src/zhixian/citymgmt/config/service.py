@@ -14,17 +14,17 @@ import shapely
 from pydantic import ValidationError
 from python_calamine import CalamineWorkbook
 from shapely.geometry import mapping
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, or_, select
 from sqlalchemy.orm import Session
 
+from zhixian.citymgmt.cases import figures
 from zhixian.citymgmt.config.standards import COMPONENT_CLASSES, COMPONENT_MAJORS, EVENT_CLASSES, EVENT_MAJORS, ClassRow
 from zhixian.citymgmt.geo import grids as cover_grids
 from zhixian.citymgmt.geo import imports as geo_imports
 from zhixian.citymgmt.geo import plan as cover_plan
 from zhixian.citymgmt.geo import service as geo
-from zhixian.citymgmt.models import Address, Area, Case, CaseClass, Component, Grid
+from zhixian.citymgmt.models import Address, Area, CaseClass, Component, Grid
 from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
-from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid, pydantic_errors_to_chinese
 from zhixian.exports import Sheet, plain_cell, xlsx_bytes
 from zhixian.platform import audit, uploads
@@ -247,23 +247,17 @@ def _grid_shapes(session: Session) -> _Shapes:
         return shapes, quarantined
 
 
-def grid_layer(session: Session, *, street_code: str | None = None, now: datetime | None = None) -> dict[str, Any]:
-    """Grids with open and overdue counts: the operations map, every shape linking to its cases."""
-    now = now or utcnow()
-    stats_q = (
-        select(
-            Case.grid_code,
-            func.count().label("open"),
-            func.sum(case((and_(Case.status == "handling", Case.deadline < now), 1), else_=0)).label("overdue"),
-        )
-        .where(Case.status.in_(("reported", "verifying", "dispatching", "handling", "checking")))
-        .group_by(Case.grid_code)
-    )
-    if street_code:
-        stats_q = stats_q.where(Case.street_code == street_code)
-    stats = {row[0]: (int(row[1]), int(row[2] or 0)) for row in session.execute(stats_q)}
+def grid_layer(
+    session: Session, *, actor: Actor, street_code: str | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """Grids with open and overdue counts: the operations map, every shape linking to its cases.
+
+    The counts are the 在办 and 红灯 figures per grid (``cases.figures``), so a grid's number is the
+    total of the list its click opens."""
+    stats = figures.grid_counts(session, actor=actor, now=now)
     features = []
     shapes, quarantined = _grid_shapes(session)
+    links = figures.grid_hrefs(code for code, *_ in shapes)
     for code, name, community, street, geometry in shapes:
         if street_code and street != street_code:
             continue
@@ -278,7 +272,7 @@ def grid_layer(session: Session, *, street_code: str | None = None, now: datetim
                     "community": community,
                     "open": open_n,
                     "overdue": overdue,
-                    "href": f"/citymgmt/cases?grid_code={code}&status=open",
+                    "href": links[code],
                 },
             }
         )

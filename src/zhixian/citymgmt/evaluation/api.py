@@ -1,20 +1,19 @@
 """JSON routes for 综合评价: indicators for any period, and their Excel export.
 
-``period`` turns the dates a user picks (Beijing dates, end day included) into the half-open range
-of aware datetimes the indicators take; the evaluation page uses it too.
+Without dates they cover the period the evaluation page opens on (``periods.shown_period``): the
+month to date, or the last complete month while nothing of this month is closed yet.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from zhixian.citymgmt.evaluation import export
 from zhixian.citymgmt.evaluation import service as evaluation
-from zhixian.clock import LOCAL_TZ, local_today
-from zhixian.errors import Invalid
+from zhixian.citymgmt.evaluation.periods import shown_period
 from zhixian.fields import Day
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
@@ -25,27 +24,13 @@ router = APIRouter(prefix="/api/v1/citymgmt", tags=["数字城管"])
 Evaluator = Annotated[Actor, Depends(Require("citymgmt.evaluate"))]
 
 
-def period(start: date | None, end: date | None) -> tuple[datetime, datetime]:
-    today = local_today()
-    start = start or today.replace(day=1)
-    end = end or today
-    if end < start:
-        raise Invalid("结束日期不能早于开始日期", field="end")
-    if (end - start).days > 3660:
-        raise Invalid("统计区间不能超过 10 年", field="start")
-    return (
-        datetime.combine(start, time(0), tzinfo=LOCAL_TZ),
-        datetime.combine(end + timedelta(days=1), time(0), tzinfo=LOCAL_TZ),
-    )
-
-
 # before "/evaluation/{kind}", which would otherwise take "department.xlsx" as the kind
 @router.get("/evaluation/{kind}.xlsx", summary="综合评价导出（Excel）")
 def evaluate_excel(
     kind: str, session: SessionDep, actor: Evaluator, start: Day | None = None, end: Day | None = None
 ) -> Response:
-    lo, hi = period(start, end)
-    content = evaluation.excel(session, actor=actor, kind=kind, start=lo, end=hi)
+    lo, hi = shown_period(session, start, end).bounds
+    content = export.excel(session, actor=actor, kind=kind, start=lo, end=hi)
     return Response(
         content,
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -62,5 +47,9 @@ def evaluate(
     end: Day | None = None,
     level: Annotated[str, Query(pattern="^(street|community|grid)$")] = "street",
 ) -> dict[str, Any]:
-    lo, hi = period(start, end)
-    return evaluation.report(session, kind=kind, start=lo, end=hi, level=level)
+    shown = shown_period(session, start, end)
+    lo, hi = shown.bounds
+    return {
+        **evaluation.report(session, kind=kind, start=lo, end=hi, level=level),
+        "period": {"start": shown.start, "end": shown.end, "label": shown.label, "note": shown.note},
+    }

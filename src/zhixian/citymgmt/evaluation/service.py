@@ -7,7 +7,7 @@ the centre's configuration. Denominators of zero give ``None`` (shown as "—"),
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, func, select
@@ -15,14 +15,14 @@ from sqlalchemy import case as when
 from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import service
-from zhixian.citymgmt.config.standards import PUBLIC_SOURCES, SOURCES
+from zhixian.citymgmt.cases.filters import NO_AREA, CaseFilter, day_bounds, day_range, href, matches
+from zhixian.citymgmt.config.standards import SOURCES
+from zhixian.citymgmt.evaluation.periods import previous_periods
 from zhixian.citymgmt.models import Case, CaseEvent, Grid, Task
-from zhixian.clock import LOCAL_TZ, utcnow
+from zhixian.clock import utcnow
 from zhixian.errors import NotFound
-from zhixian.exports import Sheet, xlsx_bytes
-from zhixian.platform import audit
 from zhixian.platform import service as platform
-from zhixian.platform.actor import COUNTY_SCOPE, Actor
+from zhixian.platform.actor import COUNTY_SCOPE
 
 
 def ratio(num: float, den: float) -> float | None:
@@ -33,33 +33,54 @@ def _count(cond: Any) -> Any:
     return func.sum(when((cond, 1), else_=0))
 
 
+def department_cells(first: date, last: date) -> dict[str, CaseFilter]:
+    """The counted columns of the department table, each a case filter (cases dispatched in the period):
+    the count in a cell is the total of the list its link opens."""
+    base = CaseFilter(dispatched_from=first, dispatched_to=last)
+    closed = base.with_(status="closed", closed_to=last)  # closed by the end of the period
+    return {
+        "due": base,
+        "closed": closed,
+        "ontime_closed": closed.with_(on_time=True),
+        "late_closed": closed.with_(on_time=False),
+        "rework": base.with_(reworked=True),
+        "postponed": base.with_(postponed=True),
+        "held": base.with_(held=True),
+    }
+
+
+def _only(cell: CaseFilter, base: CaseFilter) -> CaseFilter:
+    """What a cell adds to the base filter (the query's WHERE already has the base)."""
+    return CaseFilter(**{k: v for k, v in vars(cell).items() if getattr(base, k) != v})
+
+
 def department_rows(
     session: Session, start: datetime, end: datetime, *, flow_counts: bool = True
 ) -> list[dict[str, Any]]:
     weights = service.config(session)["weights"]
-    in_period = and_(Case.dispatched_at >= start, Case.dispatched_at < end, Case.department_id.is_not(None))
-    closed = and_(Case.status == "closed", Case.closed_at < end)
+    now = utcnow()
+    first, last = day_range(start, end)
+    cells = department_cells(first, last)
+    base = cells["due"]
+    in_period = and_(matches(base, now=now), Case.department_id.is_not(None))
     dept: Any = Case.department_id
     if session.get_bind().dialect.name == "sqlite":
         # "+ 0" hides the column from SQLite's planner, which would group through (department_id,
         # dispatched_at) and read every row of the period from the table; the covering
         # ix_cm_case_dispatched answers from the index alone, 5× faster at 1M cases
         dept = dept + 0
+    counted = [name for name in cells if name != "due"]
     q = (
         select(
             dept.label("department_id"),
             func.count().label("due"),
-            _count(closed).label("closed"),
-            _count(and_(closed, Case.completed_on_time.is_(True))).label("ontime_closed"),
-            _count(and_(closed, Case.completed_on_time.is_(False))).label("late_closed"),
-            _count(Case.rework_count > 0).label("rework"),
-            _count(Case.postpone_count > 0).label("postponed"),
-            _count(Case.hold_count > 0).label("held"),
+            *(_count(matches(_only(cells[name], base), now=now)).label(name) for name in counted),
             func.avg(Case.handle_seconds).label("avg_handle"),
         )
         .where(in_period)
         .group_by(dept)
     )
+    start, end = day_bounds(first, last)
     flow = (
         {}
         if not flow_counts
@@ -81,7 +102,7 @@ def department_rows(
     rows = []
     for r in session.execute(q):
         due, closed_n, ontime, late, rework, postponed, held = (int(x or 0) for x in r[1:8])
-        base = due - held
+        denominator = due - held
         dispatched = flow.get((r[0], "派遣"), 0)
         returned = flow.get((r[0], "回退"), 0)
         row: dict[str, Any] = {
@@ -96,12 +117,13 @@ def department_rows(
             "held": held,
             "dispatched": dispatched,
             "returned": returned,
-            "ontime_close_rate": ratio(ontime, base),
-            "close_rate": ratio(closed_n, base),
-            "rework_rate": ratio(rework, base),
-            "postpone_rate": ratio(postponed, base),
+            "ontime_close_rate": ratio(ontime, denominator),
+            "close_rate": ratio(closed_n, denominator),
+            "rework_rate": ratio(rework, denominator),
+            "postpone_rate": ratio(postponed, denominator),
             "accurate_dispatch_rate": None if dispatched == 0 else 1 - returned / dispatched,
             "avg_handle_hours": None if r[8] is None else float(r[8]) / 3600,
+            "links": {name: href(cell.with_(department_id=r[0])) for name, cell in cells.items()},
         }
         row["score"] = composite(row, weights)
         rows.append(row)
@@ -119,13 +141,29 @@ def composite(row: dict[str, Any], weights: dict[str, float]) -> float | None:
     )
 
 
+def inspector_cells(first: date, last: date, user_id: int | None) -> dict[str, CaseFilter]:
+    """The counted columns of an inspector's row: own reports, and cases filed in the grids they patrol."""
+    reports = CaseFilter(reported_from=first, reported_to=last, source="inspector", reporter_id=user_id)
+    in_grids = CaseFilter(reported_from=first, reported_to=last, filed=True, grid_inspector_id=user_id)
+    return {
+        "reports": reports,
+        "valid_reports": reports.with_(filed=True),
+        "filed_in_grids": in_grids,
+        "missed": in_grids.with_(source="public"),  # 漏报: first reported by the public
+    }
+
+
 def inspector_rows(session: Session, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    period = and_(Case.reported_at >= start, Case.reported_at < end)
+    now = utcnow()
+    first, last = day_range(start, end)
+    start, end = day_bounds(first, last)
+    everyone = inspector_cells(first, last, None)  # grouped by inspector below
+    report_base, grid_base = everyone["reports"], everyone["filed_in_grids"]
     reports = {
         r[0]: (int(r[1]), int(r[2] or 0))
         for r in session.execute(
-            select(Case.reporter_id, func.count(), _count(Case.filed_at.is_not(None)))
-            .where(period, Case.source == "inspector", Case.reporter_id.is_not(None))
+            select(Case.reporter_id, func.count(), _count(matches(CaseFilter(filed=True), now=now)))
+            .where(matches(report_base, now=now), Case.reporter_id.is_not(None))
             .group_by(Case.reporter_id)
         )
     }
@@ -145,9 +183,9 @@ def inspector_rows(session: Session, start: datetime, end: datetime) -> list[dic
     grids = {
         r[0]: (int(r[1]), int(r[2] or 0))
         for r in session.execute(
-            select(Grid.inspector_id, func.count(), _count(Case.source.in_(PUBLIC_SOURCES)))
+            select(Grid.inspector_id, func.count(), _count(matches(CaseFilter(source="public"), now=now)))
             .join(Grid, Grid.code == Case.grid_code)
-            .where(period, Case.filed_at.is_not(None), Grid.inspector_id.is_not(None))
+            .where(matches(grid_base, now=now), Grid.inspector_id.is_not(None))
             .group_by(Grid.inspector_id)
         )
     }
@@ -180,6 +218,7 @@ def inspector_rows(session: Session, start: datetime, end: datetime) -> list[dic
                 "filed_in_grids": filed,
                 "missed": missed,
                 "missed_rate": ratio(missed, filed),
+                "links": {k: href(f) for k, f in inspector_cells(first, last, uid).items()},
             }
         )
     return sorted(rows, key=lambda x: (-x["reports"], x["inspector"]))
@@ -188,26 +227,41 @@ def inspector_rows(session: Session, start: datetime, end: datetime) -> list[dic
 _LEVEL_COLUMN = {"street": Case.street_code, "community": Case.community_code, "grid": Case.grid_code}
 
 
+_LEVEL_KEY = {"street": "street_code", "community": "community_code", "grid": "grid_code"}
+REGION_CELLS = {
+    "received": CaseFilter(),
+    "filed": CaseFilter(filed=True),
+    "dispatched": CaseFilter(dispatched=True),
+    "handled": CaseFilter(completed=True),
+    "closed": CaseFilter(status="closed"),
+}
+
+
 def region_rows(session: Session, start: datetime, end: datetime, *, level: str = "street") -> list[dict[str, Any]]:
+    """Cases reported in the period per area, and how far they got; each count links to its list."""
     column = _LEVEL_COLUMN[level]
+    now = utcnow()
+    first, last = day_range(start, end)
+    base = CaseFilter(reported_from=first, reported_to=last)
     q = (
         select(
             column,
             func.count(),
-            _count(Case.filed_at.is_not(None)),
+            _count(matches(REGION_CELLS["filed"], now=now)),
             _count(Case.filed_on_time.is_(True)),
-            _count(Case.dispatched_at.is_not(None)),
-            _count(Case.completed_at.is_not(None)),
-            _count(Case.status == "closed"),
+            _count(matches(REGION_CELLS["dispatched"], now=now)),
+            _count(matches(REGION_CELLS["handled"], now=now)),
+            _count(matches(REGION_CELLS["closed"], now=now)),
             func.avg(Case.handle_seconds),
         )
-        .where(Case.reported_at >= start, Case.reported_at < end)
+        .where(matches(base, now=now))
         .group_by(column)
     )
     names = {d.code: d.name for d in platform.list_divisions(session)}
     rows = []
     for r in session.execute(q):
         received, filed, ontime_filed, dispatched, handled, closed = (int(x or 0) for x in r[1:7])
+        area = base.with_(**{_LEVEL_KEY[level]: r[0] or NO_AREA})
         rows.append(
             {
                 "code": r[0],
@@ -219,48 +273,44 @@ def region_rows(session: Session, start: datetime, end: datetime, *, level: str 
                 "closed": closed,
                 "ontime_filing_rate": ratio(ontime_filed, filed),
                 "avg_handle_hours": None if r[7] is None else float(r[7]) / 3600,
+                "links": {k: href(_merge(area, cell)) for k, cell in REGION_CELLS.items()},
             }
         )
     return sorted(rows, key=lambda x: -x["received"])
 
 
+def _merge(base: CaseFilter, extra: CaseFilter) -> CaseFilter:
+    """``base`` with every condition ``extra`` sets."""
+    default = CaseFilter()
+    return base.with_(**{k: v for k, v in vars(extra).items() if getattr(default, k) != v})
+
+
 def breakdown(session: Session, start: datetime, end: datetime) -> dict[str, list[dict[str, Any]]]:
-    period = and_(Case.reported_at >= start, Case.reported_at < end)
+    """Cases reported in the period by source and by class (top 20), each linking to its list."""
+    now = utcnow()
+    first, last = day_range(start, end)
+    base = CaseFilter(reported_from=first, reported_to=last)
+    period = matches(base, now=now)
     by_source = [
-        {"source": s, "label": SOURCES.get(s, s), "count": int(n)}
+        {"source": s, "label": SOURCES.get(s, s), "count": int(n), "href": href(base.with_(source=s))}
         for s, n in session.execute(
-            select(Case.source, func.count()).where(period).group_by(Case.source).order_by(func.count().desc())
+            select(Case.source, func.count())
+            .where(period)
+            .group_by(Case.source)
+            .order_by(func.count().desc(), Case.source)
         )
     ]
     by_class = [
-        {"class_code": c, "count": int(n)}
+        {"class_code": c, "count": int(n), "href": href(base.with_(class_code=c))}
         for c, n in session.execute(
             select(Case.class_code, func.count())
             .where(period)
             .group_by(Case.class_code)
-            .order_by(func.count().desc())
+            .order_by(func.count().desc(), Case.class_code)
             .limit(20)
         )
     ]
     return {"by_source": by_source, "by_class": by_class}
-
-
-def previous_periods(start: datetime, end: datetime) -> tuple[tuple[datetime, datetime], tuple[datetime, datetime]]:
-    """(month-on-month, year-on-year) comparison windows; a calendar month compares with the previous month."""
-    s, e = start.astimezone(LOCAL_TZ), end.astimezone(LOCAL_TZ)
-    if s.day == 1 and e.day == 1 and (e.year * 12 + e.month) - (s.year * 12 + s.month) == 1:
-        prev_month = (s.replace(day=1) - timedelta(days=1)).replace(day=1)
-        mom = (prev_month, s)
-    else:
-        mom = (start - (end - start), start)
-
-    def minus_year(d: datetime) -> datetime:
-        try:
-            return d.replace(year=d.year - 1)
-        except ValueError:  # 29 February
-            return d.replace(year=d.year - 1, day=28)
-
-    return mom, (minus_year(s), minus_year(e))
 
 
 _HEADLINE = {
@@ -395,74 +445,3 @@ LABELS = {
     "received_mom": "受理数环比",
     "received_yoy": "受理数同比",
 }
-
-
-# the workbook's columns per kind, fixed so an empty period still exports the right headers
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "department": (
-        "department",
-        "due",
-        "closed",
-        "ontime_closed",
-        "late_closed",
-        "rework",
-        "postponed",
-        "held",
-        "dispatched",
-        "returned",
-        "ontime_close_rate",
-        "close_rate",
-        "rework_rate",
-        "postpone_rate",
-        "accurate_dispatch_rate",
-        "avg_handle_hours",
-        "score",
-        "score_mom",
-        "score_yoy",
-    ),
-    "inspector": (
-        "inspector",
-        "department",
-        "reports",
-        "valid_reports",
-        "valid_rate",
-        "verify_tasks",
-        "ontime_verify_rate",
-        "check_tasks",
-        "ontime_check_rate",
-        "filed_in_grids",
-        "missed",
-        "missed_rate",
-        "valid_rate_mom",
-        "valid_rate_yoy",
-    ),
-    "region": (
-        "region",
-        "received",
-        "filed",
-        "dispatched",
-        "handled",
-        "closed",
-        "ontime_filing_rate",
-        "avg_handle_hours",
-        "received_mom",
-        "received_yoy",
-    ),
-}
-
-
-def excel(session: Session, *, actor: Actor, kind: str, start: datetime, end: datetime) -> bytes:
-    data = report(session, kind=kind, start=start, end=end)
-    columns = COLUMNS[kind]
-    title = {"department": "部门评价", "inspector": "监督员评价", "region": "区域评价"}[kind]
-    rows = ([round(r[c], 4) if isinstance(r.get(c), float) else r.get(c) for c in columns] for r in data["rows"])
-    body = xlsx_bytes([Sheet(title, [LABELS[c] for c in columns], rows)])
-    audit.record(
-        session,
-        actor.audit,
-        action="citymgmt.evaluation_export",
-        object_type="evaluation",
-        object_id=kind,
-        detail={"start": data["start"], "end": data["end"], "rows": len(data["rows"])},
-    )
-    return body

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
-from urllib.parse import urlencode
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from zhixian.citymgmt.cases.filters import href
 from zhixian.citymgmt.cases.queries import CaseFilter, case_query, light
 from zhixian.citymgmt.config.classes import class_table
 from zhixian.citymgmt.config.standards import STATUS_LABELS
@@ -45,19 +45,18 @@ class Period:
         return (self.end - self.start).days + 1
 
     def case_filter(self, **extra: Any) -> CaseFilter:
+        """Reported in the period; "open" here is every unfinished case, 挂账缓办 included."""
         return CaseFilter(
             status=None if self.status == "all" else self.status,
-            reported_from=datetime.combine(self.start, time(0), tzinfo=LOCAL_TZ),
-            reported_to=datetime.combine(self.end + timedelta(days=1), time(0), tzinfo=LOCAL_TZ),
+            on_hold="include" if self.status == "open" else None,
+            reported_from=self.start,
+            reported_to=self.end,
             **extra,
         )
 
     def list_url(self) -> str:
-        """The case list with the same filters: its total equals the map's."""
-        params = {"reported_from": self.start.isoformat(), "reported_to": self.end.isoformat()}
-        if self.status != "all":
-            params["status"] = self.status
-        return "/citymgmt/cases?" + urlencode(params)
+        """The case list with the same filter: its total equals the map's."""
+        return href(self.case_filter())
 
     def as_dict(self) -> dict[str, Any]:
         return {

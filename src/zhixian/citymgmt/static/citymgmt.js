@@ -242,9 +242,10 @@
     var chart = echarts.init(el);
     chart.setOption({
       tooltip: { trigger: "item", renderMode: "richText" },  // drawn on the canvas: no inline styles (CSP)
-      series: [{ type: "pie", radius: ["35%", "70%"], data: rows.map(function (r) { return { name: r.label, value: r.count, source: r.source }; }) }]
+      series: [{ type: "pie", radius: ["35%", "70%"], data: rows.map(function (r) { return { name: r.label, value: r.count, href: r.href }; }) }]
     });
-    chart.on("click", function (p) { window.location.href = "/citymgmt/cases?source=" + encodeURIComponent(p.data.source); });
+    // each slice opens its list for the same period: the link comes with the figure, never rebuilt here
+    chart.on("click", function (p) { if (p.data && p.data.href) { window.location.href = p.data.href; } });
   }
 
   function newKey() {

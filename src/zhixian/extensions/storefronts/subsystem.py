@@ -10,6 +10,7 @@ from pathlib import Path
 from zhixian.extensions.storefronts import service
 from zhixian.extensions.storefronts.api import router as api_router
 from zhixian.extensions.storefronts.demo import seed
+from zhixian.extensions.storefronts.labels import LABELS
 from zhixian.extensions.storefronts.pages import router as page_router
 from zhixian.subsystems import IntakeSource, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -41,4 +42,5 @@ subsystem = Subsystem(
     case_categories=service.CATEGORIES,
     case_hooks=[service.on_case_created],
     intake_sources=[IntakeSource("storefront", "商铺店面", "storefronts.report")],
+    labels=[LABELS],
 )

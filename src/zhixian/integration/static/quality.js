@@ -9,7 +9,7 @@
       const pct = (v) => Math.round(v * 1000) / 10;
       chart.setOption({
         tooltip: { trigger: "axis", renderMode: "richText" },  // on the canvas: no inline styles (CSP)
-        legend: { top: 0, data: ["完整性", "有效性", "及时性", "重复率"] },
+        legend: { top: 0, data: ["完整性", "有效性", "及时性", "同键异值率"] },
         grid: { left: 40, right: 10, bottom: 60 },
         xAxis: { type: "category", data: rows.map((r) => r.resource_name), axisLabel: { rotate: 20 } },
         yAxis: { type: "value", max: 100, axisLabel: { formatter: "{value}%" } },
@@ -17,7 +17,7 @@
           { name: "完整性", type: "bar", data: rows.map((r) => pct(r.completeness)) },
           { name: "有效性", type: "bar", data: rows.map((r) => pct(r.validity)) },
           { name: "及时性", type: "bar", data: rows.map((r) => pct(r.timeliness)) },
-          { name: "重复率", type: "bar", data: rows.map((r) => pct(r.duplication)) },
+          { name: "同键异值率", type: "bar", data: rows.map((r) => pct(r.duplication)) },
         ],
       });
       window.addEventListener("resize", () => chart.resize());

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 from urllib.parse import quote
 
@@ -11,6 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from zhixian.platform import audit, auth, service
 from zhixian.platform.deps import Pending
 from zhixian.platform.models import UserSession
+from zhixian.settings import Settings
 from zhixian.web.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -102,10 +104,14 @@ def login_submit(
 
 
 @router.get("/login/totp")
-def totp_page(request: Request, actor: Pending, session: SessionDep, next: str = "/") -> HTMLResponse:
+def totp_page(
+    request: Request, actor: Pending, session: SessionDep, settings: SettingsDep, next: str = "/"
+) -> Response:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
+    if user.totp_enabled and not actor.mfa_pending:
+        return RedirectResponse("/account", status_code=303)  # enrolled and already proved it this session
     secret = None
-    if not user.totp_enabled:  # a role requires TOTP but the user has not enrolled yet: enrol now
+    if not user.totp_enabled:  # enrol now: a role requires it, or the user chose it on the account page
         secret = auth.totp_begin(session, user=user, cipher=request.app.state.cipher)
     return render(
         request,
@@ -113,8 +119,14 @@ def totp_page(request: Request, actor: Pending, session: SessionDep, next: str =
         actor,
         next=_safe_next(next),
         secret=secret,
+        required=_totp_required(actor.roles, settings),
+        errors=FormErrors(),
         uri=auth.totp_provisioning_uri(secret, username=user.username, issuer="智县") if secret else "",
     )
+
+
+def _totp_required(roles: Iterable[str], settings: Settings) -> bool:
+    return bool(set(roles) & set(settings.mfa_required_roles))
 
 
 @router.post("/login/totp")
@@ -128,18 +140,27 @@ def totp_submit(
 ) -> Response:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
     ok = auth.totp_verify(
-        session, settings=settings, user=user, code=code.strip(), cipher=request.app.state.cipher, ctx=actor.audit
+        session,
+        settings=settings,
+        user=user,
+        code="".join(code.split()),
+        cipher=request.app.state.cipher,
+        ctx=actor.audit,
     )
     if not ok:
         locked = auth.is_locked(user)
+        # still enrolling: show the same pending secret again, so the user can correct the app, not start over
+        pending = user.totp_secret_enc if not user.totp_enabled and not locked else None
+        secret = request.app.state.cipher.decrypt(pending) if pending else None
         return render(
             request,
             "platform/totp.html",
             actor,
             status_code=422,
             next=_safe_next(next),
-            secret=None,
-            uri="",
+            secret=secret,
+            required=_totp_required(actor.roles, settings),
+            uri=auth.totp_provisioning_uri(secret, username=user.username, issuer="智县") if secret else "",
             errors=refusal("多次验证失败，账号已锁定，请稍后重新登录")
             if locked
             else refusal("动态口令不正确、已使用过或已过期", "code", "动态口令", title="验证未通过"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -26,6 +26,15 @@ from zhixian.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
+def _org_context(session: Session) -> dict[str, Any]:
+    divisions = org.list_divisions(session)
+    return {
+        "divisions": divisions,
+        "division_names": {d.code: d.name for d in divisions},
+        "departments": org.list_departments(session, include_inactive=True),
+    }
+
+
 def _org_page(
     request: Request, actor: Actor, session: Session, *, report: ImportReport | None = None, errors: FormErrors
 ) -> HTMLResponse:
@@ -34,10 +43,9 @@ def _org_page(
         "platform/org.html",
         actor,
         status_code=422 if errors else 200,
-        divisions=org.list_divisions(session),
-        departments=org.list_departments(session, include_inactive=True),
         report=report,
         errors=errors,
+        **_org_context(session),
     )
 
 

@@ -9,9 +9,8 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from zhixian.clock import utcnow
 from zhixian.errors import DomainError
-from zhixian.platform import org, service
+from zhixian.platform import figures, org, service
 from zhixian.platform.deps import RoleManager, UserManager, UserReader
 from zhixian.platform.schemas import UserCreate, UserUpdate
 from zhixian.web.deps import SessionDep
@@ -39,30 +38,20 @@ def users_page(
     session: SessionDep,
     q: Annotated[str, Query(max_length=64)] = "",
     department_id: IdQuery = None,
-    status: Annotated[str, Query(pattern="^(|locked|pending|dormant|expired|shared)$")] = "",
+    status: Annotated[str, Query(pattern="^(|active|locked|pending|dormant|expired|shared)$")] = "",
     page: Annotated[int, Query(ge=1, le=10000)] = 1,
 ) -> HTMLResponse:
     size = 50
-    rows, total = service.list_users(
-        session,
-        actor=actor,
-        q=q,
-        department_id=department_id,
-        offset=0 if status else (page - 1) * size,
-        limit=100_000 if status else size,
-    )
-    now = utcnow()
-    if status == "locked":
-        rows = [u for u in rows if u.locked_until and u.locked_until > now]
-    elif status == "pending":
-        rows = [u for u in rows if u.must_change_password]
-    elif status:  # dormant / expired / shared: 等保 item 6 review lists
-        risky = service.risky_accounts(session, actor=actor, settings=request.app.state.settings)
-        ids = {u.id for u in risky[status]}
-        rows = [u for u in rows if u.id in ids]
-    if status:
+    if status:  # the same function counts the home page's cards
+        rows = figures.users_with_status(
+            session, actor=actor, settings=request.app.state.settings, status=status, q=q, department_id=department_id
+        )
         total = len(rows)
         rows = rows[(page - 1) * size : page * size]
+    else:
+        rows, total = service.list_users(
+            session, actor=actor, q=q, department_id=department_id, offset=(page - 1) * size, limit=size
+        )
     return render(
         request,
         "platform/users.html",

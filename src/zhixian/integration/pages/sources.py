@@ -1,97 +1,46 @@
-"""HTML pages of integration: sources with mapping and preview, runs, quarantine, conflicts, quality."""
+"""Source pages: the list and the forms that create sources, a source's page with its connection,
+schedule, mapping and preview, and a file source's new file or deletion."""
 
 from __future__ import annotations
 
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from zhixian.catalog import service as catalog_service
-from zhixian.catalog.models import Resource
-from zhixian.errors import Conflict, DomainError, FieldError, Invalid
-from zhixian.exports import Sheet, xlsx_bytes
+from zhixian.errors import Conflict, DomainError, Invalid
 from zhixian.fields import Id, Name
-from zhixian.integration import basedata, pipeline, quarantine, remote_sources, service, worker
+from zhixian.integration import file_sources, remote_sources, service
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.models import Source
-from zhixian.integration.schemas import ConnectionIn, MappingIn, RemoteSourceIn, ResubmitIn, SourceSettings
+from zhixian.integration.pages.forms import (
+    CONNECTION_FIELDS,
+    KINDS,
+    LABELS,
+    REMOTE_FIELDS,
+    REMOTE_SECRET,
+    URL_LABEL,
+    Runner,
+    Viewer,
+    model_field,
+    refused,
+)
+from zhixian.integration.schemas import ConnectionIn, MappingIn, RemoteSourceIn, SourceSettings
 from zhixian.platform import outbound
 from zhixian.platform.actor import Actor
 from zhixian.settings import Settings
-from zhixian.web.auth import Require, SettingsDep
+from zhixian.web.auth import SettingsDep
 from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors, refusal
-from zhixian.web.params import IdPath, IdQuery
+from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
-
-Viewer = Annotated[Actor, Depends(Require("integration.view"))]
-Runner = Annotated[Actor, Depends(Require("integration.run"))]
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-KINDS = {"csv": "CSV 文件", "excel": "Excel 文件", "json": "JSON 文件", "sql": "SQL 数据库", "http": "HTTP 接口"}
-# the fields of each remote-source form; the secret one (url for SQL, token for HTTP) is never sent back
-REMOTE_FIELDS = {
-    "sql": ("name", "resource_id", "url", "query", "timeout"),
-    "http": ("name", "resource_id", "url", "records_key", "page_param", "size_param", "page_size", "token", "timeout"),
-}
-REMOTE_SECRET = {"sql": "url", "http": "token"}
-LABELS = {
-    "name": "名称",
-    "kind": "类型",
-    "resource_id": "加载到资源",
-    "query": "查询语句",
-    "timeout": "超时（秒）",
-    "records_key": "记录字段",
-    "page_param": "页码参数名",
-    "size_param": "每页条数参数名",
-    "page_size": "每页条数",
-    "token": "令牌",
-    "schedule": "定时",
-    "incremental": "增量方式",
-    "watermark_column": "水位列",
-    "active": "启用",
-}
-URL_LABEL = {"sql": "连接串", "http": "接口地址"}
-# messages of model-level checks, placed beside the field they are about
-_MODEL_ERRORS = {
-    "SQL 数据源须填写查询语句": "query",
-    "按水位增量同步须指定水位列": "watermark_column",
-    "SQL 数据源的水位列名只能含字母、数字、下划线": "watermark_column",
-}
-
-
-def _targets(session: SessionDep, actor: Actor) -> list[Resource]:
-    rows = (
-        session.execute(
-            select(Resource)
-            .where(
-                Resource.status == "published",
-                Resource.classified.is_(False),
-                Resource.key_field != "",
-                Resource.base_library != "地理",
-            )
-            .order_by(Resource.code)
-        )
-        .scalars()
-        .all()
-    )
-    if actor.county_scope:
-        return list(rows)
-    names = catalog_service.department_names(session)
-    return [r for r in rows if r.kind == "基础" or names.get(r.department_id) == actor.department_name]
-
-
-def _model_field(error: FieldError) -> str | None:
-    """A rule about the whole record that is about one field: its message goes beside that field."""
-    return _MODEL_ERRORS.get(error.message) if not error.field else None
 
 
 def _index(
@@ -103,28 +52,41 @@ def _index(
     kind: str = "",
     form: dict[str, str] | None = None,
     errors: FormErrors | None = None,
+    notice: str = "",
 ) -> HTMLResponse:
     """The sources page; ``kind`` is the form that was refused ("file", "sql", "http"), shown again."""
     sources = [service.source_read(session, s) for s in service.list_sources(session, actor=actor)]
+    runs = service.list_runs(session, actor=actor, limit=30)
     return render(
         request,
         "integration/index.html",
         actor,
         status_code=status,
         sources=sources,
-        runs=service.list_runs(session, actor=actor, limit=30),
-        targets=_targets(session, actor),
+        runs=runs,
+        targets=service.loadable_targets(session, actor=actor) if actor.can("integration.run") else [],
         kinds=KINDS,
         labels=LABELS,
         refused_kind=kind,
         refused_form=form or {},
         refused_errors=errors or FormErrors(),
+        notice=notice,
+        source_names=service.source_names(session, {r.source_id for r in runs}),
     )
 
 
 @router.get("/integration")
 def index(request: Request, actor: Viewer, session: SessionDep) -> HTMLResponse:
-    return _index(request, actor, session)
+    deleted = request.query_params.get("deleted", "")
+    notice = ""
+    if deleted.isdigit() and len(deleted) < 12:
+        try:
+            gone = service.get_source(session, actor=actor, source_id=int(deleted))
+        except DomainError:
+            gone = None
+        if gone is not None and gone.deleted_at is not None:
+            notice = f"数据源“{gone.name}”已删除；它加载的记录保留，记录页注明来源已删除。"
+    return _index(request, actor, session, notice=notice)
 
 
 @router.post("/integration/sources")
@@ -142,7 +104,7 @@ def upload(
         data = FileSourceForm.model_validate({"name": name, "resource_id": resource_id})
         if file is None or not file.filename:
             raise Invalid("请选择要上传的文件（CSV、Excel 或 JSON）", field="file")
-        row = service.create_file_source(
+        row = file_sources.create_file_source(
             session,
             actor=actor,
             settings=settings,
@@ -161,6 +123,8 @@ def upload(
 
 
 class FileSourceForm(BaseModel):
+    """The file form's own fields, checked like the API's (the file itself is checked by the service)."""
+
     name: Name
     resource_id: Id
 
@@ -195,7 +159,7 @@ def _create_remote(
         )
     except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors = form_errors(exc, labels, on_form=REMOTE_FIELDS[kind], title=title, place=_model_field)
+        errors = form_errors(exc, labels, on_form=REMOTE_FIELDS[kind], title=title, place=model_field)
         status = exc.status if isinstance(exc, DomainError) else 422
         return _index(request, actor, session, status=status, kind=kind, form=echo, errors=errors)
     return RedirectResponse(f"/integration/sources/{row.id}", status_code=303)
@@ -234,15 +198,17 @@ def _source_page(
     conn_errors: FormErrors | None = None,
     mapping_form: dict[str, str] | None = None,
     mapping_errors: FormErrors | None = None,
+    file_errors: FormErrors | None = None,
 ) -> HTMLResponse:
     row = service.get_source(session, actor=actor, source_id=source_id)
-    kept = {k: str(v) for k, v in (row.config or {}).items() if k in _CONNECTION_FIELDS.get(row.kind, ())}
+    kept = {k: str(v) for k, v in (row.config or {}).items() if k in CONNECTION_FIELDS.get(row.kind, ())}
     error = ""
     preview = None
-    try:
-        preview = service.preview(session, actor=actor, cipher=cipher, settings=settings, source_id=source_id)
-    except DomainError as exc:
-        error = exc.detail
+    if row.deleted_at is None:
+        try:
+            preview = service.preview(session, actor=actor, cipher=cipher, settings=settings, source_id=source_id)
+        except DomainError as exc:
+            error = exc.detail
     s = service.source_read(session, row)
     current = {
         "schedule": s.schedule,
@@ -265,7 +231,7 @@ def _source_page(
         settings_errors=errors or FormErrors(),
         saved=request.query_params.get("saved") == "settings" and not errors,
         conn_fields=[
-            (f, URL_LABEL[row.kind] if f == "url" else LABELS[f]) for f in _CONNECTION_FIELDS.get(row.kind, ())
+            (f, URL_LABEL[row.kind] if f == "url" else LABELS[f]) for f in CONNECTION_FIELDS.get(row.kind, ())
         ],
         conn_form=conn_form if conn_form is not None else kept,
         conn_errors=conn_errors or FormErrors(),
@@ -273,6 +239,9 @@ def _source_page(
         mapping_form=mapping_form,
         mapping_errors=mapping_errors or FormErrors(),
         conn_saved=request.query_params.get("saved") == "connection",
+        file_errors=file_errors or FormErrors(),
+        file_saved=request.query_params.get("saved") == "file",
+        file_kinds=file_sources.FILE_KINDS,
     )
 
 
@@ -281,11 +250,6 @@ def source_page(
     request: Request, source_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
 ) -> HTMLResponse:
     return _source_page(request, source_id, actor, session, cipher, settings)
-
-
-_CONNECTION_FIELDS = {
-    kind: tuple(f for f in fields if f not in ("name", "resource_id")) for kind, fields in REMOTE_FIELDS.items()
-}
 
 
 @router.post("/integration/sources/{source_id}/connection")
@@ -308,7 +272,7 @@ def _save_connection(
     form: FormData,
 ) -> Response:
     row = service.get_source(session, actor=actor, source_id=source_id)
-    fields = _CONNECTION_FIELDS.get(row.kind, ())
+    fields = CONNECTION_FIELDS.get(row.kind, ())
     values = {f: str(form.get(f) or "").strip() for f in fields}
     labels = {**LABELS, "url": URL_LABEL.get(row.kind, "地址")}
     try:
@@ -318,7 +282,7 @@ def _save_connection(
         )
     except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors = form_errors(exc, labels, on_form=fields, title="连接未更换", place=_model_field)
+        errors = form_errors(exc, labels, on_form=fields, title="连接未更换", place=model_field)
         status = exc.status if isinstance(exc, DomainError) else 422
     else:
         return RedirectResponse(f"/integration/sources/{source_id}?saved=connection", status_code=303)
@@ -343,12 +307,12 @@ async def save_settings(
     try:
         service.update_settings(session, actor=actor, source_id=source_id, data=SourceSettings.model_validate(values))
     except ValidationError as exc:
-        errors, status = form_errors(exc, LABELS, title="设置未保存", place=_model_field), 422
+        errors, status = form_errors(exc, LABELS, title="设置未保存", place=model_field), 422
     except DomainError as exc:
         session.rollback()
         if not exc.errors:
             raise  # not found, not permitted, ...: the error page
-        errors, status = form_errors(exc, LABELS, title="设置未保存", place=_model_field), exc.status
+        errors, status = form_errors(exc, LABELS, title="设置未保存", place=model_field), exc.status
     else:
         return RedirectResponse(f"/integration/sources/{source_id}?saved=settings", status_code=303)
     # the page previews the source: in a worker thread, so the remote read waits outside the gate
@@ -360,22 +324,6 @@ async def save_settings(
         session,
         cipher,
         settings,
-    )
-
-
-def _refused(
-    request: Request, session: SessionDep, actor: Actor, exc: DomainError, title: str, source_id: int
-) -> HTMLResponse:
-    """An action on the source page that was refused: nothing kept, the reason, and the way back."""
-    session.rollback()
-    return render(
-        request,
-        "integration/message.html",
-        actor,
-        status_code=exc.status,
-        title=title,
-        message=exc.detail,
-        back=f"/integration/sources/{source_id}",
     )
 
 
@@ -400,6 +348,8 @@ async def save_mapping(
             cipher,
             settings,
         )
+    except DomainError as exc:
+        return refused(request, session, actor, exc, "映射未保存", f"/integration/sources/{source_id}")
     return RedirectResponse(f"/integration/sources/{source_id}", status_code=303)
 
 
@@ -408,142 +358,63 @@ def run(request: Request, source_id: IdPath, actor: Runner, session: SessionDep)
     try:
         started = service.start_run(session, actor=actor, source_id=source_id)
     except DomainError as exc:
-        return _refused(request, session, actor, exc, "未能开始运行", source_id)
+        return refused(request, session, actor, exc, "未能开始运行", f"/integration/sources/{source_id}")
     start_in_background(request, session, started.id)
     return RedirectResponse(f"/integration/runs/{started.id}", status_code=303)
 
 
-@router.post("/integration/runs/{run_id}/resume")
-def resume(request: Request, run_id: IdPath, actor: Runner, session: SessionDep) -> Response:
-    run = service.queue_resume(session, actor=actor, run_id=run_id)
-    start_in_background(request, session, run.id)
-    return RedirectResponse(f"/integration/runs/{run.id}", status_code=303)
-
-
-def _report_context(session: SessionDep, actor: Actor, run_id: int) -> dict[str, Any]:
-    row = service.get_run(session, actor=actor, run_id=run_id)
-    return {
-        "r": row,
-        "view": service.run_read(session, row),
-        "active": row.status in ("queued", "running"),
-        "stalled": row.status == "running" and not worker.in_flight(row.id),
-        "source": service.get_source(session, actor=actor, source_id=row.source_id),
-    }
-
-
-@router.get("/integration/runs/{run_id}")
-def run_page(request: Request, run_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
-    return render(request, "integration/run.html", actor, **_report_context(session, actor, run_id))
-
-
-@router.get("/integration/runs/{run_id}/report")
-def run_report(request: Request, run_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
-    """The report fragment the run page polls (htmx, every 2 s) while the run is queued or running."""
-    return render(request, "integration/_run_report.html", actor, **_report_context(session, actor, run_id))
-
-
-@router.get("/integration/quarantine")
-def quarantine_list(
-    request: Request, actor: Viewer, session: SessionDep, source_id: IdQuery = None, status: str = "open"
-) -> HTMLResponse:
-    rows = quarantine.list_quarantine(session, actor=actor, source_id=source_id, status=status)
-    return render(request, "integration/quarantine.html", actor, rows=rows, status=status, source_id=source_id)
-
-
-@router.get("/integration/quarantine/{quarantine_id}")
-def quarantine_row(
-    request: Request, quarantine_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher
-) -> HTMLResponse:
-    row = quarantine.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
-    data = quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
-    errors = _fix_errors(session, actor, row, row.reasons, data, "该行未通过校验，请修改后重新提交")
-    return render(request, "integration/fix.html", actor, q=row, data=data, errors=errors)
-
-
-def _fix_errors(
-    session: Session, actor: Actor, row: Any, reasons: list[dict[str, str]], data: dict[str, Any], title: str
-) -> FormErrors:
-    """Each reason beside the column it is about: the reason names a catalogue item, the form shows the
-    file's columns, so the source's mapping (item → column) places it."""
-    try:
-        columns = dict(
-            pipeline.current_mapping(session, service.get_source(session, actor=actor, source_id=row.source_id)).columns
-        )
-    except DomainError:
-        columns = {}
-    out = FormErrors(message=title)
-    for reason in reasons:
-        column = columns.get(reason.get("field", ""), reason.get("field", ""))
-        if column in data:
-            out.add(f"col_{column}", reason["message"], column)
-        elif reason["message"] not in out.details:
-            out.details.append(reason["message"])
-    return out
-
-
-@router.post("/integration/quarantine/{quarantine_id}")
-async def fix(
-    request: Request, quarantine_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
-) -> Response:
-    form = await request.form()
-    if form.get("do") == "discard":
-        quarantine.discard(session, actor=actor, quarantine_id=quarantine_id)
-        return RedirectResponse("/integration/quarantine", status_code=303)
-    values = {k.removeprefix("col_"): str(v) for k, v in form.items() if k.startswith("col_")}
-    row, done, reasons = quarantine.resubmit(
-        session,
-        actor=actor,
-        cipher=cipher,
-        settings=settings,
-        quarantine_id=quarantine_id,
-        data=ResubmitIn(values=values),
-    )
-    if done is None:
-        errors = _fix_errors(session, actor, row, reasons, values, "仍未通过校验，请按提示修改")
-        return render(request, "integration/fix.html", actor, status_code=422, q=row, data=values, errors=errors)
-    return RedirectResponse(f"/integration/quarantine?source_id={row.source_id}&done={row.id}", status_code=303)
-
-
-@router.get("/integration/conflicts")
-def conflicts(request: Request, actor: Viewer, session: SessionDep, cipher: Cipher) -> HTMLResponse:
-    rows = basedata.conflict_views(session, actor=actor, cipher=cipher)
-    return render(request, "integration/conflicts.html", actor, rows=rows)
-
-
-@router.post("/integration/conflicts/{conflict_id}")
-def resolve(
-    conflict_id: IdPath,
+@router.post("/integration/sources/{source_id}/file")
+def replace_file(
+    request: Request,
+    source_id: IdPath,
     actor: Runner,
     session: SessionDep,
     cipher: Cipher,
-    action: Annotated[str, Form(pattern="^(keep|replace)$")],
+    settings: SettingsDep,
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
-    basedata.resolve_conflict(session, actor=actor, cipher=cipher, conflict_id=conflict_id, action=action)
-    return RedirectResponse("/integration/conflicts", status_code=303)
+    """A new file for the source (same mapping and schedule); a refused file leaves the old one in place."""
+    try:
+        if file is None or not file.filename:
+            raise Invalid("请选择新的文件", field="file")
+        file_sources.replace_file(
+            session, actor=actor, settings=settings, source_id=source_id, filename=file.filename or "", stream=file.file
+        )
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        session.rollback()
+        errors = form_errors(exc, {"file": "新文件"}, on_form=("file",), title="文件未更换")
+        return _source_page(request, source_id, actor, session, cipher, settings, status=exc.status, file_errors=errors)
+    return RedirectResponse(f"/integration/sources/{source_id}?saved=file", status_code=303)
 
 
-@router.get("/integration/quality")
-def quality(
-    request: Request, actor: Viewer, session: SessionDep, overdue: Annotated[int, Query(ge=0, le=1)] = 0
-) -> HTMLResponse:
-    rows = basedata.latest_quality(session, actor=actor)
-    if overdue:
-        rows = [r for r in rows if r.overdue]
-    return render(request, "integration/quality.html", actor, rows=rows, overdue=overdue)
+@router.get("/integration/sources/{source_id}/delete")
+def confirm_delete(request: Request, source_id: IdPath, actor: Runner, session: SessionDep) -> HTMLResponse:
+    """What deleting keeps and what goes, before anything happens."""
+    row = service.get_source(session, actor=actor, source_id=source_id)
+    try:
+        summary = file_sources.delete_summary(session, actor=actor, source_id=source_id)
+    except DomainError as exc:
+        return refused(request, session, actor, exc, "不能删除该数据源", f"/integration/sources/{source_id}")
+    return render(request, "integration/delete.html", actor, s=service.source_read(session, row), summary=summary)
 
 
-@router.get("/integration/resources/{resource_id}/template.xlsx")
-def template(resource_id: IdPath, actor: Viewer, session: SessionDep) -> Response:
-    """An empty workbook whose header is the resource's item names: fill it in and upload it as a source."""
-    resource = catalog_service.get_resource(session, actor=actor, resource_id=resource_id)
-    hints = [
-        f"{i.data_type}{'，必填' if i.required or i.field_name == resource.key_field else ''}"
-        f"{'，' + i.rule if i.rule else ''}"
-        for i in resource.items
-    ]
-    body = xlsx_bytes([Sheet("数据", [i.name for i in resource.items], [hints])])
-    return Response(
-        body,
-        media_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="template-{resource_id}.xlsx"'},
-    )
+@router.post("/integration/sources/{source_id}/delete")
+def delete(
+    request: Request,
+    source_id: IdPath,
+    actor: Runner,
+    session: SessionDep,
+    settings: SettingsDep,
+    confirm: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    if confirm != "yes":
+        return RedirectResponse(f"/integration/sources/{source_id}/delete", status_code=303)
+    try:
+        row = file_sources.delete_file_source(session, actor=actor, settings=settings, source_id=source_id)
+    except DomainError as exc:
+        if exc.status == 404:
+            raise
+        return refused(request, session, actor, exc, "数据源未删除", f"/integration/sources/{source_id}")
+    return RedirectResponse(f"/integration?deleted={row.id}", status_code=303)
