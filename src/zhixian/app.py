@@ -23,7 +23,7 @@ from zhixian.settings import Settings, use
 from zhixian.web import errors as web_errors
 from zhixian.web.assets import StaticAssets
 from zhixian.web.auth import Public
-from zhixian.web.middleware import BodyLimit, ConditionalGet, SecurityHeaders
+from zhixian.web.middleware import BodyLimit, ConditionalGet, EmptyQuery, SecurityHeaders
 from zhixian.web.templating import asset_index, make_templates
 
 log = logging.getLogger("zhixian")
@@ -118,6 +118,7 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
         max_upload=settings.max_upload_bytes,
         timing=lambda: (settings.body_timeout_seconds, settings.body_min_rate_bytes),
     )
+    app.add_middleware(EmptyQuery)  # pages read an empty filter as no filter
     app.add_middleware(SecurityHeaders)
     app.add_middleware(GZipMiddleware, minimum_size=GZIP_MIN_BYTES, compresslevel=6)
     for sub in node.registry.enabled.values():

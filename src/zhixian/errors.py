@@ -6,6 +6,7 @@ Pure Python, so a service can raise them without loading the web stack; their on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ class FieldError:
     message: str
     field: str | None = None
     row: int | None = None
+    label: str | None = None  # the field's Chinese name for people (summaries); never sent as JSON
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"message": self.message}
@@ -133,11 +135,18 @@ _PYDANTIC_MESSAGES: dict[str, str] = {
 }
 
 
-def pydantic_errors_to_chinese(errors: list[Any]) -> list[FieldError]:
+def pydantic_errors_to_chinese(
+    errors: list[Any], labels: Mapping[str, str] | None = None, *, located: bool = True
+) -> list[FieldError]:
+    """Pydantic's errors in Chinese, each with its field and, when ``labels`` knows it, the field's label.
+
+    ``located``: the errors come from FastAPI, whose first ``loc`` item is where the value was (body,
+    query, …), not a field; a model validated by hand has no such item (and may have a field named "query").
+    """
     out: list[FieldError] = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ())]
-        if loc and loc[0] in ("body", "query", "path", "header", "cookie"):  # FastAPI's location, not a field
+        if located and loc and loc[0] in ("body", "query", "path", "header", "cookie"):
             loc = loc[1:]
         field_name = ".".join(loc) or None
         kind = err.get("type", "")
@@ -158,15 +167,18 @@ def pydantic_errors_to_chinese(errors: list[Any]) -> list[FieldError]:
                 message = template
         if kind == "json_invalid":
             field_name = None
-        out.append(FieldError(message, field=field_name))
+        label = (labels or {}).get(field_name or "") or (labels or {}).get(loc[0] if loc else "")
+        out.append(FieldError(message, field=field_name, label=label))
     return out
 
 
 def summary(errors: list[FieldError]) -> str:
-    return "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5])
+    """The first errors in one line, each field by its label when known, each said once."""
+    named = (f"{e.label or e.field}：{e.message}" if e.field else e.message for e in errors[:5])
+    return "；".join(dict.fromkeys(named))
 
 
-def invalid_from(exc: Any) -> Invalid:
+def invalid_from(exc: Any, labels: Mapping[str, str] | None = None) -> Invalid:
     """A pydantic ValidationError raised outside FastAPI's own parsing (forms, raw bodies), as the same 422."""
-    errors = pydantic_errors_to_chinese(list(exc.errors()))
+    errors = pydantic_errors_to_chinese(list(exc.errors()), labels, located=False)
     return Invalid(summary(errors), errors)

@@ -36,12 +36,12 @@ def test_class_edit_page_shows_errors_beside_fields_and_saves(as_user) -> None:
         headers=HTML,
     )
     assert bad.status_code == 422
-    assert 'id="e-limit_value"' in bad.text
-    assert 'id="e-name"' in bad.text
+    assert 'id="f-limit_value-error"' in bad.text
+    assert 'id="f-name-error"' in bad.text
     assert "很多" in bad.text  # what was typed is kept
     unknown_dept = lead.post("/citymgmt/config/classes/S0102", data=form_for(department_code="nosuch"), headers=HTML)
     assert unknown_dept.status_code == 422
-    assert 'id="e-department_code"' in unknown_dept.text
+    assert 'id="f-department_code-error"' in unknown_dept.text
     assert "部门代码 nosuch 不存在" in unknown_dept.text
     ok = lead.post(
         "/citymgmt/config/classes/S0102",
@@ -121,8 +121,8 @@ def test_run_parameters_form_saves_in_the_centres_units_and_audits(as_user, db) 
     lead = as_user("shiftlead")
     page = lead.get("/citymgmt/config/parameters", headers=HTML)
     assert page.status_code == 200
-    assert 'name="yellow_percent" value="20"' in page.text  # 0.2 shown as 20 %
-    assert 'name="photo_max_mb" value="5"' in page.text
+    assert 'name="yellow_percent" type="text" value="20"' in page.text  # 0.2 shown as 20 %
+    assert 'name="photo_max_mb" type="text" value="5"' in page.text
     ok = lead.post("/citymgmt/config/parameters", data=_parameters(), headers=HTML, follow_redirects=False)
     assert ok.status_code == 303, ok.text[:500]
     cfg = lead.get("/api/v1/citymgmt/config").json()
@@ -154,11 +154,11 @@ def test_run_parameters_form_refuses_bad_values_beside_their_fields_and_saves_no
     )
     assert bad.status_code == 422
     for field in ("yellow_percent", "duplicate_distance_m", "open311_api_keys_add"):
-        assert f'id="e-{field}"' in bad.text, field
+        assert f'id="f-{field}-error"' in bad.text, field
     assert "很多" in bad.text  # what was typed is kept
     weights = lead.post("/citymgmt/config/parameters", data=_parameters(w_close_rate="0.5"), headers=HTML)
     assert weights.status_code == 422
-    assert 'id="e-w_ontime_close_rate"' in weights.text
+    assert 'id="f-w_ontime_close_rate-error"' in weights.text
     assert "合计为 1" in weights.text
     assert lead.get("/api/v1/citymgmt/config").json() == before
 

@@ -153,7 +153,7 @@ def test_places_lookup_answers_inside_and_outside_the_county(as_user, db: Sessio
 
 
 def _options(page: str) -> list[tuple[str, str, bool]]:
-    select_html = re.search(r'<select id="dept-dispatch".*?</select>', page, re.S)
+    select_html = re.search(r'<select id="c\d+-dispatch-department_id".*?</select>', page, re.S)
     assert select_html, "dispatch form missing"
     groups = re.findall(r'<optgroup label="([^"]+)">(.*?)</optgroup>', select_html.group(0), re.S)
     out = []
@@ -173,7 +173,7 @@ def test_dispatch_puts_the_suggestion_first_marked_with_its_reason_then_sorted(a
     zfj = db.execute(select(Department).where(Department.code == "zfj")).scalar_one()
     assert options[0] == ("建议", f"★ {zfj.name}（建议）", True)
     assert sum(1 for o in options if o[2]) == 1
-    why = re.search(r'<p class="hint cm-why" id="dept-why">(.*?)</p>', page, re.S).group(1)
+    why = re.search(r'<div class="hint" id="c\d+-dispatch-department_id-hint">(.*?)</div>', page, re.S).group(1)
     assert zfj.name in why
     assert "类别“暴露垃圾”在应用维护中设定的默认处置部门" in why
     depts = {d.name: d for d in db.execute(select(Department).where(Department.active.is_(True))).scalars()}
@@ -260,7 +260,7 @@ def test_case_photos_open_in_the_viewer_and_check_form_takes_a_photo(as_user, db
     assert [c.split(" · ")[0] for _, c in links] == ["现场照片", "处置后照片"]
     form = re.search(r"<form [^>]*act/check.*?</form>", page, re.S).group(0)
     assert re.search(
-        r'<input id="photo-\d+-check" type="file" name="photo" accept="image/\*" capture="environment" required>', form
+        r'<input id="c\d+-check-photo" name="photo" type="file" accept="image/\*" capture="environment" required>', form
     )
     assert "/static/citymgmt/citymgmt.js" in page
 

@@ -255,5 +255,5 @@ def test_cover_page_previews_then_generates_with_the_carried_outline(as_user, db
     assert all(area_m2(shapely.from_wkt(g.wkt).difference(outline)) < 1.0 for g in cells)
     empty = lead.post("/citymgmt/config/geo/cover", data={**form, "scope": "", "size_m": "abc"}, headers=HTML)
     assert empty.status_code == 422
-    assert 'id="e-scope"' in empty.text
-    assert 'id="e-size_m"' in empty.text
+    assert 'id="c-scope-error"' in empty.text
+    assert 'id="c-size_m-error"' in empty.text

@@ -249,7 +249,7 @@ def test_settings_page_saves_and_never_echoes_the_key(as_user, county_file) -> N
     form = {"kind": "url", "preset": "tianditu_vec", "url": "", "key": "short", "min_zoom": "1", "max_zoom": "18"}
     refused = lead.post("/citymgmt/config/basemap", data=form, headers=html)
     assert refused.status_code == 422
-    assert 'id="e-key"' in refused.text
+    assert 'id="f-key-error"' in refused.text
     assert 'value="short"' not in refused.text
     assert "tianditu.gov.cn/vec_w" in refused.text  # the preset filled the template in
     ok = lead.post(

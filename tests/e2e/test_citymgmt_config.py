@@ -13,7 +13,7 @@ def test_shift_leader_tunes_the_yellow_light_and_weights(new_page) -> None:
     page.get_by_label("黄灯提醒：剩余时限不足（%）").fill("30")
     page.get_by_label("结案率", exact=True).fill("0.5")  # now 0.5 + 0.5 + 0.2: refused
     page.get_by_role("button", name="保存").click()
-    assert page.locator("#e-w_ontime_close_rate").inner_text().find("合计为 1") >= 0
+    assert page.locator("#f-w_ontime_close_rate-error").inner_text().find("合计为 1") >= 0
     shot(page, "citymgmt-parameters-refused")
     page.get_by_label("结案率", exact=True).fill("0.3")
     page.get_by_label("按期结案率").fill("0.5")

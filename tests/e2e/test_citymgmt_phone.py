@@ -141,7 +141,7 @@ def test_inspector_reports_by_gps_and_dispatcher_sees_the_marked_suggestion(
     assert select_box.locator("option").first.inner_text() == chosen  # suggestion first
     groups = select_box.locator("optgroup").evaluate_all("gs => gs.map(g => g.label)")
     assert groups == ["建议", "县级部门（按拼音排序）", "乡镇街道（按区划代码排序）"]
-    why = disp.locator("#dept-why").inner_text()
+    why = disp.locator("[id$='-dispatch-department_id-hint']").inner_text()
     assert "建议派往" in why
     assert "类别“暴露垃圾”在应用维护中设定的默认处置部门" in why
     disp.locator("#cm-case-map .cm-pin").wait_for(state="visible")

@@ -47,7 +47,7 @@ def test_sql_source_set_up_mapped_scheduled_and_run_in_the_browser(new_page, pg_
     form.get_by_role("button", name="建立 SQL 数据源").click()
     page.wait_for_load_state("networkidle")
     # refused beside the field; the connection string is not sent back
-    assert form.locator("#sql_query_err").inner_text() == "SQL 数据源只允许一条 SELECT 查询"
+    assert form.locator("#sql-query-error").inner_text() == "SQL 数据源只允许一条 SELECT 查询"
     assert form.get_by_label("连接串（SQLAlchemy）").input_value() == ""
     assert form.get_by_label("名称", exact=True).input_value() == "派出所人口库"
     assert password not in page.content()
@@ -69,7 +69,7 @@ def test_sql_source_set_up_mapped_scheduled_and_run_in_the_browser(new_page, pg_
     page.get_by_role("button", name="保存设置").click()
     page.wait_for_load_state("networkidle")
     assert page.get_by_role("status").inner_text() == "定时与增量设置已保存"
-    assert "下次运行：" in page.locator("#schedule_hint").inner_text()
+    assert "下次运行：" in page.locator("#f-schedule-hint").inner_text()
     assert password not in page.content()
     shot(page, "integration-sql-source")
 

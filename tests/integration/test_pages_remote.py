@@ -147,7 +147,7 @@ def test_sql_source_from_the_page_previews_maps_runs_and_never_shows_its_connect
     assert "已加密保存，不显示" in page.text
     assert table in page.text  # the query is shown; the connection string is not
     assert all(f"<th>{c}</th>" in page.text for c in SQL_COLUMNS), re.findall(r"notice err[^<]*<", page.text)
-    assert '<select id="map_id_number" name="map_id_number">' in page.text
+    assert '<select id="f-map_id_number" name="map_id_number">' in page.text
 
     mapping = {f"map_{field}": column for field, column in SQL_MAPPING.items()}
     saved = post_form(client, f"/integration/sources/{sid}", f"/integration/sources/{sid}/mapping", mapping)
@@ -155,7 +155,7 @@ def test_sql_source_from_the_page_previews_maps_runs_and_never_shows_its_connect
     db.refresh(row)
     assert row.mapping_version == 1
     page = client.get(f"/integration/sources/{sid}")
-    assert "<option selected>id_no</option>" in page.text
+    assert '<option value="id_no" selected>id_no</option>' in page.text
     assert "校验位错误" in page.text  # the preview now checks the rows as they will load
     assert '<span class="tag red">不通过 6</span>' in page.text
     assert "运行加载" in page.text
@@ -286,7 +286,7 @@ def test_http_source_from_the_page_previews_with_its_token_and_never_shows_it(as
     assert "<th>公民身份号码</th>" in page.text
     assert "校验位错误" in page.text
     # the API's field names are the item names, so the editor suggests the mapping and checks with it
-    assert "<option selected>公民身份号码</option>" in page.text
+    assert '<option value="公民身份号码" selected>公民身份号码</option>' in page.text
     for path in ("/integration", f"/integration/sources/{sid}"):
         assert TOKEN not in client.get(path).text
 
@@ -328,7 +328,7 @@ def test_settings_form_saves_schedule_and_watermark_and_refuses_a_bad_cron(as_us
     sid = upload(api, db, csv_bytes(rows)).json()["id"]
     client = browser(as_user, "gaj_officer")
     page = f"/integration/sources/{sid}"
-    assert 'id="schedule" name="schedule" type="text" value=""' in client.get(page).text
+    assert 'id="f-schedule" name="schedule" type="text" value=""' in client.get(page).text
 
     saved = post_form(
         client,
@@ -371,7 +371,7 @@ def test_settings_form_saves_schedule_and_watermark_and_refuses_a_bad_cron(as_us
         assert "设置未保存" in refused.text
         assert message in refused.text
         assert f'value="{schedule}"' in refused.text  # the typed value stays in the field to correct it
-        assert 'class="field-error" id="schedule_err"' in refused.text
+        assert 'class="field-error" id="f-schedule-error"' in refused.text
     no_column = post_form(client, page, f"{page}/settings", {"schedule": "", "incremental": "watermark"})
     assert no_column.status_code == 422
     assert "水位列：按水位增量同步须指定水位列" in no_column.text

@@ -15,12 +15,13 @@ from zhixian.catalog import io as catalog_io
 from zhixian.catalog.models import BusinessSystem, Resource
 from zhixian.catalog.schemas import ResourceIn, ReviewIn, SystemIn
 from zhixian.catalog.systems import SystemFilter, page_systems, system_resources
-from zhixian.errors import DomainError, pydantic_errors_to_chinese
+from zhixian.errors import Conflict, DomainError, FieldError, Invalid
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department, User
 from zhixian.web.auth import Require
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
@@ -29,7 +30,45 @@ router = APIRouter(include_in_schema=False)
 Viewer = Annotated[Actor, Depends(Require("catalog.view"))]
 Editor = Annotated[Actor, Depends(Require("catalog.edit"))]
 ITEM_COLUMNS = ("name", "field_name", "data_type", "length", "share_type", "grade", "sensitivity", "rule", "required")
-ITEM_HELP = "每行一个信息项：名称|字段名|数据类型|长度|共享类型|分级|敏感级别|校验规则|必填(是/否)"
+ITEM_NAMES = ("名称", "字段名", "数据类型", "长度", "共享类型", "分级", "敏感级别", "校验规则", "必填")
+ITEM_HELP = "每行一个信息项：" + "|".join(ITEM_NAMES) + "(是/否)"
+# the resource form's labels: the template draws its fields with them, refusals name the fields by them
+RESOURCE_LABELS = {
+    "name": "信息资源名称",
+    "category": "信息资源分类代码",
+    "code": "信息资源代码",
+    "kind": "目录类型",
+    "base_library": "基础库",
+    "department_code": "提供方部门",
+    "system_code": "所属业务系统",
+    "summary": "信息资源摘要",
+    "format": "信息资源格式",
+    "share_type": "共享类型",
+    "share_condition": "共享条件（不予共享须写明依据）",
+    "share_method": "共享方式",
+    "open_type": "开放类型",
+    "open_condition": "开放条件",
+    "update_cycle": "更新周期",
+    "publish_date": "发布日期",
+    "linked_codes": "关联资源代码（用；分隔）",
+    "grade": "数据分级（GB/T 43697）",
+    "sensitivity": "敏感级别（一般数据 1–4）",
+    "key_field": "主键信息项（字段名）",
+    "items_text": "信息项",
+} | {f"items.{c}": n for c, n in zip(ITEM_COLUMNS, ITEM_NAMES, strict=True)}
+SYSTEM_LABELS = {
+    "code": "系统代码",
+    "name": "系统名称",
+    "department_code": "使用部门",
+    "builder": "建设/主管单位",
+    "deployment": "部署位置",
+    "data_held": "持有数据",
+    "access_scope": "授权范围",
+    "builder_level": "建设层级",
+    "access_status": "获取状态",
+}
+IMPORT_LABELS = {"file": "导入文件"}
+NOTE_MAX = 1000
 PAGE = 50
 
 
@@ -73,41 +112,65 @@ def browse(
         department_id=department_id,
     )
     rows, total = service.list_resources(session, actor=actor, flt=flt, offset=(page - 1) * PAGE, limit=PAGE)
+    return _browse(
+        request,
+        actor,
+        session,
+        rows=rows,
+        total=total,
+        page=page,
+        filters={"q": q, "kind": kind, "share_type": share_type, "grade": grade, "status": status},
+        department=department,
+    )
+
+
+def _browse(
+    request: Request,
+    actor: Actor,
+    session: SessionDep,
+    *,
+    rows: Any,
+    total: int,
+    page: int = 1,
+    filters: dict[str, str] | None = None,
+    department: str = "",
+    message: str = "",
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
+    filters = filters or {}
+    department_id = int(department) if department.isdigit() else None
     return render(
         request,
         "catalog/browse.html",
         actor,
+        status_code=422 if errors else 200,
         rows=rows,
         total=total,
         page=page,
         size=PAGE,
-        base_query=urlencode(
-            {
-                "q": q,
-                "kind": kind,
-                "share_type": share_type,
-                "grade": grade,
-                "status": status,
-                "department_id": department,
-            }
-        ),
-        q=q,
-        kind=kind,
-        share_type=share_type,
-        grade=grade,
-        status=status,
+        base_query=urlencode({**filters, "department_id": department}) if filters or department else "",
+        q=filters.get("q", ""),
+        kind=filters.get("kind", ""),
+        share_type=filters.get("share_type", ""),
+        grade=filters.get("grade", ""),
+        status=filters.get("status", ""),
         department_id=department_id,
         names=service.department_names(session),
         departments=_departments(session),
+        message=message,
+        errors=errors or FormErrors(),
         **_vocab(),
     )
 
 
 @router.post("/catalog/import")
 def import_file(
-    request: Request, actor: Editor, session: SessionDep, file: Annotated[UploadFile, File()]
+    request: Request, actor: Editor, session: SessionDep, file: Annotated[UploadFile | None, File()] = None
 ) -> HTMLResponse:
+    message, errors = "", FormErrors()
     try:
+        if file is None or not file.filename:
+            raise Invalid("请选择要导入的文件（xlsx、json 或 xml）", field="file")
         report = catalog_io.import_resources(
             session,
             actor=actor,
@@ -115,36 +178,28 @@ def import_file(
                 uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES), file.filename or ""
             ),
         )
-        message, errors = f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}", []
+        message = f"导入完成：新增 {report.created}，更新 {report.updated}，未变 {report.unchanged}"
     except DomainError as exc:
         session.rollback()
-        message, errors = exc.detail, [e.message for e in exc.errors[:30]]
+        errors = form_errors(exc, IMPORT_LABELS, fallback="未导入任何资源")
     rows, total = service.list_resources(session, actor=actor, flt=service.ResourceFilter(), limit=50)
-    return render(
-        request,
-        "catalog/browse.html",
-        actor,
-        rows=rows,
-        total=total,
-        page=1,
-        size=PAGE,
-        base_query="",
-        q="",
-        kind="",
-        share_type="",
-        grade="",
-        status="",
-        department_id=None,
-        names=service.department_names(session),
-        departments=_departments(session),
-        message=message,
-        errors=errors,
-        **_vocab(),
-    )
+    return _browse(request, actor, session, rows=rows, total=total, message=message, errors=errors)
 
 
 @router.get("/catalog/resources/{resource_id}")
 def detail(request: Request, resource_id: IdPath, actor: Viewer, session: SessionDep) -> HTMLResponse:
+    return _detail(request, resource_id, actor, session)
+
+
+def _detail(
+    request: Request,
+    resource_id: int,
+    actor: Actor,
+    session: SessionDep,
+    *,
+    note: str = "",
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
     row = service.get_resource(session, actor=actor, resource_id=resource_id)
     system = session.get(BusinessSystem, row.system_id) if row.system_id else None
     linked = {
@@ -167,6 +222,7 @@ def detail(request: Request, resource_id: IdPath, actor: Viewer, session: Sessio
         request,
         "catalog/detail.html",
         actor,
+        status_code=422 if errors else 200,
         r=read,
         status_labels=grading.STATUS_LABELS,
         grade_label=grading.grade_label,
@@ -175,6 +231,8 @@ def detail(request: Request, resource_id: IdPath, actor: Viewer, session: Sessio
         facts=facts,
         people=people,
         editable=service.may_edit(session, actor, row.department_id),
+        note=note,
+        errors=errors or FormErrors(),
     )
 
 
@@ -185,20 +243,29 @@ def action(
     actor: Editor,
     session: SessionDep,
     do: Annotated[str, Form(max_length=20)],
-    note: Annotated[str, Form(max_length=1000)] = "",
+    note: Annotated[str, Form(max_length=100_000)] = "",
 ) -> Response:
+    try:
+        _act(session, actor, resource_id, do, note)
+    except (ValidationError, Invalid, Conflict) as exc:
+        session.rollback()
+        errors = form_errors(exc, {"note": "审核意见"}, title="未办理")
+        return _detail(request, resource_id, actor, session, note=note, errors=errors)
+    return RedirectResponse(f"/catalog/resources/{resource_id}", status_code=303)
+
+
+def _act(session: SessionDep, actor: Actor, resource_id: int, do: str, note: str) -> None:
+    if len(note) > NOTE_MAX:
+        raise Invalid(f"长度不能超过 {NOTE_MAX} 个字符", field="note")
     if do == "submit":
         service.submit_resource(session, actor=actor, resource_id=resource_id)
     elif do in ("approve", "reject"):
-        service.review_resource(
-            session,
-            actor=actor,
-            resource_id=resource_id,
-            data=ReviewIn(decision="approve" if do == "approve" else "reject", note=note),
-        )
+        data = ReviewIn.model_validate({"decision": do, "note": note})
+        service.review_resource(session, actor=actor, resource_id=resource_id, data=data)
     elif do == "withdraw":
         service.withdraw_resource(session, actor=actor, resource_id=resource_id, note=note)
-    return RedirectResponse(f"/catalog/resources/{resource_id}", status_code=303)
+    else:
+        raise Invalid("不支持的操作", field="do")
 
 
 def _items_text(items: list[Any]) -> str:
@@ -243,7 +310,8 @@ def new(request: Request, actor: Editor, session: SessionDep) -> HTMLResponse:
         actor,
         form=form,
         items_text="",
-        errors={},
+        errors=FormErrors(),
+        labels=RESOURCE_LABELS,
         resource_id=None,
         item_help=ITEM_HELP,
         departments=_departments(session),
@@ -264,7 +332,8 @@ def edit(request: Request, resource_id: IdPath, actor: Editor, session: SessionD
         actor,
         form=form,
         items_text=_items_text(data.items),
-        errors={},
+        errors=FormErrors(),
+        labels=RESOURCE_LABELS,
         resource_id=resource_id,
         item_help=ITEM_HELP,
         departments=_departments(session),
@@ -282,18 +351,14 @@ async def save(request: Request, actor: Editor, session: SessionDep) -> Response
     form: dict[str, Any] = {k: str(v) for k, v in raw.items()}
     data: dict[str, Any] = {k: catalog_io.from_text(k, v) for k, v in form.items() if k in ResourceIn.model_fields}
     data["classified"] = form.get("classified") == "on"
-    errors: dict[str, str] = {}
     try:
         data["items"] = _parse_items(items_text)
         model = ResourceIn.model_validate(data)
         row = service.save_resource(session, actor=actor, data=model, resource_id=resource_id)
         return RedirectResponse(f"/catalog/resources/{row.id}", status_code=303)
-    except ValidationError as exc:
-        for e in pydantic_errors_to_chinese(list(exc.errors())):
-            errors[(e.field or "_").split(".")[0]] = e.message
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors["_"] = exc.detail
+        errors = form_errors(exc, RESOURCE_LABELS, title="资源未保存", place=_resource_field)
     return render(
         request,
         "catalog/edit.html",
@@ -302,12 +367,18 @@ async def save(request: Request, actor: Editor, session: SessionDep) -> Response
         form=form,
         items_text=items_text,
         errors=errors,
+        labels=RESOURCE_LABELS,
         resource_id=resource_id,
         item_help=ITEM_HELP,
         departments=_departments(session),
         systems=_systems(session),
         **_vocab(),
     )
+
+
+def _resource_field(error: FieldError) -> str | None:
+    """Items are typed as lines of one text box: their errors go beside it."""
+    return "items_text" if (error.field or "").split(".")[0] == "items" else None
 
 
 @router.get("/catalog/systems")
@@ -343,8 +414,7 @@ def _systems_page(
     access_status: str = "",
     department: str = "",
     page: int = 1,
-    status_code: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
     form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     department_id = int(department) if department.isdigit() else None  # the filter form sends "" for 全部
@@ -356,7 +426,7 @@ def _systems_page(
         request,
         "catalog/systems.html",
         actor,
-        status_code=status_code,
+        status_code=422 if errors else 200,
         rows=[service.system_read(session, r) for r in rows],
         total=total,
         page=page,
@@ -369,8 +439,9 @@ def _systems_page(
         builder_level=builder_level,
         access_status=access_status,
         department_id=department_id,
-        errors=errors or {},
+        errors=errors or FormErrors(),
         form=form or {},
+        labels=SYSTEM_LABELS,
         departments=_departments(session),
         **_vocab(),
     )
@@ -396,13 +467,15 @@ def system_detail(request: Request, system_id: IdPath, actor: Viewer, session: S
 async def register_system(request: Request, actor: Editor, session: SessionDep) -> Response:
     form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}
     data = {k: v for k, v in form.items() if v != ""}
-    errors: dict[str, str] = {}
     try:
         service.save_system(session, actor=actor, data=SystemIn.model_validate(data))
         return RedirectResponse("/catalog/systems", status_code=303)
-    except ValidationError as exc:
-        errors = {(e.field or "_"): e.message for e in pydantic_errors_to_chinese(list(exc.errors()))}
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors = {"_": exc.detail}
-    return _systems_page(request, actor, session, status_code=422, errors=errors, form=form)
+        errors = form_errors(exc, SYSTEM_LABELS, title="系统未登记", place=_system_field)
+    return _systems_page(request, actor, session, errors=errors, form=form)
+
+
+def _system_field(error: FieldError) -> str | None:
+    """The model's own rule about the scope of a grant is about the 授权范围 field."""
+    return "access_scope" if error.field is None and "授权范围" in error.message else None

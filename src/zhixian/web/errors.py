@@ -25,6 +25,7 @@ from zhixian.errors import (
     pydantic_errors_to_chinese,
     summary,
 )
+from zhixian.web.forms import route_labels
 
 log = logging.getLogger("zhixian.errors")
 
@@ -109,7 +110,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> Response:
-        errors = pydantic_errors_to_chinese(list(exc.errors()))
+        errors = pydantic_errors_to_chinese(list(exc.errors()), route_labels(request))
         if any(e.message == "JSON 格式错误" for e in errors):
             return _render(request, 400, "请求有误", "请求体不是有效的 JSON", errors)
         return _render(request, 422, "输入不符合要求", summary(errors), errors)

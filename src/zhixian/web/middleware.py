@@ -18,13 +18,17 @@ import anyio
 from fastapi import Depends, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# No inline styles either: a page styles itself through its CSS files (tests/platform/test_forms.py keeps
+# style= out of the templates), so injected markup cannot restyle a page to mislead (fake notices, hidden fields).
 CSP = (
-    "default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
     "connect-src 'self'; media-src 'self' blob:; font-src 'self' data:; frame-ancestors 'none'; base-uri 'self'; "
     "form-action 'self'"
 )
-# Swagger UI boots with an inline script; only its page gets this relaxed policy.
-DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
+# Swagger UI boots with an inline script and styles itself inline; only its page gets this relaxed policy.
+DOCS_CSP = CSP.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace(
+    "style-src 'self'", "style-src 'self' 'unsafe-inline'"
+)
 SPOOL_IN_MEMORY = 1024 * 1024  # multipart bodies beyond this go to a temporary file, not RAM
 REPLAY_CHUNK = 64 * 1024
 
@@ -185,6 +189,32 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class EmptyQuery:
+    """On pages, an empty query value means "no filter": ``?department_id=&q=`` is read as ``?q=``.
+
+    A GET form sends every field, and "全部" is an empty value, as is a pager link that repeats the
+    filter; a list page would otherwise refuse them ("部门：必须是整数"). Dropping empty values here,
+    before any route, makes that true of every list at once. The API and Open311 keep their strict
+    contracts: there an empty value is still refused.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == "http"
+            and scope["method"] in ("GET", "HEAD")
+            and scope["query_string"]
+            and not scope["path"].startswith(("/api/", "/open311/", "/static/"))
+        ):
+            pairs = scope["query_string"].split(b"&")
+            kept = [p for p in pairs if p.partition(b"=")[2]]  # byte for byte, whatever its encoding
+            if len(kept) < len(pairs):
+                scope = {**scope, "query_string": b"&".join(kept)}
+        await self.app(scope, receive, send)
 
 
 class ConditionalGet:

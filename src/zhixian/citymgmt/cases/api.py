@@ -177,6 +177,22 @@ async def _read_photos(files: list[UploadFile] | None, stage: str, max_bytes: in
     return out
 
 
+# the phone form's fields by their Chinese names: a refusal names them so (errors also carry the field)
+REPORT_LABELS = {
+    "class_code": "问题类别",
+    "lon": "经度",
+    "lat": "纬度",
+    "description": "问题描述",
+    "address": "地址",
+    "crs": "坐标系",
+    "urgent": "紧急",
+    "self_disposed": "已当场自行处置",
+    "component_code": "部件编码",
+    "photo": "现场照片",
+    "photo_after": "处置后照片",
+}
+
+
 @router.post(
     "/reports",
     status_code=201,
@@ -187,17 +203,17 @@ async def report(
     request: Request,
     session: SessionDep,
     actor: Annotated[Actor, Depends(Require("citymgmt.report"))],
-    class_code: Annotated[str, Form()],
-    lon: Annotated[str, Form()],
-    lat: Annotated[str, Form()],
-    description: Annotated[str, Form()] = "",
-    address: Annotated[str, Form()] = "",
-    crs: Annotated[str, Form()] = "WGS84",
-    urgent: Annotated[bool, Form()] = False,
-    self_disposed: Annotated[bool, Form()] = False,
-    component_code: Annotated[str, Form()] = "",
-    photo: Annotated[list[UploadFile] | None, File()] = None,
-    photo_after: Annotated[list[UploadFile] | None, File()] = None,
+    class_code: Annotated[str, Form(title=REPORT_LABELS["class_code"])],
+    lon: Annotated[str, Form(title=REPORT_LABELS["lon"])],
+    lat: Annotated[str, Form(title=REPORT_LABELS["lat"])],
+    description: Annotated[str, Form(title=REPORT_LABELS["description"])] = "",
+    address: Annotated[str, Form(title=REPORT_LABELS["address"])] = "",
+    crs: Annotated[str, Form(title=REPORT_LABELS["crs"])] = "WGS84",
+    urgent: Annotated[bool, Form(title=REPORT_LABELS["urgent"])] = False,
+    self_disposed: Annotated[bool, Form(title=REPORT_LABELS["self_disposed"])] = False,
+    component_code: Annotated[str, Form(title=REPORT_LABELS["component_code"])] = "",
+    photo: Annotated[list[UploadFile] | None, File(title=REPORT_LABELS["photo"])] = None,
+    photo_after: Annotated[list[UploadFile] | None, File(title=REPORT_LABELS["photo_after"])] = None,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
     max_bytes = int(service.config(session)["photo_max_bytes"])
@@ -218,7 +234,7 @@ async def report(
     try:
         data = CaseIntake.model_validate(fields)
     except ValidationError as exc:
-        raise invalid_from(exc) from exc
+        raise invalid_from(exc, REPORT_LABELS) from exc
     digest = idempotency.body_hash(
         {**data.model_dump(mode="json"), "photos": [hashlib.sha256(p.content).hexdigest() for p in before + after]}
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -21,12 +22,13 @@ from zhixian.citymgmt.evaluation import service as evaluation
 from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.schemas import ActionIn
 from zhixian.clock import local_today, utcnow
-from zhixian.errors import NotFound, invalid_from
+from zhixian.errors import Conflict, Invalid, NotFound
 from zhixian.fields import Day
 from zhixian.platform import service as platform
 from zhixian.platform.actor import COUNTY_SCOPE, Actor
 from zhixian.web.auth import Require
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.pagination import PageParams, page_params
 from zhixian.web.params import IdPath
 from zhixian.web.templating import render
@@ -35,6 +37,17 @@ router = APIRouter(prefix="/citymgmt", include_in_schema=False)
 Viewer = Annotated[Actor, Depends(Require("citymgmt.view"))]
 Signed = Annotated[Actor, Depends(Require())]
 ACTION_LABELS = {name: rule.label for name, rule in workflow.RULES.items()}
+ACTION_FIELDS = {
+    "department_id": "处置部门",
+    "target_id": "并入案件",
+    "confirmed": "核实结果",
+    "passed": "核查结果",
+    "approve": "审批意见",
+    "days": "延期工作日",
+    "hours": "延期工作小时",
+    "photo": "处置后照片",
+}
+REASON_REQUIRED = ("reject", "return", "hold", "postpone", "supervise")  # their note is a required reason
 
 
 @router.get("/ops")
@@ -147,34 +160,54 @@ def case_page(case_id: IdPath, request: Request, session: SessionDep, actor: Sig
         statuses=STATUS_LABELS,
         done=request.query_params.get("done"),
         **views.case_context(session, case, info, actor),
+        failed=getattr(request.state, "failed_action", None),
     )
+
+
+@dataclass
+class FailedAction:
+    """A workflow form that was refused: the case page shows it again with what was typed and why."""
+
+    action: str
+    values: dict[str, Any]
+    errors: FormErrors
+
+
+def action_labels(action: str) -> dict[str, str]:
+    """The workflow forms' labels (_action.html draws them), by which a refusal names its fields."""
+    return ACTION_FIELDS | {"note": "理由" if action in REASON_REQUIRED else "说明"}
 
 
 @router.post("/cases/{case_id}/act/{action}")
 async def case_act(case_id: IdPath, action: str, request: Request, session: SessionDep, actor: Signed) -> Response:
     form = await request.form()
     raw: dict[str, Any] = {}
-    photos: list[service.PhotoIn] = []
-    for key, value in form.multi_items():
-        if isinstance(value, str):
-            if key != "csrf_token" and value != "":
-                raw[key] = value
-        elif value.filename:
-            max_bytes = int(service.config(session)["photo_max_bytes"])
-            photos.append(await service.read_upload(value, max_bytes=max_bytes, stage="after"))
     try:
-        data = ActionIn.model_validate(raw)
-    except ValidationError as exc:
-        raise invalid_from(exc) from exc
-    workflow.perform(
-        session,
-        actor=actor,
-        settings=request.app.state.settings,
-        case_id=case_id,
-        action=action,
-        data=data,
-        photos=photos,
-    )
+        photos: list[service.PhotoIn] = []
+        for key, value in form.multi_items():
+            if isinstance(value, str):
+                if key != "csrf_token" and value != "":
+                    raw[key] = value
+            elif value.filename:
+                max_bytes = int(service.config(session)["photo_max_bytes"])
+                photos.append(await service.read_upload(value, max_bytes=max_bytes, stage="after"))
+        workflow.perform(
+            session,
+            actor=actor,
+            settings=request.app.state.settings,
+            case_id=case_id,
+            action=action,
+            data=ActionIn.model_validate(raw),
+            photos=photos,
+        )
+    except (ValidationError, Invalid, Conflict) as exc:
+        session.rollback()
+        label = ACTION_LABELS.get(action, "办理")
+        errors = form_errors(exc, action_labels(action), title=f"未能{label}")
+        request.state.failed_action = FailedAction(action, raw, errors)
+        page = case_page(case_id, request, session, actor)
+        page.status_code = 409 if isinstance(exc, Conflict) else 422
+        return page
     back = "/citymgmt/my" if request.query_params.get("from") == "my" else f"/citymgmt/cases/{case_id}"
     return RedirectResponse(f"{back}?done={action}", status_code=303)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import jieba
 import shapely
+from pydantic import ValidationError
 from python_calamine import CalamineWorkbook
 from shapely.geometry import mapping
 from sqlalchemy import and_, case, or_, select
@@ -24,7 +25,7 @@ from zhixian.citymgmt.geo import plan as cover_plan
 from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Address, Area, CaseClass, Component, Grid
 from zhixian.citymgmt.schemas import ClassIn, CoverIn, GeoImportReport
-from zhixian.errors import FieldError, Invalid
+from zhixian.errors import FieldError, Invalid, pydantic_errors_to_chinese
 from zhixian.exports import Sheet, plain_cell, xlsx_bytes
 from zhixian.platform import audit, uploads
 from zhixian.platform import service as platform
@@ -204,8 +205,10 @@ def import_classes_excel(
             values[k] = str(values[k]).strip()
         try:
             parsed.append(ClassIn.model_validate(values))
-        except Exception as exc:  # pydantic ValidationError: reported per row
-            errors.append(FieldError(f"第 {n} 行格式不正确：{str(exc).splitlines()[0]}", row=n))
+        except ValidationError as exc:  # each problem of the row by its column's name
+            for e in pydantic_errors_to_chinese(list(exc.errors()), dict(_CLASS_COLUMNS), located=False):
+                where = f"“{e.label or e.field}”" if e.field else ""
+                errors.append(FieldError(f"第 {n} 行{where}：{e.message}", field=e.field, row=n))
     if errors:
         raise Invalid("分类表有错误，未导入任何行", errors)
     for data in parsed:

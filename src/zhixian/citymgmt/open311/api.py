@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy import select
 
 from zhixian.citymgmt import service
@@ -22,12 +22,22 @@ from zhixian.citymgmt.config.standards import COMPONENT_MAJORS, EVENT_MAJORS
 from zhixian.citymgmt.models import CaseClass
 from zhixian.citymgmt.open311 import service as public
 from zhixian.citymgmt.schemas import CaseIntake
-from zhixian.errors import FieldError, Invalid, NotFound, NotPermitted
+from zhixian.errors import FieldError, Invalid, NotFound, NotPermitted, pydantic_errors_to_chinese
 from zhixian.fields import Moment
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Public, client_ip
 from zhixian.web.deps import SessionDep
+
+# CaseIntake's fields by the GeoReport v2 parameter they come from
+_OPEN311_NAMES = {
+    "class_code": "service_code",
+    "lon": "long",
+    "address": "address_string",
+    "reporter_name": "first_name/last_name",
+    "reporter_contact": "phone/email",
+    "external_ref": "media_url/device_id",
+}
 
 
 def _error_items(status: int, detail: str, errors: list[FieldError]) -> list[dict[str, Any]]:
@@ -225,8 +235,14 @@ async def _create(request: Request, session: Any) -> dict[str, Any]:
             if media.startswith(("http://", "https://"))
             else (str(form.get("device_id") or "")[:64] or None),
         )
-    except ValueError as exc:
-        raise Invalid("invalid request / 请求参数不符合要求：" + str(exc).splitlines()[0]) from exc
+    except ValidationError as exc:
+        # named by the GeoReport parameter the caller sent, not by our intake model's field
+        errors = [
+            FieldError(e.message, field=_OPEN311_NAMES.get(e.field or "", e.field))
+            for e in pydantic_errors_to_chinese(list(exc.errors()), located=False)
+        ]
+        detail = "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in errors[:5])
+        raise Invalid(f"invalid request / 请求参数不符合要求：{detail}", errors) from exc
     state = request.app.state
     options = service.intake_options(state.registry, settings=state.settings, cipher=state.cipher)
     case = service.intake(session, actor=CITIZEN, data=data, options=options)

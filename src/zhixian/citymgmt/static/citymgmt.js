@@ -241,7 +241,7 @@
     var rows = JSON.parse(el.getAttribute("data-chart") || "[]");
     var chart = echarts.init(el);
     chart.setOption({
-      tooltip: { trigger: "item" },
+      tooltip: { trigger: "item", renderMode: "richText" },  // drawn on the canvas: no inline styles (CSP)
       series: [{ type: "pie", radius: ["35%", "70%"], data: rows.map(function (r) { return { name: r.label, value: r.count, href: r.href }; }) }]
     });
     // each slice opens its list for the same period: the link comes with the figure, never rebuilt here
@@ -477,6 +477,7 @@
           if (res.status === 201) {
             sessionStorage.removeItem("cm-report-key");
             key = newKey(); sessionStorage.setItem("cm-report-key", key);
+            window.zhixian.clearErrors(form);
             msg.className = "notice ok";
             msg.innerHTML = "";
             var a = document.createElement("a");
@@ -486,9 +487,7 @@
             picker.clear();
             if (classes) { classes.reset(); }
           } else {
-            msg.className = "notice err";
-            var errs = (res.data.errors || []).map(function (e) { return e.message; });
-            msg.textContent = (res.data.detail || "提交失败") + (errs.length ? "：" + errs.join("；") : "");
+            window.zhixian.showErrors(form, msg, res.data, "未能上报");  // each message beside its field
           }
         }).catch(function () {
           if (attempt < 5) {

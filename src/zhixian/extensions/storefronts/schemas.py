@@ -17,6 +17,13 @@ class ShopIn(Input):
     contact_phone: str = Field("", max_length=20)
 
 
+class ShopReportIn(Input):
+    """The report form at a shop: the class and what the reporter saw."""
+
+    class_code: str = Field(min_length=1, max_length=8)
+    description: str = Field("", max_length=1000)
+
+
 class ShopRead(BaseModel):
     """A shop as the API shows it: the contact phone only masked, and how many cases are linked to it."""
 

@@ -1,5 +1,5 @@
 """What the integration pages share: the permission aliases, field labels, and how refused input is
-turned into field → Chinese message for the forms."""
+placed beside its field (the forms themselves go through zhixian.web.forms)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
-from pydantic import ValidationError
 
-from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
+from zhixian.errors import DomainError, FieldError
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
 from zhixian.web.deps import SessionDep
@@ -53,26 +52,9 @@ _MODEL_ERRORS = {
 }
 
 
-def pydantic_field_errors(exc: ValidationError) -> list[FieldError]:
-    """Chinese messages, each with its field (a form field named "query" is not a FastAPI query location)."""
-    out = []
-    for err in exc.errors():
-        (translated,) = pydantic_errors_to_chinese([err])
-        loc = err.get("loc") or ()
-        out.append(FieldError(translated.message, field=str(loc[0]) if loc else None))
-    return out
-
-
-def by_field(errors: list[FieldError], labels: dict[str, str]) -> dict[str, str]:
-    """Field → message (first one wins); errors about no field go under "_"; a summary naming each field too."""
-    out: dict[str, str] = {}
-    summary: list[str] = []
-    for e in errors:
-        name = (e.field or "").split(".")[0] or _MODEL_ERRORS.get(e.message, "_")
-        out.setdefault(name, e.message)
-        summary.append(f"{labels[name]}：{e.message}" if name in labels else e.message)
-    out["__all__"] = "；".join(dict.fromkeys(summary))
-    return out
+def model_field(error: FieldError) -> str | None:
+    """A rule about the whole record that is about one field: its message goes beside that field."""
+    return _MODEL_ERRORS.get(error.message) if not error.field else None
 
 
 def message_of(exc: DomainError) -> str:

@@ -3,14 +3,14 @@ the conflicts between departments, each settled by the department that owns it."
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from zhixian.errors import DomainError
-from zhixian.integration import basedata, quarantine, records, service
+from zhixian.integration import basedata, pipeline, quarantine, records, service
 from zhixian.integration.api import Cipher
 from zhixian.integration.pages.forms import Runner, Viewer, message_of
 from zhixian.integration.schemas import ChooseIn, ResubmitIn
@@ -18,6 +18,7 @@ from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.web.auth import SettingsDep
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors
 from zhixian.web.params import IdPath, IdQuery
 from zhixian.web.templating import render
 
@@ -33,10 +34,11 @@ def quarantine_list(
     cipher: Cipher,
     source_id: IdQuery = None,
     run_id: IdQuery = None,
-    status: Annotated[str, Query(pattern="^(open|resubmitted|resolved|discarded|)$")] = "open",
+    status: Annotated[str, Query(pattern="^(open|resubmitted|resolved|discarded|all|)$")] = "open",
     kind: Annotated[str, Query(pattern="^(invalid|conflict|)$")] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
+    status = "" if status == "all" else status  # 全部: a value, since an empty one means "no filter" (open)
     total = quarantine.count_quarantine(
         session, actor=actor, source_id=source_id, status=status, run_id=run_id, kind=kind
     )
@@ -83,12 +85,16 @@ def _entry_page(
     errors: list[dict[str, str]] | None = None,
 ) -> HTMLResponse:
     row = quarantine.get_quarantine(session, actor=actor, quarantine_id=quarantine_id)
-    raw = quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
+    shown = data if data is not None else quarantine.quarantine_data(session, actor=actor, cipher=cipher, row=row)
+    if row.kind == "conflict":
+        refusal = FormErrors(message=message)
+    else:
+        title = message or ("该行未通过校验，请修改后重新提交" if row.status == "open" else "")
+        refusal = _fix_errors(session, actor, row, errors if errors is not None else row.reasons, shown, title)
     context: dict[str, object] = {
         "q": row,
-        "data": data if data is not None else raw,
-        "errors": errors if errors is not None else row.reasons,
-        "message": message,
+        "data": shown,
+        "errors": refusal,
         "source_name": service.source_names(session, {row.source_id}).get(row.source_id, ""),
         "statuses": quarantine.STATUSES,
     }
@@ -102,6 +108,27 @@ def _entry_page(
         ]
         return render(request, "integration/choose.html", actor, status_code=status, **context)
     return render(request, "integration/fix.html", actor, status_code=status, **context)
+
+
+def _fix_errors(
+    session: SessionDep, actor: Actor, row: Any, reasons: list[dict[str, str]], data: dict[str, Any], title: str
+) -> FormErrors:
+    """Each reason beside the column it is about: the reason names a catalogue item, the form shows the
+    file's columns, so the source's mapping (item → column) places it."""
+    try:
+        columns = dict(
+            pipeline.current_mapping(session, service.get_source(session, actor=actor, source_id=row.source_id)).columns
+        )
+    except DomainError:
+        columns = {}
+    out = FormErrors(message=title)
+    for reason in reasons or []:
+        column = columns.get(reason.get("field", ""), reason.get("field", ""))
+        if column in data:
+            out.add(f"col_{column}", reason["message"], column)
+        elif reason["message"] not in out.details:
+            out.details.append(reason["message"])
+    return out
 
 
 @router.get("/integration/quarantine/{quarantine_id}")

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from zhixian.errors import DomainError
-from zhixian.fields import ID_MAX
+from zhixian.errors import Conflict, DomainError, Invalid
+from zhixian.fields import Id, Name
 from zhixian.integration import file_sources, remote_sources, service
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.models import Source
@@ -27,9 +27,7 @@ from zhixian.integration.pages.forms import (
     URL_LABEL,
     Runner,
     Viewer,
-    by_field,
-    message_of,
-    pydantic_field_errors,
+    model_field,
     refused,
 )
 from zhixian.integration.schemas import ConnectionIn, MappingIn, RemoteSourceIn, SourceSettings
@@ -38,6 +36,7 @@ from zhixian.platform.actor import Actor
 from zhixian.settings import Settings
 from zhixian.web.auth import SettingsDep
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, form_errors, refusal
 from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
@@ -48,14 +47,14 @@ def _index(
     request: Request,
     actor: Actor,
     session: SessionDep,
-    error: str = "",
     status: int = 200,
     *,
     kind: str = "",
     form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
     notice: str = "",
 ) -> HTMLResponse:
+    """The sources page; ``kind`` is the form that was refused ("file", "sql", "http"), shown again."""
     sources = [service.source_read(session, s) for s in service.list_sources(session, actor=actor)]
     runs = service.list_runs(session, actor=actor, limit=30)
     return render(
@@ -66,11 +65,11 @@ def _index(
         sources=sources,
         runs=runs,
         targets=service.loadable_targets(session, actor=actor) if actor.can("integration.run") else [],
-        error=error,
         kinds=KINDS,
-        remote_kind=kind,
-        remote_form=form or {},
-        remote_errors=errors or {},
+        labels=LABELS,
+        refused_kind=kind,
+        refused_form=form or {},
+        refused_errors=errors or FormErrors(),
         notice=notice,
         source_names=service.source_names(session, {r.source_id for r in runs}),
     )
@@ -96,24 +95,38 @@ def upload(
     actor: Runner,
     session: SessionDep,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File()],
-    name: Annotated[str, Form(max_length=200)],
-    resource_id: Annotated[int, Form(ge=1, le=ID_MAX)],
+    file: Annotated[UploadFile | None, File()] = None,
+    name: Annotated[str, Form(max_length=10_000)] = "",
+    resource_id: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
+    labels = {**LABELS, "name": "数据源名称", "resource_id": "加载到目录资源", "file": "文件"}
     try:
+        data = FileSourceForm.model_validate({"name": name, "resource_id": resource_id})
+        if file is None or not file.filename:
+            raise Invalid("请选择要上传的文件（CSV、Excel 或 JSON）", field="file")
         row = file_sources.create_file_source(
             session,
             actor=actor,
             settings=settings,
-            name=name,
-            resource_id=resource_id,
-            filename=file.filename or "",
+            name=data.name,
+            resource_id=data.resource_id,
+            filename=file.filename,
             stream=file.file,
         )
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        return _index(request, actor, session, error=message_of(exc), status=exc.status)
+        errors = form_errors(exc, labels, on_form=("name", "resource_id", "file"), title="文件未保存")
+        status = exc.status if isinstance(exc, DomainError) else 422
+        form = {"name": name, "resource_id": resource_id}
+        return _index(request, actor, session, status=status, kind="file", form=form, errors=errors)
     return RedirectResponse(f"/integration/sources/{row.id}", status_code=303)
+
+
+class FileSourceForm(BaseModel):
+    """The file form's own fields, checked like the API's (the file itself is checked by the service)."""
+
+    name: Name
+    resource_id: Id
 
 
 @router.post("/integration/sources/remote")
@@ -131,29 +144,25 @@ def _create_remote(
 ) -> Response:
     kind = str(form.get("kind", ""))
     if kind not in REMOTE_FIELDS:
-        return _index(request, actor, session, error="数据源类型只能是 SQL 数据库或 HTTP 接口", status=422)
+        errors = refusal("数据源类型只能是 SQL 数据库或 HTTP 接口")
+        return _index(request, actor, session, status=422, kind="sql", errors=errors)
     values = {f: str(form.get(f) or "").strip() for f in REMOTE_FIELDS[kind]}
     echo = {k: v for k, v in values.items() if k != REMOTE_SECRET[kind]}
     if "@" in echo.get("url", "").partition("?")[0]:
         echo.pop("url")  # an address with user:password@ in it: not shown again either
     labels = {**LABELS, "url": URL_LABEL[kind]}
+    title = "SQL 数据源未建立" if kind == "sql" else "接口数据源未建立"
     try:
         data = RemoteSourceIn.model_validate({"kind": kind, **{k: v for k, v in values.items() if v}})
         row = remote_sources.create_remote_source(
             session, actor=actor, cipher=cipher, data=data, policy=outbound.Policy.of(settings)
         )
-    except ValidationError as exc:
-        errors, status = by_field(pydantic_field_errors(exc), labels), 422
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors, status = by_field(exc.errors, labels), exc.status
-        if not exc.errors:
-            errors["__all__"] = exc.detail
-    else:
-        return RedirectResponse(f"/integration/sources/{row.id}", status_code=303)
-    title = "SQL 数据源未建立" if kind == "sql" else "接口数据源未建立"
-    errors["__all__"] = f"{title}：{errors['__all__']}"
-    return _index(request, actor, session, status=status, kind=kind, form=echo, errors=errors)
+        errors = form_errors(exc, labels, on_form=REMOTE_FIELDS[kind], title=title, place=model_field)
+        status = exc.status if isinstance(exc, DomainError) else 422
+        return _index(request, actor, session, status=status, kind=kind, form=echo, errors=errors)
+    return RedirectResponse(f"/integration/sources/{row.id}", status_code=303)
 
 
 def _remote_config(row: Source) -> list[tuple[str, str]]:
@@ -184,10 +193,12 @@ def _source_page(
     *,
     status: int = 200,
     form: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
     conn_form: dict[str, str] | None = None,
-    conn_errors: dict[str, str] | None = None,
-    file_error: str = "",
+    conn_errors: FormErrors | None = None,
+    mapping_form: dict[str, str] | None = None,
+    mapping_errors: FormErrors | None = None,
+    file_errors: FormErrors | None = None,
 ) -> HTMLResponse:
     row = service.get_source(session, actor=actor, source_id=source_id)
     kept = {k: str(v) for k, v in (row.config or {}).items() if k in CONNECTION_FIELDS.get(row.kind, ())}
@@ -217,15 +228,18 @@ def _source_page(
         runs=service.list_runs(session, actor=actor, source_id=source_id),
         error=error,
         settings_form=form or current,
-        settings_errors=errors or {},
+        settings_errors=errors or FormErrors(),
         saved=request.query_params.get("saved") == "settings" and not errors,
         conn_fields=[
             (f, URL_LABEL[row.kind] if f == "url" else LABELS[f]) for f in CONNECTION_FIELDS.get(row.kind, ())
         ],
         conn_form=conn_form if conn_form is not None else kept,
-        conn_errors=conn_errors or {},
+        conn_errors=conn_errors or FormErrors(),
+        labels=LABELS,
+        mapping_form=mapping_form,
+        mapping_errors=mapping_errors or FormErrors(),
         conn_saved=request.query_params.get("saved") == "connection",
-        file_error=file_error,
+        file_errors=file_errors or FormErrors(),
         file_saved=request.query_params.get("saved") == "file",
         file_kinds=file_sources.FILE_KINDS,
     )
@@ -266,15 +280,12 @@ def _save_connection(
         remote_sources.replace_connection(
             session, actor=actor, cipher=cipher, source_id=source_id, data=data, policy=outbound.Policy.of(settings)
         )
-    except ValidationError as exc:
-        errors, status = by_field(pydantic_field_errors(exc), labels), 422
-    except DomainError as exc:
+    except (ValidationError, DomainError) as exc:
         session.rollback()
-        errors, status = by_field(exc.errors, labels), exc.status
-        errors["__all__"] = errors["__all__"] or exc.detail
+        errors = form_errors(exc, labels, on_form=fields, title="连接未更换", place=model_field)
+        status = exc.status if isinstance(exc, DomainError) else 422
     else:
         return RedirectResponse(f"/integration/sources/{source_id}?saved=connection", status_code=303)
-    errors["__all__"] = f"连接未更换：{errors['__all__']}"
     echo = {k: v for k, v in values.items() if k != REMOTE_SECRET.get(row.kind) and not (k == "url" and "@" in v)}
     return _source_page(
         request, source_id, actor, session, cipher, settings, status=status, conn_form=echo, conn_errors=errors
@@ -296,15 +307,14 @@ async def save_settings(
     try:
         service.update_settings(session, actor=actor, source_id=source_id, data=SourceSettings.model_validate(values))
     except ValidationError as exc:
-        errors, status = by_field(pydantic_field_errors(exc), LABELS), 422
+        errors, status = form_errors(exc, LABELS, title="设置未保存", place=model_field), 422
     except DomainError as exc:
         session.rollback()
         if not exc.errors:
             raise  # not found, not permitted, ...: the error page
-        errors, status = by_field(exc.errors, LABELS), exc.status
+        errors, status = form_errors(exc, LABELS, title="设置未保存", place=model_field), exc.status
     else:
         return RedirectResponse(f"/integration/sources/{source_id}?saved=settings", status_code=303)
-    errors["__all__"] = f"设置未保存：{errors['__all__']}"
     # the page previews the source: in a worker thread, so the remote read waits outside the gate
     return await run_in_threadpool(
         partial(_source_page, status=status, form=values, errors=errors),
@@ -318,11 +328,26 @@ async def save_settings(
 
 
 @router.post("/integration/sources/{source_id}/mapping")
-async def save_mapping(request: Request, source_id: IdPath, actor: Runner, session: SessionDep) -> Response:
+async def save_mapping(
+    request: Request, source_id: IdPath, actor: Runner, session: SessionDep, cipher: Cipher, settings: SettingsDep
+) -> Response:
     form = await request.form()
     columns = {k.removeprefix("map_"): str(v) for k, v in form.items() if k.startswith("map_") and v}
     try:
         service.set_mapping(session, actor=actor, source_id=source_id, data=MappingIn(columns=columns))
+    except (Invalid, Conflict) as exc:
+        session.rollback()
+        errors = form_errors(exc, {}, title="映射未保存")
+        # the page previews the source: in a worker thread, so the remote read waits outside the gate
+        return await run_in_threadpool(
+            partial(_source_page, status=exc.status, mapping_form=columns, mapping_errors=errors),
+            request,
+            source_id,
+            actor,
+            session,
+            cipher,
+            settings,
+        )
     except DomainError as exc:
         return refused(request, session, actor, exc, "映射未保存", f"/integration/sources/{source_id}")
     return RedirectResponse(f"/integration/sources/{source_id}", status_code=303)
@@ -346,10 +371,12 @@ def replace_file(
     session: SessionDep,
     cipher: Cipher,
     settings: SettingsDep,
-    file: Annotated[UploadFile, File()],
+    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """A new file for the source (same mapping and schedule); a refused file leaves the old one in place."""
     try:
+        if file is None or not file.filename:
+            raise Invalid("请选择新的文件", field="file")
         file_sources.replace_file(
             session, actor=actor, settings=settings, source_id=source_id, filename=file.filename or "", stream=file.file
         )
@@ -357,9 +384,8 @@ def replace_file(
         if exc.status == 404:
             raise
         session.rollback()
-        return _source_page(
-            request, source_id, actor, session, cipher, settings, status=exc.status, file_error=message_of(exc)
-        )
+        errors = form_errors(exc, {"file": "新文件"}, on_form=("file",), title="文件未更换")
+        return _source_page(request, source_id, actor, session, cipher, settings, status=exc.status, file_errors=errors)
     return RedirectResponse(f"/integration/sources/{source_id}?saved=file", status_code=303)
 
 

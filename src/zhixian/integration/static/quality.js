@@ -8,7 +8,7 @@
       const chart = echarts.init(el);
       const pct = (v) => Math.round(v * 1000) / 10;
       chart.setOption({
-        tooltip: { trigger: "axis" },
+        tooltip: { trigger: "axis", renderMode: "richText" },  // on the canvas: no inline styles (CSP)
         legend: { top: 0, data: ["完整性", "有效性", "及时性", "同键异值率"] },
         grid: { left: 40, right: 10, bottom: 60 },
         xAxis: { type: "category", data: rows.map((r) => r.resource_name), axisLabel: { rotate: 20 } },

@@ -24,9 +24,11 @@ from zhixian.web.auth import (
     set_cookie,
 )
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, refusal
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+LOGIN_LABELS = {"username": "用户名", "password": "密码"}
 
 
 def _safe_next(target: str | None) -> str:
@@ -39,7 +41,9 @@ def _safe_next(target: str | None) -> str:
 @router.get("/login", dependencies=[Public])
 def login_page(request: Request, next: str = "/") -> HTMLResponse:
     token = login_csrf_token(request)
-    response = render(request, "platform/login.html", None, next=_safe_next(next), message="", login_csrf=token)
+    response = render(
+        request, "platform/login.html", None, next=_safe_next(next), errors=FormErrors(), login_csrf=token
+    )
     set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
 
@@ -56,13 +60,17 @@ def login_submit(
 ) -> Response:
     check_login_csrf(request, csrf_token)
     if not username or not password:
+        errors = FormErrors(message="请输入用户名和密码")
+        for name, value in (("username", username), ("password", password)):
+            if not value:
+                errors.add(name, f"请输入{LOGIN_LABELS[name]}", LOGIN_LABELS[name])
         return render(
             request,
             "platform/login.html",
             None,
             status_code=422,
             next=_safe_next(next),
-            message="请输入用户名和密码",
+            errors=errors,
             username=username,
             login_csrf=csrf_token,
         )
@@ -81,7 +89,7 @@ def login_submit(
             None,
             status_code=401,
             next=_safe_next(next),
-            message=outcome.message,
+            errors=refusal(outcome.message),
             username=username,
             login_csrf=csrf_token,
         )
@@ -112,6 +120,7 @@ def totp_page(
         next=_safe_next(next),
         secret=secret,
         required=_totp_required(actor.roles, settings),
+        errors=FormErrors(),
         uri=auth.totp_provisioning_uri(secret, username=user.username, issuer="智县") if secret else "",
     )
 
@@ -152,7 +161,9 @@ def totp_submit(
             secret=secret,
             required=_totp_required(actor.roles, settings),
             uri=auth.totp_provisioning_uri(secret, username=user.username, issuer="智县") if secret else "",
-            message="多次验证失败，账号已锁定，请稍后重新登录" if locked else "动态口令不正确、已使用过或已过期",
+            errors=refusal("多次验证失败，账号已锁定，请稍后重新登录")
+            if locked
+            else refusal("动态口令不正确、已使用过或已过期", "code", "动态口令", title="验证未通过"),
         )
     if not user.totp_enabled:
         user.totp_enabled = True

@@ -8,15 +8,19 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.errors import DomainError
+from zhixian.errors import DomainError, Invalid, NotFound
 from zhixian.platform import org, service, uploads
+from zhixian.platform.actor import Actor
 from zhixian.platform.deps import CalendarManager, OrgManager, SystemManager
-from zhixian.platform.schemas import CalendarOverrideIn
+from zhixian.platform.schemas import CalendarOverrideIn, ImportReport
+from zhixian.settings import Settings
 from zhixian.web.auth import SettingsDep
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -31,30 +35,9 @@ def _org_context(session: Session) -> dict[str, Any]:
     }
 
 
-@router.get("/admin/org")
-def org_page(request: Request, actor: OrgManager, session: SessionDep) -> HTMLResponse:
-    return render(request, "platform/org.html", actor, report=None, errors=[], **_org_context(session))
-
-
-@router.post("/admin/org/import")
-def org_import(
-    request: Request,
-    actor: OrgManager,
-    session: SessionDep,
-    file: Annotated[UploadFile, File()],
+def _org_page(
+    request: Request, actor: Actor, session: Session, *, report: ImportReport | None = None, errors: FormErrors
 ) -> HTMLResponse:
-    report, errors = None, ["上传的文件是空的"]
-    try:
-        content = uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES, label="工作簿")
-    except DomainError as exc:
-        content, errors = b"", [exc.errors[0].message]
-    if content:
-        try:
-            report = org.import_bundle(session, bundle=org.parse_excel(content), actor=actor)
-            errors = []
-        except DomainError as exc:
-            session.rollback()
-            errors = [exc.detail] + [e.message for e in exc.errors]
     return render(
         request,
         "platform/org.html",
@@ -66,6 +49,34 @@ def org_import(
     )
 
 
+@router.get("/admin/org")
+def org_page(request: Request, actor: OrgManager, session: SessionDep) -> HTMLResponse:
+    return _org_page(request, actor, session, errors=FormErrors())
+
+
+@router.post("/admin/org/import")
+def org_import(
+    request: Request,
+    actor: OrgManager,
+    session: SessionDep,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> HTMLResponse:
+    labels = {"file": "Excel 文件"}
+    try:
+        content = uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES, label="工作簿") if file else b""
+        if not content:
+            raise Invalid("请选择要导入的 Excel 文件（所选文件是空的）", field="file")
+        report = org.import_bundle(session, bundle=org.parse_excel(content), actor=actor)
+    except DomainError as exc:
+        session.rollback()
+        return _org_page(request, actor, session, errors=form_errors(exc, labels, fallback="未导入任何数据"))
+    return _org_page(request, actor, session, report=report, errors=FormErrors())
+
+
+CALENDAR_LABELS = {"day": "日期", "kind": "设为", "note": "说明"}
+CALENDAR_KINDS = {"off": "休息日", "work": "工作日", "clear": "恢复官方安排"}
+
+
 @router.get("/admin/calendar")
 def calendar_page(
     request: Request,
@@ -74,7 +85,19 @@ def calendar_page(
     settings: SettingsDep,
     year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
 ) -> HTMLResponse:
-    year = year or utcnow().year
+    return _calendar(request, actor, session, settings, year or utcnow().year)
+
+
+def _calendar(
+    request: Request,
+    actor: Actor,
+    session: Session,
+    settings: Settings,
+    year: int,
+    *,
+    form: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
+) -> HTMLResponse:
     cal = service.working_calendar(session, settings=settings)
     months = []
     for month in range(1, 13):
@@ -89,10 +112,14 @@ def calendar_page(
         request,
         "platform/calendar.html",
         actor,
+        status_code=422 if errors else 200,
         year=year,
         months=months,
         overrides=service.list_overrides(session, year=year),
-        errors={},
+        form=form or {},
+        errors=errors or FormErrors(),
+        labels=CALENDAR_LABELS,
+        kinds=CALENDAR_KINDS,
     )
 
 
@@ -101,22 +128,31 @@ def calendar_submit(
     request: Request,
     actor: CalendarManager,
     session: SessionDep,
-    day: Annotated[str, Form(max_length=10)],
-    kind: Annotated[str, Form(pattern="^(work|off|clear)$")],
-    note: Annotated[str, Form(max_length=200)] = "",
+    settings: SettingsDep,
+    day: Annotated[str, Form(max_length=100)] = "",
+    kind: Annotated[str, Form(max_length=100)] = "",
+    note: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
+    form = {"day": day, "kind": kind, "note": note}
     try:
-        parsed = date.fromisoformat(day)
-    except ValueError:
-        return RedirectResponse("/admin/calendar?error=date", status_code=303)
-    if kind == "clear":
-        with contextlib.suppress(DomainError):  # clearing a day that has no override is a no-op
-            service.delete_override(session, actor=actor, day=parsed)
-    else:
-        service.set_override(
-            session, actor=actor, data=CalendarOverrideIn(day=parsed, is_workday=kind == "work", note=note)
-        )
-    return RedirectResponse(f"/admin/calendar?year={parsed.year}", status_code=303)
+        if kind not in CALENDAR_KINDS:
+            raise Invalid("请选择休息日、工作日或恢复官方安排", field="kind")
+        data = CalendarOverrideIn.model_validate({"day": day, "is_workday": kind == "work", "note": note})
+        if kind == "clear":
+            with contextlib.suppress(NotFound):  # clearing a day that has no override is a no-op
+                service.delete_override(session, actor=actor, day=data.day)
+        else:
+            service.set_override(session, actor=actor, data=data)
+    except (ValidationError, DomainError) as exc:
+        session.rollback()
+        errors = form_errors(exc, CALENDAR_LABELS, title="未保存")
+        try:
+            year = date.fromisoformat(day).year  # the year of the day that was refused, if it is a day
+        except ValueError:
+            year = utcnow().year
+        year = min(max(year, 2000), 2100)
+        return _calendar(request, actor, session, settings, year, form=form, errors=errors)
+    return RedirectResponse(f"/admin/calendar?year={data.day.year}", status_code=303)
 
 
 @router.get("/admin/subsystems")

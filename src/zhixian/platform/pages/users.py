@@ -9,21 +9,26 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from zhixian.errors import DomainError, FieldError, pydantic_errors_to_chinese
+from zhixian.errors import DomainError
 from zhixian.platform import figures, org, service
 from zhixian.platform.deps import RoleManager, UserManager, UserReader
 from zhixian.platform.schemas import UserCreate, UserUpdate
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.params import IdPath, IdQuery
 from zhixian.web.templating import render
 
 # "/admin/users/new" is declared before "/admin/users/{user_id}", which would otherwise take it.
 router = APIRouter(include_in_schema=False)
-
-
-def _errors_by_field(errors: list[FieldError]) -> dict[str, str]:
-    """The form shows one message per field; "_" holds the form-wide one."""
-    return {e.field or "_": e.message for e in errors}
+# the new-user form's labels: the template draws the fields with them, refusals name the fields by them
+USER_LABELS = {
+    "username": "用户名",
+    "full_name": "姓名",
+    "department_id": "部门",
+    "phone": "手机号码",
+    "email": "电子邮箱",
+    "roles": "角色",
+}
 
 
 @router.get("/admin/users")
@@ -68,7 +73,8 @@ def user_new_page(request: Request, actor: UserManager, session: SessionDep) -> 
         request,
         "platform/user_form.html",
         actor,
-        errors={},
+        errors=FormErrors(),
+        labels=USER_LABELS,
         values={},
         departments=org.list_departments(session),
         roles=service.list_roles(session),
@@ -106,18 +112,13 @@ def user_new_submit(
         )
     except (ValidationError, DomainError) as exc:
         session.rollback()
-        if isinstance(exc, ValidationError):
-            errors, status = _errors_by_field(pydantic_errors_to_chinese(list(exc.errors()))), 422
-            errors.setdefault("_", "请按提示修改后重新提交")
-        else:
-            errors, status = _errors_by_field(exc.errors), exc.status
-            errors["_"] = exc.detail
         return render(
             request,
             "platform/user_form.html",
             actor,
-            status_code=status,
-            errors=errors,
+            status_code=exc.status if isinstance(exc, DomainError) else 422,
+            errors=form_errors(exc, USER_LABELS, title="用户未创建"),
+            labels=USER_LABELS,
             values=values,
             departments=org.list_departments(session),
             roles=service.list_roles(session),
@@ -194,7 +195,8 @@ def user_action(
             detail=None,
             roles=service.list_roles(session),
             message="",
-            error=exc.detail,
+            errors=form_errors(exc, {"roles": "角色"}) if action == "roles" else FormErrors(),
+            error="" if action == "roles" else exc.detail,
         )
     return RedirectResponse(f"/admin/users/{user_id}?msg={quote(message)}", status_code=303)
 
