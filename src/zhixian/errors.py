@@ -75,11 +75,6 @@ class MustAct(DomainError):
         super().__init__(detail, [], 403, "需要先完成操作", None, location)
 
 
-class TooLarge(DomainError):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"请求体过大，上限为 {limit // 1024} KB", [], 413, "请求体过大")
-
-
 class TooManyRequests(DomainError):
     """A caller over its rate limit; the web mapping adds ``Retry-After: <retry_after>`` (RFC 9110)."""
 

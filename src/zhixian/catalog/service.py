@@ -487,7 +487,3 @@ def loadable_resource(session: Session, resource_id: int) -> Resource:
     if not row.key_field:
         raise Invalid(f"目录资源“{row.name}”未指定主键信息项，无法去重")
     return row
-
-
-def resources_by_department(session: Session, department_ids: list[int]) -> list[Resource]:
-    return list(session.execute(select(Resource).where(Resource.department_id.in_(department_ids))).scalars())

@@ -255,15 +255,6 @@ class ClassRead(Output):
     active: bool
 
 
-class GridRead(Output):
-    code: str
-    name: str
-    community_code: str
-    street_code: str
-    area_m2: float
-    inspector_id: int | None
-
-
 class LocationRead(BaseModel):
     lon: float
     lat: float

@@ -502,22 +502,8 @@ def totp_verify(
     return True
 
 
-def totp_confirm(
-    session: Session, *, settings: Settings, user: User, code: str, cipher: FieldCipher, ctx: AuditContext
-) -> None:
-    if not totp_verify(session, settings=settings, user=user, code=code, cipher=cipher, ctx=ctx):
-        raise Invalid("动态口令不正确", field="code")
-    user.totp_enabled = True
-    audit.record(session, ctx, action="totp_enable", object_type="user", object_id=user.id)
-    session.flush()
-
-
 def totp_provisioning_uri(secret: str, *, username: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer)
-
-
-def session_age(row: UserSession) -> timedelta:
-    return utcnow() - row.created_at
 
 
 def is_dormant(user: User, *, days: int, now: datetime | None = None) -> bool:

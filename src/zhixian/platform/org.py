@@ -74,10 +74,6 @@ def department_by_code(session: Session, code: str) -> Department | None:
     return session.execute(select(Department).where(Department.code == code)).scalar_one_or_none()
 
 
-def department_depth(dept: Department) -> int:
-    return dept.path.count("/") - 2
-
-
 # --- writing
 
 
@@ -122,21 +118,6 @@ def upsert_department(session: Session, *, data: DepartmentIn, actor: Actor) -> 
         detail=data.model_dump(),
     )
     session.flush()
-    return dept
-
-
-def set_department_active(session: Session, *, department_id: int, active: bool, actor: Actor) -> Department:
-    actor.require("platform.org.manage")
-    dept = get_department(session, department_id)
-    dept.active = active
-    audit.record(
-        session,
-        actor.audit,
-        action="department_update",
-        object_type="department",
-        object_id=dept.id,
-        detail={"active": active},
-    )
     return dept
 
 
