@@ -1,6 +1,6 @@
 """Point → grid lookups: 1M random points on 20,000 grids, STRtree vs a brute-force vectorised baseline.
 
-    .venv/bin/python bench/citymgmt_lookup.py [--points 1000000] [--grids 20000]
+.venv/bin/python bench/citymgmt_lookup.py [--points 1000000] [--grids 20000]
 """
 
 from __future__ import annotations
@@ -64,7 +64,9 @@ def main() -> None:
     print(f"grids: {args.grids:,}  index build: {build:.2f} s")
     print(f"{'method':42} {'points':>10} {'seconds':>9} {'lookups/s':>12}")
     print(f"{'STRtree vectorised (locate_many)':42} {args.points:>10,} {tree_s:>9.3f} {args.points / tree_s:>12,.0f}")
-    print(f"{'STRtree one at a time (locate, intake path)':42} {single:>10,} {single_s:>9.3f} {single / single_s:>12,.0f}")
+    print(
+        f"{'STRtree one at a time (locate, intake path)':42} {single:>10,} {single_s:>9.3f} {single / single_s:>12,.0f}"
+    )
     print(f"{'baseline brute force contains_xy':42} {m:>10,} {brute_s:>9.3f} {m / brute_s:>12,.0f}")
     print(f"agreement with baseline on {m:,} points: {agree:.4%}; points inside a grid: {np.mean(found >= 0):.1%}")
     print(f"target ≥ 500,000 lookups/s: {'met' if args.points / tree_s >= 500_000 else 'NOT met'}")

@@ -59,8 +59,9 @@ async def http_load(url: str, headers: dict[str, str], clients: int, seconds: fl
     return len(latencies) / elapsed, latencies
 
 
-def db_load(engine_url: str, sql: str, params: dict[str, object], clients: int, seconds: float
-            ) -> tuple[float, list[float]]:
+def db_load(
+    engine_url: str, sql: str, params: dict[str, object], clients: int, seconds: float
+) -> tuple[float, list[float]]:
     engine = create_engine(engine_url, pool_size=clients, max_overflow=0)
     stop = time.perf_counter() + seconds
 
@@ -102,8 +103,9 @@ def run_backend(backend: str, seconds: float) -> None:
     cli = [sys.executable, "-m", "zhixian.cli"]
     subprocess.run([*cli, "demo", "--password", PASSWORD], env=env, check=True, capture_output=True)
     port = free_port()
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -119,12 +121,18 @@ def run_backend(backend: str, seconds: float) -> None:
         token_hash = hashlib.sha256(token.encode()).hexdigest()
         engine = create_engine(url)
         with engine.connect() as conn:
-            path = conn.execute(text("SELECT d.path FROM user_account u JOIN department d ON d.id = u.department_id "
-                                     "WHERE u.username = 'gaj_officer'")).scalar_one()
+            path = conn.execute(
+                text(
+                    "SELECT d.path FROM user_account u JOIN department d ON d.id = u.department_id "
+                    "WHERE u.username = 'gaj_officer'"
+                )
+            ).scalar_one()
         engine.dispose()
         headers = {"Authorization": f"Bearer {token}"}
         print(f"\n== {backend}  ({seconds:.0f} s per cell; server: 1 uvicorn worker)")
-        print(f"{'request':<34}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}   {'raw DB q/s':>11}{'p50 ms':>9}{'p99 ms':>9}")
+        print(
+            f"{'request':<34}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}   {'raw DB q/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
+        )
         for label, path_url, sql, params in (
             ("GET /api/v1/me", "/api/v1/me", ME_SQL, {"h": token_hash}),
             ("GET /api/v1/users (dept scope)", "/api/v1/users", LIST_SQL, {"p": path}),
@@ -132,8 +140,10 @@ def run_backend(backend: str, seconds: float) -> None:
             for clients in CONCURRENCY:
                 rps, lat = asyncio.run(http_load(base + path_url, headers, clients, seconds))
                 drps, dlat = db_load(url, sql, params, clients, seconds)
-                print(f"{label:<34}{clients:>8}{rps:>10.0f}{pct(lat, .5):>9.1f}{pct(lat, .99):>9.1f}   "
-                      f"{drps:>11.0f}{pct(dlat, .5):>9.2f}{pct(dlat, .99):>9.2f}")
+                print(
+                    f"{label:<34}{clients:>8}{rps:>10.0f}{pct(lat, 0.5):>9.1f}{pct(lat, 0.99):>9.1f}   "
+                    f"{drps:>11.0f}{pct(dlat, 0.5):>9.2f}{pct(dlat, 0.99):>9.2f}"
+                )
     finally:
         server.terminate()
         server.wait(10)

@@ -51,8 +51,14 @@ NOT_YET_THROUGH_SERVICE = {
     ("zhixian.exchange.requests", "zhixian.platform.models"): "request queues scoped by department path in SQL",
     ("zhixian.exchange.usage", "zhixian.platform.models"): "statistics per department in SQL",
     ("zhixian.exchange.sources", "zhixian.catalog.models"): "the gateway reads a granted resource's items",
-    ("zhixian.exchange.sources", "zhixian.integration.models"): "the gateway reads base-library and departmental records",
-    ("zhixian.exchange.subsystem", "zhixian.integration.access"): "registers grants with integration.access.register_grant",
+    (
+        "zhixian.exchange.sources",
+        "zhixian.integration.models",
+    ): "the gateway reads base-library and departmental records",
+    (
+        "zhixian.exchange.subsystem",
+        "zhixian.integration.access",
+    ): "registers grants with integration.access.register_grant",
     ("zhixian.citymgmt.demo", "zhixian.platform.calendar"): "demo history uses the working calendar directly",
 }
 

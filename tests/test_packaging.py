@@ -19,8 +19,10 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (ROOT / "src/zhixian/web/static/vendor/htmx/htmx.min.js").exists():
         pytest.fail("front-end assets are not built: run scripts/setup")
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out),
-                    str(ROOT)], check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(ROOT)],
+        check=True,
+    )
     return next(out.glob("zhixian-*.whl"))
 
 
@@ -45,8 +47,9 @@ def test_wheel_contains_assets_templates_and_migrations(wheel: Path) -> None:
 
 def test_installed_wheel_serves_its_assets_without_node(wheel: Path, tmp_path: Path) -> None:
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)], check=True
+    )
     script = (
         "import sys, zhixian\n"
         "assert zhixian.__file__.startswith(sys.argv[1]), zhixian.__file__\n"
@@ -60,7 +63,12 @@ def test_installed_wheel_serves_its_assets_without_node(wheel: Path, tmp_path: P
     )
     # the installed copy comes first on the path; the checkout (and its npm build) is not consulted
     env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(target), "HOME": str(tmp_path)}
-    result = subprocess.run([sys.executable, "-W", "ignore", "-c", script, str(target), str(tmp_path / "data")],
-                            env=env, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", script, str(target), str(tmp_path / "data")],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

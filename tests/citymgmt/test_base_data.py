@@ -26,7 +26,11 @@ def square(lon: float, lat: float, d: float = 0.002) -> list[list[float]]:
 
 
 def feature(code: str, ring: list[list[float]], name: str = "") -> dict:
-    return {"type": "Feature", "properties": {"code": code, "name": name}, "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    return {
+        "type": "Feature",
+        "properties": {"code": code, "name": name},
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
 
 
 def upload(client, kind: str, name: str, content: bytes, ctype: str):
@@ -34,14 +38,24 @@ def upload(client, kind: str, name: str, content: bytes, ctype: str):
 
 
 def community(db) -> str:
-    return db.execute(select(Area.division_code).where(Area.level == "village").order_by(Area.division_code)).scalars().first()
+    return (
+        db.execute(select(Area.division_code).where(Area.level == "village").order_by(Area.division_code))
+        .scalars()
+        .first()
+    )
 
 
 def test_geojson_grid_import_repairs_reports_and_refuses_overlaps(as_user, db) -> None:
     lead = as_user("shiftlead")
     comm = community(db)
     lon, lat = FAR
-    bowtie = [[lon + 0.01, lat], [lon + 0.012, lat + 0.002], [lon + 0.012, lat], [lon + 0.01, lat + 0.002], [lon + 0.01, lat]]
+    bowtie = [
+        [lon + 0.01, lat],
+        [lon + 0.012, lat + 0.002],
+        [lon + 0.012, lat],
+        [lon + 0.01, lat + 0.002],
+        [lon + 0.01, lat],
+    ]
     flat = [[lon + 0.02, lat], [lon + 0.021, lat], [lon + 0.022, lat], [lon + 0.02, lat]]
     fc = {
         "type": "FeatureCollection",
@@ -109,7 +123,11 @@ def test_zipped_shapefile_grid_import_with_chinese_names(as_user, db) -> None:
     lon, lat = FAR
     bowtie = [[lon, lat], [lon + 0.002, lat + 0.002], [lon + 0.002, lat], [lon, lat + 0.002], [lon, lat]]
     content = shapefile_zip(
-        [(f"{comm}911", "东门网格", square(lon + 0.01, lat)), (f"{comm}912", "西门网格", bowtie), ("33042100100199", "短码", square(lon + 0.05, lat))]
+        [
+            (f"{comm}911", "东门网格", square(lon + 0.01, lat)),
+            (f"{comm}912", "西门网格", bowtie),
+            ("33042100100199", "短码", square(lon + 0.05, lat)),
+        ]
     )
     resp = upload(lead, "grid", "grids.zip", content, "application/zip")
     assert resp.status_code == 200, resp.text
@@ -129,7 +147,9 @@ def test_zipped_shapefile_grid_import_with_chinese_names(as_user, db) -> None:
 
 def test_grid_import_needs_config_permission(as_user) -> None:
     fc = {"type": "FeatureCollection", "features": []}
-    assert upload(as_user("acceptor"), "grid", "g.geojson", json.dumps(fc).encode(), "application/json").status_code == 403
+    assert (
+        upload(as_user("acceptor"), "grid", "g.geojson", json.dumps(fc).encode(), "application/json").status_code == 403
+    )
 
 
 def test_cover_numbers_grids_west_to_east_north_to_south(as_user, db) -> None:
@@ -201,14 +221,31 @@ def test_class_excel_round_trip(as_user) -> None:
 def test_class_change_reaches_intake_at_once(as_user, spot) -> None:
     lead, acceptor = as_user("shiftlead"), as_user("acceptor")
     cls = next(c for c in lead.get("/api/v1/citymgmt/classes").json() if c["code"] == "S0104")
-    body = {k: cls[k] for k in ("code", "name", "filing_standard", "closing_standard", "limit_value", "limit_unit", "urgent_value", "urgent_unit", "department_code")}
+    body = {
+        k: cls[k]
+        for k in (
+            "code",
+            "name",
+            "filing_standard",
+            "closing_standard",
+            "limit_value",
+            "limit_unit",
+            "urgent_value",
+            "urgent_unit",
+            "department_code",
+        )
+    }
     assert lead.put("/api/v1/citymgmt/classes/S0104", json={**body, "active": False}).status_code == 200
     lon, lat, _ = spot
-    refused = acceptor.post("/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0104", "lon": lon, "lat": lat})
+    refused = acceptor.post(
+        "/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0104", "lon": lon, "lat": lat}
+    )
     assert refused.status_code == 422
     assert refused.json()["detail"] == "案件类别 S0104 不存在或已停用"
     assert lead.put("/api/v1/citymgmt/classes/S0104", json={**body, "active": True}).status_code == 200
-    ok = acceptor.post("/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0104", "lon": lon, "lat": lat})
+    ok = acceptor.post(
+        "/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0104", "lon": lon, "lat": lat}
+    )
     assert ok.status_code == 201, ok.text
 
 
@@ -216,7 +253,10 @@ def test_exchange_export_pulls_cases_changed_since(as_user, spot) -> None:
     acceptor = as_user("acceptor")
     lon, lat, _ = spot
     since = (utcnow() - timedelta(seconds=1)).isoformat()
-    cid = acceptor.post("/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0102", "lon": lon, "lat": lat, "external_ref": "12345-X"}).json()["id"]
+    cid = acceptor.post(
+        "/api/v1/citymgmt/cases",
+        json={"source": "hotline", "class_code": "S0102", "lon": lon, "lat": lat, "external_ref": "12345-X"},
+    ).json()["id"]
     page = acceptor.get("/api/v1/citymgmt/exchange/cases", params={"updated_since": since}).json()
     assert page["schema"] == "zhixian.citymgmt.case/v1"
     assert page["county"] == "330421"

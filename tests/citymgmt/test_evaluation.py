@@ -30,18 +30,49 @@ def fixture(db):
     t0 = datetime(2020, 3, 2, 9, 0, tzinfo=BJ)
     n = 0
 
-    def add(*, source="inspector", reporter=insp, filed=True, dispatched=True, status="closed", on_time=True, rework=0, postpone=0, hold=0, handle=3600.0, at=t0, filed_on_time=True):
+    def add(
+        *,
+        source="inspector",
+        reporter=insp,
+        filed=True,
+        dispatched=True,
+        status="closed",
+        on_time=True,
+        rework=0,
+        postpone=0,
+        hold=0,
+        handle=3600.0,
+        at=t0,
+        filed_on_time=True,
+    ):
         nonlocal n
         n += 1
         c = Case(
-            number=f"EV{at.year}{n:04d}", source=source, kind="event", class_code="S0102", status=status, lon=lon, lat=lat,
-            grid_code=grid, community_code=grid[:12], street_code=grid[:9] + "000", reporter_id=reporter if source == "inspector" else None,
-            reported_at=at, filed_at=at + timedelta(minutes=20) if filed else None, filed_on_time=filed_on_time if filed else None,
-            dispatched_at=at + timedelta(hours=1) if dispatched else None, department_id=zfj.id if dispatched else None,
-            department_path=zfj.path if dispatched else None, deadline=at + timedelta(hours=6) if dispatched else None,
-            completed_at=at + timedelta(hours=2) if status == "closed" else None, completed_on_time=on_time if status == "closed" else None,
-            handle_seconds=handle if status == "closed" else None, closed_at=at + timedelta(hours=3) if status == "closed" else None,
-            rework_count=rework, postpone_count=postpone, hold_count=hold,
+            number=f"EV{at.year}{n:04d}",
+            source=source,
+            kind="event",
+            class_code="S0102",
+            status=status,
+            lon=lon,
+            lat=lat,
+            grid_code=grid,
+            community_code=grid[:12],
+            street_code=grid[:9] + "000",
+            reporter_id=reporter if source == "inspector" else None,
+            reported_at=at,
+            filed_at=at + timedelta(minutes=20) if filed else None,
+            filed_on_time=filed_on_time if filed else None,
+            dispatched_at=at + timedelta(hours=1) if dispatched else None,
+            department_id=zfj.id if dispatched else None,
+            department_path=zfj.path if dispatched else None,
+            deadline=at + timedelta(hours=6) if dispatched else None,
+            completed_at=at + timedelta(hours=2) if status == "closed" else None,
+            completed_on_time=on_time if status == "closed" else None,
+            handle_seconds=handle if status == "closed" else None,
+            closed_at=at + timedelta(hours=3) if status == "closed" else None,
+            rework_count=rework,
+            postpone_count=postpone,
+            hold_count=hold,
         )
         db.add(c)
         db.flush()
@@ -55,13 +86,39 @@ def fixture(db):
     add(on_time=False, handle=36000)  # 3 closed late
     add(status="handling", postpone=1)  # 4 still being handled, postponed once
     returned = add(source="hotline", status="on_hold", hold=1)  # 5 on hold; first sent to zfj and returned
-    db.add(CaseEvent(case_id=returned.id, step="派遣", department_id=zfj.id, at=t0 + timedelta(minutes=50), actor_name="派遣员"))
-    db.add(CaseEvent(case_id=returned.id, step="回退", department_id=zfj.id, at=t0 + timedelta(minutes=55), actor_name="处置人员"))
+    db.add(
+        CaseEvent(
+            case_id=returned.id, step="派遣", department_id=zfj.id, at=t0 + timedelta(minutes=50), actor_name="派遣员"
+        )
+    )
+    db.add(
+        CaseEvent(
+            case_id=returned.id, step="回退", department_id=zfj.id, at=t0 + timedelta(minutes=55), actor_name="处置人员"
+        )
+    )
     add(filed=False, dispatched=False, status="rejected")  # 6 an invalid report by the inspector
-    add(source="hotline", dispatched=False, status="dispatching", filed_on_time=False)  # 7 public first report, filed late
+    add(
+        source="hotline", dispatched=False, status="dispatching", filed_on_time=False
+    )  # 7 public first report, filed late
     # tasks of the inspector
-    for kind, late in (("verify", False), ("verify", True), ("check", False), ("check", False), ("check", False), ("check", True)):
-        db.add(Task(case_id=returned.id, kind=kind, assignee_id=insp, created_at=t0, deadline=t0 + timedelta(hours=1), done_at=t0 + timedelta(hours=2 if late else 0.5)))
+    for kind, late in (
+        ("verify", False),
+        ("verify", True),
+        ("check", False),
+        ("check", False),
+        ("check", False),
+        ("check", True),
+    ):
+        db.add(
+            Task(
+                case_id=returned.id,
+                kind=kind,
+                assignee_id=insp,
+                created_at=t0,
+                deadline=t0 + timedelta(hours=1),
+                done_at=t0 + timedelta(hours=2 if late else 0.5),
+            )
+        )
     # February: one case closed on time (for month-on-month)
     add(at=datetime(2020, 2, 10, 9, 0, tzinfo=BJ))
     db.flush()
@@ -71,7 +128,15 @@ def fixture(db):
 def test_department_indicators_match_hand_computation(db, fixture) -> None:
     rows = {r["department_id"]: r for r in evaluation.department_rows(db, *MARCH)}
     r = rows[fixture["zfj"]]
-    assert (r["due"], r["closed"], r["ontime_closed"], r["late_closed"], r["rework"], r["postponed"], r["held"]) == (5, 3, 2, 1, 1, 1, 1)
+    assert (r["due"], r["closed"], r["ontime_closed"], r["late_closed"], r["rework"], r["postponed"], r["held"]) == (
+        5,
+        3,
+        2,
+        1,
+        1,
+        1,
+        1,
+    )
     # base = 应结案数 − 缓办数 = 4
     assert r["ontime_close_rate"] == pytest.approx(2 / 4)
     assert r["close_rate"] == pytest.approx(3 / 4)
@@ -89,11 +154,15 @@ def test_composite_weights_are_configurable(db, fixture, node) -> None:
     from zhixian.platform import service as platform
 
     lead = platform.actor_for(db.execute(select(User).where(User.username == "shiftlead")).scalar_one())
-    service.set_config(db, actor=lead, changes={"weights": {"ontime_close_rate": 1.0, "close_rate": 0.0, "no_rework_rate": 0.0}})
+    service.set_config(
+        db, actor=lead, changes={"weights": {"ontime_close_rate": 1.0, "close_rate": 0.0, "no_rework_rate": 0.0}}
+    )
     r = {r["department_id"]: r for r in evaluation.department_rows(db, *MARCH)}[fixture["zfj"]]
     assert r["score"] == pytest.approx(50.0)
     with pytest.raises(Exception, match="合计为 1"):
-        service.set_config(db, actor=lead, changes={"weights": {"ontime_close_rate": 0.9, "close_rate": 0.3, "no_rework_rate": 0.2}})
+        service.set_config(
+            db, actor=lead, changes={"weights": {"ontime_close_rate": 0.9, "close_rate": 0.3, "no_rework_rate": 0.2}}
+        )
 
 
 def test_month_on_month_and_year_on_year(db, fixture) -> None:

@@ -27,7 +27,11 @@ def test_outside_county_and_nan_coordinates_are_refused(as_user, spot) -> None:
     far = acceptor.post("/api/v1/citymgmt/cases", json={**base, "lon": 116.39, "lat": 39.9})
     assert far.status_code == 422
     assert far.json()["detail"] == "位置不在本县管理范围内"
-    nan = acceptor.post("/api/v1/citymgmt/cases", content=b'{"source":"hotline","class_code":"S0102","lon":NaN,"lat":30.8}', headers={"content-type": "application/json"})
+    nan = acceptor.post(
+        "/api/v1/citymgmt/cases",
+        content=b'{"source":"hotline","class_code":"S0102","lon":NaN,"lat":30.8}',
+        headers={"content-type": "application/json"},
+    )
     assert nan.status_code == 422
     assert "有限的数字" in nan.text
     inspector = as_user("inspector01")
@@ -102,7 +106,9 @@ def test_locate_gives_grid_community_and_street(as_user, spot) -> None:
 
 def test_inspector_cannot_intake_as_hotline(as_user, spot) -> None:
     lon, lat, _ = spot
-    resp = as_user("inspector01").post("/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0102", "lon": lon, "lat": lat})
+    resp = as_user("inspector01").post(
+        "/api/v1/citymgmt/cases", json={"source": "hotline", "class_code": "S0102", "lon": lon, "lat": lat}
+    )
     assert resp.status_code == 403
     assert "12345热线" in resp.json()["detail"]
 
@@ -114,9 +120,30 @@ def _actor(db, username):
 def _dispatched(db, node, spot, when: datetime, class_code: str) -> Case:
     lon, lat, _ = spot
     opts = service.IntakeOptions(settings=node.settings, cipher=node.cipher, now=when)
-    case = service.intake(db, actor=_actor(db, "acceptor"), data=CaseIntake(source="hotline", class_code=class_code, lon=lon, lat=lat), options=opts)
-    workflow.perform(db, actor=_actor(db, "acceptor"), settings=node.settings, case_id=case.id, action="file", data=ActionIn(), now=when)
-    workflow.perform(db, actor=_actor(db, "dispatcher"), settings=node.settings, case_id=case.id, action="dispatch", data=ActionIn(), now=when)
+    case = service.intake(
+        db,
+        actor=_actor(db, "acceptor"),
+        data=CaseIntake(source="hotline", class_code=class_code, lon=lon, lat=lat),
+        options=opts,
+    )
+    workflow.perform(
+        db,
+        actor=_actor(db, "acceptor"),
+        settings=node.settings,
+        case_id=case.id,
+        action="file",
+        data=ActionIn(),
+        now=when,
+    )
+    workflow.perform(
+        db,
+        actor=_actor(db, "dispatcher"),
+        settings=node.settings,
+        case_id=case.id,
+        action="dispatch",
+        data=ActionIn(),
+        now=when,
+    )
     return case
 
 
@@ -153,7 +180,14 @@ def test_batch_intake_reports_each_item_and_replays_by_key(as_user, spot, db) ->
     acceptor = as_user("acceptor")
     key = uuid.uuid4().hex
     items = [
-        {"source": "sensor", "class_code": "S0403", "lon": lon, "lat": lat, "external_ref": "dev-1", "idempotency_key": key},
+        {
+            "source": "sensor",
+            "class_code": "S0403",
+            "lon": lon,
+            "lat": lat,
+            "external_ref": "dev-1",
+            "idempotency_key": key,
+        },
         {"source": "sensor", "class_code": "S0403", "lon": 116.39, "lat": 39.9, "external_ref": "dev-2"},
         {"source": "sensor", "class_code": "S9999", "lon": lon, "lat": lat, "external_ref": "dev-3"},
     ]

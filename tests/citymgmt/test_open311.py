@@ -43,9 +43,23 @@ def test_post_request_then_query_by_id_token_and_list(http, spot) -> None:
     assert one.status_code == 200
     req = one.json()[0]
     for key in (
-        "service_request_id", "status", "status_notes", "service_name", "service_code", "description",
-        "agency_responsible", "service_notice", "requested_datetime", "updated_datetime", "expected_datetime",
-        "address", "address_id", "zipcode", "lat", "long", "media_url",
+        "service_request_id",
+        "status",
+        "status_notes",
+        "service_name",
+        "service_code",
+        "description",
+        "agency_responsible",
+        "service_notice",
+        "requested_datetime",
+        "updated_datetime",
+        "expected_datetime",
+        "address",
+        "address_id",
+        "zipcode",
+        "lat",
+        "long",
+        "media_url",
     ):
         assert key in req
     assert req["status"] == "open"
@@ -62,7 +76,9 @@ def test_post_request_then_query_by_id_token_and_list(http, spot) -> None:
 
 def test_closed_and_merged_requests_report_status(as_user, http, spot) -> None:
     lon, lat, _ = spot
-    rid = http.post("/open311/v2/requests.json", data={"service_code": "S0102", "lat": str(lat), "long": str(lon)}).json()[0]["service_request_id"]
+    rid = http.post(
+        "/open311/v2/requests.json", data={"service_code": "S0102", "lat": str(lat), "long": str(lon)}
+    ).json()[0]["service_request_id"]
     acceptor = as_user("acceptor")
     case = acceptor.get("/api/v1/citymgmt/cases", params={"q": rid}).json()["items"][0]
     acceptor.post(f"/api/v1/citymgmt/cases/{case['id']}/actions/reject", json={"note": "属物业管理区域"})
@@ -107,7 +123,10 @@ def test_xml_format_mirrors_the_json_documents(http, spot) -> None:
     assert definition.tag == "service_definition"
     assert definition.findtext("service_code") == "S0102"
     lon, lat, _ = spot
-    created = http.post("/open311/v2/requests.xml", data={"service_code": "S0102", "lat": str(lat), "long": str(lon), "description": "XML 上报"})
+    created = http.post(
+        "/open311/v2/requests.xml",
+        data={"service_code": "S0102", "lat": str(lat), "long": str(lon), "description": "XML 上报"},
+    )
     assert created.status_code == 201, created.text
     rid = ET.fromstring(created.content).findtext("request/service_request_id")
     assert rid
@@ -130,8 +149,12 @@ def test_public_submissions_need_the_configured_api_key_and_are_capped_per_addre
     lon, lat, _ = spot
     form = {"service_code": "S0102", "lat": str(lat), "long": str(lon), "description": "路边垃圾"}
     centre = as_user("shiftlead")
-    assert centre.put("/api/v1/citymgmt/config", json={"open311_api_keys": ["county-app-2026"],
-                                                        "open311_reports_per_hour": 2}).status_code == 200
+    assert (
+        centre.put(
+            "/api/v1/citymgmt/config", json={"open311_api_keys": ["county-app-2026"], "open311_reports_per_hour": 2}
+        ).status_code
+        == 200
+    )
     missing = http.post("/open311/v2/requests.json", data=form)
     assert missing.status_code == 403
     assert missing.json()[0]["code"] == 403

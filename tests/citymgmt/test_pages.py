@@ -7,7 +7,13 @@ import re
 
 def test_pages_render_for_their_roles(as_user) -> None:
     for user, paths in {
-        "acceptor": ["/citymgmt/ops", "/citymgmt/cases", "/citymgmt/cases?light=red", "/citymgmt/evaluation", "/citymgmt/ops/live"],
+        "acceptor": [
+            "/citymgmt/ops",
+            "/citymgmt/cases",
+            "/citymgmt/cases?light=red",
+            "/citymgmt/evaluation",
+            "/citymgmt/ops/live",
+        ],
         "inspector01": ["/citymgmt/my", "/citymgmt/report"],
         "handler_zfj": ["/citymgmt/my"],
         "shiftlead": ["/citymgmt/config"],

@@ -39,7 +39,9 @@ def steps(detail):
 
 
 def test_normal_path_from_report_to_closed(as_user, spot, db) -> None:
-    inspector, acceptor, dispatcher, handler = (as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj"))
+    inspector, acceptor, dispatcher, handler = (
+        as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj")
+    )
     resp = report(inspector, spot)
     assert resp.status_code == 201, resp.text
     case = resp.json()
@@ -73,11 +75,19 @@ def test_normal_path_from_report_to_closed(as_user, spot, db) -> None:
     assert steps(final) == ["上报", "立案", "派遣", "处置反馈", "核查结案"]
     assert next(e["actor_name"] for e in final["events"])  # attributed
     actions = set(db.execute(select(AuditRecord.action).where(AuditRecord.object_id == final["number"])).scalars())
-    assert {"citymgmt.case_create", "citymgmt.case_file", "citymgmt.case_dispatch", "citymgmt.case_complete", "citymgmt.case_check"} <= actions
+    assert {
+        "citymgmt.case_create",
+        "citymgmt.case_file",
+        "citymgmt.case_dispatch",
+        "citymgmt.case_complete",
+        "citymgmt.case_check",
+    } <= actions
 
 
 def test_failed_check_sends_case_back_as_rework(as_user, spot) -> None:
-    inspector, acceptor, dispatcher, handler = (as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj"))
+    inspector, acceptor, dispatcher, handler = (
+        as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj")
+    )
     cid = report(inspector, spot).json()["id"]
     act(acceptor, cid, "file")
     act(dispatcher, cid, "dispatch")
@@ -95,7 +105,9 @@ def test_failed_check_sends_case_back_as_rework(as_user, spot) -> None:
 
 
 def test_inspector_check_needs_a_photo_and_keeps_it_as_check_photo(as_user, spot) -> None:
-    inspector, acceptor, dispatcher, handler = (as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj"))
+    inspector, acceptor, dispatcher, handler = (
+        as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj")
+    )
     cid = report(inspector, spot).json()["id"]
     act(acceptor, cid, "file")
     act(dispatcher, cid, "dispatch")
@@ -110,7 +122,9 @@ def test_inspector_check_needs_a_photo_and_keeps_it_as_check_photo(as_user, spot
 
 
 def test_centre_may_record_a_phoned_in_check_without_photo(as_user, spot) -> None:
-    inspector, acceptor, dispatcher, handler = (as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj"))
+    inspector, acceptor, dispatcher, handler = (
+        as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj")
+    )
     cid = report(inspector, spot).json()["id"]
     act(acceptor, cid, "file")
     act(dispatcher, cid, "dispatch")
@@ -125,7 +139,15 @@ def test_verification_task_goes_to_grid_inspector(as_user, spot) -> None:
     lon, lat, _ = spot
     hotline = acceptor.post(
         "/api/v1/citymgmt/cases",
-        json={"source": "hotline", "class_code": "S0104", "lon": lon, "lat": lat, "description": "市民来电：路面油污", "external_ref": "12345-0001", "reporter_contact": "13800001111"},
+        json={
+            "source": "hotline",
+            "class_code": "S0104",
+            "lon": lon,
+            "lat": lat,
+            "description": "市民来电：路面油污",
+            "external_ref": "12345-0001",
+            "reporter_contact": "13800001111",
+        },
     )
     assert hotline.status_code == 201, hotline.text
     cid = hotline.json()["id"]
@@ -166,7 +188,9 @@ def test_return_to_dispatch_when_wrong_department(as_user, spot, db) -> None:
 
 
 def test_postponement_approved_moves_deadline_and_refused_keeps_it(as_user, spot) -> None:
-    inspector, acceptor, dispatcher, handler, lead = (as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj", "shiftlead"))
+    inspector, acceptor, dispatcher, handler, lead = (
+        as_user(u) for u in ("inspector01", "acceptor", "dispatcher", "handler_zfj", "shiftlead")
+    )
     ids = []
     for _ in range(2):
         cid = report(inspector, spot, class_code="S0103").json()["id"]
@@ -223,7 +247,13 @@ def test_supervision_order_is_recorded(as_user, spot) -> None:
 def test_self_disposal_closes_at_once_with_after_photo(as_user, spot) -> None:
     inspector = as_user("inspector01")
     lon, lat, _ = spot
-    data = {"class_code": "S0201", "lon": str(lon), "lat": str(lat), "description": "小广告已当场清除", "self_disposed": "true"}
+    data = {
+        "class_code": "S0201",
+        "lon": str(lon),
+        "lat": str(lat),
+        "description": "小广告已当场清除",
+        "self_disposed": "true",
+    }
     missing = inspector.post("/api/v1/citymgmt/reports", data=data, files={"photo": ("b.jpg", jpeg(), "image/jpeg")})
     assert missing.status_code == 422
     assert "处置后照片" in missing.json()["detail"]
@@ -244,7 +274,15 @@ def test_near_duplicate_is_suggested_and_merged(as_user, spot) -> None:
     first = report(inspector, spot).json()["id"]
     citizen = acceptor.post(
         "/api/v1/citymgmt/cases",
-        json={"source": "hotline", "class_code": "S0102", "lon": lon + 0.0001, "lat": lat, "description": "同一处垃圾", "reporter_name": "王先生", "reporter_contact": "13912345678"},
+        json={
+            "source": "hotline",
+            "class_code": "S0102",
+            "lon": lon + 0.0001,
+            "lat": lat,
+            "description": "同一处垃圾",
+            "reporter_name": "王先生",
+            "reporter_contact": "13912345678",
+        },
     ).json()
     detail = acceptor.get(f"/api/v1/citymgmt/cases/{citizen['id']}").json()
     assert first in [d["id"] for d in detail["duplicates"]]

@@ -298,4 +298,3 @@ def search(session: Session, *, flt: AuditFilter, offset: int = 0, limit: int = 
 def iter_filtered(session: Session, *, flt: AuditFilter) -> Iterator[AuditRecord]:
     rows, _ = search(session, flt=flt, limit=1_000_000)
     yield from rows
-
