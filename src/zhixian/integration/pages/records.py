@@ -16,6 +16,7 @@ from zhixian.integration.api import Cipher
 from zhixian.integration.pages.forms import Viewer
 from zhixian.platform.actor import Actor
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, refusal
 from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
@@ -51,6 +52,9 @@ def legal_page(request: Request, legal_id: IdPath, actor: Viewer, session: Sessi
     return _record(request, session, actor, page)
 
 
+LOOKUP_LABELS = {"id_number": "公民身份号码", "uscc": "统一社会信用代码"}
+
+
 @router.get("/integration/lookup")
 def lookup(
     request: Request,
@@ -61,7 +65,7 @@ def lookup(
     uscc: Annotated[str, Query(max_length=30)] = "",
 ) -> Response:
     """Find a person by ID number or a legal person by credit code (exact, as the API does), then its page."""
-    error = ""
+    errors = FormErrors()
     try:
         if id_number.strip():
             person = basedata.find_person(session, actor=actor, cipher=cipher, id_number=id_number)
@@ -70,13 +74,14 @@ def lookup(
             legal = basedata.find_legal(session, actor=actor, uscc=uscc)
             return RedirectResponse(f"/integration/legal-persons/{legal.id}", status_code=303)
     except DomainError as exc:
-        error = exc.detail
+        field = "id_number" if id_number.strip() else "uscc"
+        errors = refusal(exc.detail, field, LOOKUP_LABELS[field], title="未找到")
     return render(
         request,
         "integration/lookup.html",
         actor,
-        status_code=200 if not error else 404,
-        error=error,
+        errors=errors,
+        labels=LOOKUP_LABELS,
         id_number="",
         uscc=uscc.strip(),
     )
