@@ -41,5 +41,12 @@ def home_cards(session: Session, actor: Actor, _settings: Any) -> list[HomeCard]
         ),
     ]
     if actor.can("perception.alarm.handle"):
-        cards.append(HomeCard(title="值班告警（手机）", value=f["unacked"], href="/perception/duty", group=GROUP))
+        cards.append(
+            HomeCard(
+                title="值班告警（未确认）",
+                value=f["unacked"],
+                href="/perception/alarms?status=active&acknowledged=false",
+                group=GROUP,
+            )
+        )
     return cards
