@@ -69,9 +69,9 @@ def test_registering_a_device_shows_its_secret_once_and_keeps_only_a_digest(as_u
     assert rotated["topic"].endswith("/WL-T001/telemetry")
 
 
-def test_a_device_posts_readings_over_http_with_its_token(http, db) -> None:
+def test_a_device_posts_readings_over_http_with_its_token(node, http, db) -> None:
     code = "GS-0002"
-    secret = simulate.demo_secret(http_settings(db), code)
+    secret = simulate.demo_secret(node.settings, code)
     ts = int(utcnow().timestamp() * 1000)
     ok = http.post(
         f"/api/v1/perception/ingest/{code}", json={"ts": ts, "values": {"lel": 3.2}}, headers={"X-Device-Token": secret}
@@ -108,12 +108,6 @@ def test_a_device_posts_readings_over_http_with_its_token(http, db) -> None:
     assert "超前" in future.text
 
 
-def http_settings(db):
-    from zhixian.settings import current
-
-    return current()
-
-
 def test_a_chart_reads_raw_values_for_hours_and_rollups_for_weeks(as_user, db) -> None:
     viewer = as_user("zjj_officer")
     device_id = db.execute(select(Device.id).where(Device.code == "WL-0001")).scalar_one()
@@ -139,8 +133,8 @@ def test_a_chart_reads_raw_values_for_hours_and_rollups_for_weeks(as_user, db) -
     assert viewer.get(f"/api/v1/perception/devices/{gas}/series").status_code == 404  # 应急管理局's sensor
 
 
-def _raise_gas_alarm(http, db) -> int:
-    secret = simulate.demo_secret(http_settings(db), "GS-0003")
+def _raise_gas_alarm(http, db, settings) -> int:
+    secret = simulate.demo_secret(settings, "GS-0003")
     ts = int(utcnow().timestamp() * 1000)
     resp = http.post(
         "/api/v1/perception/ingest/GS-0003", json={"ts": ts, "values": {"lel": 55}}, headers={"X-Device-Token": secret}
@@ -153,8 +147,8 @@ def _raise_gas_alarm(http, db) -> int:
     ).scalar_one()
 
 
-def test_the_duty_officer_acknowledges_assigns_comments_and_clears(http, as_user, db) -> None:
-    alarm_id = _raise_gas_alarm(http, db)
+def test_the_duty_officer_acknowledges_assigns_comments_and_clears(node, http, as_user, db) -> None:
+    alarm_id = _raise_gas_alarm(http, db, node.settings)
     duty = as_user("duty01")
     detail = duty.get(f"/api/v1/perception/alarms/{alarm_id}").json()
     assert (detail["severity"], detail["level"], detail["acknowledged"]) == ("critical", "红", False)
@@ -181,8 +175,8 @@ def test_the_duty_officer_acknowledges_assigns_comments_and_clears(http, as_user
     assert as_user("staff").get("/api/v1/perception/alarms").status_code == 403
 
 
-def test_a_duty_officer_turns_an_alarm_into_a_case_at_once(http, as_user, db) -> None:
-    alarm_id = _raise_gas_alarm(http, db)
+def test_a_duty_officer_turns_an_alarm_into_a_case_at_once(node, http, as_user, db) -> None:
+    alarm_id = _raise_gas_alarm(http, db, node.settings)
     duty = as_user("duty01")
     done = duty.post(f"/api/v1/perception/alarms/{alarm_id}/case", json={"note": "浓度很高，立即派单"})
     assert done.status_code == 200, done.text
@@ -202,8 +196,8 @@ def _cards(html: str) -> list[tuple[str, int, str]]:
     ]
 
 
-def test_every_figure_on_the_alarm_console_opens_exactly_its_alarms(http, as_user, db) -> None:
-    _raise_gas_alarm(http, db)
+def test_every_figure_on_the_alarm_console_opens_exactly_its_alarms(node, http, as_user, db) -> None:
+    _raise_gas_alarm(http, db, node.settings)
     duty = as_user("duty01")
     page = duty.get("/perception/alarms", headers=HTML)
     assert page.status_code == 200
