@@ -108,13 +108,21 @@ def list_devices(
     session: SessionDep,
     actor: Viewer,
     profile: Annotated[str | None, Query(max_length=32, description="设备类型代码")] = None,
-    state: Annotated[str | None, Query(pattern="^(normal|alarm|offline|never|inactive)$")] = None,
+    state: Annotated[
+        str | None, Query(pattern="^(|normal|alarm|offline|never|inactive)$", description="空表示全部")
+    ] = None,
     q: Text = "",
     page: Page = 1,
     size: Size = 50,
 ) -> DevicePage:
     items, total = service.list_devices(
-        session, actor=actor, profile_code=profile, state=state, q=q, offset=(page - 1) * size, limit=size
+        session,
+        actor=actor,
+        profile_code=profile or None,
+        state=state or None,
+        q=q,
+        offset=(page - 1) * size,
+        limit=size,
     )
     return DevicePage(items=items, total=total, page=page, size=size)
 
@@ -124,9 +132,11 @@ def devices_geojson(
     session: SessionDep,
     actor: Viewer,
     profile: Annotated[str | None, Query(max_length=32)] = None,
-    state: Annotated[str | None, Query(pattern="^(normal|alarm|offline|never|inactive)$")] = None,
+    state: Annotated[
+        str | None, Query(pattern="^(|normal|alarm|offline|never|inactive)$", description="空表示全部")
+    ] = None,
 ) -> dict[str, Any]:
-    return service.devices_geojson(session, actor=actor, profile_code=profile, state=state)
+    return service.devices_geojson(session, actor=actor, profile_code=profile or None, state=state or None)
 
 
 @router.post("/devices", status_code=201, summary="登记设备（返回只显示一次的设备密钥）")

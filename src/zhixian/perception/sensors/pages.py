@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from zhixian.clock import utcnow
 from zhixian.errors import DomainError, Invalid, invalid_from
 from zhixian.perception.sensors import alarms, escalation, readings, service
 from zhixian.perception.sensors import rules as engine
@@ -159,6 +160,7 @@ def device_page(device_id: IdPath, request: Request, session: SessionDep, actor:
         overrides=service.device_rules(session, actor=actor, device_id=device.id),
         topic=telemetry_topic(request.app.state.settings, device.code),
         done=request.query_params.get("done"),
+        now_ms=int(utcnow().timestamp() * 1000),
     )
 
 

@@ -64,9 +64,11 @@
     var c = echarts.init(el);
     var keySel = document.getElementById("ps-key"), rangeSel = document.getElementById("ps-range");
     var note = document.getElementById("ps-resolution");
+    // ranges end at the platform's "now", not this computer's (a duty room PC's clock may be off)
+    var skew = (parseInt(el.getAttribute("data-now"), 10) || Date.now()) - Date.now();
     function load() {
       var hours = parseInt(rangeSel.value, 10);
-      var end = new Date(), start = new Date(end.getTime() - hours * 3600 * 1000);
+      var end = new Date(Date.now() + skew), start = new Date(end.getTime() - hours * 3600 * 1000);
       var url = el.getAttribute("data-series") + "?key=" + encodeURIComponent(keySel.value) +
         "&start=" + encodeURIComponent(start.toISOString()) + "&end=" + encodeURIComponent(end.toISOString());
       var t0 = performance.now();
@@ -75,9 +77,10 @@
         note.textContent = (RES[s.resolution] || s.resolution) + "，" + s.points.length + " 个点，" + ms + " 毫秒";
         el.setAttribute("data-points", String(s.points.length));
         var avg = s.points.map(function (p) { return [p[0], p[1]]; });
+        var thin = { width: 1, type: "dashed", color: "#8fb8e0" };
         var band = s.resolution === "raw" ? [] : [
-          { name: "最小", type: "line", data: s.points.map(function (p) { return [p[0], p[2]]; }), lineStyle: { opacity: 0 }, stack: "band", symbol: "none" },
-          { name: "范围", type: "line", data: s.points.map(function (p) { return [p[0], p[3] - p[2]]; }), lineStyle: { opacity: 0 }, areaStyle: { color: "#b3d4f5" }, stack: "band", symbol: "none" }
+          { name: "最小", type: "line", data: s.points.map(function (p) { return [p[0], p[2]]; }), lineStyle: thin, showSymbol: false },
+          { name: "最大", type: "line", data: s.points.map(function (p) { return [p[0], p[3]]; }), lineStyle: thin, showSymbol: false }
         ];
         c.setOption({
           tooltip: { trigger: "axis" },
@@ -85,7 +88,8 @@
           xAxis: { type: "time" },
           yAxis: { type: "value", name: s.unit, scale: true },
           dataZoom: [{ type: "inside" }, { type: "slider" }],
-          series: band.concat([{ name: s.name, type: "line", data: avg, showSymbol: false, lineStyle: { width: 1.5, color: "#0b5cad" } }])
+          legend: { top: 0, right: 10 },
+          series: band.concat([{ name: s.resolution === "raw" ? s.name : s.name + "（平均）", type: "line", data: avg, showSymbol: false, lineStyle: { width: 1.5, color: "#0b5cad" } }])
         }, true);
       }).catch(function () { note.textContent = "曲线加载失败"; });
     }
