@@ -112,8 +112,8 @@ def test_evaluation_on_the_first_of_a_month_shows_last_month(leader_page) -> Non
         sign_in(page, "leader")  # thirteen days later the morning's session has timed out
         page.goto("/citymgmt/evaluation")
         last = first - timedelta(days=1)
-        assert page.locator("#start").input_value() == last.replace(day=1).isoformat()
-        assert page.locator("#end").input_value() == last.isoformat()
+        assert page.get_by_label("开始").input_value() == last.replace(day=1).isoformat()
+        assert page.get_by_label("结束").input_value() == last.isoformat()
         assert "尚无结案" in page.locator(".notice").inner_text()
         shot(page, "figures-evaluation-first-of-month")
         cell = page.locator("table").first.locator("[data-figure]").nth(1)  # the first department's 结案

@@ -108,7 +108,7 @@ def test_a_long_dropdown_is_narrowed_by_typing(new_page) -> None:
     page = new_page()
     sign_in(page, "datahub")
     page.goto("/integration")
-    select = page.locator("#resource_id")
+    select = page.locator("#file-resource_id")
     before = select.locator("option:not([hidden])").count()
     page.locator("input.select-filter").first.fill("人口")
     after = select.locator("option:not([hidden])").count()

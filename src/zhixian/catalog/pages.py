@@ -215,9 +215,7 @@ def _detail(
         for g in provider(session, actor, read)
     ]
     usernames = {u for u in (row.reviewer, row.submitted_by) if u}
-    people = dict(
-        session.execute(select(User.username, User.full_name).where(User.username.in_(usernames))).tuples().all()
-    )
+    people = dict(session.execute(select(User.username, User.full_name).where(User.username.in_(usernames))).all())
     return render(
         request,
         "catalog/detail.html",

@@ -6,7 +6,7 @@
   var days = JSON.parse(el.getAttribute("data-days") || "[]");
   var chart = echarts.init(el);
   chart.setOption({
-    tooltip: { trigger: "axis" },
+    tooltip: { trigger: "axis", renderMode: "richText" },  // on the canvas: no inline styles (CSP)
     grid: { left: 40, right: 10, top: 20, bottom: 40 },
     xAxis: { type: "category", data: days.map(function (d) { return d.day.slice(5); }) },
     yAxis: { type: "value", minInterval: 1 },

@@ -83,7 +83,7 @@
           { name: "最大", type: "line", data: s.points.map(function (p) { return [p[0], p[3]]; }), lineStyle: thin, showSymbol: false }
         ];
         c.setOption({
-          tooltip: { trigger: "axis" },
+          tooltip: { trigger: "axis", renderMode: "richText" },  // on the canvas: no inline styles (CSP)
           grid: { left: 56, right: 24, top: 30, bottom: 56 },
           xAxis: { type: "time" },
           yAxis: { type: "value", name: s.unit, scale: true },

@@ -66,7 +66,7 @@ def audit_page(
     rows, total = audit.search(session, flt=flt, offset=(page - 1) * size, limit=size)
     check = audit.verify(session) if verify else None
     names = {r.username for r in rows if r.username}
-    people = dict(session.execute(select(User.username, User.full_name).where(User.username.in_(names))).tuples().all())
+    people = dict(session.execute(select(User.username, User.full_name).where(User.username.in_(names))).all())
     return render(
         request,
         "platform/audit.html",
