@@ -7,6 +7,10 @@ and nearly every request writes (session touch, audit). So on SQLite, requests t
 transaction one at a time through an asyncio FIFO gate *before* a worker thread is used: waiting
 in threads (or in SQLite's sleep-and-retry busy handler) starved the thread pool and timed out at
 64 clients. Threads outside requests (jobs) queue on a lock; other processes on the busy timeout.
+On PostgreSQL the gate admits as many requests as the pool can serve less a reserve for jobs, so a
+request never blocks a worker thread on pool checkout; commits run on their own thread limiter, so a
+transaction that holds an audit lane can always finish (else at 64 clients every thread waited on a
+lane whose holder waited for a thread to commit).
 The per-request session (``SessionDep``) is a web dependency and lives in ``zhixian.web.deps``.
 """
 
@@ -105,7 +109,11 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "commit", writer.end)
         event.listen(engine, "rollback", writer.end)
         return engine
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(url, echo=echo, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW, pool_pre_ping=True)
+
+
+POOL_SIZE, POOL_OVERFLOW = 10, 20
+JOB_RESERVE = 6  # connections left to jobs, ingest and the scheduler while requests are at their limit
 
 
 class Database:
@@ -117,16 +125,32 @@ class Database:
         self.info = info or {}  # node-level context every session carries (e.g. the audit chain key)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False, info=self.info)
         self._gate: anyio.Semaphore | None = None
+        self._commits: anyio.CapacityLimiter | None = None
 
     def request_gate(self) -> anyio.Semaphore | None:
-        """SQLite: one request transaction at a time, first come first served. PostgreSQL: no gate.
+        """SQLite: one request transaction at a time, first come first served. PostgreSQL: as many as the
+        pool serves less the jobs' reserve; a test session bound to one connection has no gate.
 
         A semaphore, not a lock: a request may hand its turn back from a worker thread (outside_gate)."""
-        if self.engine.dialect.name != "sqlite":
-            return None
         if self._gate is None:
-            self._gate = anyio.Semaphore(1)
+            size = self.request_slots()
+            if size is None:
+                return None
+            self._gate = anyio.Semaphore(size)
         return self._gate
+
+    def request_slots(self) -> int | None:
+        if self.engine.dialect.name == "sqlite":
+            return 1
+        pool = self.engine.pool
+        size, overflow = getattr(pool, "size", lambda: 0)(), getattr(pool, "_max_overflow", 0)
+        return max(1, size + max(overflow, 0) - JOB_RESERVE) if size else None
+
+    def commit_limiter(self) -> anyio.CapacityLimiter:
+        """Threads for commits and rollbacks only: they never queue behind request handlers."""
+        if self._commits is None:
+            self._commits = anyio.CapacityLimiter(self.request_slots() or 1)
+        return self._commits
 
     @property
     def dialect(self) -> str:

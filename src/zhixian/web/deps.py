@@ -24,9 +24,9 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         session = turn_session(database, turn)
         try:
             yield session
-            await run_sync(session.commit)
+            await run_sync(session.commit, limiter=database.commit_limiter())
         except BaseException:
-            await run_sync(session.rollback)
+            await run_sync(session.rollback, limiter=database.commit_limiter())
             raise
         finally:
             session.close()  # after commit/rollback this only returns the connection to the pool
