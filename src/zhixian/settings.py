@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -33,6 +34,26 @@ T = TypeVar("T")
 _TYPE_NAMES = {int: "整数", float: "数字", bool: "布尔值（true/false）", str: "文字"}
 
 
+def networks_problem(text: str) -> str | None:
+    """For a comma-separated list of CIDR ranges: the first entry that is not one, as a Chinese reason."""
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        try:
+            ipaddress.ip_network(part, strict=False)
+        except ValueError:
+            return f"{part!r} 不是有效的网段（如 10.0.0.0/8，多个用逗号分隔）"
+    return None
+
+
+def address_in(ip: str, networks: str) -> bool:
+    """Whether ``ip`` falls in one of the comma-separated CIDR ranges (a non-address never does)."""
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    parts = filter(None, (p.strip() for p in networks.split(",")))
+    return any(addr in ipaddress.ip_network(part, strict=False) for part in parts)
+
+
 @dataclass(frozen=True)
 class Setting(Generic[T]):
     """A setting a subsystem declares (as CKAN's config_declaration): type, default and a Chinese description.
@@ -48,6 +69,7 @@ class Setting(Generic[T]):
     description: str
     ge: float | None = None
     le: float | None = None
+    check: Callable[[Any], str | None] | None = None  # a Chinese reason when a value of the right type is wrong
 
     def __post_init__(self) -> None:
         if not (self.name.isidentifier() and self.name.islower()):
@@ -69,6 +91,9 @@ class Setting(Generic[T]):
         if number and ((self.ge is not None and value < self.ge) or (self.le is not None and value > self.le)):  # type: ignore[operator]
             span = f"{'' if self.ge is None else self.ge}–{'' if self.le is None else self.le}"
             raise ValueError(f"{where} 的值 {value} 超出范围 {span}：{self.description}")
+        problem = self.check(value) if self.check else None
+        if problem:
+            raise ValueError(f"{where} 的值 {value!r} 无效：{problem}")
         return value
 
 

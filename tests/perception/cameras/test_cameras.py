@@ -7,6 +7,7 @@ import base64
 import hashlib
 from datetime import timedelta
 
+import pytest
 import shapely
 from sqlalchemy import func, select, text
 
@@ -349,3 +350,26 @@ def test_wvp_json_and_excel_channel_lists_import_by_gb_id(db) -> None:
     assert (old.name, old.status) == ("老接口字段（Excel 改名）", "ON")
     assert again.created == 0  # a 20-digit code stored as a number is never guessed
     assert "存成了数字" in again.refused[0].message
+
+
+def test_only_the_registered_media_servers_may_call_the_play_hooks(http, node, monkeypatch) -> None:
+    monkeypatch.setitem(node.settings.subsystems, "perception", {"media_server_networks": "10.8.0.0/16"})
+    for path, body in (
+        ("/api/v1/perception/hooks/zlm/on_play", {"stream": CAM2, "params": "token=x"}),
+        ("/api/v1/perception/hooks/zlm/on_flow_report", {"player": True, "duration": 9999, "params": "token=x"}),
+        ("/api/v1/perception/hooks/mediamtx/auth", {"action": "read", "path": CAM2, "token": "x"}),
+    ):
+        refused = http.post(path, json=body)
+        assert refused.status_code == 403, path
+        assert "不是登记的媒体服务器" in refused.json()["detail"]
+    monkeypatch.setitem(node.settings.subsystems, "perception", {"media_server_networks": "10.8.0.0/16, 127.0.0.0/8"})
+    assert (
+        http.post("/api/v1/perception/hooks/zlm/on_play", json={"stream": CAM2, "params": "token=x"}).status_code == 200
+    )
+
+
+def test_a_bad_media_server_network_stops_start_up_with_its_name() -> None:
+    from zhixian.perception.cameras.settings import MEDIA_SERVER_NETWORKS
+
+    with pytest.raises(ValueError, match=r"media_server_networks.*不是有效的网段"):
+        MEDIA_SERVER_NETWORKS.parse("127.0.0.1/32,内网", "zhixian.toml [subsystems.perception] media_server_networks")

@@ -8,6 +8,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
+from zhixian.errors import NotPermitted
 from zhixian.perception.cameras import events, play, service
 from zhixian.perception.cameras.schemas import (
     CameraClassesIn,
@@ -25,10 +26,16 @@ from zhixian.perception.cameras.schemas import (
     VideoEventRead,
     ViewRead,
 )
-from zhixian.perception.cameras.settings import EVENT_DEDUP_MINUTES, PLAY_TOKEN_SECONDS, PLAY_URL
+from zhixian.perception.cameras.settings import (
+    EVENT_DEDUP_MINUTES,
+    MEDIA_SERVER_NETWORKS,
+    PLAY_TOKEN_SECONDS,
+    PLAY_URL,
+)
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
-from zhixian.web.auth import Public, Require
+from zhixian.settings import address_in
+from zhixian.web.auth import Public, Require, client_ip
 from zhixian.web.deps import SessionDep
 from zhixian.web.params import IdPath, IdQuery
 
@@ -39,6 +46,15 @@ Requester = Annotated[Actor, Depends(Require(service.REQUEST))]
 Approver = Annotated[Actor, Depends(Require(service.APPROVE))]
 Player = Annotated[Actor, Depends(Require(service.PLAY))]
 EventSender = Annotated[Actor, Depends(Require(service.EVENT))]
+
+
+def _media_server(request: Request) -> None:
+    """Only the registered media servers may ask whether a token plays (else anyone could probe tokens)."""
+    if not address_in(client_ip(request), request.app.state.settings.declared(MEDIA_SERVER_NETWORKS)):
+        raise NotPermitted("该地址不是登记的媒体服务器，不能调用播放鉴权回调（见设置 media_server_networks）")
+
+
+MediaServer = Depends(_media_server)
 
 
 def _key(request: Request) -> bytes:
@@ -193,7 +209,7 @@ def _token_from_query(query: str) -> str:
 
 @router.post(
     "/hooks/zlm/on_play",
-    dependencies=[Public],
+    dependencies=[Public, MediaServer],
     summary="ZLMediaKit on_play 回调：凭播放令牌放行（code 0）或拒绝",
 )
 def zlm_on_play(request: Request, session: SessionDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
@@ -210,7 +226,9 @@ def zlm_on_play(request: Request, session: SessionDep, body: Annotated[dict[str,
     return {"code": -1, "msg": decision.reason}
 
 
-@router.post("/hooks/zlm/on_flow_report", dependencies=[Public], summary="ZLMediaKit on_flow_report：记录观看时长")
+@router.post(
+    "/hooks/zlm/on_flow_report", dependencies=[Public, MediaServer], summary="ZLMediaKit on_flow_report：记录观看时长"
+)
 def zlm_flow_report(request: Request, session: SessionDep, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
     if body.get("player"):
         try:
@@ -225,7 +243,7 @@ def zlm_flow_report(request: Request, session: SessionDep, body: Annotated[dict[
 
 @router.post(
     "/hooks/mediamtx/auth",
-    dependencies=[Public],
+    dependencies=[Public, MediaServer],
     summary="MediaMTX 外部 HTTP 认证（authHTTPAddress）：200 放行，401 拒绝",
 )
 def mediamtx_auth(request: Request, session: SessionDep, body: Annotated[dict[str, Any], Body()]) -> Response:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from zhixian.settings import Setting
+from zhixian.settings import Setting, networks_problem
 
 P = "perception"
 
@@ -21,5 +21,13 @@ PLAY_URL = Setting(
 EVENT_DEDUP_MINUTES = Setting(
     P, "event_dedup_minutes", int, 30, "同一摄像机同类视频分析事件在多少分钟内只立一案", ge=1, le=1440
 )
+MEDIA_SERVER_NETWORKS = Setting(
+    P,
+    "media_server_networks",
+    str,
+    "127.0.0.1/32,::1/128",
+    "可调用播放鉴权回调（ZLMediaKit on_play、MediaMTX 认证）的媒体服务器地址段，逗号分隔",
+    check=networks_problem,
+)
 
-CAMERA_SETTINGS: list[Setting[Any]] = [PLAY_TOKEN_SECONDS, PLAY_URL, EVENT_DEDUP_MINUTES]
+CAMERA_SETTINGS: list[Setting[Any]] = [PLAY_TOKEN_SECONDS, PLAY_URL, EVENT_DEDUP_MINUTES, MEDIA_SERVER_NETWORKS]
