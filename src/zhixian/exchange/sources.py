@@ -374,3 +374,30 @@ def library_row(entity: str, row: Any) -> Row:
         raise ValueError(entity)
     assert isinstance(row, Person | LegalPerson)
     return row
+
+
+def changed(
+    session: Session,
+    source: Source,
+    cipher: FieldCipher,
+    conditions: Sequence[Mapping[str, Any]],
+    *,
+    after_seq: int,
+    upto_seq: int,
+    limit: int,
+) -> list[tuple[int, Row]]:
+    """Rows of the change feed (``FeedEntry``) after ``after_seq`` up to ``upto_seq``, each with its
+    entry number, that meet every condition (the grant's row filter): in feed order."""
+    from zhixian.exchange.models import FeedEntry
+
+    model = _model(source)
+    stmt = (
+        _select(source, cipher, conditions)
+        .add_columns(FeedEntry.id)
+        .join(FeedEntry, and_(FeedEntry.kind == source.kind, FeedEntry.row_id == model.id))
+        .where(FeedEntry.id > after_seq, FeedEntry.id <= upto_seq)
+    )
+    if source.kind == "record":
+        stmt = stmt.where(FeedEntry.resource_id == source.resource_id)
+    rows = session.execute(stmt.order_by(FeedEntry.id).limit(limit)).all()
+    return [(int(seq), row) for row, seq in rows]
