@@ -69,8 +69,6 @@ def township(server, db, node):
     gateway.close()
 
 
-
-
 def _latest(mzj) -> str:
     resp = mzj.gateway.call("changes", mzj.resource, {"from_latest": True})
     assert resp.status_code == 200, resp.text
@@ -95,7 +93,8 @@ def test_changes_since_a_cursor_come_masked_in_feed_order_and_are_audited(mzj, n
     assert second["more"] is False
     got = first["changes"] + second["changes"]
     seqs = [c["seq"] for c in got]
-    assert seqs == sorted(seqs) and len(set(seqs)) == 5
+    assert seqs == sorted(seqs)
+    assert len(set(seqs)) == 5
     assert [c["record"]["address"][:3] for c in got] == ["测试镇"] * 5
     assert all("*" in c["record"]["id_number"] for c in got)  # masked per grant
     assert {c["record"]["name"][0] for c in got} == {p.name[0] for p in changed}
@@ -104,10 +103,13 @@ def test_changes_since_a_cursor_come_masked_in_feed_order_and_are_audited(mzj, n
     assert db.execute(select(func.count()).select_from(AuditRecord)).scalar_one() == audits + 2
     call = db.execute(select(Call).where(Call.id == first["call_id"])).scalar_one()
     assert (call.operation, call.rows, call.reason) == ("changes", 3, "同步")
-    assert db.execute(select(func.count()).select_from(Disclosure).where(Disclosure.call_id == call.id)).scalar_one() == 3
+    assert (
+        db.execute(select(func.count()).select_from(Disclosure).where(Disclosure.call_id == call.id)).scalar_one() == 3
+    )
     # nothing new: an empty page and a cursor that still works
     again = mzj.gateway.call("changes", mzj.resource, {"cursor": second["next_cursor"]}).json()
-    assert again["changes"] == [] and again["more"] is False
+    assert again["changes"] == []
+    assert again["more"] is False
 
 
 def test_a_row_changed_twice_is_logged_twice_and_unchanged_rows_not_again(mzj, node, db) -> None:

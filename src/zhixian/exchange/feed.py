@@ -16,14 +16,13 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from pydantic import Field
-from sqlalchemy import Table, exists, func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from zhixian.errors import NotPermitted
 from zhixian.exchange import signing, sources, views
 from zhixian.exchange.models import Application, FeedEntry, FeedSweep, Grant
 from zhixian.exchange.operations import BadCursor, Context, Result
-from zhixian.integration.models import LegalPerson, Person, Record
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.schemas import Input
 from zhixian.settings import Settings
@@ -35,10 +34,17 @@ _ENTRIES = cast(Table, FeedEntry.__table__)
 
 
 class ChangesIn(Input):
-    cursor: str | None = Field(default=None, max_length=2000, description="上一页或上一次推送给出的游标；为空时从头开始")
-    from_latest: bool = Field(default=False, description="只取得当前末尾的游标，不返回变更（已用条件查询取得全量后）")
+    cursor: str | None = Field(
+        default=None, max_length=2000, description="上一页或上一次推送给出的游标；为空时从头开始"
+    )
+    from_latest: bool = Field(
+        default=False,
+        description="只取得当前末尾的游标，不返回变更（用条件查询取得全量之后）",
+    )
     page_size: int = Field(default=50, ge=1, le=1000, description="每页条数")
-    items: list[str] | None = Field(default=None, max_length=200, description="要返回的信息项；为空时返回全部已授权信息项")
+    items: list[str] | None = Field(
+        default=None, max_length=200, description="要返回的信息项；为空时返回全部已授权信息项"
+    )
     reason: str = Field(default="", max_length=200, description="调用事由（如业务编号），记入审计")
 
 
@@ -54,25 +60,15 @@ def sweep(session: Session, *, now: datetime, limit: int = SWEEP_LIMIT) -> int:
     state = session.get(FeedSweep, 1)
     since = (state.swept_to if state is not None else now) - LAG
     swept_to, total = now, 0
-    models: tuple[tuple[str, Any], ...] = (("person", Person), ("legal", LegalPerson), ("record", Record))
-    for kind, model in models:
-        logged = exists().where(
-            FeedEntry.kind == kind, FeedEntry.row_id == model.id, FeedEntry.row_updated_at == model.updated_at
-        )
-        scope = model.resource_id if kind == "record" else None
-        stmt = (
-            select(model.id, model.updated_at, scope)
-            .where(model.updated_at >= since, ~logged)
-            .order_by(model.updated_at, model.id)
-            .limit(limit)
-        )
-        rows = session.execute(stmt).all()
+    kinds: tuple[sources.Kind, ...] = ("person", "legal", "record")
+    for kind in kinds:
+        rows = sources.unlogged_versions(session, kind, since, limit)
         if rows:
             session.execute(
                 insert(_ENTRIES),
                 [
-                    {"kind": kind, "resource_id": rid, "row_id": rid_, "row_updated_at": at, "logged_at": now}
-                    for rid_, at, rid in rows
+                    {"kind": kind, "resource_id": rid, "row_id": row_id, "row_updated_at": at, "logged_at": now}
+                    for row_id, at, rid in rows
                 ],
             )
             total += len(rows)

@@ -16,7 +16,9 @@ class SubscriptionIn(Input):
     application_id: Id = Field(description="接收推送的本部门应用")
     grant_id: Id = Field(description="该应用可用的授权（须含“条件查询”）")
     callback_url: str = Field(min_length=8, max_length=500, description="接收推送的地址（http/https）")
-    items: list[str] | None = Field(default=None, max_length=200, description="推送的信息项；为空时推送全部已授权信息项")
+    items: list[str] | None = Field(
+        default=None, max_length=200, description="推送的信息项；为空时推送全部已授权信息项"
+    )
     start: Literal["now", "beginning"] = Field(default="now", description="now：只推送此后的变更；beginning：从头推送")
 
     @field_validator("items")
@@ -34,7 +36,9 @@ class SubscriptionIn(Input):
 
 
 class ReplayIn(Input):
-    cursor: str = Field(min_length=1, max_length=2000, description="从该游标之后重新推送（推送内容或变更接口给出的 cursor）")
+    cursor: str = Field(
+        min_length=1, max_length=2000, description="从该游标之后重新推送（推送内容或变更接口给出的 cursor）"
+    )
 
 
 class Backlog(Output):

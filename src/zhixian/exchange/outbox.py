@@ -19,7 +19,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import cast
 from urllib.parse import urlsplit
 
 import httpx
@@ -140,9 +140,7 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = 20)
     if not ids:
         return []
     token = secrets.token_hex(8)
-    session.execute(
-        update(Delivery).where(Delivery.id.in_(ids)).values(claimed_until=now + lease, claim_token=token)
-    )
+    session.execute(update(Delivery).where(Delivery.id.in_(ids)).values(claimed_until=now + lease, claim_token=token))
     return [(i, token) for i in ids]
 
 
@@ -289,7 +287,8 @@ def _record(
     """Every attempt sent data out of the node: a call row, its disclosures and one audit record."""
     application = session.get(Application, sub.application_id)
     grant = session.get(Grant, sub.grant_id)
-    assert application is not None and grant is not None
+    assert application is not None
+    assert grant is not None
     result = "成功" if answer.acknowledged else "失败"
     values = {
         "at": now,

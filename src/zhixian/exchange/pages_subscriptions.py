@@ -173,8 +173,6 @@ def subscription_replay(
     cursor: Annotated[str, Form()] = "",
 ) -> Response:
     try:
-        if not cursor.strip():
-            raise DomainError("请填写游标", [], 422, "请按提示修改")
         count = subscriptions.replay(
             session, actor=actor, settings=settings, subscription_id=subscription_id, cursor=cursor.strip()
         )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from zhixian.settings import Setting
 
 WEBHOOK_TIMEOUT = Setting(
@@ -14,7 +16,13 @@ RETRY_CAP = Setting(
     "exchange", "webhook_retry_cap_seconds", int, 3600, "推送重试间隔的上限秒数（一直重试，不会丢弃）", ge=1, le=86_400
 )
 MAX_PENDING = Setting(
-    "exchange", "webhook_max_pending", int, 1000, "每个订阅在发件箱中最多排队的批次（其余留在变更日志中）", ge=1, le=100_000
+    "exchange",
+    "webhook_max_pending",
+    int,
+    1000,
+    "每个订阅在发件箱中最多排队的批次（其余留在变更日志中）",
+    ge=1,
+    le=100_000,
 )
 
-SETTINGS = [WEBHOOK_TIMEOUT, RETRY_BASE, RETRY_CAP, MAX_PENDING]
+SETTINGS: list[Setting[Any]] = [WEBHOOK_TIMEOUT, RETRY_BASE, RETRY_CAP, MAX_PENDING]

@@ -19,7 +19,6 @@ from zhixian.exchange.feed_schemas import Backlog, DeliveryRead, SubscriptionIn,
 from zhixian.exchange.models import Application, Delivery, FeedEntry, Grant, Subscription
 from zhixian.platform import audit, outbound
 from zhixian.platform.actor import Actor
-from zhixian.platform.models import Department
 from zhixian.settings import Settings
 
 STATUS_LABELS = {"active": "推送中", "paused": "已暂停", "cancelled": "已取消"}
@@ -27,27 +26,18 @@ DELIVERY_LABELS = {"pending": "待送达", "delivered": "已送达", "superseded
 AUTHORITY = "exchange.authority"
 
 
-def _own_departments(actor: Actor) -> Any:
-    return select(Department.id).where(actor.department_filter(Department.path))
-
-
 def scope(actor: Actor) -> ColumnElement[bool]:
     """Consumer and provider departments (and their units) see a subscription; the authority sees all."""
     if actor.can(AUTHORITY) and actor.county_scope:
         return Subscription.id.is_not(None)
-    own = _own_departments(actor)
+    own = grants.own_departments(actor)
     return or_(Subscription.consumer_department_id.in_(own), Subscription.provider_department_id.in_(own))
-
-
-def _mine(session: Session, actor: Actor, department_id: int) -> bool:
-    dept = session.get(Department, department_id)
-    return dept is not None and dept.path.startswith(actor.department_path)
 
 
 def create(session: Session, *, actor: Actor, settings: Settings, data: SubscriptionIn) -> Subscription:
     actor.require("exchange.request")
     application = apps.get_application(session, actor=actor, application_id=data.application_id)
-    if not _mine(session, actor, application.department_id):
+    if not grants.is_own(session, actor, application.department_id):
         raise NotPermitted("只能为本部门（含下属单位）的应用订阅")
     if application.status != "active":
         raise Invalid("该应用已停用，不能订阅", field="application_id")
@@ -112,7 +102,7 @@ def _audit(session: Session, actor: Actor, row: Subscription, action: str, **det
 def list_subscriptions(session: Session, *, actor: Actor, box: str = "all") -> list[Subscription]:
     actor.require("exchange.view")
     stmt = select(Subscription).where(scope(actor))
-    own = _own_departments(actor)
+    own = grants.own_departments(actor)
     if box == "mine":
         stmt = stmt.where(Subscription.consumer_department_id.in_(own))
     elif box == "provided":
@@ -131,7 +121,7 @@ def get(session: Session, *, actor: Actor, subscription_id: int) -> Subscription
 
 
 def can_manage(session: Session, actor: Actor, row: Subscription) -> bool:
-    return actor.can("exchange.request") and _mine(session, actor, row.consumer_department_id)
+    return actor.can("exchange.request") and grants.is_own(session, actor, row.consumer_department_id)
 
 
 def _manage(session: Session, actor: Actor, subscription_id: int) -> Subscription:
@@ -234,7 +224,7 @@ def delivery_read(row: Delivery) -> DeliveryRead:
 def subscribable(session: Session, *, actor: Actor) -> tuple[list[Application], list[Grant]]:
     """The actor's department's active applications and the live grants they could subscribe with."""
     own = [a for a in apps.list_applications(session, actor=actor) if a.status == "active"]
-    own = [a for a in own if _mine(session, actor, a.department_id)]
+    own = [a for a in own if grants.is_own(session, actor, a.department_id)]
     today = local_today()
     found: dict[int, Grant] = {}
     for application in own:

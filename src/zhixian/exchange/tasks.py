@@ -32,9 +32,7 @@ def feed_sweep(node: Any) -> dict[str, int]:
     with node.db.transaction() as session:
         now = utcnow()
         logged = feed.sweep(session, now=now)
-        queued = outbox.enqueue(
-            session, cipher=node.cipher, now=now, max_pending=node.settings.declared(MAX_PENDING)
-        )
+        queued = outbox.enqueue(session, cipher=node.cipher, now=now, max_pending=node.settings.declared(MAX_PENDING))
     return {"logged": logged, "queued": queued}
 
 
