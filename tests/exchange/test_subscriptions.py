@@ -222,6 +222,9 @@ def test_a_callback_to_a_refused_address_is_a_chinese_422(mzj, as_user, node, db
     assert resp.status_code == 422
     assert resp.json()["errors"][0]["field"] == "callback_url"
     assert "链路本地" in resp.json()["detail"]
+    new = officer.get("/exchange/subscriptions/new")
+    assert new.status_code == 200
+    assert f'value="{mzj.grant["id"]}"' in new.text  # its live grants with 条件查询 are offered
     resp = officer.post(SUBS, json={**body, "callback_url": "ftp://x"})
     assert resp.status_code == 422
     form = officer.post(

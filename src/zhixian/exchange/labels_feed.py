@@ -3,7 +3,6 @@ exchange names its own codes in its own module."""
 
 from __future__ import annotations
 
-from zhixian.exchange.subscriptions import DELIVERY_LABELS, STATUS_LABELS
 from zhixian.labels import Labels
 
 LABELS = Labels(
@@ -38,9 +37,5 @@ LABELS = Labels(
         "status": "应答状态码",
         "error": "错误",
     },
-    detail_values={
-        "start": {"now": "只推送此后的变更", "beginning": "从头推送"},
-        "subscription_status": dict(STATUS_LABELS),
-        "delivery_status": dict(DELIVERY_LABELS),
-    },
+    detail_values={"start": {"now": "只推送此后的变更", "beginning": "从头推送"}},
 )
