@@ -36,6 +36,7 @@ from zhixian.settings import Settings
 
 log = logging.getLogger("zhixian.exchange.outbox")
 BATCH = 100
+HOLD = timedelta(minutes=1)
 HEADER_DELIVERY = "X-ZX-Delivery-Id"
 HEADER_SUBSCRIPTION = "X-ZX-Subscription-Id"
 _CALLS = cast(Table, Call.__table__)
@@ -119,10 +120,12 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = 20)
         .where(later.subscription_id == Delivery.subscription_id, later.status == "pending")
         .scalar_subquery()
     )
+    today = local_today()
     stmt = (
         select(Delivery.id)
         .join(Subscription, Subscription.id == Delivery.subscription_id)
         .join(Grant, Grant.id == Subscription.grant_id)
+        .join(Application, Application.id == Subscription.application_id)
         .where(
             Delivery.status == "pending",
             Delivery.next_attempt_at <= now,
@@ -130,6 +133,9 @@ def claim(session: Session, *, now: datetime, lease: timedelta, limit: int = 20)
             Delivery.number == head,
             Subscription.status == "active",
             Grant.status == "active",
+            Grant.valid_from <= today,
+            Grant.valid_until >= today,
+            Application.status == "active",
         )
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
@@ -182,6 +188,7 @@ def prepare(
     if not live or application.status != "active" or source is None or not source.servable:
         reason = grants.why_not(session, application, sub.resource_id, today) if not live else "应用已停用或资源已下线"
         row.claimed_until, sub.last_error = None, f"暂停推送：{reason}"[:300]
+        row.next_attempt_at = now + HOLD  # looked at again later, not claimed again at once
         return None
     grant = live[0]
     items = [i for i in (sub.items or grant.items) if i in grant.items]
@@ -314,7 +321,9 @@ def _record(
         session.execute(
             insert(_DISCLOSURES), [{"call_id": call_id, "kind": k, "subject": s} for k, s in prepared.subjects]
         )
-    ctx = AuditContext(user_id=None, username=f"app:{application.client_id}"[:64], department_id=None, ip="")
+    ctx = AuditContext(
+        user_id=None, username=f"app:{application.client_id}"[:64], department_id=application.department_id, ip=""
+    )
     audit.record(
         session,
         ctx,
