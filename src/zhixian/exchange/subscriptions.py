@@ -190,14 +190,14 @@ def backlog(session: Session, row: Subscription) -> Backlog:
     )
 
 
-def read(session: Session, row: Subscription, today_state: bool = True) -> SubscriptionRead:
+def read(session: Session, row: Subscription) -> SubscriptionRead:
     out = SubscriptionRead.model_validate(row)
     application = session.get(Application, row.application_id)
     grant = session.get(Grant, row.grant_id)
     out.application_name = application.name if application else ""
     out.resource_name = grant.resource_name if grant else ""
     out.status_label = STATUS_LABELS.get(row.status, row.status)
-    if grant is not None and today_state:
+    if grant is not None:
         out.grant_state = grants.state_label(grants.state(grant, local_today()))
     out.backlog = backlog(session, row)
     return out
