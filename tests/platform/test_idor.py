@@ -53,6 +53,7 @@ NOT_OBJECTS: dict[str, str] = {
     "/api/v1/exchange/gateway/resources/{resource_id}/lookup": "signed by an application (tests/exchange/test_idor_gateway)",
     "/api/v1/exchange/gateway/resources/{resource_id}/query": "signed by an application (tests/exchange/test_idor_gateway)",
     "/api/v1/exchange/gateway/resources/{resource_id}/verify": "signed by an application (tests/exchange/test_idor_gateway)",
+    "/api/v1/exchange/gateway/resources/{resource_id}/changes": "signed by an application (tests/exchange/test_feed)",
     "/exchange/docs/{resource_id}": "documentation of the published catalogue, county-wide",
     "/api/v1/perception/profiles/{profile_id}": "device profiles are county-wide configuration (perception.profile.manage)",
     "/api/v1/perception/profiles/{profile_id}/rules": "device profiles are county-wide configuration",
@@ -368,6 +369,17 @@ ATTEMPTS = [
     Attempt("POST", "/exchange/grants/{}/act", "zjj_officer", "exchange_grant", {"do": "suspend", "reason": "暂停"}),
     Attempt("GET", "/exchange/apps/{}", "zjj_officer", "exchange_app"),
     Attempt("POST", "/exchange/apps/{}", "zjj_officer", "exchange_app", {"do": "rotate"}),
+    Attempt("GET", "/api/v1/exchange/subscriptions/{}", "zjj_officer", "exchange_subscription"),
+    Attempt("GET", "/api/v1/exchange/subscriptions/{}/deliveries", "zjj_officer", "exchange_subscription"),
+    Attempt(
+        "POST", "/api/v1/exchange/subscriptions/{}/replay", "zjj_officer", "exchange_subscription", {"cursor": "a.b"}
+    ),
+    Attempt("POST", "/api/v1/exchange/subscriptions/{}/pause", "zjj_officer", "exchange_subscription"),
+    Attempt("POST", "/api/v1/exchange/subscriptions/{}/resume", "zjj_officer", "exchange_subscription"),
+    Attempt("POST", "/api/v1/exchange/subscriptions/{}/cancel", "zjj_officer", "exchange_subscription"),
+    Attempt("GET", "/exchange/subscriptions/{}", "zjj_officer", "exchange_subscription"),
+    Attempt("POST", "/exchange/subscriptions/{}/status", "zjj_officer", "exchange_subscription", {"to": "paused"}),
+    Attempt("POST", "/exchange/subscriptions/{}/replay", "zjj_officer", "exchange_subscription", {"cursor": "a.b"}),
     # 城市感知: zjj_officer (住建局 /7/, registers devices) and handler_zjj (handles alarms) against 应急管理局's
     Attempt("GET", "/api/v1/perception/devices/{}", "zjj_officer", "ps_device"),
     Attempt("PATCH", "/api/v1/perception/devices/{}", "zjj_officer", "ps_device", {"name": "改名"}),
@@ -436,6 +448,24 @@ def _exchange_grant(db: Session) -> int:
 @finder("exchange_app")
 def _exchange_app(db: Session) -> int:
     return _one(db, f"SELECT id FROM exchange_application WHERE department_id NOT IN {_NOT_ZJJ} ORDER BY id LIMIT 1")
+
+
+@finder("exchange_subscription")
+def _exchange_subscription(db: Session) -> int:
+    """A change subscription on a grant neither side of which is 住建局."""
+    db.execute(
+        text(
+            "INSERT INTO exchange_subscription (application_id, grant_id, resource_id, consumer_department_id, "
+            "provider_department_id, callback_url, items, status, position, next_number, delivered_number, "
+            "last_error, created_by, created_at, updated_at) "
+            "SELECT :app, g.id, g.resource_id, g.consumer_department_id, g.provider_department_id, "
+            "'http://192.0.2.1/hook', '[]', 'active', 0, 1, 0, '', 'x', '2026-11-01 00:00:00', '2026-11-01 00:00:00' "
+            "FROM exchange_grant g WHERE g.id = :grant"
+        ),
+        {"app": _exchange_app(db), "grant": _exchange_grant(db)},
+    )
+    db.flush()
+    return _one(db, "SELECT max(id) FROM exchange_subscription")
 
 
 @finder("pv_camera")

@@ -249,7 +249,7 @@ def list_calls(
     consumer_department_id: IdQuery = None,
     provider_department_id: IdQuery = None,
     grant_id: IdQuery = None,
-    operation: Literal["", "list", "lookup", "query", "verify"] = "",
+    operation: Literal["", "list", "lookup", "query", "verify", "changes", "push"] = "",
     result: Literal["", "成功", "拒绝", "失败"] = "",
     side: Literal["", "consumer", "provider"] = "",
     purpose: Annotated[str, Query(max_length=500)] = "",

@@ -131,6 +131,18 @@ def endpoints(source: sources.Source, settings: Settings) -> list[Endpoint]:
             {"rows": [dict.fromkeys(names, "…")], "next_cursor": "…", "masked": []},
         ),
     ]
+    plans.append(
+        (
+            "changes",
+            {"cursor": "上一次返回的 next_cursor", "page_size": 100},
+            {
+                "changes": [{"seq": 1024, "op": "upsert", "record": dict.fromkeys(names, "…")}],
+                "next_cursor": "…",
+                "more": False,
+                "masked": [],
+            },
+        )
+    )
     if source.kind in ("person", "legal"):
         plans.append(
             ("verify", {"key": key, "name": "张三" if source.kind == "person" else "某某有限公司"}, {"match": True})
@@ -143,7 +155,7 @@ def endpoints(source: sources.Source, settings: Settings) -> list[Endpoint]:
         out.append(
             Endpoint(
                 operation=operation,
-                label=policy.OPERATIONS[operation],
+                label=policy.CALL_OPERATIONS[operation],
                 path=path,
                 body=body,
                 string_to_sign=text,

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
 from zhixian.errors import DomainError, Invalid, NotFound, NotPermitted, invalid_from
-from zhixian.exchange import apps, grants, limits, operations, signing, sources
+from zhixian.exchange import apps, feed, grants, limits, operations, signing, sources
 from zhixian.exchange.models import Application, Call, Disclosure, Grant
 from zhixian.platform import audit
 from zhixian.platform.audit import AuditContext
@@ -173,11 +173,12 @@ def _grant(session: Session, application: Application, source: sources.Source, o
     usable = grants.usable(session, application, source.resource_id, today)
     if not usable:
         raise NotPermitted(grants.why_not(session, application, source.resource_id, today))
+    needed = "query" if operation == "changes" else operation  # the feed reveals what paging through would
     for grant in usable:
-        if operation in grant.operations:
+        if needed in grant.operations:
             trace.grant = grant
             return grant
-    label = {"lookup": "按主键查询", "query": "条件查询", "verify": "核验"}[operation]
+    label = {"lookup": "按主键查询", "query": "条件查询", "verify": "核验"}[needed]
     raise NotPermitted(f"该资源的授权不包含“{label}”")
 
 
@@ -202,6 +203,8 @@ def _run(
         result = operations.lookup(ctx, _parse(operations.LookupIn, incoming.body))
     elif operation == "query":
         result = operations.query(ctx, _parse(operations.QueryIn, incoming.body))
+    elif operation == "changes":
+        result = feed.changes(ctx, _parse(feed.ChangesIn, incoming.body))
     else:
         result = operations.verify(ctx, _parse(operations.VerifyIn, incoming.body))
     trace.items, trace.masked, trace.rows = result.items, result.masked, result.rows

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from zhixian.exchange import gateway
+from zhixian.exchange import feed, gateway
 from zhixian.exchange.schemas import LookupIn, QueryIn, VerifyIn
 from zhixian.web.auth import Public, client_ip
 from zhixian.web.deps import SessionDep
@@ -123,3 +123,14 @@ def query(request: Request, session: SessionDep, resource_id: IdPath, body: RawB
 )
 def verify(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> JSONResponse:
     return _answer(request, session, body, "verify", resource_id)
+
+
+@router.post(
+    "/resources/{resource_id}/changes",
+    dependencies=[Public],
+    summary="变更：自游标之后授权范围内发生变化的记录（按变更顺序，分页，不透明的签名游标）",
+    openapi_extra=_extra(feed.ChangesIn),
+    responses=_ERRORS,
+)
+def changes(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> JSONResponse:
+    return _answer(request, session, body, "changes", resource_id)

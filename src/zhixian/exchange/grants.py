@@ -47,6 +47,16 @@ def _own(session: Session, actor: Actor, department_id: int) -> bool:
     return dept is not None and dept.path.startswith(actor.department_path)
 
 
+def is_own(session: Session, actor: Actor, department_id: int) -> bool:
+    """The actor's department or one of its units (subscriptions are scoped as grants are)."""
+    return _own(session, actor, department_id)
+
+
+def own_departments(actor: Actor) -> Select[Any]:
+    """Ids of the actor's department and its units, for use in SQL."""
+    return select(Department.id).where(actor.department_filter(Department.path))
+
+
 def from_request(session: Session, *, actor: Actor, settings: Settings, req: ShareRequest, data: ApproveIn) -> Grant:
     """The grant an approval makes: items, operations, rows and period at most what was asked for."""
     source = sources.load(session, req.resource_id)

@@ -192,3 +192,91 @@ class RateCounter(Base):
     bucket: Mapped[str] = mapped_column(String(16), primary_key=True)  # m:<minute number> d:<local date>
     calls: Mapped[int] = mapped_column(default=0)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class FeedEntry(Base):
+    """One version of a shared row, numbered in the order it was noticed: the change feed's spine.
+
+    Integration's own history (``integration_change``) lists replaced values only, not new rows, and
+    its ids are not commit order on PostgreSQL; this log is appended by one sweeper at a time (a lock),
+    so ``id`` is a stable order a consumer can resume from. A row version is its ``updated_at``."""
+
+    __tablename__ = "exchange_feed_entry"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))  # person legal record
+    resource_id: Mapped[int | None]  # departmental records only: base-database rows belong to every 人口/法人 resource
+    row_id: Mapped[int] = mapped_column(BigId)
+    row_updated_at: Mapped[datetime]
+    logged_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_exchange_feed_entry_scope", "kind", "resource_id", "id"),
+        Index("ix_exchange_feed_entry_row", "kind", "row_id", "row_updated_at"),
+    )
+
+
+class FeedSweep(Base):
+    """How far the sweeper has looked (one row): rows updated since then, less a margin, are looked at again."""
+
+    __tablename__ = "exchange_feed_sweep"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    swept_to: Mapped[datetime]
+    entries: Mapped[int] = mapped_column(default=0)
+
+
+class Subscription(Base):
+    """A consumer application's standing order: push the changes of a granted resource to its callback URL."""
+
+    __tablename__ = "exchange_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("exchange_application.id"), index=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("exchange_grant.id"), index=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("catalog_resource.id"), index=True)
+    consumer_department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    provider_department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    callback_url: Mapped[str] = mapped_column(String(500))
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: every granted item
+    status: Mapped[str] = mapped_column(String(12), default="active")  # active paused cancelled
+    position: Mapped[int] = mapped_column(BigInteger, default=0)  # last feed entry put in the outbox
+    next_number: Mapped[int] = mapped_column(default=1)
+    delivered_number: Mapped[int] = mapped_column(default=0)
+    last_delivered_at: Mapped[datetime | None]
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """The outbox: one batch of feed entries for one subscription, sent until the receiver answers 2xx.
+
+    Numbered per subscription; only the lowest pending number of a subscription may be claimed, so n+1
+    never leaves before n is acknowledged. A claim is a lease (``claimed_until``) with a token, taken
+    with FOR UPDATE SKIP LOCKED on PostgreSQL, under SQLite's single writer otherwise."""
+
+    __tablename__ = "exchange_delivery"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(ForeignKey("exchange_subscription.id", ondelete="CASCADE"))
+    number: Mapped[int]
+    after_seq: Mapped[int] = mapped_column(BigInteger)
+    upto_seq: Mapped[int] = mapped_column(BigInteger)
+    entries: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(12), default="pending")  # pending delivered superseded
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str] = mapped_column(String(32), default="")
+    last_status: Mapped[int | None]
+    last_error: Mapped[str] = mapped_column(String(300), default="")
+    call_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    delivered_at: Mapped[datetime | None]
+
+    __table_args__ = (
+        Index("ix_exchange_delivery_subscription_number", "subscription_id", "number", unique=True),
+        Index("ix_exchange_delivery_due", "status", "next_attempt_at"),
+    )

@@ -46,6 +46,7 @@ def common(**extra: Any) -> dict[str, Any]:
         "status_labels": policy.STATUS_LABELS,
         "light_labels": policy.LIGHT_LABELS,
         "ops": policy.OPERATIONS,
+        "call_ops": policy.CALL_OPERATIONS,
         "describe": filters.describe,
         **extra,
     }

@@ -79,7 +79,7 @@ def call_list(
     consumer_department_id: IdQuery = None,
     provider_department_id: IdQuery = None,
     grant_id: IdQuery = None,
-    operation: Annotated[str, Query(pattern="^(|list|lookup|query|verify)$")] = "",
+    operation: Annotated[str, Query(pattern="^(|list|lookup|query|verify|changes|push)$")] = "",
     result: Annotated[str, Query(pattern="^(|成功|拒绝|失败)$")] = "",
     side: Annotated[str, Query(pattern="^(|consumer|provider)$")] = "",
     purpose: Annotated[str, Query(max_length=500)] = "",

@@ -19,6 +19,8 @@ Light = Literal["green", "yellow", "red", "none"]
 
 SHARE_RANK: dict[str, int] = {"无条件共享": 0, "有条件共享": 1, "不予共享": 2}
 OPERATIONS: dict[str, str] = {"lookup": "按主键查询", "query": "条件查询", "verify": "核验"}
+# what a call record may say besides the grantable operations (the change feed rides on 条件查询)
+CALL_OPERATIONS: dict[str, str] = {**OPERATIONS, "list": "可用资源列表", "changes": "获取变更", "push": "推送变更"}
 
 STATUS_LABELS: dict[str, str] = {
     "check": "待合规审核",

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, func, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, null, select
 from sqlalchemy.orm import Session, selectinload
 
 from zhixian.catalog.models import Resource
@@ -374,3 +374,51 @@ def library_row(entity: str, row: Any) -> Row:
         raise ValueError(entity)
     assert isinstance(row, Person | LegalPerson)
     return row
+
+
+def changed(
+    session: Session,
+    source: Source,
+    cipher: FieldCipher,
+    conditions: Sequence[Mapping[str, Any]],
+    *,
+    after_seq: int,
+    upto_seq: int,
+    limit: int,
+) -> list[tuple[int, Row]]:
+    """Rows of the change feed (``FeedEntry``) after ``after_seq`` up to ``upto_seq``, each with its
+    entry number, that meet every condition (the grant's row filter): in feed order."""
+    from zhixian.exchange.models import FeedEntry
+
+    model = _model(source)
+    stmt = (
+        _select(source, cipher, conditions)
+        .add_columns(FeedEntry.id)
+        .join(FeedEntry, and_(FeedEntry.kind == source.kind, FeedEntry.row_id == model.id))
+        .where(FeedEntry.id > after_seq, FeedEntry.id <= upto_seq)
+    )
+    if source.kind == "record":
+        stmt = stmt.where(FeedEntry.resource_id == source.resource_id)
+    rows = session.execute(stmt.order_by(FeedEntry.id).limit(limit)).all()
+    return [(int(seq), row) for row, seq in rows]
+
+
+def unlogged_versions(
+    session: Session, kind: Kind, since: datetime, limit: int
+) -> list[tuple[int, datetime, int | None]]:
+    """(row id, updated_at, resource id of a departmental record) of rows of ``kind`` updated since ``since``
+    whose version is not yet in the change feed, oldest first (the feed's sweep)."""
+    from zhixian.exchange.models import FeedEntry
+
+    model: Any = {"person": Person, "legal": LegalPerson, "record": Record}[kind]
+    logged = exists().where(
+        FeedEntry.kind == kind, FeedEntry.row_id == model.id, FeedEntry.row_updated_at == model.updated_at
+    )
+    scope = Record.resource_id if kind == "record" else null()
+    stmt = (
+        select(model.id, model.updated_at, scope)
+        .where(model.updated_at >= since, ~logged)
+        .order_by(model.updated_at, model.id)
+        .limit(limit)
+    )
+    return [(int(i), at, rid) for i, at, rid in session.execute(stmt).all()]

@@ -6,8 +6,22 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from zhixian.exchange import api, cards, gateway_api, grants, pages, pages_admin, pages_usage, tasks
+from zhixian.exchange import (
+    api,
+    cards,
+    cli,
+    gateway_api,
+    grants,
+    pages,
+    pages_admin,
+    pages_subscriptions,
+    pages_usage,
+    subscriptions_api,
+    tasks,
+)
 from zhixian.exchange.demo import seed
+from zhixian.exchange.labels_feed import LABELS as FEED_LABELS
+from zhixian.exchange.settings_feed import SETTINGS
 from zhixian.integration import access
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -16,9 +30,10 @@ _HERE = Path(__file__).parent
 api_router = APIRouter()
 api_router.include_router(api.router)
 api_router.include_router(gateway_api.router)
+api_router.include_router(subscriptions_api.router)
 
 page_router = APIRouter()
-for _area in (pages, pages_admin, pages_usage):
+for _area in (pages, pages_admin, pages_usage, pages_subscriptions):
     page_router.include_router(_area.router)
 
 # base-database pages and APIs (integration) honour sharing grants through the one access decision
@@ -73,11 +88,20 @@ subsystem = Subsystem(
         MenuItem("共享申请", "/exchange/requests", "exchange.view", "数据共享"),
         MenuItem("授权管理", "/exchange/grants", "exchange.view", "数据共享"),
         MenuItem("应用与密钥", "/exchange/apps", "exchange.view", "数据共享"),
+        MenuItem("变更订阅", "/exchange/subscriptions", "exchange.view", "数据共享"),
         MenuItem("数据使用情况", "/exchange/usage", "exchange.view", "数据共享"),
         MenuItem("共享统计", "/exchange/statistics", "exchange.stats", "数据共享"),
         MenuItem("个人数据使用查询", "/exchange/person-usage", "exchange.usage.person", "数据共享"),
     ],
-    jobs=[Job("exchange.deadlines", tasks.deadlines, 300), Job("exchange.purge", tasks.purge, 900)],
+    cli=cli.app,
+    jobs=[
+        Job("exchange.deadlines", tasks.deadlines, 300),
+        Job("exchange.purge", tasks.purge, 900),
+        Job("exchange.feed", tasks.feed_sweep, 30),
+        Job("exchange.deliver", tasks.deliver, 5),
+    ],
+    settings=SETTINGS,
+    labels=[FEED_LABELS],
     seed=seed,
     depends_on=("platform", "catalog", "integration"),
     home_cards=[cards.home_cards],

@@ -315,7 +315,7 @@ def person_usage(
             "department_name": known["departments"].get(call.consumer_department_id or 0, ""),
             "application_name": known["applications"].get(call.application_id or 0, ""),
             "resource_name": known["resources"].get(call.resource_id or 0, ""),
-            "operation": policy.OPERATIONS.get(call.operation, call.operation),
+            "operation": policy.CALL_OPERATIONS.get(call.operation, call.operation),
             "purpose": call.purpose,
             "reason": call.reason,
             "call_id": call.id,
