@@ -8,6 +8,8 @@ from fastapi import APIRouter
 
 from zhixian.exchange import api, cards, gateway_api, grants, pages, pages_admin, pages_usage, tasks
 from zhixian.exchange.demo import seed
+from zhixian.exchange.labels import LABELS
+from zhixian.exchange.settings import SETTINGS
 from zhixian.integration import access
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -81,4 +83,6 @@ subsystem = Subsystem(
     seed=seed,
     depends_on=("platform", "catalog", "integration"),
     home_cards=[cards.home_cards],
+    labels=[LABELS],
+    settings=SETTINGS,
 )
