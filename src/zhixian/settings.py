@@ -201,26 +201,6 @@ class Settings(BaseSettings):
     map_tile_fetch_concurrency: int = Field(
         default=8, ge=1, le=64, description="同时向瓦片服务取瓦片的请求数上限（其余稍候或返回 503）"
     )
-    # --- exchange (政务数据共享交换): answer limits in working days of the platform calendar; gateway bounds
-    exchange_check_days: float = Field(
-        default=2, gt=0, le=60, description="无条件共享申请：数据主管部门合规审核时限（工作日）"
-    )
-    exchange_answer_days: float = Field(default=10, gt=0, le=60, description="有条件共享申请：提供方答复时限（工作日）")
-    exchange_dispute_days: float = Field(
-        default=10, gt=0, le=60, description="共享争议：数据主管部门协调时限（工作日）"
-    )
-    exchange_remind_days: float = Field(
-        default=1, ge=0, le=30, description="到期前多少个工作日催办；逾期即升级至数据主管部门"
-    )
-    exchange_grant_max_days: int = Field(default=1095, ge=1, le=3650, description="一次授权的最长有效期（天）")
-    exchange_clock_skew_seconds: int = Field(
-        default=300, ge=30, le=3600, description="网关签名时间戳允许的时钟偏差（秒）"
-    )
-    exchange_page_size_max: int = Field(default=500, ge=10, le=10_000, description="网关分页查询每页条数上限")
-    exchange_rate_per_minute: int = Field(default=600, ge=1, description="新登记应用的默认每分钟调用上限")
-    exchange_daily_quota: int = Field(default=100_000, ge=1, description="新登记应用的默认每日调用配额")
-    exchange_mask_sensitivity: int = Field(default=3, ge=1, le=9, description="敏感级别达到该值的信息项默认脱敏提供")
-
     # --- working calendar
     work_periods: list[tuple[str, str]] = Field(
         default_factory=lambda: [("08:30", "12:00"), ("13:30", "17:30")],

@@ -9,6 +9,7 @@ from tests.exchange.helpers import GATEWAY, people
 from zhixian import clock
 from zhixian.exchange import signing
 from zhixian.exchange.models import Application, Event
+from zhixian.exchange.settings import CLOCK_SKEW_SECONDS
 
 
 def test_the_secret_is_shown_once_and_kept_only_encrypted(as_user, db) -> None:
@@ -52,7 +53,7 @@ def test_signatures_refuse_forgery_replay_skew_and_missing_parts(mzj, node, db) 
     assert gw.call("lookup", rid, body, nonce=nonce).status_code == 200
     assert "重放" in detail(gw.call("lookup", rid, body, nonce=nonce))
     now = int(clock.utcnow().timestamp())
-    skew = node.settings.exchange_clock_skew_seconds
+    skew = node.settings.declared(CLOCK_SKEW_SECONDS)
     ahead = detail(gw.call("lookup", rid, body, timestamp=now + skew + 100))
     assert f"允许的 {skew} 秒" in ahead
     assert "服务器时间" in ahead

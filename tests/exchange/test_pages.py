@@ -26,6 +26,16 @@ def _form(client, url: str, data: dict | list) -> object:
     return client.post(url, data=fields, headers=HTML)
 
 
+def _beside(html: str, field_id: str) -> str:
+    """The message shown beside a field, which is described by it."""
+    found = re.search(rf'<div class="field-error" id="{field_id}-error">([^<]*)</div>', html)
+    assert found, f"no message beside {field_id}"
+    control = re.search(rf'<[^>]*\bid="{field_id}"[^>]*>', html)
+    assert control, f"no control {field_id}"
+    assert f"{field_id}-error" in control.group(0), "the control is described by its message"
+    return unescape(found.group(1))
+
+
 def test_a_request_goes_from_the_form_to_a_grant_through_the_pages(as_user, db) -> None:
     consumer, provider = as_user("zjj_officer"), as_user("gaj_officer")
     rid = resource_id(db, "人口")
@@ -38,7 +48,8 @@ def test_a_request_goes_from_the_form_to_a_grant_through_the_pages(as_user, db) 
         consumer, "/exchange/requests/new", {"resource_id": rid, "purpose": "住房保障审核", "legal_basis": "依据"}
     )
     assert empty.status_code == 422
-    assert 'id="err-items"' in empty.text
+    assert _beside(empty.text, "f-items") == "至少需要 1 项"
+    assert 'value="住房保障审核"' in empty.text  # what was typed stays
     done = _form(
         consumer,
         "/exchange/requests/new",
@@ -63,7 +74,24 @@ def test_a_request_goes_from_the_form_to_a_grant_through_the_pages(as_user, db) 
     # a refusal without a reason stays on the page with the message
     refused = _form(provider, url + "/act/refuse", {"reason": ""})
     assert refused.status_code == 422
-    assert "reason" in refused.text
+    assert "不能少于 2 个字符" in _beside(refused.text, "refuse-reason")
+    assert "未答复" in refused.text
+    assert 'id="approve-items-error"' not in refused.text  # only the refused form says anything
+    too_long = _form(
+        provider,
+        url + "/act/approve",
+        [
+            ("items", "id_number"),
+            ("items", "name"),
+            ("operations", "verify"),
+            ("valid_until", "2099-01-01"),
+            ("note", "同意"),
+        ],
+    )
+    assert too_long.status_code == 422
+    assert "不能超过申请的使用期限" in _beside(too_long.text, "approve-valid_until")
+    assert 'value="2099-01-01"' in too_long.text
+    assert 'value="同意"' in too_long.text
     approved = _form(
         provider,
         url + "/act/approve",
@@ -80,9 +108,14 @@ def test_a_request_goes_from_the_form_to_a_grant_through_the_pages(as_user, db) 
 
 def test_the_secret_is_shown_once_on_a_page_that_is_not_cached(as_user) -> None:
     officer = as_user("mzj_officer")
-    bad = _form(officer, "/exchange/apps/new", {"name": "网页登记（测试）", "ip_allow": "not-an-ip"})
+    bad = _form(
+        officer, "/exchange/apps/new", {"name": "网页登记（测试）", "ip_allow": "not-an-ip", "daily_quota": "x"}
+    )
     assert bad.status_code == 422
-    assert "不是有效的 IP" in bad.text
+    assert "不是有效的 IP" in _beside(bad.text, "f-ip_allow")
+    assert _beside(bad.text, "f-daily_quota") == "必须是整数"
+    assert 'value="网页登记（测试）"' in bad.text
+    assert ">not-an-ip</textarea>" in bad.text
     created = _form(officer, "/exchange/apps/new", {"name": "网页登记（测试）", "ip_allow": "10.1.0.0/16\n10.2.3.4"})
     assert created.status_code == 200
     assert created.headers["Cache-Control"] == "no-store"
@@ -91,6 +124,15 @@ def test_the_secret_is_shown_once_on_a_page_that_is_not_cached(as_user) -> None:
     detail = officer.get(f"/exchange/apps/{app_id}", headers=HTML)
     assert secret not in detail.text
     assert "10.2.3.4/32" in detail.text
+    taken = _form(officer, "/exchange/apps/new", {"name": "网页登记（测试）"})
+    assert taken.status_code == 409
+    assert "已有名为" in _beside(taken.text, "f-name")
+    limits = _form(
+        officer, f"/exchange/apps/{app_id}", {"do": "limits", "ip_allow": "10.9.9.9", "rate_per_minute": "0"}
+    )
+    assert limits.status_code == 422
+    assert _beside(limits.text, "f-rate_per_minute") == "不能小于 1"
+    assert ">10.9.9.9</textarea>" in limits.text  # what was typed, not what is stored
     rotated = _form(officer, f"/exchange/apps/{app_id}", {"do": "rotate"})
     new_secret = re.search(r'<div class="secret" id="secret">([^<]+)</div>', rotated.text).group(1)
     assert new_secret != secret
@@ -105,7 +147,13 @@ def test_grant_actions_on_the_page_need_a_reason_and_are_shown_on_the_timeline(m
     provider = as_user("gaj_officer")
     url = f"/exchange/grants/{mzj.grant['id']}"
     assert "暂停" in provider.get(url, headers=HTML).text
-    assert _form(provider, url + "/act", {"do": "suspend", "reason": ""}).status_code == 422
+    unreasoned = _form(provider, url + "/act", {"do": "suspend", "reason": ""})
+    assert unreasoned.status_code == 422
+    assert _beside(unreasoned.text, "stop-reason") == "请写明暂停或撤销的理由"
+    early = _form(provider, url + "/act", {"do": "renew", "valid_until": "2020-01-01", "reason": "续期说明"})
+    assert early.status_code == 422
+    assert "须晚于现有有效期" in _beside(early.text, "renew-valid_until")
+    assert 'value="续期说明"' in early.text
     assert _form(provider, url + "/act", {"do": "suspend", "reason": "安全整改"}).status_code == 303
     page = provider.get(url, headers=HTML).text
     assert "已暂停" in page
@@ -174,8 +222,11 @@ def test_person_usage_page_is_for_authorised_officers_and_is_audited(mzj, as_use
     assert idn not in page.text  # the number is not echoed back
     after = db.execute(select(func.count()).where(AuditRecord.action == "exchange.person_usage.lookup")).scalar_one()
     assert after == before + 1
-    bad = _form(hub, "/exchange/person-usage", {"id_number": "123"})
+    bad = _form(hub, "/exchange/person-usage", {"id_number": "123", "note": "来电"})
     assert bad.status_code == 422
+    assert "18 位" in _beside(bad.text, "f-id_number")
+    assert 'value="123"' not in bad.text  # the number is not echoed, even when refused
+    assert 'value="来电"' in bad.text
 
 
 def test_every_usage_figure_is_a_link_to_its_calls(as_user) -> None:

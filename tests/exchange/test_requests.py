@@ -10,6 +10,7 @@ from tests.exchange.helpers import period, resource_id, resource_where
 from zhixian.exchange import policy
 from zhixian.exchange import requests as exchange_requests
 from zhixian.exchange.models import ShareRequest
+from zhixian.exchange.settings import ANSWER_DAYS
 from zhixian.platform import service as platform_service
 from zhixian.platform.models import AuditRecord
 
@@ -87,7 +88,7 @@ def test_late_conditional_request_is_reminded_then_escalated_to_the_authority(as
     assert row is not None
     assert row.remind_at is not None
     assert row.due_at is not None
-    days = node.settings.exchange_answer_days
+    days = node.settings.declared(ANSWER_DAYS)
     assert (
         row.due_at == platform_service.add_working_time(db, settings=node.settings, start=row.created_at, days=days).at
     )

@@ -19,8 +19,8 @@ from zhixian.subsystems import load
 from zhixian.web.templating import label_book
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "zhixian"
-# known debt: exchange and perception were merged after this check and still write unnamed codes (issues 10, 11)
-KNOWN_DEBT = ("exchange/", "perception/")
+# known debt: perception was merged after this check and still writes unnamed codes (issue 11)
+KNOWN_DEBT = ("perception/",)
 DOTTED = re.compile(r"[a-z]+(\.[a-z_]+)+")
 
 

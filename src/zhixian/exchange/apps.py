@@ -13,10 +13,11 @@ from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.errors import Conflict, NotFound, NotPermitted
+from zhixian.errors import Conflict, FieldError, NotFound, NotPermitted
 from zhixian.exchange import signing, timeline
 from zhixian.exchange.models import Application
 from zhixian.exchange.schemas import ApplicationIn, ApplicationRead, ApplicationUpdate
+from zhixian.exchange.settings import DAILY_QUOTA, RATE_PER_MINUTE
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Department
@@ -48,6 +49,14 @@ def get_application(session: Session, *, actor: Actor, application_id: int) -> A
     return row
 
 
+def visible(session: Session, *, actor: Actor, application_id: int | None) -> bool:
+    """Whether the actor may open the application's page (a grant's provider sees the grant, not the app)."""
+    if application_id is None or not actor.can("exchange.view"):
+        return False
+    found = select(Application.id).where(Application.id == application_id, _scope(actor))
+    return session.execute(found).first() is not None
+
+
 def _own(actor: Actor, row: Application, session: Session) -> None:
     """Only the owning department changes an application; the authority may look but not take it over."""
     dept = session.get(Department, row.department_id)
@@ -71,7 +80,8 @@ def create_application(
         select(Application.id).where(Application.department_id == actor.department_id, Application.name == data.name)
     ).first()
     if name_taken:
-        raise Conflict(f"本部门已有名为“{data.name}”的应用")
+        taken = f"本部门已有名为“{data.name}”的应用"
+        raise Conflict(taken, [FieldError(taken, field="name")])
     secret = signing.new_secret()
     row = Application(
         department_id=actor.department_id,
@@ -81,8 +91,8 @@ def create_application(
         secret_enc=cipher.encrypt(secret),
         secret_fingerprint=signing.fingerprint(secret),
         ip_allow=data.ip_allow,
-        rate_per_minute=data.rate_per_minute or settings.exchange_rate_per_minute,
-        daily_quota=data.daily_quota or settings.exchange_daily_quota,
+        rate_per_minute=data.rate_per_minute or settings.declared(RATE_PER_MINUTE),
+        daily_quota=data.daily_quota or settings.declared(DAILY_QUOTA),
         created_by=actor.username,
     )
     session.add(row)

@@ -28,12 +28,13 @@ from zhixian.clock import LOCAL_TZ, local_today, utcnow
 from zhixian.errors import DomainError, Invalid, NotFound, NotPermitted, invalid_from
 from zhixian.exchange import apps, feed, grants, limits, operations, signing, sources
 from zhixian.exchange.models import Application, Call, Disclosure, Grant
+from zhixian.exchange.settings import CLOCK_SKEW_SECONDS
 from zhixian.platform import audit
 from zhixian.platform.audit import AuditContext
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
 
-log = logging.getLogger("zhixian.exchange.gateway")
+log = logging.getLogger(__name__)
 
 
 class SignatureRefused(DomainError):
@@ -114,10 +115,10 @@ def authenticate(
     if not stamp.isdigit() or len(stamp) > 12:
         raise SignatureRefused("X-ZX-Timestamp 应为 Unix 时间戳（秒，整数）")
     skew = int(stamp) - int(now.timestamp())
-    if abs(skew) > settings.exchange_clock_skew_seconds:
+    if abs(skew) > settings.declared(CLOCK_SKEW_SECONDS):
         server = now.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M:%S")
         raise SignatureRefused(
-            f"请求时间戳与服务器时间相差 {abs(skew)} 秒，超过允许的 {settings.exchange_clock_skew_seconds} 秒"
+            f"请求时间戳与服务器时间相差 {abs(skew)} 秒，超过允许的 {settings.declared(CLOCK_SKEW_SECONDS)} 秒"
             f"（服务器时间 {server} 北京时间，时间戳 {int(now.timestamp())}），请校准时钟后重新签名"
         )
     nonce = _header(incoming, signing.HEADER_NONCE)
@@ -131,7 +132,7 @@ def authenticate(
         raise SignatureRefused(
             "签名不正确：请核对待签名字符串（方法、路径、排序后的查询参数、时间戳、nonce、请求体的 SM3）和密钥"
         )
-    ttl = timedelta(seconds=2 * settings.exchange_clock_skew_seconds + 60)
+    ttl = timedelta(seconds=2 * settings.declared(CLOCK_SKEW_SECONDS) + 60)
     if not limits.use_nonce(session, application_id=application.id, nonce=nonce, now=now, ttl=ttl):
         raise SignatureRefused("重放的请求：该 nonce 已经使用过，每次请求须使用新的 nonce")
     return application

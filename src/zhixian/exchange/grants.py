@@ -16,6 +16,7 @@ from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhixian.exchange import filters, policy, sources, timeline
 from zhixian.exchange.models import Application, Grant, ShareRequest
 from zhixian.exchange.schemas import ApproveIn
+from zhixian.exchange.settings import GRANT_MAX_DAYS
 from zhixian.platform import audit
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department
@@ -255,8 +256,8 @@ def renew(session: Session, *, actor: Actor, settings: Settings, grant_id: int, 
     today = local_today()
     if valid_until <= max(grant.valid_until, today - timedelta(days=1)):
         raise Invalid(f"续期后的有效期须晚于现有有效期（{grant.valid_until}）和今天", field="valid_until")
-    if (valid_until - today).days > settings.exchange_grant_max_days:
-        raise Invalid(f"有效期自今天起不能超过 {settings.exchange_grant_max_days} 天", field="valid_until")
+    if (valid_until - today).days > settings.declared(GRANT_MAX_DAYS):
+        raise Invalid(f"有效期自今天起不能超过 {settings.declared(GRANT_MAX_DAYS)} 天", field="valid_until")
     before = grant.valid_until
     grant.valid_until, grant.expiry_noted = valid_until, False
     return _changed(session, actor, grant, "renewed", note, before=str(before), after=str(valid_until))

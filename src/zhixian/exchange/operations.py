@@ -19,6 +19,7 @@ from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermit
 from zhixian.exchange import filters, grants, signing, sources, views
 from zhixian.exchange.models import Application, Grant
 from zhixian.exchange.schemas import LookupIn, QueryIn, VerifyIn
+from zhixian.exchange.settings import PAGE_SIZE_MAX
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
 
@@ -137,7 +138,7 @@ def _user_filters(ctx: Context, raw: list[dict[str, Any]], fields: list[str]) ->
 
 def query(ctx: Context, body: QueryIn) -> Result:
     fields = _fields(ctx, body.items)
-    limit = ctx.settings.exchange_page_size_max
+    limit = ctx.settings.declared(PAGE_SIZE_MAX)
     if body.page_size > limit:
         raise Invalid(f"每页条数不能超过 {limit}", field="page_size")
     conditions = _user_filters(ctx, body.filters, fields)

@@ -3,6 +3,7 @@ with its timeline and the actions this user may take. Grants/applications and us
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -12,13 +13,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from zhixian.clock import local_today
-from zhixian.errors import DomainError, pydantic_errors_to_chinese
+from zhixian.errors import DomainError, NotFound
 from zhixian.exchange import apps, filters, policy, reads, requests, sources, views
 from zhixian.exchange.schemas import ApproveIn, DisputeIn, RefuseIn, RequestIn, ResolveIn
 from zhixian.fields import Moment
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.params import IdPath, IdQuery
 from zhixian.web.templating import render
 
@@ -29,16 +31,42 @@ Requester = Annotated[Actor, Depends(Require("exchange.request"))]
 PAGE = 30
 
 
-def problem(exc: Exception) -> tuple[str, dict[str, str]]:
-    """Any error of a form as (summary, field → message), in Chinese."""
-    if isinstance(exc, ValidationError):
-        found = pydantic_errors_to_chinese(list(exc.errors()))
-        return "；".join(f"{e.field}：{e.message}" if e.field else e.message for e in found[:5]), {
-            (e.field or "__all__").split(".")[0]: e.message for e in found
-        }
-    if isinstance(exc, DomainError):
-        return exc.detail, {(e.field or "__all__").split(".")[0].split("[")[0]: e.message for e in exc.errors}
-    raise exc
+REQUEST_LABELS = {
+    "resource_id": "目录资源",
+    "items": "信息项",
+    "operations": "调用方式",
+    "application_id": "使用数据的应用",
+    "purpose": "用途",
+    "legal_basis": "依据",
+    "scenario": "应用场景",
+    "period_start": "使用期限自",
+    "period_end": "使用期限至",
+    "row_scope": "行范围",
+}
+APPROVAL_LABELS = {
+    "items": "授权的信息项",
+    "plain_items": "不脱敏提供的信息项",
+    "operations": "调用方式",
+    "row_scope": "行范围",
+    "valid_until": "有效期至",
+}
+# each action's form: its fields by their labels (a refusal is shown beside them) and what a refusal is titled
+ACT_FORMS: dict[str, tuple[dict[str, str], str]] = {
+    "approve": (APPROVAL_LABELS | {"note": "意见"}, "未同意"),
+    "refuse": ({"reason": "理由"}, "未答复"),
+    "resolve": (APPROVAL_LABELS | {"decision": "协调结果", "reason": "理由和依据"}, "未协调"),
+    "dispute": ({"reason": "争议理由"}, "争议未提出"),
+    "withdraw": ({"note": "说明"}, "未撤回"),
+}
+
+
+@dataclass
+class FailedAction:
+    """An action form that was refused: the page shows it again with what was typed and why."""
+
+    action: str
+    values: dict[str, Any]
+    errors: FormErrors
 
 
 def common(**extra: Any) -> dict[str, Any]:
@@ -105,8 +133,7 @@ def _form_page(
     settings: SettingsDep,
     resource_id: int | None,
     form: dict[str, Any],
-    error: str = "",
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     source = sources.load(session, resource_id) if resource_id else None
@@ -128,8 +155,7 @@ def _form_page(
                 a for a in apps.list_applications(session, actor=actor) if a.department_id == actor.department_id
             ],
             form={**defaults, **form},
-            error=error,
-            errors=errors or {},
+            errors=errors,
         ),
     )
 
@@ -175,9 +201,10 @@ def request_submit(
         req = requests.submit(session, actor=actor, settings=settings, data=data)
     except (ValidationError, DomainError) as exc:
         session.rollback()
-        error, errors = problem(exc)
+        on_form = [name for name in REQUEST_LABELS if name != "resource_id"]  # the resource is chosen above the form
+        errors = form_errors(exc, REQUEST_LABELS, title="申请未提交", on_form=on_form)
         status = exc.status if isinstance(exc, DomainError) else 422
-        return _form_page(request, actor, session, settings, resource_id, form, error, errors, status)
+        return _form_page(request, actor, session, settings, resource_id, form, errors, status)
     return RedirectResponse(f"/exchange/requests/{req.id}?done=submitted", status_code=303)
 
 
@@ -187,8 +214,7 @@ def _detail(
     session: SessionDep,
     settings: SettingsDep,
     request_id: int,
-    error: str = "",
-    errors: dict[str, str] | None = None,
+    failed: FailedAction | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     req = requests.get_request(session, actor=actor, request_id=request_id)
@@ -213,9 +239,8 @@ def _detail(
             item_names=item_names,
             plain_ok=plain_ok,
             done=request.query_params.get("done", ""),
-            error=error,
-            errors=errors or {},
-            event_labels=policy.EVENT_LABELS,
+            failed=failed,
+            people=reads.people(session, [req.created_by, *(e.username for e in out.timeline)]),
         ),
     )
 
@@ -280,12 +305,13 @@ def _act(
         elif action == "withdraw":
             requests.withdraw(session, actor=actor, request_id=request_id, note=form.get("note", ""))
         else:
-            return _detail(request, actor, session, settings, request_id, "不支持的操作", status_code=404)
+            raise NotFound("不支持的操作")
     except (ValidationError, DomainError) as exc:
         session.rollback()
         if isinstance(exc, DomainError) and exc.status == 404:
             raise
-        error, errors = problem(exc)
+        labels, title = ACT_FORMS[action]
+        failed = FailedAction(action, form, form_errors(exc, labels, title=title))
         status = exc.status if isinstance(exc, DomainError) else 422
-        return _detail(request, actor, session, settings, request_id, error, errors, status)
+        return _detail(request, actor, session, settings, request_id, failed, status)
     return RedirectResponse(f"/exchange/requests/{request_id}?done={action}", status_code=303)

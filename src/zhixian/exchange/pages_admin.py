@@ -7,14 +7,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from zhixian.errors import DomainError
 from zhixian.exchange import apps, grants, reads, sources
-from zhixian.exchange.pages import common, problem
+from zhixian.exchange.pages import FailedAction, common
 from zhixian.exchange.schemas import ApplicationIn, ApplicationUpdate, RenewIn
+from zhixian.exchange.settings import DAILY_QUOTA, RATE_PER_MINUTE
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, form_errors, refusal
 from zhixian.web.params import IdPath, IdQuery
 from zhixian.web.templating import render
 
@@ -64,21 +67,42 @@ def grant_list(
     )
 
 
+# the grant page's forms: suspend/revoke share one ("stop"), resume and renew have their own
+GRANT_FORMS = {"suspend": "stop", "revoke": "stop", "resume": "resume", "renew": "renew"}
+GRANT_LABELS = {"reason": "理由", "valid_until": "续期至"}
+APP_LABELS = {
+    "name": "应用名称",
+    "description": "说明",
+    "ip_allow": "来源地址白名单",
+    "rate_per_minute": "每分钟调用上限",
+    "daily_quota": "每日调用配额",
+}
+
+
 def _grant_page(
-    request: Request, actor: Actor, session: SessionDep, grant_id: int, error: str = "", status_code: int = 200
+    request: Request,
+    actor: Actor,
+    session: Session,
+    grant_id: int,
+    failed: FailedAction | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     grant = grants.get_grant(session, actor=actor, grant_id=grant_id)
     source = sources.load(session, grant.resource_id)
+    out = reads.grant_read(session, actor, grant, with_timeline=True)
+    if not apps.visible(session, actor=actor, application_id=grant.application_id):
+        out.application_id = None  # the provider sees which application, not the consumer's application page
     return render(
         request,
         "exchange/grant.html",
         actor,
         status_code=status_code,
         **common(
-            g=reads.grant_read(session, actor, grant, with_timeline=True),
+            g=out,
             item_names=source.names() if source else {},
             done=request.query_params.get("done", ""),
-            error=error,
+            failed=failed,
+            people=reads.people(session, [e.username for e in out.timeline]),
         ),
     )
 
@@ -99,8 +123,10 @@ def grant_act(
     reason: Annotated[str, Form(max_length=1000)] = "",
     valid_until: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    values = {"reason": reason, "valid_until": valid_until}
     if do in ("suspend", "revoke") and len(reason.strip()) < 2:
-        return _grant_page(request, actor, session, grant_id, "请写明暂停或撤销的理由", 422)
+        errors = refusal("请写明暂停或撤销的理由", "reason", "理由", title="未办理")
+        return _grant_page(request, actor, session, grant_id, FailedAction(GRANT_FORMS[do], values, errors), 422)
     try:
         if do in ("suspend", "revoke"):
             (grants.suspend if do == "suspend" else grants.revoke)(
@@ -117,9 +143,11 @@ def grant_act(
         session.rollback()
         if isinstance(exc, DomainError) and exc.status == 404:
             raise
-        error, _ = problem(exc)
+        labels = GRANT_LABELS | ({"reason": "说明"} if do in ("resume", "renew") else {})
+        errors = form_errors(exc, labels, title="未办理", place=lambda e: "reason" if e.field == "note" else None)
+        failed = FailedAction(GRANT_FORMS[do], values, errors)
         return _grant_page(
-            request, actor, session, grant_id, error, exc.status if isinstance(exc, DomainError) else 422
+            request, actor, session, grant_id, failed, exc.status if isinstance(exc, DomainError) else 422
         )
     return RedirectResponse(f"/exchange/grants/{grant_id}?done={do}", status_code=303)
 
@@ -134,14 +162,16 @@ def app_list(request: Request, actor: Viewer, session: SessionDep) -> HTMLRespon
 
 
 def _app_form(
-    request: Request, actor: Actor, form: dict[str, Any], error: str = "", errors: dict[str, str] | None = None
+    request: Request, actor: Actor, form: dict[str, Any], errors: FormErrors | None = None, status_code: int = 200
 ) -> HTMLResponse:
+    settings = request.app.state.settings
+    defaults = {"rate_per_minute": settings.declared(RATE_PER_MINUTE), "daily_quota": settings.declared(DAILY_QUOTA)}
     return render(
         request,
         "exchange/app_new.html",
         actor,
-        status_code=422 if error else 200,
-        **common(form=form, error=error, errors=errors or {}),
+        status_code=status_code,
+        **common(form=form, errors=errors, defaults=defaults),
     )
 
 
@@ -150,13 +180,11 @@ def app_new(request: Request, actor: Requester) -> HTMLResponse:
     return _app_form(request, actor, {})
 
 
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.replace(",", "\n").splitlines() if line.strip()]
-
-
-def _number(text: str) -> int | str | None:
-    text = text.strip()
-    return None if not text else int(text) if text.isdigit() else text
+def _app_limits(typed: dict[str, str]) -> dict[str, Any]:
+    """The limit fields as typed, for the schema: one address per line (or comma), empty numbers as unset."""
+    lines = typed["ip_allow"].replace(",", "\n").splitlines()
+    numbers = {k: typed[k].strip() or None for k in ("rate_per_minute", "daily_quota")}
+    return {"ip_allow": [line.strip() for line in lines if line.strip()], **numbers}
 
 
 @router.post("/exchange/apps/new")
@@ -171,22 +199,22 @@ def app_create(
     rate_per_minute: Annotated[str, Form(max_length=12)] = "",
     daily_quota: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
-    form = {
+    typed = {
         "name": name,
         "description": description,
-        "ip_allow": _lines(ip_allow),
-        "rate_per_minute": _number(rate_per_minute),
-        "daily_quota": _number(daily_quota),
+        "ip_allow": ip_allow,
+        "rate_per_minute": rate_per_minute,
+        "daily_quota": daily_quota,
     }
     try:
-        data = ApplicationIn.model_validate(form)
+        data = ApplicationIn.model_validate(_app_limits(typed) | {"name": name, "description": description})
         row, secret = apps.create_application(
             session, actor=actor, cipher=request.app.state.cipher, settings=settings, data=data
         )
     except (ValidationError, DomainError) as exc:
         session.rollback()
-        error, errors = problem(exc)
-        return _app_form(request, actor, {**form, "ip_allow": ip_allow}, error, errors)
+        errors = form_errors(exc, APP_LABELS, title="应用未登记")
+        return _app_form(request, actor, typed, errors, exc.status if isinstance(exc, DomainError) else 422)
     return _secret_page(request, actor, session, row, secret)
 
 
@@ -199,11 +227,17 @@ def _secret_page(request: Request, actor: Actor, session: SessionDep, row: Any, 
 
 
 def _app_page(
-    request: Request, actor: Actor, session: SessionDep, application_id: int, error: str = "", status_code: int = 200
+    request: Request,
+    actor: Actor,
+    session: Session,
+    application_id: int,
+    failed: FailedAction | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     row = apps.get_application(session, actor=actor, application_id=application_id)
     granted, _ = grants.list_grants(session, actor=actor, application_id=row.id, limit=100)
     names = reads.Names(session)
+    events = reads.events(session, application_id=row.id)
     return render(
         request,
         "exchange/app.html",
@@ -213,9 +247,10 @@ def _app_page(
             a=apps.application_read(session, row),
             own=row.department_id == actor.department_id,
             grants=[reads.grant_read(session, actor, g, names) for g in granted],
-            events=reads.events(session, application_id=row.id),
+            events=events,
+            people=reads.people(session, [e.username for e in events]),
             done=request.query_params.get("done", ""),
-            error=error,
+            failed=failed,
         ),
     )
 
@@ -236,6 +271,7 @@ def app_update(
     rate_per_minute: Annotated[str, Form(max_length=12)] = "",
     daily_quota: Annotated[str, Form(max_length=12)] = "",
 ) -> Response:
+    typed = {"ip_allow": ip_allow, "rate_per_minute": rate_per_minute, "daily_quota": daily_quota}
     try:
         if do == "rotate":
             row, secret = apps.rotate_secret(
@@ -243,13 +279,7 @@ def app_update(
             )
             return _secret_page(request, actor, session, row, secret)
         if do == "limits":
-            data = ApplicationUpdate.model_validate(
-                {
-                    "ip_allow": _lines(ip_allow),
-                    "rate_per_minute": _number(rate_per_minute),
-                    "daily_quota": _number(daily_quota),
-                }
-            )
+            data = ApplicationUpdate.model_validate(_app_limits(typed))
         else:
             data = ApplicationUpdate(status="disabled" if do == "disable" else "active")
         apps.update_application(session, actor=actor, application_id=application_id, data=data)
@@ -257,6 +287,9 @@ def app_update(
         session.rollback()
         if isinstance(exc, DomainError) and exc.status == 404:
             raise
-        error, _ = problem(exc)
-        return _app_page(request, actor, session, application_id, error, 422)
+        errors = form_errors(exc, APP_LABELS, title="未保存" if do == "limits" else "未办理")
+        failed = FailedAction(do, typed, errors)
+        return _app_page(
+            request, actor, session, application_id, failed, exc.status if isinstance(exc, DomainError) else 422
+        )
     return RedirectResponse(f"/exchange/apps/{application_id}?done={do}", status_code=303)

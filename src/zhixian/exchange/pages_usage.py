@@ -12,10 +12,12 @@ from fastapi.responses import HTMLResponse
 from zhixian.errors import DomainError, NotFound
 from zhixian.exchange import docs, reads, requests, sources, usage
 from zhixian.exchange.pages import common
+from zhixian.exchange.settings import CLOCK_SKEW_SECONDS, PAGE_SIZE_MAX
 from zhixian.fields import Moment
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require, SettingsDep
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.params import IdPath, IdQuery
 from zhixian.web.templating import render
 
@@ -26,6 +28,7 @@ Stats = Annotated[Actor, Depends(Require("exchange.stats"))]
 PersonOfficer = Annotated[Actor, Depends(Require("exchange.usage.person"))]
 PAGE = 50
 RESULTS = ("成功", "拒绝", "失败")
+PERSON_LABELS = {"id_number": "公民身份号码", "note": "查询事由"}
 
 
 @router.get("/exchange/usage")
@@ -129,7 +132,7 @@ def statistics_page(request: Request, actor: Stats, session: SessionDep, setting
 
 @router.get("/exchange/person-usage")
 def person_usage_form(request: Request, actor: PersonOfficer) -> HTMLResponse:
-    return render(request, "exchange/person_usage.html", actor, **common(rows=None, error="", note=""))
+    return render(request, "exchange/person_usage.html", actor, **common(rows=None, errors=None, note=""))
 
 
 @router.post("/exchange/person-usage")
@@ -140,19 +143,19 @@ def person_usage_page(
     id_number: Annotated[str, Form(max_length=30)] = "",
     note: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:
+    errors: FormErrors | None = None
     try:
         rows: list[dict[str, Any]] | None = usage.person_usage(
             session, actor=actor, cipher=request.app.state.cipher, id_number=id_number, note=note
         )
-        error = ""
     except DomainError as exc:
-        rows, error = None, exc.detail
+        rows, errors = None, form_errors(exc, PERSON_LABELS, title="未查询")
     return render(
         request,
         "exchange/person_usage.html",
         actor,
-        status_code=422 if error else 200,
-        **common(rows=rows, error=error, note=note),
+        status_code=422 if errors else 200,
+        **common(rows=rows, errors=errors, note=note),
     )
 
 
@@ -186,7 +189,7 @@ def doc_page(
             endpoints=docs.endpoints(source, settings),
             errors_table=docs.ERRORS,
             example=docs.signature_example(),
-            skew=settings.exchange_clock_skew_seconds,
-            page_max=settings.exchange_page_size_max,
+            skew=settings.declared(CLOCK_SKEW_SECONDS),
+            page_max=settings.declared(PAGE_SIZE_MAX),
         ),
     )

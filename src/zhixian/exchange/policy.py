@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from zhixian.exchange.settings import ANSWER_DAYS, CHECK_DAYS, DISPUTE_DAYS, MASK_SENSITIVITY
 from zhixian.settings import Settings
 
 ShareType = Literal["无条件共享", "有条件共享", "不予共享"]
@@ -37,7 +38,8 @@ STAGE_LABELS: dict[str, str] = {"authority": "数据主管部门", "provider": "
 
 GRANT_LABELS: dict[str, str] = {"active": "有效", "suspended": "已暂停", "revoked": "已撤销", "expired": "已到期"}
 
-EVENT_LABELS: dict[str, str] = {
+# the steps of each kind of record's life (timeline.step refuses any other): audited as exchange.<subject>.<step>
+REQUEST_EVENTS: dict[str, str] = {
     "submitted": "提交申请",
     "refused_by_catalogue": "按目录不予共享",
     "checked": "合规审核通过",
@@ -51,15 +53,25 @@ EVENT_LABELS: dict[str, str] = {
     "resolved_refuse": "协调后维持不予共享",
     "withdrawn": "撤回申请",
     "granted": "生成授权",
+}
+GRANT_EVENTS: dict[str, str] = {
     "suspended": "暂停授权",
     "resumed": "恢复授权",
-    "renewed": "续期",
+    "renewed": "授权续期",
     "revoked": "撤销授权",
     "expired": "授权到期",
+}
+APPLICATION_EVENTS: dict[str, str] = {
     "app_created": "登记应用",
     "app_updated": "修改应用",
-    "secret_rotated": "重置密钥",
+    "secret_rotated": "重置应用密钥",
 }
+SUBJECT_EVENTS: dict[str, dict[str, str]] = {
+    "request": REQUEST_EVENTS,
+    "grant": GRANT_EVENTS,
+    "application": APPLICATION_EVENTS,
+}
+EVENT_LABELS: dict[str, str] = {**REQUEST_EVENTS, **GRANT_EVENTS, **APPLICATION_EVENTS}
 
 
 def strictest(*types: str) -> str:
@@ -74,9 +86,9 @@ def first_status(share_type: str) -> str:
 
 def stage_days(status: str, settings: Settings) -> float:
     return {
-        "check": settings.exchange_check_days,
-        "review": settings.exchange_answer_days,
-        "dispute": settings.exchange_dispute_days,
+        "check": settings.declared(CHECK_DAYS),
+        "review": settings.declared(ANSWER_DAYS),
+        "dispute": settings.declared(DISPUTE_DAYS),
     }[status]
 
 
@@ -106,9 +118,9 @@ class ItemGrade:
 
 def needs_authority_for_plain(item: ItemGrade, settings: Settings) -> bool:
     """Unmasked delivery of an important or highly sensitive item is the data authority's decision alone."""
-    return item.grade in ("重要", "核心") or (item.sensitivity or 0) >= max(4, settings.exchange_mask_sensitivity)
+    return item.grade in ("重要", "核心") or (item.sensitivity or 0) >= max(4, settings.declared(MASK_SENSITIVITY))
 
 
 def masked_by_default(item: ItemGrade, settings: Settings) -> bool:
     """Items with a masking label, of grade 重要 or above, or at the sensitivity threshold go out masked."""
-    return bool(item.masking) or item.grade != "一般" or (item.sensitivity or 0) >= settings.exchange_mask_sensitivity
+    return bool(item.masking) or item.grade != "一般" or (item.sensitivity or 0) >= settings.declared(MASK_SENSITIVITY)

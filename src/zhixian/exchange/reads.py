@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,7 +12,7 @@ from zhixian.exchange import grants, policy, requests, timeline
 from zhixian.exchange.models import Application, Call, Grant, ShareRequest
 from zhixian.exchange.schemas import CallRead, EventRead, GrantRead, RequestRead
 from zhixian.platform.actor import Actor
-from zhixian.platform.models import Department
+from zhixian.platform.models import Department, User
 
 
 class Names:
@@ -25,6 +27,14 @@ class Names:
 
     def app(self, app_id: int | None) -> str:
         return self.applications.get(app_id or 0, "") if app_id else "本部门全部应用"
+
+
+def people(session: Session, usernames: Iterable[str | None]) -> dict[str, str]:
+    """Login name → full name, so pages say who did something by name."""
+    wanted = {u for u in usernames if u}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.username, User.full_name).where(User.username.in_(wanted))).all())
 
 
 def events(session: Session, **ids: int | None) -> list[EventRead]:

@@ -20,6 +20,7 @@ from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhixian.exchange import apps, filters, grants, policy, sources, timeline
 from zhixian.exchange.models import Grant, ShareRequest
 from zhixian.exchange.schemas import ApproveIn, DisputeIn, RefuseIn, RequestIn, ResolveIn
+from zhixian.exchange.settings import GRANT_MAX_DAYS, REMIND_DAYS
 from zhixian.platform import audit
 from zhixian.platform import service as platform_service
 from zhixian.platform.actor import Actor
@@ -64,7 +65,7 @@ def _enter(session: Session, settings: Settings, req: ShareRequest, status: str,
     days = policy.stage_days(status, settings)
     req.status, req.stage_started_at = status, now
     req.due_at = platform_service.add_working_time(session, settings=settings, start=now, days=days).at
-    remind = days - settings.exchange_remind_days
+    remind = days - settings.declared(REMIND_DAYS)
     req.remind_at = (
         platform_service.add_working_time(session, settings=settings, start=now, days=remind).at if remind > 0 else None
     )
@@ -128,8 +129,8 @@ def _check_terms(session: Session, actor: Actor, settings: Settings, data: Reque
             raise Invalid("只能为本部门登记的应用申请", field="application_id")
     if data.period_start < local_today():
         raise Invalid("使用期限不能早于今天", field="period_start")
-    if (data.period_end - data.period_start).days > settings.exchange_grant_max_days:
-        raise Invalid(f"使用期限不能超过 {settings.exchange_grant_max_days} 天", field="period_end")
+    if (data.period_end - data.period_start).days > settings.declared(GRANT_MAX_DAYS):
+        raise Invalid(f"使用期限不能超过 {settings.declared(GRANT_MAX_DAYS)} 天", field="period_end")
     if share_type != "无条件共享" and len(data.legal_basis.strip()) < 2:
         raise Invalid(f"申请{share_type}的数据须写明法律法规或政策依据", field="legal_basis")
     duplicate = session.execute(

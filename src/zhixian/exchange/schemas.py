@@ -7,7 +7,7 @@ import re
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
 from zhixian.fields import Day, Id, LongText, Name
 from zhixian.platform.schemas import Input, Output
@@ -62,13 +62,21 @@ class RequestIn(Input):
     def _clean_items(cls, v: list[str] | None) -> list[str] | None:
         return _fields(v)
 
-    @model_validator(mode="after")
-    def _period(self) -> RequestIn:
-        if self.period_end < self.period_start:
-            raise ValueError("使用期限的结束日期不能早于开始日期")
-        if not self.purpose.strip():
+    # field validators (not one for the model), so a refusal names the field it is about
+    @field_validator("purpose")
+    @classmethod
+    def _purpose(cls, v: str) -> str:
+        if not v.strip():
             raise ValueError("须写明用途")
-        return self
+        return v
+
+    @field_validator("period_end")
+    @classmethod
+    def _period(cls, v: date, info: ValidationInfo) -> date:
+        start = info.data.get("period_start")
+        if start is not None and v < start:
+            raise ValueError("使用期限的结束日期不能早于开始日期")
+        return v
 
 
 class ApproveIn(Input):
@@ -98,13 +106,14 @@ class DisputeIn(Input):
 
 class ResolveIn(ApproveIn):
     decision: Literal["grant", "refuse"]
-    reason: LongText = Field(default="", max_length=1000)
+    reason: LongText = Field(default="", max_length=1000, validate_default=True)
 
-    @model_validator(mode="after")
-    def _reason(self) -> ResolveIn:
-        if self.decision == "refuse" and len(self.reason.strip()) < 2:
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str, info: ValidationInfo) -> str:
+        if info.data.get("decision") == "refuse" and len(v.strip()) < 2:
             raise ValueError("维持不予共享须写明理由和依据")
-        return self
+        return v
 
 
 class NoteIn(Input):

@@ -20,8 +20,10 @@ from zhixian.exchange import (
     tasks,
 )
 from zhixian.exchange.demo import seed
+from zhixian.exchange.labels import LABELS
 from zhixian.exchange.labels_feed import LABELS as FEED_LABELS
-from zhixian.exchange.settings_feed import SETTINGS
+from zhixian.exchange.settings import SETTINGS
+from zhixian.exchange.settings_feed import SETTINGS as FEED_SETTINGS
 from zhixian.integration import access
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -100,8 +102,8 @@ subsystem = Subsystem(
         Job("exchange.feed", tasks.feed_sweep, 30),
         Job("exchange.deliver", tasks.deliver, 5),
     ],
-    settings=SETTINGS,
-    labels=[FEED_LABELS],
+    settings=[*SETTINGS, *FEED_SETTINGS],
+    labels=[LABELS, FEED_LABELS],
     seed=seed,
     depends_on=("platform", "catalog", "integration"),
     home_cards=[cards.home_cards],

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from zhixian.exchange.models import Application, Event, Grant, ShareRequest
-from zhixian.exchange.policy import EVENT_LABELS
+from zhixian.exchange.policy import EVENT_LABELS, SUBJECT_EVENTS
 from zhixian.platform import audit
 from zhixian.platform.audit import AuditContext
 
@@ -35,6 +35,8 @@ def step(
         if grant is not None
         else ("application", application.id if application is not None else "")
     )
+    if action not in SUBJECT_EVENTS[subject]:  # every step has its name (labels.py names its audit action)
+        raise ValueError(f"unknown {subject} step: {action}")
     event = Event(
         request_id=request.id if request is not None else (grant.request_id if grant is not None else None),
         grant_id=grant.id if grant is not None else None,

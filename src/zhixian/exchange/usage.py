@@ -19,6 +19,7 @@ from zhixian.errors import Invalid
 from zhixian.exchange import operations, policy, sources
 from zhixian.exchange.models import Application, Call, Disclosure, Grant, ShareRequest
 from zhixian.exchange.requests import is_authority
+from zhixian.exchange.settings import ANSWER_DAYS, CHECK_DAYS, DISPUTE_DAYS
 from zhixian.platform import audit, masking
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
@@ -282,9 +283,9 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, days: int 
         "grants_live": int(grants_live),
         "grants_expiring": int(expiring),
         "limits": {
-            "check": settings.exchange_check_days,
-            "answer": settings.exchange_answer_days,
-            "dispute": settings.exchange_dispute_days,
+            "check": settings.declared(CHECK_DAYS),
+            "answer": settings.declared(ANSWER_DAYS),
+            "dispute": settings.declared(DISPUTE_DAYS),
         },
     }
 
