@@ -34,7 +34,7 @@ from zhixian.platform.audit import AuditContext
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
 
-log = logging.getLogger("zhixian.exchange.outbox")
+log = logging.getLogger(__name__)
 BATCH = 100
 HOLD = timedelta(minutes=1)
 HEADER_DELIVERY = "X-ZX-Delivery-Id"
