@@ -374,3 +374,11 @@ def library_row(entity: str, row: Any) -> Row:
         raise ValueError(entity)
     assert isinstance(row, Person | LegalPerson)
     return row
+
+
+def row_by_id(session: Session, source: Source, row_id: int) -> Row | None:
+    """One record of the resource by its id (a correction names the record it is about this way)."""
+    row = session.get(_model(source), row_id)
+    if isinstance(row, Record) and row.resource_id != source.resource_id:
+        return None
+    return row

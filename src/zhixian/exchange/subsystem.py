@@ -6,8 +6,21 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from zhixian.exchange import api, cards, gateway_api, grants, pages, pages_admin, pages_usage, tasks
+from zhixian.exchange import (
+    api,
+    cards,
+    corrections,
+    corrections_api,
+    corrections_pages,
+    gateway_api,
+    grants,
+    pages,
+    pages_admin,
+    pages_usage,
+    tasks,
+)
 from zhixian.exchange.demo import seed
+from zhixian.exchange.labels_corrections import LABELS as CORRECTION_LABELS
 from zhixian.integration import access
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -16,9 +29,10 @@ _HERE = Path(__file__).parent
 api_router = APIRouter()
 api_router.include_router(api.router)
 api_router.include_router(gateway_api.router)
+api_router.include_router(corrections_api.router)
 
 page_router = APIRouter()
-for _area in (pages, pages_admin, pages_usage):
+for _area in (pages, pages_admin, pages_usage, corrections_pages):
     page_router.include_router(_area.router)
 
 # base-database pages and APIs (integration) honour sharing grants through the one access decision
@@ -74,10 +88,17 @@ subsystem = Subsystem(
         MenuItem("授权管理", "/exchange/grants", "exchange.view", "数据共享"),
         MenuItem("应用与密钥", "/exchange/apps", "exchange.view", "数据共享"),
         MenuItem("数据使用情况", "/exchange/usage", "exchange.view", "数据共享"),
+        MenuItem("数据异议", "/exchange/corrections", "exchange.view", "数据共享"),
         MenuItem("共享统计", "/exchange/statistics", "exchange.stats", "数据共享"),
         MenuItem("个人数据使用查询", "/exchange/person-usage", "exchange.usage.person", "数据共享"),
     ],
-    jobs=[Job("exchange.deadlines", tasks.deadlines, 300), Job("exchange.purge", tasks.purge, 900)],
+    jobs=[
+        Job("exchange.deadlines", tasks.deadlines, 300),
+        Job("exchange.purge", tasks.purge, 900),
+        Job("exchange.correction_deadlines", tasks.correction_deadlines, 300),
+    ],
+    settings=corrections.SETTINGS,
+    labels=[CORRECTION_LABELS],
     seed=seed,
     depends_on=("platform", "catalog", "integration"),
     home_cards=[cards.home_cards],

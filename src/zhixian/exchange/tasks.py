@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from zhixian.clock import local_today, utcnow
-from zhixian.exchange import grants, limits, requests
+from zhixian.exchange import corrections, grants, limits, requests
 
 
 def deadlines(node: Any) -> dict[str, int]:
@@ -20,3 +20,9 @@ def purge(node: Any) -> tuple[int, int]:
     """Nonces whose timestamps could no longer be accepted, and rate buckets that have closed."""
     with node.db.transaction() as session:
         return limits.purge(session, utcnow())
+
+
+def correction_deadlines(node: Any) -> dict[str, int]:
+    """Every few minutes: remind providers of 数据异议 near their deadline, escalate the late ones."""
+    with node.db.transaction() as session:
+        return corrections.deadlines(session, now=utcnow())
