@@ -14,7 +14,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
@@ -32,7 +32,6 @@ from zhixian.platform import service as platform_service
 from zhixian.platform.actor import Actor
 from zhixian.platform.audit import AuditContext
 from zhixian.platform.crypto import FieldCipher
-from zhixian.platform.models import Department
 from zhixian.settings import Setting, Settings
 
 # env ZHIXIAN_EXCHANGE_CORRECTION_DAYS, or zhixian.toml [subsystems.exchange] correction_days = 5
@@ -67,23 +66,30 @@ def is_authority(actor: Actor) -> bool:
     return actor.can(AUTHORITY) and actor.county_scope
 
 
-def _own_ids(actor: Actor) -> Select[int]:
-    return select(Department.id).where(
-        or_(Department.path == actor.department_path, Department.path.startswith(actor.department_path))
-    )
+def _own_ids(session: Session, actor: Actor) -> list[int]:
+    """The actor's department and those under it (a county has a few hundred departments at most)."""
+    return [
+        d.id
+        for d in platform_service.list_departments(session, include_inactive=True)
+        if d.path.startswith(actor.department_path)
+    ]
 
 
 def own_department(session: Session, actor: Actor, department_id: int | None) -> bool:
     """The actor's department or one under it (county scope does not make another department one's own)."""
-    dept = session.get(Department, department_id) if department_id else None
-    return dept is not None and dept.path.startswith(actor.department_path)
+    if not department_id:
+        return False
+    try:
+        return platform_service.get_department(session, department_id).path.startswith(actor.department_path)
+    except NotFound:
+        return False
 
 
-def scope(actor: Actor) -> ColumnElement[bool]:
+def scope(session: Session, actor: Actor) -> ColumnElement[bool]:
     """Corrections the actor may see: its department's, raised or answered; the data authority sees all."""
     if is_authority(actor):
         return Correction.id.is_not(None)
-    own = _own_ids(actor)
+    own = _own_ids(session, actor)
     return or_(Correction.consumer_department_id.in_(own), Correction.provider_department_id.in_(own))
 
 
@@ -241,7 +247,9 @@ def _no_duplicate(session: Session, actor: Actor, entity: str, entity_id: int, i
 
 def get_correction(session: Session, *, actor: Actor, correction_id: int) -> Correction:
     actor.require("exchange.view")
-    row = session.execute(select(Correction).where(Correction.id == correction_id, scope(actor))).scalar_one_or_none()
+    row = session.execute(
+        select(Correction).where(Correction.id == correction_id, scope(session, actor))
+    ).scalar_one_or_none()
     if row is None:
         raise NotFound("数据异议不存在或无权查看")
     return row
@@ -335,8 +343,8 @@ def reject(session: Session, *, actor: Actor, settings: Settings, correction_id:
 # --- lists and figures
 
 
-def _box(actor: Actor, box: str) -> ColumnElement[bool]:
-    own = _own_ids(actor)
+def _box(session: Session, actor: Actor, box: str) -> ColumnElement[bool]:
+    own = _own_ids(session, actor)
     if box == "mine":
         return Correction.consumer_department_id.in_(own)
     if box == "provided":
@@ -371,7 +379,7 @@ def list_corrections(
 ) -> tuple[list[Correction], int]:
     """The list every figure of corrections opens (and is counted by)."""
     actor.require("exchange.view")
-    stmt = select(Correction).where(scope(actor), _box(actor, box))
+    stmt = select(Correction).where(scope(session, actor), _box(session, actor, box))
     if status:
         stmt = stmt.where(Correction.status == status)
     if light:

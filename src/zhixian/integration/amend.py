@@ -12,18 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
-from zhixian.catalog.models import Resource
+from zhixian.catalog import service as catalog_service
 from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid, NotFound, NotPermitted
 from zhixian.integration import access, loaders, pipeline, rules
 from zhixian.integration.models import Change, LegalPerson, Person, Record
 from zhixian.platform import audit
+from zhixian.platform import service as platform_service
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
-from zhixian.platform.models import Department
 
 _SPECS = {"person": loaders.PERSON, "legal": loaders.LEGAL}
 
@@ -36,16 +35,12 @@ class Amended:
     change_ids: list[int]
 
 
-def _resource(session: Session, resource_id: int) -> Resource:
-    row = session.execute(
-        select(Resource).where(Resource.id == resource_id).options(selectinload(Resource.items))
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFound("目录资源不存在")
-    return row
+def _resource(session: Session, resource_id: int) -> Any:
+    """The catalogue resource with its items: one data may be loaded into (published, keyed)."""
+    return catalog_service.loadable_resource(session, resource_id)
 
 
-def _amendable(resource: Resource, entity: str) -> set[str]:
+def _amendable(resource: Any, entity: str) -> set[str]:
     """The items a correction may change: the resource's items that the record stores, never its key."""
     items = {i.field_name for i in resource.items if i.field_name != resource.key_field}
     if entity in _SPECS:
@@ -94,15 +89,17 @@ def _row(session: Session, entity: str, entity_id: int) -> Record | Person | Leg
     return session.get(Record, entity_id) if entity == "record" else None
 
 
-def _responsible(session: Session, actor: Actor, resource: Resource, entity: str, row: Any) -> bool:
+def _responsible(session: Session, actor: Actor, resource: Any, entity: str, row: Any) -> bool:
     """The resource's department (for 人口/法人 also a department that provided the record), or the county."""
     if actor.county_scope:
         return True
     ids = {resource.department_id}
     if entity in _SPECS:
         ids |= access.responsible_departments(session, access.entity_of(row), row)
-    paths = session.execute(select(Department.path).where(Department.id.in_(ids))).scalars()
-    return any(p.startswith(actor.department_path) for p in paths)
+    return any(
+        d.id in ids and d.path.startswith(actor.department_path)
+        for d in platform_service.list_departments(session, include_inactive=True)
+    )
 
 
 def amend_record(
