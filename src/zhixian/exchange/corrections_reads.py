@@ -12,6 +12,7 @@ from zhixian.exchange.corrections import (
     STATUS_LABELS,
     actions,
     is_authority,
+    list_corrections,
     number,
     own_department,
     parties,
@@ -24,6 +25,7 @@ from zhixian.platform import audit, masking
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
+from zhixian.subsystems import HomeCard
 
 _RECORD_PAGES = {"person": "/integration/persons/{id}", "legal": "/integration/legal-persons/{id}"}
 
@@ -104,3 +106,15 @@ def read(
         ]
         out.timeline = [event_read(e, EVENT_LABELS.get(e.action, e.action)) for e in events(session, corr.id)]
     return out
+
+
+def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:
+    """What waits for the provider (or, once late, the data authority) to answer; each opens its list."""
+    if not actor.can("exchange.view") or not (actor.can("exchange.approve") or is_authority(actor)):
+        return []
+    _, todo = list_corrections(session, actor=actor, box="todo", limit=0)
+    _, late = list_corrections(session, actor=actor, box="todo", light="red", limit=0)
+    return [
+        HomeCard("待答复的数据异议", todo, "/exchange/corrections?box=todo", "数据共享", alert=late > 0),
+        HomeCard("逾期的数据异议", late, "/exchange/corrections?box=todo&light=red", "数据共享", alert=late > 0),
+    ]

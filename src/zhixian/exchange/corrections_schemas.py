@@ -9,10 +9,11 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from zhixian.exchange.schemas import EventRead
-from zhixian.fields import Id, LongText
+from zhixian.fields import Id, LongText, ShortText
 from zhixian.platform.schemas import Input, Output
 
 _FIELD = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
 def _values(values: dict[str, str]) -> dict[str, str]:
@@ -24,6 +25,8 @@ def _values(values: dict[str, str]) -> dict[str, str]:
         text = value.strip()
         if not text:
             raise ValueError(f"信息项 {name} 的正确值不能为空")
+        if _CONTROL.search(text):
+            raise ValueError(f"信息项 {name} 的正确值包含不可见的控制字符")
         if len(text) > 500:
             raise ValueError(f"信息项 {name} 的正确值不能超过 500 个字符")
         out[name] = text
@@ -32,7 +35,7 @@ def _values(values: dict[str, str]) -> dict[str, str]:
 
 class CorrectionIn(Input):
     call_id: Id = Field(description="收到该记录的网关调用编号（响应中的 call_id）")
-    key: str = Field(min_length=1, max_length=64, description="记录的主键值（如公民身份号码）")
+    key: ShortText = Field(min_length=1, max_length=64, description="记录的主键值（如公民身份号码）")
     values: dict[str, str] = Field(min_length=1, max_length=20, description="有异议的信息项 → 认为正确的值")
     evidence: LongText = Field(min_length=2, max_length=2000, description="依据或证明材料说明")
 

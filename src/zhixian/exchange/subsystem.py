@@ -12,6 +12,7 @@ from zhixian.exchange import (
     corrections,
     corrections_api,
     corrections_pages,
+    corrections_reads,
     gateway_api,
     grants,
     pages,
@@ -101,5 +102,5 @@ subsystem = Subsystem(
     labels=[CORRECTION_LABELS],
     seed=seed,
     depends_on=("platform", "catalog", "integration"),
-    home_cards=[cards.home_cards],
+    home_cards=[cards.home_cards, corrections_reads.home_cards],
 )
