@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from tests.conftest import TEST_NOW
 from tests.exchange.helpers import people
+from tests.figures import figures_on, mismatches
 
 from zhixian import clock
 from zhixian.exchange import corrections
@@ -220,13 +221,20 @@ def test_pages_show_both_sides_lists_and_the_statistics_figures_open_their_lists
     assert NEW_ADDRESS in page
     assert "提出异议" in page
     assert "待我答复" in provider.get("/exchange/corrections?box=todo", headers=HTML).text
-    stats = hub.get("/exchange/statistics", headers=HTML).text
-    import re
-    from html import unescape
+    for client, path in ((hub, "/exchange/statistics"), (provider, "/")):
+        page = client.get(path, headers=HTML).text
+        checked, problems = mismatches(path, page, _fetch(client))
+        assert not problems, "\n".join(problems)
+        assert checked >= 2
+    stats = {f.href: f.value for f in figures_on(hub.get("/exchange/statistics", headers=HTML).text)}
+    assert stats["/exchange/corrections?box=all&status=open"] >= 1
+    cards = {f.href: f.value for f in figures_on(provider.get("/", headers=HTML).text)}
+    assert cards["/exchange/corrections?box=todo"] >= 1
 
-    figures = re.findall(r'href="(/exchange/corrections[^"]+)" data-figure="(\d+)"', stats)
-    assert len(figures) == 2
-    assert int(figures[0][1]) >= 1
-    for href, value in figures:
-        listed = hub.get(unescape(href), headers=HTML).text
-        assert f'data-total="{value}"' in listed, href
+
+def _fetch(client):
+    def fetch(url: str) -> tuple[int, str]:
+        resp = client.get(url, headers=HTML)
+        return resp.status_code, resp.text
+
+    return fetch
