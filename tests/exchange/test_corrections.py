@@ -204,6 +204,16 @@ def test_bad_input_is_refused_in_chinese_naming_the_field(mzj, as_user, db, node
 def test_pages_show_both_sides_lists_and_the_statistics_figures_open_their_lists(mzj, as_user, db, node) -> None:
     call_id, [(_, idn)] = _received(mzj, db, node)
     consumer, provider, hub = as_user("mzj_officer"), as_user("gaj_officer"), as_user("datahub")
+    # the consumer starts from its call list: the call offers the form, which lists the items it returned
+    calls = consumer.get("/exchange/calls", headers=HTML).text
+    assert f'href="/exchange/corrections/new?call_id={call_id}"' in calls
+    start = consumer.get(f"/exchange/corrections/new?call_id={call_id}", headers=HTML)
+    assert start.status_code == 200
+    assert 'name="value_address"' in start.text
+    assert 'name="value_id_number"' not in start.text  # the key is not correctable
+    foreign = as_user("zjj_officer").get(f"/exchange/corrections/new?call_id={call_id}", headers=HTML).text
+    assert 'id="f-call_id-error"' in foreign
+    assert 'name="value_address"' not in foreign
     form = {"csrf_token": consumer.headers["X-CSRF-Token"], "call_id": str(call_id), "key": idn, "evidence": ""}
     refused = consumer.post("/exchange/corrections/new", data={**form, "value_address": NEW_ADDRESS}, headers=HTML)
     assert refused.status_code == 422
