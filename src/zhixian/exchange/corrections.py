@@ -171,7 +171,8 @@ def submit(
 ) -> Correction:
     actor.require("exchange.request")
     call = _call(session, actor, data.call_id)
-    assert call.resource_id is not None
+    assert call.resource_id is not None  # _call checked both
+    assert call.consumer_department_id is not None
     source = sources.load(session, call.resource_id)
     if source is None or not source.key_field:
         raise _missing("该调用的目录资源已不存在", "call_id")
@@ -201,7 +202,7 @@ def submit(
         county_code=settings.county_code,
         where="values",
     )
-    _no_duplicate(session, actor, source.kind, entity_id, list(data.values))
+    _no_duplicate(session, call.consumer_department_id, source.kind, entity_id, list(data.values))
     kinds = sources.static_kinds(source)
     now = utcnow()
     corr = Correction(
@@ -210,7 +211,7 @@ def submit(
         resource_code=source.code,
         resource_name=source.name,
         provider_department_id=source.department_id,
-        consumer_department_id=actor.department_id,
+        consumer_department_id=call.consumer_department_id,  # the unit whose application received it
         entity=source.kind,
         entity_id=entity_id,
         record_label=masking.mask_value(kinds.get(source.key_field, "plain"), key)[:200],
@@ -228,10 +229,10 @@ def submit(
     return corr
 
 
-def _no_duplicate(session: Session, actor: Actor, entity: str, entity_id: int, items: list[str]) -> None:
+def _no_duplicate(session: Session, consumer_id: int | None, entity: str, entity_id: int, items: list[str]) -> None:
     open_rows = session.execute(
         select(Correction.id, Correction.items).where(
-            Correction.consumer_department_id == actor.department_id,
+            Correction.consumer_department_id == consumer_id,
             Correction.entity == entity,
             Correction.entity_id == entity_id,
             Correction.status == "open",
