@@ -190,6 +190,7 @@ def test_bad_input_is_refused_in_chinese_naming_the_field(mzj, as_user, db, node
         ({"values": {}}, "values"),
         ({"values": {"birth_date": "2026-13-45"}}, "values.birth_date"),
         ({"values": {"id_number": idn}}, "values.id_number"),
+        ({"values": {"address": "长" * 300}}, "values.address"),  # longer than the base database holds
         ({"key": "12345"}, "key"),
         ({"call_id": "abc"}, "call_id"),
     ]

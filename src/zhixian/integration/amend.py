@@ -75,10 +75,25 @@ def check_amendment(
         county_code=county_code,
     )
     clean, errors = checker.check(dict(values))
+    errors += _too_long(entity, clean, names)
     if errors:
         found = [FieldError(e["message"], field=f"{where}.{e['field']}") for e in errors]
         raise Invalid("；".join(e.message for e in found), found)
     return clean
+
+
+def _too_long(entity: str, clean: Mapping[str, Any], names: Mapping[str, str]) -> list[dict[str, str]]:
+    """A base-database column holds only so much (the catalogue item may not say): refused, not truncated."""
+    if entity not in _SPECS:
+        return []
+    columns = _SPECS[entity].model.__table__.c
+    out = []
+    for name, value in clean.items():
+        column = columns.get("phone_masked" if name == "phone" else name)
+        limit = getattr(column.type, "length", None) if column is not None else None
+        if limit and isinstance(value, str) and len(value) > limit:
+            out.append({"field": name, "message": f"“{names.get(name, name)}”长度超过 {limit} 个字符"})
+    return out
 
 
 def _row(session: Session, entity: str, entity_id: int) -> Record | Person | LegalPerson | None:
