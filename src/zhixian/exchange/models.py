@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhixian.clock import utcnow
@@ -280,3 +280,55 @@ class Delivery(Base):
         Index("ix_exchange_delivery_subscription_number", "subscription_id", "number", unique=True),
         Index("ix_exchange_delivery_due", "status", "next_attempt_at"),
     )
+
+
+class Correction(Base):
+    """数据异议: a consumer department objects to items of a record it received in a gateway call; the
+    provider answers within a limit (accepting corrects the record through integration, with history)."""
+
+    __tablename__ = "exchange_correction"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(BigId, ForeignKey("exchange_call.id"), index=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("catalog_resource.id"), index=True)
+    resource_code: Mapped[str] = mapped_column(String(40))
+    resource_name: Mapped[str] = mapped_column(String(200))
+    provider_department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    consumer_department_id: Mapped[int] = mapped_column(ForeignKey("department.id"), index=True)
+    entity: Mapped[str] = mapped_column(String(8))  # person legal record
+    entity_id: Mapped[int] = mapped_column(BigId)
+    record_label: Mapped[str] = mapped_column(String(200), default="")  # the key as shown masked
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # what the consumer believes is right, SM4-encrypted JSON (it may be personal data)
+    proposed_enc: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(12), index=True)  # open accepted rejected
+    stage_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    remind_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    answer: Mapped[str] = mapped_column(String(1000), default="")  # the rejection's reason or the acceptance's note
+    changed_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    decided_by: Mapped[str] = mapped_column(String(64), default="")
+    decided_at: Mapped[datetime | None]
+    on_time: Mapped[bool | None]
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_exchange_correction_status_due", "status", "due_at"),)
+
+
+class CorrectionEvent(Base):
+    """One step of a correction, shown as its timeline (and audited with the same facts)."""
+
+    __tablename__ = "exchange_correction_event"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    correction_id: Mapped[int] = mapped_column(ForeignKey("exchange_correction.id"), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    action: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str] = mapped_column(String(64), default="")
+    department_id: Mapped[int | None]
+    note: Mapped[str] = mapped_column(String(1000), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse
 
 from zhixian.errors import DomainError, NotFound
-from zhixian.exchange import docs, reads, requests, sources, usage
+from zhixian.exchange import corrections, docs, reads, requests, sources, usage
 from zhixian.exchange.pages import common
 from zhixian.exchange.settings import CLOCK_SKEW_SECONDS, PAGE_SIZE_MAX
 from zhixian.fields import Moment
@@ -127,7 +127,10 @@ def call_list(
 def statistics_page(request: Request, actor: Stats, session: SessionDep, settings: SettingsDep) -> HTMLResponse:
     stats = usage.statistics(session, actor=actor, settings=settings)
     known = usage.names(session)
-    return render(request, "exchange/statistics.html", actor, **common(s=stats, known=known))
+    figures = corrections.figures(session, actor=actor)
+    return render(
+        request, "exchange/statistics.html", actor, **common(s=stats, known=known, correction_figures=figures)
+    )
 
 
 @router.get("/exchange/person-usage")

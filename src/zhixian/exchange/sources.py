@@ -422,3 +422,11 @@ def unlogged_versions(
         .limit(limit)
     )
     return [(int(i), at, rid) for i, at, rid in session.execute(stmt).all()]
+
+
+def row_by_id(session: Session, source: Source, row_id: int) -> Row | None:
+    """One record of the resource by its id (a correction names the record it is about this way)."""
+    row = session.get(_model(source), row_id)
+    if isinstance(row, Record) and row.resource_id != source.resource_id:
+        return None
+    return row

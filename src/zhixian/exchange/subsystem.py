@@ -10,6 +10,10 @@ from zhixian.exchange import (
     api,
     cards,
     cli,
+    corrections,
+    corrections_api,
+    corrections_pages,
+    corrections_reads,
     gateway_api,
     grants,
     pages,
@@ -21,6 +25,7 @@ from zhixian.exchange import (
 )
 from zhixian.exchange.demo import seed
 from zhixian.exchange.labels import LABELS
+from zhixian.exchange.labels_corrections import LABELS as CORRECTION_LABELS
 from zhixian.exchange.labels_feed import LABELS as FEED_LABELS
 from zhixian.exchange.settings import SETTINGS
 from zhixian.exchange.settings_feed import SETTINGS as FEED_SETTINGS
@@ -33,9 +38,10 @@ api_router = APIRouter()
 api_router.include_router(api.router)
 api_router.include_router(gateway_api.router)
 api_router.include_router(subscriptions_api.router)
+api_router.include_router(corrections_api.router)
 
 page_router = APIRouter()
-for _area in (pages, pages_admin, pages_usage, pages_subscriptions):
+for _area in (pages, pages_admin, pages_usage, pages_subscriptions, corrections_pages):
     page_router.include_router(_area.router)
 
 # base-database pages and APIs (integration) honour sharing grants through the one access decision
@@ -92,6 +98,7 @@ subsystem = Subsystem(
         MenuItem("应用与密钥", "/exchange/apps", "exchange.view", "数据共享"),
         MenuItem("变更订阅", "/exchange/subscriptions", "exchange.view", "数据共享"),
         MenuItem("数据使用情况", "/exchange/usage", "exchange.view", "数据共享"),
+        MenuItem("数据异议", "/exchange/corrections", "exchange.view", "数据共享"),
         MenuItem("共享统计", "/exchange/statistics", "exchange.stats", "数据共享"),
         MenuItem("个人数据使用查询", "/exchange/person-usage", "exchange.usage.person", "数据共享"),
     ],
@@ -101,10 +108,11 @@ subsystem = Subsystem(
         Job("exchange.purge", tasks.purge, 900),
         Job("exchange.feed", tasks.feed_sweep, 30),
         Job("exchange.deliver", tasks.deliver, 5),
+        Job("exchange.correction_deadlines", tasks.correction_deadlines, 300),
     ],
-    settings=[*SETTINGS, *FEED_SETTINGS],
-    labels=[LABELS, FEED_LABELS],
+    settings=[*SETTINGS, *FEED_SETTINGS, *corrections.SETTINGS],
+    labels=[LABELS, FEED_LABELS, CORRECTION_LABELS],
     seed=seed,
     depends_on=("platform", "catalog", "integration"),
-    home_cards=[cards.home_cards],
+    home_cards=[cards.home_cards, corrections_reads.home_cards],
 )

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from zhixian.clock import local_today, utcnow
-from zhixian.exchange import feed, grants, limits, outbox, requests
+from zhixian.exchange import corrections, feed, grants, limits, outbox, requests
 from zhixian.exchange.settings_feed import MAX_PENDING, RETRY_BASE, RETRY_CAP, WEBHOOK_TIMEOUT
 from zhixian.platform import outbound
 
@@ -74,3 +74,9 @@ def deliver(
                 )
             done["delivered" if ok else "failed"] += 1
     return done
+
+
+def correction_deadlines(node: Any) -> dict[str, int]:
+    """Every few minutes: remind providers of 数据异议 near their deadline, escalate the late ones."""
+    with node.db.transaction() as session:
+        return corrections.deadlines(session, now=utcnow())

@@ -31,6 +31,7 @@ LABELS = Labels(
         "integration.record.read": "查看部门数据记录",
         "integration.run.changes": "查看批次变更",
         "integration.source.delete": "删除数据源",
+        "integration.record.amend": "更正记录（数据异议）",
     },
     object_types={
         "integration_source": "数据源",

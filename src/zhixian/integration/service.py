@@ -18,7 +18,7 @@ from zhixian.catalog.models import Resource
 from zhixian.clock import utcnow
 from zhixian.db import outside_gate
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
-from zhixian.integration import pipeline, rules, schedule, worker
+from zhixian.integration import amend, pipeline, rules, schedule, worker
 from zhixian.integration.connectors import Opened, remote
 from zhixian.integration.models import Mapping, Run, Source
 from zhixian.integration.schemas import (
@@ -34,6 +34,11 @@ from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import Department
 from zhixian.settings import Settings
+
+# a record corrected by its responsible department outside a load (exchange: an accepted 数据异议)
+Amended = amend.Amended
+amend_record = amend.amend_record
+check_amendment = amend.check_amendment
 
 
 def source_scope(actor: Actor) -> ColumnElement[bool]:
