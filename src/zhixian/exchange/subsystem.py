@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import typer
 from fastapi import APIRouter
 
 from zhixian.exchange import api, cards, gateway_api, grants, pages, pages_admin, pages_usage, tasks
 from zhixian.exchange.demo import seed
+from zhixian.exchange.federation import api as federation_api
+from zhixian.exchange.federation import cli as federation_cli
+from zhixian.exchange.federation import pages as federation_pages
+from zhixian.exchange.federation import tasks as federation_tasks
+from zhixian.exchange.federation.labels import LABELS as FEDERATION_LABELS
 from zhixian.integration import access
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -16,10 +22,14 @@ _HERE = Path(__file__).parent
 api_router = APIRouter()
 api_router.include_router(api.router)
 api_router.include_router(gateway_api.router)
+api_router.include_router(federation_api.router)
 
 page_router = APIRouter()
-for _area in (pages, pages_admin, pages_usage):
+for _area in (pages, pages_admin, pages_usage, federation_pages):
     page_router.include_router(_area.router)
+
+cli = typer.Typer(help="数据共享", no_args_is_help=True)
+cli.add_typer(federation_cli.app, name="federation")
 
 # base-database pages and APIs (integration) honour sharing grants through the one access decision
 access.register_grant(grants.base_read)
@@ -76,9 +86,16 @@ subsystem = Subsystem(
         MenuItem("数据使用情况", "/exchange/usage", "exchange.view", "数据共享"),
         MenuItem("共享统计", "/exchange/statistics", "exchange.stats", "数据共享"),
         MenuItem("个人数据使用查询", "/exchange/person-usage", "exchange.usage.person", "数据共享"),
+        MenuItem("节点联邦", "/exchange/federation", "exchange.authority", "数据共享"),
     ],
-    jobs=[Job("exchange.deadlines", tasks.deadlines, 300), Job("exchange.purge", tasks.purge, 900)],
+    cli=cli,
+    jobs=[
+        Job("exchange.deadlines", tasks.deadlines, 300),
+        Job("exchange.purge", tasks.purge, 900),
+        Job("exchange.federation.deliver", federation_tasks.deliver, 30),
+    ],
     seed=seed,
     depends_on=("platform", "catalog", "integration"),
     home_cards=[cards.home_cards],
+    labels=[FEDERATION_LABELS],
 )
