@@ -61,6 +61,13 @@ def keygen(
 
 
 @app.command()
+def identity() -> None:
+    """打印本节点标识和公钥指纹（一行，以空格分隔；供脚本和核对使用）。"""
+    key = _key(_node())
+    typer.echo(f"{key.node_id} {key.fingerprint}")
+
+
+@app.command()
 def register(
     url: Annotated[str, typer.Option(help="上级节点地址，如 https://city.example.gov.cn")],
     self_url: Annotated[str, typer.Option(help="本节点供上级回送消息的地址")],
