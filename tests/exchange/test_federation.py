@@ -19,14 +19,16 @@ from datetime import timedelta
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from tests.conftest import PASSWORD, Client, dispose_node, make_node
 from tests.exchange.helpers import Gateway
+from typer.testing import CliRunner
 
 from zhixian import clock
 from zhixian.app import Node
-from zhixian.exchange import apps
+from zhixian.exchange import apps, sources
 from zhixian.exchange.federation import catalog_sync, joining, keys, peers, protocol, transport
+from zhixian.exchange.federation import cli as federation_cli
 from zhixian.exchange.federation.models import FedGrant, FedRequest, Message, Peer, RemoteResource
 from zhixian.exchange.schemas import ApplicationIn
 from zhixian.platform.actor import Actor
@@ -287,8 +289,6 @@ def test_county_request_is_decided_by_the_city_and_a_county_call_is_answered(nod
         grant_id = grant.id
     # a county department's application calls the city's resource through its own node
     with city.node.db.transaction() as s:
-        from zhixian.exchange import sources
-
         _, legal = sources.sample_keys(s, city.node.cipher, 4)
     client_id, secret = _county_app(county)
     gateway = Gateway(county.url, client_id, secret)
@@ -326,6 +326,62 @@ def test_county_request_is_decided_by_the_city_and_a_county_call_is_answered(nod
     with city.node.db.transaction() as s:
         served = s.execute(select(Message).where(Message.type == "gateway.call", Message.direction == "in")).scalars()
         assert [m.result for m in served] == ["accepted", "refused"]
+
+
+def _app_of(county: Live, department: str, name: str) -> Gateway:
+    with county.node.db.transaction() as s:
+        dept = s.execute(select(Department).where(Department.code == department)).scalar_one()
+        actor = Actor(0, "tester", "测试", dept.id, dept.path, dept.name, frozenset({"exchange.request"}))
+        app, secret = apps.create_application(
+            s, actor=actor, cipher=county.node.cipher, settings=county.node.settings, data=ApplicationIn(name=name)
+        )
+        return Gateway(county.url, app.client_id, secret)
+
+
+def test_city_grants_every_county_department_directly_and_revokes(nodes: tuple[Live, Live]) -> None:
+    county, city = nodes
+    with city.node.db.transaction() as s:
+        county_peer = peers.by_node(s, "zx-330421")
+        assert county_peer is not None
+        peer_id = county_peer.id
+        _, legal = sources.sample_keys(s, city.node.cipher, 2)
+        company = s.execute(text("SELECT name FROM integration_legal_person WHERE uscc = :u"), {"u": legal[0]})
+        company_name = company.scalar_one()
+    until = (clock.local_today() + timedelta(days=30)).isoformat()
+    terms = {"peer_id": peer_id, "resource_code": LEGAL, "operations": ["verify"], "purpose": "企业名称核验"}
+    with city.user("datahub") as hub:
+        bad = hub.post(f"{FED}/grants", json={**terms, "items": ["nope"], "valid_until": until})
+        assert bad.status_code == 422
+        assert "没有信息项" in bad.json()["detail"]
+        made = hub.post(f"{FED}/grants", json={**terms, "items": ["uscc", "name"], "valid_until": until})
+        assert made.status_code == 201, made.text
+        given = made.json()["id"]
+    with city.user("gaj_officer") as officer:
+        assert officer.post(f"{FED}/grants", json={**terms, "items": ["uscc"], "valid_until": until}).status_code == 403
+    with county.node.db.transaction() as s:
+        copy = s.execute(select(FedGrant).where(FedGrant.direction == "received", FedGrant.remote_id == given))
+        received = copy.scalar_one()
+        assert received.department_code == ""
+        assert received.status == "active"
+        grant_id = received.id
+    # any county department may use it: 住建局's application verifies a company name
+    gateway = _app_of(county, "zjj", "企业核验")
+    try:
+        body = {"key": legal[0], "name": company_name}
+        answer = gateway.signed("POST", f"{FED}/gateway/{grant_id}/verify", body)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["match"] is True
+        wrong = gateway.signed("POST", f"{FED}/gateway/{grant_id}/verify", {**body, "name": "另一家公司"})
+        assert wrong.json()["match"] is False
+        with city.user("datahub") as hub:
+            assert hub.post(f"{FED}/grants/{given}/revoke").json()["status"] == "revoked"
+        with county.node.db.transaction() as s:
+            assert s.get(FedGrant, grant_id).status == "revoked"
+        after = gateway.signed("POST", f"{FED}/gateway/{grant_id}/verify", body)
+        assert after.status_code == 403
+        assert "已撤销" in after.json()["detail"]
+    finally:
+        gateway.close()
 
 
 def _send(city: Live, body: bytes, headers: dict[str, str]) -> httpx.Response:
@@ -385,12 +441,26 @@ def test_a_city_that_is_down_gets_its_messages_later(nodes: tuple[Live, Live]) -
                 json={"resource_code": LEGAL, "items": ["uscc", "name"], "purpose": "停机时提交", "period_end": until},
             )
             assert asked.status_code == 201, asked.text
+        # a department sees only its own forwarded requests
+        with county.user("zjj_officer") as other:
+            assert other.get(f"{FED}/requests").json() == []
         queued = _last_out(county, "request.submit")
         assert queued.result == "queued"
         assert "无法连接" in queued.note
         assert "已排队" in queued.note
         assert _deliver(county) == 0  # still down: still queued, tried once more
         assert _last_out(county, "request.submit").attempts == 2
+        # a data call is answered now or not at all: a clear 503, nothing queued
+        with county.node.db.transaction() as s:
+            grant_id = s.execute(select(FedGrant.id).where(FedGrant.department_code == "gaj")).scalar_one()
+        gateway = _app_of(county, "gaj", "停机时调用")
+        try:
+            down = gateway.signed("POST", f"{FED}/gateway/{grant_id}/lookup", {"key": "91330402MA00000000"})
+        finally:
+            gateway.close()
+        assert down.status_code == 503
+        assert "暂时无法连接" in down.json()["detail"]
+        assert _last_out(county, "gateway.call").result == "failed"
     finally:
         city.start()
     assert _deliver(county) == 1
@@ -403,3 +473,37 @@ def test_a_city_that_is_down_gets_its_messages_later(nodes: tuple[Live, Live]) -
         assert arrived.remote_id == asked.json()["id"]
     with county.node.db.transaction() as s:
         assert s.execute(select(Peer).where(Peer.role == "upstream")).scalar_one().status == "active"
+
+
+def _cli(live: Live, *args: str) -> tuple[int, str, str]:
+    settings = live.node.settings
+    env = {
+        "ZHIXIAN_DATA_DIR": str(settings.data_dir),
+        "ZHIXIAN_DATABASE_URL": "",
+        "ZHIXIAN_COUNTY_CODE": settings.county_code,
+        "ZHIXIAN_COUNTY_NAME": settings.county_name,
+        "ZHIXIAN_OUTBOUND_ALLOW_NETWORKS": "127.0.0.0/8",
+    }
+    result = CliRunner().invoke(federation_cli.app, list(args), env=env, catch_exceptions=False)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_command_line_shows_the_node_and_refuses_what_it_cannot_do(nodes: tuple[Live, Live]) -> None:
+    county, city = nodes
+    code, out, _ = _cli(county, "identity")
+    assert code == 0
+    assert out.strip() == f"zx-330421 {county.key.fingerprint}"
+    code, out, _ = _cli(county, "status")
+    assert code == 0
+    assert "上级 zx-3304" in out
+    assert "已生效" in out
+    assert "排队中的消息 0 条" in out
+    code, out, _ = _cli(county, "publish")
+    assert code == 0
+    assert "没有变化" in out
+    code, _, err = _cli(county, "keygen")
+    assert code == 1
+    assert "--force" in err
+    code, _, err = _cli(city, "approve", "zx-nowhere")
+    assert code == 1
+    assert "没有登记节点" in err

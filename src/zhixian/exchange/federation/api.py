@@ -120,9 +120,8 @@ def receive(request: Request, session: SessionDep, key: KeyDep, body: RawBody) -
     dependencies=[Public],
     summary="本县应用调用上级节点授权的资源（应用 HMAC-SM3 签名，由本节点转发并签名）",
 )
-def forward(
-    request: Request, session: SessionDep, key: KeyDep, grant_id: IdPath, operation: str, body: RawBody
-) -> JSONResponse:
+def forward(request: Request, session: SessionDep, grant_id: IdPath, operation: str, body: RawBody) -> JSONResponse:
+    key = node_key(request)  # after the path is checked: a bad id is a 422 whether or not a key exists
     answer = calls.forward(
         session,
         settings=request.app.state.settings,
@@ -169,7 +168,8 @@ class PublishIn(BaseModel):
 
 
 @router.post("/publish", summary="向节点发布本节点目录（增量）")
-def publish(request: Request, actor: Authority, session: SessionDep, key: KeyDep, data: PublishIn) -> dict[str, Any]:
+def publish(request: Request, actor: Authority, session: SessionDep, data: PublishIn) -> dict[str, Any]:
+    key = node_key(request)
     peer = peers.get_peer(session, data.peer_id) if data.peer_id else peers.upstream(session)
     message = catalog_sync.publish(session, key=key, peer=peer, full=data.full)
     if message is None:
@@ -186,7 +186,8 @@ def remote(_: Viewer, session: SessionDep) -> list[RemoteResourceRead]:
 
 
 @router.post("/requests", summary="申请其他节点的资源（转发到对方节点决定）", status_code=201)
-def submit(request: Request, actor: Requester, session: SessionDep, key: KeyDep, data: FedRequestIn) -> FedRequestRead:
+def submit(request: Request, actor: Requester, session: SessionDep, data: FedRequestIn) -> FedRequestRead:
+    key = node_key(request)
     row = sharing.submit(session, actor=actor, key=key, data=data)
     row_id, peer_id = row.id, row.peer_id
     _deliver(request, session, key, peer_id)
@@ -200,15 +201,17 @@ def list_requests(actor: Viewer, session: SessionDep) -> list[FedRequestRead]:
 
 @router.post("/requests/{request_id}/decide", summary="决定其他节点转发来的申请")
 def decide(
-    request: Request, actor: Authority, session: SessionDep, key: KeyDep, request_id: IdPath, data: DecideIn
+    request: Request, actor: Authority, session: SessionDep, request_id: IdPath, data: DecideIn
 ) -> FedRequestRead:
+    key = node_key(request)
     row = sharing.decide(session, actor=actor, key=key, request_id=request_id, data=data)
     _deliver(request, session, key, row.peer_id)
     return FedRequestRead.model_validate(session.get(type(row), request_id))
 
 
 @router.post("/grants", summary="直接给其他节点的联邦授权（数据回流）", status_code=201)
-def grant(request: Request, actor: Authority, session: SessionDep, key: KeyDep, data: FedGrantIn) -> FedGrantRead:
+def grant(request: Request, actor: Authority, session: SessionDep, data: FedGrantIn) -> FedGrantRead:
+    key = node_key(request)
     row = sharing.grant(session, actor=actor, key=key, data=data)
     row_id = row.id
     _deliver(request, session, key, data.peer_id)
@@ -216,9 +219,8 @@ def grant(request: Request, actor: Authority, session: SessionDep, key: KeyDep, 
 
 
 @router.post("/grants/{grant_id}/revoke", summary="撤销给其他节点的联邦授权")
-def revoke_grant(
-    request: Request, actor: Authority, session: SessionDep, key: KeyDep, grant_id: IdPath
-) -> FedGrantRead:
+def revoke_grant(request: Request, actor: Authority, session: SessionDep, grant_id: IdPath) -> FedGrantRead:
+    key = node_key(request)
     row = sharing.revoke_grant(session, actor=actor, key=key, grant_id=grant_id)
     _deliver(request, session, key, row.peer_id)
     return FedGrantRead.model_validate(session.get(type(row), grant_id))
@@ -235,7 +237,8 @@ def messages(_: Authority, session: SessionDep) -> list[MessageRead]:
 
 
 @router.post("/deliver", summary="立即重试排队中的消息")
-def deliver(request: Request, _: Authority, session: SessionDep, key: KeyDep) -> dict[str, Any]:
+def deliver(request: Request, _: Authority, session: SessionDep) -> dict[str, Any]:
+    key = node_key(request)
     db, settings = request.app.state.db, request.app.state.settings
     sent = outside_gate(session, lambda: transport.deliver(db, settings=settings, key=key, force=True))
     return {"delivered": sent, **transport.queue_state(session)}

@@ -49,14 +49,18 @@ def problem(exc: DomainError) -> dict[str, Any]:
 
 
 def _handled_before(session: Session, peer: Peer, message_id: str) -> Message | None:
-    return session.execute(
-        select(Message).where(
-            Message.peer_id == peer.id,
-            Message.direction == "in",
-            Message.message_id == message_id,
-            Message.result == "accepted",
+    return (
+        session.execute(
+            select(Message).where(
+                Message.peer_id == peer.id,
+                Message.direction == "in",
+                Message.message_id == message_id,
+                Message.result == "accepted",
+            )
         )
-    ).scalar_one_or_none()
+        .scalars()
+        .first()
+    )
 
 
 def receive(
@@ -78,7 +82,9 @@ def receive(
         type_ = data["type"]
         if type_ in protocol.QUEUED_TYPES and _handled_before(session, peer, data["id"]) is not None:
             result: dict[str, Any] = {"note": "重复送达的消息，已处理过，未再处理", "duplicate": True}
-        else:
+        elif type_ in protocol.DIRECT_TYPES:  # a call records its own refusal (audit) before raising
+            result = _handlers(settings, cipher)[type_](session, peer, data["payload"])
+        else:  # a message that fails half-way leaves nothing behind
             with session.begin_nested():
                 result = _handlers(settings, cipher)[type_](session, peer, data["payload"])
         peers.log_incoming(

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from zhixian.clock import utcnow
 from zhixian.errors import Conflict, DomainError, Invalid, NotFound, NotPermitted
 from zhixian.exchange import limits
 from zhixian.exchange.federation import keys, protocol
@@ -205,10 +206,7 @@ def approve(session: Session, *, actor: Actor, peer_id: int, fingerprint: str = 
         raise Invalid(f"核对的指纹与该节点登记的公钥指纹 {peer.fingerprint} 不一致，未批准", field="fingerprint")
     if peer.status == "active":
         return peer
-    peer.status, peer.approved_by = "active", actor.username
-    from zhixian.clock import utcnow
-
-    peer.approved_at = utcnow()
+    peer.status, peer.approved_by, peer.approved_at = "active", actor.username, utcnow()
     _audit(session, actor, "exchange.federation.approve", peer)
     return peer
 
@@ -255,6 +253,4 @@ def recent_messages(session: Session, *, limit: int = 200, offset: int = 0) -> l
 
 
 def message_count(session: Session) -> int:
-    from sqlalchemy import func
-
     return int(session.execute(select(func.count()).select_from(Message)).scalar_one())

@@ -144,7 +144,7 @@ def deliver(
         query = (
             select(Message, Peer)
             .join(Peer, Peer.id == Message.peer_id)
-            .where(Message.direction == "out", Message.result == "queued")
+            .where(Message.direction == "out", Message.result == "queued", Peer.status != "revoked")
         )
         if peer_id is not None:
             query = query.where(Message.peer_id == peer_id)
