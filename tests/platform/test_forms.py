@@ -115,6 +115,7 @@ def test_no_template_or_script_styles_inline() -> None:
 
 # known debt: exchange and perception forms were merged after this check and still draw raw fields (issues 10, 11)
 KNOWN_DEBT = {"exchange", "perception"}
+PAID = {"federation.html"}  # templates of the debt's packages that already use the macros, and are checked
 
 
 def test_every_form_field_in_every_template_is_drawn_by_the_form_macros() -> None:
@@ -123,7 +124,7 @@ def test_every_form_field_in_every_template_is_drawn_by_the_form_macros() -> Non
     tag = re.compile(r"<(input|select|textarea)\b[^>]*>", re.I)
     offenders = []
     for path in TEMPLATES:
-        if path.name == "_forms.html" or any(part in KNOWN_DEBT for part in path.parts):
+        if path.name == "_forms.html" or (any(part in KNOWN_DEBT for part in path.parts) and path.name not in PAID):
             continue
         text = path.read_text()
         for form in re.findall(r"<form\b.*?</form>", text, re.S):

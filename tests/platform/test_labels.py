@@ -21,6 +21,7 @@ from zhixian.web.templating import label_book
 SRC = Path(__file__).resolve().parents[2] / "src" / "zhixian"
 # known debt: exchange and perception were merged after this check and still write unnamed codes (issues 10, 11)
 KNOWN_DEBT = ("exchange/", "perception/")
+PAID = ("exchange/federation/",)  # parts of the debt that are named already, and checked
 DOTTED = re.compile(r"[a-z]+(\.[a-z_]+)+")
 
 
@@ -53,7 +54,7 @@ def _written() -> Iterator[tuple[str, str, str, str]]:
     """(kind, code, owner action, where) for every action, object type and detail key in the source."""
     for path in sorted(SRC.rglob("*.py")):
         where = str(path.relative_to(SRC))
-        if where.startswith(KNOWN_DEBT):
+        if where.startswith(KNOWN_DEBT) and not where.startswith(PAID):
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

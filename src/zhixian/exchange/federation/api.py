@@ -43,10 +43,12 @@ Authority = Annotated[Actor, Depends(Require("exchange.authority"))]
 
 
 def node_key(request: Request) -> keys.NodeKey:
+    """This node's key, made on first use (as the platform's other keys are) when ``keygen`` was not run."""
+    settings = request.app.state.settings
     try:
-        return keys.load(request.app.state.settings.data_dir)
+        return keys.of(settings)
     except keys.KeyMissing as exc:
-        raise DomainError(str(exc), [], 503, "本节点未配置联邦密钥") from None
+        raise DomainError(str(exc), [], 503, "本节点联邦密钥不可用") from None
 
 
 KeyDep = Annotated[keys.NodeKey, Depends(node_key)]
@@ -121,16 +123,20 @@ def receive(request: Request, session: SessionDep, key: KeyDep, body: RawBody) -
     summary="本县应用调用上级节点授权的资源（应用 HMAC-SM3 签名，由本节点转发并签名）",
 )
 def forward(request: Request, session: SessionDep, grant_id: IdPath, operation: str, body: RawBody) -> JSONResponse:
-    key = node_key(request)  # after the path is checked: a bad id is a 422 whether or not a key exists
-    answer = calls.forward(
-        session,
-        settings=request.app.state.settings,
-        cipher=request.app.state.cipher,
-        key=key,
-        incoming=_incoming(request, body),
-        grant_id=grant_id,
-        operation=operation,
-    )
+    key = node_key(request)  # after the path is checked: a bad id is a 422 whatever the key
+    try:
+        answer = calls.forward(
+            session,
+            settings=request.app.state.settings,
+            cipher=request.app.state.cipher,
+            key=key,
+            incoming=_incoming(request, body),
+            grant_id=grant_id,
+            operation=operation,
+        )
+    except DomainError:
+        session.commit()  # the spent nonce and the record of a refused or failed call are kept
+        raise
     return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
 

@@ -12,6 +12,7 @@ and every pinned peer key records its algorithm, so SM2 can be added when a main
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from zhixian.clock import utcnow
 from zhixian.exchange.signing import sm3_hex
+from zhixian.settings import Settings
 
 ALGORITHMS = ("ed25519",)
 NODE_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{2,39}$")
@@ -68,24 +70,53 @@ def fingerprint(algorithm: str, public_key: str) -> str:
 
 
 def generate(data_dir: Path, *, node_id: str, name: str, force: bool = False) -> NodeKey:
-    """A new key pair for this node; an existing one is kept unless ``force`` (peers must then re-pin)."""
+    """A new key pair for this node; an existing one is kept unless ``force`` (peers must then re-pin).
+    Without ``force`` the key file is created exclusively: two workers making it at once make one."""
     if not NODE_ID_RE.match(node_id):
         raise ValueError("节点标识须为 3–40 位小写字母、数字或 -，以字母或数字开头")
     path, meta = key_file(data_dir), meta_file(data_dir)
+    exists = FileExistsError(f"本节点已有密钥 {path}；更换密钥后上级节点须重新核对指纹，确需更换请加 --force")
     if path.exists() and not force:
-        raise FileExistsError(f"本节点已有密钥 {path}；更换密钥后上级节点须重新核对指纹，确需更换请加 --force")
+        raise exists
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    for target, data in ((path, pem), (meta, _meta(node_id, name).encode())):
+    # the description first: a key file is only ever seen with the description that belongs to it
+    _write(meta, _meta(node_id, name).encode(), replace=True)
+    try:
+        _write(path, pem, replace=force)
+    except FileExistsError:
+        raise exists from None
+    return NodeKey(node_id=node_id, name=name, algorithm="ed25519", private=private)
+
+
+def _write(target: Path, data: bytes, *, replace: bool) -> None:
+    if replace:
         tmp = target.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         tmp.replace(target)
-    return NodeKey(node_id=node_id, name=name, algorithm="ed25519", private=private)
+        return
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+
+
+def of(settings: Settings) -> NodeKey:
+    """The node's key; its default id is ``zx-<division code>``, its default name the county's."""
+    return ensure(settings.data_dir, node_id=f"zx-{settings.county_code}", name=settings.county_name)
+
+
+def ensure(data_dir: Path, *, node_id: str, name: str) -> NodeKey:
+    """This node's key, made on first use when no administrator ran ``keygen`` (like the platform's other
+    keys); a node that lost the race to make it reads the one that won."""
+    if not key_file(data_dir).exists():
+        with contextlib.suppress(FileExistsError):
+            generate(data_dir, node_id=node_id, name=name)
+    return load(data_dir)
 
 
 def _meta(node_id: str, name: str) -> str:

@@ -45,7 +45,7 @@ def _page(
     status_code: int = 200,
 ) -> HTMLResponse:
     try:
-        key: keys.NodeKey | None = keys.load(request.app.state.settings.data_dir)
+        key: keys.NodeKey | None = keys.of(request.app.state.settings)
     except keys.KeyMissing:
         key = None
     total = peers.message_count(session)
@@ -104,7 +104,7 @@ def approve(
 @router.post("/exchange/federation/deliver")
 def deliver(request: Request, actor: Authority, session: SessionDep) -> Response:
     try:
-        key = keys.load(request.app.state.settings.data_dir)
+        key = keys.of(request.app.state.settings)
     except keys.KeyMissing as exc:
         return _page(request, actor, session, 1, str(exc), None, 409)
     db, settings = request.app.state.db, request.app.state.settings
@@ -122,7 +122,7 @@ def decide(
     reason: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     try:
-        key = keys.load(request.app.state.settings.data_dir)
+        key = keys.of(request.app.state.settings)
         data = DecideIn(approve=approve == "yes", reason=reason)
         row = sharing.decide(session, actor=actor, key=key, request_id=request_id, data=data)
     except keys.KeyMissing as exc:
