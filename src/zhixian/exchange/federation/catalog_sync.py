@@ -88,8 +88,11 @@ def _clean(raw: Any) -> dict[str, Any]:
 
 def apply(session: Session, *, peer: Peer, payload: dict[str, Any]) -> dict[str, Any]:
     """Stores a peer's batch as remote entries marked with their origin; returns what changed."""
-    entries = [_clean(r) for r in payload.get("resources", []) if r is not None]
-    removed = [str(c) for c in payload.get("removed", [])]
+    raw_entries, raw_removed = payload.get("resources", []), payload.get("removed", [])
+    if not isinstance(raw_entries, list) or not isinstance(raw_removed, list):
+        raise Invalid("目录批次的 resources 和 removed 应为列表")
+    entries = [_clean(r) for r in raw_entries]
+    removed = [str(c) for c in raw_removed]
     known = {
         r.code: r for r in session.execute(select(RemoteResource).where(RemoteResource.peer_id == peer.id)).scalars()
     }

@@ -110,7 +110,9 @@ def receive_decision(session: Session, *, peer: Peer, payload: dict[str, Any]) -
     if status not in ("granted", "refused"):
         raise Invalid("决定结果应为 granted 或 refused")
     row.status, row.reason = status, str(payload.get("reason", ""))[:1000]
-    row.remote_id, row.decided_by = payload.get("remote_id"), str(payload.get("decided_by", ""))[:64]
+    remote_id = payload.get("remote_id")
+    row.remote_id = remote_id if isinstance(remote_id, int) else None
+    row.decided_by = str(payload.get("decided_by", ""))[:64]
     if isinstance(payload.get("grant"), dict):
         receive_grant(session, peer=peer, payload=payload["grant"], request_id=row.id)
     _peer_audit(session, peer, "exchange.federation.decided", "exchange_fed_request", row.id, status=status)
@@ -120,9 +122,12 @@ def receive_decision(session: Session, *, peer: Peer, payload: dict[str, Any]) -
 def receive_grant(
     session: Session, *, peer: Peer, payload: dict[str, Any], request_id: int | None = None
 ) -> dict[str, Any]:
-    remote_id = payload.get("grant_id")
-    if not isinstance(remote_id, int):
-        raise Invalid("授权缺少编号 grant_id")
+    remote_id, code = payload.get("grant_id"), payload.get("resource_code")
+    if not isinstance(remote_id, int) or not isinstance(code, str) or not code:
+        raise Invalid("授权缺少编号 grant_id 或资源代码 resource_code")
+    items, operations = payload.get("items", []), payload.get("operations", [])
+    if not isinstance(items, list) or not isinstance(operations, list):
+        raise Invalid("授权的信息项或调用方式格式不正确")
     row = session.execute(
         select(FedGrant).where(
             FedGrant.direction == "received", FedGrant.peer_id == peer.id, FedGrant.remote_id == remote_id
@@ -136,11 +141,12 @@ def receive_grant(
     except ValueError:
         raise Invalid("授权截止日期格式不正确") from None
     row.resource_code, row.resource_name = (
-        str(payload["resource_code"])[:40],
+        code[:40],
         str(payload.get("resource_name", ""))[:200],
     )
     row.department_code = str(payload.get("department_code", ""))[:32]
-    row.items, row.operations = list(payload.get("items", [])), list(payload.get("operations", []))
+    row.items = [str(i) for i in items][:200]
+    row.operations = [str(o) for o in operations if o in ("lookup", "query", "verify")]
     row.purpose, row.status = str(payload.get("purpose", ""))[:500], str(payload.get("status", "active"))[:12]
     session.flush()
     return {"note": f"授权 {remote_id}（{row.resource_name}）已{STATUS_NAMES.get(row.status, row.status)}"}
