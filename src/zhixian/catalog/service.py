@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
@@ -114,6 +114,15 @@ def get_editable_resource(session: Session, *, actor: Actor, resource_id: int) -
 
 def resource_by_code(session: Session, code: str) -> Resource | None:
     return session.execute(select(Resource).where(Resource.code == code)).scalar_one_or_none()
+
+
+def changed_since(session: Session, since: datetime | None) -> list[Resource]:
+    """Resources (with items) whose entry changed after ``since`` (all when None), oldest change first:
+    what a federated node publishes upward as its catalogue's increment."""
+    stmt = select(Resource).options(selectinload(Resource.items)).order_by(Resource.updated_at, Resource.id)
+    if since is not None:
+        stmt = stmt.where(Resource.updated_at > since)
+    return list(session.execute(stmt).scalars())
 
 
 def resource_read(session: Session, row: Resource) -> ResourceRead:

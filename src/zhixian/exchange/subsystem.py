@@ -24,6 +24,11 @@ from zhixian.exchange import (
     tasks,
 )
 from zhixian.exchange.demo import seed
+from zhixian.exchange.federation import api as federation_api
+from zhixian.exchange.federation import cli as federation_cli
+from zhixian.exchange.federation import pages as federation_pages
+from zhixian.exchange.federation import tasks as federation_tasks
+from zhixian.exchange.federation.labels import LABELS as FEDERATION_LABELS
 from zhixian.exchange.labels import LABELS
 from zhixian.exchange.labels_corrections import LABELS as CORRECTION_LABELS
 from zhixian.exchange.labels_feed import LABELS as FEED_LABELS
@@ -39,10 +44,13 @@ api_router.include_router(api.router)
 api_router.include_router(gateway_api.router)
 api_router.include_router(subscriptions_api.router)
 api_router.include_router(corrections_api.router)
+api_router.include_router(federation_api.router)
 
 page_router = APIRouter()
-for _area in (pages, pages_admin, pages_usage, pages_subscriptions, corrections_pages):
+for _area in (pages, pages_admin, pages_usage, pages_subscriptions, corrections_pages, federation_pages):
     page_router.include_router(_area.router)
+
+cli.app.add_typer(federation_cli.app, name="federation")
 
 # base-database pages and APIs (integration) honour sharing grants through the one access decision
 access.register_grant(grants.base_read)
@@ -101,6 +109,7 @@ subsystem = Subsystem(
         MenuItem("数据异议", "/exchange/corrections", "exchange.view", "数据共享"),
         MenuItem("共享统计", "/exchange/statistics", "exchange.stats", "数据共享"),
         MenuItem("个人数据使用查询", "/exchange/person-usage", "exchange.usage.person", "数据共享"),
+        MenuItem("节点联邦", "/exchange/federation", "exchange.authority", "数据共享"),
     ],
     cli=cli.app,
     jobs=[
@@ -109,9 +118,10 @@ subsystem = Subsystem(
         Job("exchange.feed", tasks.feed_sweep, 30),
         Job("exchange.deliver", tasks.deliver, 5),
         Job("exchange.correction_deadlines", tasks.correction_deadlines, 300),
+        Job("exchange.federation.deliver", federation_tasks.deliver, 30),
     ],
     settings=[*SETTINGS, *FEED_SETTINGS, *corrections.SETTINGS],
-    labels=[LABELS, FEED_LABELS, CORRECTION_LABELS],
+    labels=[LABELS, FEED_LABELS, CORRECTION_LABELS, FEDERATION_LABELS],
     seed=seed,
     depends_on=("platform", "catalog", "integration"),
     home_cards=[cards.home_cards, corrections_reads.home_cards],
