@@ -13,10 +13,10 @@ from zhixian.db import outside_gate
 from zhixian.errors import DomainError
 from zhixian.exchange.federation import catalog_sync, keys, peers, sharing, transport
 from zhixian.exchange.federation.schemas import DecideIn
-from zhixian.exchange.pages import problem
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
 from zhixian.web.deps import SessionDep
+from zhixian.web.forms import FormErrors, form_errors
 from zhixian.web.params import IdPath
 from zhixian.web.templating import render
 
@@ -41,7 +41,7 @@ def _page(
     session: SessionDep,
     page: int,
     error: str = "",
-    errors: dict[str, str] | None = None,
+    failed: tuple[str, FormErrors] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
     try:
@@ -71,7 +71,7 @@ def _page(
         status_names=sharing.STATUS_NAMES,
         done=request.query_params.get("done", ""),
         error=error,
-        errors=errors or {},
+        failed=failed,
     )
 
 
@@ -96,8 +96,8 @@ def approve(
         session.rollback()
         if exc.status == 404:
             raise
-        error, fields = problem(exc)
-        return _page(request, actor, session, 1, error, {f"fp{peer_id}-{k}": v for k, v in fields.items()}, 422)
+        errors = form_errors(exc, {"fingerprint": "与对方管理员核对的指纹"}, title="未批准")
+        return _page(request, actor, session, 1, "", (f"fp{peer_id}", errors), 422)
     return RedirectResponse("/exchange/federation?done=approved", status_code=303)
 
 
@@ -131,8 +131,8 @@ def decide(
         session.rollback()
         if isinstance(exc, DomainError) and exc.status == 404:
             raise
-        error, fields = problem(exc)
-        return _page(request, actor, session, 1, error, {f"r{request_id}-{k}": v for k, v in fields.items()}, 422)
+        errors = form_errors(exc, {"reason": "说明"}, title="未作决定")
+        return _page(request, actor, session, 1, "", (f"r{request_id}", errors), 422)
     db, settings, peer_id = request.app.state.db, request.app.state.settings, row.peer_id
     outside_gate(session, lambda: transport.deliver(db, settings=settings, key=key, peer_id=peer_id))
     return RedirectResponse("/exchange/federation?done=decided", status_code=303)

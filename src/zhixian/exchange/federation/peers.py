@@ -18,6 +18,7 @@ from zhixian.errors import Conflict, DomainError, Invalid, NotFound, NotPermitte
 from zhixian.exchange import limits
 from zhixian.exchange.federation import keys, protocol
 from zhixian.exchange.federation.models import Message, Peer
+from zhixian.exchange.settings import CLOCK_SKEW_SECONDS
 from zhixian.platform import audit, outbound
 from zhixian.platform.actor import Actor
 from zhixian.platform.audit import AuditContext
@@ -66,10 +67,10 @@ def upstream(session: Session) -> Peer:
 
 def _skew(settings: Settings, stamp: str, now: datetime) -> None:
     skew = abs(int(stamp) - int(now.timestamp()))
-    if skew > settings.exchange_clock_skew_seconds:
+    if skew > settings.declared(CLOCK_SKEW_SECONDS):
         raise NodeRefused(
             f"消息时间戳与本节点时间相差 {skew} 秒，"
-            f"超过允许的 {settings.exchange_clock_skew_seconds} 秒，请校准两节点的时钟"
+            f"超过允许的 {settings.declared(CLOCK_SKEW_SECONDS)} 秒，请校准两节点的时钟"
         )
 
 
@@ -103,7 +104,7 @@ def authenticate(
         raise NotPermitted(f"本节点尚未批准节点 {peer.name} 的注册：请联系本节点数据主管部门核对密钥指纹后批准")
     if peer.status != "active":
         raise NotPermitted(f"节点 {peer.name} 的登记已被撤销")
-    ttl = timedelta(seconds=2 * settings.exchange_clock_skew_seconds + 60)
+    ttl = timedelta(seconds=2 * settings.declared(CLOCK_SKEW_SECONDS) + 60)
     # the exchange's nonce store, in a namespace of its own: peers are keyed by minus their id
     if not limits.use_nonce(session, application_id=-peer.id, nonce=nonce, now=now, ttl=ttl):
         raise NodeRefused("重放的消息：该 nonce 已经使用过，每条消息须使用新的 nonce")
