@@ -34,6 +34,9 @@ from zhixian.exchange.schemas import ApplicationIn
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department
 
+# the tests are one story on the same two nodes (register → publish → request → call): one worker, in order
+pytestmark = pytest.mark.xdist_group("federation")
+
 FED = "/api/v1/exchange/federation"
 LEGAL = "102001/000001"  # 法人基础信息 in every demo county
 _SERVE = (

@@ -377,6 +377,12 @@ ATTEMPTS = [
     Attempt("POST", "/exchange/grants/{}/act", "zjj_officer", "exchange_grant", {"do": "suspend", "reason": "暂停"}),
     Attempt("GET", "/exchange/apps/{}", "zjj_officer", "exchange_app"),
     Attempt("POST", "/exchange/apps/{}", "zjj_officer", "exchange_app", {"do": "rotate"}),
+    Attempt("GET", "/api/v1/exchange/corrections/{}", "zjj_officer", "exchange_correction"),
+    Attempt("POST", "/api/v1/exchange/corrections/{}/accept", "zjj_officer", "exchange_correction", {}),
+    Attempt("POST", "/api/v1/exchange/corrections/{}/reject", "zjj_officer", "exchange_correction", {"reason": "不对"}),
+    Attempt("GET", "/exchange/corrections/{}", "zjj_officer", "exchange_correction"),
+    Attempt("POST", "/exchange/corrections/{}/accept", "zjj_officer", "exchange_correction", {}),
+    Attempt("POST", "/exchange/corrections/{}/reject", "zjj_officer", "exchange_correction", {"reason": "不对"}),
     Attempt("GET", "/api/v1/exchange/subscriptions/{}", "zjj_officer", "exchange_subscription"),
     Attempt("GET", "/api/v1/exchange/subscriptions/{}/deliveries", "zjj_officer", "exchange_subscription"),
     Attempt(
@@ -474,6 +480,24 @@ def _exchange_subscription(db: Session) -> int:
     )
     db.flush()
     return _one(db, "SELECT max(id) FROM exchange_subscription")
+
+
+@finder("exchange_correction")
+def _exchange_correction(db: Session) -> int:
+    """A 数据异议 on a call neither side of which is 住建局."""
+    db.execute(
+        text(
+            "INSERT INTO exchange_correction (call_id, resource_id, resource_code, resource_name, provider_department_id, "
+            "consumer_department_id, entity, entity_id, record_label, items, proposed_enc, evidence, status, "
+            "stage_started_at, answer, changed_fields, decided_by, created_by, created_at) "
+            "SELECT c.id, c.resource_id, r.code, r.name, c.provider_department_id, c.consumer_department_id, 'person', 1, "
+            "'x', '[\"address\"]', 'x', '越权测试', 'open', '2026-11-01 00:00:00', '', '[]', '', 'x', '2026-11-01 00:00:00' "
+            f"FROM exchange_call c JOIN catalog_resource r ON r.id = c.resource_id WHERE c.consumer_department_id NOT IN {_NOT_ZJJ} "
+            f"AND c.provider_department_id NOT IN {_NOT_ZJJ} ORDER BY c.id LIMIT 1"
+        )
+    )
+    db.flush()
+    return _one(db, "SELECT max(id) FROM exchange_correction")
 
 
 @finder("pv_camera")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pyotp
 import pytest
 
 from tests.conftest import Client
+from zhixian import clock
 from zhixian.clock import utcnow
 
 
@@ -20,7 +22,12 @@ def _code(secret: str, steps: int = 0) -> str:
 @pytest.fixture
 def totp_for_secadmin(node) -> Iterator[None]:
     node.settings.mfa_required_roles = ["secadmin"]
+    # start at the beginning of a 30 s step, so "the code just used" is still the current one when a
+    # loaded machine takes seconds between two requests (else a replay check meets a fresh code)
+    before = utcnow()
+    clock.pin(before.replace(second=0, microsecond=0) + timedelta(minutes=1, seconds=1))
     yield
+    clock.pin(before + (utcnow() - before.replace(second=0, microsecond=0) - timedelta(minutes=1, seconds=1)))
     node.settings.mfa_required_roles = []
 
 

@@ -118,7 +118,7 @@ subsystem = Subsystem(
         Job("exchange.feed", tasks.feed_sweep, 30),
         Job("exchange.deliver", tasks.deliver, 5),
         Job("exchange.correction_deadlines", tasks.correction_deadlines, 300),
-        Job("exchange.federation.deliver", federation_tasks.deliver, 30),
+        Job("exchange.federation", federation_tasks.deliver, 30),
     ],
     settings=[*SETTINGS, *FEED_SETTINGS, *corrections.SETTINGS],
     labels=[LABELS, FEED_LABELS, CORRECTION_LABELS, FEDERATION_LABELS],
