@@ -19,6 +19,7 @@ from zhixian.perception.cameras import pages as cameras_pages
 from zhixian.perception.cameras.roles import CAMERA_MENU, CAMERA_PERMISSIONS, CAMERA_ROLES, CAMERA_SOURCE
 from zhixian.perception.cameras.settings import CAMERA_SETTINGS
 from zhixian.perception.cli import app as cli
+from zhixian.perception.labels import LABELS
 from zhixian.perception.sensors import api as sensors_api
 from zhixian.perception.sensors import catalogue as sensors_catalogue
 from zhixian.perception.sensors import demo as sensors_demo
@@ -121,4 +122,5 @@ subsystem = Subsystem(
     case_hooks=[service.on_case_created],
     intake_sources=[IntakeSource("sensor", "物联感知", ESCALATE), CAMERA_SOURCE],
     settings=[*SETTINGS, *CAMERA_SETTINGS],
+    labels=[LABELS],
 )

@@ -103,7 +103,7 @@ def issue(
         audit.record(
             session,
             actor.audit,
-            action="申请视频播放",
+            action="perception.play_issue",
             object_type="pv_camera",
             object_id=camera.id,
             result="拒绝",
@@ -133,7 +133,7 @@ def issue(
     audit.record(
         session,
         actor.audit,
-        action="申请视频播放",
+        action="perception.play_issue",
         object_type="pv_camera",
         object_id=camera.id,
         detail={"mode": mode, "view_id": view.id, "grant_id": view.grant_id},
@@ -195,7 +195,7 @@ def check(
     audit.record(
         session,
         ctx,
-        action="视频播放鉴权",
+        action="perception.play_check",
         object_type="pv_camera",
         object_id=view.camera_id if view else "",
         result="拒绝" if reason else "成功",

@@ -319,11 +319,12 @@ def _acting(session: Session, actor: Actor, alarm_id: int) -> Alarm:
     return get_alarm(session, actor=actor, alarm_id=alarm_id)
 
 
-def _audit(session: Session, actor: Actor, alarm: Alarm, action: str, **detail: Any) -> None:
+def _audit(session: Session, actor: Actor, alarm: Alarm, *, action: str, **detail: Any) -> None:
+    """``action`` is written out in full at each call, so the label check finds it."""
     audit.record(
         session,
         actor.audit,
-        action=f"perception.alarm_{action}",
+        action=action,
         object_type="ps_alarm",
         object_id=alarm.id,
         detail=detail,
@@ -342,7 +343,7 @@ def acknowledge(session: Session, *, actor: Actor, alarm_id: int, note: str = ""
         now,
     )
     event(session, alarm, "ack", "确认告警" + (f"：{note}" if note else ""), actor=actor, at=now)
-    _audit(session, actor, alarm, "ack")
+    _audit(session, actor, alarm, action="perception.alarm_ack")
     return alarm
 
 
@@ -356,7 +357,7 @@ def assign(session: Session, *, actor: Actor, alarm_id: int, user_id: int, now: 
     now = now or utcnow()
     alarm.assignee_id, alarm.updated_at = user_id, now
     event(session, alarm, "assign", f"指派给 {person.full_name}", actor=actor, at=now)
-    _audit(session, actor, alarm, "assign", assignee=user_id)
+    _audit(session, actor, alarm, action="perception.alarm_assign", assignee=user_id)
     return alarm
 
 
@@ -368,7 +369,7 @@ def clear(session: Session, *, actor: Actor, alarm_id: int, note: str = "", now:
     if not note.strip():
         raise Invalid("人工清除须说明原因", field="note")
     _clear(session, alarm, now or utcnow(), f"人工清除：{note}", actor=actor)
-    _audit(session, actor, alarm, "clear")
+    _audit(session, actor, alarm, action="perception.alarm_clear")
     return alarm
 
 

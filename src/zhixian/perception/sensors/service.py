@@ -298,7 +298,7 @@ def create_device(session: Session, *, actor: Actor, data: DeviceIn) -> tuple[De
     actor.require("perception.device.manage")
     if session.execute(select(Device.id).where(Device.code == data.code)).first():
         raise Conflict(f"设备编码 {data.code} 已登记")
-    get_profile(session, data.profile_id)
+    profile = get_profile(session, data.profile_id)
     dept = _department_for(session, actor, data.department_id)
     _check_component(session, data.component_code)
     at = _place(session, data.lon, data.lat)
@@ -330,7 +330,7 @@ def create_device(session: Session, *, actor: Actor, data: DeviceIn) -> tuple[De
         action="perception.device_create",
         object_type="ps_device",
         object_id=device.code,
-        detail={"profile": data.profile_id},
+        detail={"profile": profile.code},
     )
     return device, secret
 
