@@ -113,8 +113,8 @@ def test_no_template_or_script_styles_inline() -> None:
     assert offenders == [], "inline styles break the CSP (style-src 'self'): move them to a CSS file"
 
 
-# known debt: exchange and perception forms were merged after this check and still draw raw fields (issues 10, 11)
-KNOWN_DEBT = {"exchange", "perception"}
+# known debt: exchange forms were merged after this check and still draw raw fields (issue 10)
+KNOWN_DEBT = {"exchange"}
 
 
 def test_every_form_field_in_every_template_is_drawn_by_the_form_macros() -> None:

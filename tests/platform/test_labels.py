@@ -19,7 +19,7 @@ from zhixian.subsystems import load
 from zhixian.web.templating import label_book
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "zhixian"
-# known debt: exchange and perception were merged after this check and still write unnamed codes (issues 10, 11)
+# known debt: exchange was merged after this check and still writes unnamed codes (issue 10)
 KNOWN_DEBT = ("exchange/",)
 DOTTED = re.compile(r"[a-z]+(\.[a-z_]+)+")
 

@@ -297,7 +297,8 @@ def create_device(session: Session, *, actor: Actor, data: DeviceIn) -> tuple[De
     """Registers a device; returns it with its secret, which is shown this once."""
     actor.require("perception.device.manage")
     if session.execute(select(Device.id).where(Device.code == data.code)).first():
-        raise Conflict(f"设备编码 {data.code} 已登记")
+        taken = f"设备编码 {data.code} 已登记"
+        raise Conflict(taken, [FieldError(taken, field="code")])
     profile = get_profile(session, data.profile_id)
     dept = _department_for(session, actor, data.department_id)
     _check_component(session, data.component_code)
