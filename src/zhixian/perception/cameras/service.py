@@ -452,8 +452,7 @@ def request_grant(session: Session, *, actor: Actor, data: GrantIn, county_code:
 
 
 def get_grant(session: Session, *, actor: Actor, grant_id: int) -> Grant:
-    if not (actor.can(REQUEST) or actor.can(APPROVE)):
-        actor.require(APPROVE)
+    actor.require(VIEW)  # scoped below: the department's own requests and those on its cameras
     grant = session.execute(select(Grant).where(Grant.id == grant_id, _grant_visible(actor))).scalar()
     if grant is None:
         raise NotFound("授权不存在")
@@ -461,8 +460,9 @@ def get_grant(session: Session, *, actor: Actor, grant_id: int) -> Grant:
 
 
 def list_grants(session: Session, *, actor: Actor, status: str = "") -> list[Grant]:
-    if not (actor.can(REQUEST) or actor.can(APPROVE)):
-        actor.require(APPROVE)
+    """Grants the actor's department asked for or decides on (all of them with county scope, e.g. a leader's
+    oversight); asking and deciding need their own permissions, seeing needs only the camera view."""
+    actor.require(VIEW)
     query = select(Grant).where(_grant_visible(actor))
     if status:
         query = query.where(Grant.status == status)

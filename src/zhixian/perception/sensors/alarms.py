@@ -302,8 +302,12 @@ def alarm_detail(session: Session, *, actor: Actor, alarm_id: int) -> AlarmDetai
     events = session.execute(
         select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id).order_by(AlarmEvent.at, AlarmEvent.id)
     ).scalars()
+    profile = session.get(Profile, device.profile_id) if device else None
+    telemetry = next((t for t in (profile.telemetry if profile else []) if t.get("key") == alarm.key), {})
     return AlarmDetail(
         **read.model_dump(),
+        key_name=str(telemetry.get("name", "")),
+        unit=str(telemetry.get("unit", "")),
         events=[AlarmEventRead.model_validate(e) for e in events],
         lon=device.lon if device else 0,
         lat=device.lat if device else 0,

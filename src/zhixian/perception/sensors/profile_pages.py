@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from zhixian.citymgmt import service as citymgmt
 from zhixian.errors import DomainError, Invalid
 from zhixian.perception.sensors import readings, service
 from zhixian.perception.sensors import rules as engine
@@ -75,8 +76,6 @@ def _profile_page(
 ) -> HTMLResponse:
     """The page; ``forms`` may hold a refused form (``profile_form``/``profile_errors`` or ``rule_form``/
     ``rule_errors``) and a test result, drawn in place of the stored values."""
-    from zhixian.citymgmt import service as citymgmt
-
     profile = service.profile_read(session, service.get_profile(session, profile_id))
     devices, _ = service.list_devices(session, actor=actor, profile_code=profile.code, limit=500)
     stored = profile.model_dump(exclude={"rules", "devices", "telemetry"}) | {
@@ -110,7 +109,8 @@ def _profile_page(
 
 @router.get("/profiles")
 def profiles_page(request: Request, session: SessionDep, actor: ProfileManager) -> HTMLResponse:
-    return render(request, "perception/profiles.html", actor, profiles=service.list_profiles(session, actor=actor))
+    profiles = service.list_profiles(session, actor=actor)
+    return render(request, "perception/profiles.html", actor, profiles=profiles, classes=citymgmt.class_names(session))
 
 
 @router.get("/profiles/{profile_id}")
