@@ -67,6 +67,9 @@ def test_a_department_asks_for_a_group_on_the_grant_page_and_the_owner_approves_
     assert played.status_code == 200
     assert "token=" in played.text
     assert CAM1 in played.text
+    log = owner.get(f"/perception/cameras/{cam1}", headers=HTML).text  # the owner reads who watched, by name
+    assert "调阅记录" in log
+    assert re.search(r'<td>[^<>]*[\u4e00-\u9fff][^<>]* <code class="code">gaj_officer</code></td>', log)
 
 
 def test_a_leader_who_may_only_watch_sees_the_grants_but_no_request_form(as_user, db) -> None:

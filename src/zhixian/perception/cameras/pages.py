@@ -9,7 +9,6 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from pydantic import ValidationError
-from sqlalchemy import select
 
 from zhixian.clock import LOCAL_TZ
 from zhixian.errors import DomainError, FieldError, Invalid
@@ -22,7 +21,6 @@ from zhixian.perception.cameras.settings import PLAY_TOKEN_SECONDS, PLAY_URL
 from zhixian.perception.labels import CATALOGUE_FORMATS
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
-from zhixian.platform.models import User
 from zhixian.web.auth import Public, Require
 from zhixian.web.deps import SessionDep
 from zhixian.web.forms import FormErrors, form_errors
@@ -154,8 +152,6 @@ def camera_page(camera_id: IdPath, request: Request, session: SessionDep, actor:
     camera = service.get_camera(session, actor=actor, camera_id=camera_id)
     read = service.camera_read(camera, actor)
     views = play.views(session, actor=actor, camera_id=camera.id)[:50] if read.own and actor.can(service.MANAGE) else []
-    names = {v.username for v in views}
-    people = dict(session.execute(select(User.username, User.full_name).where(User.username.in_(names))).all())
     return render(
         request,
         "perception/camera.html",
@@ -164,7 +160,7 @@ def camera_page(camera_id: IdPath, request: Request, session: SessionDep, actor:
         industry=gbid.industry_name(camera.industry_code),
         network=gbid.NETWORKS.get(camera.network_code, ""),
         views=views,
-        people=people,
+        people=play.viewer_names(session, views),
         alarm_types=ALARM_TYPES,
         classes=camera.event_classes,
         reason=service.may_use(session, department_path=actor.department_path, camera=camera, mode="live"),
