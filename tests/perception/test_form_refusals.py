@@ -67,6 +67,8 @@ def test_clearing_an_alarm_without_a_reason_is_refused_beside_the_reason_on_the_
     resp = duty.post(f"/perception/alarms/{alarm}/act/clear", data={"note": "  "}, headers=HTML)
     assert resp.status_code == 422
     assert _field_error(resp.text, "clear-note") == "人工清除须说明原因"
+    assert '<label for="clear-note">清除原因（必填，如误报）</label>' in resp.text
+    assert '<a href="#clear-note">清除原因（必填，如误报）：人工清除须说明原因</a>' in resp.text
     assert "未能清除" in resp.text
     assert "时间线" in resp.text  # the alarm page itself
     comment = duty.post(f"/perception/alarms/{alarm}/act/comment", data={"note": ""}, headers=HTML)
