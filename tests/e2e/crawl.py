@@ -34,6 +34,7 @@ ALLOWED_TOKENS = re.compile(
     | \b(?:Excel|CSV|JSON|XML|API|HTTPS?|SQL|PostgreSQL|MySQL|MariaDB|SQLite|GeoJSON|Shapefile|ZIP|PDF|URL
          |ID|GB/T|GB|DB|WGS|CGCS|GCJ|TOTP|SM2|SM3|SM4|SHA|Open311|api_key|Bearer|Google|Microsoft|Authenticator
          |KB|MB|GB|km|m|kg|h|min|s|ms|PM|AM|xlsx|xls|csv|json|xml|geojson|OK)\b
+    | \bdB\(A\) | \b(?:LEL|ppm|dB|μg|mg|m³)(?=\W|$)         # sensor units: %LEL, ppm, dB(A), μg/m³
     """,
     re.VERBOSE,
 )

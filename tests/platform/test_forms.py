@@ -113,17 +113,13 @@ def test_no_template_or_script_styles_inline() -> None:
     assert offenders == [], "inline styles break the CSP (style-src 'self'): move them to a CSS file"
 
 
-# known debt: perception forms were merged after this check and still draw raw fields (issue 11)
-KNOWN_DEBT = {"perception"}
-
-
 def test_every_form_field_in_every_template_is_drawn_by_the_form_macros() -> None:
     """Every field a form sends (a control with a name, not hidden) comes from _forms.html; controls without a
     name are a page's own helpers (a search box that filters a list, a map mode), not fields."""
     tag = re.compile(r"<(input|select|textarea)\b[^>]*>", re.I)
     offenders = []
     for path in TEMPLATES:
-        if path.name == "_forms.html" or any(part in KNOWN_DEBT for part in path.parts):
+        if path.name == "_forms.html":
             continue
         text = path.read_text()
         for form in re.findall(r"<form\b.*?</form>", text, re.S):

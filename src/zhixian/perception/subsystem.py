@@ -19,10 +19,13 @@ from zhixian.perception.cameras import pages as cameras_pages
 from zhixian.perception.cameras.roles import CAMERA_MENU, CAMERA_PERMISSIONS, CAMERA_ROLES, CAMERA_SOURCE
 from zhixian.perception.cameras.settings import CAMERA_SETTINGS
 from zhixian.perception.cli import app as cli
+from zhixian.perception.labels import LABELS
+from zhixian.perception.sensors import alarm_pages as sensors_alarm_pages
 from zhixian.perception.sensors import api as sensors_api
 from zhixian.perception.sensors import catalogue as sensors_catalogue
 from zhixian.perception.sensors import demo as sensors_demo
 from zhixian.perception.sensors import pages as sensors_pages
+from zhixian.perception.sensors import profile_pages as sensors_profile_pages
 from zhixian.perception.sensors.escalation import ESCALATE
 from zhixian.perception.settings import SETTINGS
 from zhixian.subsystems import IntakeSource, Job, MenuItem, Permission, RoleSpec, Subsystem
@@ -78,7 +81,12 @@ SENSOR_JOBS = [
 ]
 
 API_ROUTERS = [sensors_api.router, cameras_api.router]
-PAGE_ROUTERS = [sensors_pages.router, cameras_pages.router]
+PAGE_ROUTERS = [
+    sensors_pages.router,
+    sensors_alarm_pages.router,
+    sensors_profile_pages.router,
+    cameras_pages.router,
+]
 PERMISSIONS = [*SENSOR_PERMISSIONS, *CAMERA_PERMISSIONS]
 ROLES = [*SENSOR_ROLES, *CAMERA_ROLES]
 MENU = [*SENSOR_MENU, *CAMERA_MENU]
@@ -121,4 +129,5 @@ subsystem = Subsystem(
     case_hooks=[service.on_case_created],
     intake_sources=[IntakeSource("sensor", "物联感知", ESCALATE), CAMERA_SOURCE],
     settings=[*SETTINGS, *CAMERA_SETTINGS],
+    labels=[LABELS],
 )

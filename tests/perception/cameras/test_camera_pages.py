@@ -67,3 +67,25 @@ def test_a_department_asks_for_a_group_on_the_grant_page_and_the_owner_approves_
     assert played.status_code == 200
     assert "token=" in played.text
     assert CAM1 in played.text
+    log = owner.get(f"/perception/cameras/{cam1}", headers=HTML).text  # the owner reads who watched, by name
+    assert "调阅记录" in log
+    assert re.search(r'<td>[^<>]*[\u4e00-\u9fff][^<>]* <code class="code">gaj_officer</code></td>', log)
+
+
+def test_a_leader_who_may_only_watch_sees_the_grants_but_no_request_form(as_user, db) -> None:
+    """The 调阅授权 menu entry opens for everyone who sees cameras: asking and deciding are what need more."""
+    owner = as_user("zjj_officer")
+    lon, lat = _spot(db)
+    assert _import(owner, catalog_xml(lon, lat)).status_code == 200
+    until = (utcnow() + timedelta(days=7)).astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+    asked = _form(
+        as_user("gaj_officer"),
+        "/perception/video-grants",
+        {"scope": "group", "target": VO, "live": "on", "purpose": "主城区治安巡查", "valid_until": until},
+    )
+    assert asked.status_code == 303
+    page = as_user("leader").get("/perception/video-grants", headers=HTML)
+    assert page.status_code == 200
+    assert "主城区治安巡查" in page.text  # county-wide oversight
+    assert "申请调阅" not in page.text
+    assert "/decide" not in page.text

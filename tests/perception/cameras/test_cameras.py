@@ -160,7 +160,7 @@ def test_a_grant_gives_a_play_url_both_media_servers_accept_and_every_view_is_au
     assert {view.server} <= {"zlm", "mediamtx"}
     assert view.first_play_at is not None
     audited = db.execute(
-        text("SELECT username, result FROM audit_record WHERE action = '视频播放鉴权' AND object_id = :c"),
+        text("SELECT username, result FROM audit_record WHERE action = 'perception.play_check' AND object_id = :c"),
         {"c": str(cam.id)},
     ).all()
     assert sorted(audited) == sorted([("gaj_officer", "成功")] * 2 + [("gaj_officer", "拒绝")] * 2)

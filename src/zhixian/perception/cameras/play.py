@@ -23,11 +23,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.errors import NotPermitted
+from zhixian.errors import NotFound, NotPermitted
 from zhixian.perception.cameras import service
 from zhixian.perception.cameras.models import Camera, View
 from zhixian.perception.cameras.schemas import PlayTicket
 from zhixian.platform import audit
+from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.platform.audit import AuditContext
 
@@ -103,7 +104,7 @@ def issue(
         audit.record(
             session,
             actor.audit,
-            action="申请视频播放",
+            action="perception.play_issue",
             object_type="pv_camera",
             object_id=camera.id,
             result="拒绝",
@@ -133,7 +134,7 @@ def issue(
     audit.record(
         session,
         actor.audit,
-        action="申请视频播放",
+        action="perception.play_issue",
         object_type="pv_camera",
         object_id=camera.id,
         detail={"mode": mode, "view_id": view.id, "grant_id": view.grant_id},
@@ -195,7 +196,7 @@ def check(
     audit.record(
         session,
         ctx,
-        action="视频播放鉴权",
+        action="perception.play_check",
         object_type="pv_camera",
         object_id=view.camera_id if view else "",
         result="拒绝" if reason else "成功",
@@ -261,3 +262,16 @@ def views(session: Session, *, actor: Actor, camera_id: int) -> list[View]:
     return list(
         session.execute(select(View).where(View.camera_id == camera.id).order_by(View.id.desc()).limit(500)).scalars()
     )
+
+
+def viewer_names(session: Session, rows: list[View]) -> dict[str, str]:
+    """Login name → full name of the people in a camera's viewing log, so the log reads as people, not logins
+    (looked up as the platform, not the reader: the log's reader may not browse the user directory)."""
+    reader = platform.system_actor(frozenset({"platform.users.read", platform.COUNTY_SCOPE}))
+    names: dict[str, str] = {}
+    for user_id, username in {(v.user_id, v.username) for v in rows}:
+        try:
+            names[username] = platform.get_user(session, actor=reader, user_id=user_id).full_name
+        except NotFound:
+            continue
+    return names

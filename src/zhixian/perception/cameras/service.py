@@ -190,7 +190,7 @@ def set_event_classes(session: Session, *, actor: Actor, camera_id: int, classes
     camera = owned_camera(session, actor=actor, camera_id=camera_id)
     camera.event_classes = {k: v for k, v in classes.items() if v}
     camera.updated_at = utcnow()
-    audit.record(session, actor.audit, action="摄像机事件类别映射", object_type="pv_camera", object_id=camera.id)
+    audit.record(session, actor.audit, action="perception.camera_classes", object_type="pv_camera", object_id=camera.id)
     session.flush()
     return camera
 
@@ -200,7 +200,7 @@ def set_source(session: Session, *, actor: Actor, camera_id: int, source_url: st
     camera = owned_camera(session, actor=actor, camera_id=camera_id)
     camera.source_url = check_source(source_url) if source_url else ""
     camera.updated_at = utcnow()
-    audit.record(session, actor.audit, action="设置摄像机视频源", object_type="pv_camera", object_id=camera.id)
+    audit.record(session, actor.audit, action="perception.camera_source", object_type="pv_camera", object_id=camera.id)
     session.flush()
     return camera
 
@@ -286,7 +286,7 @@ def import_catalogue(
     audit.record(
         session,
         actor.audit,
-        action="导入摄像机目录",
+        action="perception.camera_import",
         object_type="pv_camera",
         detail={"format": kind, **result.model_dump(exclude={"refused"}), "refused": len(result.refused)},
     )
@@ -443,7 +443,7 @@ def request_grant(session: Session, *, actor: Actor, data: GrantIn, county_code:
     audit.record(
         session,
         actor.audit,
-        action="申请视频授权",
+        action="perception.grant_request",
         object_type="pv_grant",
         object_id=grant.id,
         detail={"scope": data.scope, "target": data.target, "purpose": data.purpose},
@@ -452,8 +452,7 @@ def request_grant(session: Session, *, actor: Actor, data: GrantIn, county_code:
 
 
 def get_grant(session: Session, *, actor: Actor, grant_id: int) -> Grant:
-    if not (actor.can(REQUEST) or actor.can(APPROVE)):
-        actor.require(APPROVE)
+    actor.require(VIEW)  # scoped below: the department's own requests and those on its cameras
     grant = session.execute(select(Grant).where(Grant.id == grant_id, _grant_visible(actor))).scalar()
     if grant is None:
         raise NotFound("授权不存在")
@@ -461,8 +460,9 @@ def get_grant(session: Session, *, actor: Actor, grant_id: int) -> Grant:
 
 
 def list_grants(session: Session, *, actor: Actor, status: str = "") -> list[Grant]:
-    if not (actor.can(REQUEST) or actor.can(APPROVE)):
-        actor.require(APPROVE)
+    """Grants the actor's department asked for or decides on (all of them with county scope, e.g. a leader's
+    oversight); asking and deciding need their own permissions, seeing needs only the camera view."""
+    actor.require(VIEW)
     query = select(Grant).where(_grant_visible(actor))
     if status:
         query = query.where(Grant.status == status)
@@ -499,7 +499,7 @@ def decide_grant(session: Session, *, actor: Actor, grant_id: int, data: GrantDe
     audit.record(
         session,
         actor.audit,
-        action="审批视频授权",
+        action="perception.grant_decide",
         object_type="pv_grant",
         object_id=grant.id,
         detail={"approve": data.approve, "note": data.note},
@@ -513,7 +513,7 @@ def revoke_grant(session: Session, *, actor: Actor, grant_id: int, note: str) ->
     if grant.status != "approved":
         raise Invalid("只有已批准的授权可以收回", field="approve")
     grant.status, grant.decided_by, grant.decided_at, grant.decision_note = "revoked", actor.username, utcnow(), note
-    audit.record(session, actor.audit, action="收回视频授权", object_type="pv_grant", object_id=grant.id)
+    audit.record(session, actor.audit, action="perception.grant_revoke", object_type="pv_grant", object_id=grant.id)
     session.flush()
     return grant
 

@@ -302,8 +302,12 @@ def alarm_detail(session: Session, *, actor: Actor, alarm_id: int) -> AlarmDetai
     events = session.execute(
         select(AlarmEvent).where(AlarmEvent.alarm_id == alarm.id).order_by(AlarmEvent.at, AlarmEvent.id)
     ).scalars()
+    profile = session.get(Profile, device.profile_id) if device else None
+    telemetry = next((t for t in (profile.telemetry if profile else []) if t.get("key") == alarm.key), {})
     return AlarmDetail(
         **read.model_dump(),
+        key_name=str(telemetry.get("name", "")),
+        unit=str(telemetry.get("unit", "")),
         events=[AlarmEventRead.model_validate(e) for e in events],
         lon=device.lon if device else 0,
         lat=device.lat if device else 0,
@@ -319,11 +323,12 @@ def _acting(session: Session, actor: Actor, alarm_id: int) -> Alarm:
     return get_alarm(session, actor=actor, alarm_id=alarm_id)
 
 
-def _audit(session: Session, actor: Actor, alarm: Alarm, action: str, **detail: Any) -> None:
+def _audit(session: Session, actor: Actor, alarm: Alarm, *, action: str, **detail: Any) -> None:
+    """``action`` is written out in full at each call, so the label check finds it."""
     audit.record(
         session,
         actor.audit,
-        action=f"perception.alarm_{action}",
+        action=action,
         object_type="ps_alarm",
         object_id=alarm.id,
         detail=detail,
@@ -342,7 +347,7 @@ def acknowledge(session: Session, *, actor: Actor, alarm_id: int, note: str = ""
         now,
     )
     event(session, alarm, "ack", "确认告警" + (f"：{note}" if note else ""), actor=actor, at=now)
-    _audit(session, actor, alarm, "ack")
+    _audit(session, actor, alarm, action="perception.alarm_ack")
     return alarm
 
 
@@ -356,7 +361,7 @@ def assign(session: Session, *, actor: Actor, alarm_id: int, user_id: int, now: 
     now = now or utcnow()
     alarm.assignee_id, alarm.updated_at = user_id, now
     event(session, alarm, "assign", f"指派给 {person.full_name}", actor=actor, at=now)
-    _audit(session, actor, alarm, "assign", assignee=user_id)
+    _audit(session, actor, alarm, action="perception.alarm_assign", assignee=user_id)
     return alarm
 
 
@@ -368,7 +373,7 @@ def clear(session: Session, *, actor: Actor, alarm_id: int, note: str = "", now:
     if not note.strip():
         raise Invalid("人工清除须说明原因", field="note")
     _clear(session, alarm, now or utcnow(), f"人工清除：{note}", actor=actor)
-    _audit(session, actor, alarm, "clear")
+    _audit(session, actor, alarm, action="perception.alarm_clear")
     return alarm
 
 

@@ -58,6 +58,7 @@ OUTCOMES = {
     "duplicate": "重复（此前已收到，忽略）",
     **REASONS,
 }
+CHANNELS = {"mqtt": "MQTT 接入", "http": "HTTP 上报"}
 ROLLUPS = (300, 3600)
 SAMPLES_PER_BATCH = 20
 

@@ -34,7 +34,7 @@ from zhixian.perception import settings as conf
 from zhixian.perception.sensors import ingest
 from zhixian.settings import Settings
 
-log = logging.getLogger("zhixian.perception.ingest")
+log = logging.getLogger("zhixian.perception")
 _SERIAL = itertools.count(1)
 
 

@@ -147,6 +147,7 @@ def ingest_stats(session: Session, *, actor: Actor, days: int = 7) -> dict[str, 
         "totals": dict(totals),
         "samples": samples,
         "labels": ingest.OUTCOMES,
+        "channels": ingest.CHANNELS,
     }
 
 

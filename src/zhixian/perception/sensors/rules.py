@@ -36,6 +36,19 @@ LEVELS: dict[str, str] = {"蓝": "warning", "黄": "minor", "橙": "major", "红
 """Warning colours as the flood-control and emergency plans use them, mapped to severities."""
 OPS: dict[str, str] = {">": "高于", ">=": "不低于", "<": "低于", "<=": "不高于"}
 DIRECTIONS = {"rise": "上升", "fall": "下降", "both": "升降"}
+PARAM_NAMES = {
+    "op": "比较",
+    "value": "阈值",
+    "levels": "分级阈值",
+    "hysteresis": "回差",
+    "minutes": "分钟",
+    "count": "连续次数",
+    "change": "变化量",
+    "direction": "变化方向",
+    "severity": "级别",
+    "level": "预警颜色",
+}
+"""A rule's parameters by the names the rule form gives them, for refusals people read."""
 
 
 @dataclass(frozen=True)
@@ -259,7 +272,8 @@ def check(kind: str, key: str, params: Mapping[str, Any], keys: Mapping[str, Any
     if kind not in KINDS:
         raise Invalid("未知的规则类型", [FieldError(f"应为 {'、'.join(KINDS)} 之一", field="kind")])
     if kind != "offline" and key not in keys:
-        raise Invalid("规则的遥测项不在设备类型中", [FieldError(f"可用：{'、'.join(keys) or '无'}", field="key")])
+        usable = "、".join(f"{t.get('name', k)}（{k}）" if isinstance(t, Mapping) else k for k, t in keys.items())
+        raise Invalid("规则的遥测项不在设备类型中", [FieldError(f"可用：{usable or '无'}", field="key")])
     out: dict[str, Any] = {}
     severity = _text(params, "severity")
     if severity not in (None, "") and severity not in SEVERITIES:
@@ -335,7 +349,7 @@ def _text(params: Mapping[str, Any], name: str, field_name: str = "") -> str:
     if raw is None or raw == "":
         return ""
     if not isinstance(raw, str):
-        raise Invalid(f"参数 {name} 应为文字", [FieldError("应为文字", field=field_name or name)])
+        raise Invalid(f"“{PARAM_NAMES.get(name, name)}”应为文字", [FieldError("应为文字", field=field_name or name)])
     return raw
 
 
@@ -349,6 +363,7 @@ def _number(
         value = None
     if value is None or not math.isfinite(value) or not lo <= value <= hi:
         raise Invalid(
-            f"参数 {name} 无效", [FieldError(f"应为 {_num(lo)} 到 {_num(hi)} 之间的数", field=field_name or name)]
+            f"“{PARAM_NAMES.get(name, name)}”无效",
+            [FieldError(f"应为 {_num(lo)} 到 {_num(hi)} 之间的数", field=field_name or name)],
         )
     return value

@@ -269,6 +269,8 @@ class AlarmEventRead(Output):
 
 class AlarmDetail(AlarmRead):
     events: list[AlarmEventRead] = []
+    key_name: str = ""  # the telemetry value's name and unit in the device's profile (积水深度, m)
+    unit: str = ""
     lon: float = 0
     lat: float = 0
     address: str = ""

@@ -90,8 +90,9 @@ def secret_matches(secret: str | None, digest: str) -> bool:
 # --- profiles and rules
 
 
-def rule_summary(kind: str, key: str, params: dict[str, Any], unit: str = "") -> str:
-    """The rule in one Chinese sentence, for lists and the editor."""
+def rule_summary(kind: str, key: str, params: dict[str, Any], unit: str = "", name: str = "") -> str:
+    """The rule in one Chinese sentence, for lists and the editor; the value by its name (积水深度) where known."""
+    key = name or key
     op = engine.OPS.get(str(params.get("op", ">=")), "")
     if kind == "offline":
         return f"{params.get('minutes', '?')} 分钟无数据"
@@ -114,7 +115,7 @@ def rule_summary(kind: str, key: str, params: dict[str, Any], unit: str = "") ->
     return f"{key} {float(params.get('minutes', 1)):g} 分钟内{direction}超过 {float(params.get('change', 0)):g}{unit}"
 
 
-def rule_read(rule: Rule, units: dict[str, str] | None = None) -> RuleRead:
+def rule_read(rule: Rule, units: dict[str, str] | None = None, names: dict[str, str] | None = None) -> RuleRead:
     unit = (units or {}).get(rule.key, "")
     return RuleRead(
         id=rule.id,
@@ -127,7 +128,7 @@ def rule_read(rule: Rule, units: dict[str, str] | None = None) -> RuleRead:
         key=rule.key,
         params=rule.params,
         enabled=rule.enabled,
-        summary=rule_summary(rule.kind, rule.key, rule.params, unit),
+        summary=rule_summary(rule.kind, rule.key, rule.params, unit, (names or {}).get(rule.key, "")),
     )
 
 
@@ -135,12 +136,16 @@ def units(profile: Profile) -> dict[str, str]:
     return {str(t["key"]): str(t.get("unit", "")) for t in profile.telemetry}
 
 
+def key_names(profile: Profile) -> dict[str, str]:
+    return {str(t["key"]): str(t.get("name", "")) for t in profile.telemetry}
+
+
 def profile_read(session: Session, profile: Profile, devices: int | None = None) -> ProfileRead:
     rows = session.execute(select(Rule).where(Rule.profile_id == profile.id).order_by(Rule.code)).scalars()
     if devices is None:
         devices = int(session.execute(select(func.count()).where(Device.profile_id == profile.id)).scalar_one())
     read = ProfileRead.model_validate(profile)
-    read.rules = [rule_read(r, units(profile)) for r in rows]
+    read.rules = [rule_read(r, units(profile), key_names(profile)) for r in rows]
     read.devices = devices
     return read
 
@@ -257,7 +262,7 @@ def device_rules(session: Session, *, actor: Actor, device_id: int) -> list[Rule
     device = get_device(session, actor=actor, device_id=device_id)
     profile = get_profile(session, device.profile_id)
     rows = session.execute(select(Rule).where(Rule.device_id == device_id).order_by(Rule.code)).scalars()
-    return [rule_read(r, units(profile)) for r in rows]
+    return [rule_read(r, units(profile), key_names(profile)) for r in rows]
 
 
 def effective(profile_rules: Sequence[Rule], device_rules: Sequence[Rule]) -> list[engine.RuleSpec]:
@@ -297,8 +302,9 @@ def create_device(session: Session, *, actor: Actor, data: DeviceIn) -> tuple[De
     """Registers a device; returns it with its secret, which is shown this once."""
     actor.require("perception.device.manage")
     if session.execute(select(Device.id).where(Device.code == data.code)).first():
-        raise Conflict(f"设备编码 {data.code} 已登记")
-    get_profile(session, data.profile_id)
+        taken = f"设备编码 {data.code} 已登记"
+        raise Conflict(taken, [FieldError(taken, field="code")])
+    profile = get_profile(session, data.profile_id)
     dept = _department_for(session, actor, data.department_id)
     _check_component(session, data.component_code)
     at = _place(session, data.lon, data.lat)
@@ -330,7 +336,7 @@ def create_device(session: Session, *, actor: Actor, data: DeviceIn) -> tuple[De
         action="perception.device_create",
         object_type="ps_device",
         object_id=device.code,
-        detail={"profile": data.profile_id},
+        detail={"profile": profile.code},
     )
     return device, secret
 

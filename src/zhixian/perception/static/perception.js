@@ -48,7 +48,7 @@
     var el = document.getElementById("ps-pick");
     if (!el || !window.L) { return; }
     var map = baseMap(el);
-    var lon = document.getElementById("lon"), lat = document.getElementById("lat");
+    var lon = document.getElementById(el.dataset.lon), lat = document.getElementById(el.dataset.lat);
     var marker = null;
     map.on("click", function (e) {
       lon.value = e.latlng.lng.toFixed(6); lat.value = e.latlng.lat.toFixed(6);
