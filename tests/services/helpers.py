@@ -44,7 +44,9 @@ def licensed_person(db: Session, cipher: FieldCipher, *, skip: int = 0) -> tuple
     for p in db.execute(select(Person).order_by(Person.id)).scalars():
         if p.id_index not in held or not p.address:
             continue
-        lic = db.execute(select(Licence).where(Licence.holder_index == p.id_index, Licence.type_code == "sfz")).scalar_one()
+        lic = db.execute(
+            select(Licence).where(Licence.holder_index == p.id_index, Licence.type_code == "sfz")
+        ).scalar_one()
         if licences.state(lic) != "valid":
             continue
         if found == skip:

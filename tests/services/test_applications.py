@@ -27,7 +27,9 @@ def _apply(db, node, matter, key, name, *, consent=True, clerk="window01"):
 
 
 def _audits(db, action: str) -> int:
-    return int(db.execute(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == action)).scalar_one())
+    return int(
+        db.execute(select(func.count()).select_from(AuditRecord).where(AuditRecord.action == action)).scalar_one()
+    )
 
 
 def _mzj_grant(db) -> Grant:
@@ -52,9 +54,16 @@ def test_two_shared_and_one_licence_material_prefill_only_after_consent_each_use
 
     assert sorted(got.filled) == ["居民身份证", "户籍信息", "身份信息"]
     states = {m.name: m.state for m in app.materials}
-    assert states == {"申请表": "missing", "身份信息": "shared", "户籍信息": "shared", "居民身份证": "licence", "收入证明": "missing"}
+    assert states == {
+        "申请表": "missing",
+        "身份信息": "shared",
+        "户籍信息": "shared",
+        "居民身份证": "licence",
+        "收入证明": "missing",
+    }
     shared = next(m for m in app.materials if m.name == "身份信息").shared
-    assert shared["姓名"] and shared["公民身份号码"] != key  # delivered masked, never the number itself
+    assert shared["姓名"]
+    assert shared["公民身份号码"] != key
     assert _audits(db, "exchange.department_read") == reads + 2
     assert _audits(db, "services.licence_use") == uses + 1
     # the person can see the use: each read is a call with a disclosure under their blind index
@@ -69,20 +78,35 @@ def test_prefill_is_refused_once_the_departments_grant_is_revoked(db, node):
     matter = five_material_matter(db)
     key, name, _ = licensed_person(db, node.cipher)
     exchange_service.revoke(db, actor=actor(db, "gaj_officer"), grant_id=grant.id, reason="核查工作结束")
-    still = exchange_service.department_grant(db, department_id=grant.consumer_department_id, resource_id=grant.resource_id)
+    still = exchange_service.department_grant(
+        db, department_id=grant.consumer_department_id, resource_id=grant.resource_id
+    )
     if still is not None:  # the demo may hold more than one live grant for 民政局: revoke them all
         for g in db.execute(
             select(Grant).where(Grant.consumer_department_id == grant.consumer_department_id, Grant.status == "active")
         ).scalars():
             exchange_service.revoke(db, actor=actor(db, "gaj_officer"), grant_id=g.id, reason="核查工作结束")
     app = _apply(db, node, matter, key, name)
-    got = materials.prefill(db, actor=actor(db, "window01"), settings=node.settings, cipher=node.cipher, application_id=app.id)
+    got = materials.prefill(
+        db, actor=actor(db, "window01"), settings=node.settings, cipher=node.cipher, application_id=app.id
+    )
 
-    assert "撤销" in got.refused["身份信息"] and "撤销" in got.refused["户籍信息"]
+    assert "撤销" in got.refused["身份信息"]
+    assert "撤销" in got.refused["户籍信息"]
     assert got.filled == ["居民身份证"]  # the licence does not depend on the grant
     assert {m.name: m.state for m in app.materials}["身份信息"] == "missing"
-    refused = db.execute(select(Call).where(Call.consumer_department_id == grant.consumer_department_id).order_by(Call.id.desc()).limit(2)).scalars().all()
-    assert [c.result for c in refused] == ["拒绝", "拒绝"] and all(c.rows == 0 for c in refused)
+    refused = (
+        db.execute(
+            select(Call)
+            .where(Call.consumer_department_id == grant.consumer_department_id)
+            .order_by(Call.id.desc())
+            .limit(2)
+        )
+        .scalars()
+        .all()
+    )
+    assert [c.result for c in refused] == ["拒绝", "拒绝"]
+    assert all(c.rows == 0 for c in refused)
 
 
 def test_correction_lists_every_missing_material_at_once(db, node):
@@ -111,10 +135,12 @@ def test_not_accepted_needs_a_reason_and_ends_the_application(db, node, as_user)
     db.commit()
     window = as_user("window01")
     resp = window.post(f"/api/v1/services/applications/{app.id}/reject", json={"reason": ""})
-    assert resp.status_code == 422 and "理由" in resp.text
+    assert resp.status_code == 422
+    assert "理由" in resp.text
     resp = window.post(f"/api/v1/services/applications/{app.id}/reject", json={"reason": "不属于本机关职权范围"})
     assert resp.status_code == 200, resp.text
-    assert resp.json()["status"] == "rejected" and resp.json()["reason"] == "不属于本机关职权范围"
+    assert resp.json()["status"] == "rejected"
+    assert resp.json()["reason"] == "不属于本机关职权范围"
     assert "accept" not in resp.json()["actions"]
 
 
@@ -124,7 +150,9 @@ def _ready(db, node, matter, key, name):
     materials.prefill(db, actor=window, settings=node.settings, cipher=node.cipher, application_id=app.id)
     for m in app.materials:
         if m.state == "missing":
-            materials.receive_upload(db, actor=window, application_id=app.id, material_row_id=m.id, file_name="scan.pdf")
+            materials.receive_upload(
+                db, actor=window, application_id=app.id, material_row_id=m.id, file_name="scan.pdf"
+            )
     return app
 
 
@@ -139,11 +167,14 @@ def test_limit_runs_in_working_days_across_the_national_day_holiday(db, node):
     assert app.due_at is not None
     assert app.due_at.astimezone(clock.LOCAL_TZ).date() == date(2026, 10, 10)
     with at(datetime(2026, 10, 9, 9, 0, tzinfo=clock.LOCAL_TZ)):
-        assert applications.application_read(db, actor(db, "mzj_approver"), app, matters.Departments(db)).light == "yellow"
+        assert (
+            applications.application_read(db, actor(db, "mzj_approver"), app, matters.Departments(db)).light == "yellow"
+        )
     with at(datetime(2026, 10, 12, 9, 0, tzinfo=clock.LOCAL_TZ)):
         red = applications.ApplicationFilter(box="handling", light="red")
         rows, n = applications.list_applications(db, actor=actor(db, "mzj_approver"), flt=red, limit=500)
-        assert app.id in [r.id for r in rows] and n == len(rows)
+        assert app.id in [r.id for r in rows]
+        assert n == len(rows)
 
 
 def test_approver_reviews_decides_and_finishes_only_in_order(db, node):
@@ -159,7 +190,8 @@ def test_approver_reviews_decides_and_finishes_only_in_order(db, node):
     applications.review(db, actor=approver, application_id=app.id, note="符合条件")
     applications.decide(db, actor=approver, application_id=app.id, data=DecisionIn(decision="approve", note="准予"))
     applications.finish(db, actor=approver, application_id=app.id)
-    assert app.status == "done" and app.done_at is not None
+    assert app.status == "done"
+    assert app.done_at is not None
 
 
 def test_household_members_are_prefilled_from_the_population_base(db, node):
@@ -187,15 +219,24 @@ def test_household_members_are_prefilled_from_the_population_base(db, node):
             "statutory_days": 10,
             "promised_days": 5,
             "materials": [
-                {"name": "家庭成员信息", "source": "shared", "resource_id": resource, "items": ["id_number", "name"], "household": True}
+                {
+                    "name": "家庭成员信息",
+                    "source": "shared",
+                    "resource_id": resource,
+                    "items": ["id_number", "name"],
+                    "household": True,
+                }
             ],
         }
     )
     matter, _ = matters.apply(db, data, matters.Departments(db), "test")
     app = _apply(db, node, matter, key, name)
-    materials.prefill(db, actor=actor(db, "window01"), settings=node.settings, cipher=node.cipher, application_id=app.id)
+    materials.prefill(
+        db, actor=actor(db, "window01"), settings=node.settings, cipher=node.cipher, application_id=app.id
+    )
     names = [m["姓名"] for m in app.household]
-    assert len(app.household) >= 1 and any(n.startswith("同") for n in names)
+    assert len(app.household) >= 1
+    assert any(n.startswith("同") for n in names)
     assert all(m["公民身份号码"] != "330421201001010011" for m in app.household)  # masked
 
 
