@@ -44,7 +44,7 @@ def seed_types(session: Session) -> None:
 
 
 def type_names(session: Session) -> dict[str, str]:
-    return dict(session.execute(select(LicenceType.code, LicenceType.name)).tuples().all())
+    return dict(session.execute(select(LicenceType.code, LicenceType.name)).all())
 
 
 def holder_key(kind: str, raw: str, field: str) -> str:

@@ -251,6 +251,6 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, by: str) -
         names = {d.id: d.name for d in platform_service.list_departments(session)}
     else:
         ids = [r[0] for r in rows]
-        names = dict(session.execute(select(Matter.id, Matter.name).where(Matter.id.in_(ids))).tuples().all())
+        names = dict(session.execute(select(Matter.id, Matter.name).where(Matter.id.in_(ids))).all())
     out = [StatRow(int(k), names.get(int(k), str(k)), int(t), int(g or 0), int(b or 0)) for k, t, g, b in rows]
     return sorted(out, key=lambda r: (-r.total, r.name))
