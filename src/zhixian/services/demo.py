@@ -227,9 +227,9 @@ def seed_applications(session: Session, ctx: Any, people: list[tuple[str, str]])
     rng = ctx.rng("services.applications")
     # (working days ago received, how far it got, rating)
     plan = [(22, "done", 1), (12, "done", 5), (11, "done", 4), (10, "done", 5), (9, "done", 2), (8, "done", 5),
-            (8, "decided", None), (7, "reviewed", None), (6, "accepted", None), (5, "accepted", None),
-            (14, "accepted", None), (3, "accepted", None), (2, "correction", None), (1, "rejected", 3),
-            (0, "received", None), (0, "received", None)]  # fmt: skip
+            (7, "done", None), (8, "decided", None), (7, "reviewed", None), (6, "accepted", None),
+            (5, "accepted", None), (14, "accepted", None), (3, "accepted", None), (2, "correction", None),
+            (1, "rejected", 3), (0, "received", None), (0, "received", None)]  # fmt: skip
     for n, (ago, goal, grade) in enumerate(plan):
         matter = picks[n % len(picks)]
         idn, name = people[(n * 7) % len(people)]
