@@ -430,7 +430,7 @@ ATTEMPTS = [
         "/api/v1/services/applications/{}/materials/1/upload",
         "window_xz101",
         "svc_received",
-        {"file_name": "a.pdf"},
+        FILE,
     ),
     Attempt("POST", "/api/v1/services/applications/{}/correction", "window_xz101", "svc_received", {"notes": ["缺章"]}),
     Attempt("POST", "/api/v1/services/applications/{}/accept", "window_xz101", "svc_received"),

@@ -151,7 +151,13 @@ def _ready(db, node, matter, key, name):
     for m in app.materials:
         if m.state == "missing":
             materials.receive_upload(
-                db, actor=window, application_id=app.id, material_row_id=m.id, file_name="scan.pdf"
+                db,
+                actor=window,
+                settings=node.settings,
+                application_id=app.id,
+                material_row_id=m.id,
+                file_name="scan.pdf",
+                content=b"%PDF-1.4",
             )
     return app
 

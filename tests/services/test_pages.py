@@ -66,7 +66,12 @@ def test_window_form_refuses_beside_the_field_without_echoing_the_id_number(as_u
     window = as_user("window01")
     token = window.headers["X-CSRF-Token"]
     matter_id = window.get("/api/v1/services/matters", params={"q": "最低生活保障对象认定"}).json()["items"][0]["id"]
-    bad = {"csrf_token": token, "matter_id": str(matter_id), "applicant_key": "110101199003071234", "applicant_name": "张三"}
+    bad = {
+        "csrf_token": token,
+        "matter_id": str(matter_id),
+        "applicant_key": "110101199003071234",
+        "applicant_name": "张三",
+    }
     resp = window.post("/services/window", data=bad, headers=HTML)
     assert resp.status_code == 422
     assert 'id="f-applicant_key-error"' in resp.text

@@ -29,7 +29,15 @@ def _finished(db, node, skip: int = 0):
     materials.prefill(db, actor=window, settings=node.settings, cipher=node.cipher, application_id=app.id)
     for m in app.materials:
         if m.state == "missing":
-            materials.receive_upload(db, actor=window, application_id=app.id, material_row_id=m.id, file_name="a.pdf")
+            materials.receive_upload(
+                db,
+                actor=window,
+                settings=node.settings,
+                application_id=app.id,
+                material_row_id=m.id,
+                file_name="a.pdf",
+                content=b"%PDF-1.4",
+            )
     with pytest.raises(Conflict, match="办结或不予受理后"):
         ratings.rate(db, actor=window, settings=node.settings, application_id=app.id, data=RatingIn(grade=5))
     applications.accept(db, actor=window, settings=node.settings, application_id=app.id)

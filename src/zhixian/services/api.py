@@ -34,7 +34,6 @@ from zhixian.services.schemas import (
     ReasonIn,
     RectificationRead,
     RectifyIn,
-    UploadIn,
 )
 from zhixian.web.auth import Require, SettingsDep
 from zhixian.web.deps import SessionDep
@@ -196,12 +195,24 @@ def cite(
     return _app(session, actor, row)
 
 
-@router.post("/applications/{application_id}/materials/{material_id}/upload", summary="收取申请人提交的材料")
+@router.post("/applications/{application_id}/materials/{material_id}/upload", summary="收取申请人提交的材料（扫描件）")
 def upload(
-    actor: Window, session: SessionDep, application_id: IdPath, material_id: IdPath, data: UploadIn
+    actor: Window,
+    session: SessionDep,
+    settings: SettingsDep,
+    application_id: IdPath,
+    material_id: IdPath,
+    file: Annotated[UploadFile, File(title="材料文件")],
 ) -> ApplicationRead:
+    content = uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES, field="file", label="材料文件")
     row = materials.receive_upload(
-        session, actor=actor, application_id=application_id, material_row_id=material_id, file_name=data.file_name
+        session,
+        actor=actor,
+        settings=settings,
+        application_id=application_id,
+        material_row_id=material_id,
+        file_name=file.filename or "材料",
+        content=content,
     )
     return _app(session, actor, row)
 

@@ -196,7 +196,13 @@ def _intake(session: Session, window: Actor, ctx: Any, app: ServiceApplication, 
         for m in app.materials:
             if m.state == "missing":
                 materials.receive_upload(
-                    session, actor=window, application_id=app.id, material_row_id=m.id, file_name=f"{m.name}.pdf"
+                    session,
+                    actor=window,
+                    settings=settings,
+                    application_id=app.id,
+                    material_row_id=m.id,
+                    file_name=f"{m.name}.pdf",
+                    content=b"%PDF-1.4 demo scan",
                 )
         applications.accept(session, actor=window, settings=settings, application_id=app.id)
 

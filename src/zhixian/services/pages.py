@@ -372,6 +372,7 @@ def material_act(
     request: Request,
     actor: Window,
     session: SessionDep,
+    settings: SettingsDep,
     application_id: IdPath,
     material_id: IdPath,
     do: Annotated[str, Form(max_length=20)],
@@ -392,13 +393,15 @@ def material_act(
         elif do == "upload":
             if file is None or not file.filename:
                 raise Invalid("请选择材料文件", field="file")
-            uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES, field="file", label="材料文件")
+            content = uploads.read_limited(file.file, uploads.SPREADSHEET_MAX_BYTES, field="file", label="材料文件")
             materials.receive_upload(
                 session,
                 actor=actor,
+                settings=settings,
                 application_id=application_id,
                 material_row_id=material_id,
                 file_name=file.filename,
+                content=content,
             )
         else:
             raise Invalid("不支持的操作", field="do")

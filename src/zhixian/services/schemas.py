@@ -145,10 +145,6 @@ class CiteIn(Input):
     licence_id: Id = Field(title="电子证照")
 
 
-class UploadIn(Input):
-    file_name: str = Field(min_length=1, max_length=200, title="文件")
-
-
 class CorrectionIn(Input):
     notes: list[str] = Field(default_factory=list, max_length=30, title="其他需补正的事项")
 

@@ -5,6 +5,8 @@ after the applicant's consent, each use audited — or, failing that, the docume
 
 from __future__ import annotations
 
+from pathlib import PurePath
+
 from sqlalchemy.orm import Session
 
 from zhixian.errors import Conflict, Invalid, NotFound
@@ -68,12 +70,25 @@ def cite_licence(
 
 
 def receive_upload(
-    session: Session, *, actor: Actor, application_id: int, material_row_id: int, file_name: str
+    session: Session,
+    *,
+    actor: Actor,
+    settings: Settings,
+    application_id: int,
+    material_row_id: int,
+    file_name: str,
+    content: bytes,
 ) -> ServiceApplication:
-    """The applicant's own document, received (scanned) at the window."""
+    """The applicant's own document, received (scanned) at the window and kept in the data directory."""
     row = applications.take_step(session, actor, application_id, "upload")
     item = _material(row, material_row_id)
-    item.state, item.file_name, item.note = "uploaded", file_name[:200], "窗口收取"
+    if not content:
+        raise Invalid("材料文件是空的", field="file")
+    suffix = PurePath(file_name).suffix.lower()[:10]
+    folder = settings.data_dir / "services" / "materials" / str(row.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{item.id}{suffix}").write_bytes(content)
+    item.state, item.file_name, item.note = "uploaded", PurePath(file_name).name[:200], "窗口收取"
     applications.log_event(
         session, actor, row, "upload", f"{item.name}：{item.file_name}", material=item.name, file=item.file_name
     )

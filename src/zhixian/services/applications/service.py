@@ -108,7 +108,8 @@ def log_event(
     session: Session, actor: Actor, row: ServiceApplication, action: str, note: str = "", **detail: Any
 ) -> None:
     row.updated_at = utcnow()
-    session.add(ApplicationEvent(application_id=row.id, action=action, actor=actor.username, note=note[:1000]))
+    who = actor.full_name or actor.username  # people read names; the audit record keeps the login
+    session.add(ApplicationEvent(application_id=row.id, action=action, actor=who[:64], note=note[:1000]))
     session.flush()
     audit.record(
         session,
