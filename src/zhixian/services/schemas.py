@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from zhixian.fields import Id, LongText
+from zhixian.fields import Id, LongText, ShortText
 from zhixian.platform.schemas import Input, Output
 
 KINDS = ("行政许可", "行政给付", "行政确认", "行政征收", "行政奖励", "行政裁决", "其他行政权力", "公共服务")
@@ -21,14 +21,14 @@ MaterialSource = Literal["upload", "licence", "shared"]
 
 
 class MaterialIn(Input):
-    name: str = Field(min_length=1, max_length=200, title="材料名称")
+    name: ShortText = Field(min_length=1, max_length=200, title="材料名称")
     required: bool = Field(default=True, title="是否必需")
     source: MaterialSource = Field(default="upload", title="满足方式")
-    licence_type: str = Field(default="", max_length=20, title="电子证照类型")
+    licence_type: ShortText = Field(default="", max_length=20, title="电子证照类型")
     resource_id: Id | None = Field(default=None, title="共享资源")
-    items: list[str] = Field(default_factory=list, max_length=50, title="信息项")
+    items: list[ShortText] = Field(default_factory=list, max_length=50, title="信息项")
     household: bool = Field(default=False, title="含同户成员")
-    note: str = Field(default="", max_length=500, title="说明")
+    note: LongText = Field(default="", max_length=500, title="说明")
 
     @model_validator(mode="after")
     def _how(self) -> MaterialIn:
@@ -40,21 +40,21 @@ class MaterialIn(Input):
 
 
 class FaqIn(Input):
-    q: str = Field(min_length=1, max_length=500, title="问题")
-    a: str = Field(min_length=1, max_length=2000, title="解答")
+    q: LongText = Field(min_length=1, max_length=500, title="问题")
+    a: LongText = Field(min_length=1, max_length=2000, title="解答")
 
 
 class MatterIn(Input):
-    code: str = Field(pattern=r"^[0-9A-Za-z-]{6,40}$", title="实施编码")
-    name: str = Field(min_length=2, max_length=200, title="事项名称")
-    department_code: str = Field(min_length=1, max_length=40, title="实施部门")
+    code: LongText = Field(pattern=r"^[0-9A-Za-z-]{6,40}$", title="实施编码")
+    name: ShortText = Field(min_length=2, max_length=200, title="事项名称")
+    department_code: ShortText = Field(min_length=1, max_length=40, title="实施部门")
     kind: Literal[KINDS] = Field(title="事项类型")  # type: ignore[valid-type]
     level: Literal[LEVELS] = Field(title="办理层级")  # type: ignore[valid-type]
     legal_basis: LongText = Field(default="", title="设定依据")
     conditions: LongText = Field(default="", title="受理条件")
     statutory_days: int = Field(ge=0, le=365, title="法定办结时限")
     promised_days: int = Field(ge=0, le=365, title="承诺办结时限")
-    fee: str = Field(default="不收费", max_length=200, title="收费")
+    fee: ShortText = Field(default="不收费", max_length=200, title="收费")
     channels: list[Literal[CHANNELS]] = Field(default_factory=lambda: ["窗口"], max_length=5, title="办理渠道")  # type: ignore[valid-type]
     online_depth: Literal[DEPTHS] = Field(default="窗口办理", title="网办深度")  # type: ignore[valid-type]
     faqs: list[FaqIn] = Field(default_factory=list, max_length=30, title="常见问题")
@@ -107,11 +107,11 @@ class ImportResult(Output):
 
 
 class LicenceIn(Input):
-    type_code: str = Field(min_length=1, max_length=20, title="证照类型")
-    number: str = Field(min_length=1, max_length=60, title="证照编号")
-    holder_key: str = Field(min_length=15, max_length=18, title="持证主体代码")
-    holder_name: str = Field(min_length=1, max_length=200, title="持证主体名称")
-    issuer: str = Field(default="", max_length=100, title="发证机关")
+    type_code: ShortText = Field(min_length=1, max_length=20, title="证照类型")
+    number: ShortText = Field(min_length=1, max_length=60, title="证照编号")
+    holder_key: ShortText = Field(min_length=15, max_length=18, title="持证主体代码")
+    holder_name: ShortText = Field(min_length=1, max_length=200, title="持证主体名称")
+    issuer: ShortText = Field(default="", max_length=100, title="发证机关")
     issued_on: date | None = Field(default=None, title="发证日期")
     valid_until: date | None = Field(default=None, title="有效期至")
 
@@ -134,9 +134,9 @@ class LicenceRead(Output):
 class ApplicationIn(Input):
     matter_id: Id = Field(title="事项")
     applicant_kind: Literal["person", "legal"] = Field(default="person", title="申请人类型")
-    applicant_key: str = Field(min_length=15, max_length=18, title="证件号码")
-    applicant_name: str = Field(min_length=1, max_length=200, title="申请人姓名")
-    phone: str = Field(default="", max_length=20, title="联系电话")
+    applicant_key: ShortText = Field(min_length=15, max_length=18, title="证件号码")
+    applicant_name: ShortText = Field(min_length=1, max_length=200, title="申请人姓名")
+    phone: ShortText = Field(default="", max_length=20, title="联系电话")
     consent: bool = Field(default=False, title="同意使用共享数据和电子证照")
     channel: Literal["window", "point"] = Field(default="window", title="受理渠道")
 
@@ -146,20 +146,20 @@ class CiteIn(Input):
 
 
 class CorrectionIn(Input):
-    notes: list[str] = Field(default_factory=list, max_length=30, title="其他需补正的事项")
+    notes: list[ShortText] = Field(default_factory=list, max_length=30, title="其他需补正的事项")
 
 
 class ReasonIn(Input):
-    reason: str = Field(min_length=2, max_length=1000, title="理由")
+    reason: LongText = Field(min_length=2, max_length=1000, title="理由")
 
 
 class NoteIn(Input):
-    note: str = Field(default="", max_length=1000, title="意见")
+    note: LongText = Field(default="", max_length=1000, title="意见")
 
 
 class DecisionIn(Input):
     decision: Literal["approve", "deny"] = Field(title="决定")
-    note: str = Field(min_length=2, max_length=1000, title="决定意见")
+    note: LongText = Field(min_length=2, max_length=1000, title="决定意见")
 
 
 class AppMaterialRead(Output):
@@ -220,8 +220,8 @@ class PrefillRead(Output):
 
 class RatingIn(Input):
     grade: int = Field(ge=1, le=5, title="评价等级")
-    reasons: list[str] = Field(default_factory=list, max_length=10, title="评价理由")
-    comment: str = Field(default="", max_length=1000, title="意见")
+    reasons: list[ShortText] = Field(default_factory=list, max_length=10, title="评价理由")
+    comment: LongText = Field(default="", max_length=1000, title="意见")
 
 
 class RatingRead(Output):
@@ -239,8 +239,8 @@ class RatingRead(Output):
 
 
 class RectifyIn(Input):
-    measures: str = Field(min_length=2, max_length=1000, title="整改措施")
-    callback: str = Field(min_length=2, max_length=1000, title="回访情况")
+    measures: LongText = Field(min_length=2, max_length=1000, title="整改措施")
+    callback: LongText = Field(min_length=2, max_length=1000, title="回访情况")
     outcome: Literal["satisfied", "unsatisfied"] = Field(title="回访结果")
 
 
