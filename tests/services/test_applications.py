@@ -255,3 +255,31 @@ def test_other_departments_and_windows_get_404(db, node):
             applications.get_application(db, actor=actor(db, other), application_id=app.id)
     with pytest.raises(Invalid):
         _apply(db, node, matter, "110101199003071234", name)  # bad check digit, named field
+
+
+def test_prefill_is_refused_while_the_grant_is_suspended_and_works_again_once_resumed(db, node):
+    grant = _mzj_grant(db)
+    provider = actor(db, "gaj_officer")
+    live = (
+        db.execute(
+            select(Grant).where(
+                Grant.consumer_department_id == grant.consumer_department_id,
+                Grant.resource_id == grant.resource_id,
+                Grant.status == "active",
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for g in live:
+        exchange_service.suspend(db, actor=provider, grant_id=g.id, reason="安全整改")
+    matter = five_material_matter(db)
+    key, name, _ = licensed_person(db, node.cipher)
+    window = actor(db, "window01")
+    app = _apply(db, node, matter, key, name)
+    got = materials.prefill(db, actor=window, settings=node.settings, cipher=node.cipher, application_id=app.id)
+    assert "暂停" in got.refused["身份信息"]
+    for g in live:
+        exchange_service.resume(db, actor=provider, grant_id=g.id)
+    again = materials.prefill(db, actor=window, settings=node.settings, cipher=node.cipher, application_id=app.id)
+    assert sorted(again.filled) == ["户籍信息", "身份信息"]
