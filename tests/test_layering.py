@@ -17,7 +17,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).parents[1] / "src" / "zhixian"
 WEB_LIBRARIES = ("fastapi", "starlette", "jinja2", "zhixian.web")
-FEATURES = ("platform", "catalog", "integration", "citymgmt", "exchange", "perception", "extensions.storefronts")
+FEATURES = (
+    "platform",
+    "catalog",
+    "integration",
+    "citymgmt",
+    "exchange",
+    "perception",
+    "services",
+    "extensions.storefronts",
+)
 PUBLIC = {"service", "schemas"}
 # the 底座's shared kernel: not business rules of the platform feature, but the tools every feature uses
 PLATFORM_KERNEL = {"actor", "audit", "crypto", "masking", "uploads", "outbound", "idempotency"}

@@ -30,6 +30,8 @@ USERS = (
     "handler_zfj",
     "gaj_officer",
     "zjj_officer",
+    "window01",
+    "mzj_head",
     "staff",
 )
 

@@ -72,6 +72,8 @@ NOT_OBJECTS: dict[str, str] = {
     "/perception/profiles/{profile_id}/test": "county-wide profile; the readings it tries are scoped",
     "/perception/relay/{camera_id}/index.m3u8": "viewers present a signed play token bound to user and camera, not a session",
     "/perception/relay/{camera_id}/{segment}": "viewers present a signed play token bound to user and camera, not a session",
+    "/api/v1/services/matters/{matter_id}": "the matter catalogue is open to all staff county-wide",
+    "/services/matters/{matter_id}": "the matter catalogue is open to all staff county-wide",
 }
 
 
@@ -436,6 +438,65 @@ ATTEMPTS = [
     Attempt("GET", "/perception/cameras/{}", "zjj_officer", "pv_camera"),
     Attempt("POST", "/perception/cameras/{}/play", "zjj_officer", "pv_camera", {}),
     Attempt("POST", "/perception/video-grants/{}/decide", "zjj_officer", "pv_grant", {"approve": "yes", "note": ""}),
+    # 一网通办: applications taken in at the county hall (大数据中心 windows) and handled by 民政局; attacked by
+    # a township service point's window (window_xz101) and by 市场监管局's approver and head
+    Attempt("GET", "/api/v1/services/applications/{}", "scj_approver", "svc_app"),
+    Attempt("GET", "/api/v1/services/applications/{}/licences", "window_xz101", "svc_received"),
+    Attempt("POST", "/api/v1/services/applications/{}/consent", "window_xz101", "svc_received"),
+    Attempt("POST", "/api/v1/services/applications/{}/prefill", "window_xz101", "svc_received"),
+    Attempt(
+        "POST",
+        "/api/v1/services/applications/{}/materials/1/licence",
+        "window_xz101",
+        "svc_received",
+        {"licence_id": 1},
+    ),
+    Attempt(
+        "POST",
+        "/api/v1/services/applications/{}/materials/1/upload",
+        "window_xz101",
+        "svc_received",
+        FILE,
+    ),
+    Attempt("POST", "/api/v1/services/applications/{}/correction", "window_xz101", "svc_received", {"notes": ["缺章"]}),
+    Attempt("POST", "/api/v1/services/applications/{}/accept", "window_xz101", "svc_received"),
+    Attempt("POST", "/api/v1/services/applications/{}/reject", "window_xz101", "svc_received", {"reason": "不予受理"}),
+    Attempt("POST", "/api/v1/services/applications/{}/review", "scj_approver", "svc_accepted", {"note": "通过"}),
+    Attempt(
+        "POST",
+        "/api/v1/services/applications/{}/decide",
+        "scj_approver",
+        "svc_reviewed",
+        {"decision": "approve", "note": "准予"},
+    ),
+    Attempt("POST", "/api/v1/services/applications/{}/finish", "scj_approver", "svc_decided"),
+    Attempt("POST", "/api/v1/services/applications/{}/rating", "window_xz101", "svc_unrated", {"grade": 5}),
+    Attempt(
+        "POST",
+        "/api/v1/services/rectifications/{}",
+        "scj_head",
+        "svc_rectification",
+        {"measures": "整改", "callback": "回访", "outcome": "satisfied"},
+    ),
+    Attempt("GET", "/services/applications/{}", "scj_approver", "svc_app"),
+    Attempt("GET", "/services/applications/{}/notice", "window_xz101", "svc_correction"),
+    Attempt("POST", "/services/applications/{}/act", "window_xz101", "svc_received", {"do": "accept"}),
+    Attempt("POST", "/services/applications/{}/act", "scj_approver", "svc_accepted", {"do": "review", "note": "通过"}),
+    Attempt(
+        "POST",
+        "/services/applications/{}/materials/1",
+        "window_xz101",
+        "svc_received",
+        {"do": "cite", "licence_id": "1"},
+    ),
+    Attempt("POST", "/services/applications/{}/rating", "window_xz101", "svc_unrated", {"grade": "5"}),
+    Attempt(
+        "POST",
+        "/services/rectifications/{}",
+        "scj_head",
+        "svc_rectification",
+        {"measures": "整改", "callback": "回访", "outcome": "satisfied"},
+    ),
 ]
 
 _NOT_ZJJ = "(SELECT id FROM department WHERE path LIKE '/7/%')"
@@ -498,6 +559,27 @@ def _exchange_correction(db: Session) -> int:
     )
     db.flush()
     return _one(db, "SELECT max(id) FROM exchange_correction")
+
+
+def _svc(db: Session, where: str) -> int:
+    return _one(db, f"SELECT a.id FROM services_application a WHERE {where} ORDER BY a.id LIMIT 1")
+
+
+for _name, _where in {
+    "svc_app": "a.id IS NOT NULL",
+    "svc_received": "a.status = 'received'",
+    "svc_correction": "a.status = 'correction'",
+    "svc_accepted": "a.status = 'accepted'",
+    "svc_reviewed": "a.status = 'reviewed'",
+    "svc_decided": "a.status = 'decided'",
+    "svc_unrated": "a.status = 'done' AND NOT EXISTS (SELECT 1 FROM services_rating r WHERE r.application_id = a.id)",
+}.items():
+    finder(_name)(lambda db, where=_where: _svc(db, where))
+
+
+@finder("svc_rectification")
+def _svc_rectification(db: Session) -> int:
+    return _one(db, "SELECT id FROM services_rectification WHERE status = 'open' ORDER BY id LIMIT 1")
 
 
 @finder("pv_camera")
@@ -694,6 +776,22 @@ LIST_FILTERS = [
         {"size": "200", "result": "成功"},
         "SELECT id FROM exchange_call WHERE consumer_department_id <> 7 AND provider_department_id <> 7",
     ),
+    (
+        "scj_approver",
+        "datahub",
+        "/api/v1/services/applications",
+        {"size": "200"},
+        "SELECT id FROM services_application",
+    ),
+    (
+        "window_xz101",
+        "datahub",
+        "/api/v1/services/applications",
+        {"box": "intake"},
+        "SELECT id FROM services_application",
+    ),
+    ("scj_head", "datahub", "/api/v1/services/ratings", {}, "SELECT id FROM services_rating"),
+    ("scj_head", "datahub", "/api/v1/services/rectifications", {}, "SELECT id FROM services_rectification"),
 ]
 
 

@@ -40,6 +40,9 @@ ROLES: dict[str, str] = {
     "handler": "处置人员",
     "staff": "普通用户",
     "duty_officer": "值班员",
+    "window_clerk": "窗口人员",
+    "approver": "审批人员",
+    "service_head": "部门负责人",
 }
 """Role code → Chinese label; the codes are what ``UserRow.roles`` holds."""
 
@@ -307,6 +310,11 @@ def _user_plan(departments: list[DepartmentRow]) -> list[tuple[str, str, tuple[s
     plan.extend((f"staff_{d.code}", d.code, ("staff",)) for d in departments)
     # appended last so every earlier account keeps its id and generated name
     plan.extend((f"duty{i:02d}", "szcg", ("duty_officer",)) for i in (1, 2))
+    # 一网通办: the county hall's comprehensive windows (一窗受理), a township service point, approvers and heads
+    plan.extend([("window01", "sjb", ("window_clerk",)), ("window02", "sjb", ("window_clerk",))])
+    plan.append((f"window_{townships[3]}", townships[3], ("window_clerk",)))
+    plan.extend((f"{dept}_approver", dept, ("approver",)) for dept in ("mzj", "scj", "gaj", "rsj", "zjj"))
+    plan.extend((f"{dept}_head", dept, ("service_head",)) for dept in ("mzj", "scj"))
     return plan
 
 

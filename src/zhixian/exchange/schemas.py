@@ -342,3 +342,18 @@ class VerifyIn(Input):
     key: str = Field(min_length=1, max_length=64, description="公民身份号码或统一社会信用代码")
     name: str = Field(min_length=1, max_length=200, description="姓名或名称")
     reason: str = Field(default="", max_length=200)
+
+
+class DepartmentRead(BaseModel):
+    """One record a department read through its grant (not an application's signed call): 一网通办's
+    pre-fill. ``refused`` says why nothing was returned (no grant, suspended, revoked, no such record)."""
+
+    resource_id: int
+    resource_name: str = ""
+    grant_id: int | None = None
+    call_id: int | None = None
+    record: dict[str, Any] = Field(default_factory=dict)
+    masked: list[str] = Field(default_factory=list)
+    item_names: dict[str, str] = Field(default_factory=dict)
+    members: list[dict[str, Any]] = Field(default_factory=list)
+    refused: str = ""

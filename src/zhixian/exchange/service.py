@@ -25,6 +25,7 @@ from zhixian.exchange.grants import (
     suspend,
     usable,
 )
+from zhixian.exchange.internal import department_grant, department_read, refusal
 from zhixian.exchange.requests import (
     approve,
     deadlines,
@@ -36,6 +37,7 @@ from zhixian.exchange.requests import (
     submit,
     withdraw,
 )
+from zhixian.exchange.sources import sample_keys
 from zhixian.exchange.usage import CallFilter, list_calls, person_usage, statistics, usage_table
 
 __all__ = [
@@ -45,6 +47,8 @@ __all__ = [
     "approve",
     "create_application",
     "deadlines",
+    "department_grant",
+    "department_read",
     "dispute",
     "get_application",
     "get_grant",
@@ -55,12 +59,14 @@ __all__ = [
     "list_grants",
     "list_requests",
     "person_usage",
+    "refusal",
     "refuse",
     "renew",
     "resolve",
     "resume",
     "revoke",
     "rotate_secret",
+    "sample_keys",
     "state",
     "statistics",
     "submit",

@@ -1,0 +1,1 @@
+"""电子证照: licence types and the licences people and companies hold."""

@@ -1,0 +1,1 @@
+"""好差评: ratings, rectification of bad ones, statistics."""

@@ -1,0 +1,13 @@
+"""Jobs: escalate rectification tasks of bad ratings once their working-day limit has passed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from zhixian.clock import utcnow
+from zhixian.services.ratings import service as ratings
+
+
+def escalate(node: Any) -> int:
+    with node.db.transaction() as session:
+        return ratings.escalate(session, now=utcnow())
