@@ -26,6 +26,7 @@ LABELS = Labels(
         },
         **{f"exchange.gateway.{op}": name for op, name in GATEWAY_ACTIONS.items()},
         "exchange.person_usage.lookup": "查询个人数据使用记录",
+        "exchange.department_read": "部门按授权读取共享数据（办事预填）",
     },
     object_types={
         "exchange_request": "共享申请",
