@@ -3,6 +3,7 @@ conflicts between departments, resolved by the owning department; quality figure
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -191,20 +192,26 @@ def conflict_views(session: Session, *, actor: Actor, cipher: FieldCipher, statu
     return [conflict_read(session, cipher=cipher, row=c) for c in rows]
 
 
-def readable_records(session: Session, *, actor: Actor, rows: list[ConflictRead]) -> set[tuple[str, int]]:
-    """Which of the conflicts' records this actor may open, so a list links only to pages that answer."""
-    people = {r.entity_id for r in rows if r.entity == "person"}
-    legal = {r.entity_id for r in rows if r.entity == "legal"}
+def readable_records(session: Session, *, actor: Actor, records: Iterable[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which of these base records, (entity, id), this actor may open, so a list links only to pages that
+    answer (departmental records are their department's, whose runs and conflicts the actor already sees)."""
+    pairs = list(records)
+    people = {i for e, i in pairs if e == "person"}
+    legal = {i for e, i in pairs if e == "legal"}
     found = {
         ("person", p.id)
         for p in session.execute(select(Person).where(Person.id.in_(people))).scalars()
         if access.may_read(session, actor, p)
     }
-    return found | {
-        ("legal", e.id)
-        for e in session.execute(select(LegalPerson).where(LegalPerson.id.in_(legal))).scalars()
-        if access.may_read(session, actor, e)
-    }
+    return (
+        found
+        | {
+            ("legal", e.id)
+            for e in session.execute(select(LegalPerson).where(LegalPerson.id.in_(legal))).scalars()
+            if access.may_read(session, actor, e)
+        }
+        | {(e, i) for e, i in pairs if e == "record"}
+    )
 
 
 def resolve_conflict(

@@ -288,7 +288,9 @@ def changed_in_run(session: Session, run_id: int) -> int:
 
 @dataclass
 class ChangedRecord:
-    href: str
+    entity: str
+    entity_id: int
+    href: str  # empty when the viewer may not open the record
     title: str
     changes: list[ChangeRead]
 
@@ -335,6 +337,8 @@ def run_changes(
             title = titles.get(entity_id, f"#{entity_id}")
             out.append(
                 ChangedRecord(
+                    entity=entity,
+                    entity_id=entity_id,
                     href=entity_href(entity, entity_id),
                     title=mask(resource.key_field, title) if entity == "record" else title,
                     changes=[

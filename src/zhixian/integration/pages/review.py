@@ -194,7 +194,7 @@ async def fix(
 def conflicts(request: Request, actor: Viewer, session: SessionDep, cipher: Cipher) -> HTMLResponse:
     rows = basedata.conflict_views(session, actor=actor, cipher=cipher)
     same_key = quarantine.count_quarantine(session, actor=actor, status="open", kind="conflict")
-    readable = basedata.readable_records(session, actor=actor, rows=rows)
+    readable = basedata.readable_records(session, actor=actor, records=[(r.entity, r.entity_id) for r in rows])
     return render(request, "integration/conflicts.html", actor, rows=rows, same_key=same_key, readable=readable)
 
 

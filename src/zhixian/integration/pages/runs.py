@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from zhixian.integration import quarantine, records, service, worker
+from zhixian.integration import basedata, quarantine, records, service, worker
 from zhixian.integration.api import Cipher, start_in_background
 from zhixian.integration.pages.forms import KINDS, Runner, Viewer
 from zhixian.platform.actor import Actor
@@ -57,6 +57,10 @@ def run_changes(request: Request, run_id: IdPath, actor: Viewer, session: Sessio
     """The records this run updated, each with its old → new values, masked as the record is."""
     row = service.get_run(session, actor=actor, run_id=run_id)
     changes = records.run_changes(session, actor=actor, cipher=cipher, run=row)
+    readable = basedata.readable_records(session, actor=actor, records=[(c.entity, c.entity_id) for c in changes])
+    for c in changes:
+        if (c.entity, c.entity_id) not in readable:
+            c.href = ""  # a base record outside the viewer's scope: named, not linked
     return render(
         request,
         "integration/run_changes.html",
