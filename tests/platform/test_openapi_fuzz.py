@@ -51,7 +51,7 @@ schema = schemathesis.pytest.from_fixture("fuzz_schema")
 
 
 @schema.parametrize()
-@settings(max_examples=5, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
+@settings(max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 def test_no_operation_answers_with_a_server_error(case, fuzz_setup, db) -> None:
     headers = fuzz_setup[1][(case.operation.method.upper(), case.operation.path)]
     # each call is undone before the next: a fuzzed role change or token revocation would otherwise lock

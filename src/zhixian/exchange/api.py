@@ -252,6 +252,7 @@ def list_calls(
     operation: Literal["", "list", "lookup", "query", "verify", "changes", "push"] = "",
     result: Literal["", "成功", "拒绝", "失败"] = "",
     side: Literal["", "consumer", "provider"] = "",
+    via: Literal["", "app", "department"] = "",
     purpose: Annotated[str, Query(max_length=500)] = "",
     since: Annotated[Moment | None, Query()] = None,
     until: Annotated[Moment | None, Query()] = None,
@@ -268,6 +269,7 @@ def list_calls(
         purpose=purpose,
         since=since,
         until=until,
+        via=via,
     )
     rows, total = usage.list_calls(session, actor=actor, flt=flt, offset=paging.offset, limit=paging.size)
     names = reads.Names(session)

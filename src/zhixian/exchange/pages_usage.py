@@ -85,6 +85,7 @@ def call_list(
     operation: Annotated[str, Query(pattern="^(|list|lookup|query|verify|changes|push)$")] = "",
     result: Annotated[str, Query(pattern="^(|成功|拒绝|失败)$")] = "",
     side: Annotated[str, Query(pattern="^(|consumer|provider)$")] = "",
+    via: Annotated[str, Query(pattern="^(|app|department)$")] = "",
     purpose: Annotated[str, Query(max_length=500)] = "",
     since: Annotated[Moment | None, Query()] = None,
     until: Annotated[Moment | None, Query()] = None,
@@ -102,6 +103,7 @@ def call_list(
         since=since,
         until=until,
         side=side,
+        via=via,
     )
     rows, total = usage.list_calls(session, actor=actor, flt=flt, offset=(page - 1) * PAGE, limit=PAGE)
     names = reads.Names(session)

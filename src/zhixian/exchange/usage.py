@@ -40,6 +40,7 @@ class CallFilter:
     since: datetime | None = None
     until: datetime | None = None
     side: str = ""  # consumer | provider: only the actor's department on that side
+    via: str = ""  # app: calls signed by an application | department: a department's own reads (办事预填)
 
     def query_string(self) -> str:
         from urllib.parse import urlencode
@@ -82,6 +83,10 @@ def _filtered(actor: Actor, flt: CallFilter) -> Select[Any]:
     ):
         if value is not None:
             stmt = stmt.where(column == value)
+    if flt.via == "app":
+        stmt = stmt.where(Call.application_id.is_not(None))
+    elif flt.via == "department":
+        stmt = stmt.where(Call.application_id.is_(None))
     if flt.since:
         stmt = stmt.where(Call.at >= _aware(flt.since))
     if flt.until:
@@ -151,6 +156,7 @@ def usage_table(session: Session, *, actor: Actor, side: str, days: int = 30) ->
             grant_id=grant,
             since=since,
             side=side if side in ("provider", "consumer") else "",
+            via="app" if app is not None else "department",
         )
         out.append(
             {

@@ -75,5 +75,10 @@ LABELS = Labels(
         "format": CATALOGUE_FORMATS,
         "scope": GRANT_SCOPES,
         "mode": PLAY_MODES,
+        "server": {
+            "zlm": "ZLMediaKit 媒体服务器",
+            "mediamtx": "MediaMTX 媒体服务器",
+            "relay": "平台转发（无媒体服务器）",
+        },
     },
 )
