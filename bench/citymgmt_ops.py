@@ -324,7 +324,7 @@ def run(backend: str, n: int, repeat: int) -> None:
 
             def cold(kind: str) -> Callable[[], Any]:
                 def go() -> Any:
-                    evaluation._PAST.clear()  # first view: comparison periods computed too
+                    evaluation._PAST.clear()  # first view: comparison periods computed too  # noqa: SLF001 - a helper of the same feature, not another's internals
                     return evaluation.report(s, kind=kind, start=month, end=now)
 
                 return app(go)

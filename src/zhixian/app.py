@@ -82,7 +82,7 @@ def create_app(settings: Settings | None = None, *, node: Node | None = None, ru
     settings = node.settings
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:  # noqa: ARG001 - the signature is fixed by its caller
         task = asyncio.create_task(_run_jobs(node)) if run_jobs else None
         yield
         if task:

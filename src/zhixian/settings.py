@@ -213,8 +213,8 @@ class Settings(BaseSettings):
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - the signature is fixed by pydantic-settings
+        file_secret_settings: PydanticBaseSettingsSource,  # noqa: ARG003 - the signature is fixed by pydantic-settings
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
@@ -283,7 +283,7 @@ class Settings(BaseSettings):
             raise ValueError("secret_key 不能使用默认值，且至少 32 个字符；留空则自动生成")
         return self
 
-    def model_post_init(self, context: Any, /) -> None:
+    def model_post_init(self, context: Any, /) -> None:  # noqa: ARG002 - the signature is fixed by the base class
         # declared settings come from the environment as it was when the settings were read, like every field
         self._environ = {k: v for k, v in os.environ.items() if k.startswith("ZHIXIAN_")}
 

@@ -110,7 +110,7 @@ def _worker(node: Node, sent: list[tuple[int, int, str]], lock: threading.Lock, 
                         now=clock.utcnow(),
                         backoff=outbox.Backoff(),
                     )
-    except BaseException as exc:
+    except BaseException as exc:  # noqa: BLE001 - any failure is recorded and the loop goes on
         errors.append(exc)
 
 

@@ -333,7 +333,7 @@ def generate_cases(session: Session, ctx: Any, *, volume: int, years: float, now
     return total
 
 
-def _simulate(  # noqa: PLR0911, PLR0912, PLR0915 - one case life cut off at now; each return is a stage
+def _simulate(  # noqa: C901, PLR0911, PLR0912, PLR0915 - one case life cut off at now; each return is a stage
     rng: random.Random,
     calendar: WorkingCalendar,
     t: datetime,

@@ -283,14 +283,14 @@ def usage_summary(
     actor: Viewer,
     session: SessionDep,
     side: Literal["provider", "consumer"] = "provider",
-    days: int = Query(30, ge=1, le=366),
+    days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> list[dict[str, Any]]:
     return usage.usage_table(session, actor=actor, side=side, days=days)
 
 
 @router.get("/statistics", summary="全县共享统计（数据主管部门）")
 def statistics(
-    actor: Stats, session: SessionDep, settings: SettingsDep, days: int = Query(365, ge=1, le=3660)
+    actor: Stats, session: SessionDep, settings: SettingsDep, days: Annotated[int, Query(ge=1, le=3660)] = 365
 ) -> dict[str, Any]:
     return usage.statistics(session, actor=actor, settings=settings, days=days)
 

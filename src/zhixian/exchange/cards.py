@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from zhixian.settings import Settings
 
 
-def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:
+def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:  # noqa: ARG001 - the signature is fixed by its caller
     if not actor.can("exchange.view"):
         return []
     cards: list[HomeCard] = []

@@ -289,7 +289,7 @@ def proposed(cipher: FieldCipher, corr: Correction) -> dict[str, str]:
     return values
 
 
-def _close(session: Session, settings: Settings, corr: Correction, actor: Actor, status: str, answer: str) -> None:
+def _close(session: Session, settings: Settings, corr: Correction, actor: Actor, status: str, answer: str) -> None:  # noqa: ARG001 - the signature is fixed by its caller
     now = utcnow()
     corr.status, corr.answer = status, answer
     corr.decided_by, corr.decided_at = actor.username, now

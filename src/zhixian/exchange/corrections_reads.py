@@ -108,7 +108,7 @@ def read(
     return out
 
 
-def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:
+def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:  # noqa: ARG001 - the signature is fixed by its caller
     """What waits for the provider (or, once late, the data authority) to answer; each opens its list."""
     if not actor.can("exchange.view") or not (actor.can("exchange.approve") or is_authority(actor)):
         return []

@@ -382,7 +382,7 @@ def _signed(
     return gateway.Incoming(method, path, "", headers, raw, "10.20.1.15")
 
 
-def _history(s: _Seeder, apps_: dict[str, _App], res: dict[str, Any], g_mzj: Any, g_rsj: Any, gaj: Actor) -> None:
+def _history(s: _Seeder, apps_: dict[str, _App], res: dict[str, Any], g_mzj: Any, g_rsj: Any, gaj: Actor) -> None:  # noqa: ARG001 - the signature is fixed by its caller
     """A month of calls through the real gateway, including refusals (a suspended grant, a bad signature)."""
     persons, usccs = sources.sample_keys(s.session, s.cipher, 120)
     ids = [idn for idn, _ in persons]

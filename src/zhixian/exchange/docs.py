@@ -115,7 +115,7 @@ curl -sS -X POST "https://平台地址{path}" \\
   -H "X-ZX-Signature: $SIG" -H 'Content-Type: application/json' --data-raw "$BODY\""""
 
 
-def endpoints(source: sources.Source, settings: Settings) -> list[Endpoint]:
+def endpoints(source: sources.Source, settings: Settings) -> list[Endpoint]:  # noqa: ARG001 - the signature is fixed by its caller
     """The calls this resource supports, each with its worked signature, curl and Python examples."""
     base = f"/api/v1/exchange/gateway/resources/{source.resource_id}"
     key = _KEY_EXAMPLES.get(source.key_field, "示例主键值")

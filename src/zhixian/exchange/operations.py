@@ -111,7 +111,7 @@ def lookup(ctx: Context, body: LookupIn) -> Result:
     )
 
 
-def _user_filters(ctx: Context, raw: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:
+def _user_filters(ctx: Context, raw: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:  # noqa: ARG001 - the signature is fixed by its caller
     """The caller's conditions: on granted items only, and not on items it receives masked (a masked
     item used as a search key would give back what the mask hides), except equality on the key."""
     granted = dict(ctx.source.field_types(ctx.grant.items).items())
@@ -204,7 +204,7 @@ def verify(ctx: Context, body: VerifyIn) -> Result:
     )
 
 
-def listing(session: Session, application: Application, trace_items: list[str]) -> dict[str, Any]:
+def listing(session: Session, application: Application, trace_items: list[str]) -> dict[str, Any]:  # noqa: ARG001 - the signature is fixed by its caller
     """The resources this application may call now, with items, operations and validity."""
     today: date = local_today()
     return {

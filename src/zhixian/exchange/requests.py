@@ -311,7 +311,7 @@ def withdraw(session: Session, *, actor: Actor, request_id: int, note: str = "")
 # --- lists
 
 
-def _box(session: Session, actor: Actor, box: str) -> ColumnElement[bool]:
+def _box(session: Session, actor: Actor, box: str) -> ColumnElement[bool]:  # noqa: ARG001 - the signature is fixed by its caller
     own = _dept_ids(actor)
     if box == "mine":
         return ShareRequest.consumer_department_id.in_(own)

@@ -211,7 +211,7 @@ def _condition(source: Source, cipher: FieldCipher, cond: Mapping[str, Any]) -> 
     return compared
 
 
-def normalise_key(source: Source, name: str, value: str) -> str:
+def normalise_key(source: Source, name: str, value: str) -> str:  # noqa: ARG001 - the signature is fixed by its caller
     """Full-width to half-width, no spaces, upper case: how integration stored ID numbers and codes."""
     text = value.translate(_FULLWIDTH).replace(" ", "").strip()
     return text.upper() if name in ("id_number", "uscc") else text

@@ -322,7 +322,7 @@ def quality_trend(session: Session, *, actor: Actor, resource_id: int, days: int
     ]
 
 
-def home_cards(session: Session, actor: Actor, settings: Any) -> list[HomeCard]:
+def home_cards(session: Session, actor: Actor, settings: Any) -> list[HomeCard]:  # noqa: ARG001 - the signature is fixed by its caller
     """Overdue resources of the actor's department (all, for the data authority) and open conflicts/quarantine."""
     if not actor.can("integration.view"):
         return []

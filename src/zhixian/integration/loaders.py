@@ -248,7 +248,7 @@ def _typed(spec: EntitySpec, name: str, value: Any) -> Any:
     return value
 
 
-def current_value(spec: EntitySpec, cipher: FieldCipher, row: Any, name: str) -> Any:
+def current_value(spec: EntitySpec, cipher: FieldCipher, row: Any, name: str) -> Any:  # noqa: ARG001 - the signature is fixed by its caller
     """A field of a stored person or legal person as text would show it (the phone decrypted)."""
     if name == "phone":
         return cipher.decrypt(row.phone_enc, index=row.phone_index) if row.phone_enc else None
@@ -333,7 +333,7 @@ class EntityLoader:
         self,
         ctx: LoadContext,
         counts: Counts,
-        key: str,
+        key: str,  # noqa: ARG002 - the signature is fixed by the base class
         values: dict[str, Any],
         number: int,
         digest: str,

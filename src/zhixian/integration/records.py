@@ -40,7 +40,7 @@ def item_kinds(resource: Resource) -> dict[str, masking.FieldKind]:
     return kinds
 
 
-def masker_for(session: Session, resource: Resource, entity: str = "record", uscc: str = "") -> Masker:
+def masker_for(session: Session, resource: Resource, entity: str = "record", uscc: str = "") -> Masker:  # noqa: ARG001 - the signature is fixed by its caller
     """field, value → the value as the record shows it masked."""
     if entity == "person" or resource.base_library == "人口":
         kinds: dict[str, masking.FieldKind] = {**masking.PERSON_KINDS}

@@ -25,7 +25,7 @@ def _table_dirs() -> dict[str, Path]:
     return out
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:  # noqa: ARG001 - the signature is fixed by its caller
     only = config.attributes.get("subsystem_dir")
     if only is None:
         return True

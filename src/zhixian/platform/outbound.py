@@ -148,7 +148,10 @@ class _GuardedBackend(httpcore.NetworkBackend):
         raise last or httpcore.ConnectError("no address")
 
     def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+        self,
+        path: str,  # noqa: ARG002 - the signature is fixed by the base class
+        timeout: float | None = None,  # noqa: ARG002 - the signature is fixed by the base class
+        socket_options: Iterable[Any] | None = None,  # noqa: ARG002 - the signature is fixed by the base class
     ) -> httpcore.NetworkStream:
         raise Refused("不能访问本机套接字")
 

@@ -26,7 +26,7 @@ def _card(
     )
 
 
-def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:
+def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:  # noqa: ARG001 - the signature is fixed by its caller
     cards: list[HomeCard] = []
     if actor.can(applications.WINDOW):
         cards.append(

@@ -64,7 +64,7 @@ def rate(
         if isinstance(exc, DomainError) and exc.status == 404:
             raise
         errors = form_errors(exc, labels_of(RatingIn), title="评价未保存")
-        return pages._detail(request, actor, session, application_id, errors)
+        return pages._detail(request, actor, session, application_id, errors)  # noqa: SLF001 - a helper of the same feature, not another's internals
     return RedirectResponse(f"/services/applications/{application_id}", status_code=303)
 
 

@@ -139,7 +139,7 @@ def install(app: FastAPI) -> None:
         return _render(request, 422, "输入不符合要求", "输入的数值或日期超出允许范围")
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
+    async def _unexpected(request: Request, exc: Exception) -> Response:  # noqa: ARG001 - the signature is fixed by its caller
         incident = secrets.token_hex(4)
         log.exception("unexpected error %s on %s %s", incident, request.method, request.url.path)
         return _render(request, 500, "服务器内部错误", f"处理请求时发生意外错误，事件编号 {incident}，请联系系统管理员")

@@ -206,7 +206,7 @@ def _start(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=LOCAL_TZ)
 
 
-def conditions(flt: CaseFilter, *, now: datetime) -> list[ColumnElement[bool]]:  # noqa: PLR0912 - one block per field
+def conditions(flt: CaseFilter, *, now: datetime) -> list[ColumnElement[bool]]:  # noqa: C901, PLR0912 - one block per field
     """The WHERE conditions of a filter (without the actor's scope, which ``queries.visible`` adds).
 
     ``mine`` needs the actor: ``queries.case_query`` adds it, since it also needs the department filter.

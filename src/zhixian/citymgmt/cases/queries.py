@@ -141,7 +141,11 @@ def light(case: Case, now: datetime | None = None) -> Literal["green", "yellow",
 
 
 def case_read(
-    session: Session, case: Case, *, names: dict[str, str] | None = None, now: datetime | None = None
+    session: Session,
+    case: Case,
+    *,
+    names: dict[str, str] | None = None,  # noqa: ARG001 - the signature is fixed by its caller
+    now: datetime | None = None,
 ) -> CaseRead:
     cls = session.get(CaseClass, case.class_code)  # identity map: one load per class per request
     dept = platform.get_department(session, case.department_id) if case.department_id else None

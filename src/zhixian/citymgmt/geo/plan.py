@@ -119,7 +119,7 @@ def _scope(session: Session, scope_code: str) -> tuple[str, list[Any]]:
     return chosen.name, [d for d in divisions if d.level == "village"]
 
 
-def plan(  # noqa: PLR0912, PLR0915 - one pass per community, each check in its own short branch
+def plan(  # noqa: C901, PLR0912, PLR0915 - one pass per community, each check in its own short branch
     session: Session,
     *,
     scope_code: str,

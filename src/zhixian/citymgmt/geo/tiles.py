@@ -147,7 +147,7 @@ def _describe_pmtiles(path: Path) -> TileFile:
         meta = reader.metadata()
     except TileFileError:
         raise
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure is recorded and the loop goes on
         raise TileFileError(f"“{path.name}”不是有效的 PMTiles 文件（{type(exc).__name__}）") from None
     fmt = _PM_TYPES.get(header.get("tile_type"))  # type: ignore[arg-type]
     if header.get("tile_type") == TileType.MVT:

@@ -118,7 +118,12 @@ def forward(
         raise NotFound("调用方式应为 lookup、query 或 verify")
     now = utcnow()
     application = gateway.authenticate(
-        session, settings=settings, cipher=cipher, incoming=incoming, now=now, trace=gateway._Trace(operation)
+        session,
+        settings=settings,
+        cipher=cipher,
+        incoming=incoming,
+        now=now,
+        trace=gateway._Trace(operation),  # noqa: SLF001 - a helper of the same feature, not another's internals
     )
     grant = session.get(FedGrant, grant_id)
     if grant is None or grant.direction != "received":

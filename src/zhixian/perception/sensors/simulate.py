@@ -103,7 +103,7 @@ def _battery(code: str, t: datetime) -> float:
 def _manhole(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, float]:
     tilt = abs(rng.gauss(0.6, 0.3))
     opened = 0.0
-    hit = m._active("tilt", code, t)
+    hit = m._active("tilt", code, t)  # noqa: SLF001 - a helper of the same feature, not another's internals
     if hit:
         tilt = 12 + 26 * min(1.0, hit[1] * 4) + rng.gauss(0, 0.5)
         opened = 1.0 if hit[1] > 0.1 else 0.0
@@ -112,7 +112,7 @@ def _manhole(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, 
 
 def _water(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, float]:
     level = 0.01 + abs(rng.gauss(0, 0.004))
-    hit = m._active("rain", code, t)
+    hit = m._active("rain", code, t)  # noqa: SLF001 - a helper of the same feature, not another's internals
     if hit:
         depth = (0.2 + 0.12 * (_index(code) % 5)) * hit[0].strength  # low points flood deeper
         level += depth * _bump(hit[1])
@@ -121,25 +121,25 @@ def _water(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, fl
 
 def _gas(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, float]:
     lel = abs(rng.gauss(0.5, 0.4))
-    hit = m._active("leak", code, t)
+    hit = m._active("leak", code, t)  # noqa: SLF001 - a helper of the same feature, not another's internals
     if hit:
         lel += 38 * hit[0].strength * _bump(hit[1])
     return {"lel": round(min(100.0, lel), 1)}
 
 
-def _toxic(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, float]:
-    h = m._hour(t)
+def _toxic(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, float]:  # noqa: ARG001 - the signature is fixed by its caller
+    h = m._hour(t)  # noqa: SLF001 - a helper of the same feature, not another's internals
     return {"h2s": round(abs(rng.gauss(0.8, 0.4)), 2), "co": round(4 + 14 * _daily(h) + abs(rng.gauss(0, 1.5)), 1)}
 
 
 def _smoke(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, float]:
-    hit = m._active("fire", code, t)
+    hit = m._active("fire", code, t)  # noqa: SLF001 - a helper of the same feature, not another's internals
     smoke = abs(rng.gauss(0.3, 0.2)) + (18 * _bump(hit[1]) if hit else 0)
     return {"smoke": round(smoke, 2), "alarm": 1.0 if smoke > 8 else 0.0, "battery": _battery(code, t)}
 
 
 def _noise(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, float]:
-    h = m._hour(t)
+    h = m._hour(t)  # noqa: SLF001 - a helper of the same feature, not another's internals
     day = 7 <= h < 22
     site = _index(code) == 1  # the first noise sensor stands at a building site
     base = 46 + (16 if day else 0) + 6 * _daily(h) + (9 if site and 8 <= h < 18 else 0)
@@ -147,7 +147,7 @@ def _noise(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, fl
 
 
 def _pm25(m: Model, code: str, t: datetime, rng: random.Random) -> dict[str, float]:
-    h = m._hour(t)
+    h = m._hour(t)  # noqa: SLF001 - a helper of the same feature, not another's internals
     site = _index(code) == 1
     base = 32 + 28 * _daily(h, (8.0, 21.0), 2.5) + (35 if site and 8 <= h < 18 else 0)
     pm25 = max(3.0, base + rng.gauss(0, 6))

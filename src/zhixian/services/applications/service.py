@@ -143,7 +143,12 @@ def take_step(session: Session, actor: Actor, application_id: int, name: str) ->
 
 
 def create(
-    session: Session, *, actor: Actor, settings: Settings, cipher: FieldCipher, data: ApplicationIn
+    session: Session,
+    *,
+    actor: Actor,
+    settings: Settings,  # noqa: ARG001 - the signature is fixed by its caller
+    cipher: FieldCipher,
+    data: ApplicationIn,
 ) -> ServiceApplication:
     """收件 at a window: the applicant's ID is kept encrypted, the materials list copied from the matter."""
     actor.require(WINDOW)
