@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from datetime import timedelta
 from html import unescape
 
 import httpx
@@ -60,8 +61,8 @@ def test_a_request_goes_from_the_form_to_a_grant_through_the_pages(as_user, db) 
             ("operations", "verify"),
             ("purpose", "住房保障资格审核"),
             ("legal_basis", "《公共租赁住房管理办法》"),
-            ("period_start", "2026-11-18"),
-            ("period_end", "2027-05-18"),
+            ("period_start", clock.local_today().isoformat()),
+            ("period_end", (clock.local_today() + timedelta(days=180)).isoformat()),
             ("row_scope", "all"),
         ],
     )
