@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from zhixian import clock
 from zhixian.exchange import signing
 from zhixian.integration.models import Person
+from zhixian.platform import service as platform_service
+from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
-from zhixian.platform.models import AuditRecord
+from zhixian.platform.models import AuditRecord, User
 
 GATEWAY = "/api/v1/exchange/gateway"
 
@@ -131,3 +133,10 @@ def request_and_approve(
     resp = approver.post(f"/api/v1/exchange/requests/{req['id']}/approve", json=approve or {})
     assert resp.status_code == 200, resp.text
     return resp.json()
+
+
+def officer(db, username: str) -> Actor:
+    user = db.execute(select(User).where(User.username == username)).scalar_one()
+    actor = platform_service.load_actor(db, user_id=user.id)
+    assert actor is not None
+    return actor

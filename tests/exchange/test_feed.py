@@ -2,71 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-import pytest
 from sqlalchemy import func, select
 from tests.exchange.feedkit import sweep, touch
 from tests.exchange.helpers import Gateway, new_app, request_and_approve, resource_id
 
-from zhixian import clock
-from zhixian.exchange import apps, requests
 from zhixian.exchange.models import Call, Disclosure, FeedEntry
-from zhixian.exchange.schemas import ApplicationIn, ApproveIn, RequestIn
 from zhixian.integration.models import Person
-from zhixian.platform import service as platform_service
-from zhixian.platform.actor import Actor
-from zhixian.platform.models import AuditRecord, Department, User
-
-
-# the township of test_grants: a grant limited to its own division
-def _officer(db, username: str) -> Actor:
-    user = db.execute(select(User).where(User.username == username)).scalar_one()
-    actor = platform_service.load_actor(db, user_id=user.id)
-    assert actor is not None
-    return actor
-
-
-@pytest.fixture
-def township(server, db, node):
-    """A township government's application with a grant limited to its own division (数据回流)."""
-    dept = db.execute(select(Department).where(Department.code == "xz001")).scalar_one()
-    actor = Actor(
-        user_id=0,
-        username="staff_xz001",
-        full_name=dept.name,
-        department_id=dept.id,
-        department_path=dept.path,
-        department_name=dept.name,
-        permissions=frozenset({"exchange.view", "exchange.request"}),
-    )
-    app, secret = apps.create_application(
-        db, actor=actor, cipher=node.cipher, settings=node.settings, data=ApplicationIn(name="镇网格系统（测试）")
-    )
-    today = clock.local_today()
-    req = requests.submit(
-        db,
-        actor=actor,
-        settings=node.settings,
-        data=RequestIn(
-            resource_id=resource_id(db, "人口"),
-            items=["id_number", "name", "gender", "division_code"],
-            operations=["lookup", "query", "verify"],
-            application_id=app.id,
-            purpose="网格走访",
-            legal_basis="县数据回流方案",
-            period_start=today,
-            period_end=today + timedelta(days=90),
-            row_scope="own_division",
-        ),
-    )
-    grant = requests.approve(
-        db, actor=_officer(db, "gaj_officer"), settings=node.settings, request_id=req.id, data=ApproveIn()
-    )
-    db.flush()
-    gateway = Gateway(server.url, app.client_id, secret)
-    yield gateway, grant, dept.division_code[:9]
-    gateway.close()
+from zhixian.platform.models import AuditRecord
 
 
 def _latest(mzj) -> str:

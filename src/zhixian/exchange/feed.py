@@ -19,10 +19,9 @@ from pydantic import Field
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from zhixian.errors import NotPermitted
 from zhixian.exchange import signing, sources, views
 from zhixian.exchange.models import Application, FeedEntry, FeedSweep, Grant
-from zhixian.exchange.operations import BadCursor, Context, Result
+from zhixian.exchange.operations import BadCursor, Context, Result, granted_items
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.schemas import Input
 from zhixian.settings import Settings
@@ -122,16 +121,6 @@ class Batch:
     subjects: list[tuple[str, str]]
     position: int  # the feed position after this page
     more: bool
-
-
-def granted_items(grant: Grant, asked: list[str] | None) -> list[str]:
-    granted = list(grant.items)
-    if not asked:
-        return granted
-    outside = [f for f in asked if f not in granted]
-    if outside:
-        raise NotPermitted(f"未获授权的信息项：{'、'.join(outside)}")
-    return asked
 
 
 def read(

@@ -53,14 +53,19 @@ class Result:
     reason: str = ""
 
 
-def _fields(ctx: Context, asked: list[str] | None) -> list[str]:
-    granted = list(ctx.grant.items)
+def granted_items(grant: Grant, asked: list[str] | None) -> list[str]:
+    """The items asked for (all granted ones when none), refused when one lies outside the grant."""
+    granted = list(grant.items)
     if not asked:
         return granted
     outside = [f for f in asked if f not in granted]
     if outside:
         raise NotPermitted(f"未获授权的信息项：{'、'.join(outside)}")
     return asked
+
+
+def _fields(ctx: Context, asked: list[str] | None) -> list[str]:
+    return granted_items(ctx.grant, asked)
 
 
 def check_key(source: sources.Source, raw: str) -> str:
