@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from zhixian.services import api, cards, pages, tasks
 from zhixian.services.demo import seed
 from zhixian.services.labels import LABELS
+from zhixian.services.portal import models as portal_models  # noqa: F401 - the citizen realm's tables join the metadata
 from zhixian.services.settings import SETTINGS
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 

@@ -63,7 +63,8 @@ def _render(
 ) -> Response:
     if wants_html(request):
         if status == 401:
-            location = f"/login?next={quote(request.url.path)}"
+            realm = "/portal/login" if request.url.path.startswith("/portal") else "/login"  # citizens sign in apart
+            location = f"{realm}?next={quote(request.url.path)}"
         if location:
             if request.headers.get("hx-request"):
                 return Response(status_code=204, headers={"HX-Redirect": location})

@@ -1,0 +1,103 @@
+"""The citizen realm's sessions and its route dependency.
+
+Citizens sign in on ``/portal/login`` and hold the cookie ``zx_citizen``; staff hold ``zx_session``. The two
+realms share no table and no cookie, so a staff session never opens a citizen page and a citizen session never
+reaches a staff route. Writes need the session's CSRF token (form field ``csrf_token`` or header X-CSRF-Token).
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from zhixian.clock import utcnow
+from zhixian.errors import NotAuthenticated
+from zhixian.platform.auth import token_hash
+from zhixian.services.portal.models import Citizen, CitizenSession
+from zhixian.settings import Settings
+from zhixian.web.auth import SAFE_METHODS, check_csrf, client_ip
+from zhixian.web.deps import SessionDep
+
+CITIZEN_COOKIE = "zx_citizen"
+
+
+@dataclass(frozen=True)
+class CitizenActor:
+    """Who is asking on a citizen page: every query of the portal is scoped by ``id_index``."""
+
+    citizen_id: int
+    id_index: str
+    name: str
+    id_masked: str
+    session_id: int
+    csrf_token: str
+    ip: str
+
+
+def create_session(session: Session, *, citizen: Citizen, ip: str, user_agent: str) -> str:
+    """A new session for ``citizen``; returns the cookie value (only its hash is stored)."""
+    token = secrets.token_urlsafe(32)
+    session.add(
+        CitizenSession(
+            token_hash=token_hash(token),
+            citizen_id=citizen.id,
+            csrf_token=secrets.token_urlsafe(24),
+            ip=ip[:64],
+            user_agent=user_agent[:255],
+        )
+    )
+    citizen.last_sign_in_at = utcnow()
+    session.flush()
+    return token
+
+
+def resolve(session: Session, *, settings: Settings, token: str, ip: str = "") -> CitizenActor | None:
+    """The citizen behind a cookie, or None when unknown, idle too long or past its lifetime."""
+    row = session.execute(
+        select(CitizenSession, Citizen)
+        .join(Citizen, Citizen.id == CitizenSession.citizen_id)
+        .where(CitizenSession.token_hash == token_hash(token))
+    ).first()
+    if row is None:
+        return None
+    live, citizen = row
+    now = utcnow()
+    idle = now - live.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+    too_old = now - live.created_at > timedelta(hours=settings.session_absolute_hours)
+    if idle or too_old:
+        session.execute(delete(CitizenSession).where(CitizenSession.id == live.id))
+        return None
+    if now - live.last_seen_at > timedelta(seconds=15):
+        session.execute(update(CitizenSession).where(CitizenSession.id == live.id).values(last_seen_at=now))
+    return CitizenActor(citizen.id, citizen.id_index, citizen.name, citizen.id_masked, live.id, live.csrf_token, ip)
+
+
+def end_session(session: Session, *, session_id: int) -> None:
+    session.execute(delete(CitizenSession).where(CitizenSession.id == session_id))
+
+
+def optional_citizen(request: Request, session: SessionDep) -> CitizenActor | None:
+    token = request.cookies.get(CITIZEN_COOKIE)
+    if not token:
+        return None
+    return resolve(session, settings=request.app.state.settings, token=token, ip=client_ip(request))
+
+
+async def require_citizen(
+    request: Request, citizen: Annotated[CitizenActor | None, Depends(optional_citizen)]
+) -> CitizenActor:
+    if citizen is None:
+        raise NotAuthenticated("请先实名登录")
+    if request.method not in SAFE_METHODS:
+        await check_csrf(request, citizen.csrf_token)
+    return citizen
+
+
+CitizenDep = Annotated[CitizenActor, Depends(require_citizen)]
+MaybeCitizen = Annotated[CitizenActor | None, Depends(optional_citizen)]
