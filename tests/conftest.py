@@ -21,10 +21,12 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
+from tests import node_templates
 from zhixian import clock
 from zhixian.app import Node, build_node, create_app
 from zhixian.cli import initialise
 from zhixian.demo import seed as demo_seed
+from zhixian.platform import audit_anchor
 from zhixian.settings import Settings
 
 # the test county gets a small case history; `zhixian demo` alone seeds a realistic volume
@@ -72,15 +74,35 @@ def drop_pg_database(url: str) -> None:
 TEST_OUTBOUND_ALLOW = ["127.0.0.0/8", "::1/128"]
 
 
-def make_node(data_dir: Path, backend: str, *, seed_demo: bool = True, **overrides: object) -> Node:
-    url = create_pg_database() if backend == "postgresql" else ""
-    overrides.setdefault("outbound_allow_networks", TEST_OUTBOUND_ALLOW)
-    settings = Settings(data_dir=data_dir, database_url=url, **overrides)  # type: ignore[arg-type]
-    node = build_node(settings)
+def _seeded(data_dir: Path, url: str, overrides: dict[str, object]) -> Node:
+    node = build_node(Settings(data_dir=data_dir, database_url=url, **overrides))  # type: ignore[arg-type]
     initialise(node)
-    if seed_demo:
-        demo_seed.run(node, seed=SEED, password=PASSWORD)
+    demo_seed.run(node, seed=SEED, password=PASSWORD)
+    audit_anchor.job(node)  # the copies start with every lane anchored, as a node does once the log is quiet
     return node
+
+
+def make_node(data_dir: Path, backend: str, *, seed_demo: bool = True, **overrides: object) -> Node:
+    """A node of its own; a seeded one is a copy of the run's template for these settings (tests/node_templates.py)."""
+    overrides.setdefault("outbound_allow_networks", TEST_OUTBOUND_ALLOW)
+    if seed_demo:
+        url = node_templates.clone(
+            data_dir,
+            backend,
+            overrides,
+            admin_url=pg_admin_url(),
+            build=lambda folder, template_url: _seeded(folder, template_url, overrides).db.engine.dispose(),
+        )
+        return build_node(Settings(data_dir=data_dir, database_url=url, **overrides))  # type: ignore[arg-type]
+    url = create_pg_database() if backend == "postgresql" else ""
+    node = build_node(Settings(data_dir=data_dir, database_url=url, **overrides))  # type: ignore[arg-type]
+    initialise(node)
+    return node
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):  # the controller, after every worker has finished
+        node_templates.remove_all(pg_admin_url())
 
 
 def dispose_node(node: Node) -> None:
