@@ -146,6 +146,10 @@ def check(
                     row=row,
                 )
             )
+        if m.source == "upload" and m.resource_id is not None and resource_fields(session, m.resource_id) is None:
+            errors.append(
+                FieldError(f"材料“{m.name}”建议的共享资源不存在或未发布", field=f"materials.{i}.resource_id", row=row)
+            )
         if m.source == "shared" and m.resource_id is not None:
             fields = resource_fields(session, m.resource_id)
             if fields is None:
@@ -192,7 +196,7 @@ def apply(session: Session, data: MatterIn, depts: Departments, username: str) -
             required=m.required,
             source=m.source,
             licence_type=m.licence_type if m.source == "licence" else "",
-            resource_id=m.resource_id if m.source == "shared" else None,
+            resource_id=m.resource_id if m.source != "licence" else None,  # upload: a suggested replacement
             items=list(m.items) if m.source == "shared" else [],
             household=m.household and m.source == "shared",
             note=m.note,
