@@ -165,3 +165,25 @@ def test_a_department_head_sees_its_department_and_the_county_sees_more(db, node
     mine = _by_code(db, node, "mzj_head")
     assert county["instant"].denominator.value > mine["instant"].denominator.value > 0
     assert county["online"].denominator.value >= mine["online"].denominator.value
+
+
+def test_the_overdue_view_lists_applications_about_to_run_late_and_late_ones_until_finished(db, node):
+    matter = five_material_matter(db, code="330421TEST0000805")
+    matter.promised_days = 3
+    head = actor(db, "mzj_head")
+    due = applications.ApplicationFilter(box="handling", light="due")
+
+    def listed(app_id: int) -> bool:
+        rows, n = applications.list_applications(db, actor=head, flt=due, limit=1000)
+        assert n == len(rows)
+        return app_id in [r.id for r in rows]
+
+    with at(datetime(2026, 9, 30, 10, 0, tzinfo=clock.LOCAL_TZ)):
+        app = _finished(db, node, matter, skip=7)
+        assert not listed(app.id)  # decided, still green
+    with at(datetime(2026, 10, 9, 9, 0, tzinfo=clock.LOCAL_TZ)):
+        assert listed(app.id)  # yellow: the day before it is due
+    with at(datetime(2026, 10, 12, 9, 0, tzinfo=clock.LOCAL_TZ)):
+        assert listed(app.id)  # red
+        applications.finish(db, actor=actor(db, "mzj_approver"), application_id=app.id)
+        assert not listed(app.id)
