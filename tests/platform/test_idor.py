@@ -74,6 +74,8 @@ NOT_OBJECTS: dict[str, str] = {
     "/perception/relay/{camera_id}/{segment}": "viewers present a signed play token bound to user and camera, not a session",
     "/api/v1/services/matters/{matter_id}": "the matter catalogue is open to all staff county-wide",
     "/services/matters/{matter_id}": "the matter catalogue is open to all staff county-wide",
+    "/services/verify/{code}": "public check of a signed document code; shows no personal data "
+    "(tests/services/test_result_documents)",
 }
 
 
@@ -480,6 +482,7 @@ ATTEMPTS = [
     ),
     Attempt("GET", "/services/applications/{}", "scj_approver", "svc_app"),
     Attempt("GET", "/services/applications/{}/notice", "window_xz101", "svc_correction"),
+    Attempt("GET", "/services/applications/{}/result", "window_xz101", "svc_correction"),
     Attempt("POST", "/services/applications/{}/act", "window_xz101", "svc_received", {"do": "accept"}),
     Attempt("POST", "/services/applications/{}/act", "scj_approver", "svc_accepted", {"do": "review", "note": "通过"}),
     Attempt(

@@ -8,8 +8,10 @@ from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
 from fastapi.responses import Response
 
 from zhixian.errors import Invalid
+from zhixian.fields import Day
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
+from zhixian.services import kpis
 from zhixian.services.applications import materials
 from zhixian.services.applications import service as applications
 from zhixian.services.licences import service as licences
@@ -23,6 +25,9 @@ from zhixian.services.schemas import (
     CorrectionIn,
     DecisionIn,
     ImportResult,
+    KpiFigureRead,
+    KpiRead,
+    KpiReport,
     LicenceIn,
     LicenceRead,
     MatterIn,
@@ -301,3 +306,35 @@ def list_rectifications(
 def rectify(actor: Head, session: SessionDep, rectification_id: IdPath, data: RectifyIn) -> RectificationRead:
     row = ratings.rectify(session, actor=actor, rectification_id=rectification_id, data=data)
     return ratings.rectification_read(row)
+
+
+# --- KPIs
+
+
+@router.get("/kpis", summary="政务服务指标（材料减免率、全程网办率等，按查看者的部门范围）")
+def kpi_report(
+    actor: Viewer,
+    session: SessionDep,
+    settings: SettingsDep,
+    since: Annotated[Day | None, Query(title="起始日期")] = None,
+    until: Annotated[Day | None, Query(title="截止日期")] = None,
+) -> KpiReport:
+    rows = kpis.kpis(session, actor=actor, settings=settings, period=kpis.Period(since, until))
+    return KpiReport(
+        scope="county" if actor.county_scope else "department",
+        since=since,
+        until=until,
+        items=[
+            KpiRead(
+                code=k.code,
+                name=k.name,
+                rate=k.rate,
+                percent=k.percent,
+                definition=k.definition,
+                note=k.note,
+                numerator=KpiFigureRead(**vars(k.numerator)),
+                denominator=KpiFigureRead(**vars(k.denominator)),
+            )
+            for k in rows
+        ],
+    )

@@ -26,7 +26,7 @@ def _card(
     )
 
 
-def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:  # noqa: ARG001 - the signature is fixed by its caller
+def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeCard]:
     cards: list[HomeCard] = []
     if actor.can(applications.WINDOW):
         cards.append(
@@ -43,6 +43,14 @@ def home_cards(session: Session, actor: Actor, settings: Settings) -> list[HomeC
             _card(session, actor, "逾期的办件", applications.ApplicationFilter(box="handling", light="red"), alert=True)
         )
     if actor.can(ratings.HEAD):
+        cards.append(
+            _card(
+                session, actor, "临期的办件", applications.ApplicationFilter(box="handling", light="yellow"), alert=True
+            )
+        )
+        bad = ratings.RatingFilter(bad=True)
+        _, n = ratings.list_ratings(session, actor=actor, settings=settings, flt=bad, limit=0)
+        cards.append(HomeCard(title="收到的差评", value=n, href="/services/ratings?" + bad.query_string(), group=GROUP))
         _, n = ratings.list_rectifications(session, actor=actor, status="open", limit=0)
         cards.append(
             HomeCard(

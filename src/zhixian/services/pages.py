@@ -10,9 +10,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from zhixian.errors import DomainError, Invalid
+from zhixian.fields import Day
 from zhixian.platform import uploads
 from zhixian.platform.actor import Actor
-from zhixian.services import ratings_pages, workflow
+from zhixian.services import kpi_pages, ratings_pages, result_pages, workflow
 from zhixian.services.applications import materials
 from zhixian.services.applications import service as applications
 from zhixian.services.licences import service as licences
@@ -35,6 +36,8 @@ from zhixian.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 router.include_router(ratings_pages.router)
+router.include_router(kpi_pages.router)
+router.include_router(result_pages.router)
 
 Viewer = Annotated[Actor, Depends(Require("services.view"))]
 Cataloguer = Annotated[Actor, Depends(Require("services.catalog"))]
@@ -111,10 +114,22 @@ def matter_list(
     level: Annotated[str, Query(max_length=8)] = "",
     source: Annotated[str, Query(max_length=10)] = "",
     department_id: IdQuery = None,
+    instant: bool = False,
+    compressed: bool = False,
+    mine: bool = False,
+    material: Annotated[str, Query(max_length=200)] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     flt = matters.MatterFilter(
-        q=q, kind=kind, level=level, department_id=department_id, source=source if source in SOURCES else ""
+        q=q,
+        kind=kind,
+        level=level,
+        department_id=department_id,
+        source=source if source in SOURCES else "",
+        instant=instant,
+        compressed=compressed,
+        mine=mine,
+        material=material,
     )
     return _matters_page(request, actor, session, flt, page)
 
@@ -226,14 +241,26 @@ def application_list(
     session: SessionDep,
     box: Annotated[str, Query(pattern="^(|intake|handling)$")] = "",
     status: Annotated[str, Query(max_length=12)] = "",
-    light: Annotated[str, Query(pattern="^(|green|yellow|red)$")] = "",
+    light: Annotated[str, Query(pattern="^(|green|yellow|red|due)$")] = "",
     matter_id: IdQuery = None,
     department_id: IdQuery = None,
+    channel: Annotated[str, Query(pattern="^(|window|point|online)$")] = "",
+    since: Annotated[Day | None, Query()] = None,
+    until: Annotated[Day | None, Query()] = None,
+    on_time: Annotated[str, Query(pattern="^(|yes|no)$")] = "",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
     status = status if status in workflow.STATUS_LABELS else ""
     flt = applications.ApplicationFilter(
-        box=box, status=status, light=light, matter_id=matter_id, department_id=department_id
+        box=box,
+        status=status,
+        light=light,
+        matter_id=matter_id,
+        department_id=department_id,
+        channel=channel,
+        since=since,
+        until=until,
+        on_time=on_time,
     )
     rows, total = applications.list_applications(session, actor=actor, flt=flt, offset=(page - 1) * PAGE, limit=PAGE)
     depts = matters.Departments(session)
@@ -254,8 +281,21 @@ def application_list(
             base_query=flt.query_string(),
             flt=flt,
             figures=figures,
+            filter_note=_filter_note(flt),
         ),
     )
+
+
+def _filter_note(flt: applications.ApplicationFilter) -> str:
+    """The filters the form does not show (set by a KPI's link), in words."""
+    parts = []
+    if flt.channel:
+        parts.append({"online": "网上申请", "window": "窗口收件", "point": "便民服务点收件"}[flt.channel])
+    if flt.since or flt.until:
+        parts.append(f"收件日期 {flt.since or '最早'} 至 {flt.until or '今天'}")
+    if flt.on_time:
+        parts.append("按时办结" if flt.on_time == "yes" else "超期办结")
+    return "筛选：" + "；".join(parts) if parts else ""
 
 
 def _detail(

@@ -256,3 +256,29 @@ class RectificationRead(Output):
     outcome: str
     done_at: datetime | None
     late: bool = False
+
+
+class KpiFigureRead(Output):
+    label: str
+    value: int
+    href: str
+
+
+class KpiRead(Output):
+    """One reported figure: the share numerator/denominator, each with the list it counts."""
+
+    code: str
+    name: str
+    rate: float | None
+    percent: str
+    definition: str
+    note: str
+    numerator: KpiFigureRead
+    denominator: KpiFigureRead
+
+
+class KpiReport(Output):
+    scope: str
+    since: date | None
+    until: date | None
+    items: list[KpiRead]

@@ -25,6 +25,7 @@ PERMISSIONS = [
     Permission("services.window", "窗口收件、预填、一次性告知补正、受理或不予受理、记录评价"),
     Permission("services.approve", "审查、决定、办结本部门的办件"),
     Permission("services.head", "部门负责人：逾期办件、评价统计、差评整改"),
+    Permission("services.report", "政务数据主管部门：可由共享数据替代的提交材料与所需授权"),
 ]
 
 ROLES = [
@@ -42,7 +43,7 @@ ROLES = [
     RoleSpec(
         "data_authority",
         "政务数据主管部门",
-        ("services.view", "services.catalog", "services.licence", "services.head"),
+        ("services.view", "services.catalog", "services.licence", "services.head", "services.report"),
         "全县目录审核发布、数据整合与共享审批",
     ),
     RoleSpec("leader", "县领导", ("services.view",), "全县概览"),
@@ -66,6 +67,9 @@ subsystem = Subsystem(
         MenuItem("办件", "/services/applications", "services.view", "政务服务"),
         MenuItem("好差评", "/services/ratings", "services.view", "政务服务"),
         MenuItem("差评整改", "/services/rectifications", "services.view", "政务服务"),
+        MenuItem("办件督办", "/services/applications?box=handling&light=due", "services.head", "政务服务"),
+        MenuItem("政务服务指标", "/services/kpis", "services.view", "政务服务"),
+        MenuItem("材料免提交分析", "/services/replaceable", "services.report", "政务服务"),
         MenuItem("电子证照", "/services/licences", "services.licence", "政务服务"),
     ],
     jobs=[Job("services.rectify_escalate", tasks.escalate, 600)],

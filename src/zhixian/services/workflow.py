@@ -34,6 +34,16 @@ ACTIONS: dict[str, str] = {
     "finish": "办结",
 }
 
+# steps the applicant is told about (a notice on the portal): action → title, "{matter}" filled in
+NOTICES: dict[str, str] = {
+    "create": "您申请的“{matter}”已收件",
+    "correction": "您申请的“{matter}”需要补正材料",
+    "accept": "您申请的“{matter}”已受理",
+    "reject": "您申请的“{matter}”不予受理",
+    "decide": "您申请的“{matter}”已作出决定",
+    "finish": "您申请的“{matter}”已办结",
+}
+
 # step → (statuses it starts from, the status it leaves, who: window or approver)
 STEPS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "prefill": (INTAKE, "", "window"),

@@ -8,7 +8,7 @@ from 受理, on the platform calendar (holidays and 调休 included).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -25,6 +25,7 @@ from zhixian.services import workflow
 from zhixian.services.licences import service as licences
 from zhixian.services.matters import service as matters
 from zhixian.services.models import ApplicationEvent, ApplicationMaterial, Matter, ServiceApplication
+from zhixian.services.portal import notices
 from zhixian.services.schemas import ApplicationIn, ApplicationRead, AppMaterialRead, DecisionIn, EventRead
 from zhixian.services.settings import REMIND_DAYS
 from zhixian.settings import Settings
@@ -41,9 +42,27 @@ class ApplicationFilter:
     light: str = ""  # green yellow red (while the limit runs)
     matter_id: int | None = None
     department_id: int | None = None
+    channel: str = ""  # window point online
+    since: date | None = None  # received on or after this day (Beijing)
+    until: date | None = None  # received on or before this day
+    on_time: str = ""  # done applications finished by their due time (yes) or after it (no)
 
     def query_string(self) -> str:
         return urlencode([(k, v) for k, v in vars(self).items() if v not in ("", None)])
+
+
+def day_start(day: date) -> datetime:
+    """The UTC moment a Beijing calendar day starts (periods are chosen in local days, stored in UTC)."""
+    return datetime.combine(day, time.min, LOCAL_TZ).astimezone(UTC)
+
+
+def period_conditions(column: Any, since: date | None, until: date | None) -> list[ColumnElement[bool]]:
+    out: list[ColumnElement[bool]] = []
+    if since:
+        out.append(column >= day_start(since))
+    if until:
+        out.append(column < day_start(until + timedelta(days=1)))
+    return out
 
 
 def _scope(actor: Actor) -> ColumnElement[bool]:
@@ -55,7 +74,7 @@ def _scope(actor: Actor) -> ColumnElement[bool]:
     )
 
 
-def _where(actor: Actor, flt: ApplicationFilter, now: datetime) -> list[ColumnElement[bool]]:
+def conditions(actor: Actor, flt: ApplicationFilter, now: datetime) -> list[ColumnElement[bool]]:
     out = [_scope(actor)]
     if flt.box == "intake":
         out.append(actor.department_filter(ServiceApplication.intake_path))
@@ -67,11 +86,19 @@ def _where(actor: Actor, flt: ApplicationFilter, now: datetime) -> list[ColumnEl
         running = ServiceApplication.status.in_(workflow.OPEN)
         red = ServiceApplication.due_at <= now
         yellow = (ServiceApplication.due_at > now) & (ServiceApplication.remind_at <= now)
-        out.append(running & {"red": red, "yellow": yellow}.get(flt.light, (ServiceApplication.due_at > now) & ~yellow))
+        green = (ServiceApplication.due_at > now) & ~yellow
+        out.append(running & {"red": red, "yellow": yellow, "due": red | yellow}.get(flt.light, green))
     if flt.matter_id:
         out.append(ServiceApplication.matter_id == flt.matter_id)
     if flt.department_id:
         out.append(ServiceApplication.department_id == flt.department_id)
+    if flt.channel:
+        out.append(ServiceApplication.channel == flt.channel)
+    out += period_conditions(ServiceApplication.received_at, flt.since, flt.until)
+    if flt.on_time in ("yes", "no"):
+        done = (ServiceApplication.status == "done") & ServiceApplication.due_at.is_not(None)
+        late = ServiceApplication.done_at > ServiceApplication.due_at
+        out.append(done & (~late if flt.on_time == "yes" else late))
     return out
 
 
@@ -80,7 +107,7 @@ def list_applications(
 ) -> tuple[list[ServiceApplication], int]:
     """The list and its total from the same conditions (``limit=0``: the count alone, for a figure)."""
     actor.require(VIEW)
-    stmt: Select[Any] = select(ServiceApplication).where(*_where(actor, flt, utcnow()))
+    stmt: Select[Any] = select(ServiceApplication).where(*conditions(actor, flt, utcnow()))
     total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
     if limit <= 0:
         return [], total
@@ -118,6 +145,23 @@ def log_event(
         object_type="services_application",
         object_id=row.id,
         detail={"status": row.status, **detail},
+    )
+    _tell_applicant(session, row, action, note)
+
+
+def _tell_applicant(session: Session, row: ServiceApplication, action: str, note: str) -> None:
+    """The one place the applicant hears of a step: a notice on the portal linking to the application."""
+    title = workflow.NOTICES.get(action)
+    if title is None:
+        return
+    matter = session.get(Matter, row.matter_id)
+    notices.notify(
+        session,
+        recipient_index=row.applicant_index,
+        kind=f"app_{action}",  # the column holds 20 characters
+        title=title.format(matter=matter.name if matter else "政务服务事项"),
+        body=f"办件编号 {number(row)}。{note}",
+        link=f"/portal/me/applications/{row.id}",
     )
 
 

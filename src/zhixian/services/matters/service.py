@@ -31,10 +31,18 @@ class MatterFilter:
     level: str = ""
     department_id: int | None = None
     source: str = ""  # matters with at least one material satisfied this way
+    instant: bool = False  # 即办件 (see INSTANT_DAYS)
+    compressed: bool = False  # promised limit shorter than the statutory one
+    mine: bool = False  # the viewer's own department and those below it
+    material: str = ""  # matters asking for a material of this name (satisfied the ``source`` way, if given)
 
     def query_string(self) -> str:
-        pairs = [(k, v) for k, v in vars(self).items() if v not in ("", None)]
+        pairs = [(k, "1" if v is True else v) for k, v in vars(self).items() if v not in ("", None, False)]
         return urlencode(pairs)
+
+
+# 即办件: promised within one working day (当场或次日办结), or marked 即办件 as its 网办深度
+INSTANT_DAYS = 1
 
 
 class Departments:
@@ -54,8 +62,14 @@ class Departments:
         return dept.path if dept else "/"
 
 
-def _where(flt: MatterFilter) -> list[ColumnElement[bool]]:
+def conditions(flt: MatterFilter, actor: Actor) -> list[ColumnElement[bool]]:
     out: list[ColumnElement[bool]] = [Matter.status == "active"]
+    if flt.instant:
+        out.append(or_(Matter.promised_days <= INSTANT_DAYS, Matter.online_depth == "即办件"))
+    if flt.compressed:
+        out.append(Matter.promised_days < Matter.statutory_days)
+    if flt.mine:
+        out.append(actor.department_filter(Matter.department_path))
     if flt.q:
         like = f"%{flt.q.strip()}%"
         out.append(or_(Matter.name.like(like), Matter.code.like(like)))
@@ -65,8 +79,12 @@ def _where(flt: MatterFilter) -> list[ColumnElement[bool]]:
         out.append(Matter.level == flt.level)
     if flt.department_id:
         out.append(Matter.department_id == flt.department_id)
-    if flt.source:
-        has = select(MatterMaterial.matter_id).where(MatterMaterial.source == flt.source)
+    if flt.source or flt.material:
+        has = select(MatterMaterial.matter_id)
+        if flt.source:
+            has = has.where(MatterMaterial.source == flt.source)
+        if flt.material:
+            has = has.where(MatterMaterial.name == flt.material)
         out.append(Matter.id.in_(has))
     return out
 
@@ -76,7 +94,7 @@ def list_matters(
 ) -> tuple[list[Matter], int]:
     """The catalogue is public to staff: every county matter, filtered; counted by the same conditions."""
     actor.require(VIEW)
-    stmt: Select[Any] = select(Matter).where(*_where(flt))
+    stmt: Select[Any] = select(Matter).where(*conditions(flt, actor))
     total = int(session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
     if limit <= 0:
         return [], total
@@ -128,6 +146,10 @@ def check(
                     row=row,
                 )
             )
+        if m.source == "upload" and m.resource_id is not None and resource_fields(session, m.resource_id) is None:
+            errors.append(
+                FieldError(f"材料“{m.name}”建议的共享资源不存在或未发布", field=f"materials.{i}.resource_id", row=row)
+            )
         if m.source == "shared" and m.resource_id is not None:
             fields = resource_fields(session, m.resource_id)
             if fields is None:
@@ -174,7 +196,7 @@ def apply(session: Session, data: MatterIn, depts: Departments, username: str) -
             required=m.required,
             source=m.source,
             licence_type=m.licence_type if m.source == "licence" else "",
-            resource_id=m.resource_id if m.source == "shared" else None,
+            resource_id=m.resource_id if m.source != "licence" else None,  # upload: a suggested replacement
             items=list(m.items) if m.source == "shared" else [],
             household=m.household and m.source == "shared",
             note=m.note,
