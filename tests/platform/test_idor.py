@@ -74,6 +74,12 @@ NOT_OBJECTS: dict[str, str] = {
     "/perception/relay/{camera_id}/{segment}": "viewers present a signed play token bound to user and camera, not a session",
     "/api/v1/services/matters/{matter_id}": "the matter catalogue is open to all staff county-wide",
     "/services/matters/{matter_id}": "the matter catalogue is open to all staff county-wide",
+    "/portal/reports/{token}": "citizen realm, by random token: a non-public case or another citizen's answers 404 "
+    "(tests/services/test_portal_reports.py)",
+    "/portal/reports/{token}/support": "citizen realm: any signed-in citizen may support a public open case; "
+    "non-public or unknown tokens answer 404 (tests/services/test_portal_reports.py)",
+    "/portal/reports/{token}/rating": "citizen realm: only the reporter; another citizen's token answers 404 "
+    "(tests/services/test_portal_reports.py)",
 }
 
 
