@@ -93,6 +93,7 @@ def test_citizen_reports_from_a_phone_and_follows_it_in_my_reports(browser, new_
         assert box is not None
         page.touchscreen.tap(box["x"] + box["width"] / 2 + 40, box["y"] + box["height"] / 2 + 30)
         expect(page.locator("#pr-where")).to_contain_text("已选择位置")
+        expect(item.get_by_role("button")).to_be_disabled()  # the list, reloaded for the new pin, remembers
         tapped = page.locator("#pr-map").get_attribute("data-pinned")
         assert tapped
         assert tapped != gps_pin

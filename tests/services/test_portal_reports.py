@@ -170,7 +170,19 @@ def test_me_too_is_recorded_once_per_citizen_and_shown_near_the_pin(server, db, 
             assert resp.status_code == 200
             assert resp.json() == {"supporters": 1}
         near = http.get("/portal/report/nearby", params={"lat": lat, "lon": lon}).json()
-        assert next(n for n in near if n["token"] == token)["supporters"] == 1
+        shown = next(n for n in near if n["token"] == token)
+        assert shown["supporters"] == 1
+        assert (shown["supported"], shown["own"]) == (False, False)  # signed out: nobody's
+        theirs = next(
+            n
+            for n in neighbour.get("/portal/report/nearby", params={"lat": lat, "lon": lon}).json()
+            if n["token"] == token
+        )
+        assert (theirs["supported"], theirs["own"]) == (True, False)
+        mine = next(
+            n for n in me.get("/portal/report/nearby", params={"lat": lat, "lon": lon}).json() if n["token"] == token
+        )
+        assert (mine["supported"], mine["own"]) == (False, True)
         assert "1 人" in http.get(f"/portal/reports/{token}").text
         far = point_near(*spot, 2000)
         assert token not in [

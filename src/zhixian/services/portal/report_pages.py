@@ -101,6 +101,7 @@ async def report_submit(request: Request, citizen: MaybeCitizen, session: Sessio
 @router.get("/portal/report/nearby")
 def nearby(
     session: SessionDep,
+    citizen: MaybeCitizen,
     lat: Annotated[float, Query(ge=-90, le=90)],
     lon: Annotated[float, Query(ge=-180, le=180)],
     crs: Annotated[str, Query(pattern="^(WGS84|GCJ02)$")] = "WGS84",
@@ -114,9 +115,11 @@ def nearby(
             "description": n.description,
             "distance_m": n.distance_m,
             "supporters": n.supporters,
+            "supported": n.supported,
+            "own": n.own,
             "url": f"/portal/reports/{n.token}",
         }
-        for n in reports.nearby(session, lat=lat, lon=lon, crs=crs)
+        for n in reports.nearby(session, lat=lat, lon=lon, crs=crs, citizen_id=citizen.citizen_id if citizen else None)
     ]
 
 

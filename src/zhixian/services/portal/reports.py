@@ -210,6 +210,8 @@ class Nearby:
     distance_m: float
     supporters: int
     reported_at: datetime
+    supported: bool  # by the signed-in citizen asking (always False when signed out)
+    own: bool  # reported by the signed-in citizen asking
 
 
 def supporters(session: Session, case_ids: list[int]) -> dict[int, int]:
@@ -223,14 +225,42 @@ def supporters(session: Session, case_ids: list[int]) -> dict[int, int]:
     return {int(k): int(n) for k, n in rows}
 
 
-def nearby(session: Session, *, lat: float, lon: float, crs: str = "WGS84") -> list[Nearby]:
+def nearby(
+    session: Session, *, lat: float, lon: float, crs: str = "WGS84", citizen_id: int | None = None
+) -> list[Nearby]:
     """Open public reports within ``NEARBY_M`` of the pin, nearest first (tokens only, never numbers)."""
     if crs == "GCJ02":
         lon, lat = citymgmt.gcj02_to_wgs84(lon, lat)
     found = citymgmt.public_cases_near(session, lon=lon, lat=lat, radius_m=NEARBY_M)
-    counts = supporters(session, [c.id for c, _ in found])
+    ids = [c.id for c, _ in found]
+    counts = supporters(session, ids)
+    mine: set[int] = set()
+    backed: set[int] = set()
+    if citizen_id is not None and ids:
+        backed = set(
+            session.execute(
+                select(PortalSupport.case_id).where(
+                    PortalSupport.case_id.in_(ids), PortalSupport.citizen_id == citizen_id
+                )
+            ).scalars()
+        )
+        mine = set(
+            session.execute(
+                select(PortalReport.case_id).where(PortalReport.case_id.in_(ids), PortalReport.citizen_id == citizen_id)
+            ).scalars()
+        )
     return [
-        Nearby(c.token, c.class_name, c.status_note, c.description[:120], d, counts.get(c.id, 0), c.reported_at)
+        Nearby(
+            c.token,
+            c.class_name,
+            c.status_note,
+            c.description[:120],
+            d,
+            counts.get(c.id, 0),
+            c.reported_at,
+            supported=c.id in backed,
+            own=c.id in mine,
+        )
         for c, d in found
         if c.token
     ]

@@ -79,10 +79,15 @@
       var actions = document.createElement("div");
       actions.className = "pr-row";
       var count = text("span", item.supporters + " 人也遇到了", "hint");
-      var button = text("button", "我也遇到了", "btn secondary");
-      button.type = "button";
-      button.addEventListener("click", function () { meToo(item, button, count); });
-      actions.appendChild(button);
+      if (item.own) {
+        actions.appendChild(text("span", "这是您反映的问题", "tag"));
+      } else {
+        var button = text("button", item.supported ? "已记录" : "我也遇到了", "btn secondary");
+        button.type = "button";
+        button.disabled = item.supported;
+        button.addEventListener("click", function () { meToo(item, button, count); });
+        actions.appendChild(button);
+      }
       actions.appendChild(count);
       li.appendChild(actions);
       list.appendChild(li);
