@@ -85,6 +85,19 @@ def test_signed_in_report_becomes_a_public_portal_case_that_open311_lists_withou
         assert "已受理，等待核实" in mine.text
 
 
+def test_a_position_from_a_gcj02_phone_map_is_converted_and_marked(server, db, citizen) -> None:
+    from zhixian.citymgmt.geo.service import wgs84_to_gcj02
+
+    lon, lat = inside_point(db)
+    with citizen_client(server.url, citizen) as me:
+        token = _token(_post(me, db, at=wgs84_to_gcj02(lon, lat), crs="GCJ02"))
+    case_id = db.execute(select(PortalReport.case_id).where(PortalReport.token == token)).scalar_one()
+    case = citymgmt.case_reads(db, [case_id])[0]
+    assert case.coord_note == "GCJ-02→WGS84"
+    assert abs(case.lon - lon) < 1e-5
+    assert abs(case.lat - lat) < 1e-5
+
+
 def test_anonymous_reports_are_allowed_and_capped_per_address_with_open311(server, db, as_user) -> None:
     centre = as_user("shiftlead")
     assert centre.put("/api/v1/citymgmt/config", json={"open311_reports_per_hour": 2}).status_code == 200

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select
@@ -96,7 +96,7 @@ class ReportIn(BaseModel):
     description: str = Field(min_length=2, max_length=1000, title="问题描述")
     lat: float = Field(ge=-90, le=90, title="位置")
     lon: float = Field(ge=-180, le=180, title="位置")
-    crs: str = Field(default="WGS84", pattern="^(WGS84|GCJ02)$", title="坐标系")
+    crs: Literal["WGS84", "GCJ02"] = Field(default="WGS84", title="坐标系")
     address: str = Field(default="", max_length=200, title="地点说明")
 
 
@@ -158,10 +158,8 @@ def submit(
     """A new case in the hub from the portal; returns the link and how many near-duplicates the hub found."""
     if not reporter.id_index:
         citymgmt.check_public_rate(session, reporter.ip)
-    lon, lat = data.lon, data.lat
+    lon, lat = citymgmt.gcj02_to_wgs84(data.lon, data.lat) if data.crs == "GCJ02" else (data.lon, data.lat)
     try:
-        if data.crs == "GCJ02":
-            lon, lat = citymgmt.gcj02_to_wgs84(lon, lat)
         citymgmt.locate(session, lon, lat)
     except Invalid as exc:
         raise Invalid("所选位置不在本县范围内", [FieldError("请在本县范围内选点", field="location")]) from exc
@@ -170,8 +168,9 @@ def submit(
     intake = CaseIntake(
         source=SOURCE,
         class_code=class_code,
-        lon=lon,
-        lat=lat,
+        lon=data.lon,
+        lat=data.lat,
+        crs=data.crs,  # intake converts GCJ-02 itself and marks the case's coordinates as converted
         description=data.description.strip(),
         address=data.address.strip(),
         reporter_name=reporter.name[:100],
