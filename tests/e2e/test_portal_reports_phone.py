@@ -117,6 +117,21 @@ def test_citizen_reports_from_a_phone_and_follows_it_in_my_reports(browser, new_
         expect(mine.first).to_contain_text("暴露垃圾")
         expect(mine.first).to_contain_text("已受理，等待核实")
         shot(page, "portal-report-5-mine")
+
+        # the centre closes it; the reporter rates it once, on their phone
+        _close_by_staff(demo_server, node, me.citizen_id)
+        assert reports_closed(node) == 1
+        mine.first.get_by_role("link").click()
+        expect(page.locator("h1")).to_have_text("暴露垃圾")
+        expect(page.locator("main")).to_contain_text("已办结")
+        page.get_by_label("满意", exact=True).check()
+        page.get_by_label("处理及时").check()
+        shot(page, "portal-report-6-rating")
+        page.get_by_role("button", name="提交评价").click()
+        expect(page.locator(".notice.ok")).to_contain_text("感谢您的评价")
+        expect(page.locator(".panel")).to_contain_text("您的评价：满意")
+        expect(page.get_by_role("button", name="提交评价")).to_have_count(0)
+        shot(page, "portal-report-7-rated")
         assert errors == []
     finally:
         context.close()
@@ -131,3 +146,35 @@ def test_citizen_reports_from_a_phone_and_follows_it_in_my_reports(browser, new_
         ).scalar_one()
         assert supports == 1
     assert earlier_token
+
+
+def reports_closed(node) -> int:
+    with node.db.transaction() as s:
+        return reports.notify_closed(s)
+
+
+def _close_by_staff(demo_server, node, citizen_id: int) -> None:
+    """立案 → 派遣 → 处置 → 核查结案 over the staff API, as the demo county's centre and 执法局 do it."""
+    from tests.citymgmt.test_workflow_api import act, check, complete
+    from tests.conftest import Client
+    from zhixian.services.portal.report_models import PortalReport
+
+    with node.db.transaction() as s:
+        case_id = s.execute(select(PortalReport.case_id).where(PortalReport.citizen_id == citizen_id)).scalar_one()
+    for who, step in (
+        ("acceptor", "file"),
+        ("dispatcher", "dispatch"),
+        ("handler_zfj", "complete"),
+        ("inspector01", "check"),
+    ):
+        with Client(base_url=demo_server.url, timeout=30) as staff:
+            assert staff.login(who).status_code == 200
+            if step == "file":
+                resp = act(staff, case_id, "file", note="符合立案标准")
+            elif step == "dispatch":
+                resp = act(staff, case_id, "dispatch")
+            elif step == "complete":
+                resp = complete(staff, case_id)
+            else:
+                resp = check(staff, case_id, passed=True, note="现场已清理")
+            assert resp.status_code == 200, resp.text
