@@ -330,3 +330,16 @@ def _actor(db, username):
     from tests.services.helpers import actor
 
     return actor(db, username)
+
+
+def test_the_report_pages_read_in_chinese(server, db, citizen, other, as_user) -> None:
+    from tests.e2e.crawl import latin_only, readable_texts
+
+    with citizen_client(server.url, citizen) as me:
+        token = _token(_post(me, db))
+        _close(as_user, db, token)
+        pages = [me.get(path) for path in ("/portal/report", "/portal/reports/mine", f"/portal/reports/{token}")]
+        pages.append(me.post(f"/portal/reports/{token}/rating", data={"grade": "1", "csrf_token": citizen.csrf}))
+        pages.append(me.post("/portal/report", data={"category": "x", "csrf_token": citizen.csrf}))
+    latin = [(r.url.path, text) for r in pages for _, text in readable_texts(r.text) if latin_only(text) is not None]
+    assert latin == []
