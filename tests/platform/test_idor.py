@@ -76,6 +76,12 @@ NOT_OBJECTS: dict[str, str] = {
     "/services/matters/{matter_id}": "the matter catalogue is open to all staff county-wide",
     "/services/verify/{code}": "public check of a signed document code; shows no personal data "
     "(tests/services/test_result_documents)",
+    "/portal/reports/{token}": "citizen realm, by random token: a non-public case or another citizen's answers 404 "
+    "(tests/services/test_portal_reports.py)",
+    "/portal/reports/{token}/support": "citizen realm: any signed-in citizen may support a public open case; "
+    "non-public or unknown tokens answer 404 (tests/services/test_portal_reports.py)",
+    "/portal/reports/{token}/rating": "citizen realm: only the reporter; another citizen's token answers 404 "
+    "(tests/services/test_portal_reports.py)",
 }
 
 

@@ -12,7 +12,7 @@ from zhixian.platform.schemas import Input, Output
 
 DESCRIPTION_MAX = 1000
 
-Source = Literal["inspector", "hotline", "open311", "sensor", "video", "referral", "leader", "storefront"]
+Source = Literal["inspector", "hotline", "open311", "sensor", "video", "referral", "leader", "storefront", "portal"]
 Action = Literal[
     "verify",
     "verified",

@@ -33,8 +33,17 @@ from zhixian.citymgmt.config import service as catalogue
 from zhixian.citymgmt.config.classes import class_table, get_class
 from zhixian.citymgmt.config.parameters import config, set_config, shown_config
 from zhixian.citymgmt.config.standards import SOURCES, STATUS_LABELS
+from zhixian.citymgmt.geo import basemap
 from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Case, CaseClass, CaseEvent, CasePhoto, Component, Grid
+from zhixian.citymgmt.open311.service import (
+    PUBLIC_NOTES,
+    PublicCase,
+    check_public_rate,
+    progress,
+    public_case,
+    public_cases_near,
+)
 from zhixian.citymgmt.schemas import CaseCreated, CaseIntake, CaseRead, ClassRead, DuplicateRead, PhotoRef
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.errors import Invalid, NotPermitted
@@ -45,22 +54,27 @@ from zhixian.settings import Settings
 from zhixian.subsystems import CaseCategory, CaseHook, Registry
 
 __all__ = [
+    "BASEMAP_TICKET",
     "LOCAL_EPOCH",
     "PHOTO_FORMATS",
+    "PUBLIC_NOTES",
     "SOURCE_PERMISSIONS",
     "CaseFilter",
     "CaseHook",
     "ComponentRef",
     "IntakeOptions",
     "PhotoIn",
+    "PublicCase",
     "add_case_classes",
     "add_event",
+    "area_layer",
     "case_classes",
     "case_query",
     "case_read",
     "case_reads",
     "changed_since",
     "check_photo",
+    "check_public_rate",
     "class_names",
     "component",
     "components",
@@ -68,6 +82,7 @@ __all__ = [
     "created",
     "distance_m",
     "duplicates",
+    "gcj02_to_wgs84",
     "get_case",
     "grid_inspector",
     "grid_outlines",
@@ -78,6 +93,10 @@ __all__ = [
     "locate",
     "photo_file",
     "platform_tz",
+    "progress",
+    "public_basemap",
+    "public_case",
+    "public_cases_near",
     "read_upload",
     "readable_photo",
     "set_config",
@@ -93,11 +112,19 @@ SOURCE_PERMISSIONS: dict[str, str] = {
     "inspector": "citymgmt.report",
     "hotline": "citymgmt.accept",
     "open311": "citymgmt.intake",
+    "portal": "citymgmt.intake",
     "sensor": "citymgmt.intake",
     "video": "citymgmt.intake",
     "referral": "citymgmt.intake",
     "leader": "citymgmt.intake",
 }
+
+
+area_layer = catalogue.area_layer  # street/community outlines: public administrative boundaries
+gcj02_to_wgs84 = geo.gcj02_to_wgs84  # phone map SDKs' coordinates, converted on entry
+
+# Citizen channels: their cases carry a random token, the only handle the public uses to follow them.
+TOKEN_SOURCES = ("open311", "portal")
 
 
 # --- who acts next: the handling department and the grid's inspector
@@ -224,7 +251,7 @@ def intake(session: Session, *, actor: Actor, data: CaseIntake, options: IntakeO
         reporter_name=data.reporter_name or (actor.full_name if data.source == "inspector" else ""),
         reporter_contact_enc=options.cipher.encrypt(data.reporter_contact) if data.reporter_contact else None,
         external_ref=data.external_ref,
-        token=secrets.token_hex(16) if data.source == "open311" else None,
+        token=secrets.token_hex(16) if data.source in TOKEN_SOURCES else None,
         reported_at=now,
         updated_at=now,
     )
@@ -413,3 +440,18 @@ def components(session: Session, *, class_codes: Sequence[str], limit: int = 100
 def class_names(session: Session) -> dict[str, str]:
     """Active 小类 code → name, for pickers in other subsystems."""
     return {c.code: c.name for c in class_table(session).values() if c.active and c.parent_code is not None}
+
+
+def public_basemap(
+    session: Session, *, cipher: FieldCipher, settings: Settings
+) -> tuple[dict[str, Any], tuple[str, int] | None]:
+    """The basemap a public map (the citizen portal) is told, and its tile ticket (cookie value, seconds) if tiled.
+
+    Tickets of the public carry user 0: they only open the platform's own tile route, like a staff ticket.
+    """
+    active = basemap.active(session, cipher, settings)
+    ticket = basemap.ticket(settings.effective_secret_key, 0) if active.layers else None
+    return basemap.view(active), ticket
+
+
+BASEMAP_TICKET = (basemap.TICKET_COOKIE, basemap.TICKET_PATH)

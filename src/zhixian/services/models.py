@@ -177,13 +177,16 @@ class ApplicationEvent(Base):
 
 
 class Rating(Base):
-    """好差评: one five-grade rating per application (5 非常满意 … 1 非常不满意) with reasons."""
+    """好差评: one five-grade rating (5 非常满意 … 1 非常不满意) with reasons, per application or per citizen-reported
+    city-management case (``channel`` ``report``: ``case_id`` set, no application or matter)."""
 
     __tablename__ = "services_rating"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("services_application.id"), unique=True)
-    matter_id: Mapped[int] = mapped_column(index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("services_application.id"), unique=True)
+    case_id: Mapped[int | None] = mapped_column(BigId, unique=True)
+    case_number: Mapped[str | None] = mapped_column(String(20))
+    matter_id: Mapped[int | None] = mapped_column(index=True)
     department_id: Mapped[int] = mapped_column(index=True)
     department_path: Mapped[str] = mapped_column(String(200), index=True)
     channel: Mapped[str] = mapped_column(String(10), default="window")

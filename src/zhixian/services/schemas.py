@@ -226,8 +226,10 @@ class RatingIn(Input):
 
 class RatingRead(Output):
     id: int
-    application_id: int
-    matter_id: int
+    application_id: int | None
+    case_id: int | None = None
+    case_number: str | None = None
+    matter_id: int | None
     department_id: int
     channel: str
     grade: int

@@ -10,6 +10,7 @@ from zhixian.services import api, cards, pages, tasks
 from zhixian.services.demo import seed
 from zhixian.services.labels import LABELS
 from zhixian.services.portal import models as portal_models  # noqa: F401 - the citizen realm's tables join the metadata
+from zhixian.services.portal import report_pages  # its rules import the reporting tables into the metadata
 from zhixian.services.settings import SETTINGS
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -17,6 +18,7 @@ _HERE = Path(__file__).parent
 
 page_router = APIRouter()
 page_router.include_router(pages.router)
+page_router.include_router(report_pages.router)
 
 PERMISSIONS = [
     Permission("services.view", "查看政务服务事项清单、本部门的办件和评价"),
@@ -59,6 +61,7 @@ subsystem = Subsystem(
     page_router=page_router,
     templates=_HERE / "templates",
     migrations=_HERE / "migrations",
+    static=_HERE / "static",
     permissions=PERMISSIONS,
     roles=ROLES,
     menu=[
@@ -72,7 +75,10 @@ subsystem = Subsystem(
         MenuItem("材料免提交分析", "/services/replaceable", "services.report", "政务服务"),
         MenuItem("电子证照", "/services/licences", "services.licence", "政务服务"),
     ],
-    jobs=[Job("services.rectify_escalate", tasks.escalate, 600)],
+    jobs=[
+        Job("services.rectify_escalate", tasks.escalate, 600),
+        Job("services.report_closed", tasks.report_closed, 300),
+    ],
     seed=seed,
     depends_on=("platform", "catalog", "integration", "exchange"),
     home_cards=[cards.home_cards],

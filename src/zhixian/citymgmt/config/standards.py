@@ -100,7 +100,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "open311_api_keys": [],  # empty: open to any citizen app; otherwise POST must carry one of these api_key values
     "open311_reports_per_hour": 60,  # per source address (IPv6: per /64), so one script cannot flood the case hub
     # the sources whose cases Open311 reads publish (anonymously); the rest answer 404 like missing numbers
-    "open311_public_sources": ["open311"],
+    "open311_public_sources": ["open311", "portal"],
 }
 
 SOURCES: dict[str, str] = {
@@ -112,8 +112,9 @@ SOURCES: dict[str, str] = {
     "referral": "上级转办",
     "leader": "领导交办",
     "storefront": "商铺店面",
+    "portal": "市民随手拍",
 }
-PUBLIC_SOURCES = ("hotline", "open311")  # first reports by the public count as 漏报 of the grid's inspector
+PUBLIC_SOURCES = ("hotline", "open311", "portal")  # first reports by the public count as 漏报 of the grid's inspector
 
 STATUS_LABELS: dict[str, str] = {
     "reported": "待受理",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,12 +29,18 @@ __all__ = [
     "MAX_PAGE_SIZE",
     "MAX_WINDOW",
     "MERGED_NOTE",
+    "OPEN_STATUSES",
     "PUBLIC_NOTES",
+    "PublicCase",
     "Window",
     "check_page",
+    "check_public_rate",
     "check_submission_rate",
     "find_public",
     "list_public",
+    "progress",
+    "public_case",
+    "public_cases_near",
     "public_sources",
     "rate_key",
     "recent_submissions",
@@ -228,3 +235,109 @@ def check_page(page: int, page_size: int) -> None:
         errors.append(FieldError(f"page_size 须在 1–{MAX_PAGE_SIZE} 之间", field="page_size"))
     if errors:
         raise Invalid(f"page/page_size out of range / 分页参数超出范围（每页最多 {MAX_PAGE_SIZE} 条）", errors)
+
+
+# --- the public side, for the citizen portal: the same rules Open311 publishes by
+
+
+@dataclass(frozen=True)
+class PublicCase:
+    """A case as the public may see it: the citizen's own words and place, and one neutral status sentence.
+
+    No reporter, no timeline note, no handler; ``department_id`` is only for the 好差评 of a closed case.
+    """
+
+    id: int
+    number: str
+    token: str | None
+    class_code: str
+    class_name: str
+    closed: bool
+    status_note: str
+    description: str
+    address: str
+    lon: float
+    lat: float
+    reported_at: datetime
+    updated_at: datetime
+    department_id: int | None
+
+
+OPEN_STATUSES = ("reported", "verifying", "dispatching", "handling", "checking", "on_hold")
+
+
+def _public_case(session: Session, case: Case, names: dict[str, str]) -> PublicCase:
+    shown = case
+    if case.status == "merged" and case.merged_into_id:
+        shown = session.get(Case, case.merged_into_id) or case  # its progress, never its number or notes
+    note = MERGED_NOTE if case.status == "merged" else PUBLIC_NOTES.get(shown.status, "")
+    return PublicCase(
+        id=case.id,
+        number=case.number,
+        token=case.token,
+        class_code=case.class_code,
+        class_name=names.get(case.class_code, case.class_code),
+        closed=shown.status in CLOSED,
+        status_note=note,
+        description=case.description,
+        address=case.address,
+        lon=case.lon,
+        lat=case.lat,
+        reported_at=case.reported_at,
+        updated_at=shown.updated_at,
+        department_id=shown.department_id,
+    )
+
+
+def public_case(session: Session, *, token: str) -> PublicCase | None:
+    """A public case by its token; a case from an internal source is ``None``, exactly like a missing one."""
+    case = find_public(session, token=token) if token else None
+    return _public_case(session, case, _class_names(session)) if case is not None else None
+
+
+def progress(session: Session, *, case_ids: Sequence[int]) -> dict[int, PublicCase]:
+    """The public view of cases the caller already owns a link to (a citizen's own reports), by id."""
+    if not case_ids:
+        return {}
+    names = _class_names(session)
+    rows = session.execute(select(Case).where(Case.id.in_(case_ids))).scalars()
+    return {c.id: _public_case(session, c, names) for c in rows}
+
+
+def public_cases_near(
+    session: Session, *, lon: float, lat: float, radius_m: float, limit: int = 10
+) -> list[tuple[PublicCase, float]]:
+    """Open public cases within ``radius_m`` of a point, nearest first, with their distance in metres."""
+    dlat = radius_m / 110_540.0
+    dlon = radius_m / (111_320.0 * max(0.1, math.cos(math.radians(lat))))
+    rows = session.execute(
+        select(Case)
+        .where(
+            Case.source.in_(public_sources(session)),
+            Case.status.in_(OPEN_STATUSES),
+            Case.lon.between(lon - dlon, lon + dlon),
+            Case.lat.between(lat - dlat, lat + dlat),
+        )
+        .order_by(Case.reported_at.desc())
+        .limit(200)
+    ).scalars()
+    names = _class_names(session)
+    near = [(c, _distance_m(lon, lat, c.lon, c.lat)) for c in rows]
+    near = sorted(((c, d) for c, d in near if d <= radius_m), key=lambda p: p[1])[:limit]
+    return [(_public_case(session, c, names), round(d, 1)) for c, d in near]
+
+
+def check_public_rate(session: Session, ip: str) -> None:
+    """The Open311 cap (``open311_reports_per_hour`` per address, IPv6 per /64), counted over every public channel."""
+    check_submission_rate(session, ip, per_hour=int(config(session)["open311_reports_per_hour"]))
+
+
+def _class_names(session: Session) -> dict[str, str]:
+    return {c.code: c.name for c in session.execute(select(CaseClass)).scalars()}
+
+
+def _distance_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_000.0 * math.asin(math.sqrt(a))

@@ -1,6 +1,7 @@
-"""好差评: one five-grade rating per finished application; a bad one opens a rectification task for the
-department with a working-day limit, escalated when it runs out; statistics whose every figure is counted
-by the same conditions as the list it opens."""
+"""好差评: one five-grade rating per finished application or per closed citizen-reported city-management case
+(channel ``report``); a bad one opens a rectification task for the (handling) department with a working-day
+limit, escalated when it runs out; statistics whose every figure is counted by the same conditions as the list
+it opens. Case ratings have no matter, so they count by department only."""
 
 from __future__ import annotations
 
@@ -83,38 +84,77 @@ def rate(session: Session, *, actor: Actor, settings: Settings, application_id: 
         raise Conflict("办件办结或不予受理后才能评价")
     if session.execute(select(Rating.id).where(Rating.application_id == app.id)).scalar():
         raise Conflict("该办件已评价，每个办件只评价一次")
-    bad = data.grade <= settings.declared(BAD_GRADE)
-    reasons = [r.strip() for r in data.reasons if r.strip()]
-    if bad and not reasons and not data.comment.strip():
-        raise Invalid("差评须说明理由", field="reasons")
     row = Rating(
         application_id=app.id,
         matter_id=app.matter_id,
         department_id=app.department_id,
         department_path=app.department_path,
         channel=app.channel,
-        grade=data.grade,
-        reasons=reasons,
-        comment=data.comment.strip(),
         recorded_by=actor.username,
     )
+    return _record(session, settings, actor.audit, row, data, {"application": app.id})
+
+
+def _record(
+    session: Session, settings: Settings, ctx: audit.AuditContext, row: Rating, data: RatingIn, detail: dict[str, Any]
+) -> Rating:
+    """Save a rating; a bad one needs a reason and opens the department's rectification task."""
+    bad = data.grade <= settings.declared(BAD_GRADE)
+    reasons = [r.strip() for r in data.reasons if r.strip()]
+    if bad and not reasons and not data.comment.strip():
+        raise Invalid("差评须说明理由", field="reasons")
+    row.grade, row.reasons, row.comment = data.grade, reasons, data.comment.strip()
     session.add(row)
     session.flush()
-    detail: dict[str, Any] = {"application": app.id, "grade": data.grade, "reasons": reasons}
+    detail = {**detail, "grade": data.grade, "reasons": reasons}
     if bad:
         due = platform_service.add_working_time(
             session, settings=settings, start=utcnow(), days=settings.declared(RECTIFY_DAYS)
         )
         task = Rectification(
-            rating_id=row.id, department_id=app.department_id, department_path=app.department_path, due_at=due.at
+            rating_id=row.id, department_id=row.department_id, department_path=row.department_path, due_at=due.at
         )
         session.add(task)
         session.flush()
         detail["rectification"] = task.id
-    audit.record(
-        session, actor.audit, action="services.rating", object_type="services_rating", object_id=row.id, detail=detail
-    )
+    audit.record(session, ctx, action="services.rating", object_type="services_rating", object_id=row.id, detail=detail)
     return row
+
+
+def rate_case(
+    session: Session,
+    *,
+    settings: Settings,
+    ctx: audit.AuditContext,
+    case_id: int,
+    case_number: str,
+    department_id: int | None,
+    recorded_by: str,
+    data: RatingIn,
+) -> Rating:
+    """A citizen's rating of the closed case they reported (the caller has checked it is theirs and closed).
+
+    The handling department answers for it; a case closed without one (e.g. 不予立案) has no one to rate.
+    """
+    if department_id is None:
+        raise Conflict("该案件未派遣至处置部门，无需评价")
+    if session.execute(select(Rating.id).where(Rating.case_id == case_id)).scalar():
+        raise Conflict("该案件已评价，每个案件只评价一次")
+    dept = platform_service.get_department(session, department_id)
+    row = Rating(
+        case_id=case_id,
+        case_number=case_number,
+        department_id=dept.id,
+        department_path=dept.path,
+        channel="report",
+        recorded_by=recorded_by,
+    )
+    return _record(session, settings, ctx, row, data, {"case": case_number})
+
+
+def rating_for_case(session: Session, *, case_id: int) -> Rating | None:
+    """The rating of a citizen-reported case (the caller has already checked the case is theirs)."""
+    return session.execute(select(Rating).where(Rating.case_id == case_id)).scalar_one_or_none()
 
 
 def rating_for(session: Session, *, application_id: int) -> Rating | None:
@@ -243,7 +283,7 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, by: str) -
             func.sum(case((Rating.grade >= 4, 1), else_=0)),
             func.sum(case((Rating.grade <= bad_max, 1), else_=0)),
         )
-        .where(*rating_conditions(actor, settings, RatingFilter()))
+        .where(*rating_conditions(actor, settings, RatingFilter()), column.is_not(None))
         .group_by(column)
     )
     rows = session.execute(stmt).all()
