@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, null, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, literal, null, select
 from sqlalchemy.orm import Session, selectinload
 
 from zhixian.catalog.models import Resource
@@ -255,6 +255,9 @@ def count(
     return min(n, cap), n > cap
 
 
+_NOT_READ = {"provenance", "content_hash", "first_run_id", "last_run_id", "last_row", "updated_at", "source_id"}
+
+
 def batch(
     session: Session,
     source: Source,
@@ -265,10 +268,9 @@ def batch(
     limit: int,
 ) -> list[Any]:
     """Like ``query`` but plain rows (columns by name, no ORM objects): a bulk export reads millions of
-    them, a page at a time after the last id (keyset, never OFFSET). Provenance is not read."""
+    them, a page at a time after the last id (keyset, never OFFSET). Bookkeeping columns are not read."""
     model = _model(source)
-    table = model.__table__
-    columns = [c for c in table.c if c.name != "provenance"]
+    columns = [c for c in model.__table__.c if c.name not in _NOT_READ]
     stmt = (
         _select(source, cipher, conditions)
         .with_only_columns(*columns)
@@ -279,7 +281,23 @@ def batch(
     return list(session.execute(stmt).all())
 
 
+def subjects_select(
+    source: Source, cipher: FieldCipher, conditions: Sequence[Mapping[str, Any]], *, after_id: int, upto_id: int
+) -> Select[Any] | None:
+    """(kind, blind index) of the rows ``batch`` returned between these ids, as SQL, where the index is
+    stored (persons): the database files a batch's disclosures itself. None where it must be computed."""
+    if source.kind != "person":
+        return None
+    stmt = _select(source, cipher, conditions).where(Person.id > after_id, Person.id <= upto_id)
+    return stmt.with_only_columns(literal("person"), Person.id_index)  # type: ignore[return-value] # Select[str, str]
+
+
 # --- values of one row
+
+
+def encrypted_fields(source: Source) -> tuple[str, ...]:
+    """The items of this resource kept encrypted (masks stored beside them, decrypted only for plain grants)."""
+    return _ENCRYPTED[source.kind]
 
 
 def _kind(source: Source, row: Any) -> Kind:
