@@ -143,14 +143,14 @@ def _signed(client_id: str, secret: str, path: str, body: bytes) -> gateway.Inco
     return gateway.Incoming("POST", path, "", headers, body, "127.0.0.1")
 
 
-def submit(node: Node) -> int:
+def submit(node: Node, name: str = "导出压测") -> int:
     """A 民政 application granted 人口 by 公安 (whole county), asking for a CSV of every granted item."""
     today = clock.local_today()
     with node.db.transaction() as s:
         resource = int(s.execute(text("SELECT id FROM catalog_resource WHERE base_library = '人口'")).scalar_one())
         mzj, gaj = officer(s, "mzj_officer"), officer(s, "gaj_officer")
         app, secret = apps.create_application(
-            s, actor=mzj, cipher=node.cipher, settings=node.settings, data=ApplicationIn(name="导出压测")
+            s, actor=mzj, cipher=node.cipher, settings=node.settings, data=ApplicationIn(name=name)
         )
         req = requests.submit(
             s,
