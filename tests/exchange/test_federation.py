@@ -15,11 +15,14 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, text
+from tests import figures
 from tests.conftest import PASSWORD, Client, dispose_node, make_node
 from tests.exchange.helpers import Gateway
 from typer.testing import CliRunner
@@ -30,6 +33,7 @@ from zhixian.exchange import apps, sources
 from zhixian.exchange.federation import catalog_sync, joining, keys, peers, protocol, transport
 from zhixian.exchange.federation import cli as federation_cli
 from zhixian.exchange.federation.models import FedGrant, FedRequest, Message, Peer, RemoteResource
+from zhixian.exchange.models import Call, Disclosure
 from zhixian.exchange.schemas import ApplicationIn
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import Department
@@ -329,6 +333,46 @@ def test_county_request_is_decided_by_the_city_and_a_county_call_is_answered(nod
     with city.node.db.transaction() as s:
         served = s.execute(select(Message).where(Message.type == "gateway.call", Message.direction == "in")).scalars()
         assert [m.result for m in served] == ["accepted", "refused"]
+
+
+def _fetch(client: Client, url: str) -> tuple[int, str]:
+    resp = client.get(url)
+    return resp.status_code, resp.text
+
+
+def _calls_total(client: Client, href: str) -> int:
+    query = dict(parse_qsl(urlsplit(href).query))
+    resp = client.get("/api/v1/exchange/calls", params={**query, "size": 1})
+    assert resp.status_code == 200, resp.text
+    return int(resp.json()["total"])
+
+
+def test_calls_across_nodes_count_in_usage_with_the_node_named(nodes: tuple[Live, Live]) -> None:
+    county, city = nodes
+    # the county forwarded two calls to the city (one answered, one refused there); the city served both
+    for live, peer, asked in ((county, "zx-3304", "consumer"), (city, "zx-330421", "")):
+        with live.user("datahub") as hub:
+            stats = hub.get("/api/v1/exchange/statistics").json()
+            row = next(n for n in stats["nodes"] if n["node"] == peer)
+            assert row["calls"] == 2
+            assert row["rows"] == 1
+            assert row["node_name"]
+            assert _calls_total(hub, row["href"]) == 2
+            page = hub.get("/exchange/statistics")
+            checked, problems = figures.mismatches(str(page.url), page.text, partial(_fetch, hub))
+            assert checked
+            assert not problems, problems
+            assert row["node_name"] in hub.get(row["href"]).text, "调用列表应写明对方节点"
+        if asked:
+            with live.user("gaj_officer") as officer:
+                rows = [r for r in officer.get("/api/v1/exchange/usage", params={"side": asked}).json() if r["node"]]
+                assert [(r["node"], r["calls"]) for r in rows] == [(peer, 2)]
+                assert _calls_total(officer, rows[0]["href"]) == 2
+    # the city knows whose record a county department read: the served lookup's disclosure
+    with city.node.db.transaction() as s:
+        served = s.execute(select(Call).where(Call.node == "zx-330421", Call.result == "成功")).scalars().one()
+        assert served.provider_department_id is not None
+        assert s.execute(select(func.count()).where(Disclosure.call_id == served.id)).scalar_one() == 1
 
 
 def _app_of(county: Live, department: str, name: str) -> Gateway:

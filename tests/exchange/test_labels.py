@@ -49,7 +49,8 @@ def test_every_step_written_is_declared_and_named() -> None:
 
 
 def test_every_gateway_operation_is_named() -> None:
-    assert set(GATEWAY_ACTIONS) == {"list", *policy.OPERATIONS}
+    assert set(GATEWAY_ACTIONS) == {"list", *policy.OPERATIONS, "export", "export_get", "export_file", "export_run"}
+    assert set(GATEWAY_ACTIONS) <= set(policy.CALL_OPERATIONS)
     assert BOOK.action("exchange.gateway.verify") == "共享网关：核验"
 
 

@@ -54,6 +54,11 @@ NOT_OBJECTS: dict[str, str] = {
     "/api/v1/exchange/gateway/resources/{resource_id}/query": "signed by an application (tests/exchange/test_idor_gateway)",
     "/api/v1/exchange/gateway/resources/{resource_id}/verify": "signed by an application (tests/exchange/test_idor_gateway)",
     "/api/v1/exchange/gateway/resources/{resource_id}/changes": "signed by an application (tests/exchange/test_feed)",
+    "/api/v1/exchange/gateway/resources/{resource_id}/exports": "signed by an application (tests/exchange/test_export)",
+    "/api/v1/exchange/gateway/resources/{resource_id}/exports/{job_id}": "signed by an application; another "
+    "application gets 404 (tests/exchange/test_export)",
+    "/api/v1/exchange/gateway/resources/{resource_id}/exports/{job_id}/file": "signed by an application; another "
+    "application gets 404 (tests/exchange/test_export)",
     "/exchange/docs/{resource_id}": "documentation of the published catalogue, county-wide",
     "/api/v1/exchange/federation/gateway/{grant_id}/{operation}": "signed by an application; another department's "
     "application is refused (tests/exchange/test_federation)",

@@ -249,11 +249,14 @@ def list_calls(
     consumer_department_id: IdQuery = None,
     provider_department_id: IdQuery = None,
     grant_id: IdQuery = None,
-    operation: Literal["", "list", "lookup", "query", "verify", "changes", "push"] = "",
+    operation: Literal[
+        "", "list", "lookup", "query", "verify", "changes", "push", "export", "export_get", "export_file", "export_run"
+    ] = "",
     result: Literal["", "成功", "拒绝", "失败"] = "",
     side: Literal["", "consumer", "provider"] = "",
     via: Literal["", "app", "department"] = "",
     purpose: Annotated[str, Query(max_length=500)] = "",
+    node: Annotated[str, Query(max_length=40, pattern=r"^[A-Za-z0-9._:-]*$")] = "",
     since: Annotated[Moment | None, Query()] = None,
     until: Annotated[Moment | None, Query()] = None,
 ) -> Page[CallRead]:
@@ -270,6 +273,7 @@ def list_calls(
         since=since,
         until=until,
         via=via,
+        node=node,
     )
     rows, total = usage.list_calls(session, actor=actor, flt=flt, offset=paging.offset, limit=paging.size)
     names = reads.Names(session)

@@ -34,3 +34,26 @@ def deliver(
         typer.echo("已停止")
     finally:
         node.db.engine.dispose()
+
+
+@app.command("exports")
+def run_exports(
+    loop: bool = typer.Option(default=False, help="持续运行（每隔 --every 秒一轮），按 Ctrl+C 停止"),
+    every: float = typer.Option(5.0, min=0.5, help="持续运行时每轮的间隔秒数"),
+) -> None:
+    """生成排队中的批量导出文件并删除过期文件（可在多个进程中同时运行，同一任务只会被一个进程认领）。"""
+    from zhixian.app import build_node
+    from zhixian.exchange import tasks
+
+    node = build_node()
+    try:
+        while True:
+            done = tasks.exports(node)
+            typer.echo(f"导出完成 {done['done']} 个，失败 {done['failed']} 个，删除过期文件 {done['expired']} 个")
+            if not loop:
+                break
+            time.sleep(every)
+    except KeyboardInterrupt:
+        typer.echo("已停止")
+    finally:
+        node.db.engine.dispose()

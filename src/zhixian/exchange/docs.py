@@ -143,13 +143,29 @@ def endpoints(source: sources.Source, settings: Settings) -> list[Endpoint]:  # 
             },
         )
     )
+    plans.append(
+        (
+            "export",
+            {"filters": [], "format": "csv", "reason": "年度台账"},
+            {
+                "export": {
+                    "id": 1,
+                    "status": "queued",
+                    "status_url": f"{base}/exports/1",
+                    "file_url": None,
+                    "note": "GET status_url 查询状态；done 后 GET file_url 下载 gzip 文件（同样签名，限本应用）",
+                },
+                "masked": [],
+            },
+        )
+    )
     if source.kind in ("person", "legal"):
         plans.append(
             ("verify", {"key": key, "name": "张三" if source.kind == "person" else "某某有限公司"}, {"match": True})
         )
     out = []
     for operation, body, response in plans:
-        path = f"{base}/{operation}"
+        path = f"{base}/{'exports' if operation == 'export' else operation}"
         raw = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
         text = signing.string_to_sign("POST", path, "", EXAMPLE_TIMESTAMP, EXAMPLE_NONCE, raw.encode())
         out.append(
@@ -193,5 +209,7 @@ ERRORS = [
     (403, "应用停用、来源地址不在白名单、未获授权、授权已暂停/撤销/到期、授权不含该调用方式或信息项"),
     (404, "资源不存在或未发布；按主键查询时没有该记录（或不在授权的行范围内）"),
     (422, "主键、条件、每页条数等不符合要求（errors 中给出字段）"),
+    (409, "批量导出文件尚未生成（稍后再查询状态）"),
+    (410, "批量导出失败（状态中说明原因），或文件已过期删除"),
     (429, "超过每分钟上限或每日配额；Retry-After 给出等待秒数"),
 ]

@@ -18,6 +18,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
 from zhixian.errors import DomainError, Invalid, NotFound, NotPermitted, invalid_from
-from zhixian.exchange import apps, feed, grants, limits, operations, signing, sources
+from zhixian.exchange import apps, exports, feed, grants, limits, operations, signing, sources
 from zhixian.exchange.models import Application, Call, Disclosure, Grant
 from zhixian.exchange.settings import CLOCK_SKEW_SECONDS
 from zhixian.platform import audit
@@ -35,6 +36,9 @@ from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+EXPORT_OPERATIONS = ("export", "export_get", "export_file")
 
 
 class SignatureRefused(DomainError):
@@ -60,6 +64,7 @@ class Outcome:
     body: dict[str, Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     error: Exception | None = None
+    file: Path | None = None  # a download: the body is this file
 
 
 @dataclass
@@ -78,6 +83,9 @@ class _Trace:
     reason: str = ""
     subjects: list[tuple[str, str]] = field(default_factory=list)
     remaining: int | None = None
+    status: int = 200
+    file: Path | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 _DISPLAY = {
@@ -174,7 +182,8 @@ def _grant(session: Session, application: Application, source: sources.Source, o
     usable = grants.usable(session, application, source.resource_id, today)
     if not usable:
         raise NotPermitted(grants.why_not(session, application, source.resource_id, today))
-    needed = "query" if operation == "changes" else operation  # the feed reveals what paging through would
+    # the feed and a bulk export reveal what paging through would
+    needed = "query" if operation in ("changes", *EXPORT_OPERATIONS) else operation
     for grant in usable:
         if needed in grant.operations:
             trace.grant = grant
@@ -193,14 +202,31 @@ def _run(
     operation: str,
     resource_id: int | None,
     trace: _Trace,
+    job_id: int | None = None,
 ) -> dict[str, Any]:
     if operation == "list":
         return operations.listing(session, application, trace_items=trace.items)
     assert resource_id is not None
     source = _resource(session, trace, resource_id)
+    if operation == "export_get":  # a job's state needs no live grant: a failed job says why
+        assert job_id is not None
+        result = exports.status(session, application, source, job_id)
+        trace.items = result.items
+        return result.body
     grant = _grant(session, application, source, operation, trace)
     ctx = operations.Context(session, settings, cipher, application, source, grant)
-    if operation == "lookup":
+    if operation == "export":
+        result = exports.submit(ctx, _parse(exports.ExportIn, incoming.body), ip=incoming.ip)
+        trace.status = 202
+    elif operation == "export_file":
+        assert job_id is not None
+        result, trace.file, job = exports.file(ctx, job_id)
+        trace.headers = {
+            "X-ZX-Export-Rows": str(job.rows),
+            "X-ZX-Export-SHA256": job.sha256,
+            "Content-Disposition": f'attachment; filename="{exports.download_name(job)}"',
+        }
+    elif operation == "lookup":
         result = operations.lookup(ctx, _parse(operations.LookupIn, incoming.body))
     elif operation == "query":
         result = operations.query(ctx, _parse(operations.QueryIn, incoming.body))
@@ -221,6 +247,7 @@ def handle(
     incoming: Incoming,
     operation: str,
     resource_id: int | None = None,
+    job_id: int | None = None,
 ) -> Outcome:
     """One gateway call, recorded exactly once whatever its result."""
     started = time.perf_counter()
@@ -241,17 +268,20 @@ def handle(
                 operation=operation,
                 resource_id=resource_id,
                 trace=trace,
+                job_id=job_id,
             )
+        outcome.status, outcome.file = trace.status, trace.file
+        outcome.headers.update(trace.headers)
         trace.remaining = limits.count_call(
             session, application_id=application.id, per_minute=rate, daily=daily, now=now
         )
         outcome.headers.update({"X-RateLimit-Limit": str(rate), "X-RateLimit-Remaining": str(trace.remaining)})
     except DomainError as exc:
-        outcome.error, outcome.status, outcome.body = exc, exc.status, None
+        outcome.error, outcome.status, outcome.body, outcome.file = exc, exc.status, None, None
         trace.rows, trace.subjects = 0, []
     except Exception as exc:  # recorded, then re-raised by the route as a 500 with an incident number
         log.exception("gateway %s failed", operation)
-        outcome.error, outcome.status, outcome.body = exc, 500, None
+        outcome.error, outcome.status, outcome.body, outcome.file = exc, 500, None, None
         trace.rows, trace.subjects = 0, []
     call_id = _record(session, trace, outcome, incoming, now, started)
     outcome.headers["X-ZX-Call-Id"] = str(call_id)

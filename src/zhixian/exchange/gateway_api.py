@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 
-from zhixian.exchange import feed, gateway
+from zhixian.exchange import exports, feed, gateway
 from zhixian.exchange.schemas import LookupIn, QueryIn, VerifyIn
 from zhixian.web.auth import Public, client_ip
 from zhixian.web.deps import SessionDep
@@ -58,8 +58,13 @@ def _incoming(request: Request, body: bytes) -> gateway.Incoming:
 
 
 def _answer(
-    request: Request, session: SessionDep, body: bytes, operation: str, resource_id: int | None
-) -> JSONResponse:
+    request: Request,
+    session: SessionDep,
+    body: bytes,
+    operation: str,
+    resource_id: int | None,
+    job_id: int | None = None,
+) -> Response:
     outcome = gateway.handle(
         session,
         settings=request.app.state.settings,
@@ -67,11 +72,16 @@ def _answer(
         incoming=_incoming(request, body),
         operation=operation,
         resource_id=resource_id,
+        job_id=job_id,
     )
     if outcome.error is not None:
         session.commit()  # the record of a refused or failed call is kept; then the error is answered
         raise outcome.error
-    return JSONResponse(outcome.body, headers={**outcome.headers, "Cache-Control": "no-store"})
+    headers = {**outcome.headers, "Cache-Control": "no-store"}
+    if outcome.file is not None:
+        # the name the application saves it under is in Content-Disposition (set by the gateway)
+        return FileResponse(outcome.file, media_type="application/gzip", headers=headers)
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)
 
 
 def _extra(model: Any) -> dict[str, Any]:
@@ -88,7 +98,7 @@ def _extra(model: Any) -> dict[str, Any]:
     openapi_extra={"parameters": _SIGNED},
     responses=_ERRORS,
 )
-def granted_resources(request: Request, session: SessionDep, body: RawBody) -> JSONResponse:
+def granted_resources(request: Request, session: SessionDep, body: RawBody) -> Response:
     return _answer(request, session, body, "list", None)
 
 
@@ -99,7 +109,7 @@ def granted_resources(request: Request, session: SessionDep, body: RawBody) -> J
     openapi_extra=_extra(LookupIn),
     responses=_ERRORS,
 )
-def lookup(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> JSONResponse:
+def lookup(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> Response:
     return _answer(request, session, body, "lookup", resource_id)
 
 
@@ -110,7 +120,7 @@ def lookup(request: Request, session: SessionDep, resource_id: IdPath, body: Raw
     openapi_extra=_extra(QueryIn),
     responses=_ERRORS,
 )
-def query(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> JSONResponse:
+def query(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> Response:
     return _answer(request, session, body, "query", resource_id)
 
 
@@ -121,7 +131,7 @@ def query(request: Request, session: SessionDep, resource_id: IdPath, body: RawB
     openapi_extra=_extra(VerifyIn),
     responses=_ERRORS,
 )
-def verify(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> JSONResponse:
+def verify(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> Response:
     return _answer(request, session, body, "verify", resource_id)
 
 
@@ -132,5 +142,52 @@ def verify(request: Request, session: SessionDep, resource_id: IdPath, body: Raw
     openapi_extra=_extra(feed.ChangesIn),
     responses=_ERRORS,
 )
-def changes(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> JSONResponse:
+def changes(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> Response:
     return _answer(request, session, body, "changes", resource_id)
+
+
+_EXPORT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **_ERRORS,
+    404: {"description": "资源不存在，或本应用对该资源没有该导出任务"},
+    409: {"description": "导出文件尚未生成"},
+    410: {"description": "导出失败，或文件已过期删除"},
+}
+
+
+@router.post(
+    "/resources/{resource_id}/exports",
+    dependencies=[Public],
+    status_code=202,
+    summary="批量导出：提交后台任务，生成授权范围内、按授权脱敏的 gzip 文件（CSV 或 JSON Lines）",
+    openapi_extra=_extra(exports.ExportIn),
+    responses=_EXPORT_ERRORS,
+)
+def export_submit(request: Request, session: SessionDep, resource_id: IdPath, body: RawBody) -> Response:
+    return _answer(request, session, body, "export", resource_id)
+
+
+@router.get(
+    "/resources/{resource_id}/exports/{job_id}",
+    dependencies=[Public],
+    summary="批量导出任务的状态（只限提交该任务的应用）",
+    openapi_extra={"parameters": _SIGNED},
+    responses=_EXPORT_ERRORS,
+)
+def export_status(
+    request: Request, session: SessionDep, resource_id: IdPath, job_id: IdPath, body: RawBody
+) -> Response:
+    return _answer(request, session, body, "export_get", resource_id, job_id)
+
+
+@router.get(
+    "/resources/{resource_id}/exports/{job_id}/file",
+    dependencies=[Public],
+    summary="下载批量导出文件（gzip；只限提交该任务的应用，授权仍须有效，过期即删除）",
+    openapi_extra={"parameters": _SIGNED},
+    responses={
+        **_EXPORT_ERRORS,
+        200: {"description": "gzip 压缩的 CSV 或 JSON Lines 文件", "content": {"application/gzip": {}}},
+    },
+)
+def export_file(request: Request, session: SessionDep, resource_id: IdPath, job_id: IdPath, body: RawBody) -> Response:
+    return _answer(request, session, body, "export_file", resource_id, job_id)

@@ -14,6 +14,10 @@ GATEWAY_ACTIONS = {
     "lookup": "共享网关：按主键查询",
     "query": "共享网关：条件查询",
     "verify": "共享网关：核验",
+    "export": "共享网关：提交批量导出",
+    "export_get": "共享网关：查询导出任务",
+    "export_file": "共享网关：下载导出文件",
+    "export_run": "共享网关：批量导出（生成文件）",
 }
 
 LABELS = Labels(
@@ -70,10 +74,13 @@ LABELS = Labels(
         "reason": "事由",
         "error": "错误",
         "count": "条数",
+        "export": "导出任务编号",
+        "format": "文件格式",
     },
     detail_values={
         "operations": OPERATIONS,
         "by": {"authority": STAGE_LABELS["authority"], "provider": STAGE_LABELS["provider"]},
         "status": {"active": "启用", "disabled": "停用"},
+        "format": {"csv": "CSV", "jsonl": "JSON Lines"},
     },
 )

@@ -153,6 +153,9 @@ class Call(Base):
     audit_id: Mapped[int | None] = mapped_column(BigInteger)
     ip: Mapped[str] = mapped_column(String(64), default="")
     duration_ms: Mapped[int] = mapped_column(default=0)
+    # a call that crossed nodes: the peer node that answered it (forwarded) or asked it (served)
+    node: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    node_name: Mapped[str] = mapped_column(String(100), default="", server_default="")
 
     __table_args__ = (
         Index("ix_exchange_call_at", "at"),
@@ -332,3 +335,40 @@ class CorrectionEvent(Base):
     department_id: Mapped[int | None]
     note: Mapped[str] = mapped_column(String(1000), default="")
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ExportJob(Base):
+    """A bulk export (批量导出) an application asked for: run by a worker, it writes one gzip file of the
+    granted rows, masked as a query would be, that only the same application may download until it expires.
+
+    Claimed like the outbox: a lease (``claimed_until``) with a token, FOR UPDATE SKIP LOCKED on PostgreSQL."""
+
+    __tablename__ = "exchange_export"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("exchange_application.id"), index=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("catalog_resource.id"))
+    grant_id: Mapped[int] = mapped_column(ForeignKey("exchange_grant.id"), index=True)
+    consumer_department_id: Mapped[int | None]
+    provider_department_id: Mapped[int | None]
+    items: Mapped[list[str]] = mapped_column(JSON, default=list)
+    filters: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # the caller's, checked
+    format: Mapped[str] = mapped_column(String(8), default="csv")  # csv jsonl
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    ip: Mapped[str] = mapped_column(String(64), default="")
+    status: Mapped[str] = mapped_column(String(12), default="queued")  # queued running done failed expired
+    error: Mapped[str] = mapped_column(String(300), default="")
+    rows: Mapped[int] = mapped_column(BigInteger, default=0)
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    sha256: Mapped[str] = mapped_column(String(64), default="")
+    file_name: Mapped[str] = mapped_column(String(100), default="")  # under <data_dir>/exports
+    attempts: Mapped[int] = mapped_column(default=0)
+    claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str] = mapped_column(String(32), default="")
+    call_id: Mapped[int | None] = mapped_column(BigInteger)  # the call that records what left the node
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_exchange_export_due", "status", "created_at"),)

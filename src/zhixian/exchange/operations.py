@@ -82,8 +82,8 @@ def check_key(source: sources.Source, raw: str) -> str:
 
 
 def _render(ctx: Context, rows: list[sources.Row], fields: list[str]) -> list[dict[str, Any]]:
-    plain = set(ctx.grant.plain_items)
-    return [views.record(ctx.source, r, fields, plain, ctx.cipher, ctx.settings) for r in rows]
+    renderer = views.Renderer(ctx.source, fields, ctx.grant.plain_items, ctx.cipher, ctx.settings)
+    return [renderer.render(r) for r in rows]
 
 
 def _subjects(ctx: Context, rows: list[sources.Row]) -> list[tuple[str, str]]:
@@ -91,11 +91,19 @@ def _subjects(ctx: Context, rows: list[sources.Row]) -> list[tuple[str, str]]:
 
 
 def _masked(ctx: Context, fields: list[str]) -> list[str]:
-    return sorted(views.masked_fields(ctx.source, fields, ctx.grant.plain_items, ctx.settings))
+    return sorted(masked_items(ctx, fields))
 
 
-def _resource(ctx: Context) -> dict[str, Any]:
+def masked_items(ctx: Context, fields: list[str]) -> set[str]:
+    """The items of ``fields`` this grant delivers masked."""
+    return views.masked_fields(ctx.source, fields, ctx.grant.plain_items, ctx.settings)
+
+
+def resource_view(ctx: Context) -> dict[str, Any]:
     return {"id": ctx.source.resource_id, "code": ctx.source.code, "name": ctx.source.name}
+
+
+_resource = resource_view
 
 
 def lookup(ctx: Context, body: LookupIn) -> Result:
@@ -116,7 +124,7 @@ def lookup(ctx: Context, body: LookupIn) -> Result:
     )
 
 
-def _user_filters(ctx: Context, raw: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:  # noqa: ARG001 - the signature is fixed by its caller
+def user_filters(ctx: Context, raw: list[dict[str, Any]], fields: list[str]) -> list[dict[str, Any]]:  # noqa: ARG001 - the signature is fixed by its caller
     """The caller's conditions: on granted items only, and not on items it receives masked (a masked
     item used as a search key would give back what the mask hides), except equality on the key."""
     granted = dict(ctx.source.field_types(ctx.grant.items).items())
@@ -146,7 +154,7 @@ def query(ctx: Context, body: QueryIn) -> Result:
     limit = ctx.settings.declared(PAGE_SIZE_MAX)
     if body.page_size > limit:
         raise Invalid(f"每页条数不能超过 {limit}", field="page_size")
-    conditions = _user_filters(ctx, body.filters, fields)
+    conditions = user_filters(ctx, body.filters, fields)
     digest = signing.filters_digest(conditions, fields)
     key = signing.cursor_key(ctx.settings.effective_secret_key)
     after = 0

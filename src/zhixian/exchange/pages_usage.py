@@ -82,11 +82,14 @@ def call_list(
     consumer_department_id: IdQuery = None,
     provider_department_id: IdQuery = None,
     grant_id: IdQuery = None,
-    operation: Annotated[str, Query(pattern="^(|list|lookup|query|verify|changes|push)$")] = "",
+    operation: Annotated[
+        str, Query(pattern="^(|list|lookup|query|verify|changes|push|export|export_get|export_file|export_run)$")
+    ] = "",
     result: Annotated[str, Query(pattern="^(|成功|拒绝|失败)$")] = "",
     side: Annotated[str, Query(pattern="^(|consumer|provider)$")] = "",
     via: Annotated[str, Query(pattern="^(|app|department)$")] = "",
     purpose: Annotated[str, Query(max_length=500)] = "",
+    node: Annotated[str, Query(max_length=40, pattern=r"^[A-Za-z0-9._:-]*$")] = "",
     since: Annotated[Moment | None, Query()] = None,
     until: Annotated[Moment | None, Query()] = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
@@ -104,6 +107,7 @@ def call_list(
         until=until,
         side=side,
         via=via,
+        node=node,
     )
     rows, total = usage.list_calls(session, actor=actor, flt=flt, offset=(page - 1) * PAGE, limit=PAGE)
     names = reads.Names(session)

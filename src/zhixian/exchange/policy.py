@@ -21,7 +21,16 @@ Light = Literal["green", "yellow", "red", "none"]
 SHARE_RANK: dict[str, int] = {"无条件共享": 0, "有条件共享": 1, "不予共享": 2}
 OPERATIONS: dict[str, str] = {"lookup": "按主键查询", "query": "条件查询", "verify": "核验"}
 # what a call record may say besides the grantable operations (the change feed rides on 条件查询)
-CALL_OPERATIONS: dict[str, str] = {**OPERATIONS, "list": "可用资源列表", "changes": "获取变更", "push": "推送变更"}
+CALL_OPERATIONS: dict[str, str] = {
+    **OPERATIONS,
+    "list": "可用资源列表",
+    "changes": "获取变更",
+    "push": "推送变更",
+    "export": "提交批量导出",
+    "export_get": "查询导出任务",
+    "export_file": "下载导出文件",
+    "export_run": "批量导出（生成文件）",
+}
 
 STATUS_LABELS: dict[str, str] = {
     "check": "待合规审核",

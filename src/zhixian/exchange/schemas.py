@@ -293,6 +293,8 @@ class CallRead(Output):
     result: str
     error: str
     duration_ms: int
+    node: str = ""  # the peer node a federated call went to or came from
+    node_name: str = ""
 
 
 class PersonUsageIn(Input):

@@ -26,6 +26,12 @@ PAGE_SIZE_MAX = Setting("exchange", "page_size_max", int, 500, "网关分页查�
 RATE_PER_MINUTE = Setting("exchange", "rate_per_minute", int, 600, "新登记应用的默认每分钟调用上限", ge=1, le=100_000)
 DAILY_QUOTA = Setting("exchange", "daily_quota", int, 100_000, "新登记应用的默认每日调用配额", ge=1, le=100_000_000)
 MASK_SENSITIVITY = Setting("exchange", "mask_sensitivity", int, 3, "敏感级别达到该值的信息项默认脱敏提供", ge=1, le=9)
+EXPORT_HOURS = Setting(
+    "exchange", "export_hours", int, 24, "批量导出文件的保留时间（小时），到期后不能下载并被删除", ge=1, le=720
+)
+EXPORT_MAX_ROWS = Setting(
+    "exchange", "export_max_rows", int, 5_000_000, "一次批量导出的最大记录数（超过即失败并说明）", ge=1, le=100_000_000
+)
 
 SETTINGS: list[Setting[Any]] = [
     CHECK_DAYS,
@@ -38,4 +44,6 @@ SETTINGS: list[Setting[Any]] = [
     RATE_PER_MINUTE,
     DAILY_QUOTA,
     MASK_SENSITIVITY,
+    EXPORT_HOURS,
+    EXPORT_MAX_ROWS,
 ]

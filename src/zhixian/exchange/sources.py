@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, null, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, literal, null, select
 from sqlalchemy.orm import Session, selectinload
 
 from zhixian.catalog.models import Resource
@@ -255,16 +255,72 @@ def count(
     return min(n, cap), n > cap
 
 
+_NOT_READ = {"provenance", "content_hash", "first_run_id", "last_run_id", "last_row", "updated_at", "source_id"}
+
+
+def batch(
+    session: Session,
+    source: Source,
+    cipher: FieldCipher,
+    conditions: Sequence[Mapping[str, Any]],
+    *,
+    after_id: int,
+    limit: int,
+) -> list[Any]:
+    """Like ``query`` but plain rows (columns by name, no ORM objects): a bulk export reads millions of
+    them, a page at a time after the last id (keyset, never OFFSET). Bookkeeping columns are not read."""
+    model = _model(source)
+    columns = [c for c in model.__table__.c if c.name not in _NOT_READ]
+    stmt = (
+        _select(source, cipher, conditions)
+        .with_only_columns(*columns)
+        .where(model.id > after_id)
+        .order_by(model.id)
+        .limit(limit)
+    )
+    return list(session.execute(stmt).all())
+
+
+def subjects_select(
+    source: Source, cipher: FieldCipher, conditions: Sequence[Mapping[str, Any]], *, after_id: int, upto_id: int
+) -> Select[Any] | None:
+    """(kind, blind index) of the rows ``batch`` returned between these ids, as SQL, where the index is
+    stored (persons): the database files a batch's disclosures itself. None where it must be computed."""
+    if source.kind != "person":
+        return None
+    stmt = _select(source, cipher, conditions).where(Person.id > after_id, Person.id <= upto_id)
+    return stmt.with_only_columns(literal("person"), Person.id_index)  # type: ignore[return-value] # Select[str, str]
+
+
 # --- values of one row
 
 
-def raw_values(source: Source, row: Row) -> dict[str, Any]:
-    """The row's values that are stored in clear (encrypted fields are left out)."""
+def encrypted_fields(source: Source) -> tuple[str, ...]:
+    """The items of this resource kept encrypted (masks stored beside them, decrypted only for plain grants)."""
+    return _ENCRYPTED[source.kind]
+
+
+def _kind(source: Source, row: Any) -> Kind:
+    """The kind of a row: from its class for ORM rows, else from the resource (plain rows of ``batch``)."""
+    if isinstance(row, Person):
+        return "person"
+    if isinstance(row, LegalPerson):
+        return "legal"
     if isinstance(row, Record):
+        return "record"
+    return source.kind
+
+
+def raw_values(source: Source, row: Any) -> dict[str, Any]:
+    """The row's values that are stored in clear (encrypted fields are left out).
+
+    ``row`` is an ORM row or a plain row of ``batch`` (attributes by column name)."""
+    kind = _kind(source, row)
+    if kind == "record":
         values = dict(row.data or {})
         values.setdefault(source.key_field, row.key)
         return values
-    if isinstance(row, Person):
+    if kind == "person":
         return {
             "name": row.name,
             "gender": row.gender,
@@ -283,20 +339,20 @@ def raw_values(source: Source, row: Row) -> dict[str, Any]:
     }
 
 
-def stored_mask(row: Row, name: str) -> str | None:
+def stored_mask(row: Any, name: str) -> str | None:
     """The mask kept beside an encrypted field (None if the field is not encrypted)."""
-    if isinstance(row, Person) and name == "id_number":
-        return row.id_masked
-    if isinstance(row, Person | LegalPerson) and name == "phone":
-        return row.phone_masked
+    if name == "id_number" and hasattr(row, "id_enc"):
+        return str(row.id_masked)
+    if name == "phone" and hasattr(row, "phone_enc"):
+        return str(row.phone_masked)
     return None
 
 
-def decrypted(row: Row, name: str, cipher: FieldCipher) -> str:
+def decrypted(row: Any, name: str, cipher: FieldCipher) -> str:
     """An encrypted field in clear, for a grant that delivers it unmasked (checked against its index)."""
-    if isinstance(row, Person) and name == "id_number":
+    if name == "id_number" and hasattr(row, "id_enc"):
         return cipher.decrypt(row.id_enc, index=row.id_index)
-    if isinstance(row, Person | LegalPerson) and name == "phone":
+    if name == "phone" and hasattr(row, "phone_enc"):
         return cipher.decrypt(row.phone_enc, index=row.phone_index) if row.phone_enc else ""
     raise KeyError(name)
 
@@ -316,19 +372,21 @@ def static_kinds(source: Source) -> dict[str, masking.FieldKind]:
     return out
 
 
-def kinds(source: Source, row: Row) -> dict[str, masking.FieldKind]:
-    """The personal-field kinds of this row: the platform's person/legal rules plus the catalogue labels."""
-    out = static_kinds(source)
-    if isinstance(row, LegalPerson):
+def kinds(source: Source, row: Any, static: dict[str, masking.FieldKind] | None = None) -> dict[str, masking.FieldKind]:
+    """The personal-field kinds of this row: the platform's person/legal rules plus the catalogue labels
+    (``static``: ``static_kinds(source)`` computed once for a batch of rows)."""
+    out = dict(static) if static is not None else static_kinds(source)
+    if _kind(source, row) == "legal":
         out.update(masking.legal_kinds(row.uscc))
     return out
 
 
-def subject(source: Source, row: Row, cipher: FieldCipher) -> tuple[str, str]:
+def subject(source: Source, row: Any, cipher: FieldCipher) -> tuple[str, str]:
     """Whose record this is, as a blind index (never the number itself): (kind, index)."""
-    if isinstance(row, Person):
+    kind = _kind(source, row)
+    if kind == "person":
         return "person", row.id_index
-    if isinstance(row, LegalPerson):
+    if kind == "legal":
         return "legal", cipher.blind_index(row.uscc)
     for name, item in source.items.items():
         value = (row.data or {}).get(name)

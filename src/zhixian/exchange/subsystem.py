@@ -119,6 +119,7 @@ subsystem = Subsystem(
         Job("exchange.deliver", tasks.deliver, 5),
         Job("exchange.correction_deadlines", tasks.correction_deadlines, 300),
         Job("exchange.federation", federation_tasks.deliver, 30),
+        Job("exchange.exports", tasks.exports, 10),
     ],
     settings=[*SETTINGS, *FEED_SETTINGS, *corrections.SETTINGS],
     labels=[LABELS, FEED_LABELS, CORRECTION_LABELS, FEDERATION_LABELS],

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from zhixian.clock import local_today, utcnow
-from zhixian.exchange import corrections, feed, grants, limits, outbox, requests
+from zhixian.exchange import corrections, export_run, feed, grants, limits, outbox, requests
 from zhixian.exchange.settings_feed import MAX_PENDING, RETRY_BASE, RETRY_CAP, WEBHOOK_TIMEOUT
 from zhixian.platform import outbound
 
@@ -80,3 +80,10 @@ def correction_deadlines(node: Any) -> dict[str, int]:
     """Every few minutes: remind providers of 数据异议 near their deadline, escalate the late ones."""
     with node.db.transaction() as session:
         return corrections.deadlines(session, now=utcnow())
+
+
+def exports(node: Any) -> dict[str, int]:
+    """Writes the files of queued bulk exports (any number of workers at once), then deletes expired ones."""
+    done = export_run.run_due(node)
+    done["expired"] = export_run.purge(node)
+    return done

@@ -41,6 +41,7 @@ class CallFilter:
     until: datetime | None = None
     side: str = ""  # consumer | provider: only the actor's department on that side
     via: str = ""  # app: calls signed by an application | department: a department's own reads (办事预填)
+    node: str = ""  # calls that crossed to or from this peer node (federation)
 
     def query_string(self) -> str:
         from urllib.parse import urlencode
@@ -80,6 +81,7 @@ def _filtered(actor: Actor, flt: CallFilter) -> Select[Any]:
         (Call.operation, flt.operation or None),
         (Call.result, flt.result or None),
         (Call.purpose, flt.purpose or None),
+        (Call.node, flt.node or None),
     ):
         if value is not None:
             stmt = stmt.where(column == value)
@@ -132,7 +134,15 @@ def usage_table(session: Session, *, actor: Actor, side: str, days: int = 30) ->
     own = _own(actor)
     column = Call.provider_department_id if side == "provider" else Call.consumer_department_id
     everyone = side == "county" and is_authority(actor)
-    keys = (Call.consumer_department_id, Call.application_id, Call.resource_id, Call.grant_id, Call.purpose)
+    keys = (
+        Call.consumer_department_id,
+        Call.application_id,
+        Call.resource_id,
+        Call.grant_id,
+        Call.purpose,
+        Call.node,
+        Call.node_name,
+    )
     stmt = (
         select(
             *keys,
@@ -142,13 +152,15 @@ def usage_table(session: Session, *, actor: Actor, side: str, days: int = 30) ->
             func.max(Call.at),
         )
         .where(Call.id.is_not(None) if everyone else column.in_(own))
-        .where(Call.at >= since, Call.grant_id.is_not(None))
+        # a federated call used data under a federated grant (not a local one): the node names it
+        .where(Call.at >= since, or_(Call.grant_id.is_not(None), Call.node != ""))
         .group_by(*keys)
         .order_by(func.count().desc())
         .limit(200)
     )
     out = []
-    for dept, app, resource, grant, purpose, calls, rows, failed, last in session.execute(stmt).all():
+    rows_ = session.execute(stmt).all()
+    for dept, app, resource, grant, purpose, node, node_name, calls, rows, failed, last in rows_:
         flt = CallFilter(
             consumer_department_id=dept,
             application_id=app,
@@ -157,6 +169,8 @@ def usage_table(session: Session, *, actor: Actor, side: str, days: int = 30) ->
             since=since,
             side=side if side in ("provider", "consumer") else "",
             via="app" if app is not None else "department",
+            node=node,
+            purpose=purpose if node else "",  # a node's calls have no local grant: its purpose tells them apart
         )
         out.append(
             {
@@ -165,6 +179,8 @@ def usage_table(session: Session, *, actor: Actor, side: str, days: int = 30) ->
                 "resource_id": resource,
                 "grant_id": grant,
                 "purpose": purpose,
+                "node": node,
+                "node_name": node_name,
                 "calls": int(calls),
                 "rows": int(rows or 0),
                 "refused": int(failed or 0),
@@ -249,6 +265,13 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, days: int 
         .order_by(func.count().desc())
         .limit(10)
     ).all()
+    by_node = session.execute(
+        select(Call.node, func.max(Call.node_name), func.count(), func.sum(Call.rows))
+        .where(Call.at >= since, Call.node != "")
+        .group_by(Call.node)
+        .order_by(func.count().desc())
+        .limit(20)
+    ).all()
     live = and_(Grant.status == "active", Grant.valid_from <= today, Grant.valid_until >= today)
     grants_live = session.execute(select(func.count()).where(live)).scalar_one()
     expiring = session.execute(
@@ -285,6 +308,16 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, days: int 
                 "href": f"/exchange/calls?consumer_department_id={d}&result=成功&since={since_q}",
             }
             for d, c in top_consumers
+        ],
+        "nodes": [
+            {
+                "node": n,
+                "node_name": name or n,
+                "calls": int(c),
+                "rows": int(r or 0),
+                "href": "/exchange/calls?" + CallFilter(node=n, since=since).query_string(),
+            }
+            for n, name, c, r in by_node
         ],
         "grants_live": int(grants_live),
         "grants_expiring": int(expiring),

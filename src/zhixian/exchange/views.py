@@ -43,6 +43,96 @@ def masked_fields(
     return out
 
 
+# how one field of a record goes out (see Renderer._plan)
+_PLAIN_ENC, _AS_IS, _STORED, _KIND, _HIDE, _BIRTH = range(6)  # _AS_IS: plain or not personal
+
+
+class Renderer:
+    """The masking of one grant's answer, decided once per field and applied to each row: a query's
+    page and a bulk export's millions of rows go through the same ``render``."""
+
+    def __init__(
+        self,
+        source: sources.Source,
+        fields: Sequence[str],
+        plain: Collection[str],
+        cipher: FieldCipher,
+        settings: Settings,
+    ) -> None:
+        self.source, self.fields, self.plain, self.cipher = source, list(fields), set(plain), cipher
+        self.static = sources.static_kinds(source)
+        self.by_default = {
+            name
+            for name in self.fields
+            if (item := source.items.get(name)) is not None and policy.masked_by_default(_grade(item), settings)
+        }
+        self.encrypted = set(sources.encrypted_fields(source))
+        self._plans: dict[bool, list[tuple[str, int, Any]]] = {}
+        # masks are pure functions of the value, and names, addresses and birth years repeat a great deal
+        self._memo: dict[tuple[str, Any], str] = {}
+
+    def _mask(self, kind: masking.FieldKind, value: Any) -> str:
+        key = (kind, value)
+        found = self._memo.get(key)
+        if found is None:
+            if len(self._memo) > 200_000:
+                self._memo.clear()
+            found = self._memo[key] = masking.mask_value(kind, value)
+        return found
+
+    def _plan(self, kinds: dict[str, masking.FieldKind]) -> list[tuple[str, int, Any]]:
+        """(field, how, kind) per field, in order; a masked ID number coarsens the birth date beside it."""
+        plan: list[tuple[str, int, Any]] = []
+        masked_ids = False
+        for name in self.fields:
+            kind = kinds.get(name)
+            if name in self.plain:
+                plan.append((name, _PLAIN_ENC if name in self.encrypted else _AS_IS, None))
+                continue
+            if name in self.encrypted:
+                plan.append((name, _STORED, None))
+            elif kind is not None and kind != "birth_date":
+                plan.append((name, _KIND, kind))
+            elif name in self.by_default:
+                plan.append((name, _HIDE, None))
+            else:
+                plan.append((name, _AS_IS, None))
+            masked_ids = masked_ids or kind == "id_number"
+        if masked_ids:
+            # the birth date is the masked ID's hidden middle: coarsened to the year, as on every platform page
+            births = {
+                n for n in self.fields if kinds.get(n) == "birth_date" or (n in self.source.items and "birth" in n)
+            }
+            plan = [(n, _BIRTH, None) if n in births else (n, how, k) for n, how, k in plan]
+        return plan
+
+    def render(self, row: Any) -> dict[str, Any]:
+        """One record as the grant allows: granted fields only, each masked unless delivered plain."""
+        source = self.source
+        raw = sources.raw_values(source, row)
+        key = source.kind == "legal" and masking.is_individual_business(str(row.uscc))
+        plan = self._plans.get(key)
+        if plan is None:
+            kinds = sources.kinds(source, row, self.static) if source.kind == "legal" else self.static
+            plan = self._plans[key] = self._plan(kinds)
+        out: dict[str, Any] = {}
+        for name, how, kind in plan:
+            if how == _AS_IS:
+                out[name] = _json(raw.get(name))
+            elif how == _KIND:
+                out[name] = self._mask(kind, raw.get(name))
+            elif how == _STORED:
+                out[name] = sources.stored_mask(row, name)
+            elif how == _BIRTH:
+                out[name] = self._mask("birth_date", raw.get(name)) or None
+            elif how == _HIDE:
+                value = raw.get(name)
+                out[name] = masking.HIDDEN if value not in (None, "") else _json(value)
+            else:
+                out[name] = sources.decrypted(row, name, self.cipher)
+        return out
+
+
 def record(
     source: sources.Source,
     row: sources.Row,
@@ -52,29 +142,4 @@ def record(
     settings: Settings,
 ) -> dict[str, Any]:
     """One record as the grant allows: granted fields only, each masked unless delivered plain."""
-    raw = sources.raw_values(source, row)
-    kinds = sources.kinds(source, row)
-    out: dict[str, Any] = {}
-    masked_ids = False
-    for name in fields:
-        item = source.items.get(name)
-        stored = sources.stored_mask(row, name)
-        kind = kinds.get(name)
-        if name in plain:
-            out[name] = sources.decrypted(row, name, cipher) if stored is not None else _json(raw.get(name))
-            continue
-        if stored is not None:
-            out[name] = stored
-        elif kind is not None and kind != "birth_date":
-            out[name] = masking.mask_value(kind, raw.get(name))
-        elif item is not None and policy.masked_by_default(_grade(item), settings) and raw.get(name) not in (None, ""):
-            out[name] = masking.HIDDEN
-        else:
-            out[name] = _json(raw.get(name))
-        masked_ids = masked_ids or kind == "id_number"
-    if masked_ids:
-        # the birth date is the masked ID's hidden middle: coarsened to the year, as on every platform page
-        for name in fields:
-            if kinds.get(name) == "birth_date" or (name in source.items and "birth" in name):
-                out[name] = masking.mask_value("birth_date", raw.get(name)) or None
-    return out
+    return Renderer(source, fields, plain, cipher, settings).render(row)

@@ -152,7 +152,7 @@ class Record(Base):
     first_run_id: Mapped[int] = mapped_column(default=0)
     last_run_id: Mapped[int] = mapped_column(default=0)
     last_row: Mapped[int] = mapped_column(default=0)  # its row in the last run: names it in an in-run conflict
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # the change feed sweeps by it
 
     __table_args__ = (UniqueConstraint("resource_id", "key"),)
 
@@ -179,7 +179,7 @@ class Person(Base):
     first_run_id: Mapped[int] = mapped_column(default=0)
     last_run_id: Mapped[int] = mapped_column(default=0)
     last_row: Mapped[int] = mapped_column(default=0)  # its row in the last run: names it in an in-run conflict
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # the change feed sweeps by it
 
 
 class LegalPerson(Base):
@@ -203,7 +203,7 @@ class LegalPerson(Base):
     first_run_id: Mapped[int] = mapped_column(default=0)
     last_run_id: Mapped[int] = mapped_column(default=0)
     last_row: Mapped[int] = mapped_column(default=0)  # its row in the last run: names it in an in-run conflict
-    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)  # the change feed sweeps by it
 
 
 class FieldConflict(Base):

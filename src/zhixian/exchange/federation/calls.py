@@ -11,9 +11,10 @@ Calls are answered at once or not at all: a peer that is down is a clear 503, ne
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
@@ -22,7 +23,7 @@ from zhixian.errors import DomainError, Invalid, NotFound, NotPermitted
 from zhixian.exchange import gateway, operations, sources
 from zhixian.exchange.federation import keys, peers, protocol, sharing, transport
 from zhixian.exchange.federation.models import FedGrant, Message, Peer
-from zhixian.exchange.models import Application, Grant
+from zhixian.exchange.models import Application, Call, Disclosure, Grant
 from zhixian.platform import audit
 from zhixian.platform import service as platform_service
 from zhixian.platform.crypto import FieldCipher
@@ -34,6 +35,54 @@ _MODELS: dict[str, type[BaseModel]] = {
     "query": operations.QueryIn,
     "verify": operations.VerifyIn,
 }
+
+
+_CALLS = cast(Table, Call.__table__)
+
+
+def record_call(
+    session: Session, peer: Peer, operation: str, *, subjects: list[tuple[str, str]] | None = None, **values: Any
+) -> int:
+    """A call that crossed nodes, in the same call index as local ones (usage figures, person usage),
+    with the peer node named; the disclosures of a served call too (a peer read those records)."""
+    row: dict[str, Any] = {
+        "at": utcnow(),
+        "application_id": None,
+        "client_id": f"node:{peer.node_id}"[:40],
+        "consumer_department_id": None,
+        "resource_id": None,
+        "provider_department_id": None,
+        "grant_id": None,
+        "operation": operation[:12],
+        "items": [],
+        "rows": 0,
+        "purpose": "",
+        "reason": "",
+        "status": 200,
+        "result": "成功",
+        "error": "",
+        "ip": "",
+        "duration_ms": 0,
+        "node": peer.node_id[:40],
+        "node_name": peer.name[:100],
+    }
+    row.update(values)
+    row["purpose"], row["reason"], row["error"] = row["purpose"][:500], row["reason"][:200], row["error"][:300]
+    call_id = int(session.execute(insert(_CALLS).returning(_CALLS.c.id), row).scalar_one())
+    if subjects:
+        session.execute(
+            insert(cast(Table, Disclosure.__table__)),
+            [{"call_id": call_id, "kind": k, "subject": s} for k, s in subjects],
+        )
+    return call_id
+
+
+def _rows_of(answer: Any) -> int:
+    if not isinstance(answer, dict):
+        return 0
+    if isinstance(answer.get("rows"), list):
+        return len(answer["rows"])
+    return 1 if isinstance(answer.get("record"), dict) else 0
 
 
 class PeerUnavailable(DomainError):
@@ -68,11 +117,15 @@ def serve(
         "department": str(payload.get("department_code", ""))[:32],
         "client": str(payload.get("client_id", ""))[:40],
     }
+    asker = f"{str(payload.get('department_name', ''))[:60]}（{str(payload.get('client_id', ''))[:40]}）"
+    known: dict[str, Any] = {"reason": asker}
     try:
         grant = _given(session, peer, payload)
+        known.update(resource_id=grant.resource_id, purpose=grant.purpose)
         source = sources.load(session, grant.resource_id or 0)
         if source is None or not source.servable:
             raise NotFound("该资源已不再通过共享网关提供")
+        known["provider_department_id"] = source.department_id
         app = Application(id=-peer.id, client_id=f"node:{peer.node_id}"[:40], name=peer.name, department_id=0)
         as_grant = Grant(id=-grant.id, items=grant.items, plain_items=[], operations=grant.operations, row_filter=[])
         ctx = operations.Context(session, settings, cipher, app, source, as_grant)
@@ -83,11 +136,12 @@ def serve(
         with session.begin_nested():
             result = getattr(operations, operation)(ctx, body)
     except DomainError as exc:
-        _audit(
-            session, peer, operation, "拒绝" if exc.status in (401, 403) else "失败", {**detail, "error": exc.detail}
-        )
+        result_name = "拒绝" if exc.status in (401, 403) else "失败"
+        _audit(session, peer, operation, result_name, {**detail, "error": exc.detail})
+        record_call(session, peer, operation, status=exc.status, result=result_name, error=exc.detail, **known)
         raise
     _audit(session, peer, operation, "成功", {**detail, "items": result.items, "rows": result.rows})
+    record_call(session, peer, operation, items=result.items, rows=result.rows, subjects=result.subjects, **known)
     return {"status": 200, "body": result.body, "note": f"返回 {result.rows} 条"}
 
 
@@ -161,17 +215,29 @@ def forward(
         result="failed",
         attempts=1,
     )
+    ours: dict[str, Any] = {
+        "application_id": application.id,
+        "client_id": application.client_id,
+        "consumer_department_id": application.department_id,
+        "items": list(grant.items),
+        "purpose": grant.purpose,
+        "reason": f"联邦授权 {grant.id}：{grant.resource_name or grant.resource_code}",
+        "ip": incoming.ip[:64],
+    }
     try:
         result = outside_gate(session, lambda: transport.post(settings, key, target, transport.INBOX, raw))
     except transport.PeerDown as exc:
         row.note = f"{exc}；调用未完成（实时调用不排队，请稍后重试）"[:500]
         session.add(row)
         session.flush()
+        record_call(session, peer, operation, status=503, result="失败", error=f"对方节点不可用：{exc}", **ours)
         raise PeerUnavailable(f"{peer.name}暂时无法连接，本次调用未完成，请稍后重试（{exc}）") from None
     except transport.PeerRefused as exc:
         row.result, row.note = "refused", f"对方节点拒绝：{exc.detail}"[:500]
         session.add(row)
         session.flush()
+        refused = "拒绝" if exc.status in (401, 403) else "失败"
+        record_call(session, peer, operation, status=exc.status, result=refused, error=exc.detail, **ours)
         raise DomainError(f"{peer.name}拒绝了本次调用：{exc.detail}", [], exc.status, "对方节点拒绝") from None
     row.result, row.note, row.done_at = "delivered", f"已应答：{result.get('note', '')}"[:500], utcnow()
     session.add(row)
@@ -185,4 +251,5 @@ def forward(
         detail={"node": peer.node_id, "resource": grant.resource_code, "operation": operation},
     )
     answer = result.get("body")
+    record_call(session, peer, operation, rows=_rows_of(answer), **ours)
     return answer if isinstance(answer, dict) else {}
