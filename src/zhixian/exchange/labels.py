@@ -26,6 +26,8 @@ LABELS = Labels(
         },
         **{f"exchange.gateway.{op}": name for op, name in GATEWAY_ACTIONS.items()},
         "exchange.person_usage.lookup": "查询个人数据使用记录",
+        "exchange.citizen_check": "公众实名登录核验",
+        "exchange.citizen_usage": "公众查看本人数据使用记录",
         "exchange.department_read": "部门按授权读取共享数据（办事预填）",
     },
     object_types={

@@ -10,6 +10,8 @@ from zhixian.services import api, cards, pages, tasks
 from zhixian.services.demo import seed
 from zhixian.services.labels import LABELS
 from zhixian.services.portal import models as portal_models  # noqa: F401 - the citizen realm's tables join the metadata
+from zhixian.services.portal import pages as portal_pages
+from zhixian.services.portal.labels import PORTAL_LABELS
 from zhixian.services.settings import SETTINGS
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -17,6 +19,7 @@ _HERE = Path(__file__).parent
 
 page_router = APIRouter()
 page_router.include_router(pages.router)
+page_router.include_router(portal_pages.router)
 
 PERMISSIONS = [
     Permission("services.view", "查看政务服务事项清单、本部门的办件和评价"),
@@ -57,6 +60,7 @@ subsystem = Subsystem(
     api_router=api.router,
     page_router=page_router,
     templates=_HERE / "templates",
+    static=_HERE / "static",
     migrations=_HERE / "migrations",
     permissions=PERMISSIONS,
     roles=ROLES,
@@ -73,5 +77,5 @@ subsystem = Subsystem(
     depends_on=("platform", "catalog", "integration", "exchange"),
     home_cards=[cards.home_cards],
     settings=SETTINGS,
-    labels=[LABELS],
+    labels=[LABELS, PORTAL_LABELS],
 )
