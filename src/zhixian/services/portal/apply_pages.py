@@ -232,5 +232,6 @@ async def application_rate(
             raise
         session.rollback()
         errors = form_errors(exc, RATE_LABELS, fallback="评价未提交，请按提示修改")
-        return _application_page(request, citizen, session, application_id, errors=errors, status_code=422)
+        code = exc.status if isinstance(exc, DomainError) else 422
+        return _application_page(request, citizen, session, application_id, errors=errors, status_code=code)
     return _application_page(request, citizen, session, application_id, message="感谢你的评价")
