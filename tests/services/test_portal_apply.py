@@ -62,13 +62,16 @@ def test_online_application_prefills_two_shared_materials_and_a_licence_each_use
     }
     new_reads = _audits(db, "exchange.department_read")[reads:]
     new_uses = _audits(db, "services.licence_use")[uses:]
-    assert len(new_reads) == 2 and len(new_uses) == 1
+    assert len(new_reads) == 2
+    assert len(new_uses) == 1
     who = {r.username for r in new_reads + new_uses}
-    assert len(who) == 1 and who.pop().startswith("citizen:")
+    assert len(who) == 1
+    assert who.pop().startswith("citizen:")
     assert all(r.user_id is None and r.department_id is None for r in new_reads + new_uses)
     page = person.get(f"/portal/me/applications/{app_id}", headers=HTML)
     assert page.status_code == 200
-    assert "共享数据" in page.text and "电子证照" in page.text
+    assert "共享数据" in page.text
+    assert "电子证照" in page.text
     assert key not in page.text
     person.close()
 
@@ -80,7 +83,8 @@ def test_without_consent_nothing_is_prefilled_and_withdrawing_stops_prefill_for_
     first = _apply(person, matter.id, consent=True)
     assert db.get(ServiceApplication, first).consent
     out = person.post("/portal/me/consents", data={"scope": "prefill", "do": "withdraw"}, headers=HTML)
-    assert out.status_code == 200 and "已撤回" in out.text
+    assert out.status_code == 200
+    assert "已撤回" in out.text
     reads = len(_audits(db, "exchange.department_read"))
     second = _apply(person, matter.id, consent=False)
     row = db.get(ServiceApplication, second)
@@ -156,7 +160,9 @@ def test_correction_is_answered_online_and_a_bad_rating_opens_a_rectification(se
     window = actor(db, "window01")  # the online hall's window (政务服务中心) takes online applications in
     applications.request_correction(db, actor=window, application_id=app_id, notes=["申请表未签字"])
     page = person.get(f"/portal/me/applications/{app_id}", headers=HTML).text
-    assert "需要补正" in page and "申请表未签字" in page and "缺少材料：收入证明" in page
+    assert "需要补正" in page
+    assert "申请表未签字" in page
+    assert "缺少材料：收入证明" in page
     income = next(m for m in app.materials if m.name == "收入证明")
     _upload(person, app_id, income.id, "收入证明.pdf")
     answered = person.post(f"/portal/me/applications/{app_id}/submit", data={"note": "已签字"}, headers=HTML)
@@ -184,9 +190,12 @@ def test_correction_is_answered_online_and_a_bad_rating_opens_a_rectification(se
     )
     assert rated.status_code == 200, rated.text
     rating = db.execute(select(Rating).where(Rating.application_id == app_id)).scalar_one()
-    assert rating.grade == 1 and rating.channel == "online" and rating.recorded_by.startswith("citizen:")
+    assert rating.grade == 1
+    assert rating.channel == "online"
+    assert rating.recorded_by.startswith("citizen:")
     task = db.execute(select(Rectification).where(Rectification.rating_id == rating.id)).scalar_one()
-    assert task.department_id == app.department_id and task.status == "open"
+    assert task.department_id == app.department_id
+    assert task.status == "open"
     again = person.post(
         f"/portal/me/applications/{app_id}/rate", data={"grade": "5", "reasons": ["办事效率高"]}, headers=HTML
     )

@@ -45,7 +45,8 @@ def test_me_shows_my_record_licences_and_window_applications_and_each_read_is_au
     assert _audits(db, "integration.person.own_read") == own + 2  # the landing page after sign-in, and this one
     assert _audits(db, "services.citizen_read") >= reads + 2  # licences and applications
     detail = person.get(f"/portal/me/applications/{app.id}", headers=HTML)
-    assert detail.status_code == 200 and "待受理" in detail.text
+    assert detail.status_code == 200
+    assert "待受理" in detail.text
     person.close()
 
 
@@ -96,7 +97,8 @@ def test_notices_are_mine_and_mark_read(server, node, db):
     notices.notify(db, recipient_index=row.id_index, kind="result", title="办件已办结", link="/portal/me")
     person = citizen(server, node, name, key)
     page = person.get("/portal/me", headers=HTML).text
-    assert "办件已办结" in page and "未读 1" in page
+    assert "办件已办结" in page
+    assert "未读 1" in page
     person.post("/portal/me/notices/read", headers=HTML)
     assert "未读 0" in person.get("/portal/me", headers=HTML).text
     person.close()

@@ -57,7 +57,8 @@ def test_sign_in_with_the_code_creates_the_citizen_and_a_session_and_is_audited(
     assert _audits(db, "services.citizen_sign_in") == before + 1
     newest = select(AuditRecord).where(AuditRecord.action == "services.citizen_sign_in")
     audit_row = db.execute(newest.order_by(AuditRecord.id.desc()).limit(1)).scalar_one()
-    assert audit_row.username.startswith("citizen:") and key not in audit_row.username
+    assert audit_row.username.startswith("citizen:")
+    assert key not in audit_row.username
 
 
 def _normal(text: str) -> str:
