@@ -74,6 +74,23 @@ NOT_OBJECTS: dict[str, str] = {
     "/perception/relay/{camera_id}/{segment}": "viewers present a signed play token bound to user and camera, not a session",
     "/api/v1/services/matters/{matter_id}": "the matter catalogue is open to all staff county-wide",
     "/services/matters/{matter_id}": "the matter catalogue is open to all staff county-wide",
+    # the citizen realm (一网通享): objects belong to a person (ID blind index), not a department; staff sessions
+    # open none of these, and person B is walked over person A's objects in tests/services/test_portal_idor.py
+    "/portal/matters/{matter_id}": "the public matter catalogue (一网通享)",
+    "/portal/matters/{matter_id}/apply": "applies for the signed-in person only; the matter catalogue is public",
+    "/portal/me/lookups/{code}": "a published lookup code; always reads the signed-in person's own record",
+    **{
+        path: "a person's own object: another person gets 404 (tests/services/test_portal_idor.py)"
+        for path in (
+            "/portal/me/applications/{application_id}",
+            "/portal/me/applications/{application_id}/prefill",
+            "/portal/me/applications/{application_id}/submit",
+            "/portal/me/applications/{application_id}/rate",
+            "/portal/me/applications/{application_id}/materials/{material_id}",
+            "/portal/me/licences/{licence_id}",
+            "/portal/me/notices/{notice_id}",
+        )
+    },
 }
 
 

@@ -42,6 +42,7 @@ LABELS = Labels(
         "exchange_application": "/exchange/apps/{id}",
     },
     detail_keys={
+        "match": "核验一致",
         "note": "说明",
         "resource": "资源",
         "items": "信息项",
