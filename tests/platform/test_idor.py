@@ -79,9 +79,8 @@ NOT_OBJECTS: dict[str, str] = {
     "/portal/matters/{matter_id}": "the public matter catalogue (一网通享)",
     "/portal/matters/{matter_id}/apply": "applies for the signed-in person only; the matter catalogue is public",
     "/portal/me/lookups/{code}": "a published lookup code; always reads the signed-in person's own record",
-    **{
-        path: "a person's own object: another person gets 404 (tests/services/test_portal_idor.py)"
-        for path in (
+    **dict.fromkeys(
+        (
             "/portal/me/applications/{application_id}",
             "/portal/me/applications/{application_id}/prefill",
             "/portal/me/applications/{application_id}/submit",
@@ -89,8 +88,9 @@ NOT_OBJECTS: dict[str, str] = {
             "/portal/me/applications/{application_id}/materials/{material_id}",
             "/portal/me/licences/{licence_id}",
             "/portal/me/notices/{notice_id}",
-        )
-    },
+        ),
+        "a person's own object: another person gets 404 (tests/services/test_portal_idor.py)",
+    ),
 }
 
 
