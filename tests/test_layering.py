@@ -80,11 +80,16 @@ def module_name(path: Path) -> str:
 MODULES = {module_name(p): p for p in ROOT.rglob("*.py") if "migrations" not in p.parts}
 
 
+# web modules whose names other helpers import (the citizen realm's route dependency and page renderer)
+WEB_MODULES = {"zhixian.services.portal.session", "zhixian.services.portal.render"}
+
+
 def is_web(module: str) -> bool:
     parts = module.split(".")
     last = parts[-1]
     return (
-        module.startswith("zhixian.web")
+        module in WEB_MODULES
+        or module.startswith("zhixian.web")
         or last in WEB_NAMES
         or last.endswith(("_api", "_pages"))
         or last.startswith("pages_")

@@ -11,7 +11,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhixian.catalog.models import Resource
 from zhixian.errors import Invalid
 from zhixian.exchange import internal, operations, policy, sources
 from zhixian.exchange.models import Call, Disclosure
@@ -23,20 +22,10 @@ from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
 
 
-def _population(session: Session) -> sources.Source | None:
-    rid = session.execute(
-        select(Resource.id)
-        .where(Resource.base_library == "人口", Resource.status == "published", Resource.classified.is_(False))
-        .order_by(Resource.id)
-        .limit(1)
-    ).scalar()
-    return sources.load(session, int(rid)) if rid is not None else None
-
-
 def citizen_check(session: Session, *, cipher: FieldCipher, who: AuditContext, id_number: str, name: str) -> bool:
     """核验 against the population base: do this ID number and name belong together? The same query runs
     whether or not the number exists, so the answer's timing does not tell; the audit record is masked."""
-    source = _population(session)
+    source = sources.population(session)
     if source is None:
         raise Invalid("人口基础库尚未发布，暂不能实名核验")
     key = operations.check_key(source, id_number)

@@ -7,6 +7,7 @@ reaches a staff route. Writes need the session's CSRF token (form field ``csrf_t
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -18,11 +19,16 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
 from zhixian.errors import NotAuthenticated
-from zhixian.platform.auth import token_hash
 from zhixian.services.portal.models import Citizen, CitizenSession
 from zhixian.settings import Settings
 from zhixian.web.auth import SAFE_METHODS, check_csrf, client_ip
 from zhixian.web.deps import SessionDep
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of a secret, as stored (the platform's session tokens are kept the same way)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
 
 CITIZEN_COOKIE = "zx_citizen"
 

@@ -9,6 +9,7 @@ each address may ask for a few codes an hour.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import secrets
@@ -25,12 +26,17 @@ from zhixian.errors import Invalid, TooManyRequests
 from zhixian.exchange import service as exchange_service
 from zhixian.platform import audit
 from zhixian.platform.audit import AuditContext
-from zhixian.platform.auth import token_hash
 from zhixian.platform.crypto import FieldCipher, mask_phone
 from zhixian.services.licences import service as licences
 from zhixian.services.portal.models import Citizen, CitizenCode
 from zhixian.services.settings import CODES_PER_HOUR, CODES_PER_HOUR_IP, SMS_SENDER
 from zhixian.settings import Settings
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of a secret, as stored (the platform's session tokens are kept the same way)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
 
 CODE_MINUTES = 5
 CODE_ATTEMPTS = 5
