@@ -14,7 +14,7 @@ from zhixian.platform.models import AuditRecord, Department
 
 def _someone_with_an_account(db, cipher) -> tuple[str, str, Resource, Record]:
     """A demo person with a 公积金 record (the demo seeds the resource, its records and the portal's grant)."""
-    res = db.execute(select(Resource).where(Resource.code == "108001/000001")).scalar_one()
+    res = db.execute(select(Resource).where(Resource.code == "380001/900001")).scalar_one()
     for record in db.execute(select(Record).where(Record.resource_id == res.id).order_by(Record.id)).scalars():
         person = db.execute(
             select(Person).where(Person.id_index == cipher.blind_index(record.key))
@@ -55,5 +55,5 @@ def test_a_lookup_needs_consent_then_is_an_audited_exchange_call_seen_in_who_use
     usage = person.get("/portal/me/usage", headers=HTML).text
     assert "本人查询住房公积金" in usage
     assert "住房公积金缴存信息" in usage
-    assert person.get("/portal/me/lookups/nosuch", headers=HTML).status_code == 422
+    assert person.get("/portal/me/lookups/nosuch", headers=HTML).status_code == 404
     person.close()

@@ -282,7 +282,7 @@ def _person_lookups(depts: dict[str, Department], add: Any) -> None:
     id_item.update({"share_type": "有条件共享", "masking": "身份证号"})
     if "zjj" in depts:
         add(
-            code="108001/000001", category="108001", name="住房公积金缴存信息", kind="部门",
+            code="380001/900001", category="380001", name="住房公积金缴存信息", kind="部门",
             department_id=depts["zjj"].id, summary="职工住房公积金账户的缴存单位、月缴存额和余额",
             share_type="有条件共享", share_condition="限本人授权查询或法定用途", update_cycle="每月", grade="一般",
             sensitivity=3, key_field="id_number", maintainer="住房公积金管理",
@@ -292,7 +292,7 @@ def _person_lookups(depts: dict[str, Department], add: Any) -> None:
         )  # fmt: skip
     if "gaj" in depts:
         add(
-            code="108002/000001", category="108002", name="机动车交通违法信息", kind="部门",
+            code="380002/900001", category="380002", name="机动车交通违法信息", kind="部门",
             department_id=depts["gaj"].id, summary="本人名下机动车未处理的交通违法记录（交警大队）",
             share_type="有条件共享", share_condition="限本人授权查询或法定用途", update_cycle="每日", grade="一般",
             sensitivity=2, key_field="id_number", maintainer="公安局交通警察大队",

@@ -114,8 +114,8 @@ class _Seeder:
 
 # the citizen portal's published lookups: resource code → (provider, items, purpose)
 PORTAL_LOOKUPS = {
-    "108001/000001": ("zjj", ["id_number", "unit", "monthly", "balance"], "一网通享：本人查询住房公积金缴存信息"),
-    "108002/000001": (
+    "380001/900001": ("zjj", ["id_number", "unit", "monthly", "balance"], "一网通享：本人查询住房公积金缴存信息"),
+    "380002/900001": (
         "gaj",
         ["id_number", "plate", "open_count", "fines", "last_place"],
         "一网通享：本人查询机动车违法",

@@ -261,9 +261,9 @@ def seed(session: Session, ctx: Any) -> None:
 def _person_lookup_records(session: Session, rng: random.Random, people: list[list[str]]) -> None:
     """Departmental records keyed by ID number for the portal's lookups (住房公积金, 机动车违章), as the owning
     departments' systems would deliver them: most working people have a 公积金 account, a few a traffic fine."""
-    codes = ("108001/000001", "108002/000001")
+    codes = ("380001/900001", "380002/900001")
     by_code = {r.code: r for r in session.execute(select(Resource).where(Resource.code.in_(codes))).scalars()}
-    gjj, wz = by_code.get("108001/000001"), by_code.get("108002/000001")
+    gjj, wz = by_code.get("380001/900001"), by_code.get("380002/900001")
     units = ["嘉善示范纺织有限公司", "县人民医院", "嘉善精密机械股份有限公司", "县第一中学", "魏塘街道办事处"]
     places = ["体育南路与解放东路路口", "晋阳东路", "亭桥北路", "S32 申嘉湖高速嘉善段"]
     seen: set[str] = set()

@@ -16,8 +16,8 @@ from zhixian.services.portal.models import CitizenConsent
 PREFILL = "prefill"
 # published lookups: code → (name, catalogue resource code, what the person is told it reads)
 LOOKUPS: dict[str, tuple[str, str, str]] = {
-    "gjj": ("住房公积金", "108001/000001", "县住房公积金中心的本人缴存账户：单位、月缴存额、余额"),
-    "wz": ("机动车违章", "108002/000001", "县公安局交警大队的本人名下机动车未处理违法记录"),
+    "gjj": ("住房公积金", "380001/900001", "住建局（住房公积金）记录的本人缴存账户：缴存单位、月缴存额、余额"),
+    "wz": ("机动车违章", "380002/900001", "公安局交通警察大队记录的本人名下机动车未处理交通违法"),
 }
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhixian.errors import DomainError, Invalid, TooManyRequests
+from zhixian.errors import DomainError, Invalid, NotFound, TooManyRequests
 from zhixian.exchange import service as exchange_service
 from zhixian.services import workflow
 from zhixian.services.licences import service as licences
@@ -205,10 +205,14 @@ def consent_change(
 
 @router.get("/portal/me/lookups/{code}")
 def lookup_page(
-    request: Request, citizen: CitizenDep, session: SessionDep, settings: SettingsDep, code: str
+    request: Request,
+    citizen: CitizenDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    code: Annotated[str, Path(max_length=10)],
 ) -> HTMLResponse:
     if code not in consents.LOOKUPS:
-        raise Invalid("没有这项查询")
+        raise NotFound("没有这项查询")
     name = consents.LOOKUPS[code][0]
     if not consents.has(session, citizen_id=citizen.citizen_id, scope=f"lookup:{code}"):
         return render(request, "portal/lookup.html", citizen, code=code, lookup_name=name, need_consent=True, read=None)
