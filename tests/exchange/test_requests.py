@@ -223,7 +223,16 @@ def test_a_second_open_request_is_refused_and_an_open_one_can_be_withdrawn(as_us
 
 def test_lists_show_a_department_only_its_own_requests(as_user, db) -> None:
     mine = as_user("zjj_officer").get("/api/v1/exchange/requests", params={"size": 200}).json()
-    zjj = db.execute(select(ShareRequest.id).where(ShareRequest.consumer_department_id == 7)).scalars().all()
+    # its own: those it asked (consumer) and those on its resources (provider: the portal's 公积金 lookup)
+    zjj = (
+        db.execute(
+            select(ShareRequest.id).where(
+                (ShareRequest.consumer_department_id == 7) | (ShareRequest.provider_department_id == 7)
+            )
+        )
+        .scalars()
+        .all()
+    )
     assert {r["id"] for r in mine["items"]} == set(zjj)
     provided = as_user("gaj_officer").get("/api/v1/exchange/requests", params={"box": "provided", "size": 200}).json()
     assert provided["total"] >= 3

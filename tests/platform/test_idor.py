@@ -87,6 +87,23 @@ NOT_OBJECTS: dict[str, str] = {
     "non-public or unknown tokens answer 404 (tests/services/test_portal_reports.py)",
     "/portal/reports/{token}/rating": "citizen realm: only the reporter; another citizen's token answers 404 "
     "(tests/services/test_portal_reports.py)",
+    # the citizen realm (一网通享): objects belong to a person (ID blind index), not a department; staff sessions
+    # open none of these, and person B is walked over person A's objects in tests/services/test_portal_idor.py
+    "/portal/matters/{matter_id}": "the public matter catalogue (一网通享)",
+    "/portal/matters/{matter_id}/apply": "applies for the signed-in person only; the matter catalogue is public",
+    "/portal/me/lookups/{code}": "a published lookup code; always reads the signed-in person's own record",
+    **dict.fromkeys(
+        (
+            "/portal/me/applications/{application_id}",
+            "/portal/me/applications/{application_id}/prefill",
+            "/portal/me/applications/{application_id}/submit",
+            "/portal/me/applications/{application_id}/rate",
+            "/portal/me/applications/{application_id}/materials/{material_id}",
+            "/portal/me/licences/{licence_id}",
+            "/portal/me/notices/{notice_id}",
+        ),
+        "a person's own object: another person gets 404 (tests/services/test_portal_idor.py)",
+    ),
 }
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from tests.conftest import Client
 from zhixian.platform import masking
 from zhixian.platform.crypto import FieldCipher
-from zhixian.services.portal import session as citizen_sessions
+from zhixian.services.portal import sessions as citizen_sessions
 from zhixian.services.portal.models import Citizen, CitizenSession
 
 

@@ -268,7 +268,36 @@ def seed(session: Session, ctx: Any) -> None:
             items=items,
             maintainer=department.short_name or department.name,
         )
+    _person_lookups(depts, add)
     for res in resources:
         search.reindex(res)
     session.add_all(resources)
     session.flush()
+
+
+def _person_lookups(depts: dict[str, Department], add: Any) -> None:
+    """Two departmental resources keyed by ID number that the citizen portal publishes to each person about
+    themselves (住房公积金, 机动车违章); integration loads their records, the exchange grants them to 政务数据办."""
+    id_item: dict[str, Any] = {"rule": "身份证号", "required": True, "length": 18, "sensitivity": 4}
+    id_item.update({"share_type": "有条件共享", "masking": "身份证号"})
+    if "zjj" in depts:
+        add(
+            code="380001/900001", category="380001", name="住房公积金缴存信息", kind="部门",
+            department_id=depts["zjj"].id, summary="职工住房公积金账户的缴存单位、月缴存额和余额",
+            share_type="有条件共享", share_condition="限本人授权查询或法定用途", update_cycle="每月", grade="一般",
+            sensitivity=4, key_field="id_number", maintainer="住房公积金管理",
+            items=[_item(1, "公民身份号码", "id_number", **id_item), _item(2, "缴存单位", "unit", length=100),
+                   _item(3, "月缴存额（元）", "monthly", data_type="数值"),
+                   _item(4, "账户余额（元）", "balance", data_type="数值", sensitivity=2)],
+        )  # fmt: skip
+    if "gaj" in depts:
+        add(
+            code="380002/900001", category="380002", name="机动车交通违法信息", kind="部门",
+            department_id=depts["gaj"].id, summary="本人名下机动车未处理的交通违法记录（交警大队）",
+            share_type="有条件共享", share_condition="限本人授权查询或法定用途", update_cycle="每日", grade="一般",
+            sensitivity=4, key_field="id_number", maintainer="公安局交通警察大队",
+            items=[_item(1, "公民身份号码", "id_number", **id_item), _item(2, "号牌号码", "plate", length=10),
+                   _item(3, "未处理违法（起）", "open_count", data_type="整数"),
+                   _item(4, "罚款合计（元）", "fines", data_type="数值"),
+                   _item(5, "最近违法地点", "last_place", length=100)],
+        )  # fmt: skip

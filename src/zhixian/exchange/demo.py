@@ -112,10 +112,43 @@ class _Seeder:
         return requests.submit(self.session, actor=actor, settings=self.settings, data=data)
 
 
+# the citizen portal's published lookups: resource code → (provider, items, purpose)
+PORTAL_LOOKUPS = {
+    "380001/900001": ("zjj", ["id_number", "unit", "monthly", "balance"], "一网通享：本人查询住房公积金缴存信息"),
+    "380002/900001": (
+        "gaj",
+        ["id_number", "plate", "open_count", "fines", "last_place"],
+        "一网通享：本人查询机动车违法",
+    ),
+}
+
+
+def _portal_lookups(s: _Seeder, session: Session) -> None:
+    """政务数据办 (who runs the portal) holds a lookup grant on each published lookup, approved by its owner;
+    the portal reads one person's record with it only when that person asks and has consented."""
+    if "sjb" not in s.depts:
+        return
+    listed = {r.code: r for r in sources.published(session)}
+    for code, (owner, items, purpose) in PORTAL_LOOKUPS.items():
+        if code not in listed or owner not in s.depts:
+            continue
+        with at(s.ago(15)):
+            req = s.request(
+                s.officer("sjb"), listed[code].id, items, ["lookup"], purpose=purpose,
+                legal_basis="《浙江省公共数据条例》第三十条（本人授权查询）",
+                scenario="公众实名登录一网通享、同意后查询本人记录",
+            )  # fmt: skip
+        with at(s.ago(13, 10)):
+            requests.approve(
+                session, actor=s.officer(owner), settings=s.settings, request_id=req.id,
+                data=ApproveIn(note="同意，限本人授权查询"),
+            )  # fmt: skip
+
+
 def _resources(session: Session) -> dict[str, Any]:
     rows = sources.published(session)
     library = {r.base_library: r.id for r in rows if r.base_library in ("人口", "法人")}
-    departmental = [r for r in rows if not r.base_library]
+    departmental = [r for r in rows if not r.base_library and r.code not in PORTAL_LOOKUPS]
     return {
         "person": library.get("人口"),
         "legal": library.get("法人"),
@@ -144,6 +177,7 @@ def seed(session: Session, ctx: Any) -> None:
     g_mzj, g_rsj = _base_requests(s, res, made)
     _other_requests(s, res, made)
     _exceptions(s, res)
+    _portal_lookups(s, session)
     for days_ago in (12, 8, 4, 0):  # the deadline job, as it ran: reminders first, escalation later
         moment = s.ago(days_ago, 8) if days_ago else s.now - timedelta(minutes=5)
         with at(moment):

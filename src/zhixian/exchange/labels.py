@@ -30,6 +30,8 @@ LABELS = Labels(
         },
         **{f"exchange.gateway.{op}": name for op, name in GATEWAY_ACTIONS.items()},
         "exchange.person_usage.lookup": "查询个人数据使用记录",
+        "exchange.citizen_check": "公众实名登录核验",
+        "exchange.citizen_usage": "公众查看本人数据使用记录",
         "exchange.department_read": "部门按授权读取共享数据（办事预填）",
     },
     object_types={
@@ -44,6 +46,7 @@ LABELS = Labels(
         "exchange_application": "/exchange/apps/{id}",
     },
     detail_keys={
+        "match": "核验一致",
         "note": "说明",
         "resource": "资源",
         "items": "信息项",

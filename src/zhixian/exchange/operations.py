@@ -191,7 +191,7 @@ def query(ctx: Context, body: QueryIn) -> Result:
     )
 
 
-def _same_name(given: str, stored: str) -> bool:
+def same_name(given: str, stored: str) -> bool:
     def clean(text: str) -> str:
         return "".join(text.split()).translate({0x00B7: None, 0x30FB: None, 0xFF0E: None})
 
@@ -206,7 +206,7 @@ def verify(ctx: Context, body: VerifyIn) -> Result:
     conditions = [*ctx.grant.row_filter, {"field": ctx.source.key_field, "op": "eq", "value": key}]
     rows = sources.query(ctx.session, ctx.source, ctx.cipher, conditions, limit=1)
     stored = str(sources.raw_values(ctx.source, rows[0]).get("name") or "") if rows else ""
-    match = bool(rows) and _same_name(body.name, stored)
+    match = bool(rows) and same_name(body.name, stored)
     return Result(
         body={"resource": _resource(ctx), "match": match},
         items=[ctx.source.key_field, "name"],

@@ -14,6 +14,7 @@ from zhixian.exchange.apps import (
     rotate_secret,
     update_application,
 )
+from zhixian.exchange.citizen import citizen_check, citizen_lookup, citizen_usage
 from zhixian.exchange.gateway import Incoming, Outcome, handle
 from zhixian.exchange.grants import (
     get_grant,
@@ -45,6 +46,9 @@ __all__ = [
     "Incoming",
     "Outcome",
     "approve",
+    "citizen_check",
+    "citizen_lookup",
+    "citizen_usage",
     "create_application",
     "deadlines",
     "department_grant",

@@ -93,6 +93,17 @@ def load(session: Session, resource_id: int) -> Source | None:
     return source
 
 
+def population(session: Session) -> Source | None:
+    """The published population base (人口) resource: what a citizen's real-name check is made against."""
+    rid = session.execute(
+        select(Resource.id)
+        .where(Resource.base_library == "人口", Resource.status == "published", Resource.classified.is_(False))
+        .order_by(Resource.id)
+        .limit(1)
+    ).scalar()
+    return load(session, int(rid)) if rid is not None else None
+
+
 def _load(session: Session, resource_id: int) -> Source | None:
     row = session.execute(
         select(Resource).where(Resource.id == resource_id).options(selectinload(Resource.items))

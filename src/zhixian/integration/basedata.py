@@ -357,3 +357,29 @@ def home_cards(session: Session, actor: Actor, settings: Any) -> list[HomeCard]:
             alert=conflicts > 0,
         ),
     ]
+
+
+def own_record(session: Session, *, who: audit.AuditContext, id_index: str, id_masked: str) -> PersonRead | None:
+    """A person's own population record, for that person (the citizen portal): name, gender, birth date and
+    address in full — it is their own data and they are the one to spot a mistake — while the ID number and
+    phone stay masked, as identifiers seen on a phone screen in public. Audited like any read."""
+    row = session.execute(select(Person).where(Person.id_index == id_index)).scalar_one_or_none()
+    if row is None:
+        return None
+    audit.record(
+        session, who, action="integration.person.own_read", object_type="person", object_id=row.id,
+        detail={"fields": ["name", "gender", "birth_date", "address"]},
+    )  # fmt: skip
+    return PersonRead(
+        id=row.id,
+        id_number=id_masked,
+        name=row.name,
+        gender=row.gender,
+        birth_date=row.birth_date,
+        birth_year=row.birth_date.year if row.birth_date else None,
+        phone=row.phone_masked,
+        address=row.address,
+        division_code=row.division_code,
+        masked=True,
+        provenance={k: v for k, v in (row.provenance or {}).items() if isinstance(v, dict)},
+    )

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.catalog.models import Resource
 from zhixian.demo import names
-from zhixian.integration.models import Mapping, Run, Source
+from zhixian.integration.models import Mapping, Record, Run, Source
 from zhixian.platform.models import Department, Division
 
 PEOPLE_COLUMNS = ["身份证号", "姓名", "性别", "出生日期", "联系电话", "住址", "户籍地区划代码"]
@@ -255,3 +255,31 @@ def seed(session: Session, ctx: Any) -> None:
         from zhixian.integration import quality
 
         quality.snapshot(session, resource_id=resource.id)
+    _person_lookup_records(session, rng, people)
+
+
+def _person_lookup_records(session: Session, rng: random.Random, people: list[list[str]]) -> None:
+    """Departmental records keyed by ID number for the portal's lookups (住房公积金, 机动车违章), as the owning
+    departments' systems would deliver them: most working people have a 公积金 account, a few a traffic fine."""
+    codes = ("380001/900001", "380002/900001")
+    by_code = {r.code: r for r in session.execute(select(Resource).where(Resource.code.in_(codes))).scalars()}
+    gjj, wz = by_code.get("380001/900001"), by_code.get("380002/900001")
+    units = ["嘉善示范纺织有限公司", "县人民医院", "嘉善精密机械股份有限公司", "县第一中学", "魏塘街道办事处"]
+    places = ["体育南路与解放东路路口", "晋阳东路", "亭桥北路", "S32 申嘉湖高速嘉善段"]
+    seen: set[str] = set()
+    for n, row in enumerate(people):
+        key = row[0].strip().upper()
+        if not key or key in seen:  # the demo file repeats a few numbers on purpose (key conflicts)
+            continue
+        seen.add(key)
+        if gjj is not None and rng.random() < 0.7:
+            monthly = rng.randrange(300, 4000, 10)
+            data = {"id_number": key, "unit": rng.choice(units), "monthly": monthly,
+                    "balance": round(monthly * rng.randint(3, 120) * 1.02, 2)}  # fmt: skip
+            session.add(Record(resource_id=gjj.id, key=key, data=data, content_hash=f"demo{n}"))
+        if wz is not None and rng.random() < 0.15:
+            count = rng.randint(1, 3)
+            data = {"id_number": key, "plate": f"浙F{rng.randint(10000, 99999)}", "open_count": count,
+                    "fines": 200 * count, "last_place": rng.choice(places)}  # fmt: skip
+            session.add(Record(resource_id=wz.id, key=key, data=data, content_hash=f"demo{n}"))
+    session.flush()

@@ -23,6 +23,7 @@ LABELS = Labels(
         "integration.quarantine.discard": "放弃隔离行",
         "integration.person.lookup": "查询人口信息",
         "integration.person.read_unmasked": "查阅人口信息明文",
+        "integration.person.own_read": "本人查看本人人口信息（一网通享）",
         "integration.legal.read": "查询法人信息",
         "integration.conflict.list": "查看数据冲突",
         "integration.conflict.resolve": "处理数据冲突",

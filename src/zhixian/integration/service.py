@@ -18,11 +18,12 @@ from zhixian.catalog.models import Resource
 from zhixian.clock import utcnow
 from zhixian.db import outside_gate
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
-from zhixian.integration import amend, pipeline, rules, schedule, worker
+from zhixian.integration import amend, basedata, pipeline, rules, schedule, worker
 from zhixian.integration.connectors import Opened, remote
 from zhixian.integration.models import Mapping, Run, Source
 from zhixian.integration.schemas import (
     MappingIn,
+    PersonRead,
     PreviewRead,
     PreviewRow,
     RunRead,
@@ -440,3 +441,8 @@ def due_sources(session: Session, now: datetime) -> list[Source]:
             select(Source).where(Source.active.is_(True), Source.schedule != "", Source.next_run_at <= now)
         ).scalars()
     )
+
+
+def own_record(session: Session, *, who: audit.AuditContext, id_index: str, id_masked: str) -> PersonRead | None:
+    """A person's own population record, for the citizen portal (see ``basedata.own_record``)."""
+    return basedata.own_record(session, who=who, id_index=id_index, id_masked=id_masked)

@@ -124,12 +124,19 @@ def rating_list(
     found, total = kpis.list_ratings(
         session, actor=actor, settings=settings, flt=flt, offset=(page - 1) * PAGE, limit=PAGE
     )
-    apps = kpis.application_labels(session, {r.application_id for r in found})
+    apps = kpis.application_labels(session, {r.application_id for r in found if r.application_id is not None})
     depts = matters.Departments(session)
+
+    def subject(r: Any) -> tuple[tuple[str, str], tuple[str, str]]:
+        """An application's number and matter, or a public report's case (随手拍 ratings have no application)."""
+        if r.application_id is None:
+            return (r.case_number or "", ""), ("市民随手拍", "")  # the case opens in 数字城管 for its own roles
+        number, matter = apps.get(r.application_id, ("", ""))
+        return (number, f"/services/applications/{r.application_id}"), (matter, "")
+
     rows = [
         [
-            (apps.get(r.application_id, ("", ""))[0], f"/services/applications/{r.application_id}"),
-            (apps.get(r.application_id, ("", ""))[1], ""),
+            *subject(r),
             (depts.name(r.department_id), ""),
             (GRADES.get(r.grade, str(r.grade)), ""),
             ("、".join(r.reasons) or r.comment or "—", ""),

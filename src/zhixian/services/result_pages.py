@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from zhixian.platform.actor import Actor
 from zhixian.services.applications import results
-from zhixian.services.portal.render import render as render_public
+from zhixian.services.portal.web import render as render_public
 from zhixian.web.auth import Public, Require
 from zhixian.web.deps import SessionDep
 from zhixian.web.params import IdPath

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from zhixian.settings import Setting
 
 RECTIFY_DAYS = Setting(
@@ -26,4 +28,28 @@ BAD_GRADE = Setting(
     "services", "bad_grade", int, 2, "差评的等级上限：等级不高于此值（不满意、非常不满意）为差评", ge=1, le=3
 )
 
-SETTINGS = [RECTIFY_DAYS, REMIND_DAYS, BAD_GRADE]
+SETTINGS: list[Setting[Any]] = [RECTIFY_DAYS, REMIND_DAYS, BAD_GRADE]
+
+# --- 一网通享: the citizen portal's sign-in
+SENDERS = ("file", "none")  # file: one JSON line per message in <data>/outbox/sms.log (masked phone + code)
+SMS_SENDER = Setting(
+    "services",
+    "sms_sender",
+    str,
+    "file",
+    "公众实名登录验证码的发送方式：file 写入数据目录 outbox/sms.log（对接短信平台前使用）；none 不发送",
+    check=lambda v: None if v in SENDERS else f"可选值：{'、'.join(SENDERS)}",
+)
+CODES_PER_HOUR = Setting("services", "codes_per_hour", int, 5, "同一身份号码每小时最多获取的登录验证码数", ge=1, le=50)
+CODES_PER_HOUR_IP = Setting(
+    "services", "codes_per_hour_ip", int, 20, "同一来源地址每小时最多获取的登录验证码数", ge=1, le=1000
+)
+PORTAL_DEPARTMENT = Setting(
+    "services",
+    "portal_department",
+    str,
+    "sjb",
+    "运营一网通享的部门代码：公众查询（公积金、车辆违章）以该部门获得的共享授权调用",
+)
+
+SETTINGS.extend([SMS_SENDER, CODES_PER_HOUR, CODES_PER_HOUR_IP, PORTAL_DEPARTMENT])

@@ -10,7 +10,9 @@ from zhixian.services import api, cards, pages, tasks
 from zhixian.services.demo import seed
 from zhixian.services.labels import LABELS
 from zhixian.services.portal import models as portal_models  # noqa: F401 - the citizen realm's tables join the metadata
+from zhixian.services.portal import pages as portal_pages
 from zhixian.services.portal import report_pages  # its rules import the reporting tables into the metadata
+from zhixian.services.portal.labels import PORTAL_LABELS
 from zhixian.services.settings import SETTINGS
 from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
 
@@ -19,6 +21,7 @@ _HERE = Path(__file__).parent
 page_router = APIRouter()
 page_router.include_router(pages.router)
 page_router.include_router(report_pages.router)
+page_router.include_router(portal_pages.router)
 
 PERMISSIONS = [
     Permission("services.view", "查看政务服务事项清单、本部门的办件和评价"),
@@ -60,8 +63,8 @@ subsystem = Subsystem(
     api_router=api.router,
     page_router=page_router,
     templates=_HERE / "templates",
-    migrations=_HERE / "migrations",
     static=_HERE / "static",
+    migrations=_HERE / "migrations",
     permissions=PERMISSIONS,
     roles=ROLES,
     menu=[
@@ -83,5 +86,5 @@ subsystem = Subsystem(
     depends_on=("platform", "catalog", "integration", "exchange"),
     home_cards=[cards.home_cards],
     settings=SETTINGS,
-    labels=[LABELS],
+    labels=[LABELS, PORTAL_LABELS],
 )

@@ -22,6 +22,8 @@ INTAKE = ("received", "correction")
 
 ACTIONS: dict[str, str] = {
     "create": "收件",
+    "submit": "网上提交",
+    "answer": "补正后重新提交",
     "consent": "申请人同意使用共享数据",
     "prefill": "共享数据预填",
     "cite": "引用电子证照",

@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("challenge", sa.String(length=64), nullable=False),
         sa.Column("code_hash", sa.String(length=64), nullable=False),
+        sa.Column("key_index", sa.String(length=64), nullable=False),
         sa.Column("id_index", sa.String(length=64), nullable=False),
         sa.Column("id_enc", sa.String(length=255), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -53,6 +54,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("services_citizen_code", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_services_citizen_code_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_services_citizen_code_key_index"), ["key_index"], unique=False)
 
     op.create_table(
         "services_citizen_notice",
@@ -128,6 +130,7 @@ def downgrade() -> None:
     op.drop_table("services_citizen_notice")
     with op.batch_alter_table("services_citizen_code", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_services_citizen_code_created_at"))
+        batch_op.drop_index(batch_op.f("ix_services_citizen_code_key_index"))
 
     op.drop_table("services_citizen_code")
     op.drop_table("services_citizen")

@@ -58,6 +58,7 @@ class CitizenCode(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     challenge: Mapped[str] = mapped_column(String(64), unique=True)
     code_hash: Mapped[str] = mapped_column(String(64))
+    key_index: Mapped[str] = mapped_column(String(64), default="", index=True)  # the number typed, match or not
     id_index: Mapped[str] = mapped_column(String(64), default="")
     id_enc: Mapped[str] = mapped_column(String(255), default="")
     name: Mapped[str] = mapped_column(String(200), default="")

@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from zhixian.citymgmt import service as citymgmt
 from zhixian.errors import DomainError, FieldError, Invalid, NotFound
 from zhixian.services.portal import reports
-from zhixian.services.portal.render import render
-from zhixian.services.portal.session import CitizenActor, CitizenDep, MaybeCitizen
+from zhixian.services.portal.sessions import CitizenActor
+from zhixian.services.portal.web import CitizenDep, MaybeCitizen, render
 from zhixian.services.schemas import GRADES, RatingIn
 from zhixian.web.auth import Public, check_csrf, check_login_csrf, client_ip
 from zhixian.web.deps import SessionDep

@@ -1,4 +1,4 @@
-"""The citizen realm's sessions and its route dependency.
+"""The citizen realm's sessions (the route dependencies and page renderer are in ``portal/web.py``).
 
 Citizens sign in on ``/portal/login`` and hold the cookie ``zx_citizen``; staff hold ``zx_session``. The two
 realms share no table and no cookie, so a staff session never opens a citizen page and a citizen session never
@@ -7,22 +7,23 @@ reaches a staff route. Writes need the session's CSRF token (form field ``csrf_t
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
 
-from fastapi import Depends, Request
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.errors import NotAuthenticated
-from zhixian.platform.auth import token_hash
 from zhixian.services.portal.models import Citizen, CitizenSession
 from zhixian.settings import Settings
-from zhixian.web.auth import SAFE_METHODS, check_csrf, client_ip
-from zhixian.web.deps import SessionDep
+
+
+def token_hash(token: str) -> str:
+    """SHA-256 of a secret, as stored (the platform's session tokens are kept the same way)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
 
 CITIZEN_COOKIE = "zx_citizen"
 
@@ -80,24 +81,3 @@ def resolve(session: Session, *, settings: Settings, token: str, ip: str = "") -
 
 def end_session(session: Session, *, session_id: int) -> None:
     session.execute(delete(CitizenSession).where(CitizenSession.id == session_id))
-
-
-def optional_citizen(request: Request, session: SessionDep) -> CitizenActor | None:
-    token = request.cookies.get(CITIZEN_COOKIE)
-    if not token:
-        return None
-    return resolve(session, settings=request.app.state.settings, token=token, ip=client_ip(request))
-
-
-async def require_citizen(
-    request: Request, citizen: Annotated[CitizenActor | None, Depends(optional_citizen)]
-) -> CitizenActor:
-    if citizen is None:
-        raise NotAuthenticated("请先实名登录")
-    if request.method not in SAFE_METHODS:
-        await check_csrf(request, citizen.csrf_token)
-    return citizen
-
-
-CitizenDep = Annotated[CitizenActor, Depends(require_citizen)]
-MaybeCitizen = Annotated[CitizenActor | None, Depends(optional_citizen)]

@@ -1,0 +1,165 @@
+"""Signing in to the citizen portal: real-name check against the population base, a one-time code through the
+file sender, limits kept in the database, the same answer whether or not an ID number exists, and realms kept
+apart (a staff cookie opens no portal page, a citizen cookie no staff page)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from tests.services.helpers import at
+from tests.services.portal_helpers import (
+    CHALLENGE,
+    CSRF,
+    HTML,
+    citizen,
+    last_code,
+    people,
+    send_code,
+    sent_lines,
+    start,
+)
+from zhixian import clock
+from zhixian.platform.models import AuditRecord
+from zhixian.services.portal.models import Citizen, CitizenCode
+
+# a valid ID number (GB 11643 check digit) that the demo population does not hold
+UNKNOWN = "11010519491231002X"
+
+
+def _audits(db, action: str, result: str | None = None) -> int:
+    stmt = select(func.count()).select_from(AuditRecord).where(AuditRecord.action == action)
+    if result:
+        stmt = stmt.where(AuditRecord.result == result)
+    return int(db.execute(stmt).scalar_one())
+
+
+def test_sign_in_with_the_code_creates_the_citizen_and_a_session_and_is_audited(server, node, db, http):
+    key, name, person = people(db, node.cipher, 1)[0]
+    before = _audits(db, "services.citizen_sign_in")
+    resp = start(http, name, key, "13912345678")
+    assert resp.status_code == 200
+    line = sent_lines(node)[-1]
+    assert line["to"] == "139****5678"
+    assert key not in resp.text
+    done = send_code(http, resp, last_code(node))
+    assert done.status_code == 303
+    assert done.headers["location"] == "/portal/me"
+    assert "zx_citizen" in done.cookies
+    me = http.get("/portal/me", headers=HTML)
+    assert me.status_code == 200
+    assert name in me.text
+    row = db.execute(select(Citizen).where(Citizen.id_index == person.id_index)).scalar_one()
+    assert row.phone_masked == "139****5678"
+    assert key not in (row.id_masked, row.name)
+    assert _audits(db, "services.citizen_sign_in") == before + 1
+    newest = select(AuditRecord).where(AuditRecord.action == "services.citizen_sign_in")
+    audit_row = db.execute(newest.order_by(AuditRecord.id.desc()).limit(1)).scalar_one()
+    assert audit_row.username.startswith("citizen:")
+    assert key not in audit_row.username
+
+
+def _normal(text: str) -> str:
+    text = CHALLENGE.sub("challenge", text)
+    return CSRF.sub("csrf", re.sub(r'name="csrf-token" content="[^"]+"', "", text))
+
+
+def test_the_answer_to_step_one_does_not_reveal_whether_an_id_number_exists(server, node, db, http):
+    key, name, _ = people(db, node.cipher, 1)[0]
+    sent_before = len(sent_lines(node))
+    codes_before = db.execute(select(func.count()).select_from(CitizenCode)).scalar_one()
+    real = start(http, name, key)
+    unknown = start(http, name, UNKNOWN)
+    wrong_name = start(http, name + "某", key)
+
+    assert real.status_code == unknown.status_code == wrong_name.status_code == 200
+    assert _normal(real.text) == _normal(unknown.text) == _normal(wrong_name.text)
+    assert len(sent_lines(node)) == sent_before + 1  # only the match got a code
+    assert db.execute(select(func.count()).select_from(CitizenCode)).scalar_one() == codes_before + 3
+    # a code for the unknown number signs nobody in, whatever is typed
+    done = send_code(http, unknown, last_code(node))
+    assert done.status_code == 422
+    assert "zx_citizen" not in done.cookies
+
+
+def test_fifth_wrong_code_spends_it_and_the_right_code_no_longer_works(server, node, db, http):
+    key, name, _ = people(db, node.cipher, 1)[0]
+    resp = start(http, name, key)
+    code = last_code(node)
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    failures = _audits(db, "services.citizen_sign_in", "失败")
+    for left in (4, 3, 2, 1):
+        bad = send_code(http, resp, wrong)
+        assert bad.status_code == 422
+        assert f"还可以再试 {left} 次" in bad.text
+    bad = send_code(http, resp, wrong)
+    assert "过多" in bad.text
+    late = send_code(http, resp, code)
+    assert late.status_code == 422
+    assert "zx_citizen" not in late.cookies
+    assert _audits(db, "services.citizen_sign_in", "失败") == failures + 5
+
+
+def test_codes_per_id_number_are_limited_per_hour_across_requests(server, node, db, http):
+    key, name, _ = people(db, node.cipher, 1)[0]
+    for _ in range(5):
+        assert start(http, name, key).status_code == 200
+    refused = start(http, name, key)
+    assert refused.status_code == 429
+    assert "过于频繁" in refused.text
+    # the same limit for a number nobody holds: the limit does not tell either
+    for _ in range(5):
+        assert start(http, name, UNKNOWN).status_code == 200
+    assert start(http, name, UNKNOWN).status_code == 429
+
+
+def test_a_code_expires_after_five_minutes(server, node, db, http):
+    key, name, _ = people(db, node.cipher, 1)[0]
+    resp = start(http, name, key)
+    code = last_code(node)
+    with at(clock.utcnow() + timedelta(minutes=6)):
+        late = send_code(http, resp, code)
+    assert late.status_code == 422
+    assert "失效" in late.text
+
+
+def test_staff_and_citizen_sessions_never_open_each_others_pages(server, node, db, as_user):
+    key, name, _ = people(db, node.cipher, 1)[0]
+    staff = as_user("window01")
+    for page in ("/portal/me", "/portal/me/usage", "/portal/me/consents"):
+        resp = staff.get(page, headers=HTML, follow_redirects=False)
+        assert resp.status_code in (302, 303, 401), page
+        assert "/portal/login" in resp.headers.get("location", resp.text)
+    assert staff.post("/portal/me/consents", data={"scope": "prefill", "do": "give"}).status_code in (401, 403)
+    person = citizen(server, node, name, key)
+    for page in ("/services/window", "/services/applications", "/"):
+        resp = person.get(page, headers=HTML, follow_redirects=False)
+        assert resp.status_code in (302, 303, 401), page
+        assert "/portal" not in resp.headers.get("location", "")
+    assert person.get("/api/v1/services/matters").status_code == 401
+    # the citizen cookie sent as the staff cookie opens nothing either
+    token = person.cookies.get("zx_citizen")
+    swapped = type(person)(base_url=server.url, cookies={"zx_session": token})
+    assert swapped.get("/api/v1/services/matters").status_code == 401
+    person.close()
+    swapped.close()
+
+
+def test_citizen_writes_need_the_sessions_csrf_token_and_logout_ends_the_session(server, node, db):
+    key, name, _ = people(db, node.cipher, 1)[0]
+    person = citizen(server, node, name, key)
+    token = person.headers.pop("X-CSRF-Token")
+    refused = person.post("/portal/me/consents", data={"scope": "prefill", "do": "give"}, headers=HTML)
+    assert refused.status_code == 403
+    forged = person.post(
+        "/portal/me/consents", data={"scope": "prefill", "do": "give", "csrf_token": "x" * 32}, headers=HTML
+    )
+    assert forged.status_code == 403
+    ok = person.post("/portal/me/consents", data={"scope": "prefill", "do": "give", "csrf_token": token}, headers=HTML)
+    assert ok.status_code == 200
+    out = person.post("/portal/logout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303
+    assert person.get("/portal/me", headers=HTML, follow_redirects=False).status_code in (302, 303, 401)
+    person.close()
