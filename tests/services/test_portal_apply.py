@@ -9,6 +9,7 @@ from datetime import date
 
 from sqlalchemy import func, select
 
+from tests.conftest import Client
 from tests.services.helpers import actor, five_material_matter, licensed_person, person_resource
 from tests.services.portal_helpers import HTML, citizen
 from zhixian.integration.models import Person
@@ -201,4 +202,17 @@ def test_correction_is_answered_online_and_a_bad_rating_opens_a_rectification(se
     )
     assert again.status_code == 409
     assert db.execute(select(func.count()).select_from(Rating).where(Rating.application_id == app_id)).scalar_one() == 1
+    person.close()
+
+
+def test_matter_page_names_the_handling_department_for_visitors_and_signed_in_people(server, node, db):
+    matter = five_material_matter(db)
+    key, name, _ = licensed_person(db, node.cipher)
+    person = citizen(server, node, name, key)
+    department = matters.Departments(db).name(matter.department_id)
+    with Client(base_url=server.url) as visitor:
+        for client in (visitor, person):
+            page = client.get(f"/portal/matters/{matter.id}", headers=HTML)
+            assert page.status_code == 200, page.text
+            assert f"<dt>办理部门</dt><dd>{department}</dd>" in page.text
     person.close()
