@@ -8,7 +8,7 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import func, select
 
-from tests.services.helpers import actor, at, five_material_matter, licensed_person, person_resource
+from tests.services.helpers import actor, at, complete_materials, five_material_matter, licensed_person, person_resource
 from zhixian import clock
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
 from zhixian.exchange import service as exchange_service
@@ -146,19 +146,7 @@ def test_not_accepted_needs_a_reason_and_ends_the_application(db, node, as_user)
 
 def _ready(db, node, matter, key, name):
     app = _apply(db, node, matter, key, name)
-    window = actor(db, "window01")
-    materials.prefill(db, actor=window, settings=node.settings, cipher=node.cipher, application_id=app.id)
-    for m in app.materials:
-        if m.state == "missing":
-            materials.receive_upload(
-                db,
-                actor=window,
-                settings=node.settings,
-                application_id=app.id,
-                material_row_id=m.id,
-                file_name="scan.pdf",
-                content=b"%PDF-1.4",
-            )
+    complete_materials(db, node, app, file_name="scan.pdf")
     return app
 
 

@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 import pytest
 
 from tests.figures import mismatches
-from tests.services.helpers import actor, at, five_material_matter, licensed_person
+from tests.services.helpers import actor, at, complete_materials, five_material_matter, licensed_person
 from zhixian import clock
 from zhixian.services import kpis
-from zhixian.services.applications import materials
 from zhixian.services.applications import service as applications
 from zhixian.services.ratings import service as ratings
 from zhixian.services.schemas import ApplicationIn, DecisionIn, RatingIn
@@ -35,18 +34,7 @@ def _finished(db, node, matter, *, skip: int, channel: str = "window"):
     data = ApplicationIn(matter_id=matter.id, applicant_key=key, applicant_name=name, consent=True)
     app = applications.create(db, actor=window, settings=node.settings, cipher=node.cipher, data=data)
     app.channel = channel  # online applications come through the portal; the window takes the rest
-    materials.prefill(db, actor=window, settings=node.settings, cipher=node.cipher, application_id=app.id)
-    for m in app.materials:
-        if m.state == "missing":
-            materials.receive_upload(
-                db,
-                actor=window,
-                settings=node.settings,
-                application_id=app.id,
-                material_row_id=m.id,
-                file_name="a.pdf",
-                content=b"%PDF-1.4",
-            )
+    complete_materials(db, node, app)
     applications.accept(db, actor=window, settings=node.settings, application_id=app.id)
     applications.review(db, actor=approver, application_id=app.id, note="")
     applications.decide(db, actor=approver, application_id=app.id, data=DecisionIn(decision="approve", note="准予"))

@@ -8,12 +8,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.services.helpers import actor, at, five_material_matter, licensed_person
+from tests.services.helpers import actor, at, complete_materials, five_material_matter, licensed_person
 from zhixian import clock
 from zhixian.errors import Conflict, Invalid, NotFound
 from zhixian.platform import service as platform_service
 from zhixian.platform.models import AuditRecord
-from zhixian.services.applications import materials
 from zhixian.services.applications import service as applications
 from zhixian.services.ratings import service as ratings
 from zhixian.services.schemas import ApplicationIn, DecisionIn, RatingIn, RectifyIn
@@ -26,18 +25,7 @@ def _finished(db, node, skip: int = 0):
     window, approver = actor(db, "window01"), actor(db, "mzj_approver")
     data = ApplicationIn(matter_id=matter.id, applicant_key=key, applicant_name=name, consent=True)
     app = applications.create(db, actor=window, settings=node.settings, cipher=node.cipher, data=data)
-    materials.prefill(db, actor=window, settings=node.settings, cipher=node.cipher, application_id=app.id)
-    for m in app.materials:
-        if m.state == "missing":
-            materials.receive_upload(
-                db,
-                actor=window,
-                settings=node.settings,
-                application_id=app.id,
-                material_row_id=m.id,
-                file_name="a.pdf",
-                content=b"%PDF-1.4",
-            )
+    complete_materials(db, node, app)
     with pytest.raises(Conflict, match="办结或不予受理后"):
         ratings.rate(db, actor=window, settings=node.settings, application_id=app.id, data=RatingIn(grade=5))
     applications.accept(db, actor=window, settings=node.settings, application_id=app.id)

@@ -8,9 +8,9 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.services.helpers import actor, five_material_matter, licensed_person
+from tests.services.helpers import actor, complete_materials, five_material_matter, licensed_person
 from zhixian.errors import Invalid, NotFound
-from zhixian.services.applications import materials, results
+from zhixian.services.applications import results
 from zhixian.services.applications import service as applications
 from zhixian.services.portal.models import CitizenNotice
 from zhixian.services.schemas import ApplicationIn, DecisionIn
@@ -27,19 +27,7 @@ def _new(db, node, *, skip: int = 0, code: str = "330421TEST0000701"):
 
 
 def _complete(db, node, app) -> None:
-    window = actor(db, "window01")
-    materials.prefill(db, actor=window, settings=node.settings, cipher=node.cipher, application_id=app.id)
-    for m in app.materials:
-        if m.state == "missing":
-            materials.receive_upload(
-                db,
-                actor=window,
-                settings=node.settings,
-                application_id=app.id,
-                material_row_id=m.id,
-                file_name="a.pdf",
-                content=b"%PDF-1.4",
-            )
+    complete_materials(db, node, app)
 
 
 def _finish(db, node, app) -> None:

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.errors import Invalid
-from zhixian.exchange import internal, operations, policy, sources
-from zhixian.exchange.models import Call, Disclosure
+from zhixian.exchange import internal, operations, sources
 from zhixian.exchange.schemas import DepartmentRead
-from zhixian.exchange.usage import names
+from zhixian.exchange.usage import calls_about
 from zhixian.platform import audit, masking
 from zhixian.platform.audit import AuditContext
 from zhixian.platform.crypto import FieldCipher
@@ -47,28 +45,7 @@ def citizen_check(session: Session, *, cipher: FieldCipher, who: AuditContext, i
 def citizen_usage(session: Session, *, who: AuditContext, subject_index: str) -> list[dict[str, Any]]:
     """Each exchange call that returned or checked the record filed under ``subject_index`` — that person's
     and nobody else's — newest first; the look itself is audited."""
-    rows = session.execute(
-        select(Call, Disclosure.kind)
-        .join(Disclosure, Disclosure.call_id == Call.id)
-        .where(Disclosure.subject == subject_index)
-        .order_by(Call.at.desc(), Call.id.desc())
-        .limit(1000)
-    ).all()
-    known = names(session)
-    out = [
-        {
-            "at": call.at,
-            "department_name": known["departments"].get(call.consumer_department_id or 0, ""),
-            "application_name": known["applications"].get(call.application_id or 0, ""),
-            "resource_name": known["resources"].get(call.resource_id or 0, ""),
-            "operation": policy.CALL_OPERATIONS.get(call.operation, call.operation),
-            "purpose": call.purpose,
-            "reason": call.reason,
-            "result": call.result,
-            "call_id": call.id,
-        }
-        for call, _kind in rows
-    ]
+    out = calls_about(session, subject_index)
     audit.record(
         session,
         who,

@@ -329,6 +329,33 @@ def statistics(session: Session, *, actor: Actor, settings: Settings, days: int 
     }
 
 
+def calls_about(session: Session, subject: str) -> list[dict[str, Any]]:
+    """Each call that returned or checked the record filed under this blind index, newest first (≤ 1,000):
+    the officer's person lookup and the citizen's own "who used my data" read the same rows."""
+    rows = session.execute(
+        select(Call)
+        .join(Disclosure, Disclosure.call_id == Call.id)
+        .where(Disclosure.subject == subject)
+        .order_by(Call.at.desc(), Call.id.desc())
+        .limit(1000)
+    ).scalars()
+    known = names(session)
+    return [
+        {
+            "at": call.at,
+            "department_name": known["departments"].get(call.consumer_department_id or 0, ""),
+            "application_name": known["applications"].get(call.application_id or 0, ""),
+            "resource_name": known["resources"].get(call.resource_id or 0, ""),
+            "operation": policy.CALL_OPERATIONS.get(call.operation, call.operation),
+            "purpose": call.purpose,
+            "reason": call.reason,
+            "result": call.result,
+            "call_id": call.id,
+        }
+        for call in rows
+    ]
+
+
 def person_usage(
     session: Session, *, actor: Actor, cipher: FieldCipher, id_number: str, note: str = ""
 ) -> list[dict[str, Any]]:
@@ -341,27 +368,7 @@ def person_usage(
     except Invalid as exc:
         raise Invalid(exc.detail, field="id_number") from None
     subject = sources.subject_index(cipher, key)
-    rows = session.execute(
-        select(Call, Disclosure.kind)
-        .join(Disclosure, Disclosure.call_id == Call.id)
-        .where(Disclosure.subject == subject)
-        .order_by(Call.at.desc())
-        .limit(1000)
-    ).all()
-    known = names(session)
-    out = [
-        {
-            "at": call.at,
-            "department_name": known["departments"].get(call.consumer_department_id or 0, ""),
-            "application_name": known["applications"].get(call.application_id or 0, ""),
-            "resource_name": known["resources"].get(call.resource_id or 0, ""),
-            "operation": policy.CALL_OPERATIONS.get(call.operation, call.operation),
-            "purpose": call.purpose,
-            "reason": call.reason,
-            "call_id": call.id,
-        }
-        for call, _kind in rows
-    ]
+    out = calls_about(session, subject)
     audit.record(
         session,
         actor.audit,
