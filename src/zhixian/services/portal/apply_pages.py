@@ -67,7 +67,7 @@ def _matter_page(
     agreed = citizen is not None and consents.has(session, citizen_id=citizen.citizen_id, scope=consents.PREFILL)
     return render(
         request, "portal/matter.html", citizen, status_code=422 if errors else 200, matter=row,
-        dept_name=matters.Departments(session).name(row.department_id), sources=SOURCES, agreed=agreed,
+        dept_name=matters.Departments(session).name, sources=SOURCES, agreed=agreed,
         errors=errors or FormErrors(),
     )  # fmt: skip
 
