@@ -124,6 +124,8 @@ async def run_clients(
     async def one(i: int, kwargs: dict[str, object]) -> None:
         async with httpx.AsyncClient(base_url=base, timeout=120, follow_redirects=False, **kwargs) as client:  # type: ignore[arg-type]
             step = i
+            if think:  # citizens arrive spread over one think time, not as a herd at the same instant
+                await asyncio.sleep(random.uniform(0, think))
             while time.perf_counter() < stop:
                 label, path = walk[step % len(walk)]
                 step += 1
