@@ -43,18 +43,6 @@ def _upload(person, app_id: int, material_id: int, name: str = "申请表.pdf") 
     assert resp.status_code == 200, resp.text
 
 
-def test_matter_page_names_its_department_to_visitors_and_citizens(server, node, db):
-    matter = five_material_matter(db)
-    dept = matters.Departments(db).name(matter.department_id)
-    assert dept
-    key, name, _ = licensed_person(db, node.cipher)
-    with Client(base_url=server.url, timeout=30) as visitor:
-        for who in (visitor, citizen(server, node, name, key)):
-            page = who.get(f"/portal/matters/{matter.id}", headers=HTML)
-            assert page.status_code == 200, page.text
-            assert f"<dd>{dept}</dd>" in page.text
-
-
 def test_online_application_prefills_two_shared_materials_and_a_licence_each_use_audited(server, node, db):
     matter = five_material_matter(db)
     key, name, person_row = licensed_person(db, node.cipher)
