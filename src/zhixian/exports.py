@@ -80,6 +80,13 @@ def xlsx_bytes(sheets: Sequence[Sheet]) -> bytes:
     return buf.getvalue()
 
 
+def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
+    """CSV lines (CRLF) without a header, every text cell neutralised: for files written batch by batch."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(safe_row(row) for row in rows)
+    return buf.getvalue()
+
+
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], *, bom: bool = True) -> str:
     """CSV text (with a BOM so Excel reads UTF-8) whose every text cell is neutralised."""
     buf = io.StringIO()

@@ -17,7 +17,6 @@ was read (the export is not one snapshot, as a dump of a live table by pages is 
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import io
@@ -37,6 +36,7 @@ from zhixian.clock import local_today, utcnow
 from zhixian.exchange import exports, grants, sources, views
 from zhixian.exchange.models import Application, Call, Disclosure, ExportJob, Grant
 from zhixian.exchange.settings import EXPORT_HOURS, EXPORT_MAX_ROWS
+from zhixian.exports import csv_lines
 from zhixian.platform import audit
 from zhixian.platform.audit import AuditContext
 
@@ -46,7 +46,6 @@ LEASE = timedelta(minutes=10)  # renewed by every batch: only a dead worker's jo
 _CALLS = cast(Table, Call.__table__)
 _INSERT_CALL = insert(_CALLS).returning(_CALLS.c.id)
 _INSERT_DISCLOSURE = insert(cast(Table, Disclosure.__table__))
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 class Failed(Exception):
@@ -202,15 +201,6 @@ class _Hashing(io.RawIOBase):
         return view.nbytes
 
 
-def _cell(value: Any) -> Any:
-    """A value for the CSV file; text that Excel would run as a formula is quoted with an apostrophe."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA):
-        return "'" + value
-    return value
-
-
 class _Writer:
     def __init__(self, path: Path, fmt: str, items: list[str]) -> None:
         self.raw = path.open("wb")
@@ -221,16 +211,14 @@ class _Writer:
             self._csv([items], bom=True)
 
     def _csv(self, rows: list[list[Any]], *, bom: bool = False) -> None:
-        buf = io.StringIO()
-        csv.writer(buf, lineterminator="\r\n").writerows(rows)
-        self.gz.write(("\ufeff" if bom else "").encode() + buf.getvalue().encode("utf-8"))
+        self.gz.write(("\ufeff" if bom else "").encode() + csv_lines(rows).encode("utf-8"))
 
     def write(self, records: list[dict[str, Any]]) -> None:
         if not records:
             return
         if self.fmt == "csv":
             items = self.items
-            self._csv([[_cell(r.get(f)) for f in items] for r in records])
+            self._csv([[r.get(f) for f in items] for r in records])
         else:
             dumps = json.dumps
             text = "".join(dumps(r, ensure_ascii=False, separators=(",", ":"), default=str) + "\n" for r in records)
