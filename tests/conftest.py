@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
+from argon2 import PasswordHasher
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
@@ -26,7 +27,7 @@ from zhixian import clock
 from zhixian.app import Node, build_node, create_app
 from zhixian.cli import initialise
 from zhixian.demo import seed as demo_seed
-from zhixian.platform import audit_anchor
+from zhixian.platform import audit_anchor, auth
 from zhixian.settings import Settings
 
 # the test county gets a small case history; `zhixian demo` alone seeds a realistic volume
@@ -37,6 +38,12 @@ os.environ.setdefault("ZHIXIAN_CITYMGMT_DEMO_CASES", "300")
 # holiday and in 2031, years chinese-calendar does not know).
 TEST_NOW = datetime.fromisoformat(os.environ.get("ZHIXIAN_TEST_NOW", "2026-11-18T10:00:00+08:00"))
 clock.pin(TEST_NOW)
+
+# Logins are the suite's commonest step (~1,500 per run) and argon2's default parameters cost 60-600 ms
+# of both cores each. The suite hashes with the cheapest parameters; production keeps the defaults
+# (tests/platform/test_password_hashing.py checks them on PRODUCTION_HASHER).
+PRODUCTION_HASHER = auth._hasher
+auth._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 PASSWORD = "Demo-pass-2026"
 SEED = 20261121
