@@ -32,7 +32,7 @@
     if (areasUrl) {
       getJSON(areasUrl).then(function (fc) {
         var layer = L.geoJSON(fc, { style: { color: "#0b5cad", weight: 1.5, fill: false }, interactive: false }).addTo(map);
-        if (!el.getAttribute("data-grids") && !options.zoom && layer.getLayers().length) { map.fitBounds(layer.getBounds()); }
+        if (!el.getAttribute("data-grids") && !options.zoom && layer.getLayers().length) { map.fitBounds(layer.getBounds(), { animate: false }); }
       });
     }
     return map;
@@ -122,7 +122,7 @@
           l.on("click", function () { window.location.href = p.href; });
         }
       }).addTo(map);
-      if (!draw.fitted) { map.fitBounds(layer.getBounds()); draw.fitted = true; }
+      if (!draw.fitted) { map.fitBounds(layer.getBounds(), { animate: false }); draw.fitted = true; }
     }
     getJSON(el.getAttribute("data-grids")).then(function (fc) { data = fc; return basemapView(false); }).then(function (info) {
       if (info.layers && info.layers.length) { el.classList.add("cm-has-basemap"); }

@@ -25,7 +25,7 @@
         }
       }).addTo(map);
       el.setAttribute("data-count", String(fc.features.length));
-      if (fc.features.length) { map.fitBounds(layer.getBounds().pad(0.2)); }
+      if (fc.features.length) { map.fitBounds(layer.getBounds().pad(0.2), { animate: false }); }
     }).catch(function () {});
   }
 

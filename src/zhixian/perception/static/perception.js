@@ -17,7 +17,7 @@
     if (areas) {
       getJSON(areas).then(function (fc) {
         var layer = L.geoJSON(fc, { style: { color: "#0b5cad", weight: 1.2, fill: false }, interactive: false }).addTo(map);
-        if (!el.getAttribute("data-devices")) { map.fitBounds(layer.getBounds()); }
+        if (!el.getAttribute("data-devices")) { map.fitBounds(layer.getBounds(), { animate: false }); }
       }).catch(function () {});
     }
     return map;
@@ -40,7 +40,7 @@
         }
       }).addTo(map);
       el.setAttribute("data-count", String(fc.features.length));
-      if (fc.features.length) { map.fitBounds(layer.getBounds().pad(0.1)); }
+      if (fc.features.length) { map.fitBounds(layer.getBounds().pad(0.1), { animate: false }); }
     });
   }
 

@@ -34,7 +34,8 @@
   }).catch(function () {});
   getJSON(form.getAttribute("data-areas")).then(function (fc) {
     var layer = L.geoJSON(fc, { style: { color: "#0b5cad", weight: 1.5, fill: false }, interactive: false }).addTo(map);
-    if (!lat.value && layer.getLayers().length) { map.fitBounds(layer.getBounds()); }
+    // not animated: a pin set by GPS while a zoom animation ran would be undone when it ends (Leaflet)
+    if (!lat.value && layer.getLayers().length) { map.fitBounds(layer.getBounds(), { animate: false }); }
   }).catch(function () {});
 
   var pin = null, dots = L.layerGroup().addTo(map);
