@@ -11,6 +11,7 @@ from zhixian.exchange.models import Call, Disclosure
 from zhixian.platform.models import AuditRecord
 from zhixian.services.applications import materials
 from zhixian.services.applications import service as applications
+from zhixian.services.models import Licence, ServiceApplication
 from zhixian.services.portal import notices
 from zhixian.services.schemas import ApplicationIn
 
@@ -42,8 +43,33 @@ def test_me_shows_my_record_licences_and_window_applications_and_each_read_is_au
     assert person_row.id_masked[:6] in page.text
     assert f"/portal/me/applications/{app.id}" in page.text
     assert "居民身份证" in page.text
-    assert _audits(db, "integration.person.own_read") == own + 2  # the landing page after sign-in, and this one
-    assert _audits(db, "services.citizen_read") >= reads + 2  # licences and applications
+    # one record per view of 我的 (the landing page after sign-in, and this one), naming what it showed
+    assert _audits(db, "integration.person.own_read") == own
+    views = (
+        db.execute(
+            select(AuditRecord)
+            .where(AuditRecord.action == "services.citizen_read")
+            .order_by(AuditRecord.id)
+            .offset(reads)
+        )
+        .scalars()
+        .all()
+    )
+    assert len(views) == 2
+    assert views[-1].object_type == "services_citizen_data"
+    assert views[-1].username == f"citizen:{person_row.id_masked}"
+    held = db.execute(select(func.count()).select_from(Licence).where(Licence.holder_index == person_row.id_index))
+    applied = db.execute(
+        select(func.count())
+        .select_from(ServiceApplication)
+        .where(ServiceApplication.applicant_index == person_row.id_index)
+    )
+    assert views[-1].detail == {
+        "person": person_row.id,
+        "fields": ["name", "gender", "birth_date", "address"],
+        "licences": held.scalar_one(),
+        "applications": applied.scalar_one(),
+    }
     detail = person.get(f"/portal/me/applications/{app.id}", headers=HTML)
     assert detail.status_code == 200
     assert "待受理" in detail.text

@@ -359,17 +359,24 @@ def home_cards(session: Session, actor: Actor, settings: Any) -> list[HomeCard]:
     ]
 
 
-def own_record(session: Session, *, who: audit.AuditContext, id_index: str, id_masked: str) -> PersonRead | None:
+OWN_FIELDS = ("name", "gender", "birth_date", "address")
+
+
+def own_record(
+    session: Session, *, who: audit.AuditContext, id_index: str, id_masked: str, audited: bool = True
+) -> PersonRead | None:
     """A person's own population record, for that person (the citizen portal): name, gender, birth date and
     address in full — it is their own data and they are the one to spot a mistake — while the ID number and
-    phone stay masked, as identifiers seen on a phone screen in public. Audited like any read."""
+    phone stay masked, as identifiers seen on a phone screen in public. Audited like any read; ``audited=False``
+    only for a caller that writes one record for a whole page that includes it (the portal's 我的)."""
     row = session.execute(select(Person).where(Person.id_index == id_index)).scalar_one_or_none()
     if row is None:
         return None
-    audit.record(
-        session, who, action="integration.person.own_read", object_type="person", object_id=row.id,
-        detail={"fields": ["name", "gender", "birth_date", "address"]},
-    )  # fmt: skip
+    if audited:
+        audit.record(
+            session, who, action="integration.person.own_read", object_type="person", object_id=row.id,
+            detail={"fields": list(OWN_FIELDS)},
+        )  # fmt: skip
     return PersonRead(
         id=row.id,
         id_number=id_masked,

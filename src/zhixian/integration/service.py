@@ -443,6 +443,11 @@ def due_sources(session: Session, now: datetime) -> list[Source]:
     )
 
 
-def own_record(session: Session, *, who: audit.AuditContext, id_index: str, id_masked: str) -> PersonRead | None:
+OWN_FIELDS = basedata.OWN_FIELDS
+
+
+def own_record(
+    session: Session, *, who: audit.AuditContext, id_index: str, id_masked: str, audited: bool = True
+) -> PersonRead | None:
     """A person's own population record, for the citizen portal (see ``basedata.own_record``)."""
-    return basedata.own_record(session, who=who, id_index=id_index, id_masked=id_masked)
+    return basedata.own_record(session, who=who, id_index=id_index, id_masked=id_masked, audited=audited)

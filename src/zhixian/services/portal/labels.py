@@ -19,6 +19,7 @@ PORTAL_LABELS = Labels(
         "services_citizen_code": "登录验证码",
         "services_citizen_consent": "公众授权",
         "services_citizen_notice": "公众通知",
+        "services_citizen_data": "本人数据（我的）",
     },
     detail_keys={
         "phone": "手机号码（脱敏）",
@@ -27,6 +28,9 @@ PORTAL_LABELS = Labels(
         "scope": "授权范围",
         "count": "条数",
         "fields": "信息项",
+        "person": "人口库记录",
+        "licences": "电子证照条数",
+        "applications": "办件条数",
     },
     detail_values={"scope": {"prefill": "办事预填", "lookup:gjj": "查询住房公积金", "lookup:wz": "查询机动车违章"}},
 )

@@ -4,6 +4,7 @@ notices — each found by the blind index of their own ID number and nothing els
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -34,20 +35,44 @@ def _audit(session: Session, citizen: CitizenActor, object_type: str, object_id:
     )  # fmt: skip
 
 
-def record(session: Session, *, citizen: CitizenActor) -> PersonRead | None:
-    return integration_service.own_record(
-        session, who=who(citizen), id_index=citizen.id_index, id_masked=citizen.id_masked
+@dataclass(frozen=True)
+class Overview:
+    """Everything 我的 shows of a person's own data, read together."""
+
+    person: PersonRead | None
+    licences: list[Licence]
+    applications: list[ServiceApplication]
+    matter_names: dict[int, str]
+
+
+def overview(session: Session, *, citizen: CitizenActor) -> Overview:
+    """我的 in one read with one audit record naming what it showed (the record's fields, how many licences
+    and applications) — not one record per part: each record serialises on the audit chain, and a page view is
+    one act of reading one's own data."""
+    person = integration_service.own_record(
+        session, who=who(citizen), id_index=citizen.id_index, id_masked=citizen.id_masked, audited=False
     )
+    held = licences.held_by(session, holder_index=citizen.id_index)
+    rows = session.execute(
+        select(ServiceApplication, Matter.name)
+        .outerjoin(Matter, Matter.id == ServiceApplication.matter_id)
+        .where(ServiceApplication.applicant_index == citizen.id_index)
+        .order_by(ServiceApplication.id.desc())
+        .limit(200)
+    ).all()
+    apps = [r[0] for r in rows]
+    detail = {
+        "person": person.id if person else None,
+        "fields": list(integration_service.OWN_FIELDS) if person else [],
+        "licences": len(held),
+        "applications": len(apps),
+    }
+    _audit(session, citizen, "services_citizen_data", "本人", **detail)
+    return Overview(person, held, apps, {a.matter_id: name for a, name in rows if name is not None})
 
 
 def type_names(session: Session) -> dict[str, str]:
     return dict(session.execute(select(LicenceType.code, LicenceType.name)).all())
-
-
-def my_licences(session: Session, *, citizen: CitizenActor) -> list[Licence]:
-    rows = licences.held_by(session, holder_index=citizen.id_index)
-    _audit(session, citizen, "services_licence", "本人", count=len(rows))
-    return rows
 
 
 def my_licence(session: Session, *, citizen: CitizenActor, licence_id: int) -> Licence:

@@ -109,16 +109,16 @@ def logout(request: Request, citizen: CitizenDep, session: SessionDep) -> Respon
 
 @router.get("/portal/me")
 def me(request: Request, citizen: CitizenDep, session: SessionDep) -> HTMLResponse:
-    apps = mydata.my_applications(session, citizen=citizen)
+    mine = mydata.overview(session, citizen=citizen)
     names = mydata.type_names(session)  # once per page, not once per licence
     return render(
         request,
         "portal/me.html",
         citizen,
-        person=mydata.record(session, citizen=citizen),
-        licences=[licences.licence_read(r, names) for r in mydata.my_licences(session, citizen=citizen)],
-        applications=apps,
-        matter_names=apply_pages.matter_names(session, {a.matter_id for a in apps}),
+        person=mine.person,
+        licences=[licences.licence_read(r, names) for r in mine.licences],
+        applications=mine.applications,
+        matter_names=mine.matter_names,
         status_labels=workflow.STATUS_LABELS,
         light=lambda a: workflow.light(apply_pages.now(), a.status, a.remind_at, a.due_at),
         light_labels=workflow.LIGHT_LABELS,
