@@ -40,8 +40,14 @@ def test_ops_view_shows_basemap_heat_and_points(new_page, demo_server) -> None:
     make_mbtiles(target, (120.70, 30.68, 121.14, 31.00), range(8, 15), name="演示县底图")
     lead = new_page()
     sign_in(lead, "shiftlead")
+    answers: list[str] = []  # said when no tile shows (once seen in a full run, never alone)
+    lead.on("response", lambda r: answers.append(f"{r.status} {r.url}") if "/basemap" in r.url else None)
     _choose_basemap(lead, "file", FILE)
-    lead.locator("#cm-basemap-preview .cm-tiles-base img.leaflet-tile-loaded").first.wait_for(timeout=15000)
+    try:
+        lead.locator("#cm-basemap-preview .cm-tiles-base img.leaflet-tile-loaded").first.wait_for(timeout=15000)
+    except Exception as exc:
+        shot(lead, "citymgmt-maps-1-no-tile")
+        raise AssertionError(f"底图预览没有瓦片；底图相关应答：{answers[-12:]}") from exc
     shot(lead, "citymgmt-maps-1-basemap-setting")
     try:
         page = new_page()
