@@ -163,3 +163,33 @@ def test_citizen_writes_need_the_sessions_csrf_token_and_logout_ends_the_session
     assert out.status_code == 303
     assert person.get("/portal/me", headers=HTML, follow_redirects=False).status_code in (302, 303, 401)
     person.close()
+
+
+def test_the_purge_job_removes_ended_sessions_and_day_old_codes_and_keeps_the_rest(node, db) -> None:
+    from tests.services.portal_report_helpers import make_citizen
+    from zhixian.services.portal import sessions
+    from zhixian.services.portal.models import CitizenSession
+    from zhixian.services.tasks import citizen_purge
+
+    settings = node.settings
+    now = clock.utcnow()
+    live, idle, old = (make_citizen(db, node.cipher, name=n) for n in ("甲", "乙", "丙"))
+    rows = {
+        r.citizen_id: r
+        for r in db.execute(select(CitizenSession)).scalars()
+        if r.citizen_id in (live.citizen_id, idle.citizen_id, old.citizen_id)
+    }
+    rows[idle.citizen_id].last_seen_at = now - timedelta(minutes=settings.session_idle_minutes + 1)
+    rows[old.citizen_id].created_at = now - timedelta(hours=settings.session_absolute_hours, minutes=1)
+    rows[old.citizen_id].last_seen_at = now  # in use, but past its lifetime
+    for minutes, challenge in ((60 * 24 + 1, "old"), (60 * 24 - 1, "recent")):
+        db.add(
+            CitizenCode(challenge=challenge, code_hash="x", created_at=now - timedelta(minutes=minutes), expires_at=now)
+        )
+    db.flush()
+    assert sessions.purge(db, settings=settings) >= 3  # ours, and any other test left behind
+    left = set(db.execute(select(CitizenSession.citizen_id)).scalars())
+    assert live.citizen_id in left
+    assert not {idle.citizen_id, old.citizen_id} & left
+    assert set(db.execute(select(CitizenCode.challenge)).scalars()) & {"old", "recent"} == {"recent"}
+    assert citizen_purge(node) >= 0  # the job runs in its own transaction

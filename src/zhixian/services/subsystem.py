@@ -81,6 +81,7 @@ subsystem = Subsystem(
     jobs=[
         Job("services.rectify_escalate", tasks.escalate, 600),
         Job("services.report_closed", tasks.report_closed, 300),
+        Job("services.citizen_purge", tasks.citizen_purge, 3600),
     ],
     seed=seed,
     depends_on=("platform", "catalog", "integration", "exchange"),

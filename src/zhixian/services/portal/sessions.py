@@ -16,7 +16,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.services.portal.models import Citizen, CitizenSession
+from zhixian.services.portal.models import Citizen, CitizenCode, CitizenSession
 from zhixian.settings import Settings
 
 
@@ -77,6 +77,23 @@ def resolve(session: Session, *, settings: Settings, token: str, ip: str = "") -
     if now - live.last_seen_at > timedelta(seconds=15):
         session.execute(update(CitizenSession).where(CitizenSession.id == live.id).values(last_seen_at=now))
     return CitizenActor(citizen.id, citizen.id_index, citizen.name, citizen.id_masked, live.id, live.csrf_token, ip)
+
+
+CODE_KEEP = timedelta(days=1)  # the per-number and per-address limits look back one hour; a day leaves room to review abuse
+
+
+def purge(session: Session, *, settings: Settings) -> int:
+    """Delete sessions past their idle time or lifetime (``resolve`` deletes them only when they come back) and
+    sign-in code rows older than ``CODE_KEEP`` (they hold the name, encrypted ID number and phone typed in).
+    Returns how many rows went."""
+    now = utcnow()
+    idle = now - timedelta(minutes=settings.session_idle_minutes)
+    old = now - timedelta(hours=settings.session_absolute_hours)
+    ended = session.execute(
+        delete(CitizenSession).where((CitizenSession.last_seen_at < idle) | (CitizenSession.created_at < old))
+    )
+    codes = session.execute(delete(CitizenCode).where(CitizenCode.created_at < now - CODE_KEEP))
+    return int(ended.rowcount or 0) + int(codes.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def end_session(session: Session, *, session_id: int) -> None:
