@@ -48,6 +48,8 @@ def test_ops_view_shows_basemap_heat_and_points(new_page, demo_server) -> None:
     except Exception as exc:
         shot(lead, "citymgmt-maps-1-no-tile")
         raise AssertionError(f"底图预览没有瓦片；底图相关应答：{answers[-12:]}") from exc
+    lead.wait_for_load_state("networkidle")
+    assert not [a for a in answers if re.search(r"/tiles/\w+/\d+\.\d+/", a)], answers  # whole zooms only
     shot(lead, "citymgmt-maps-1-basemap-setting")
     try:
         page = new_page()

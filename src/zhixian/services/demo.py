@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -136,21 +136,37 @@ def _actor(session: Session, username: str) -> Actor | None:
     return platform_service.load_actor(session, user_id=user.id) if user else None
 
 
+MARRIAGE_AGE = {0: 20, 1: 22}  # 民法典 第一千零四十七条, by the ID number's sex digit (odd: male)
+
+
+def _birthday(born: date, years: int) -> date:
+    return born.replace(year=born.year + years, day=28 if (born.month, born.day) == (2, 29) else born.day)
+
+
+def _age(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+
 def seed_licences(session: Session, ctx: Any, people: list[tuple[str, str]], usccs: list[str]) -> None:
+    """ID card and 户口簿 for everyone; 结婚证 and 不动产权证书 only for those old enough, issued after that age."""
     issuer = system_actor(frozenset({licences.MANAGE, "platform.scope.county"}))
     rng = ctx.rng("services.licences")
     today = clock.local_today()
     county = ctx.settings.county_name
     for n, (idn, name) in enumerate(people):
+        born = date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14]))  # GB 11643: the number holds the birth date
+        from_age = {"jhz": MARRIAGE_AGE[int(idn[16]) % 2], "bdc": 18}
         plan = [("sfz", "公安局"), ("hkb", "公安局")]
-        if rng.random() < 0.5:
+        if rng.random() < 0.5 and _age(born, today) >= from_age["jhz"]:
             plan.append(("jhz", "民政局"))
-        if rng.random() < 0.3:
+        if rng.random() < 0.3 and _age(born, today) >= from_age["bdc"]:
             plan.append(("bdc", "不动产登记中心"))
         if rng.random() < 0.1:
             plan.append(("cjz", "残疾人联合会"))
         for code, by in plan:
             issued = today - timedelta(days=rng.randint(30, 3000))
+            if code in from_age:  # never before the holder could hold it
+                issued = max(issued, _birthday(born, from_age[code]))
             until = (
                 None if code in ("hkb", "jhz", "bdc") else issued + timedelta(days=365 * (20 if code == "sfz" else 5))
             )

@@ -54,9 +54,14 @@
           minZoom: spec.min_zoom, maxZoom: spec.max_zoom, maxNativeZoom: spec.max_native_zoom || spec.max_zoom,
           zIndex: i + 1, className: "cm-tiles-" + spec.name, crossOrigin: false
         });
-        layer.on("tileerror", function () {
+        // a lapsed ticket (401) is renewed and the layer added again; a tile the source lacks (404) is left alone.
+        // Not layer.redraw(): at a fractional zoom (zoomSnap 0.25) Leaflet 1.9 then asks for tiles at z=10.25.
+        layer.on("tileerror", function (e) {
           if (renewing) { return; }
-          renewing = basemapView(true).then(function () { setTimeout(function () { renewing = null; }, 60000); layer.redraw(); });
+          renewing = fetch(e.tile.src, { credentials: "same-origin" }).then(function (r) {
+            if (r.status !== 401) { return null; }
+            return basemapView(true).then(function () { map.removeLayer(layer); layer.addTo(map); layer.bringToBack(); });
+          }).catch(function () { return null; }).then(function () { setTimeout(function () { renewing = null; }, 60000); });
         });
         layer.addTo(map);
         layer.bringToBack();
