@@ -79,7 +79,8 @@ def resolve(session: Session, *, settings: Settings, token: str, ip: str = "") -
     return CitizenActor(citizen.id, citizen.id_index, citizen.name, citizen.id_masked, live.id, live.csrf_token, ip)
 
 
-CODE_KEEP = timedelta(days=1)  # the per-number and per-address limits look back one hour; a day leaves room to review abuse
+# the per-number and per-address limits look back one hour; a day leaves room to review abuse
+CODE_KEEP = timedelta(days=1)
 
 
 def purge(session: Session, *, settings: Settings) -> int:
