@@ -74,6 +74,7 @@ def test_online_application_prefills_two_shared_materials_and_a_licence_each_use
     assert "共享数据" in page.text
     assert "电子证照" in page.text
     assert key not in page.text
+    assert "从共享数据和电子证照预填" not in page.text  # only uploads are left: nothing more to pre-fill
     person.close()
 
 

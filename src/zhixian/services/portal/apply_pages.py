@@ -120,7 +120,6 @@ def _application_page(
         number=applications.number(row),
         matter=matter,
         events=events,
-        missing=applications.missing(row),
         status_labels=workflow.STATUS_LABELS,
         action_labels=workflow.ACTIONS,
         light=workflow.light(now(), row.status, row.remind_at, row.due_at),
