@@ -319,3 +319,17 @@ def test_other_county_and_bad_input() -> None:
         generate(county_code="330400")
     with pytest.raises(KeyError):
         district.user("nobody")
+
+
+def test_demo_people_live_in_households_that_share_an_address_and_village() -> None:
+    from zhixian.integration.demo import people_rows
+
+    rows = list(
+        people_rows(random.Random(7), 600, [("330421001001", "罗星街道城西村"), ("330421101201", "惠民街道")], "330421")
+    )
+    homes = Counter((r[5], r[6]) for r in rows)
+    shared = sum(n for n in homes.values() if n >= 2)
+    assert shared >= len(rows) / 2  # household pre-fill has members to show in the demo
+    assert max(homes.values()) <= 6
+    by_address = {r[5] for r in rows}
+    assert len({(a, c) for a, c in homes}) == len(by_address)  # one village per address

@@ -72,6 +72,7 @@ def _date_text(rng: random.Random, d: date) -> str:
 
 def people_rows(rng: random.Random, n: int, villages: list[tuple[str, str]], area_code: str) -> Iterator[list[str]]:
     recent: list[list[str]] = []
+    made = 0
     for _ in range(n):
         if recent and rng.random() < 0.02:
             yield list(rng.choice(recent))
@@ -96,6 +97,9 @@ def people_rows(rng: random.Random, n: int, villages: list[tuple[str, str]], are
                 phone = phone[:10]  # a digit short
         code, village = rng.choice(villages)
         address = f"{village}{rng.choice(_ROADS)}{rng.randint(1, 300)}号"
+        made += 1
+        if made % 5 in (2, 3, 0):  # households of three and of two share an address (and village); no extra draws
+            address, code = recent[-1][5], recent[-1][6]
         row = [idn, name, gender, _date_text(rng, birth), phone, address, code]
         recent.append(row)
         if len(recent) > 500:
