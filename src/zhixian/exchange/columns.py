@@ -86,10 +86,15 @@ def decrypted(source: sources.Source, cols: Columns, name: str, cipher: FieldCip
     return [sources.decrypt_value(cipher, name, e, i) for e, i in zip(cols[spec[0]], index, strict=True)]
 
 
-def subjects(source: sources.Source, cols: Columns, cipher: FieldCipher) -> list[tuple[str, str]]:
-    """``subject(row)`` of every row: persons' blind indexes as stored, not recomputed."""
+def subjects(source: sources.Source, cols: Columns, cipher: FieldCipher) -> dict[str, list[str]]:
+    """``subject(row)`` of every row, as subjects by kind (plain strings: a million of them cost the
+    garbage collector nothing, a million tuples do). Persons' blind indexes are read as stored."""
     if cols.kind == "person":
-        return [("person", i) for i in cols["id_index"]]
+        return {"person": list(cols["id_index"])}
     if cols.kind == "legal":
-        return [("legal", cipher.blind_index(u)) for u in cols["uscc"]]
-    return [sources.record_subject(source, d, k, cipher) for d, k in zip(cols["data"], cols["key"], strict=True)]
+        return {"legal": [cipher.blind_index(u) for u in cols["uscc"]]}
+    out: dict[str, list[str]] = {}
+    for d, k in zip(cols["data"], cols["key"], strict=True):
+        kind, subject = sources.record_subject(source, d, k, cipher)
+        out.setdefault(kind, []).append(subject)
+    return out
