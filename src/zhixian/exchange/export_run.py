@@ -5,12 +5,15 @@
 * ``run`` checks the application and grant again (a grant revoked or suspended since the request fails
   the job, saying why), then reads the rows a batch at a time after the last id (keyset, never OFFSET),
   each batch in its own short transaction — on SQLite a transaction holds the one writer slot, so a long
-  one would stall every request. Rows are plain tuples (no ORM objects) rendered by the same
-  ``views.Renderer`` a query page uses; each batch's disclosures go in with one executemany, under the
-  export's call row; the file is written between transactions, gzip, to a ``.part`` name.
-* The last transaction marks the job done, completes the call row (rows) and writes the one audit
-  record. A failure deletes the partial file and the call's disclosures: what never left is not recorded
-  as disclosed; the call and audit record stay, saying why it failed.
+  one would stall every request. A batch reads only the columns its rendering needs, as plain rows turned
+  into columns (``columns``), masked a column at a time by the same ``views.Renderer`` a query page uses.
+  The rows' subjects are gathered and filed as disclosures under the export's call every
+  ``DISCLOSE_EVERY`` rows, sorted by subject, in one executemany (SQLite) or COPY (PostgreSQL): the
+  subject index is random, and filing per small batch rewrote most of its pages at every commit.
+  The file is written between transactions, gzip, to a ``.part`` name.
+* The last transaction files the last disclosures, marks the job done, completes the call row (rows)
+  and writes the one audit record. A failure deletes the partial file and the call's disclosures: what
+  never left is not recorded as disclosed; the call and audit record stay, saying why it failed.
 Rows are read in id order by keyset: a row changed during the export appears as it was when its batch
 was read (the export is not one snapshot, as a dump of a live table by pages is not).
 """
@@ -44,7 +47,7 @@ from zhixian.platform import audit
 from zhixian.platform.audit import AuditContext
 
 log = logging.getLogger(__name__)
-BATCH = 20_000
+BATCH = 50_000
 DISCLOSE_EVERY = 200_000  # subjects gathered before they are filed (see _disclose)
 LEASE = timedelta(minutes=10)  # renewed by every batch: only a dead worker's job is taken over
 _CALLS = cast(Table, Call.__table__)
