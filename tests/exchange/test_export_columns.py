@@ -5,6 +5,7 @@ as the per-row one; disclosures filed between batches, and a grant revoked mid-e
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pytest
@@ -152,3 +153,47 @@ def test_a_grant_revoked_between_batches_fails_the_job_and_leaves_no_disclosure(
     assert (call.rows, call.result) == (0, "失败")
     assert db.execute(select(func.count()).where(Disclosure.call_id == call.id)).scalar_one() == 0
     assert not any((node.settings.data_dir / "exports").glob("*.part"))
+
+
+EDGE_VALUES = [
+    None,
+    "",
+    " ",
+    "a",
+    "张",
+    "张三",
+    "  欧阳娜娜 ",
+    "张三",
+    "110101199001011234",
+    "11010119900101123X",
+    "1101",
+    "13800138000",
+    "138",
+    "北京市朝阳区建国路1号院3单元",
+    "南湖区新兴路12号3幢",
+    "某某",
+    "=1",
+    "１２３",
+    date(1990, 1, 2),
+    "1990-01-02",
+    "19",
+    "abcd",
+    0,
+    False,
+    0.0,
+    1,
+    True,
+    1.0,
+    12.5,
+]
+
+
+@pytest.mark.parametrize("kind", [*masking.PERSON_KINDS.values(), "uscc", "plain"])
+def test_each_distinct_value_is_masked_as_the_rule_masks_it(node, kind) -> None:
+    person = sources.Source(
+        0, "", "", "person", "id_number", 0, "人口", "", "", "", None, "published", classified=False
+    )
+    r = views.Renderer(person, ["name"], set(), node.cipher, node.settings)
+    expected = [masking.mask_value(kind, v) for v in EDGE_VALUES]
+    assert r._masks(kind, EDGE_VALUES) == expected
+    assert r._masks(kind, list(reversed(EDGE_VALUES))) == list(reversed(expected))  # from the memo

@@ -50,6 +50,8 @@ def masked_fields(
     return out
 
 
+_MEMO_TYPES = {str, date, type(None)}  # values told apart by equality: safe to memoise by value
+
 # how one field of a record goes out (see Renderer._plan)
 _PLAIN_ENC, _AS_IS, _STORED, _KIND, _HIDE, _BIRTH = range(6)  # _AS_IS: plain or not personal
 
@@ -85,11 +87,10 @@ class Renderer:
 
     def _masks(self, kind: masking.FieldKind, values: list[Any]) -> list[str]:
         """``mask_value(kind, v)`` for each value, computed once per distinct value."""
-        memo = self._memo.setdefault(kind, {})
-        try:
-            missing = set(values).difference(memo)
-        except TypeError:  # an unhashable value (a JSON list in a record): masked one by one
+        if not set(map(type, values)) <= _MEMO_TYPES:  # 1 == 1.0 == True, a JSON list is unhashable
             return [masking.mask_value(kind, v) for v in values]
+        memo = self._memo.setdefault(kind, {})
+        missing = set(values).difference(memo)
         if len(memo) + len(missing) > 200_000:
             memo.clear()
             missing = set(values)
