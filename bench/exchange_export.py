@@ -4,8 +4,8 @@ same rows in the same run.
 Run: .venv/bin/python bench/exchange_export.py [--rows 1000000] [--backends sqlite,postgresql]
 The job is the one `zhixian exchange exports` runs: claim, grant check per batch, keyset batches of
 plain rows, the query's masking (ID number, name and address masked, birth date cut to the year), CSV
-with BOM, gzip, and a disclosure row per exported record (executemany per batch), then the call row and
-one audit record. It is submitted as a signed gateway call, in process (no HTTP server needed).
+with BOM, gzip, and a disclosure row per exported record (gathered, filed sorted every 200k rows), then
+the call row and one audit record. It is submitted as a signed gateway call, in process (no HTTP server needed).
 Baselines, the same columns and rows in id order, uncompressed, unmasked:
 - SQLite: the ``sqlite3`` command-line shell, ``-csv`` mode, to a file; and a plain Python cursor
   (fetchmany + csv.writer) to a file;

@@ -19,7 +19,18 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-__all__ = ["FORMULA_START", "Sheet", "csv_text", "plain_cell", "safe_cell", "safe_row", "xlsx_bytes"]
+__all__ = [
+    "FORMULA_START",
+    "Sheet",
+    "csv_columns",
+    "csv_lines",
+    "csv_text",
+    "plain_cell",
+    "safe_cell",
+    "safe_column",
+    "safe_row",
+    "xlsx_bytes",
+]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "＝", "＋", "－", "＠")
 
@@ -33,6 +44,17 @@ def safe_cell(value: Any) -> Any:
 
 def safe_row(row: Iterable[Any]) -> list[Any]:
     return [safe_cell(v) for v in row]
+
+
+def safe_column(values: Iterable[Any]) -> list[Any]:
+    """``safe_cell`` of every value of a column, in one pass (a bulk export neutralises a column at a time)."""
+    values = list(values)
+    starts = FORMULA_START
+    try:  # a column repeats values a great deal: each distinct one is judged once
+        risky = {v for v in set(values) if isinstance(v, str) and v.startswith(starts)}
+    except TypeError:  # an unhashable value
+        return [safe_cell(v) for v in values]
+    return [("'" + v) if v in risky else v for v in values] if risky else values
 
 
 def plain_cell(value: str) -> str:
@@ -84,6 +106,13 @@ def csv_lines(rows: Iterable[Sequence[Any]]) -> str:
     """CSV lines (CRLF) without a header, every text cell neutralised: for files written batch by batch."""
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\r\n").writerows(safe_row(row) for row in rows)
+    return buf.getvalue()
+
+
+def csv_columns(columns: Sequence[Sequence[Any]]) -> str:
+    """``csv_lines`` of rows given a column at a time (equal columns, one per CSV field)."""
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\r\n").writerows(zip(*(safe_column(c) for c in columns), strict=True))
     return buf.getvalue()
 
 

@@ -83,7 +83,7 @@ def check_key(source: sources.Source, raw: str) -> str:
 
 def _render(ctx: Context, rows: list[sources.Row], fields: list[str]) -> list[dict[str, Any]]:
     renderer = views.Renderer(ctx.source, fields, ctx.grant.plain_items, ctx.cipher, ctx.settings)
-    return [renderer.render(r) for r in rows]
+    return renderer.records(rows)
 
 
 def _subjects(ctx: Context, rows: list[sources.Row]) -> list[tuple[str, str]]:

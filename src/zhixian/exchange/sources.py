@@ -7,12 +7,12 @@ grant that delivers them unmasked; masked answers use the masks stored beside th
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, literal, null, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, null, select
 from sqlalchemy.orm import Session, selectinload
 
 from zhixian.catalog.models import Resource
@@ -277,30 +277,26 @@ def batch(
     *,
     after_id: int,
     limit: int,
+    columns: Collection[str] | None = None,
 ) -> list[Any]:
     """Like ``query`` but plain rows (columns by name, no ORM objects): a bulk export reads millions of
-    them, a page at a time after the last id (keyset, never OFFSET). Bookkeeping columns are not read."""
+    them, a page at a time after the last id (keyset, never OFFSET). Only ``columns`` (and ``id``) are
+    read when given — a masked export never fetches ciphertexts; bookkeeping columns never are. Read
+    through the session's Core connection: no ORM loading step per row."""
     model = _model(source)
-    columns = [c for c in model.__table__.c if c.name not in _NOT_READ]
+    wanted = [
+        c
+        for c in model.__table__.c
+        if c.name not in _NOT_READ and (columns is None or c.name == "id" or c.name in columns)
+    ]
     stmt = (
         _select(source, cipher, conditions)
-        .with_only_columns(*columns)
+        .with_only_columns(*wanted)
         .where(model.id > after_id)
         .order_by(model.id)
         .limit(limit)
     )
-    return list(session.execute(stmt).all())
-
-
-def subjects_select(
-    source: Source, cipher: FieldCipher, conditions: Sequence[Mapping[str, Any]], *, after_id: int, upto_id: int
-) -> Select[Any] | None:
-    """(kind, blind index) of the rows ``batch`` returned between these ids, as SQL, where the index is
-    stored (persons): the database files a batch's disclosures itself. None where it must be computed."""
-    if source.kind != "person":
-        return None
-    stmt = _select(source, cipher, conditions).where(Person.id > after_id, Person.id <= upto_id)
-    return stmt.with_only_columns(literal("person"), Person.id_index)  # type: ignore[return-value] # Select[str, str]
+    return list(session.connection().execute(stmt).all())
 
 
 # --- values of one row
@@ -311,7 +307,7 @@ def encrypted_fields(source: Source) -> tuple[str, ...]:
     return _ENCRYPTED[source.kind]
 
 
-def _kind(source: Source, row: Any) -> Kind:
+def row_kind(source: Source, row: Any) -> Kind:
     """The kind of a row: from its class for ORM rows, else from the resource (plain rows of ``batch``)."""
     if isinstance(row, Person):
         return "person"
@@ -322,50 +318,47 @@ def _kind(source: Source, row: Any) -> Kind:
     return source.kind
 
 
+# the fields of a base-database row stored in clear, by kind (departmental records: their JSON data)
+CLEAR: dict[str, tuple[str, ...]] = {
+    "person": ("name", "gender", "birth_date", "address", "division_code"),
+    "legal": ("uscc", "name", "legal_rep", "address", "established", "capital", "division_code"),
+}
+# an encrypted field: (the ciphertext's column, the stored mask's column)
+STORED: dict[str, tuple[str, str]] = {"id_number": ("id_enc", "id_masked"), "phone": ("phone_enc", "phone_masked")}
+
+
 def raw_values(source: Source, row: Any) -> dict[str, Any]:
     """The row's values that are stored in clear (encrypted fields are left out).
 
     ``row`` is an ORM row or a plain row of ``batch`` (attributes by column name)."""
-    kind = _kind(source, row)
+    kind = row_kind(source, row)
     if kind == "record":
         values = dict(row.data or {})
         values.setdefault(source.key_field, row.key)
         return values
-    if kind == "person":
-        return {
-            "name": row.name,
-            "gender": row.gender,
-            "birth_date": row.birth_date,
-            "address": row.address,
-            "division_code": row.division_code,
-        }
-    return {
-        "uscc": row.uscc,
-        "name": row.name,
-        "legal_rep": row.legal_rep,
-        "address": row.address,
-        "established": row.established,
-        "capital": row.capital,
-        "division_code": row.division_code,
-    }
+    return {name: getattr(row, name) for name in CLEAR[kind]}
 
 
 def stored_mask(row: Any, name: str) -> str | None:
     """The mask kept beside an encrypted field (None if the field is not encrypted)."""
-    if name == "id_number" and hasattr(row, "id_enc"):
-        return str(row.id_masked)
-    if name == "phone" and hasattr(row, "phone_enc"):
-        return str(row.phone_masked)
-    return None
+    spec = STORED.get(name)
+    return str(getattr(row, spec[1])) if spec is not None and hasattr(row, spec[0]) else None
 
 
 def decrypted(row: Any, name: str, cipher: FieldCipher) -> str:
     """An encrypted field in clear, for a grant that delivers it unmasked (checked against its index)."""
     if name == "id_number" and hasattr(row, "id_enc"):
-        return cipher.decrypt(row.id_enc, index=row.id_index)
+        return decrypt_value(cipher, name, row.id_enc, row.id_index)
     if name == "phone" and hasattr(row, "phone_enc"):
-        return cipher.decrypt(row.phone_enc, index=row.phone_index) if row.phone_enc else ""
+        return decrypt_value(cipher, name, row.phone_enc, row.phone_index)
     raise KeyError(name)
+
+
+def decrypt_value(cipher: FieldCipher, name: str, ciphertext: str | None, index: str | None) -> str:
+    """One encrypted value in clear, checked against its blind index (a missing phone is empty)."""
+    if name == "phone" and not ciphertext:
+        return ""
+    return cipher.decrypt(str(ciphertext), index=index)
 
 
 def static_kinds(source: Source) -> dict[str, masking.FieldKind]:
@@ -387,23 +380,33 @@ def kinds(source: Source, row: Any, static: dict[str, masking.FieldKind] | None 
     """The personal-field kinds of this row: the platform's person/legal rules plus the catalogue labels
     (``static``: ``static_kinds(source)`` computed once for a batch of rows)."""
     out = dict(static) if static is not None else static_kinds(source)
-    if _kind(source, row) == "legal":
+    if row_kind(source, row) == "legal":
         out.update(masking.legal_kinds(row.uscc))
     return out
 
 
+def legal_kinds(static: dict[str, masking.FieldKind], uscc: str) -> dict[str, masking.FieldKind]:
+    """``kinds`` of a legal-person row with this USCC."""
+    return {**static, **masking.legal_kinds(uscc)}
+
+
 def subject(source: Source, row: Any, cipher: FieldCipher) -> tuple[str, str]:
     """Whose record this is, as a blind index (never the number itself): (kind, index)."""
-    kind = _kind(source, row)
+    kind = row_kind(source, row)
     if kind == "person":
         return "person", row.id_index
     if kind == "legal":
         return "legal", cipher.blind_index(row.uscc)
+    return record_subject(source, row.data, row.key, cipher)
+
+
+def record_subject(source: Source, data: Mapping[str, Any] | None, key: str, cipher: FieldCipher) -> tuple[str, str]:
+    """``subject`` of a departmental record: the person its ID-number item names, else the record itself."""
     for name, item in source.items.items():
-        value = (row.data or {}).get(name)
+        value = (data or {}).get(name)
         if item.rule == "身份证号" and value:
             return "person", cipher.blind_index(normalise_key(source, "id_number", str(value)))
-    return "record", cipher.blind_index(f"{source.resource_id}:{row.key}")
+    return "record", cipher.blind_index(f"{source.resource_id}:{key}")
 
 
 def subject_index(cipher: FieldCipher, id_number: str) -> str:
