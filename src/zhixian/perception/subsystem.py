@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.perception import service, tasks
 from zhixian.perception.cameras import api as cameras_api
+from zhixian.perception.cameras import demo as cameras_demo
 from zhixian.perception.cameras import pages as cameras_pages
 from zhixian.perception.cameras.roles import CAMERA_MENU, CAMERA_PERMISSIONS, CAMERA_ROLES, CAMERA_SOURCE
 from zhixian.perception.cameras.settings import CAMERA_SETTINGS
@@ -91,7 +92,7 @@ PERMISSIONS = [*SENSOR_PERMISSIONS, *CAMERA_PERMISSIONS]
 ROLES = [*SENSOR_ROLES, *CAMERA_ROLES]
 MENU = [*SENSOR_MENU, *CAMERA_MENU]
 JOBS = [*SENSOR_JOBS]
-SEEDS = [sensors_demo.seed]
+SEEDS = [sensors_demo.seed, cameras_demo.seed]
 
 
 def seed(session: Session, ctx: Any) -> None:

@@ -104,6 +104,12 @@ _ACTOR_ROWS = (
 )
 
 
+def actor_named(session: Session, username: str) -> Actor | None:
+    """The actor of a user by name, for seeds and commands that act as a named demo or service user."""
+    user_id = session.execute(select(User.id).where(User.username == username)).scalar()
+    return load_actor(session, user_id=user_id, via="system") if user_id is not None else None
+
+
 def load_actor(
     session: Session,
     *,

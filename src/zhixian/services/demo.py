@@ -128,14 +128,6 @@ def seed_matters(session: Session, settings: Settings) -> int:
     return len(rows)
 
 
-def _actor(session: Session, username: str) -> Actor | None:
-    finder = system_actor(frozenset({"platform.users.read", "platform.scope.county"}))
-    part = max(username.split("_"), key=len)  # list_users drops "_" from its search
-    users, _ = platform_service.list_users(session, actor=finder, q=part, limit=100)
-    user = next((u for u in users if u.username == username), None)
-    return platform_service.load_actor(session, user_id=user.id) if user else None
-
-
 MARRIAGE_AGE = {0: 20, 1: 22}  # 民法典 第一千零四十七条, by the ID number's sex digit (odd: male)
 
 
@@ -234,7 +226,10 @@ def _approve(session: Session, approver: Actor, app: ServiceApplication, step: s
 
 
 def seed_applications(session: Session, ctx: Any, people: list[tuple[str, str]]) -> None:
-    window, approver = _actor(session, "window01"), _actor(session, "mzj_approver")
+    window, approver = (
+        platform_service.actor_named(session, "window01"),
+        platform_service.actor_named(session, "mzj_approver"),
+    )
     if window is None or approver is None or not people:
         return
     settings, cipher = ctx.settings, ctx.cipher
