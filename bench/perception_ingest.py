@@ -398,13 +398,13 @@ ROLL_SQLITE = """
 INSERT INTO ps_rollup (device_id, key, seconds, bucket, n, total, vmin, vmax)
 SELECT device_id, key, :s, strftime('%Y-%m-%d %H:%M:%S', unixepoch(ts) / :s * :s, 'unixepoch') || '.000000',
        count(*), sum(value), min(value), max(value)
-FROM ps_reading WHERE device_id IN (SELECT id FROM ps_device WHERE code >= 'B-') GROUP BY 1, 2, 4
+FROM ps_reading WHERE device_id IN (SELECT id FROM ps_device WHERE code >= 'B-') AND ts < :end GROUP BY 1, 2, 4
 """
 ROLL_PG = """
 INSERT INTO ps_rollup (device_id, key, seconds, bucket, n, total, vmin, vmax)
 SELECT device_id, key, :s, to_timestamp(floor(extract(epoch FROM ts) / :s) * :s),
        count(*), sum(value), min(value), max(value)
-FROM ps_reading WHERE device_id IN (SELECT id FROM ps_device WHERE code >= 'B-') GROUP BY 1, 2, 4
+FROM ps_reading WHERE device_id IN (SELECT id FROM ps_device WHERE code >= 'B-') AND ts < :end GROUP BY 1, 2, 4
 """
 
 
@@ -414,9 +414,10 @@ def fill_readings(node, total: int, devices: int) -> tuple[datetime, datetime, f
     Straight into the tables, not through ingest (10M readings through MQTT would take the whole run):
     the database generates the rows itself (SQLite: a recursive CTE, PostgreSQL: generate_series), then
     the 5-minute and hourly rollups are computed from them with one INSERT … SELECT … GROUP BY each —
-    the same count/sum/min/max ingest keeps per bucket. Returns (start, end, seconds taken).
+    the same count/sum/min/max ingest keeps per bucket. The 30 days end at the last full hour but one, so
+    no bucket is shared with what the ingest phases stored (the last half hour). Returns (start, end, seconds).
     """
-    end = utcnow().replace(microsecond=0)
+    end = utcnow().replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     start = end - timedelta(days=30)
     per_device = total // devices
     step_us = int((end - start).total_seconds() * 1e6) // per_device
@@ -427,7 +428,8 @@ def fill_readings(node, total: int, devices: int) -> tuple[datetime, datetime, f
         params = {"n": per_device, "devices": devices, "start_us": start_us, "step_us": step_us}
         conn.execute(text(FILL_PG if pg else FILL_SQLITE), params)
         for seconds in store.ROLLUPS:
-            conn.execute(text(ROLL_PG if pg else ROLL_SQLITE), {"s": seconds})
+            until = end if pg else store.sqlite_ts(end)
+            conn.execute(text(ROLL_PG if pg else ROLL_SQLITE), {"s": seconds, "end": until})
     if pg:
         with node.db.engine.connect() as conn:
             conn.execute(text("ANALYZE ps_reading"))
@@ -438,7 +440,9 @@ def fill_readings(node, total: int, devices: int) -> tuple[datetime, datetime, f
 
 def run_chart(node, total: int, devices: int, runs: int = 50) -> dict[str, float]:
     """Fills ``total`` readings over 30 days for ``devices`` bench devices, then times one device's 30-day chart."""
-    start, now, load_s = fill_readings(node, total, devices)
+    _, _, load_s = fill_readings(node, total, devices)
+    now = utcnow()
+    start = now - timedelta(days=30)
     with node.db.engine.connect() as conn:
         stored = conn.execute(select(func.count()).select_from(Reading)).scalar_one()
         device_id = conn.execute(select(Device.id).where(Device.code == "B-00000")).scalar_one()

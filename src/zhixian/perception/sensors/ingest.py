@@ -208,35 +208,54 @@ def _split(
 ) -> list[tuple[datetime, dict[str, float]]]:
     """The message's readings with valid values; every refused value is counted in ``outcomes``."""
     received = msg.received or now
+    ahead, oldest = now + limits.ahead, now - limits.max_age
+    ranges = device.ranges
     out = []
     for raw_ts, values in _entries(doc):
         if not isinstance(values, dict) or not values:
             raise Refused("bad_payload", "values 应为非空的 JSON 对象")
-        try:
-            ts = parse_ts(raw_ts, received)
-        except Refused as exc:
-            outcomes[exc.reason] += 1
-            continue
-        if ts > now + limits.ahead:
+        if type(raw_ts) is int and 0 < raw_ts < 100_000_000_000_000:  # the usual Unix milliseconds
+            ts = datetime.fromtimestamp(raw_ts / 1000, UTC)
+        else:
+            try:
+                ts = parse_ts(raw_ts, received)
+            except Refused as exc:
+                outcomes[exc.reason] += 1
+                continue
+        if ts > ahead:
             outcomes["clock_ahead"] += len(values)
             continue
-        if ts < now - limits.max_age:
+        if ts < oldest:
             outcomes["too_old"] += len(values)
             continue
-        good: dict[str, float] = {}
-        for key, value in values.items():
-            bounds = device.ranges.get(key)
-            if bounds is None:
-                outcomes["unknown_key"] += 1
-            elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                outcomes["bad_value"] += 1
-            elif not bounds[0] <= value <= bounds[1]:
-                outcomes["out_of_range"] += 1
-            else:
-                good[key] = float(value)
+        good = _good_values(values, ranges, outcomes)
         if good:
             out.append((ts, good))
     return out
+
+
+def _good_values(
+    values: dict[str, Any], ranges: dict[str, tuple[float, float]], outcomes: Counter[str]
+) -> dict[str, float]:
+    """A reading's values that are known keys, finite numbers and inside their range; the rest are counted."""
+    good: dict[str, float] = {}
+    for key, value in values.items():
+        bounds = ranges.get(key)
+        kind = type(value)
+        if bounds is None:
+            outcomes["unknown_key"] += 1
+        elif (kind is float or kind is int) and math.isfinite(value):  # what JSON numbers are; bool is not
+            if bounds[0] <= value <= bounds[1]:
+                good[key] = float(value)
+            else:
+                outcomes["out_of_range"] += 1
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            outcomes["bad_value"] += 1
+        elif not bounds[0] <= value <= bounds[1]:
+            outcomes["out_of_range"] += 1
+        else:
+            good[key] = float(value)
+    return good
 
 
 def _insert(session: Session, model: Any) -> Any:
