@@ -88,6 +88,7 @@ class Message:
     received: datetime | None = None
     token: str | None = None  # HTTP header, when given
     ack: Any = None  # the MQTT (mid, qos) to acknowledge after commit
+    arrived: float = 0.0  # time.monotonic() when the worker received it (how long it has waited for a batch)
 
 
 @dataclass

@@ -43,6 +43,8 @@ Row = tuple[int, str, datetime, float]
 
 def sqlite_ts(ts: datetime) -> str:
     """A UTC instant as SQLAlchemy stores it in SQLite (naive, microseconds always written)."""
+    if ts.tzinfo is UTC:  # what ingest parses: one C call, the "+00:00" cut off
+        return ts.isoformat(" ", "microseconds")[:26]
     return ts.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
