@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -48,13 +47,48 @@ def sqlite_ts(ts: datetime) -> str:
     return ts.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
+# PostgreSQL array literals built with one join each: psycopg's array dumper calls a Python function per
+# element, which cost more than the server's insert of the row.
+
+
+def _ints(items: Iterable[int]) -> str:
+    return "{" + ",".join(map(str, items)) + "}"
+
+
+def _floats(items: Iterable[float]) -> str:
+    return "{" + ",".join(map(repr, items)) + "}"
+
+
+def _texts(items: Iterable[str]) -> str:
+    quoted: dict[str, str] = {}
+    out = []
+    for item in items:
+        q = quoted.get(item)
+        if q is None:
+            q = quoted[item] = '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        out.append(q)
+    return "{" + ",".join(out) + "}"
+
+
+def _stamps(items: Iterable[datetime]) -> str:
+    """ISO 8601 with 'T' and the offset: no character an array literal would need quoted."""
+    text: dict[datetime, str] = {}
+    out = []
+    for ts in items:
+        t = text.get(ts)
+        if t is None:
+            t = text[ts] = ts.isoformat()
+        out.append(t)
+    return "{" + ",".join(out) + "}"
+
+
 def insert_readings(conn: Connection, rows: Sequence[Row]) -> None:
     """New readings in one statement; one already stored (same device, key and time) is left as it is."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
         ids, keys, stamps, values = zip(*rows, strict=True)
-        conn.exec_driver_sql(_PG_READINGS, (list(ids), list(keys), list(stamps), list(values)))
+        conn.exec_driver_sql(_PG_READINGS, (_ints(ids), _texts(keys), _stamps(stamps), _floats(values)))
         return
     stamp: dict[datetime, str] = {}
     params = []
@@ -88,11 +122,10 @@ def roll_up(conn: Connection, rows: Iterable[Row]) -> None:
         return
     buckets = {b: datetime.fromtimestamp(b, UTC) for b in {k[3] for k in agg}}
     if conn.dialect.name == "postgresql":
-        cols: list[list[Any]] = [[] for _ in range(8)]
-        for (d, k, s, b), (n, total, lo, hi) in agg.items():
-            for col, v in zip(cols, (d, k, s, buckets[b], int(n), total, lo, hi), strict=True):
-                col.append(v)
-        conn.exec_driver_sql(_PG_ROLLUPS, tuple(cols))
+        d, k, s, b = zip(*agg, strict=True)
+        n, total, lo, hi = zip(*agg.values(), strict=True)
+        params = (_ints(d), _texts(k), _ints(s), _stamps([buckets[x] for x in b]), _ints(int(x) for x in n))
+        conn.exec_driver_sql(_PG_ROLLUPS, (*params, _floats(total), _floats(lo), _floats(hi)))
         return
     texts = {b: sqlite_ts(ts) for b, ts in buckets.items()}
     conn.exec_driver_sql(
