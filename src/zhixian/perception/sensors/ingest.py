@@ -355,8 +355,9 @@ def _store_and_evaluate(
 
     The batch's device states are locked first (PostgreSQL ``FOR UPDATE``; SQLite writes one at a time), so
     two workers never evaluate the same device at once. Readings newer than what the rules have seen go
-    in with one plain multi-row insert; older ones (late, or delivered twice) are inserted with RETURNING
-    to learn which are new, and only those are rolled up.
+    in with one statement (``store``: no per-row bind processing); older ones (late, or delivered twice)
+    are inserted with RETURNING to learn which are new, and only those are rolled up — one upsert of the
+    batch's aggregated buckets. Nothing per reading goes through the ORM.
     """
     ids = sorted(accepted)
     states = {
