@@ -34,10 +34,10 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import LOCAL_TZ, utcnow
 from zhixian.perception import settings as conf
-from zhixian.perception.sensors import alarms
+from zhixian.perception.sensors import alarms, store
 from zhixian.perception.sensors import rules as engine
 from zhixian.perception.sensors import service as registry
-from zhixian.perception.sensors.models import Device, DeviceState, IngestCount, Profile, Reading, Refusal, Rollup, Rule
+from zhixian.perception.sensors.models import Device, DeviceState, IngestCount, Profile, Reading, Refusal, Rule
 from zhixian.settings import Settings
 
 REASONS: dict[str, str] = {
@@ -59,7 +59,7 @@ OUTCOMES = {
     **REASONS,
 }
 CHANNELS = {"mqtt": "MQTT 接入", "http": "HTTP 上报"}
-ROLLUPS = (300, 3600)
+ROLLUPS = store.ROLLUPS
 SAMPLES_PER_BATCH = 20
 
 
@@ -88,6 +88,7 @@ class Message:
     received: datetime | None = None
     token: str | None = None  # HTTP header, when given
     ack: Any = None  # the MQTT (mid, qos) to acknowledge after commit
+    arrived: float = 0.0  # time.monotonic() when the worker received it (how long it has waited for a batch)
 
 
 @dataclass
@@ -208,35 +209,54 @@ def _split(
 ) -> list[tuple[datetime, dict[str, float]]]:
     """The message's readings with valid values; every refused value is counted in ``outcomes``."""
     received = msg.received or now
+    ahead, oldest = now + limits.ahead, now - limits.max_age
+    ranges = device.ranges
     out = []
     for raw_ts, values in _entries(doc):
         if not isinstance(values, dict) or not values:
             raise Refused("bad_payload", "values 应为非空的 JSON 对象")
-        try:
-            ts = parse_ts(raw_ts, received)
-        except Refused as exc:
-            outcomes[exc.reason] += 1
-            continue
-        if ts > now + limits.ahead:
+        if type(raw_ts) is int and 0 < raw_ts < 100_000_000_000_000:  # the usual Unix milliseconds
+            ts = datetime.fromtimestamp(raw_ts / 1000, UTC)
+        else:
+            try:
+                ts = parse_ts(raw_ts, received)
+            except Refused as exc:
+                outcomes[exc.reason] += 1
+                continue
+        if ts > ahead:
             outcomes["clock_ahead"] += len(values)
             continue
-        if ts < now - limits.max_age:
+        if ts < oldest:
             outcomes["too_old"] += len(values)
             continue
-        good: dict[str, float] = {}
-        for key, value in values.items():
-            bounds = device.ranges.get(key)
-            if bounds is None:
-                outcomes["unknown_key"] += 1
-            elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-                outcomes["bad_value"] += 1
-            elif not bounds[0] <= value <= bounds[1]:
-                outcomes["out_of_range"] += 1
-            else:
-                good[key] = float(value)
+        good = _good_values(values, ranges, outcomes)
         if good:
             out.append((ts, good))
     return out
+
+
+def _good_values(
+    values: dict[str, Any], ranges: dict[str, tuple[float, float]], outcomes: Counter[str]
+) -> dict[str, float]:
+    """A reading's values that are known keys, finite numbers and inside their range; the rest are counted."""
+    good: dict[str, float] = {}
+    for key, value in values.items():
+        bounds = ranges.get(key)
+        kind = type(value)
+        if bounds is None:
+            outcomes["unknown_key"] += 1
+        elif (kind is float or kind is int) and math.isfinite(value):  # what JSON numbers are; bool is not
+            if bounds[0] <= value <= bounds[1]:
+                good[key] = float(value)
+            else:
+                outcomes["out_of_range"] += 1
+        elif isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            outcomes["bad_value"] += 1
+        elif not bounds[0] <= value <= bounds[1]:
+            outcomes["out_of_range"] += 1
+        else:
+            good[key] = float(value)
+    return good
 
 
 def _insert(session: Session, model: Any) -> Any:
@@ -335,8 +355,9 @@ def _store_and_evaluate(
 
     The batch's device states are locked first (PostgreSQL ``FOR UPDATE``; SQLite writes one at a time), so
     two workers never evaluate the same device at once. Readings newer than what the rules have seen go
-    in with one plain multi-row insert; older ones (late, or delivered twice) are inserted with RETURNING
-    to learn which are new, and only those are rolled up.
+    in with one statement (``store``: no per-row bind processing); older ones (late, or delivered twice)
+    are inserted with RETURNING to learn which are new, and only those are rolled up — one upsert of the
+    batch's aggregated buckets. Nothing per reading goes through the ORM.
     """
     ids = sorted(accepted)
     states = {
@@ -345,29 +366,37 @@ def _store_and_evaluate(
             select(DeviceState).where(DeviceState.device_id.in_(ids)).order_by(DeviceState.device_id).with_for_update()
         ).scalars()
     }
-    fresh: list[dict[str, Any]] = []
-    older: list[dict[str, Any]] = []
+    fresh: list[store.Row] = []
+    older: list[store.Row] = []
     plans: dict[int, list[tuple[datetime, dict[str, float]]]] = {}
     for device_id in ids:
         state = states.get(device_id)
         last_ts = state.last_ts if state is not None else None
-        merged: dict[datetime, dict[str, float]] = defaultdict(dict)
+        merged: dict[datetime, dict[str, float]] = {}
         for ts, values in accepted[device_id]:
-            merged[ts].update(values)
-        plans[device_id] = [(ts, merged[ts]) for ts in sorted(merged) if last_ts is None or ts > last_ts]
-        for ts, values in merged.items():
-            target = fresh if last_ts is None or ts > last_ts else older
-            target.extend({"device_id": device_id, "key": k, "ts": ts, "value": v} for k, v in values.items())
+            known = merged.get(ts)
+            if known is None:
+                merged[ts] = dict(values)
+            else:
+                known.update(values)
+        plan = plans[device_id] = []
+        for ts in sorted(merged):
+            values = merged[ts]
+            if last_ts is None or ts > last_ts:
+                plan.append((ts, values))
+                fresh.extend((device_id, k, ts, v) for k, v in values.items())
+            else:
+                older.extend((device_id, k, ts, v) for k, v in values.items())
     conn = session.connection()
-    if fresh:
-        conn.execute(_insert(session, Reading).on_conflict_do_nothing(), fresh)
+    store.insert_readings(conn, fresh)
     late_stored: list[Any] = []
     if older:
         stmt = _insert(session, Reading).on_conflict_do_nothing()
+        rows = [{"device_id": d, "key": k, "ts": ts, "value": v} for d, k, ts, v in older]
         late_stored = list(
-            conn.execute(stmt.returning(Reading.device_id, Reading.key, Reading.ts, Reading.value), older)
+            conn.execute(stmt.returning(Reading.device_id, Reading.key, Reading.ts, Reading.value), rows)
         )
-    _roll_up(session, [(r["device_id"], r["key"], r["ts"], r["value"]) for r in fresh] + late_stored)
+    store.roll_up(conn, [*fresh, *late_stored])
     effects: list[alarms.Raised] = []
     for device_id in ids:
         state = states.get(device_id)
@@ -394,16 +423,29 @@ def _evaluate(
     rule_state = {k: dict(v) for k, v in (state.rules or {}).items()}
     values = dict(state.values or {})
     effects: list[alarms.Raised] = []
+    # the rules that look at readings, each with its state and unit, found once per device and batch
+    active = [
+        (rule, rule_state.setdefault(rule.code, {}), device.units.get(rule.key, ""))
+        for rule in device.rules
+        if rule.kind != "offline"
+    ]
+    evaluate = engine.evaluate
+    seen: set[str] = set()
     for ts, readings in plan:
-        for rule in device.rules:
-            if rule.kind == "offline" or rule.key not in readings:
+        seen.update(readings)
+        for rule, kept, unit in active:
+            value = readings.get(rule.key)
+            if value is None:
                 continue
-            unit = device.units.get(rule.key, "")
-            effect = engine.evaluate(rule, rule_state.setdefault(rule.code, {}), ts, readings[rule.key], unit)
+            effect = evaluate(rule, kept, ts, value, unit)
             if effect is not None:
                 effects.append(alarms.Raised(device.id, ts, effect))
         values.update(readings)
-        values["_ts"] = ts.isoformat()
+    if plan:
+        values["_ts"] = plan[-1][0].isoformat()
+    # as before: a rule gets its (possibly empty) state once a reading of its key has been evaluated
+    used = {rule.code for rule, _, _ in active if rule.key in seen} | set(state.rules or {})
+    rule_state = {code: engine.stored(kept) for code, kept in rule_state.items() if code in used}
     if plan:
         state.last_ts = plan[-1][0]
     if state.offline:
@@ -411,42 +453,6 @@ def _evaluate(
         effects.append(alarms.Raised(device.id, now, None, back_online=True))
     state.last_seen, state.values, state.rules = now, values, rule_state
     return effects
-
-
-def _roll_up(session: Session, stored: Sequence[Any]) -> None:
-    if not stored:
-        return
-    agg: dict[tuple[int, str, int, datetime], list[float]] = {}
-    for device_id, key, ts, value in stored:
-        epoch = ts.timestamp()
-        for seconds in ROLLUPS:
-            bucket = datetime.fromtimestamp(epoch - epoch % seconds, UTC)
-            cell = agg.get((device_id, key, seconds, bucket))
-            if cell is None:
-                agg[(device_id, key, seconds, bucket)] = [1, value, value, value]
-            else:
-                cell[0] += 1
-                cell[1] += value
-                cell[2] = min(cell[2], value)
-                cell[3] = max(cell[3], value)
-    rows = [
-        {"device_id": d, "key": k, "seconds": s, "bucket": b, "n": int(c[0]), "total": c[1], "vmin": c[2], "vmax": c[3]}
-        for (d, k, s, b), c in agg.items()
-    ]
-    stmt = _insert(session, Rollup)
-    pg = session.get_bind().dialect.name == "postgresql"
-    least, greatest = (func.least, func.greatest) if pg else (func.min, func.max)
-    ex = stmt.excluded
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["device_id", "key", "seconds", "bucket"],
-        set_={
-            "n": Rollup.n + ex.n,
-            "total": Rollup.total + ex.total,
-            "vmin": least(Rollup.vmin, ex.vmin),
-            "vmax": greatest(Rollup.vmax, ex.vmax),
-        },
-    )
-    session.connection().execute(stmt, rows)
 
 
 def _count(session: Session, counts: Counter[tuple[str, str]], now: datetime) -> None:

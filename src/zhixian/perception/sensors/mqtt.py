@@ -110,7 +110,12 @@ class IngestWorker:
         code = topic[len(self._prefix) : -len("/telemetry")] if topic.startswith(self._prefix) else ""
         self._queue.append(
             ingest.Message(
-                device_code=code, payload=bytes(msg.payload), channel="mqtt", received=utcnow(), ack=(msg.mid, msg.qos)
+                device_code=code,
+                payload=bytes(msg.payload),
+                channel="mqtt",
+                received=utcnow(),
+                ack=(msg.mid, msg.qos),
+                arrived=time.monotonic(),
             )
         )
         if len(self._queue) >= self.batch_size:
@@ -152,9 +157,14 @@ class IngestWorker:
     # --- batch thread
 
     def _take(self) -> list[ingest.Message]:
-        """Up to a batch: at once when the queue holds one, else what arrived within the batch wait."""
+        """Up to a batch: at once when the queue holds one or its oldest message has waited the batch wait
+        (behind a long batch it already has), else what arrives until then."""
         if len(self._queue) < self.batch_size and not self._stop.is_set():
-            self._wake.wait(self.batch_wait)
+            wait = self.batch_wait
+            if self._queue:
+                wait -= time.monotonic() - self._queue[0].arrived
+            if wait > 0:
+                self._wake.wait(wait)
         self._wake.clear()
         batch: list[ingest.Message] = []
         while self._queue and len(batch) < self.batch_size:

@@ -19,6 +19,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from zhixian.errors import FieldError, Invalid
@@ -68,9 +69,17 @@ class RuleSpec:
     key: str
     params: Mapping[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property
     def levels(self) -> list[Level]:
         return parse_levels(self.params)
+
+    @cached_property
+    def op(self) -> str:
+        return str(self.params.get("op", ">="))
+
+    @cached_property
+    def hysteresis(self) -> float:
+        return float(self.params.get("hysteresis", 0) or 0)
 
     @property
     def severity(self) -> str:
@@ -128,16 +137,25 @@ def _iso(ts: datetime) -> str:
 
 
 def _parse_ts(raw: Any) -> datetime | None:
+    """A time kept in a rule's state: a datetime while a batch runs, ISO 8601 once stored."""
+    if isinstance(raw, datetime):
+        return raw
     return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+
+
+def stored(state: dict[str, Any]) -> dict[str, Any]:
+    """A rule's state as kept in the database (JSON): the times the rules hold as datetimes become ISO 8601.
+
+    Within a batch the state keeps ``datetime`` values, so the rules neither format nor parse a time per reading.
+    """
+    return {k: _iso(v) if isinstance(v, datetime) else v for k, v in state.items()}
 
 
 def evaluate(rule: RuleSpec, state: dict[str, Any], ts: datetime, value: float, unit: str = "") -> Effect | None:
     """Applies one reading (already validated, newer than any evaluated before) to a rule; mutates ``state``."""
-    p = rule.params
-    op = str(p.get("op", ">="))
-    hysteresis = float(p.get("hysteresis", 0) or 0)
-    active = bool(state.get("active"))
-    if active:
+    op = rule.op
+    hysteresis = rule.hysteresis
+    if state.get("active"):
         peak = state.get("peak")
         if peak is None or (value > peak if op in (">", ">=") else value < peak):
             state["peak"] = value
@@ -159,7 +177,7 @@ def _duration(
     minutes, limit = float(rule.params.get("minutes", 10)), float(rule.params["value"])
     if _meets(op, value, _toward_normal(op, limit, hysteresis) if active else limit):
         since = _parse_ts(state.get("since")) or ts
-        state["since"] = _iso(since)
+        state["since"] = since
         held = (ts - since).total_seconds() / 60
         if not active and held >= minutes:
             return _raise(rule, state, value, f"{_label(rule)}{OPS[op]} {_num(limit)}{unit} 已持续 {held:.0f} 分钟")
@@ -206,10 +224,12 @@ def _threshold(
 ) -> Effect | None:
     levels = rule.levels
     current = int(state.get("level", -1)) if state.get("active") else -1
-    up = max((i for i, lv in enumerate(levels) if _meets(op, value, lv.value)), default=-1)
-    hold = max(
-        (i for i, lv in enumerate(levels) if _meets(op, value, _toward_normal(op, lv.value, hysteresis))), default=-1
-    )
+    up = hold = -1  # the most severe level the value reaches, and the most severe it still holds
+    for i, lv in enumerate(levels):
+        if _meets(op, value, lv.value):
+            up = i
+        if _meets(op, value, _toward_normal(op, lv.value, hysteresis)):
+            hold = i
     new = up if up > current else min(current, hold)
     if new == current:
         return None
@@ -236,7 +256,7 @@ def _rate(rule: RuleSpec, state: dict[str, Any], ts: datetime, value: float, uni
     change, minutes = float(p["change"]), float(p.get("minutes", 1))
     direction = str(p.get("direction", "rise"))
     prev_v, prev_t = state.get("v"), _parse_ts(state.get("t"))
-    state["v"], state["t"] = value, _iso(ts)
+    state["v"], state["t"] = value, ts
     if prev_v is None or prev_t is None or ts <= prev_t:
         return None
     per_window = (value - float(prev_v)) / ((ts - prev_t).total_seconds() / 60) * minutes
