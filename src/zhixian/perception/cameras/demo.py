@@ -58,7 +58,7 @@ def _catalogue(
         name = f"{town_name}{PLACES[i % len(PLACES)]}{stem}{i:02d}"
         items.append(
             f"<Item><DeviceID>{_gb(county, industry, '132', n * 1000 + i)}</DeviceID><Name>{escape(name)}</Name>"
-            f"<Manufacturer>{'Hikvision' if i % 2 else 'Dahua'}</Manufacturer><CivilCode>{civil}</CivilCode>"
+            f"<Manufacturer>{'海康威视' if i % 2 else '大华'}</Manufacturer><CivilCode>{civil}</CivilCode>"
             f"<ParentID>{orgs[town]}</ParentID><Status>{status}</Status>"
             f"<Longitude>{lon:.6f}</Longitude><Latitude>{lat:.6f}</Latitude><Info><PTZType>{ptz}</PTZType></Info></Item>"
         )
