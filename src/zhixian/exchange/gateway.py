@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
 from zhixian.errors import DomainError, Invalid, NotFound, NotPermitted, invalid_from
-from zhixian.exchange import apps, exports, feed, grants, limits, operations, signing, sources
+from zhixian.exchange import apps, callstate, exports, feed, grants, limits, operations, signing, sources
 from zhixian.exchange.models import Application, Call, Disclosure, Grant
 from zhixian.exchange.settings import CLOCK_SKEW_SECONDS
 from zhixian.platform import audit
@@ -104,14 +104,26 @@ def _header(incoming: Incoming, name: str) -> str:
 
 
 def authenticate(
-    session: Session, *, settings: Settings, cipher: FieldCipher, incoming: Incoming, now: datetime, trace: _Trace
-) -> Application:
-    """The application whose secret signed this request, or a 401/403 that says what to fix."""
+    session: Session,
+    *,
+    settings: Settings,
+    cipher: FieldCipher,
+    incoming: Incoming,
+    now: datetime,
+    trace: _Trace,
+    resource_id: int | None = None,
+) -> tuple[Application, callstate.CallState]:
+    """The application whose secret signed this request (with what the call needs to know of its grants
+    and limits, read in the same statement), or a 401/403 that says what to fix."""
     client_id = _header(incoming, signing.HEADER_CLIENT)
     trace.client_id = client_id[:40]
     if not signing.CLIENT_RE.match(client_id):
         raise SignatureRefused("X-ZX-Client-Id 格式不正确")
-    application = apps.by_client_id(session, client_id)
+    minute, day = limits.buckets(now)
+    state = callstate.read(
+        session, client_id=client_id, resource_id=resource_id, minute=minute, day=day, today=local_today()
+    )
+    application = state.application
     if application is None:
         raise SignatureRefused(f"应用标识 {client_id} 不存在")
     trace.application = application
@@ -143,7 +155,7 @@ def authenticate(
     ttl = timedelta(seconds=2 * settings.declared(CLOCK_SKEW_SECONDS) + 60)
     if not limits.use_nonce(session, application_id=application.id, nonce=nonce, now=now, ttl=ttl):
         raise SignatureRefused("重放的请求：该 nonce 已经使用过，每次请求须使用新的 nonce")
-    return application
+    return application, state
 
 
 def _allowed(ip: str, networks: list[str]) -> bool:
@@ -166,9 +178,9 @@ def _parse(model: Any, body: bytes) -> Any:
         raise invalid_from(exc) from None
 
 
-def _resource(session: Session, trace: _Trace, resource_id: int) -> sources.Source:
+def _resource(session: Session, trace: _Trace, resource_id: int, state: callstate.CallState) -> sources.Source:
     trace.resource_id = resource_id
-    source = sources.load(session, resource_id)
+    source = sources.load(session, resource_id, state.stamp)
     if source is None or source.status != "published" or source.classified:
         raise NotFound(f"目录中没有编号为 {resource_id} 的已发布资源")
     trace.source = source
@@ -177,9 +189,16 @@ def _resource(session: Session, trace: _Trace, resource_id: int) -> sources.Sour
     return source
 
 
-def _grant(session: Session, application: Application, source: sources.Source, operation: str, trace: _Trace) -> Grant:
+def _grant(
+    session: Session,
+    application: Application,
+    source: sources.Source,
+    operation: str,
+    trace: _Trace,
+    usable: list[Grant],
+) -> Grant:
+    """The newest live grant that allows the operation (``usable``: read with the call's state)."""
     today = local_today()
-    usable = grants.usable(session, application, source.resource_id, today)
     if not usable:
         raise NotPermitted(grants.why_not(session, application, source.resource_id, today))
     # the feed and a bulk export reveal what paging through would
@@ -199,6 +218,7 @@ def _run(
     cipher: FieldCipher,
     incoming: Incoming,
     application: Application,
+    state: callstate.CallState,
     operation: str,
     resource_id: int | None,
     trace: _Trace,
@@ -207,13 +227,13 @@ def _run(
     if operation == "list":
         return operations.listing(session, application, trace_items=trace.items)
     assert resource_id is not None
-    source = _resource(session, trace, resource_id)
+    source = _resource(session, trace, resource_id, state)
     if operation == "export_get":  # a job's state needs no live grant: a failed job says why
         assert job_id is not None
         result = exports.status(session, application, source, job_id)
         trace.items = result.items
         return result.body
-    grant = _grant(session, application, source, operation, trace)
+    grant = _grant(session, application, source, operation, trace, state.grants)
     ctx = operations.Context(session, settings, cipher, application, source, grant)
     if operation == "export":
         result = exports.submit(ctx, _parse(exports.ExportIn, incoming.body), ip=incoming.ip)
@@ -255,9 +275,12 @@ def handle(
     trace = _Trace(operation=operation, resource_id=resource_id)
     outcome = Outcome()
     try:
-        application = authenticate(session, settings=settings, cipher=cipher, incoming=incoming, now=now, trace=trace)
+        application, state = authenticate(
+            session, settings=settings, cipher=cipher, incoming=incoming, now=now, trace=trace, resource_id=resource_id
+        )
         rate, daily = application.rate_per_minute, application.daily_quota
-        limits.precheck(session, application_id=application.id, per_minute=rate, daily=daily, now=now)
+        counts = state.minute_calls, state.day_calls
+        limits.precheck(session, application_id=application.id, per_minute=rate, daily=daily, now=now, counts=counts)
         with session.begin_nested():
             outcome.body = _run(
                 session,
@@ -265,6 +288,7 @@ def handle(
                 cipher=cipher,
                 incoming=incoming,
                 application=application,
+                state=state,
                 operation=operation,
                 resource_id=resource_id,
                 trace=trace,

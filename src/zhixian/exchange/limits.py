@@ -13,7 +13,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, create_engine, delete, select
+from sqlalchemy import Engine, Table, bindparam, create_engine, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -44,14 +44,19 @@ def _statement(session: Session, kind: str) -> Any:
                 where=_NONCES.c.expires_at < bindparam("now", type_=_NONCES.c.expires_at.type),
             ).returning(_NONCES.c.nonce)
         else:
-            rows = [
-                {"application_id": bindparam("app"), "bucket": bindparam(b), "calls": 1, "expires_at": bindparam(e)}
-                for b, e in (("m", "m_exp"), ("d", "d_exp"))
-            ]
-            stmt = make(_RATES).values(rows)
-            _STATEMENTS[key] = stmt.on_conflict_do_update(
-                index_elements=[_RATES.c.application_id, _RATES.c.bucket], set_={"calls": _RATES.c.calls + 1}
-            ).returning(_RATES.c.bucket, _RATES.c.calls)
+            # written out: a multi-row VALUES with ON CONFLICT is not cached by SQLAlchemy, and compiling
+            # it anew cost more than running it, on every call (same SQL on SQLite and PostgreSQL)
+            expiry = _RATES.c.expires_at.type
+            _STATEMENTS[key] = (
+                text(
+                    "INSERT INTO exchange_rate (application_id, bucket, calls, expires_at)"
+                    " VALUES (:app, :m, 1, :m_exp), (:app, :d, 1, :d_exp)"
+                    " ON CONFLICT (application_id, bucket) DO UPDATE SET calls = exchange_rate.calls + 1"
+                    " RETURNING bucket, calls"
+                )
+                .bindparams(bindparam("m_exp", type_=expiry), bindparam("d_exp", type_=expiry))
+                .columns(_RATES.c.bucket, _RATES.c.calls)
+            )
     return _STATEMENTS[key]
 
 
@@ -61,6 +66,12 @@ def use_nonce(session: Session, *, application_id: int, nonce: str, now: datetim
     RETURNING, not rowcount: PostgreSQL reports no rowcount for an upsert that updated nothing."""
     params = {"app": application_id, "nonce": nonce, "exp": now + ttl, "now": now}
     return session.execute(_statement(session, "nonce"), params).first() is not None
+
+
+def buckets(now: datetime) -> tuple[str, str]:
+    """The minute and day bucket names of ``now`` (read with the call's state)."""
+    minute, _, day, _, _, _ = _buckets(now)
+    return minute, day
 
 
 def _buckets(now: datetime) -> tuple[str, datetime, str, datetime, int, int]:
@@ -101,15 +112,34 @@ _COUNTER_ENGINES: dict[str, Engine] = {}
 def _counter_engine(engine: Engine) -> Engine:
     key = engine.url.render_as_string(hide_password=False)
     if key not in _COUNTER_ENGINES:
-        _COUNTER_ENGINES[key] = create_engine(engine.url, pool_size=4, max_overflow=8, pool_pre_ping=True)
+        # a counter's commit need not wait for its WAL flush: a crash can lose at most the last few counts
+        # (the calls themselves are recorded in the call's own, durable transaction)
+        _COUNTER_ENGINES[key] = create_engine(
+            engine.url,
+            pool_size=4,
+            max_overflow=8,
+            pool_pre_ping=True,
+            connect_args={"options": "-c synchronous_commit=off"},
+        )
     return _COUNTER_ENGINES[key]
 
 
-def precheck(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> None:
-    """A cheap read before any work: a client that is already over its limit is turned away at once."""
+def precheck(
+    session: Session,
+    *,
+    application_id: int,
+    per_minute: int,
+    daily: int,
+    now: datetime,
+    counts: tuple[int, int] | None = None,
+) -> None:
+    """A cheap read before any work: a client that is already over its limit is turned away at once
+    (``counts``: the minute's and the day's calls, when the caller read them already)."""
     minute, _, day, _, to_minute, to_midnight = _buckets(now)
-    counts = dict(session.execute(_COUNTS, {"app": application_id, "m": minute, "d": day}).all())
-    _refuse(per_minute, daily, counts.get(minute, 0) + 1, counts.get(day, 0) + 1, to_minute, to_midnight)
+    if counts is None:
+        read = dict(session.execute(_COUNTS, {"app": application_id, "m": minute, "d": day}).all())
+        counts = read.get(minute, 0), read.get(day, 0)
+    _refuse(per_minute, daily, counts[0] + 1, counts[1] + 1, to_minute, to_midnight)
 
 
 def count_call(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> int:

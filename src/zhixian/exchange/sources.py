@@ -74,12 +74,21 @@ class Source:
 
 _STAMP = select(Resource.updated_at, Resource.status, Resource.classified).where(Resource.id == bindparam("rid"))
 _CACHE: dict[int, tuple[tuple[Any, ...], Source]] = {}
+_UNREAD: Any = object()
 
 
-def load(session: Session, resource_id: int) -> Source | None:
+def stamp_columns() -> tuple[Any, list[Any]]:
+    """The catalogue table and the columns of its stamp, for a caller that reads it in a wider statement."""
+    table = Resource.__table__
+    return table, [table.c.updated_at, table.c.status, table.c.classified]  # as _STAMP
+
+
+def load(session: Session, resource_id: int, stamp: Any = _UNREAD) -> Source | None:
     """The resource as the gateway needs it. Its items are cached per process and reloaded whenever the
-    catalogue entry changes (every edit and status change moves ``updated_at``): one light query per call."""
-    stamp = session.execute(_STAMP, {"rid": resource_id}).first()
+    catalogue entry changes (every edit and status change moves ``updated_at``): one light query per call,
+    none when the caller read the ``stamp`` already (None: no such resource)."""
+    if stamp is _UNREAD:
+        stamp = session.execute(_STAMP, {"rid": resource_id}).first()
     if stamp is None:
         return None
     cached = _CACHE.get(resource_id)
