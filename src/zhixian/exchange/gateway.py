@@ -259,6 +259,18 @@ def _run(
     return result.body
 
 
+READ_ONLY = ("list", "lookup", "query", "verify", "changes")
+
+
+def _savepoint(session: Session, operation: str) -> Any:
+    """A savepoint around the operation's work, so a database error in it cannot spoil the recording. A
+    read-only operation leaves no ORM state to undo: the connection's savepoint is enough, without the
+    session's flush and bookkeeping around it (a tenth of a lookup's server time)."""
+    if operation in READ_ONLY:
+        return session.connection().begin_nested()
+    return session.begin_nested()
+
+
 def handle(
     session: Session,
     *,
@@ -281,7 +293,7 @@ def handle(
         rate, daily = application.rate_per_minute, application.daily_quota
         counts = state.minute_calls, state.day_calls
         limits.precheck(session, application_id=application.id, per_minute=rate, daily=daily, now=now, counts=counts)
-        with session.begin_nested():
+        with _savepoint(session, operation):
             outcome.body = _run(
                 session,
                 settings=settings,

@@ -265,6 +265,29 @@ def query(
     return list(session.execute(stmt).scalars())
 
 
+_BY_KEY: dict[tuple[int, str], Select[Any]] = {}
+
+
+def by_key(session: Session, source: Source, cipher: FieldCipher, row_filter: list[Any], key: str) -> list[Any]:
+    """The record with this key within a grant's row filter (a plain row, as ``batch``): the statement is
+    built once per resource and filter, the key bound, since a lookup or 核验 runs it on every call."""
+    memo = (source.resource_id, repr(row_filter))
+    stmt = _BY_KEY.get(memo)
+    if stmt is None:
+        model = _model(source)
+        plain = _select(source, cipher, row_filter).where(_column(source, source.key_field) == bindparam("key"))
+        columns = [c for c in model.__table__.c if c.name not in _NOT_READ]
+        stmt = _BY_KEY[memo] = plain.with_only_columns(*columns).order_by(model.id).limit(1)
+        if len(_BY_KEY) > 1000:
+            _BY_KEY.clear()
+    name = source.key_field
+    try:
+        bound = cipher.blind_index(key) if name in _ENCRYPTED[source.kind] else _typed(source, name, key)
+    except ValueError as exc:
+        raise Invalid(f"信息项 {name} 的取值格式不正确", field=name) from exc
+    return list(session.execute(stmt, {"key": bound}).all())
+
+
 def count(
     session: Session, source: Source, cipher: FieldCipher, conditions: Sequence[Mapping[str, Any]], cap: int
 ) -> tuple[int, bool]:
