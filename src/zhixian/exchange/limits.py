@@ -16,6 +16,7 @@ from typing import Any, cast
 from sqlalchemy import Engine, Table, bindparam, create_engine, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from zhixian.clock import LOCAL_TZ
@@ -118,9 +119,8 @@ def _counter_engine(engine: Engine) -> Engine:
             engine.url,
             pool_size=4,
             max_overflow=8,
-            pool_pre_ping=True,
             connect_args={"options": "-c synchronous_commit=off"},
-        )
+        )  # no pre-ping (a round trip per call): a connection found dead is replaced and the count retried
     return _COUNTER_ENGINES[key]
 
 
@@ -142,6 +142,19 @@ def precheck(
     _refuse(per_minute, daily, counts[0] + 1, counts[1] + 1, to_minute, to_midnight)
 
 
+def _count_apart(engine: Engine, statement: Any, params: dict[str, Any]) -> dict[str, int]:
+    """The upsert in its own transaction; once more on a fresh connection if the pooled one had died (a
+    restarted server): nothing was counted on a connection that failed."""
+    for attempt in (1, 2):
+        try:
+            with engine.begin() as conn:
+                return dict(conn.execute(statement, params).tuples().all())
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
 def count_call(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> int:
     """Counts this call in both buckets (one statement) and refuses it if either is now over; returns what
     is left of the minute's allowance."""
@@ -152,8 +165,7 @@ def count_call(session: Session, *, application_id: int, per_minute: int, daily:
         # its own short transaction on its own pool: the counter row is locked for the upsert alone, not
         # until the call's commit, so an application's concurrent calls do not queue behind each other's
         # fsync; a separate pool, so a request never waits for a second connection from its own pool
-        with _counter_engine(bind).begin() as conn:
-            counts = dict(conn.execute(_statement(session, "rate"), params).all())
+        counts = _count_apart(_counter_engine(bind), _statement(session, "rate"), params)
     else:  # SQLite runs one transaction at a time anyway; tests run inside one outer transaction
         counts = dict(session.execute(_statement(session, "rate"), params).all())
     _refuse(per_minute, daily, counts.get(minute, 0), counts.get(day, 0), to_minute, to_midnight)
