@@ -1,10 +1,12 @@
 """Lookup-by-key and 核验 through the full gateway (signature, nonce, grant, masking, rate count, call
 record, disclosures, one audit record) beside GET /api/v1/me and the same lookup on the raw database.
 
-Run: .venv/bin/python bench/exchange_gateway.py [--seconds 3] [--backends sqlite,postgresql]
-The server runs in its own process (uvicorn, 1 worker); the load comes from asyncio clients in this
+Run: .venv/bin/python bench/exchange_gateway.py [--seconds 3] [--backends sqlite,postgresql] [--workers 1]
+The server runs in its own process(es) (uvicorn, 1 worker unless --workers); the load comes from asyncio clients in this
 process, so on a 2-core machine client and server share the CPU — read the figures side by side.
 Targets (issue 10): gateway ≥ 50% of GET /api/v1/me at 16 and 64 clients, p99 < 50 ms at 64 clients.
+The last column is the server processes' CPU time per request (from /proc): the server's own cost, which the
+load of other work on the machine changes far less than req/s.
 """
 
 from __future__ import annotations
@@ -40,6 +42,28 @@ LOOKUP_SQL = """
 SELECT id, id_masked, name, gender, birth_date, address, division_code FROM integration_person
 WHERE id_index = :h AND division_code LIKE :p ORDER BY id LIMIT 1
 """
+
+
+def _load() -> str:
+    """The machine's 1/5/15-minute load average: other work may share the cores."""
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of the server process and its worker processes so far (Linux /proc): the server's
+    own cost per request, which the load other work puts on the machine hardly changes (unlike req/s)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == pid or int(fields[1]) == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def signed_headers(client_id: str, secret: str, path: str, body: bytes) -> dict[str, str]:
@@ -107,7 +131,7 @@ def _consumer(base: str, resource: int) -> tuple[str, str, str]:
     return app["client_id"], created["client_secret"], token
 
 
-def run_backend(backend: str, seconds: float) -> None:
+def run_backend(backend: str, seconds: float, workers: int = 1) -> None:
     tmp = Path(tempfile.mkdtemp(prefix=f"zx-bench-exchange-{backend}-"))
     url = create_pg_database() if backend == "postgresql" else f"sqlite:///{tmp / 'zhixian.db'}"
     env = {
@@ -120,7 +144,10 @@ def run_backend(backend: str, seconds: float) -> None:
     subprocess.run([*cli, "demo", "--password", PASSWORD], env=env, check=True, capture_output=True)
     port = free_port()
     server = subprocess.Popen(
-        [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        [*cli, "serve", "--port", str(port), "--workers", str(workers)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -164,31 +191,41 @@ def run_backend(backend: str, seconds: float) -> None:
         def me() -> tuple[str, str, dict[str, str], bytes]:
             return "GET", "/api/v1/me", {"Authorization": f"Bearer {token}"}, b""
 
-        print(f"\n== {backend}  ({seconds:.0f} s per cell; server: 1 uvicorn worker; {len(persons)} persons)")
+        print(
+            f"\n== {backend}  ({seconds:.0f} s per cell; server: {workers} uvicorn worker(s); "
+            f"{len(persons)} persons; load average {_load()})"
+        )
         print(
             f"{'request':<30}{'clients':>8}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'vs /me':>9}   "
-            f"{'raw DB q/s':>11}{'p50 ms':>9}{'p99 ms':>9}"
+            f"{'raw DB q/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'srv CPU ms/req':>16}"
         )
+
+        def measured(make: object, clients: int) -> tuple[float, list[float], float]:
+            before = _cpu_seconds(server.pid)
+            rps, lat = asyncio.run(load(base, clients, seconds, make))
+            return rps, lat, (_cpu_seconds(server.pid) - before) * 1000 / max(1, len(lat))
+
         me_rps: dict[int, float] = {}
         for clients in CONCURRENCY:
-            rps, lat = asyncio.run(load(base, clients, seconds, me))
+            rps, lat, cpu = measured(me, clients)
             me_rps[clients] = rps
             drps, dlat = db_load(url, ME_SQL, {"h": me_hash}, clients, seconds)
             print(
                 f"{'GET /api/v1/me':<30}{clients:>8}{rps:>10.0f}{pct(lat, 0.5):>9.1f}{pct(lat, 0.99):>9.1f}"
-                f"{'':>9}   {drps:>11.0f}{pct(dlat, 0.5):>9.2f}{pct(dlat, 0.99):>9.2f}"
+                f"{'':>9}   {drps:>11.0f}{pct(dlat, 0.5):>9.2f}{pct(dlat, 0.99):>9.2f}{cpu:>16.2f}"
             )
         sample = persons[0][2]
         for label, make in (("gateway lookup (signed)", lookup), ("gateway 核验 (signed)", verify)):
             for clients in CONCURRENCY:
-                rps, lat = asyncio.run(load(base, clients, seconds, make))
+                rps, lat, cpu = measured(make, clients)
                 drps, dlat = db_load(url, LOOKUP_SQL, {"h": sample, "p": "%"}, clients, seconds)
                 ratio = rps / me_rps[clients] if me_rps[clients] else 0
                 flag = "" if clients == 1 or (ratio >= 0.5 and (clients != 64 or pct(lat, 0.99) < 50)) else " *"
                 print(
                     f"{label:<30}{clients:>8}{rps:>10.0f}{pct(lat, 0.5):>9.1f}{pct(lat, 0.99):>9.1f}"
-                    f"{ratio:>8.0%}{flag:1}  {drps:>11.0f}{pct(dlat, 0.5):>9.2f}{pct(dlat, 0.99):>9.2f}"
+                    f"{ratio:>8.0%}{flag:1}  {drps:>11.0f}{pct(dlat, 0.5):>9.2f}{pct(dlat, 0.99):>9.2f}{cpu:>16.2f}"
                 )
+        print(f"  load average at the end: {_load()}")
         print("  * below target (≥ 50% of /me at 16 and 64 clients; p99 < 50 ms at 64)")
     finally:
         server.terminate()
@@ -205,11 +242,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (SQLite: 1 advised)")
     args = parser.parse_args()
     clock.unpin()  # tests.conftest pins the test moment; the demo and server here run on the real clock
     os.environ.setdefault("ZHIXIAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
     for backend in args.backends.split(","):
-        run_backend(backend, args.seconds)
+        run_backend(backend, args.seconds, args.workers)
 
 
 if __name__ == "__main__":

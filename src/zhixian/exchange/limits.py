@@ -13,9 +13,10 @@ import math
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Engine, Table, bindparam, create_engine, delete, select
+from sqlalchemy import Engine, Table, bindparam, create_engine, delete, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from zhixian.clock import LOCAL_TZ
@@ -44,14 +45,19 @@ def _statement(session: Session, kind: str) -> Any:
                 where=_NONCES.c.expires_at < bindparam("now", type_=_NONCES.c.expires_at.type),
             ).returning(_NONCES.c.nonce)
         else:
-            rows = [
-                {"application_id": bindparam("app"), "bucket": bindparam(b), "calls": 1, "expires_at": bindparam(e)}
-                for b, e in (("m", "m_exp"), ("d", "d_exp"))
-            ]
-            stmt = make(_RATES).values(rows)
-            _STATEMENTS[key] = stmt.on_conflict_do_update(
-                index_elements=[_RATES.c.application_id, _RATES.c.bucket], set_={"calls": _RATES.c.calls + 1}
-            ).returning(_RATES.c.bucket, _RATES.c.calls)
+            # written out: a multi-row VALUES with ON CONFLICT is not cached by SQLAlchemy, and compiling
+            # it anew cost more than running it, on every call (same SQL on SQLite and PostgreSQL)
+            expiry = _RATES.c.expires_at.type
+            _STATEMENTS[key] = (
+                text(
+                    "INSERT INTO exchange_rate (application_id, bucket, calls, expires_at)"
+                    " VALUES (:app, :m, 1, :m_exp), (:app, :d, 1, :d_exp)"
+                    " ON CONFLICT (application_id, bucket) DO UPDATE SET calls = exchange_rate.calls + 1"
+                    " RETURNING bucket, calls"
+                )
+                .bindparams(bindparam("m_exp", type_=expiry), bindparam("d_exp", type_=expiry))
+                .columns(_RATES.c.bucket, _RATES.c.calls)
+            )
     return _STATEMENTS[key]
 
 
@@ -61,6 +67,12 @@ def use_nonce(session: Session, *, application_id: int, nonce: str, now: datetim
     RETURNING, not rowcount: PostgreSQL reports no rowcount for an upsert that updated nothing."""
     params = {"app": application_id, "nonce": nonce, "exp": now + ttl, "now": now}
     return session.execute(_statement(session, "nonce"), params).first() is not None
+
+
+def buckets(now: datetime) -> tuple[str, str]:
+    """The minute and day bucket names of ``now`` (read with the call's state)."""
+    minute, _, day, _, _, _ = _buckets(now)
+    return minute, day
 
 
 def _buckets(now: datetime) -> tuple[str, datetime, str, datetime, int, int]:
@@ -101,15 +113,46 @@ _COUNTER_ENGINES: dict[str, Engine] = {}
 def _counter_engine(engine: Engine) -> Engine:
     key = engine.url.render_as_string(hide_password=False)
     if key not in _COUNTER_ENGINES:
-        _COUNTER_ENGINES[key] = create_engine(engine.url, pool_size=4, max_overflow=8, pool_pre_ping=True)
+        # a counter's commit need not wait for its WAL flush: a crash can lose at most the last few counts
+        # (the calls themselves are recorded in the call's own, durable transaction)
+        _COUNTER_ENGINES[key] = create_engine(
+            engine.url,
+            pool_size=4,
+            max_overflow=8,
+            connect_args={"options": "-c synchronous_commit=off"},
+        )  # no pre-ping (a round trip per call): a connection found dead is replaced and the count retried
     return _COUNTER_ENGINES[key]
 
 
-def precheck(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> None:
-    """A cheap read before any work: a client that is already over its limit is turned away at once."""
+def precheck(
+    session: Session,
+    *,
+    application_id: int,
+    per_minute: int,
+    daily: int,
+    now: datetime,
+    counts: tuple[int, int] | None = None,
+) -> None:
+    """A cheap read before any work: a client that is already over its limit is turned away at once
+    (``counts``: the minute's and the day's calls, when the caller read them already)."""
     minute, _, day, _, to_minute, to_midnight = _buckets(now)
-    counts = dict(session.execute(_COUNTS, {"app": application_id, "m": minute, "d": day}).all())
-    _refuse(per_minute, daily, counts.get(minute, 0) + 1, counts.get(day, 0) + 1, to_minute, to_midnight)
+    if counts is None:
+        read = dict(session.execute(_COUNTS, {"app": application_id, "m": minute, "d": day}).all())
+        counts = read.get(minute, 0), read.get(day, 0)
+    _refuse(per_minute, daily, counts[0] + 1, counts[1] + 1, to_minute, to_midnight)
+
+
+def _count_apart(engine: Engine, statement: Any, params: dict[str, Any]) -> dict[str, int]:
+    """The upsert in its own transaction; once more on a fresh connection if the pooled one had died (a
+    restarted server): nothing was counted on a connection that failed."""
+    for attempt in (1, 2):
+        try:
+            with engine.begin() as conn:
+                return dict(conn.execute(statement, params).tuples().all())
+        except DBAPIError as exc:
+            if attempt == 2 or not exc.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
 
 
 def count_call(session: Session, *, application_id: int, per_minute: int, daily: int, now: datetime) -> int:
@@ -122,8 +165,7 @@ def count_call(session: Session, *, application_id: int, per_minute: int, daily:
         # its own short transaction on its own pool: the counter row is locked for the upsert alone, not
         # until the call's commit, so an application's concurrent calls do not queue behind each other's
         # fsync; a separate pool, so a request never waits for a second connection from its own pool
-        with _counter_engine(bind).begin() as conn:
-            counts = dict(conn.execute(_statement(session, "rate"), params).all())
+        counts = _count_apart(_counter_engine(bind), _statement(session, "rate"), params)
     else:  # SQLite runs one transaction at a time anyway; tests run inside one outer transaction
         counts = dict(session.execute(_statement(session, "rate"), params).all())
     _refuse(per_minute, daily, counts.get(minute, 0), counts.get(day, 0), to_minute, to_midnight)

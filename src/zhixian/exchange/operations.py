@@ -81,12 +81,12 @@ def check_key(source: sources.Source, raw: str) -> str:
     return key
 
 
-def _render(ctx: Context, rows: list[sources.Row], fields: list[str]) -> list[dict[str, Any]]:
+def _render(ctx: Context, rows: list[Any], fields: list[str]) -> list[dict[str, Any]]:
     renderer = views.Renderer(ctx.source, fields, ctx.grant.plain_items, ctx.cipher, ctx.settings)
     return renderer.records(rows)
 
 
-def _subjects(ctx: Context, rows: list[sources.Row]) -> list[tuple[str, str]]:
+def _subjects(ctx: Context, rows: list[Any]) -> list[tuple[str, str]]:
     return [sources.subject(ctx.source, r, ctx.cipher) for r in rows]
 
 
@@ -109,8 +109,7 @@ _resource = resource_view
 def lookup(ctx: Context, body: LookupIn) -> Result:
     fields = _fields(ctx, body.items)
     key = check_key(ctx.source, body.key)
-    conditions = [*ctx.grant.row_filter, {"field": ctx.source.key_field, "op": "eq", "value": key}]
-    rows = sources.query(ctx.session, ctx.source, ctx.cipher, conditions, limit=1)
+    rows = sources.by_key(ctx.session, ctx.source, ctx.cipher, ctx.grant.row_filter, key)
     if not rows:
         raise NotFound(f"没有主键为该值的记录（或该记录不在授权的行范围内）：{ctx.source.name}")
     masked = _masked(ctx, fields)
@@ -203,8 +202,7 @@ def verify(ctx: Context, body: VerifyIn) -> Result:
     if ctx.source.kind == "record":
         raise Invalid("只有人口、法人基础信息支持核验")
     key = check_key(ctx.source, body.key)
-    conditions = [*ctx.grant.row_filter, {"field": ctx.source.key_field, "op": "eq", "value": key}]
-    rows = sources.query(ctx.session, ctx.source, ctx.cipher, conditions, limit=1)
+    rows = sources.by_key(ctx.session, ctx.source, ctx.cipher, ctx.grant.row_filter, key)
     stored = str(sources.raw_values(ctx.source, rows[0]).get("name") or "") if rows else ""
     match = bool(rows) and same_name(body.name, stored)
     return Result(

@@ -74,12 +74,21 @@ class Source:
 
 _STAMP = select(Resource.updated_at, Resource.status, Resource.classified).where(Resource.id == bindparam("rid"))
 _CACHE: dict[int, tuple[tuple[Any, ...], Source]] = {}
+_UNREAD: Any = object()
 
 
-def load(session: Session, resource_id: int) -> Source | None:
+def stamp_columns() -> tuple[Any, list[Any]]:
+    """The catalogue table and the columns of its stamp, for a caller that reads it in a wider statement."""
+    table = Resource.__table__
+    return table, [table.c.updated_at, table.c.status, table.c.classified]  # as _STAMP
+
+
+def load(session: Session, resource_id: int, stamp: Any = _UNREAD) -> Source | None:
     """The resource as the gateway needs it. Its items are cached per process and reloaded whenever the
-    catalogue entry changes (every edit and status change moves ``updated_at``): one light query per call."""
-    stamp = session.execute(_STAMP, {"rid": resource_id}).first()
+    catalogue entry changes (every edit and status change moves ``updated_at``): one light query per call,
+    none when the caller read the ``stamp`` already (None: no such resource)."""
+    if stamp is _UNREAD:
+        stamp = session.execute(_STAMP, {"rid": resource_id}).first()
     if stamp is None:
         return None
     cached = _CACHE.get(resource_id)
@@ -254,6 +263,29 @@ def query(
     model = _model(source)
     stmt = _select(source, cipher, conditions).where(model.id > after_id).order_by(model.id).limit(limit)
     return list(session.execute(stmt).scalars())
+
+
+_BY_KEY: dict[tuple[int, str], Select[Any]] = {}
+
+
+def by_key(session: Session, source: Source, cipher: FieldCipher, row_filter: list[Any], key: str) -> list[Any]:
+    """The record with this key within a grant's row filter (a plain row, as ``batch``): the statement is
+    built once per resource and filter, the key bound, since a lookup or 核验 runs it on every call."""
+    memo = (source.resource_id, repr(row_filter))
+    stmt = _BY_KEY.get(memo)
+    if stmt is None:
+        model = _model(source)
+        plain = _select(source, cipher, row_filter).where(_column(source, source.key_field) == bindparam("key"))
+        columns = [c for c in model.__table__.c if c.name not in _NOT_READ]
+        stmt = _BY_KEY[memo] = plain.with_only_columns(*columns).order_by(model.id).limit(1)
+        if len(_BY_KEY) > 1000:
+            _BY_KEY.clear()
+    name = source.key_field
+    try:
+        bound = cipher.blind_index(key) if name in _ENCRYPTED[source.kind] else _typed(source, name, key)
+    except ValueError as exc:
+        raise Invalid(f"信息项 {name} 的取值格式不正确", field=name) from exc
+    return list(session.execute(stmt, {"key": bound}).all())
 
 
 def count(

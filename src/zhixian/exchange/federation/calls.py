@@ -171,7 +171,7 @@ def forward(
     if operation not in OPERATIONS:
         raise NotFound("调用方式应为 lookup、query 或 verify")
     now = utcnow()
-    application = gateway.authenticate(
+    application, _ = gateway.authenticate(
         session,
         settings=settings,
         cipher=cipher,
