@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from pydantic import ValidationError
-from sqlalchemy import String, Table, bindparam, func, insert, select
+from sqlalchemy import String, Table, bindparam, func, insert, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
@@ -354,7 +354,8 @@ def _call_with_disclosures(keys: tuple[str, ...]) -> Any:
         .render_derived("pairs")
     )
     filed = insert(_DISCLOSURES).from_select(
-        ["call_id", "kind", "subject"], select(made.c.id, pairs.c.kind, pairs.c.subject)
+        ["call_id", "kind", "subject"],
+        select(made.c.id, pairs.c.kind, pairs.c.subject).select_from(made.join(pairs, true())),  # one call row
     )
     found = _PG_STATEMENTS[keys] = select(made.c.id).add_cte(filed.cte("filed"))
     return found

@@ -148,7 +148,7 @@ def _count_apart(engine: Engine, statement: Any, params: dict[str, Any]) -> dict
     for attempt in (1, 2):
         try:
             with engine.begin() as conn:
-                return dict(conn.execute(statement, params).tuples().all())
+                return {str(b): int(c) for b, c in conn.execute(statement, params).all()}
         except DBAPIError as exc:
             if attempt == 2 or not exc.connection_invalidated:
                 raise
