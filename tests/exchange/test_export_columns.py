@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select, update
 
 from zhixian.catalog.models import Resource
-from zhixian.exchange import columns, export_run, sources, views
+from zhixian.exchange import columns, export_run, records, sources, views
 from zhixian.exchange.models import Call, Disclosure, ExportJob, Grant
 from zhixian.exports import FORMULA_START, csv_columns, csv_lines, safe_cell, safe_column
 from zhixian.integration.models import LegalPerson, Person
@@ -22,8 +22,8 @@ from zhixian.platform import masking
 def _per_row(r: views.Renderer, row: Any) -> dict[str, Any]:
     """The rules applied one row at a time, as the renderer did before it worked by column."""
     source = r.source
-    raw = sources.raw_values(source, row)
-    kinds = sources.kinds(source, row, r.static) if source.kind == "legal" else r.static
+    raw = records.raw_values(source, row)
+    kinds = records.kinds(source, row, r.static) if source.kind == "legal" else r.static
     out: dict[str, Any] = {}
     for name, how, kind in r._plan(kinds):
         value = raw.get(name)
@@ -32,13 +32,13 @@ def _per_row(r: views.Renderer, row: Any) -> dict[str, Any]:
         elif how == views._KIND:
             out[name] = masking.mask_value(kind, value)
         elif how == views._STORED:
-            out[name] = sources.stored_mask(row, name)
+            out[name] = records.stored_mask(row, name)
         elif how == views._BIRTH:
             out[name] = masking.mask_value("birth_date", value) or None
         elif how == views._HIDE:
             out[name] = masking.HIDDEN if value not in (None, "") else views._json(value)
         else:
-            out[name] = sources.decrypted(row, name, r.cipher)
+            out[name] = records.decrypted(row, name, r.cipher)
     return out
 
 
@@ -71,7 +71,7 @@ def test_columns_give_what_the_per_row_rules_give_for_every_kind(db, node, plain
         assert r.records(plain_rows) == expected, f"{source.name}：批量读取的行应与逐行渲染一致"
         cols = columns.of(source, plain_rows, ())
         expected_subjects: dict[str, list[str]] = {}
-        for kind, subject in (sources.subject(source, x, node.cipher) for x in orm):
+        for kind, subject in (records.subject(source, x, node.cipher) for x in orm):
             expected_subjects.setdefault(kind, []).append(subject)
         assert columns.subjects(source, cols, node.cipher) == expected_subjects
 

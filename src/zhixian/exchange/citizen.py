@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from zhixian.errors import Invalid
-from zhixian.exchange import internal, operations, sources
+from zhixian.exchange import internal, operations, records, sources
 from zhixian.exchange.schemas import DepartmentRead
 from zhixian.exchange.usage import calls_about
 from zhixian.platform import audit, masking
@@ -28,7 +28,7 @@ def citizen_check(session: Session, *, cipher: FieldCipher, who: AuditContext, i
         raise Invalid("人口基础库尚未发布，暂不能实名核验")
     key = operations.check_key(source, id_number)
     rows = sources.query(session, source, cipher, [{"field": source.key_field, "op": "eq", "value": key}], limit=1)
-    stored = str(sources.raw_values(source, rows[0]).get("name") or "") if rows else ""
+    stored = str(records.raw_values(source, rows[0]).get("name") or "") if rows else ""
     match = bool(rows) and operations.same_name(name, stored)
     audit.record(
         session,

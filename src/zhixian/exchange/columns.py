@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.engine import Row
 
-from zhixian.exchange import sources
+from zhixian.exchange import records, sources
 from zhixian.platform.crypto import FieldCipher
 
 
@@ -48,10 +48,10 @@ def needed(source: sources.Source, fields: Collection[str]) -> set[str]:
     """The columns ``clear``, ``stored_masks``, ``decrypted`` and ``subjects`` read for these fields."""
     if source.kind == "record":
         return {"id", "data", "key"}
-    out = {"id", *(f for f in fields if f in sources.CLEAR[source.kind])}
+    out = {"id", *(f for f in fields if f in records.CLEAR[source.kind])}
     for name in fields:
-        if name in sources.STORED and name in sources.encrypted_fields(source):
-            enc, masked = sources.STORED[name]
+        if name in records.STORED and name in records.encrypted_fields(source):
+            enc, masked = records.STORED[name]
             out |= {enc, masked, "id_index" if name == "id_number" else "phone_index"}
     out.add("id_index" if source.kind == "person" else "uscc")  # the subject; a sole trader is masked as a person
     return out
@@ -64,26 +64,26 @@ def clear(source: sources.Source, cols: Columns, name: str) -> list[Any]:
         if name == source.key_field:
             return [d[name] if name in (d := x or {}) else k for x, k in zip(data, keys, strict=True)]
         return [(x or {}).get(name) for x in data]
-    if name not in sources.CLEAR[cols.kind]:
+    if name not in records.CLEAR[cols.kind]:
         return [None] * cols.size
     return list(cols[name])
 
 
 def stored_masks(source: sources.Source, cols: Columns, name: str) -> list[str | None]:
     """``stored_mask(row, name)`` of every row."""
-    spec = sources.STORED.get(name)
-    if spec is None or cols.kind == "record" or name not in sources.encrypted_fields(source):
+    spec = records.STORED.get(name)
+    if spec is None or cols.kind == "record" or name not in records.encrypted_fields(source):
         return [None] * cols.size
     return [str(v) for v in cols[spec[1]]]
 
 
 def decrypted(source: sources.Source, cols: Columns, name: str, cipher: FieldCipher) -> list[str]:
     """``decrypted(row, name)`` of every row."""
-    spec = sources.STORED.get(name)
-    if spec is None or cols.kind == "record" or name not in sources.encrypted_fields(source):
+    spec = records.STORED.get(name)
+    if spec is None or cols.kind == "record" or name not in records.encrypted_fields(source):
         raise KeyError(name)
     index = cols["id_index" if name == "id_number" else "phone_index"]
-    return [sources.decrypt_value(cipher, name, e, i) for e, i in zip(cols[spec[0]], index, strict=True)]
+    return [records.decrypt_value(cipher, name, e, i) for e, i in zip(cols[spec[0]], index, strict=True)]
 
 
 def subjects(source: sources.Source, cols: Columns, cipher: FieldCipher) -> dict[str, list[str]]:
@@ -95,6 +95,6 @@ def subjects(source: sources.Source, cols: Columns, cipher: FieldCipher) -> dict
         return {"legal": [cipher.blind_index(u) for u in cols["uscc"]]}
     out: dict[str, list[str]] = {}
     for d, k in zip(cols["data"], cols["key"], strict=True):
-        kind, subject = sources.record_subject(source, d, k, cipher)
+        kind, subject = records.record_subject(source, d, k, cipher)
         out.setdefault(kind, []).append(subject)
     return out

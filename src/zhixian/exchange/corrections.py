@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
 from zhixian.errors import Conflict, DomainError, FieldError, Invalid, NotFound, NotPermitted
-from zhixian.exchange import operations, sources
+from zhixian.exchange import operations, records, sources
 from zhixian.exchange.corrections_schemas import (
     AcceptIn,
     CorrectionIn,
@@ -140,7 +140,7 @@ def _disclosed(
     rows = sources.query(session, source, cipher, [{"field": source.key_field, "op": "eq", "value": key}], limit=1)
     if not rows:
         return None
-    kind, subject = sources.subject(source, rows[0], cipher)
+    kind, subject = records.subject(source, rows[0], cipher)
     found = session.execute(
         select(Disclosure.id).where(
             Disclosure.call_id == call.id, Disclosure.subject == subject, Disclosure.kind == kind
@@ -193,7 +193,7 @@ def submit(
     row = _disclosed(session, cipher, call, source, key)
     if row is None:
         raise _missing(f"调用 {call.id} 没有返回主键为该值的记录", "key")
-    entity_id = sources.row_id(row)
+    entity_id = records.row_id(row)
     integration.check_amendment(
         session,
         resource_id=source.resource_id,
@@ -203,7 +203,7 @@ def submit(
         where="values",
     )
     _no_duplicate(session, call.consumer_department_id, source.kind, entity_id, list(data.values))
-    kinds = sources.static_kinds(source)
+    kinds = records.static_kinds(source)
     now = utcnow()
     corr = Correction(
         call_id=call.id,

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
-from zhixian.exchange import policy, sources, views
+from zhixian.exchange import policy, records, sources, views
 from zhixian.exchange.corrections import (
     EVENT_LABELS,
     STATUS_LABELS,
@@ -50,7 +50,7 @@ def values(
     wanted = proposed(cipher, corr)
     clear = parties(session, actor, corr)
     hidden = views.masked_fields(source, corr.items, (), settings)
-    kinds = sources.static_kinds(source)
+    kinds = records.static_kinds(source)
     out = []
     for name in corr.items:
         value = wanted.get(name, "")

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from zhixian.exchange import policy, signing, sources, views
+from zhixian.exchange import policy, records, signing, sources, views
 from zhixian.settings import Settings
 
 EXAMPLE_CLIENT = "zx0123456789abcdef"
@@ -66,7 +66,7 @@ def _mask_note(name: str, kind: str | None, masked: bool) -> str:
 
 
 def items(source: sources.Source, settings: Settings) -> list[ItemDoc]:
-    kinds = sources.static_kinds(source)
+    kinds = records.static_kinds(source)
     masked = views.masked_fields(source, list(source.items), (), settings)
     return [
         ItemDoc(

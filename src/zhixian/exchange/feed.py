@@ -19,7 +19,7 @@ from pydantic import Field
 from sqlalchemy import Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from zhixian.exchange import signing, sources, views
+from zhixian.exchange import records, signing, sources, views
 from zhixian.exchange.models import Application, FeedEntry, FeedSweep, Grant
 from zhixian.exchange.operations import BadCursor, Context, Result, granted_items
 from zhixian.platform.crypto import FieldCipher
@@ -150,7 +150,7 @@ def read(
     ]
     position = found[-1][0] if more else max(end, after)
     masked = sorted(views.masked_fields(source, items, grant.plain_items, settings))
-    subjects = [sources.subject(source, row, cipher) for _, row in found]
+    subjects = [records.subject(source, row, cipher) for _, row in found]
     return Batch(changes, items, masked, subjects, position, more)
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import local_today, utcnow
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
-from zhixian.exchange import filters, policy, sources, timeline
+from zhixian.exchange import filters, policy, records, sources, timeline
 from zhixian.exchange.models import Application, Grant, ShareRequest
 from zhixian.exchange.schemas import ApproveIn
 from zhixian.exchange.settings import GRANT_MAX_DAYS
@@ -347,7 +347,7 @@ def base_read(session: Session, actor: Actor, entity: str, row: Any) -> bool:
             Grant.valid_until >= today,
         )
     ).scalars()
-    values = sources.library_values(sources.library_row(entity, row))
+    values = records.library_values(sources.library_row(entity, row))
     return any(filters.matches(rf or [], values) for rf in row_filters)
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import local_today, utcnow
 from zhixian.errors import DomainError
-from zhixian.exchange import grants, operations, sources, views
+from zhixian.exchange import grants, operations, records, sources, views
 from zhixian.exchange.models import Call, Disclosure, Grant
 from zhixian.exchange.schemas import DepartmentRead
 from zhixian.platform import audit
@@ -127,8 +127,8 @@ def _read(
     out.record = views.record(source, rows[0], fields, plain, cipher, settings)
     out.masked = sorted(views.masked_fields(source, fields, grant.plain_items, settings))
     out.item_names = {f: source.items[f].name for f in fields if f in source.items}
-    subjects = [sources.subject(source, rows[0], cipher)]
-    values = sources.raw_values(source, rows[0])
+    subjects = [records.subject(source, rows[0], cipher)]
+    values = records.raw_values(source, rows[0])
     if household and source.kind == "person" and values.get("address"):
         same = [
             *grant.row_filter,
@@ -138,7 +138,7 @@ def _read(
         for member in sources.query(session, source, cipher, same, limit=20):
             if member.id != rows[0].id:
                 out.members.append(views.record(source, member, fields, plain, cipher, settings))
-                subjects.append(sources.subject(source, member, cipher))
+                subjects.append(records.subject(source, member, cipher))
     return subjects
 
 

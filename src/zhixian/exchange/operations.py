@@ -16,7 +16,7 @@ from stdnum.cn import ric, uscc
 
 from zhixian.clock import local_today
 from zhixian.errors import DomainError, FieldError, Invalid, NotFound, NotPermitted
-from zhixian.exchange import filters, grants, signing, sources, views
+from zhixian.exchange import filters, grants, records, signing, sources, views
 from zhixian.exchange.models import Application, Grant
 from zhixian.exchange.schemas import LookupIn, QueryIn, VerifyIn
 from zhixian.exchange.settings import PAGE_SIZE_MAX
@@ -87,7 +87,7 @@ def _render(ctx: Context, rows: list[Any], fields: list[str]) -> list[dict[str, 
 
 
 def _subjects(ctx: Context, rows: list[Any]) -> list[tuple[str, str]]:
-    return [sources.subject(ctx.source, r, ctx.cipher) for r in rows]
+    return [records.subject(ctx.source, r, ctx.cipher) for r in rows]
 
 
 def _masked(ctx: Context, fields: list[str]) -> list[str]:
@@ -203,7 +203,7 @@ def verify(ctx: Context, body: VerifyIn) -> Result:
         raise Invalid("只有人口、法人基础信息支持核验")
     key = check_key(ctx.source, body.key)
     rows = sources.by_key(ctx.session, ctx.source, ctx.cipher, ctx.grant.row_filter, key)
-    stored = str(sources.raw_values(ctx.source, rows[0]).get("name") or "") if rows else ""
+    stored = str(records.raw_values(ctx.source, rows[0]).get("name") or "") if rows else ""
     match = bool(rows) and same_name(body.name, stored)
     return Result(
         body={"resource": _resource(ctx), "match": match},

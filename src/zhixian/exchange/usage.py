@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
 from zhixian.errors import Invalid
-from zhixian.exchange import operations, policy, sources
+from zhixian.exchange import operations, policy, records, sources
 from zhixian.exchange.models import Application, Call, Disclosure, Grant, ShareRequest
 from zhixian.exchange.requests import is_authority
 from zhixian.exchange.settings import ANSWER_DAYS, CHECK_DAYS, DISPUTE_DAYS
@@ -367,7 +367,7 @@ def person_usage(
         key = operations.check_key(person, id_number)
     except Invalid as exc:
         raise Invalid(exc.detail, field="id_number") from None
-    subject = sources.subject_index(cipher, key)
+    subject = records.subject_index(cipher, key)
     out = calls_about(session, subject)
     audit.record(
         session,

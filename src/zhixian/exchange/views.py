@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from zhixian.exchange import columns, policy, sources
+from zhixian.exchange import columns, policy, records, sources
 from zhixian.platform import masking
 from zhixian.platform.crypto import FieldCipher
 from zhixian.settings import Settings
@@ -39,7 +39,7 @@ def masked_fields(
     source: sources.Source, fields: Sequence[str], plain: Collection[str], settings: Settings
 ) -> set[str]:
     """The fields that go out masked under this grant (a sole trader's address too: see legal_kinds)."""
-    kinds = sources.static_kinds(source)
+    kinds = records.static_kinds(source)
     out = set()
     for name in fields:
         item = source.items.get(name)
@@ -69,13 +69,13 @@ class Renderer:
         settings: Settings,
     ) -> None:
         self.source, self.fields, self.plain, self.cipher = source, list(fields), set(plain), cipher
-        self.static = sources.static_kinds(source)
+        self.static = records.static_kinds(source)
         self.by_default = {
             name
             for name in self.fields
             if (item := source.items.get(name)) is not None and policy.masked_by_default(_grade(item), settings)
         }
-        self.encrypted = set(sources.encrypted_fields(source))
+        self.encrypted = set(records.encrypted_fields(source))
         self._plans: dict[bool, list[tuple[str, int, Any]]] = {}
         # masks are pure functions of the value, and names, addresses and birth years repeat a great deal:
         # each distinct value of a column is masked once (per kind, kept across a bulk export's batches)
@@ -127,7 +127,7 @@ class Renderer:
     def _plan_for(self, *, key: bool, uscc: str) -> list[tuple[str, int, Any]]:
         plan = self._plans.get(key)
         if plan is None:
-            kinds = sources.legal_kinds(self.static, uscc) if self.source.kind == "legal" else self.static
+            kinds = records.legal_kinds(self.static, uscc) if self.source.kind == "legal" else self.static
             plan = self._plans[key] = self._plan(kinds)
         return plan
 
