@@ -1,7 +1,7 @@
 """Rows of one resource a column at a time: what the renderer masks and a bulk export discloses.
 
 A bulk export's batch of plain rows is turned into columns by one transpose (no attribute lookup per
-cell); a query's ORM rows by attribute. Each function means exactly what its per-row twin in ``sources``
+cell); a query's ORM rows by attribute. Each function means exactly what its per-row twin in ``records``
 means (``raw_values``, ``stored_mask``, ``decrypted``, ``subject``), with the same field maps.
 """
 

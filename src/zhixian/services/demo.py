@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from stdnum.cn import ric
 
 from zhixian import clock
 from zhixian.catalog import service as catalog_service
@@ -146,7 +147,7 @@ def seed_licences(session: Session, ctx: Any, people: list[tuple[str, str]], usc
     today = clock.local_today()
     county = ctx.settings.county_name
     for n, (idn, name) in enumerate(people):
-        born = date(int(idn[6:10]), int(idn[10:12]), int(idn[12:14]))  # GB 11643: the number holds the birth date
+        born = ric.get_birth_date(idn)
         from_age = {"jhz": MARRIAGE_AGE[int(idn[16]) % 2], "bdc": 18}
         plan = [("sfz", "公安局"), ("hkb", "公安局")]
         if rng.random() < 0.5 and _age(born, today) >= from_age["jhz"]:

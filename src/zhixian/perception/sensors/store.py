@@ -9,8 +9,9 @@ however many rows), SQLite one ``executemany`` with timestamps already in SQLAlc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -59,27 +60,25 @@ def _floats(items: Iterable[float]) -> str:
     return "{" + ",".join(map(repr, items)) + "}"
 
 
-def _texts(items: Iterable[str]) -> str:
-    quoted: dict[str, str] = {}
+def _memoised(items: Iterable[Any], render: Callable[[Any], str]) -> str:
+    """An array literal of ``render(item)``, each distinct item rendered once (keys and times repeat)."""
+    seen: dict[Any, str] = {}
     out = []
     for item in items:
-        q = quoted.get(item)
-        if q is None:
-            q = quoted[item] = '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        out.append(q)
+        text = seen.get(item)
+        if text is None:
+            text = seen[item] = render(item)
+        out.append(text)
     return "{" + ",".join(out) + "}"
+
+
+def _texts(items: Iterable[str]) -> str:
+    return _memoised(items, lambda item: '"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"')
 
 
 def _stamps(items: Iterable[datetime]) -> str:
     """ISO 8601 with 'T' and the offset: no character an array literal would need quoted."""
-    text: dict[datetime, str] = {}
-    out = []
-    for ts in items:
-        t = text.get(ts)
-        if t is None:
-            t = text[ts] = ts.isoformat()
-        out.append(t)
-    return "{" + ",".join(out) + "}"
+    return _memoised(items, datetime.isoformat)
 
 
 def insert_readings(conn: Connection, rows: Sequence[Row]) -> None:

@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
@@ -17,7 +16,6 @@ from zhixian.platform import uploads
 from zhixian.services import workflow
 from zhixian.services.applications import service as applications
 from zhixian.services.matters import service as matters
-from zhixian.services.models import Matter
 from zhixian.services.portal import apply, consents, mydata
 from zhixian.services.portal.sessions import CitizenActor
 from zhixian.services.portal.web import CitizenDep, MaybeCitizen, render
@@ -36,12 +34,6 @@ GOOD_REASONS = ("办事效率高", "服务态度好", "一次办成", "网上办
 
 def now() -> datetime:
     return utcnow()
-
-
-def matter_names(session: Session, ids: set[int]) -> dict[int, str]:
-    if not ids:
-        return {}
-    return dict(session.execute(select(Matter.id, Matter.name).where(Matter.id.in_(ids))).all())
 
 
 @router.get("/portal/matters")

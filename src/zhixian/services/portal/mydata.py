@@ -83,19 +83,6 @@ def my_licence(session: Session, *, citizen: CitizenActor, licence_id: int) -> L
     return row
 
 
-def my_applications(session: Session, *, citizen: CitizenActor) -> list[ServiceApplication]:
-    rows = list(
-        session.execute(
-            select(ServiceApplication)
-            .where(ServiceApplication.applicant_index == citizen.id_index)
-            .order_by(ServiceApplication.id.desc())
-            .limit(200)
-        ).scalars()
-    )
-    _audit(session, citizen, "services_application", "本人", count=len(rows))
-    return rows
-
-
 def owned(session: Session, *, citizen: CitizenActor, application_id: int) -> ServiceApplication:
     """The application if it is this person's; 404 otherwise (another person's is not disclosed)."""
     row = session.execute(
