@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from tests.services.helpers import at
@@ -21,6 +22,7 @@ from tests.services.portal_helpers import (
     sent_lines,
     start,
 )
+from tests.services.portal_report_helpers import make_citizen
 from zhixian import clock
 from zhixian.platform.models import AuditRecord
 from zhixian.services.portal.models import Citizen, CitizenCode
@@ -166,7 +168,6 @@ def test_citizen_writes_need_the_sessions_csrf_token_and_logout_ends_the_session
 
 
 def test_the_purge_job_removes_ended_sessions_and_day_old_codes_and_keeps_the_rest(node, db) -> None:
-    from tests.services.portal_report_helpers import make_citizen
     from zhixian.services.portal import sessions
     from zhixian.services.portal.models import CitizenSession
     from zhixian.services.tasks import citizen_purge
@@ -179,8 +180,10 @@ def test_the_purge_job_removes_ended_sessions_and_day_old_codes_and_keeps_the_re
         for r in db.execute(select(CitizenSession)).scalars()
         if r.citizen_id in (live.citizen_id, idle.citizen_id, old.citizen_id)
     }
-    rows[idle.citizen_id].last_seen_at = now - timedelta(minutes=settings.session_idle_minutes + 1)
-    rows[old.citizen_id].created_at = now - timedelta(hours=settings.session_absolute_hours, minutes=1)
+    idle_for, lifetime = sessions.limits(settings)
+    rows[live.citizen_id].last_seen_at = now - idle_for + timedelta(minutes=1)
+    rows[idle.citizen_id].last_seen_at = now - idle_for - timedelta(minutes=1)
+    rows[old.citizen_id].created_at = now - lifetime - timedelta(minutes=1)
     rows[old.citizen_id].last_seen_at = now  # in use, but past its lifetime
     for minutes, challenge in ((60 * 24 + 1, "old"), (60 * 24 - 1, "recent")):
         db.add(
@@ -193,3 +196,31 @@ def test_the_purge_job_removes_ended_sessions_and_day_old_codes_and_keeps_the_re
     assert not {idle.citizen_id, old.citizen_id} & left
     assert set(db.execute(select(CitizenCode.challenge)).scalars()) & {"old", "recent"} == {"recent"}
     assert citizen_purge(node) >= 0  # the job runs in its own transaction
+
+
+def test_citizen_sessions_end_sooner_than_staff_sessions_and_follow_their_settings(node, db, tmp_path) -> None:
+    """A citizen idle 20 minutes (a staff session would live on to 30) signs in again; a county may
+    change the citizen limits within their bounds (never beyond the staff maximum of 30 minutes)."""
+    from zhixian.services.portal import sessions
+    from zhixian.services.portal.models import CitizenSession
+    from zhixian.settings import Settings
+
+    assert sessions.limits(node.settings) == (timedelta(minutes=15), timedelta(hours=2))
+    assert node.settings.session_idle_minutes == 30
+
+    def idle_twenty_minutes(name: str):
+        made = make_citizen(db, node.cipher, name=name)
+        row = db.execute(select(CitizenSession).where(CitizenSession.citizen_id == made.citizen_id)).scalar_one()
+        row.last_seen_at = clock.utcnow() - timedelta(minutes=20)
+        db.flush()
+        return made, row.id
+
+    made, row_id = idle_twenty_minutes("甲")
+    assert sessions.resolve(db, settings=node.settings, token=made.cookie) is None
+    assert db.get(CitizenSession, row_id) is None  # ended, not merely refused
+    tuned = Settings(data_dir=tmp_path, subsystems={"services": {"citizen_idle_minutes": 25}})
+    made, row_id = idle_twenty_minutes("乙")
+    assert sessions.resolve(db, settings=tuned, token=made.cookie) is not None
+    too_long = Settings(data_dir=tmp_path, subsystems={"services": {"citizen_idle_minutes": 60}})
+    with pytest.raises(ValueError, match="citizen_idle_minutes 的值 60 超出范围 1–30"):
+        sessions.limits(too_long)

@@ -52,4 +52,21 @@ PORTAL_DEPARTMENT = Setting(
     "运营一网通享的部门代码：公众查询（公积金、车辆违章）以该部门获得的共享授权调用",
 )
 
-SETTINGS.extend([SMS_SENDER, CODES_PER_HOUR, CODES_PER_HOUR_IP, PORTAL_DEPARTMENT])
+# citizens sign in on shared devices too (办事大厅 self-service terminals, a relative's phone): their sessions
+# end sooner than staff sessions, and never later than the platform's own limits
+CITIZEN_IDLE_MINUTES = Setting(
+    "services",
+    "citizen_idle_minutes",
+    int,
+    15,
+    "公众登录会话的空闲超时（分钟）：公众常在自助终端、他人手机上登录，短于工作人员的会话",
+    ge=1,
+    le=30,
+)
+CITIZEN_SESSION_HOURS = Setting(
+    "services", "citizen_session_hours", int, 2, "公众登录会话的最长时长（小时），到期须重新实名登录", ge=1, le=12
+)
+
+SETTINGS.extend(
+    [SMS_SENDER, CODES_PER_HOUR, CODES_PER_HOUR_IP, PORTAL_DEPARTMENT, CITIZEN_IDLE_MINUTES, CITIZEN_SESSION_HOURS]
+)

@@ -13,7 +13,7 @@ from zhixian.exchange import service as exchange_service
 from zhixian.services import workflow
 from zhixian.services.licences import service as licences
 from zhixian.services.portal import apply_pages, consents, lookups, mydata, notices, signin
-from zhixian.services.portal.sessions import CITIZEN_COOKIE, create_session, end_session
+from zhixian.services.portal.sessions import CITIZEN_COOKIE, create_session, end_session, limits
 from zhixian.services.portal.web import CitizenDep, MaybeCitizen, render
 from zhixian.web.auth import Public, SettingsDep, check_login_csrf, client_ip, set_cookie
 from zhixian.web.deps import SessionDep
@@ -91,7 +91,7 @@ def login_code(
         )  # fmt: skip
     token = create_session(session, citizen=done.citizen, ip=ip, user_agent=request.headers.get("user-agent", ""))
     response = RedirectResponse("/portal/me", status_code=303)
-    set_cookie(request, response, CITIZEN_COOKIE, token, max_age=settings.session_absolute_hours * 3600)
+    set_cookie(request, response, CITIZEN_COOKIE, token, max_age=int(limits(settings)[1].total_seconds()))
     return response
 
 

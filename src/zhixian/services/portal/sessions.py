@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
 from zhixian.services.portal.models import Citizen, CitizenCode, CitizenSession
+from zhixian.services.settings import CITIZEN_IDLE_MINUTES, CITIZEN_SESSION_HOURS
 from zhixian.settings import Settings
 
 
@@ -39,6 +40,14 @@ class CitizenActor:
     session_id: int
     csrf_token: str
     ip: str
+
+
+def limits(settings: Settings) -> tuple[timedelta, timedelta]:
+    """(idle, lifetime) of a citizen session: the portal's own, shorter than staff sessions (see settings)."""
+    return (
+        timedelta(minutes=settings.declared(CITIZEN_IDLE_MINUTES)),
+        timedelta(hours=settings.declared(CITIZEN_SESSION_HOURS)),
+    )
 
 
 def create_session(session: Session, *, citizen: Citizen, ip: str, user_agent: str) -> str:
@@ -69,8 +78,9 @@ def resolve(session: Session, *, settings: Settings, token: str, ip: str = "") -
         return None
     live, citizen = row
     now = utcnow()
-    idle = now - live.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
-    too_old = now - live.created_at > timedelta(hours=settings.session_absolute_hours)
+    idle_for, lifetime = limits(settings)
+    idle = now - live.last_seen_at > idle_for
+    too_old = now - live.created_at > lifetime
     if idle or too_old:
         session.execute(delete(CitizenSession).where(CitizenSession.id == live.id))
         return None
@@ -88,8 +98,8 @@ def purge(session: Session, *, settings: Settings) -> int:
     sign-in code rows older than ``CODE_KEEP`` (they hold the name, encrypted ID number and phone typed in).
     Returns how many rows went."""
     now = utcnow()
-    idle = now - timedelta(minutes=settings.session_idle_minutes)
-    old = now - timedelta(hours=settings.session_absolute_hours)
+    idle_for, lifetime = limits(settings)
+    idle, old = now - idle_for, now - lifetime
     ended = session.execute(
         delete(CitizenSession).where((CitizenSession.last_seen_at < idle) | (CitizenSession.created_at < old))
     )
