@@ -18,11 +18,13 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.loadgen import closed_loop
 from tests.conftest import PASSWORD, create_pg_database, drop_pg_database
 
 CONCURRENCY = (1, 16, 64)
@@ -40,23 +42,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 async def http_load(url: str, headers: dict[str, str], clients: int, seconds: float) -> tuple[float, list[float]]:
-    latencies: list[float] = []
-    stop = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
-
-        async def worker() -> None:
-            while time.perf_counter() < stop:
-                t0 = time.perf_counter()
-                resp = await client.get(url)
-                latencies.append(time.perf_counter() - t0)
-                if resp.status_code != 200:
-                    raise RuntimeError(f"{url} -> {resp.status_code} {resp.text[:200]}")
-
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.perf_counter() - start
-    return len(latencies) / elapsed, latencies
+    """GETs of ``url`` from ``clients`` closed-loop clients (see loadgen.py)."""
+    parts = urlsplit(url)
+    base, path = f"{parts.scheme}://{parts.netloc}", parts.path + (f"?{parts.query}" if parts.query else "")
+    return await closed_loop(base, clients, seconds, lambda: ("GET", path, headers, b""))
 
 
 def db_load(
