@@ -28,7 +28,8 @@ def _drop_guards(db: Session) -> None:
 
 
 def _three_records(db: Session) -> list[AuditRecord]:
-    return [audit.record(db, CTX, action="export", object_type="test", object_id=i) for i in range(3)]
+    appended = [audit.record(db, CTX, action="export", object_type="test", object_id=i) for i in range(3)]
+    return [db.get_one(AuditRecord, a.id) for a in appended]
 
 
 def test_database_refuses_updates_and_deletes_of_audit_records(db: Session) -> None:

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from zhixian.clock import utcnow
@@ -281,17 +281,23 @@ def job(node: Any) -> None:
 def _before_commit(session: Session) -> None:
     if session.in_nested_transaction():
         return
-    pending: list[AuditRecord] = session.info.pop("audit_pending", [])
+    pending: list[Any] = session.info.pop("audit_pending", [])  # audit.Appended
     anchor = session.info.get("audit_anchor")
     if not pending or not isinstance(anchor, Anchor) or not session.info.get("durable", True):
         return
-    live = [r for r in pending if inspect(r).persistent]  # records of a rolled-back savepoint are gone
-    if not live or not anchor.due(len(live)):
+    if not anchor.due(len(pending)):
         return
+    # records of a rolled-back savepoint are gone: keep those still there (one short index range)
+    ids = [a.id for a in pending]
+    there = set(
+        session.execute(select(AuditRecord.id).where(AuditRecord.id.between(min(ids), max(ids)))).scalars()
+    )
     tops: dict[int, tuple[int, str]] = {}
-    for rec in live:
-        if rec.lane not in tops or rec.id > tops[rec.lane][0]:
+    for rec in pending:  # in order: SQLite may give a rolled-back record's id again, to a later record
+        if rec.id in there and (rec.lane not in tops or rec.id >= tops[rec.lane][0]):
             tops[rec.lane] = (rec.id, rec.hash)
+    if not tops:
+        return
     session.info["audit_ready"] = anchor.heads_for(session, tops)
 
 
