@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from zhixian.app import Node
 from zhixian.clock import utcnow
-from zhixian.perception.sensors import service
+from zhixian.perception.sensors import devices
 from zhixian.perception.sensors.models import Device, Profile, Rule
 from zhixian.perception.sensors.mqtt import IngestWorker, telemetry_topic
 from zhixian.perception.sensors.schemas import DeviceIn
@@ -150,7 +150,7 @@ def make_device(node: Node) -> Callable[..., TestDevice]:
                 _code, wkt = citymgmt.grid_outlines(session)[7]
                 p = shapely.from_wkt(wkt).representative_point()
                 where = (p.x, p.y)
-            device, secret = service.create_device(
+            device, secret = devices.create_device(
                 session,
                 actor=MANAGER,
                 data=DeviceIn(

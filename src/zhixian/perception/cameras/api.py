@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Depends, File, Form, Query, Request, Upload
 from fastapi.responses import JSONResponse, Response
 
 from zhixian.errors import NotPermitted
-from zhixian.perception.cameras import events, play, service
+from zhixian.perception.cameras import events, grants, play, service
 from zhixian.perception.cameras.schemas import (
     CameraClassesIn,
     CameraPage,
@@ -154,23 +154,23 @@ def list_grants(
     actor: Viewer,
     status: Annotated[Literal["", "pending", "approved", "rejected", "revoked"], Query()] = "",
 ) -> list[GrantRead]:
-    return [service.grant_read(session, g) for g in service.list_grants(session, actor=actor, status=status)]
+    return [grants.grant_read(session, g) for g in grants.list_grants(session, actor=actor, status=status)]
 
 
 @router.post("/video-grants", status_code=201, summary="申请视频授权")
 def request_grant(request: Request, data: GrantIn, session: SessionDep, actor: Requester) -> GrantRead:
-    grant = service.request_grant(session, actor=actor, data=data, county_code=request.app.state.settings.county_code)
-    return service.grant_read(session, grant)
+    grant = grants.request_grant(session, actor=actor, data=data, county_code=request.app.state.settings.county_code)
+    return grants.grant_read(session, grant)
 
 
 @router.get("/video-grants/{grant_id}", summary="视频授权详情")
 def get_grant(grant_id: IdPath, session: SessionDep, actor: Viewer) -> GrantRead:
-    return service.grant_read(session, service.get_grant(session, actor=actor, grant_id=grant_id))
+    return grants.grant_read(session, grants.get_grant(session, actor=actor, grant_id=grant_id))
 
 
 @router.post("/video-grants/{grant_id}/decide", summary="审批视频授权申请")
 def decide_grant(grant_id: IdPath, data: GrantDecision, session: SessionDep, actor: Approver) -> GrantRead:
-    return service.grant_read(session, service.decide_grant(session, actor=actor, grant_id=grant_id, data=data))
+    return grants.grant_read(session, grants.decide_grant(session, actor=actor, grant_id=grant_id, data=data))
 
 
 @router.post("/video-grants/{grant_id}/revoke", summary="收回视频授权")
@@ -180,7 +180,7 @@ def revoke_grant(
     actor: Approver,
     note: Annotated[str, Body(embed=True, max_length=500)] = "",
 ) -> GrantRead:
-    return service.grant_read(session, service.revoke_grant(session, actor=actor, grant_id=grant_id, note=note))
+    return grants.grant_read(session, grants.revoke_grant(session, actor=actor, grant_id=grant_id, note=note))
 
 
 # --- playing

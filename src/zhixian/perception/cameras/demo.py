@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.citymgmt import service as citymgmt
 from zhixian.clock import utcnow
-from zhixian.perception.cameras import service
+from zhixian.perception.cameras import grants, service
 from zhixian.perception.cameras.models import Camera
 from zhixian.perception.cameras.schemas import GrantDecision, GrantIn
 from zhixian.platform import service as platform
@@ -140,8 +140,8 @@ def _grants(session: Session, county: str, groups: dict[str, str]) -> None:
             scope=ask.scope, target=target, live=live, playback=playback, ptz=ptz, windows=list(ask.windows),
             purpose=ask.purpose, valid_until=until,
         )  # fmt: skip
-        grant = service.request_grant(session, actor=actor, data=data, county_code=county)
+        grant = grants.request_grant(session, actor=actor, data=data, county_code=county)
         judge = platform.actor_named(session, ask.decider) if ask.decider else None
         if judge is not None:
             decision = GrantDecision(approve=ask.approve, note=ask.note)
-            service.decide_grant(session, actor=judge, grant_id=grant.id, data=decision)
+            grants.decide_grant(session, actor=judge, grant_id=grant.id, data=decision)

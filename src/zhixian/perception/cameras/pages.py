@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from zhixian.clock import LOCAL_TZ
 from zhixian.errors import DomainError, FieldError, Invalid
-from zhixian.perception.cameras import gbid, play, service
+from zhixian.perception.cameras import gbid, grants, play, service
 from zhixian.perception.cameras.api import _key
 from zhixian.perception.cameras.events import ALARM_TYPES
 from zhixian.perception.cameras.relay import Relay, with_token
@@ -265,13 +265,13 @@ def _grants(
 ) -> HTMLResponse:
     """The grants and the request form; ``form``/``errors``: a refused request; ``decided``: a refused decision
     (the grant, the opinion typed, why)."""
-    grants = [service.grant_read(session, g) for g in service.list_grants(session, actor=actor)]
+    rows = [grants.grant_read(session, g) for g in grants.list_grants(session, actor=actor)]
     return render(
         request,
         "perception/video_grants.html",
         actor,
         status_code=status_code,
-        grants=grants,
+        grants=rows,
         tree=service.tree(session, actor=actor),
         mine=actor.department_path,
         form=form if form is not None else {"live": "on"},
@@ -298,7 +298,7 @@ async def request_grant_page(request: Request, session: SessionDep, actor: Reque
             values["valid_until"] = datetime.fromisoformat(str(form.get("valid_until") or "")).replace(tzinfo=LOCAL_TZ)
         except ValueError:
             raise Invalid("请填写截止日期和时间", field="valid_until") from None
-        service.request_grant(
+        grants.request_grant(
             session,
             actor=actor,
             data=GrantIn.model_validate(values),
@@ -328,7 +328,7 @@ def decide_page(
     note: Annotated[str, Form(max_length=500, title="意见")] = "",
 ) -> Response:
     try:
-        service.decide_grant(
+        grants.decide_grant(
             session, actor=actor, grant_id=grant_id, data=GrantDecision(approve=approve == "yes", note=note)
         )
     except Invalid as exc:  # NotFound (another department's request) goes to the error page

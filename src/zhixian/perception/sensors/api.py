@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 
 from zhixian.errors import FieldError, Invalid, NotAuthenticated, NotPermitted
 from zhixian.fields import Moment
-from zhixian.perception.sensors import alarms, escalation, ingest, readings, service
+from zhixian.perception.sensors import alarms, devices, escalation, ingest, readings, service
 from zhixian.perception.sensors.mqtt import telemetry_topic
 from zhixian.perception.sensors.schemas import (
     AlarmAssign,
@@ -115,7 +115,7 @@ def list_devices(
     page: Page = 1,
     size: Size = 50,
 ) -> DevicePage:
-    items, total = service.list_devices(
+    items, total = devices.list_devices(
         session,
         actor=actor,
         profile_code=profile or None,
@@ -136,30 +136,30 @@ def devices_geojson(
         str | None, Query(pattern="^(|normal|alarm|offline|never|inactive)$", description="空表示全部")
     ] = None,
 ) -> dict[str, Any]:
-    return service.devices_geojson(session, actor=actor, profile_code=profile or None, state=state or None)
+    return devices.devices_geojson(session, actor=actor, profile_code=profile or None, state=state or None)
 
 
 @router.post("/devices", status_code=201, summary="登记设备（返回只显示一次的设备密钥）")
 def create_device(data: DeviceIn, request: Request, session: SessionDep, actor: DeviceManager) -> DeviceCreated:
-    device, secret = service.create_device(session, actor=actor, data=data)
-    read = service.device_reads(session, [device])[0]
+    device, secret = devices.create_device(session, actor=actor, data=data)
+    read = devices.device_reads(session, [device])[0]
     return DeviceCreated(**read.model_dump(), secret=secret)
 
 
 @router.get("/devices/{device_id}", summary="设备详情（状态、最新读数）")
 def get_device(device_id: IdPath, session: SessionDep, actor: Viewer) -> DeviceRead:
-    return service.device_reads(session, [service.get_device(session, actor=actor, device_id=device_id)])[0]
+    return devices.device_reads(session, [service.get_device(session, actor=actor, device_id=device_id)])[0]
 
 
 @router.patch("/devices/{device_id}", summary="修改设备")
 def update_device(device_id: IdPath, data: DeviceUpdate, session: SessionDep, actor: DeviceManager) -> DeviceRead:
-    device = service.update_device(session, actor=actor, device_id=device_id, data=data)
-    return service.device_reads(session, [device])[0]
+    device = devices.update_device(session, actor=actor, device_id=device_id, data=data)
+    return devices.device_reads(session, [device])[0]
 
 
 @router.post("/devices/{device_id}/secret", summary="重置设备密钥（旧密钥立即失效）")
 def rotate_secret(device_id: IdPath, request: Request, session: SessionDep, actor: DeviceManager) -> SecretRead:
-    device, secret = service.rotate_secret(session, actor=actor, device_id=device_id)
+    device, secret = devices.rotate_secret(session, actor=actor, device_id=device_id)
     topic = telemetry_topic(request.app.state.settings, device.code)
     return SecretRead(device_id=device.id, code=device.code, secret=secret, topic=topic)
 

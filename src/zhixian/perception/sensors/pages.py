@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from zhixian.clock import utcnow
 from zhixian.errors import DomainError
-from zhixian.perception.sensors import alarms, readings, service
+from zhixian.perception.sensors import alarms, devices, readings, service
 from zhixian.perception.sensors.mqtt import telemetry_topic
 from zhixian.perception.sensors.schemas import DeviceIn
 from zhixian.platform import service as platform
@@ -28,7 +28,7 @@ from zhixian.web.templating import render
 router = APIRouter(prefix="/perception", include_in_schema=False)
 Viewer = Annotated[Actor, Depends(Require("perception.view"))]
 DeviceManager = Annotated[Actor, Depends(Require("perception.device.manage"))]
-STATES = service.STATE_LABELS
+STATES = devices.STATE_LABELS
 DEVICE_LABELS = {
     "code": "设备编码",
     "name": "名称",
@@ -75,7 +75,7 @@ def devices_page(
     q: Annotated[str, Query(max_length=100)] = "",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> HTMLResponse:
-    rows, total = service.list_devices(
+    rows, total = devices.list_devices(
         session,
         actor=actor,
         profile_code=profile or None,
@@ -140,7 +140,7 @@ async def create_device_page(request: Request, session: SessionDep, actor: Devic
     values["active"] = form.get("active") == "on"
     try:
         data = DeviceIn.model_validate(values)
-        device, secret = service.create_device(session, actor=actor, data=data)
+        device, secret = devices.create_device(session, actor=actor, data=data)
     except (ValidationError, DomainError) as exc:
         if isinstance(exc, DomainError) and exc.status == 403:
             raise
@@ -159,7 +159,7 @@ def _secret_page(request: Request, actor: Actor, device: Any, secret: str, *, cr
 @router.get("/devices/{device_id}")
 def device_page(device_id: IdPath, request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
     device = service.get_device(session, actor=actor, device_id=device_id)
-    read = service.device_reads(session, [device])[0]
+    read = devices.device_reads(session, [device])[0]
     profile = service.get_profile(session, device.profile_id)
     active, _ = alarms.list_alarms(
         session, actor=actor, flt=alarms.AlarmFilter(status=None, device_id=device.id), limit=20
@@ -182,14 +182,14 @@ def device_page(device_id: IdPath, request: Request, session: SessionDep, actor:
 @router.get("/devices/{device_id}/live")
 def device_live(device_id: IdPath, request: Request, session: SessionDep, actor: Viewer) -> HTMLResponse:
     device = service.get_device(session, actor=actor, device_id=device_id)
-    read = service.device_reads(session, [device])[0]
+    read = devices.device_reads(session, [device])[0]
     profile = service.get_profile(session, device.profile_id)
     return render(request, "perception/_live.html", actor, device=read, telemetry=profile.telemetry)
 
 
 @router.post("/devices/{device_id}/secret")
 def rotate_secret_page(device_id: IdPath, request: Request, session: SessionDep, actor: DeviceManager) -> HTMLResponse:
-    device, secret = service.rotate_secret(session, actor=actor, device_id=device_id)
+    device, secret = devices.rotate_secret(session, actor=actor, device_id=device_id)
     return _secret_page(request, actor, device, secret, created=False)
 
 

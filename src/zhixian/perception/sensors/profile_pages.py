@@ -17,6 +17,7 @@ from zhixian.citymgmt import service as citymgmt
 from zhixian.errors import DomainError, Invalid
 from zhixian.perception.sensors import readings, service
 from zhixian.perception.sensors import rules as engine
+from zhixian.perception.sensors.devices import list_devices
 from zhixian.perception.sensors.schemas import ProfileIn, RuleIn
 from zhixian.platform.actor import Actor
 from zhixian.web.auth import Require
@@ -77,7 +78,7 @@ def _profile_page(
     """The page; ``forms`` may hold a refused form (``profile_form``/``profile_errors`` or ``rule_form``/
     ``rule_errors``) and a test result, drawn in place of the stored values."""
     profile = service.profile_read(session, service.get_profile(session, profile_id))
-    devices, _ = service.list_devices(session, actor=actor, profile_code=profile.code, limit=500)
+    devices, _ = list_devices(session, actor=actor, profile_code=profile.code, limit=500)
     stored = profile.model_dump(exclude={"rules", "devices", "telemetry"}) | {
         "telemetry": _telemetry_json(profile.telemetry)
     }
