@@ -81,13 +81,13 @@ def db_revision(
 
 def initialise(node: Node) -> list[tuple[str, str, str]]:
     """Migrate, seed roles, and create the three bootstrap administrators once (passwords shown once)."""
-    from zhixian.platform import auth, service
+    from zhixian.platform import accounts, auth
     from zhixian.platform.models import Department, Division, Role, User
 
     migrate.upgrade(node.registry, node.settings.effective_database_url)
     created: list[tuple[str, str, str]] = []
     with node.db.transaction() as session:
-        service.sync_builtin_roles(session, registry=node.registry)
+        accounts.sync_builtin_roles(session, registry=node.registry)
         settings = node.settings
         if session.get(Division, settings.county_code + "000000") is None:
             session.add(
@@ -236,7 +236,7 @@ def user_create(
     role: Annotated[list[str] | None, typer.Option(help="角色代码，可重复")] = None,
 ) -> None:
     """新建用户，打印一次性初始密码。"""
-    from zhixian.platform import service
+    from zhixian.platform import accounts, service
     from zhixian.platform.schemas import UserCreate
 
     with _opened() as node:
@@ -247,7 +247,7 @@ def user_create(
                     _fail(f"部门代码 {department} 不存在")
                     return
                 data = UserCreate(username=username, full_name=full_name, department_id=dept.id, roles=role or [])
-                user, password = service.create_user(
+                user, password = accounts.create_user(
                     session,
                     actor=_system_actor(),
                     data=data,
@@ -273,25 +273,25 @@ def _user_id(node: Node, username: str) -> int:
 @user_app.command("reset-password")
 def user_reset(username: str) -> None:
     """重置密码并解锁，打印一次性初始密码。"""
-    from zhixian.platform import service
+    from zhixian.platform import accounts
 
     with _opened() as node:
         uid = _user_id(node, username)
         with node.db.transaction() as session:
-            password, _ = service.reset_password(session, actor=_system_actor(), user_id=uid, settings=node.settings)
+            password, _ = accounts.reset_password(session, actor=_system_actor(), user_id=uid, settings=node.settings)
         typer.echo(f"{username} 的新初始密码：{password}（只显示这一次，登录后须修改）")
 
 
 @user_app.command("disable")
 def user_disable(username: str) -> None:
     """停用账号并结束其全部会话。"""
-    from zhixian.platform import service
+    from zhixian.platform import accounts
     from zhixian.platform.schemas import UserUpdate
 
     with _opened() as node:
         uid = _user_id(node, username)
         with node.db.transaction() as session:
-            service.update_user(
+            accounts.update_user(
                 session,
                 actor=_system_actor(),
                 user_id=uid,

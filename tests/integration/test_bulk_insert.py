@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
-from zhixian.integration.loaders import RawJSON, bulk_insert
+from zhixian.integration.bulk import RawJSON, bulk_insert
 from zhixian.integration.models import Person
 
 

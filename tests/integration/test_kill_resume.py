@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, func, select, text
 
 from tests.conftest import dispose_node, make_node
 from zhixian.catalog.models import Resource
-from zhixian.integration import demo, file_sources, holding, loaders, pipeline, service
+from zhixian.integration import demo, file_sources, holding, load_context, pipeline, service
 from zhixian.integration.models import Person, QuarantineRow, Run
 from zhixian.integration.schemas import MappingIn
 from zhixian.platform.models import User
@@ -43,7 +43,7 @@ def _reference(session, node, path: Path, resource: Resource) -> dict[str, int]:
             bad.add(fingerprint)
             continue
         key = node.cipher.blind_index(clean["id_number"])
-        digest = loaders.content_hash(clean)
+        digest = load_context.content_hash(clean)
         if key in first:
             if first[key] == digest or (key, digest) in held:
                 out["duplicates"] += 1

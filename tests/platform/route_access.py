@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tests.conftest import Client, LiveServer
 from zhixian.app import Node
-from zhixian.platform import auth, service
+from zhixian.platform import service, sessions
 from zhixian.platform.models import User
 from zhixian.services.portal.web import optional_citizen, require_citizen
 from zhixian.settings import Settings
@@ -122,6 +122,6 @@ def _direct_token(session: Session, username: str, settings: Settings) -> str:
     user = session.execute(select(User).where(User.username == username)).scalar_one()
     actor = service.load_actor(session, user_id=user.id)
     assert actor is not None
-    plain, _ = auth.create_api_token(session, user=user, name="tests", days=1, settings=settings, ctx=actor.audit)
+    plain, _ = sessions.create_api_token(session, user=user, name="tests", days=1, settings=settings, ctx=actor.audit)
     session.commit()
     return plain

@@ -17,14 +17,14 @@ from sqlalchemy.orm import Session
 from zhixian.catalog import service as catalog_service
 from zhixian.clock import utcnow
 from zhixian.errors import FieldError, Invalid, NotFound, NotPermitted
-from zhixian.integration import access, loaders, pipeline, rules
+from zhixian.integration import access, entity_loader, load_context, pipeline, rules
 from zhixian.integration.models import Change, LegalPerson, Person, Record
 from zhixian.platform import audit
 from zhixian.platform import service as platform_service
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 
-_SPECS = {"person": loaders.PERSON, "legal": loaders.LEGAL}
+_SPECS = {"person": entity_loader.PERSON, "legal": entity_loader.LEGAL}
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def amend_record(
         session, resource_id=resource_id, entity=entity, values=values, county_code=county_code, where="values"
     )
     now = utcnow()
-    ctx = loaders.LoadContext(
+    ctx = load_context.LoadContext(
         run_id=0,
         source_id=0,
         department_id=actor.department_id,
@@ -158,17 +158,17 @@ def amend_record(
     for name, value in clean.items():
         if isinstance(row, Record):
             old = (row.data or {}).get(name)
-            if loaders.as_text(old) == loaders.as_text(value):
+            if load_context.as_text(old) == load_context.as_text(value):
                 continue
             row.data = {**(row.data or {}), name: value}
-            row.content_hash = loaders.content_hash({**row.data, resource.key_field: row.key})
+            row.content_hash = load_context.content_hash({**row.data, resource.key_field: row.key})
             entry = ctx.change("record", row.id, name, old, value)
         else:
             spec = _SPECS[entity]
-            old = loaders.current_value(spec, cipher, row, name)
-            if loaders.as_text(old) == loaders.as_text(value):
+            old = entity_loader.current_value(spec, cipher, row, name)
+            if load_context.as_text(old) == load_context.as_text(value):
                 continue
-            loaders.set_value(spec, cipher, row, name, value)
+            entity_loader.set_value(spec, cipher, row, name, value)
             row.provenance = {
                 **(row.provenance or {}),
                 name: {"dept": actor.department_id, "amended_by": actor.username},

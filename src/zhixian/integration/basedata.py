@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from zhixian.catalog.models import Resource
 from zhixian.clock import utcnow
 from zhixian.errors import Conflict, Invalid, NotFound
-from zhixian.integration import access, loaders, rules
+from zhixian.integration import access, entity_loader, load_context, rules
 from zhixian.integration.models import FieldConflict, LegalPerson, Person, QualitySnapshot, Run
 from zhixian.integration.schemas import ConflictRead, LegalPersonRead, PersonRead, QualityRead
 from zhixian.platform import audit, masking
@@ -226,13 +226,13 @@ def resolve_conflict(
     if row.status != "open":
         raise Conflict("该冲突已处理")
     if action == "replace":
-        spec = loaders.PERSON if row.entity == "person" else loaders.LEGAL
+        spec = entity_loader.PERSON if row.entity == "person" else entity_loader.LEGAL
         entity: Any = session.get(spec.model, row.entity_id)
         if entity is None:
             raise NotFound()
         mark = {"dept": row.incoming_department_id, "run": row.run_id, "resolved_by": actor.user_id}
         run = session.get(Run, row.run_id)
-        ctx = loaders.LoadContext(
+        ctx = load_context.LoadContext(
             run_id=row.run_id,
             source_id=run.source_id if run else 0,
             department_id=row.incoming_department_id,
@@ -247,7 +247,7 @@ def resolve_conflict(
             operator=actor.username,
             note="数据冲突：资源部门采用新值",
         )
-        loaders.apply_value(session, spec, ctx, entity, row.field, cipher.decrypt(row.incoming_enc), mark)
+        entity_loader.apply_value(session, spec, ctx, entity, row.field, cipher.decrypt(row.incoming_enc), mark)
     row.status = "replaced" if action == "replace" else "kept"
     row.resolved_by, row.resolved_at = actor.username, utcnow()
     session.flush()

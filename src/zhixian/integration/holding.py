@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.integration import rules
 from zhixian.integration.bulk import among, bulk_insert
-from zhixian.integration.loaders import Held
+from zhixian.integration.load_context import Held
 from zhixian.integration.models import QuarantineRow, QuarantineSighting
 from zhixian.platform.crypto import FieldCipher
 

@@ -28,7 +28,9 @@ from zhixian.db import Database
 from zhixian.errors import DomainError, Invalid, Unavailable
 from zhixian.integration import holding, prepare, rules
 from zhixian.integration.connectors import Opened, files, remote
-from zhixian.integration.loaders import Counts, EntityLoader, LoadContext, loader_for
+from zhixian.integration.entity_loader import EntityLoader
+from zhixian.integration.load_context import Counts, LoadContext
+from zhixian.integration.loaders import loader_for
 from zhixian.integration.models import Mapping, Run, Source
 from zhixian.platform import outbound
 from zhixian.platform.crypto import FieldCipher

@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 from zhixian.clock import utcnow
 from zhixian.errors import Conflict, Invalid, NotFound
 from zhixian.integration import pipeline, quality, records, rules, service
-from zhixian.integration.loaders import LoadContext, loader_for
+from zhixian.integration.load_context import LoadContext
+from zhixian.integration.loaders import loader_for
 from zhixian.integration.models import QuarantineRow, QuarantineSighting, Record, Run, Source
 from zhixian.integration.schemas import ChooseIn, ResubmitIn
 from zhixian.platform import audit

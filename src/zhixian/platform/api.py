@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from zhixian.errors import Invalid, NotAuthenticated
 from zhixian.exports import csv_text
 from zhixian.fields import Day, Moment
-from zhixian.platform import audit, auth, org, service, uploads
+from zhixian.platform import accounts, audit, auth, org, service, sessions, uploads
 from zhixian.platform.actor import Actor
 from zhixian.platform.deps import (
     AuditExporter,
@@ -126,7 +126,7 @@ def logout(actor: Pending, session: SessionDep) -> Response:
 
     row = session.get(UserSession, actor.session_id)
     if row is not None:
-        auth.end_session(session, row=row, ctx=actor.audit)
+        sessions.end_session(session, row=row, ctx=actor.audit)
     response = Response(status_code=204)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -169,7 +169,7 @@ def create_token(
 ) -> ApiTokenCreated:
     """Only from a signed-in session, and only for roles given ``platform.token.create``."""
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
-    plain, row = auth.create_api_token(
+    plain, row = sessions.create_api_token(
         session, user=user, name=data.name, days=data.days, settings=settings, ctx=actor.audit
     )
     return ApiTokenCreated(token=plain, info=ApiTokenRead.model_validate(row))
@@ -178,7 +178,7 @@ def create_token(
 @router.delete("/me/tokens/{token_id}", status_code=204, summary="吊销 API 令牌")
 def revoke_token(token_id: IdPath, actor: Signed, session: SessionDep) -> Response:
     user = service.get_user(session, actor=actor, user_id=actor.user_id)
-    auth.revoke_api_token(session, token_id=token_id, user=user, ctx=actor.audit)
+    sessions.revoke_api_token(session, token_id=token_id, user=user, ctx=actor.audit)
     return Response(status_code=204)
 
 
@@ -260,7 +260,7 @@ def create_user(
     session: SessionDep,
     request: Request,
 ) -> UserCreated:
-    user, password = service.create_user(
+    user, password = accounts.create_user(
         session, actor=actor, data=data, settings=request.app.state.settings, cipher=request.app.state.cipher
     )
     return UserCreated(user=service.user_read(user), initial_password=password)
@@ -268,7 +268,7 @@ def create_user(
 
 @router.get("/users/risky", summary="需复核的账号：休眠、密码过期、共享（等保）")
 def risky_users(actor: UserManager, session: SessionDep, settings: SettingsDep) -> dict[str, list[UserRead]]:
-    groups = service.risky_accounts(session, actor=actor, settings=settings)
+    groups = accounts.risky_accounts(session, actor=actor, settings=settings)
     return {kind: [service.user_read(u) for u in users] for kind, users in groups.items()}
 
 
@@ -290,7 +290,7 @@ def update_user(
     session: SessionDep,
     request: Request,
 ) -> UserRead:
-    user = service.update_user(session, actor=actor, user_id=user_id, data=data, cipher=request.app.state.cipher)
+    user = accounts.update_user(session, actor=actor, user_id=user_id, data=data, cipher=request.app.state.cipher)
     return service.user_read(user)
 
 
@@ -301,19 +301,19 @@ def set_roles(
     actor: UserManager,
     session: SessionDep,
 ) -> UserRead:
-    return service.user_read(service.assign_roles(session, actor=actor, user_id=user_id, codes=data.roles))
+    return service.user_read(accounts.assign_roles(session, actor=actor, user_id=user_id, codes=data.roles))
 
 
 @router.post("/users/{user_id}/reset-password", summary="重置密码（返回一次性初始密码；结束其全部会话并吊销令牌）")
 def reset_password(user_id: IdPath, actor: UserManager, session: SessionDep, settings: SettingsDep) -> dict[str, str]:
-    password, ended = service.reset_password(session, actor=actor, user_id=user_id, settings=settings)
+    password, ended = accounts.reset_password(session, actor=actor, user_id=user_id, settings=settings)
     message = f"密码已重置。已结束该账号的全部 {ended.sessions} 个登录会话，并吊销全部 {ended.tokens} 个 API 令牌"
     return {"initial_password": password, "message": message}
 
 
 @router.post("/users/{user_id}/unlock", summary="解除锁定")
 def unlock_user(user_id: IdPath, actor: UserManager, session: SessionDep) -> UserRead:
-    return service.user_read(service.unlock_user(session, actor=actor, user_id=user_id))
+    return service.user_read(accounts.unlock_user(session, actor=actor, user_id=user_id))
 
 
 @router.get("/roles", summary="角色")
@@ -332,7 +332,7 @@ def save_role(
     if code != data.code:
         raise Invalid("路径中的角色代码与请求体不一致", field="code")
     known = set(request.app.state.registry.permissions())
-    return RoleRead.model_validate(service.save_role(session, actor=actor, data=data, known_permissions=known))
+    return RoleRead.model_validate(accounts.save_role(session, actor=actor, data=data, known_permissions=known))
 
 
 @router.get("/permissions", summary="全部权限")

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from zhixian.clock import utcnow
 from zhixian.errors import Conflict, Invalid, NotFound, NotPermitted
-from zhixian.platform import audit, separation, service
+from zhixian.platform import accounts, audit, separation, service
 from zhixian.platform.actor import Actor
 from zhixian.platform.crypto import FieldCipher
 from zhixian.platform.models import AdminChange, Role, User
@@ -142,19 +142,19 @@ def confirm(
     message = "变更已确认并生效"
     p = row.payload
     if row.kind == "role":
-        service.save_role(session, actor=proposer, data=RoleIn(**p), known_permissions=known, confirmed=True)
+        accounts.save_role(session, actor=proposer, data=RoleIn(**p), known_permissions=known, confirmed=True)
     elif row.kind == "user_create":
         data = UserCreate(**{k: v for k, v in p.items() if k != "phone_enc"})
         if p.get("phone_enc"):
             data.phone = cipher.decrypt(p["phone_enc"])
-        user, password = service.create_user(
+        user, password = accounts.create_user(
             session, actor=proposer, data=data, settings=settings, cipher=cipher, confirmed=True
         )
         message = f"账号 {user.username} 已创建，初始密码只显示这一次，请交给本人"
     elif row.kind == "user_roles":
-        service.assign_roles(session, actor=proposer, user_id=int(row.target), codes=p["roles"], confirmed=True)
+        accounts.assign_roles(session, actor=proposer, user_id=int(row.target), codes=p["roles"], confirmed=True)
     elif row.kind == "user_active":
-        service.update_user(
+        accounts.update_user(
             session,
             actor=proposer,
             user_id=int(row.target),
@@ -163,7 +163,7 @@ def confirm(
             confirmed=True,
         )
     elif row.kind == "user_reset":
-        password, ended = service.reset_password(
+        password, ended = accounts.reset_password(
             session, actor=proposer, user_id=int(row.target), settings=settings, confirmed=True
         )
         message = f"密码已重置，已结束该账号全部 {ended.sessions} 个会话并吊销 {ended.tokens} 个 API 令牌"

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from zhixian.clock import LOCAL_TZ, local_today, utcnow
-from zhixian.platform import audit, org, service
+from zhixian.platform import accounts, audit, org, service
 from zhixian.platform.actor import Actor
 from zhixian.platform.models import User
 from zhixian.settings import Settings
@@ -49,7 +49,7 @@ def users_with_status(
     if status == "pending":
         return [u for u in rows if u.must_change_password]
     if status in _REVIEW:
-        ids = {u.id for u in service.risky_accounts(session, actor=actor, settings=settings)[status]}
+        ids = {u.id for u in accounts.risky_accounts(session, actor=actor, settings=settings)[status]}
         return [u for u in rows if u.id in ids]
     return rows
 

@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 
 from zhixian.errors import MustAct, NotAuthenticated, NotPermitted
-from zhixian.platform import auth, service
+from zhixian.platform import service, sessions
 from zhixian.platform.actor import Actor
 from zhixian.platform.service import ADMIN_PERMISSION_KIND
 from zhixian.settings import Settings
@@ -41,7 +41,7 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     settings = request.app.state.settings
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        user_id = auth.resolve_api_token(session, token=header[7:].strip(), settings=settings)
+        user_id = sessions.resolve_api_token(session, token=header[7:].strip(), settings=settings)
         actor = service.load_actor(session, user_id=user_id, ip=client_ip(request), via="token") if user_id else None
         if actor is None:
             raise NotAuthenticated("API 令牌无效、已吊销或已过期")
@@ -49,7 +49,7 @@ def optional_actor(request: Request, session: SessionDep) -> Actor | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    live = auth.resolve_session(session, settings=settings, token=token)
+    live = sessions.resolve_session(session, settings=settings, token=token)
     actor = None
     if live is not None:
         actor = service.load_actor(

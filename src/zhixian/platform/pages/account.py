@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhixian.errors import DomainError
-from zhixian.platform import auth, service
+from zhixian.platform import auth, service, sessions
 from zhixian.platform.actor import Actor
 from zhixian.platform.deps import Pending, Signed, TokenCreator
 from zhixian.platform.models import ApiToken
@@ -71,7 +71,7 @@ def account_new_token(
     try:
         data = ApiTokenCreate.model_validate({"name": name, "days": days.strip() or None})
         user = service.get_user(session, actor=actor, user_id=actor.user_id)
-        plain, _ = auth.create_api_token(
+        plain, _ = sessions.create_api_token(
             session, user=user, name=data.name, days=data.days, settings=settings, ctx=actor.audit
         )
     except (ValidationError, DomainError) as exc:

@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from zhixian.platform import audit, auth, service
+from zhixian.platform import audit, auth, service, sessions
 from zhixian.platform.deps import Pending
 from zhixian.platform.models import UserSession
 from zhixian.settings import Settings
@@ -178,7 +178,7 @@ def totp_submit(
 def logout(actor: Pending, session: SessionDep) -> Response:
     row = session.get(UserSession, actor.session_id) if actor.session_id else None
     if row is not None:
-        auth.end_session(session, row=row, ctx=actor.audit)
+        sessions.end_session(session, row=row, ctx=actor.audit)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from zhixian.errors import DomainError
-from zhixian.platform import figures, org, service
+from zhixian.platform import accounts, figures, org, service
 from zhixian.platform.deps import RoleManager, UserManager, UserReader
 from zhixian.platform.schemas import UserCreate, UserUpdate
 from zhixian.web.deps import SessionDep
@@ -103,7 +103,7 @@ def user_new_submit(
     }
     data = {k: v for k, v in values.items() if v not in ("", None)}
     try:
-        user, initial = service.create_user(
+        user, initial = accounts.create_user(
             session,
             actor=actor,
             data=UserCreate.model_validate(data),
@@ -161,10 +161,10 @@ def user_action(
     message = ""
     try:
         if action == "roles":
-            service.assign_roles(session, actor=actor, user_id=user_id, codes=roles)
+            accounts.assign_roles(session, actor=actor, user_id=user_id, codes=roles)
             message = "角色已更新"
         elif action == "reset":
-            password, ended = service.reset_password(
+            password, ended = accounts.reset_password(
                 session, actor=actor, user_id=user_id, settings=request.app.state.settings
             )
             user = service.user_read(service.get_user(session, actor=actor, user_id=user_id))
@@ -172,10 +172,10 @@ def user_action(
                 request, "platform/user_created.html", actor, user=user, password=password, reset=True, ended=ended
             )
         elif action == "unlock":
-            service.unlock_user(session, actor=actor, user_id=user_id)
+            accounts.unlock_user(session, actor=actor, user_id=user_id)
             message = "已解除锁定"
         else:
-            service.update_user(
+            accounts.update_user(
                 session,
                 actor=actor,
                 user_id=user_id,
