@@ -289,9 +289,7 @@ def _before_commit(session: Session) -> None:
         return
     # records of a rolled-back savepoint are gone: keep those still there (one short index range)
     ids = [a.id for a in pending]
-    there = set(
-        session.execute(select(AuditRecord.id).where(AuditRecord.id.between(min(ids), max(ids)))).scalars()
-    )
+    there = set(session.execute(select(AuditRecord.id).where(AuditRecord.id.between(min(ids), max(ids)))).scalars())
     tops: dict[int, tuple[int, str]] = {}
     for rec in pending:  # in order: SQLite may give a rolled-back record's id again, to a later record
         if rec.id in there and (rec.lane not in tops or rec.id >= tops[rec.lane][0]):

@@ -1,6 +1,6 @@
 """三权分立 (等保 item 7): which roles and permissions may go together, and the two-person rule.
 
-Rules, checked in ``platform.service`` whoever calls it:
+Rules, checked in ``platform.accounts`` whoever calls it:
 
 * one person holds at most one administrator duty (system, security, audit);
 * an administrator-duty account holds no business role, and an administrator role holds no business
