@@ -11,7 +11,6 @@ sorted and percent-encoded (RFC 3986), empty when there is none. The body is the
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -19,6 +18,8 @@ import re
 import secrets
 from typing import Any
 from urllib.parse import parse_qsl, quote
+
+from zhixian.platform.crypto import b64url, unb64url
 
 HEADER_CLIENT = "x-zx-client-id"
 HEADER_TIMESTAMP = "x-zx-timestamp"
@@ -68,14 +69,6 @@ def fingerprint(secret: str) -> str:
 # --- cursors
 
 
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def cursor_key(secret_key: str) -> bytes:
     return hmac.new(secret_key.encode(), b"zhixian exchange cursor v1", "sm3").digest()
 
@@ -83,14 +76,14 @@ def cursor_key(secret_key: str) -> bytes:
 def make_cursor(key: bytes, payload: dict[str, Any]) -> str:
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     tag = hmac.new(key, body, "sm3").digest()[:16]
-    return f"{_b64(body)}.{_b64(tag)}"
+    return f"{b64url(body)}.{b64url(tag)}"
 
 
 def read_cursor(key: bytes, cursor: str) -> dict[str, Any] | None:
     """The payload of a cursor this node issued, or None if it was altered or made up."""
     body_text, _, tag_text = cursor.partition(".")
     try:
-        body, tag = _unb64(body_text), _unb64(tag_text)
+        body, tag = unb64url(body_text), unb64url(tag_text)
     except (ValueError, TypeError):
         return None
     if not hmac.compare_digest(hmac.new(key, body, "sm3").digest()[:16], tag):

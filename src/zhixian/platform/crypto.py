@@ -35,6 +35,21 @@ def sm3_hex(data: bytes | str) -> str:
     return hashlib.new("sm3", raw).hexdigest()
 
 
+def b64url(raw: bytes) -> str:
+    """URL-safe base64 without padding: how signed tokens and cursors carry bytes in a URL."""
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def unb64url(text: str) -> bytes:
+    """The bytes of ``b64url`` text, accepted only in the one spelling ``b64url`` writes (else ValueError).
+    Base64 ignores the unused low bits of a last character, so without this check several strings would
+    pass as the same token, and a changed token could still work."""
+    raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(raw) != text:
+        raise ValueError("not canonical base64")
+    return raw
+
+
 class KeyringError(RuntimeError):
     pass
 

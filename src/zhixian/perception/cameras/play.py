@@ -10,7 +10,6 @@ and in the audit log.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -31,6 +30,7 @@ from zhixian.platform import audit
 from zhixian.platform import service as platform
 from zhixian.platform.actor import Actor
 from zhixian.platform.audit import AuditContext
+from zhixian.platform.crypto import b64url, unb64url
 
 
 def key_file(data_dir: Path) -> Path:
@@ -55,17 +55,9 @@ def load_key(data_dir: Path) -> bytes:
     return key
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 def sign(key: bytes, *, nonce: str, user_id: int, camera_id: int, mode: str, expires: datetime) -> str:
     payload = f"{nonce}:{user_id}:{camera_id}:{mode}:{int(expires.timestamp())}".encode()
-    return f"{_b64(payload)}.{_b64(hmac.new(key, payload, hashlib.sha256).digest())}"
+    return f"{b64url(payload)}.{b64url(hmac.new(key, payload, hashlib.sha256).digest())}"
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ def verify(key: bytes, token: str) -> Claims | str:
     """The token's claims, or why it is refused (tampered, malformed)."""
     try:
         payload_text, sig_text = token.split(".", 1)
-        payload, sig = _unb64(payload_text), _unb64(sig_text)
+        payload, sig = unb64url(payload_text), unb64url(sig_text)
     except ValueError:
         return "令牌格式错误"
     if not hmac.compare_digest(sig, hmac.new(key, payload, hashlib.sha256).digest()):
