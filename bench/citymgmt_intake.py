@@ -31,6 +31,7 @@ from sqlalchemy import select
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("ZHIXIAN_CITYMGMT_DEMO_CASES", "200")
+from bench.loadgen import closed_loop
 from tests.conftest import PASSWORD, LiveServer, dispose_node, make_node
 
 from zhixian.app import Node
@@ -42,61 +43,15 @@ Request = tuple[str, str, bytes, dict[str, str]]  # method, path, JSON body, ext
 Make = Callable[[], Request]
 
 
-async def _exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, raw: bytes) -> int:
-    """One HTTP/1.1 request on a kept-alive connection; returns the status code."""
-    writer.write(raw)
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = 0
-    for line in head.split(b"\r\n"):
-        if line[:15].lower() == b"content-length:":
-            length = int(line[15:])
-    await reader.readexactly(length)
-    return status
+def _with_session(make: Make, cookie: str, csrf: str) -> Callable[[], tuple[str, str, dict[str, str], bytes]]:
+    """``make``'s requests as the signed-in acceptor sends them (for loadgen.closed_loop)."""
 
+    def request() -> tuple[str, str, dict[str, str], bytes]:
+        method, path, body, extra = make()
+        headers = {"Cookie": cookie, "X-CSRF-Token": csrf, "Content-Type": "application/json", **extra}
+        return method, path, headers, body
 
-async def load(
-    url: str, cookie: str, csrf: str, make: Make, seconds: float, clients: int
-) -> tuple[int, int, list[float]]:
-    """A lean keep-alive client on raw sockets: httpx spent about as much CPU per request as the server,
-    on the same two cores, so it measured itself as much as zhixian."""
-    ok = bad = 0
-    lat: list[float] = []
-    stop = time.perf_counter() + seconds
-    host, port = url.removeprefix("http://").split(":")
-
-    async def worker() -> None:
-        nonlocal ok, bad
-        reader, writer = await asyncio.open_connection(host, int(port))
-        try:
-            while time.perf_counter() < stop:
-                method, path, body, extra = make()
-                headers = {
-                    "Host": f"{host}:{port}",
-                    "Cookie": cookie,
-                    "X-CSRF-Token": csrf,
-                    "Content-Type": "application/json",
-                    "Content-Length": str(len(body)),
-                    **extra,
-                }
-                raw = (
-                    f"{method} {path} HTTP/1.1\r\n".encode()
-                    + b"".join(f"{k}: {v}\r\n".encode() for k, v in headers.items())
-                    + b"\r\n"
-                    + body
-                )
-                t = time.perf_counter()
-                status = await _exchange(reader, writer, raw)
-                lat.append(time.perf_counter() - t)
-                if status < 300:
-                    ok += 1
-                else:
-                    bad += 1
-        finally:
-            writer.close()
-
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    return ok, bad, lat
+    return request
 
 
 class ProcessServer:
@@ -177,9 +132,10 @@ def run(backend: str, seconds: float, mode: str, workers: int) -> None:
         )
         for name, fn, per in tests:
             for clients in (1, 16) if per == 1 else (1, 4):
-                ok, bad, lat = asyncio.run(load(server.url, cookie, csrf, fn, seconds, clients))
-                ok *= per
-                lat.sort()
+                run = asyncio.run(
+                    closed_loop(server.url, clients, seconds, _with_session(fn, cookie, csrf), strict=False)
+                )
+                ok, bad, lat = (len(run.latencies) - run.failed) * per, run.failed, sorted(run.latencies)
                 p50 = lat[len(lat) // 2] * 1000 if lat else 0
                 p99 = lat[int(len(lat) * 0.99)] * 1000 if lat else 0
                 print(

@@ -183,8 +183,8 @@ def run_backend(backend: str, seconds: float, workers: int = 1) -> None:
 
         def measured(make: Make, clients: int) -> tuple[float, list[float], float, float]:
             before, mine = _cpu_seconds(server.pid), time.process_time()
-            rps, lat = asyncio.run(closed_loop(base, clients, seconds, make))
-            n = max(1, len(lat))
+            run = asyncio.run(closed_loop(base, clients, seconds, make))
+            rps, lat, n = run.rps, run.latencies, max(1, len(run.latencies))
             return rps, lat, (_cpu_seconds(server.pid) - before) * 1000 / n, (time.process_time() - mine) * 1000 / n
 
         me_rps: dict[int, float] = {}

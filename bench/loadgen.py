@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 # (method, path, headers, body) of the next request
@@ -20,6 +21,19 @@ Make = Callable[[], tuple[str, str, dict[str, str], bytes]]
 
 class Failed(RuntimeError):
     """A request did not get the expected answer."""
+
+
+@dataclass
+class Run:
+    """What one closed-loop run measured."""
+
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # of every request, answered well or not
+    failed: int = 0  # answers with a status of 300 or more (only when not strict)
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
 def _request(host: str, method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
@@ -43,12 +57,12 @@ async def _answer(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, await reader.readexactly(length)
 
 
-async def closed_loop(base: str, clients: int, seconds: float, make: Make) -> tuple[float, list[float]]:
-    """``clients`` connections, each sending its next request when the last is answered, for ``seconds``;
-    (requests per second, latencies in seconds). Every answer must be 200."""
+async def closed_loop(base: str, clients: int, seconds: float, make: Make, *, strict: bool = True) -> Run:
+    """``clients`` connections, each sending its next request when the last is answered, for ``seconds``.
+    ``strict``: any answer but 200 stops the run (Failed); otherwise answers of 300 or more are counted."""
     url = urlsplit(base)
     host, port = url.hostname or "127.0.0.1", url.port or 80
-    latencies: list[float] = []
+    run = Run()
     stop = time.perf_counter() + seconds
 
     async def client() -> None:
@@ -59,12 +73,14 @@ async def closed_loop(base: str, clients: int, seconds: float, make: Make) -> tu
                 started = time.perf_counter()
                 writer.write(_request(f"{host}:{port}", method, path, headers, body))
                 status, answer = await _answer(reader)
-                latencies.append(time.perf_counter() - started)
-                if status != 200:
+                run.latencies.append(time.perf_counter() - started)
+                if strict and status != 200:
                     raise Failed(f"{method} {path} -> {status} {answer[:300].decode(errors='replace')}")
+                run.failed += status >= 300
         finally:
             writer.close()
 
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(clients)))
-    return len(latencies) / (time.perf_counter() - started), latencies
+    run.seconds = time.perf_counter() - started
+    return run

@@ -45,7 +45,8 @@ async def http_load(url: str, headers: dict[str, str], clients: int, seconds: fl
     """GETs of ``url`` from ``clients`` closed-loop clients (see loadgen.py)."""
     parts = urlsplit(url)
     base, path = f"{parts.scheme}://{parts.netloc}", parts.path + (f"?{parts.query}" if parts.query else "")
-    return await closed_loop(base, clients, seconds, lambda: ("GET", path, headers, b""))
+    run = await closed_loop(base, clients, seconds, lambda: ("GET", path, headers, b""))
+    return run.rps, run.latencies
 
 
 def db_load(
