@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,7 +171,29 @@ async def _run_jobs(node: Node) -> None:
             if now - last.get(job.name, -1e9) >= job.every_seconds:
                 last[job.name] = now
                 try:
-                    await asyncio.to_thread(job.func, node)
+                    await run_job(node, job)
                 except Exception:
                     log.exception("job %s failed", job.name)
         await asyncio.sleep(5)
+
+
+async def run_job(node: Node, job: subsystems.Job) -> None:
+    """One run of ``job``: in a thread of this process, or, when it has heavy work due, as ``zhixian
+    <argv>`` in a child process (same environment and working directory, hence the same settings)."""
+    if job.apart is not None and await asyncio.to_thread(job.apart.due, node):
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "zhixian.cli",
+            *job.apart.argv,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await child.communicate()
+        said = output.decode(errors="replace")[-2000:].strip()
+        if child.returncode:
+            log.error("job %s (%s) exited %s: %s", job.name, " ".join(job.apart.argv), child.returncode, said)
+        else:
+            log.info("job %s ran apart: %s", job.name, said)
+        return
+    await asyncio.to_thread(job.func, node)

@@ -64,10 +64,21 @@ class MenuItem:
 
 
 @dataclass(frozen=True)
+class Apart:
+    """When a job's work is heavy (seconds of Python), the in-process scheduler runs it as
+    ``zhixian <argv>`` in a child process instead, so the web process keeps its GIL and garbage collector
+    for requests; ``due(node)`` says, cheaply, whether there is such work now."""
+
+    argv: tuple[str, ...]
+    due: Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
 class Job:
     name: str
     func: Callable[..., Any]
     every_seconds: int
+    apart: Apart | None = None  # see Apart; a node running `zhixian jobs`/CLI loops runs func as it is
 
 
 @dataclass(frozen=True)

@@ -171,3 +171,16 @@ def test_two_workers_never_claim_the_same_job(mzj, node, db) -> None:
     assert [j for j, _ in taken] == [job["id"]]
     assert export_run.run(node, job["id"], first[0][1]) == "lost"
     assert export_run.run(node, job["id"], taken[0][1]) == "done"
+
+
+def test_a_queued_export_is_due_for_a_child_process_until_it_is_written(mzj, node) -> None:
+    """On one server the scheduler hands a queued export to `zhixian exchange exports` in a child process."""
+    job = next(j for j in node.registry.enabled["exchange"].jobs if j.name == "exchange.exports")
+    assert job.apart is not None
+    assert job.apart.argv == ("exchange", "exports")
+    tasks.exports(node)  # whatever other tests left queued
+    assert not job.apart.due(node)
+    _submit(mzj.gateway, mzj.resource, {"format": "csv"})
+    assert job.apart.due(node)
+    tasks.exports(node)
+    assert not job.apart.due(node)

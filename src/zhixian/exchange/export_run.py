@@ -62,19 +62,14 @@ class Failed(Exception):
         self.reason, self.status = reason, status
 
 
+def claimable(now: datetime) -> Any:
+    """Jobs a worker may take: queued, or running under a lease that lapsed (its worker died)."""
+    return or_(ExportJob.status == "queued", (ExportJob.status == "running") & (ExportJob.claimed_until < now))
+
+
 def claim(session: Session, *, now: datetime, lease: timedelta = LEASE, limit: int = 1) -> list[tuple[int, str]]:
     """Leases up to ``limit`` jobs that are queued (or whose worker's lease lapsed); (id, token) each."""
-    stmt = (
-        select(ExportJob.id)
-        .where(
-            or_(
-                ExportJob.status == "queued",
-                (ExportJob.status == "running") & (ExportJob.claimed_until < now),
-            )
-        )
-        .order_by(ExportJob.created_at, ExportJob.id)
-        .limit(limit)
-    )
+    stmt = select(ExportJob.id).where(claimable(now)).order_by(ExportJob.created_at, ExportJob.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     ids = list(session.execute(stmt).scalars())

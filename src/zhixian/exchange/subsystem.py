@@ -35,7 +35,7 @@ from zhixian.exchange.labels_feed import LABELS as FEED_LABELS
 from zhixian.exchange.settings import SETTINGS
 from zhixian.exchange.settings_feed import SETTINGS as FEED_SETTINGS
 from zhixian.integration import access
-from zhixian.subsystems import Job, MenuItem, Permission, RoleSpec, Subsystem
+from zhixian.subsystems import Apart, Job, MenuItem, Permission, RoleSpec, Subsystem
 
 _HERE = Path(__file__).parent
 
@@ -119,7 +119,7 @@ subsystem = Subsystem(
         Job("exchange.deliver", tasks.deliver, 5),
         Job("exchange.correction_deadlines", tasks.correction_deadlines, 300),
         Job("exchange.federation", federation_tasks.deliver, 30),
-        Job("exchange.exports", tasks.exports, 10),
+        Job("exchange.exports", tasks.exports, 10, Apart(("exchange", "exports"), tasks.exports_due)),
     ],
     settings=[*SETTINGS, *FEED_SETTINGS, *corrections.SETTINGS],
     labels=[LABELS, FEED_LABELS, CORRECTION_LABELS, FEDERATION_LABELS],

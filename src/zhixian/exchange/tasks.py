@@ -7,8 +7,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
+
 from zhixian.clock import local_today, utcnow
 from zhixian.exchange import corrections, export_run, feed, grants, limits, outbox, requests
+from zhixian.exchange.models import ExportJob
 from zhixian.exchange.settings_feed import MAX_PENDING, RETRY_BASE, RETRY_CAP, WEBHOOK_TIMEOUT
 from zhixian.platform import outbound
 
@@ -80,6 +83,14 @@ def correction_deadlines(node: Any) -> dict[str, int]:
     """Every few minutes: remind providers of 数据异议 near their deadline, escalate the late ones."""
     with node.db.transaction() as session:
         return corrections.deadlines(session, now=utcnow())
+
+
+def exports_due(node: Any) -> bool:
+    """Whether an export waits to be written: the one-server scheduler then writes it in a child process,
+    so a million rows of masking do not hold the web process's GIL (``subsystems.Apart``)."""
+    with node.db.transaction() as session:
+        found = session.execute(select(ExportJob.id).where(export_run.claimable(utcnow())).limit(1)).first()
+    return found is not None
 
 
 def exports(node: Any) -> dict[str, int]:
