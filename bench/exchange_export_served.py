@@ -18,11 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.exchange_export import seed, submit
-from bench.loadgen import Run, closed_loop
+from bench.loadgen import Run, bearer_token, closed_loop, wait_healthy
 from bench.platform_api import free_port, pct
 from tests.conftest import PASSWORD, dispose_node, make_node
 
@@ -62,16 +60,8 @@ def run_backend(backend: str, rows: int, clients: int) -> None:
             [*cli, "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         base = f"http://127.0.0.1:{port}"
-        for _ in range(200):
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        with httpx.Client(base_url=base) as c:
-            login = c.post("/api/v1/auth/login", json={"username": "gaj_officer", "password": PASSWORD})
-            c.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-            token = c.post("/api/v1/me/tokens", json={"name": "bench", "days": 1}).json()["token"]
+        wait_healthy(base)
+        token = bearer_token(base, "gaj_officer", PASSWORD)
         headers = {"Authorization": f"Bearer {token}"}
 
         def me() -> tuple[str, str, dict[str, str], bytes]:

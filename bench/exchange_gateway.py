@@ -30,7 +30,7 @@ import httpx
 from sqlalchemy import create_engine, select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.loadgen import Make, closed_loop
+from bench.loadgen import Make, closed_loop, wait_healthy
 from bench.platform_api import CONCURRENCY, ME_SQL, db_load, free_port, pct
 from tests.conftest import PASSWORD, create_pg_database, drop_pg_database
 
@@ -132,12 +132,7 @@ def run_backend(backend: str, seconds: float, workers: int = 1) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(base)
         engine = create_engine(url)
         with engine.connect() as conn:
             resource = conn.execute(text("SELECT id FROM catalog_resource WHERE base_library = '人口'")).scalar_one()

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import httpx
+
 # (method, path, headers, body) of the next request
 Make = Callable[[], tuple[str, str, dict[str, str], bytes]]
 
@@ -84,3 +86,25 @@ async def closed_loop(base: str, clients: int, seconds: float, make: Make, *, st
     await asyncio.gather(*(client() for _ in range(clients)))
     run.seconds = time.perf_counter() - started
     return run
+
+
+def wait_healthy(base: str, seconds: float = 30) -> None:
+    """Waits until the server at ``base`` answers /healthz (a started `zhixian serve`)."""
+    until = time.perf_counter() + seconds
+    while True:
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+        except httpx.HTTPError:
+            if time.perf_counter() > until:
+                raise
+            time.sleep(0.1)
+        else:
+            return
+
+
+def bearer_token(base: str, username: str, password: str) -> str:
+    """An API token of a demo user, made the way a user makes one (sign in, POST /api/v1/me/tokens)."""
+    with httpx.Client(base_url=base, timeout=60) as c:
+        login = c.post("/api/v1/auth/login", json={"username": username, "password": password})
+        c.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        return str(c.post("/api/v1/me/tokens", json={"name": "bench", "days": 1}).json()["token"])

@@ -20,11 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.loadgen import closed_loop
+from bench.loadgen import bearer_token, closed_loop, wait_healthy
 from tests.conftest import PASSWORD, create_pg_database, drop_pg_database
 
 CONCURRENCY = (1, 16, 64)
@@ -98,16 +97,8 @@ def run_backend(backend: str, seconds: float) -> None:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        with httpx.Client(base_url=base) as c:
-            login = c.post("/api/v1/auth/login", json={"username": "gaj_officer", "password": PASSWORD})
-            c.headers["X-CSRF-Token"] = login.json()["csrf_token"]
-            token = c.post("/api/v1/me/tokens", json={"name": "bench", "days": 1}).json()["token"]
+        wait_healthy(base)
+        token = bearer_token(base, "gaj_officer", PASSWORD)
         token_hash = hashlib.sha256(token.encode()).hexdigest()
         engine = create_engine(url)
         with engine.connect() as conn:

@@ -28,6 +28,7 @@ import httpx
 from sqlalchemy import select, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.loadgen import wait_healthy
 from bench.platform_api import free_port, pct
 from tests.conftest import PASSWORD, create_pg_database, drop_pg_database
 
@@ -182,12 +183,7 @@ def run_backend(backend: str, seconds: float, clients: int, workers: int, think:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(300):
-            try:
-                httpx.get(base + "/healthz", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
+        wait_healthy(base)
         with httpx.Client(base_url=base, timeout=60) as c:
             page = c.get("/portal/matters")
         node = build_node(Settings(data_dir=tmp, database_url=url))
