@@ -6,14 +6,17 @@ tests do not see each other's writes. The app's own per-request transactions bec
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -87,6 +90,16 @@ def _seeded(data_dir: Path, url: str, overrides: dict[str, object]) -> Node:
     demo_seed.run(node, seed=SEED, password=PASSWORD)
     audit_anchor.job(node)  # the copies start with every lane anchored, as a node does once the log is quiet
     return node
+
+
+T = TypeVar("T")
+
+
+def run_async(coro: Coroutine[object, object, T]) -> T:
+    """Runs a coroutine to its end on a thread of its own. The browser tests' sync Playwright keeps an event loop
+    running in the main thread for the rest of the session, where ``asyncio.run`` then refuses."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def make_node(data_dir: Path, backend: str, *, seed_demo: bool = True, **overrides: object) -> Node:

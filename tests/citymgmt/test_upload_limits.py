@@ -3,7 +3,6 @@ geometry that slipped past the import never breaks intake, /locate or the grid l
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 import uuid
@@ -18,6 +17,7 @@ from PIL import Image
 from sqlalchemy import delete, select
 
 from tests.citymgmt.conftest import jpeg
+from tests.conftest import run_async
 from zhixian.citymgmt.cases import photos
 from zhixian.citymgmt.geo import service as geo
 from zhixian.citymgmt.models import Area, CasePhoto, Grid
@@ -239,7 +239,7 @@ class CountingUpload:
 
 def test_a_large_photo_is_read_no_further_than_its_limit_plus_one_byte() -> None:
     upload = CountingUpload(150 * 1024 * 1024)
-    photo = asyncio.run(photos.read_upload(upload, max_bytes=5 * 1024 * 1024, stage="before"))
+    photo = run_async(photos.read_upload(upload, max_bytes=5 * 1024 * 1024, stage="before"))
     assert upload.consumed == 5 * 1024 * 1024 + 1
     with pytest.raises(Invalid) as caught:
         photos.check_photo(photo.content, max_bytes=5 * 1024 * 1024)

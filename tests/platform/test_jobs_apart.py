@@ -3,22 +3,14 @@ export's million rows of masking then hold neither the web process's GIL nor its
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import dispose_node, make_node
+from tests.conftest import dispose_node, make_node, run_async
 from zhixian.app import Node, run_job
 from zhixian.subsystems import Apart, Job
-
-
-def _run(node: Node, job: Job) -> None:
-    """``run_job`` on a loop of its own thread: a browser test earlier in this worker may leave a running loop."""
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(lambda: asyncio.run(run_job(node, job))).result()
 
 
 @pytest.fixture
@@ -37,18 +29,18 @@ def test_due_work_runs_in_a_child_process_and_other_runs_in_this_one(
     here: list[Node] = []
     due = Job("test.apart", here.append, 1, Apart(("exchange", "exports"), lambda node: True))
     with caplog.at_level(logging.INFO, logger="zhixian"):
-        _run(apart_node, due)
+        run_async(run_job(apart_node, due))
     assert here == []  # not in this process
     assert "job test.apart ran apart: 导出完成 0 个，失败 0 个" in caplog.text  # the child's own report
     idle = Job("test.apart", here.append, 1, Apart(("exchange", "exports"), lambda node: False))
-    _run(apart_node, idle)
+    run_async(run_job(apart_node, idle))
     assert here == [apart_node]
 
 
 def test_a_child_that_fails_is_logged_with_what_it_said(apart_node: Node, caplog: pytest.LogCaptureFixture) -> None:
     broken = Job("test.broken", lambda node: None, 1, Apart(("no-such-command",), lambda node: True))
     with caplog.at_level(logging.INFO, logger="zhixian"):
-        _run(apart_node, broken)
+        run_async(run_job(apart_node, broken))
     failed = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert failed
     assert "job test.broken (no-such-command) exited 2" in failed[0].getMessage()
