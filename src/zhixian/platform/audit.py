@@ -115,8 +115,9 @@ def record(
     result: str = "成功",
     detail: dict[str, Any] | None = None,
 ) -> Appended:
-    """Append one record in the caller's transaction (the caller's pending changes are flushed first, by
-    the select of the lane's last hash; the caller commits)."""
+    """Append one record in the caller's transaction (the caller's pending changes are flushed first, so
+    what the record describes has its ids; the caller commits)."""
+    session.flush()
     lane = _lane(session)
     prev = session.execute(_LAST_HASH, {"lane": lane}).scalar() or GENESIS
     values: dict[str, Any] = {
